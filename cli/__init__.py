@@ -1,0 +1,1 @@
+"""The `flowgen` command line (typer + rich)."""

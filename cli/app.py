@@ -1,0 +1,22 @@
+"""`flowgen`: the command-line entry point. Each command group lives in its own module."""
+
+from __future__ import annotations
+
+import typer
+
+from flowgen.cli import flow_commands, score_command
+
+app = typer.Typer(
+    name="flowgen",
+    help="Turn requirements into low-code flows; validate and score flows.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+app.command("validate")(flow_commands.validate)
+app.command("show")(flow_commands.show)
+app.command("score")(score_command.score)
+
+
+def main() -> None:
+    app()

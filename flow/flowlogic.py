@@ -1,0 +1,48 @@
+"""The built-in flow-logic components (spec §1, "Flow logic"), as data."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class FlowLogic:
+    name: str
+    is_block: bool
+    inputs: tuple[str, ...] = ()
+    # None: any input name is allowed (SETFLOWVARIABLES, ASSIGNSUBFLOWOUTPUTS).
+    fixed_inputs: bool = True
+    required: tuple[str, ...] = ()
+    outputs: tuple[str, ...] = field(default=())
+
+
+FLOW_LOGIC: dict[str, FlowLogic] = {
+    fl.name: fl
+    for fl in (
+        FlowLogic("IF", True, ("condition",), required=("condition",)),
+        FlowLogic("ELSEIF", True, ("condition",), required=("condition",)),
+        FlowLogic("ELSE", True),
+        FlowLogic("FOREACH", True, ("items",), required=("items",), outputs=("item", "index")),
+        FlowLogic("DOUNTIL", True, ("condition",), required=("condition",)),
+        FlowLogic("PARALLEL", True),
+        FlowLogic("PATH", True),
+        FlowLogic("TRY", True),
+        FlowLogic("CATCH", True, outputs=("error",)),
+        FlowLogic("WAITFORDURATION", False, ("duration",), required=("duration",)),
+        FlowLogic("SETFLOWVARIABLES", False, fixed_inputs=False),
+        FlowLogic("ASSIGNSUBFLOWOUTPUTS", False, fixed_inputs=False),
+        FlowLogic("GOBACKTO", False, ("step",), required=("step",)),
+        FlowLogic("EXITLOOP", False),
+        FlowLogic("SKIPITERATION", False),
+        FlowLogic("ENDFLOW", False),
+    )
+}
+
+# Blocks that may only directly follow a sibling of one of these kinds.
+FOLLOWS: dict[str, tuple[str, ...]] = {
+    "ELSEIF": ("IF", "ELSEIF"),
+    "ELSE": ("IF", "ELSEIF"),
+    "CATCH": ("TRY",),
+}
+LOOPS = ("FOREACH", "DOUNTIL")
+LOOP_CONTROL = ("EXITLOOP", "SKIPITERATION")

@@ -1,0 +1,77 @@
+"""Pydantic models of the flow JSON (spec §1).
+
+Types are strict where the spec is strict (`value` is always a string, `order` an
+integer) so that a model that writes `"order": "1"` or `"value": 3` gets a structure
+error instead of a silent coercion. Extra keys are allowed, as the spec says.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr
+
+Category = Literal["action", "flowlogic", "subflow"]
+
+
+class _Open(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+
+class FlowInput(_Open):
+    name: StrictStr
+    value: StrictStr
+
+
+class Trigger(_Open):
+    # `type` is None for a subflow (it has no trigger, only inputs and outputs).
+    type: StrictStr | None = None
+    annotation: StrictStr | None = None
+    inputs: list[FlowInput] = Field(default_factory=list)
+
+
+class Component(_Open):
+    order: StrictInt
+    block: StrictInt | None = None
+    category: Category
+    definition: StrictStr
+    scope: StrictStr = "global"
+    annotation: StrictStr | None = None
+    inputs: list[FlowInput] = Field(default_factory=list)
+
+    @property
+    def label(self) -> str:
+        """The FlowSim node label `category___definition___scope`."""
+        return f"{self.category}___{self.definition}___{self.scope}"
+
+    def input_value(self, name: str) -> str | None:
+        return next((i.value for i in self.inputs if i.name == name), None)
+
+
+class SubflowParam(_Open):
+    name: StrictStr
+    type: StrictStr | None = None
+
+
+class Flow(_Open):
+    name: StrictStr | None = None
+    trigger: Trigger | None = None
+    components: list[Component] = Field(default_factory=list)
+    # Only subflows (trigger type null) declare these.
+    inputs: list[SubflowParam] = Field(default_factory=list)
+    outputs: list[SubflowParam] = Field(default_factory=list)
+
+    @property
+    def trigger_type(self) -> str | None:
+        return self.trigger.type if self.trigger else None
+
+    @property
+    def is_subflow(self) -> bool:
+        return self.trigger_type is None
+
+    def component(self, order: int) -> Component | None:
+        return next((c for c in self.components if c.order == order), None)
+
+    def children(self, order: int | None) -> list[Component]:
+        """Direct children of the block `order` (top-level components for None)."""
+        return [c for c in self.components if c.block == order]

@@ -1,0 +1,3 @@
+from flowgen.cli.app import main
+
+main()

@@ -1,0 +1,1 @@
+"""Scoring generated flows against gold ones: FlowSim (spec §4), LCSS and error rates."""

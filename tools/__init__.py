@@ -1,0 +1,1 @@
+"""Retrieval tools over one installation's catalog, called by the graph (issue 3)."""

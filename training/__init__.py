@@ -1,0 +1,1 @@
+"""Corpus generation and LoRA fine-tuning of the small model (issues 4 and 7)."""
