@@ -30,7 +30,9 @@ VALUE_OPERATORS = frozenset({"=", "!=", "IN", "NOT IN", "CHANGESTO", "CHANGESFRO
 # Query parts that are not `field<OP>value` terms but are legal in an encoded query.
 DIRECTIVES = re.compile(r"^(EQ|ORDERBY(DESC)?[a-z0-9_.]+|GROUPBY[a-z0-9_.]+)$")
 
-_CONNECTOR = re.compile(r"\^(OR|NQ)?(?=[^\^]|$)")
+# `^ORpriority=1` is an OR term but `^ORDERBYnumber` is an AND-ed directive: OR and NQ
+# are connectors only when a field (lowercase) or a pill follows.
+_CONNECTOR = re.compile(r"\^(OR|NQ)(?=[a-z0-9_{])|\^")
 _TERM = re.compile(
     r"^(?P<field>\{\{[^{}]*\}\}|[a-z0-9_]+(?:\.[a-z0-9_]+)*)"
     r"(?P<op>" + "|".join(re.escape(op) for op in OPERATORS) + r")"

@@ -1,0 +1,35 @@
+"""Small builders for flow dicts, so each test shows only what it is about."""
+
+from __future__ import annotations
+
+from typing import Any
+
+Trigger = tuple[str | None, dict[str, str]]
+INCIDENT_UPDATED: Trigger = ("record_update", {"table": "incident", "condition": "priority=1"})
+
+
+def _inputs(values: dict[str, str]) -> list[dict[str, str]]:
+    return [{"name": k, "value": v} for k, v in values.items()]
+
+
+def step(order: int, definition: str, block: int | None = None, *, category: str = "action",
+         scope: str = "global", **inputs: str) -> dict[str, Any]:
+    comp: dict[str, Any] = {"order": order, "category": category, "definition": definition,
+                            "scope": scope, "inputs": _inputs(inputs)}
+    if block is not None:
+        comp["block"] = block
+    return comp
+
+
+def logic(order: int, definition: str, block: int | None = None, **inputs: str) -> dict[str, Any]:
+    return step(order, definition, block, category="flowlogic", **inputs)
+
+
+def log(order: int, block: int | None = None, message: str = "hello") -> dict[str, Any]:
+    return step(order, "log", block, log_message=message)
+
+
+def flow(*components: dict[str, Any], trigger: Trigger = INCIDENT_UPDATED) -> dict[str, Any]:
+    kind, inputs = trigger
+    return {"name": "test", "trigger": {"type": kind, "inputs": _inputs(inputs)},
+            "components": list(components)}
