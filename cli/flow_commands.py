@@ -53,12 +53,16 @@ def validate(
     for e in report.errors:
         kind = "red" if e.kind == "structure" else "yellow"
         where = f"step {e.order}" if e.order is not None else e.path
-        out.print(f"[{kind}]{e.code}[/] [bold]{escape(where)}[/] ({escape(e.path)}): "
-                  f"{escape(e.message)}", highlight=False)  # fmt: skip
+        out.print(
+            f"[{kind}]{e.code}[/] [bold]{escape(where)}[/] ({escape(e.path)}): {escape(e.message)}",
+            highlight=False,
+        )
     if report.errors:
         n_struct = sum(e.kind == "structure" for e in report.errors)
-        err.print(f"{len(report.errors)} error(s): {n_struct} structure, "
-                  f"{len(report.errors) - n_struct} catalog")  # fmt: skip
+        err.print(
+            f"{len(report.errors)} error(s): {n_struct} structure, "
+            f"{len(report.errors) - n_struct} catalog"
+        )
         raise typer.Exit(1)
     checked = "structure and catalog" if view else "structure (no --catalog given)"
     out.print(f"[green]valid[/]: {checked}")

@@ -22,8 +22,13 @@ from flowgen.metrics.scoring import (
 
 
 def score(
-    pred: Annotated[Path, typer.Argument(help="Predictions: case lines whose `flow` is the "
-                                          "generated flow (or the raw output string).")],
+    pred: Annotated[
+        Path,
+        typer.Argument(
+            help="Predictions: case lines whose `flow` is the "
+            "generated flow (or the raw output string)."
+        ),
+    ],
     gold: Annotated[Path, typer.Argument(help="Gold cases (JSON Lines, spec §6).")],
     per_case: Annotated[
         Path | None, typer.Option("--per-case", help="Write one line of figures per case.")
@@ -45,12 +50,18 @@ def score(
         for w in warnings:
             err.print(f"[yellow]warning[/] {w}")
         with Progress(
-            "[progress.description]{task.description}", BarColumn(), MofNCompleteColumn(),
-            TimeElapsedColumn(), console=err, transient=True, disable=len(pairs) < 200,
-        ) as bar:  # fmt: skip
+            "[progress.description]{task.description}",
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=err,
+            transient=True,
+            disable=len(pairs) < 200,
+        ) as bar:
             task = bar.add_task("scoring", total=len(pairs))
-            scores = score_pairs(pairs, catalogs or None, workers,
-                                 progress=lambda k: bar.advance(task, k))  # fmt: skip
+            scores = score_pairs(
+                pairs, catalogs or None, workers, progress=lambda k: bar.advance(task, k)
+            )
     except (CatalogError, ScoringInputError) as exc:
         raise fail(str(exc)) from None
     if per_case is not None:

@@ -17,9 +17,20 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from flowgen.flow.parsing import describe_validation_error
 
 ParamType = Literal[
-    "string", "integer", "boolean", "datetime", "duration", "table", "condition", "values",
-    "record", "records", "reference", "choice", "array",
-]  # fmt: skip
+    "string",
+    "integer",
+    "boolean",
+    "datetime",
+    "duration",
+    "table",
+    "condition",
+    "values",
+    "record",
+    "records",
+    "reference",
+    "choice",
+    "array",
+]
 
 MAX_CATALOG_BYTES = 200_000_000
 
@@ -205,7 +216,9 @@ def catalog_problems(catalog: Catalog) -> list[str]:
                         f"{kind}[{i}].outputs[{j}].table_input: no input named {out.table_input!r}"
                     )
                 if out.reference and out.reference not in tables:
-                    problems.append(f"{kind}[{i}].outputs[{j}].reference: unknown table {out.reference!r}")
+                    problems.append(
+                        f"{kind}[{i}].outputs[{j}].reference: unknown table {out.reference!r}"
+                    )
     for i, t in enumerate(catalog.tables):
         check_unique(t.columns, f"tables[{i}].columns")
         if t.extends and t.extends not in tables:
@@ -214,11 +227,17 @@ def catalog_problems(catalog: Catalog) -> list[str]:
             problems.append(f"tables[{i}].extends: {t.name!r} extends itself through {t.extends!r}")
         for j, col in enumerate(t.columns):
             if col.type == "reference" and not col.reference:
-                problems.append(f"tables[{i}].columns[{j}].reference: a reference column names its table")
+                problems.append(
+                    f"tables[{i}].columns[{j}].reference: a reference column names its table"
+                )
             if col.reference and col.reference not in tables:
-                problems.append(f"tables[{i}].columns[{j}].reference: unknown table {col.reference!r}")
+                problems.append(
+                    f"tables[{i}].columns[{j}].reference: unknown table {col.reference!r}"
+                )
             if col.type == "choice" and not col.choices:
-                problems.append(f"tables[{i}].columns[{j}].choices: a choice column lists its choices")
+                problems.append(
+                    f"tables[{i}].columns[{j}].choices: a choice column lists its choices"
+                )
     return problems
 
 
@@ -243,7 +262,9 @@ def load_catalog(path: str | Path) -> Catalog:
     if not path.is_file():
         raise CatalogError(source, ["(root): no such file"])
     if path.stat().st_size > MAX_CATALOG_BYTES:
-        raise CatalogError(source, [f"(root): file is over the {MAX_CATALOG_BYTES // 10**6} MB limit"])
+        raise CatalogError(
+            source, [f"(root): file is over the {MAX_CATALOG_BYTES // 10**6} MB limit"]
+        )
     text = path.read_text(encoding="utf-8")
     try:
         if path.suffix.lower() == ".json":
@@ -252,5 +273,7 @@ def load_catalog(path: str | Path) -> Catalog:
             data = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
     except (ValueError, yaml.YAMLError, RecursionError) as exc:
         detail = str(exc).replace("\n", " ")
-        raise CatalogError(source, [f"(root): not valid {path.suffix.lstrip('.')}: {detail}"]) from None
+        raise CatalogError(
+            source, [f"(root): not valid {path.suffix.lstrip('.')}: {detail}"]
+        ) from None
     return parse_catalog(data, source)

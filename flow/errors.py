@@ -26,7 +26,10 @@ CODES: dict[str, tuple[ErrorKind, str]] = {
     "path_outside_parallel": ("structure", "PATH is not directly inside PARALLEL"),
     "parallel_paths": ("structure", "PARALLEL needs at least two children, all PATH"),
     "loop_control_outside_loop": ("structure", "EXITLOOP/SKIPITERATION outside FOREACH/DOUNTIL"),
-    "subflow_outputs_outside_subflow": ("structure", "ASSIGNSUBFLOWOUTPUTS in a flow with a trigger"),
+    "subflow_outputs_outside_subflow": (
+        "structure",
+        "ASSIGNSUBFLOWOUTPUTS in a flow with a trigger",
+    ),
     "goback_target": ("structure", "GOBACKTO does not name an earlier step"),
     "empty_block": ("structure", "a block has no children"),
     # catalog
@@ -45,7 +48,10 @@ CODES: dict[str, tuple[ErrorKind, str]] = {
     "pill_syntax": ("catalog", "a malformed data pill"),
     "pill_unknown_step": ("catalog", "pill names a step that does not exist"),
     "pill_later_step": ("catalog", "pill names the current or a later step"),
-    "pill_out_of_scope": ("catalog", "pill names a step in a branch or loop not enclosing this one"),
+    "pill_out_of_scope": (
+        "catalog",
+        "pill names a step in a branch or loop not enclosing this one",
+    ),
     "pill_unknown_output": ("catalog", "pill names an output the source does not have"),
     "pill_unknown_field": ("catalog", "pill dot-walks through a field that does not exist"),
     "pill_type_mismatch": ("catalog", "pill of the wrong type for the input"),

@@ -121,7 +121,9 @@ def read_text_limited(path: str, limit: int, what: str) -> str:
 
     size = os.path.getsize(path)
     if size > limit:
-        raise ValueError(f"{path}: {what} is {size / 1e6:.1f} MB, over the {limit / 1e6:g} MB limit")
+        raise ValueError(
+            f"{path}: {what} is {size / 1e6:.1f} MB, over the {limit / 1e6:g} MB limit"
+        )
     with open(path, encoding="utf-8") as fh:
         return fh.read()
 

@@ -25,7 +25,9 @@ class PillSyntaxError(ValueError):
 def parse_pill(text: str) -> Pill:
     parts = text.strip().split(".")
     if len(parts) < 2 or not all(parts):
-        raise PillSyntaxError(f"pill {{{{{text}}}}} needs a source and an output, e.g. {{{{1.record}}}}")
+        raise PillSyntaxError(
+            f"pill {{{{{text}}}}} needs a source and an output, e.g. {{{{1.record}}}}"
+        )
     head, output, *path = parts
     root: str | int
     if head.isdigit():

@@ -37,8 +37,10 @@ def flow_tree(flow: Flow | None) -> Tree:
             trig.add(f"[dim]input[/] {escape(p.name)}")
     else:
         assert flow.trigger is not None
-        trig = root.add(f"[bold blue]trigger[/] {escape(flow.trigger.type or '')}"
-                        f"{_annotation(flow.trigger.annotation)}")  # fmt: skip
+        trig = root.add(
+            f"[bold blue]trigger[/] {escape(flow.trigger.type or '')}"
+            f"{_annotation(flow.trigger.annotation)}"
+        )
         _inputs(trig, flow.trigger.inputs)
     nodes: dict[int, Tree] = {}
     for comp in flow.components:

@@ -60,11 +60,15 @@ def validate_flow(
     if loaded.flow is None:
         if not loaded.problems:
             return ValidationReport(None)
-        code = "unparseable" if loaded.unparseable else (
-            "too_large" if "limit" in loaded.problems[0] else "invalid_type"
+        code = (
+            "unparseable"
+            if loaded.unparseable
+            else ("too_large" if "limit" in loaded.problems[0] else "invalid_type")
         )
-        errors = [FlowError(code=code, order=None, path=_path_of(p), message=_msg_of(p))
-                  for p in loaded.problems]
+        errors = [
+            FlowError(code=code, order=None, path=_path_of(p), message=_msg_of(p))
+            for p in loaded.problems
+        ]
         return ValidationReport(None, errors, unparseable=loaded.unparseable)
     checker = _Checker(loaded.flow, catalog, stage)
     checker.run()
@@ -125,11 +129,12 @@ class _Checker:
             self.by_order.setdefault(comp.order, comp)
             if comp.order != i + 1 and ok:
                 self.error(
-                    "order_sequence", comp,
+                    "order_sequence",
+                    comp,
                     f"components[{i}] has order {comp.order}; orders must run 1..N in list "
                     f"order, so this one should be {i + 1}",
                     path=f"components[{i}].order",
-                )  # fmt: skip
+                )
                 ok = False
         return ok
 
@@ -152,24 +157,35 @@ class _Checker:
             path = f"components[{comp.order - 1}].block"
             parent = self.by_order.get(comp.block)
             if parent is None or comp.block >= comp.order:
-                self.error("block_unknown", comp,
-                           f"block {comp.block} is not an earlier component; `block` is the "
-                           "order of the enclosing IF/FOREACH/... that comes before this step",
-                           path)  # fmt: skip
+                self.error(
+                    "block_unknown",
+                    comp,
+                    f"block {comp.block} is not an earlier component; `block` is the "
+                    "order of the enclosing IF/FOREACH/... that comes before this step",
+                    path,
+                )
                 continue
             logic = FLOW_LOGIC.get(parent.definition) if parent.category == "flowlogic" else None
             if logic is None or not logic.is_block:
-                self.error("block_not_container", comp,
-                           f"block {comp.block} is {parent.definition}, which cannot hold "
-                           "steps; only IF, ELSEIF, ELSE, FOREACH, DOUNTIL, PARALLEL, PATH, "
-                           "TRY and CATCH can", path)  # fmt: skip
+                self.error(
+                    "block_not_container",
+                    comp,
+                    f"block {comp.block} is {parent.definition}, which cannot hold "
+                    "steps; only IF, ELSEIF, ELSE, FOREACH, DOUNTIL, PARALLEL, PATH, "
+                    "TRY and CATCH can",
+                    path,
+                )
                 continue
             previous = self.by_order[comp.order - 1]
             if previous.order != comp.block and comp.block not in self.ancestors(previous):
-                self.error("order_not_depth_first", comp,
-                           f"step {comp.order} belongs to block {comp.block} but step "
-                           f"{previous.order} before it is outside that block; list a "
-                           "block's children right after it, in depth-first order", path)  # fmt: skip
+                self.error(
+                    "order_not_depth_first",
+                    comp,
+                    f"step {comp.order} belongs to block {comp.block} but step "
+                    f"{previous.order} before it is outside that block; list a "
+                    "block's children right after it, in depth-first order",
+                    path,
+                )
 
     def check_flow_logic(self) -> None:
         siblings: dict[int | None, list[Component]] = {}
@@ -180,20 +196,26 @@ class _Checker:
                 continue
             logic = FLOW_LOGIC.get(comp.definition)
             if logic is None:
-                self.error("unknown_flowlogic", comp,
-                           f"{comp.definition!r} is not flow logic; use one of "
-                           f"{', '.join(FLOW_LOGIC)} (or category action/subflow for a step)")  # fmt: skip
+                self.error(
+                    "unknown_flowlogic",
+                    comp,
+                    f"{comp.definition!r} is not flow logic; use one of "
+                    f"{', '.join(FLOW_LOGIC)} (or category action/subflow for a step)",
+                )
                 continue
             kin = siblings.get(comp.block, [])
             before = kin[kin.index(comp) - 1] if kin.index(comp) > 0 else None
             if comp.definition in FOLLOWS and (
-                before is None or before.category != "flowlogic"
+                before is None
+                or before.category != "flowlogic"
                 or before.definition not in FOLLOWS[comp.definition]
-            ):  # fmt: skip
+            ):
                 wanted = " or ".join(FOLLOWS[comp.definition])
-                self.error("misplaced_branch", comp,
-                           f"{comp.definition} must directly follow a sibling {wanted} "
-                           "in the same block")  # fmt: skip
+                self.error(
+                    "misplaced_branch",
+                    comp,
+                    f"{comp.definition} must directly follow a sibling {wanted} in the same block",
+                )
             parent = self.parent(comp)
             if comp.definition == "PATH" and (parent is None or parent.definition != "PARALLEL"):
                 self.error("path_outside_parallel", comp, "PATH must be a direct child of PARALLEL")
@@ -201,29 +223,44 @@ class _Checker:
             if comp.definition == "PARALLEL" and (
                 len(children) < 2 or any(c.definition != "PATH" for c in children)
             ):
-                self.error("parallel_paths", comp,
-                           "PARALLEL needs two or more children and every child must be a "
-                           "PATH; put the steps of each branch inside its PATH")  # fmt: skip
+                self.error(
+                    "parallel_paths",
+                    comp,
+                    "PARALLEL needs two or more children and every child must be a "
+                    "PATH; put the steps of each branch inside its PATH",
+                )
             if logic.is_block and not children:
-                self.error("empty_block", comp,
-                           f"{comp.definition} has no steps inside it; add at least one step "
-                           f"with block {comp.order}, or remove it")  # fmt: skip
+                self.error(
+                    "empty_block",
+                    comp,
+                    f"{comp.definition} has no steps inside it; add at least one step "
+                    f"with block {comp.order}, or remove it",
+                )
             if comp.definition in LOOP_CONTROL and not any(
                 self.by_order[a].definition in LOOPS for a in self.ancestors(comp)
             ):
-                self.error("loop_control_outside_loop", comp,
-                           f"{comp.definition} only works inside a FOREACH or DOUNTIL")
+                self.error(
+                    "loop_control_outside_loop",
+                    comp,
+                    f"{comp.definition} only works inside a FOREACH or DOUNTIL",
+                )
             if comp.definition == "ASSIGNSUBFLOWOUTPUTS" and not self.flow.is_subflow:
-                self.error("subflow_outputs_outside_subflow", comp,
-                           "ASSIGNSUBFLOWOUTPUTS is only allowed in a subflow (trigger type null)")
+                self.error(
+                    "subflow_outputs_outside_subflow",
+                    comp,
+                    "ASSIGNSUBFLOWOUTPUTS is only allowed in a subflow (trigger type null)",
+                )
             if comp.definition == "GOBACKTO":
                 target = comp.input_value("step")
                 if target is not None and not (
                     target.strip().isdigit() and 1 <= int(target) < comp.order
                 ):
-                    self.error("goback_target", comp,
-                               f"GOBACKTO step {target!r} must be the order of an earlier step "
-                               f"(1..{comp.order - 1})")  # fmt: skip
+                    self.error(
+                        "goback_target",
+                        comp,
+                        f"GOBACKTO step {target!r} must be the order of an earlier step "
+                        f"(1..{comp.order - 1})",
+                    )
 
     # -- inputs against their declarations -----------------------------------------------
     def check_component_catalog(self, comp: Component) -> None:
@@ -231,26 +268,43 @@ class _Checker:
             logic = FLOW_LOGIC.get(comp.definition)
             if logic is None:
                 return
-            params = None if not logic.fixed_inputs else [
-                Param(name=n, type="condition" if n == "condition" else "string",
-                      required=n in logic.required) for n in logic.inputs
-            ]  # fmt: skip
+            params = (
+                None
+                if not logic.fixed_inputs
+                else [
+                    Param(
+                        name=n,
+                        type="condition" if n == "condition" else "string",
+                        required=n in logic.required,
+                    )
+                    for n in logic.inputs
+                ]
+            )
             self.check_inputs(comp, comp.inputs, params, comp.definition)
             return
         if self.catalog is None:
             return
         step = self.catalog.step(comp.definition)
         if step is None:
-            self.error("unknown_step", comp,
-                       f"{comp.category} {comp.definition!r} does not exist in installation "
-                       f"{self.catalog.installation!r}; use a step from its catalog")  # fmt: skip
+            self.error(
+                "unknown_step",
+                comp,
+                f"{comp.category} {comp.definition!r} does not exist in installation "
+                f"{self.catalog.installation!r}; use a step from its catalog",
+            )
             return
         if step.category != comp.category:
-            self.error("wrong_category", comp,
-                       f"{comp.definition!r} is a catalog {step.category}, not {comp.category}")
+            self.error(
+                "wrong_category",
+                comp,
+                f"{comp.definition!r} is a catalog {step.category}, not {comp.category}",
+            )
         if step.scope != comp.scope:
-            self.error("wrong_scope", comp,
-                       f"{comp.definition!r} is in scope {step.scope!r}, not {comp.scope!r}")
+            self.error(
+                "wrong_scope",
+                comp,
+                f"{comp.definition!r} is in scope {step.scope!r}, not {comp.scope!r}",
+            )
         self.check_inputs(comp, comp.inputs, step.inputs, comp.definition)
 
     def check_trigger(self) -> None:
@@ -259,9 +313,13 @@ class _Checker:
             return
         definition = self.catalog.trigger(trigger.type)
         if definition is None:
-            self.error("unknown_trigger", None,
-                       f"trigger type {trigger.type!r} does not exist in installation "
-                       f"{self.catalog.installation!r}", "trigger.type")  # fmt: skip
+            self.error(
+                "unknown_trigger",
+                None,
+                f"trigger type {trigger.type!r} does not exist in installation "
+                f"{self.catalog.installation!r}",
+                "trigger.type",
+            )
             return
         self.check_inputs(None, trigger.inputs, definition.inputs, trigger.type)
 
@@ -277,16 +335,24 @@ class _Checker:
                 self.error("duplicate_input", comp, f"input {inp.name!r} is given twice", path)
             seen.add(inp.name)
             if not inp.value.strip():
-                self.error("empty_input", comp,
-                           f"input {inp.name!r} is empty; omit inputs that have no value", path)
+                self.error(
+                    "empty_input",
+                    comp,
+                    f"input {inp.name!r} is empty; omit inputs that have no value",
+                    path,
+                )
                 continue
             if params is None:
                 continue
             param = next((p for p in params if p.name == inp.name), None)
             if param is None:
                 known = ", ".join(p.name for p in params) or "none"
-                self.error("unknown_input", comp,
-                           f"{what} has no input {inp.name!r} (its inputs: {known})", path)
+                self.error(
+                    "unknown_input",
+                    comp,
+                    f"{what} has no input {inp.name!r} (its inputs: {known})",
+                    path,
+                )
                 continue
             if self.catalog is not None:
                 self.check_value(comp, param, inp.value, values, path)
@@ -303,14 +369,21 @@ class _Checker:
             return
         if param.type == "table":
             if self.catalog.table(value) is None:
-                self.error("unknown_table", comp,
-                           f"table {value!r} does not exist in installation "
-                           f"{self.catalog.installation!r}", path)  # fmt: skip
+                self.error(
+                    "unknown_table",
+                    comp,
+                    f"table {value!r} does not exist in installation {self.catalog.installation!r}",
+                    path,
+                )
         elif param.type == "choice" and param.choices:
             allowed = {c.value for c in param.choices}
             if value not in allowed:
-                self.error("unknown_choice", comp,
-                           f"{param.name} must be one of {sorted(allowed)}, not {value!r}", path)
+                self.error(
+                    "unknown_choice",
+                    comp,
+                    f"{param.name} must be one of {sorted(allowed)}, not {value!r}",
+                    path,
+                )
         elif param.type in QUERY_TYPES:
             table = values.get(param.table_input) if param.table_input else None
             if table is not None and is_pill(table):
@@ -324,9 +397,13 @@ class _Checker:
         for term in parse_query(query):
             if term.field is None:
                 if not term.is_directive and not is_pill(term.raw):
-                    self.error("bad_query", comp,
-                               f"{term.raw!r} is not a `field<OP>value` condition "
-                               "(e.g. priority<=2 or state=6)", path)  # fmt: skip
+                    self.error(
+                        "bad_query",
+                        comp,
+                        f"{term.raw!r} is not a `field<OP>value` condition "
+                        "(e.g. priority<=2 or state=6)",
+                        path,
+                    )
                 continue
             column: Column | None = None
             if is_pill(term.field):
@@ -352,8 +429,12 @@ class _Checker:
             column = self.catalog.column(current, name)
             if column is None:
                 walked = ".".join(fields[: i + 1])
-                self.error("unknown_column", comp,
-                           f"{walked!r}: table {current!r} has no column {name!r}", path)
+                self.error(
+                    "unknown_column",
+                    comp,
+                    f"{walked!r}: table {current!r} has no column {name!r}",
+                    path,
+                )
                 return None
             current = column.reference
         return column
@@ -365,9 +446,12 @@ class _Checker:
         for v in value.split(","):
             if v.strip() and v.strip() not in allowed:
                 shown = ", ".join(f"{c.value} ({c.label})" for c in column.choices or [])
-                self.error("unknown_choice", comp,
-                           f"{column.name} has no choice value {v.strip()!r}; stored values: "
-                           f"{shown}", path)  # fmt: skip
+                self.error(
+                    "unknown_choice",
+                    comp,
+                    f"{column.name} has no choice value {v.strip()!r}; stored values: {shown}",
+                    path,
+                )
 
     # -- data pills --------------------------------------------------------------------
     def check_pills(self) -> None:
@@ -386,17 +470,30 @@ class _Checker:
             resolved = self.resolve(comp, pill, inp.name, path)
             if resolved is None or comp is None:
                 continue
-            if comp.category == "flowlogic" and comp.definition == "FOREACH" and inp.name == "items":
-                if resolved.type not in ("records", "array", "unknown"):
-                    self.error("pill_type_mismatch", comp,
-                               f"FOREACH items must be a list of records, but {{{{{pill.raw}}}}} "
-                               f"is a {resolved.type}", path)  # fmt: skip
-            elif resolved.type == "records" and self.param_type(comp, inp.name) in (
-                "record", "reference"
+            if (
+                comp.category == "flowlogic"
+                and comp.definition == "FOREACH"
+                and inp.name == "items"
             ):
-                self.error("pill_type_mismatch", comp,
-                           f"{inp.name} takes one record but {{{{{pill.raw}}}}} is a list of "
-                           "records; loop over it with FOREACH and use the item", path)  # fmt: skip
+                if resolved.type not in ("records", "array", "unknown"):
+                    self.error(
+                        "pill_type_mismatch",
+                        comp,
+                        f"FOREACH items must be a list of records, but {{{{{pill.raw}}}}} "
+                        f"is a {resolved.type}",
+                        path,
+                    )
+            elif resolved.type == "records" and self.param_type(comp, inp.name) in (
+                "record",
+                "reference",
+            ):
+                self.error(
+                    "pill_type_mismatch",
+                    comp,
+                    f"{inp.name} takes one record but {{{{{pill.raw}}}}} is a list of "
+                    "records; loop over it with FOREACH and use the item",
+                    path,
+                )
 
     def param_type(self, comp: Component, name: str) -> str | None:
         if self.catalog is None or comp.category == "flowlogic":
@@ -428,15 +525,20 @@ class _Checker:
             if not self.flow.is_subflow:
                 fail("pill_unknown_output", f"{shown}: only a subflow has subflow_inputs")
             elif declared and pill.output not in declared:
-                fail("pill_unknown_output", f"{shown}: the subflow declares no input {pill.output!r}")
+                fail(
+                    "pill_unknown_output", f"{shown}: the subflow declares no input {pill.output!r}"
+                )
             return None
         if pill.root == "flow_var":
-            before = [c for c in self.flow.components
-                      if comp is None or c.order < comp.order]  # fmt: skip
-            if not any(c.definition == "SETFLOWVARIABLES" and c.input_value(pill.output)
-                       is not None for c in before):  # fmt: skip
-                fail("pill_unknown_output",
-                     f"{shown}: no earlier SETFLOWVARIABLES sets {pill.output!r}")
+            before = [c for c in self.flow.components if comp is None or c.order < comp.order]
+            if not any(
+                c.definition == "SETFLOWVARIABLES" and c.input_value(pill.output) is not None
+                for c in before
+            ):
+                fail(
+                    "pill_unknown_output",
+                    f"{shown}: no earlier SETFLOWVARIABLES sets {pill.output!r}",
+                )
             return None
         assert isinstance(pill.root, int)
         source = self.by_order.get(pill.root)
@@ -447,19 +549,28 @@ class _Checker:
             fail("pill_later_step", f"{shown}: the trigger runs before every step")
             return None
         if not self.in_scope(comp, source, input_name):
-            if source.category == "flowlogic" and source.definition == "FOREACH" \
-                    and source.order < comp.order:
-                fail("pill_out_of_scope",
-                     f"{shown}: the item of FOREACH {source.order} only exists inside that "
-                     f"loop, and step {comp.order} is outside it")  # fmt: skip
+            if (
+                source.category == "flowlogic"
+                and source.definition == "FOREACH"
+                and source.order < comp.order
+            ):
+                fail(
+                    "pill_out_of_scope",
+                    f"{shown}: the item of FOREACH {source.order} only exists inside that "
+                    f"loop, and step {comp.order} is outside it",
+                )
             elif source.order >= comp.order:
-                fail("pill_later_step",
-                     f"{shown}: step {source.order} runs after step {comp.order}; a pill can "
-                     "only use data of earlier steps")  # fmt: skip
+                fail(
+                    "pill_later_step",
+                    f"{shown}: step {source.order} runs after step {comp.order}; a pill can "
+                    "only use data of earlier steps",
+                )
             else:
-                fail("pill_out_of_scope",
-                     f"{shown}: step {source.order} is inside a branch or loop that does not "
-                     f"contain step {comp.order}, so its data may not exist there")  # fmt: skip
+                fail(
+                    "pill_out_of_scope",
+                    f"{shown}: step {source.order} is inside a branch or loop that does not "
+                    f"contain step {comp.order}, so its data may not exist there",
+                )
             return None
         return self.resolve_step_output(source, pill, shown, fail)
 
@@ -488,8 +599,10 @@ class _Checker:
         output = definition.output(pill.output)
         if output is None:
             outs = ", ".join(o.name for o in definition.outputs) or "none"
-            fail("pill_unknown_output",
-                 f"{shown}: trigger {trigger.type} has no output {pill.output!r} (outputs: {outs})")
+            fail(
+                "pill_unknown_output",
+                f"{shown}: trigger {trigger.type} has no output {pill.output!r} (outputs: {outs})",
+            )
             return None
         values = {i.name: i.value for i in trigger.inputs}
         return self.walk_pill(self.output_value(output, values), pill, shown, fail)
@@ -503,8 +616,10 @@ class _Checker:
                 return None
             if pill.output not in logic.outputs:
                 outs = ", ".join(logic.outputs) or "none"
-                fail("pill_unknown_output",
-                     f"{shown}: {source.definition} has no output {pill.output!r} (outputs: {outs})")
+                fail(
+                    "pill_unknown_output",
+                    f"{shown}: {source.definition} has no output {pill.output!r} (outputs: {outs})",
+                )
                 return None
             if source.definition == "FOREACH" and pill.output == "item":
                 items = source.input_value("items")
@@ -520,9 +635,11 @@ class _Checker:
         output = step.output(pill.output)
         if output is None:
             outs = ", ".join(o.name for o in step.outputs) or "none"
-            fail("pill_unknown_output",
-                 f"{shown}: step {source.order} ({source.definition}) has no output "
-                 f"{pill.output!r} (outputs: {outs})")  # fmt: skip
+            fail(
+                "pill_unknown_output",
+                f"{shown}: step {source.order} ({source.definition}) has no output "
+                f"{pill.output!r} (outputs: {outs})",
+            )
             return None
         values = {i.name: i.value for i in source.inputs}
         return self.walk_pill(self.output_value(output, values), pill, shown, fail)
@@ -541,22 +658,28 @@ class _Checker:
         if self.catalog is None:
             return None
         if value.type == "records":
-            fail("pill_unknown_field",
-                 f"{shown}: {pill.output} is a list of records and has no fields; loop over it "
-                 "with FOREACH and dot-walk the item")  # fmt: skip
+            fail(
+                "pill_unknown_field",
+                f"{shown}: {pill.output} is a list of records and has no fields; loop over it "
+                "with FOREACH and dot-walk the item",
+            )
             return None
         current = value
         for name in pill.path:
             if current.type not in ("record", "reference"):
-                fail("pill_unknown_field",
-                     f"{shown}: cannot dot-walk to {name!r} through a {current.type} value; "
-                     "only reference fields lead to another record")  # fmt: skip
+                fail(
+                    "pill_unknown_field",
+                    f"{shown}: cannot dot-walk to {name!r} through a {current.type} value; "
+                    "only reference fields lead to another record",
+                )
                 return None
             if current.table is None:
                 return None  # the table is only known at run time: nothing more to check
             column = self.catalog.column(current.table, name)
             if column is None:
-                fail("pill_unknown_field", f"{shown}: table {current.table!r} has no column {name!r}")
+                fail(
+                    "pill_unknown_field", f"{shown}: table {current.table!r} has no column {name!r}"
+                )
                 return None
             current = _Value(column.type, column.reference, column)
         return current

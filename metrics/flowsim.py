@@ -9,6 +9,7 @@ spec in a minute.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -16,10 +17,18 @@ import zss
 
 from flowgen.flow.encoded_query import parse_query
 from flowgen.flow.model import Component, Flow, FlowInput
+from flowgen.metrics.ted import tree_edit_distance
 
 ROOT, TRIGGER, COMPONENTS, INPUTS, OUTPUTS = "flow", "trigger", "components", "inputs", "outputs"
 # Inputs holding encoded queries; they are split into field/operator/value subtrees.
-DECOMPOSED_INPUTS = ("condition", "conditions", "email_conditions", "values", "fields", "field_values")
+DECOMPOSED_INPUTS = (
+    "condition",
+    "conditions",
+    "email_conditions",
+    "values",
+    "fields",
+    "field_values",
+)
 
 FREE_LABELS = frozenset({ROOT, TRIGGER, COMPONENTS, INPUTS, OUTPUTS})
 INSERT_COST = DELETE_COST = 1
@@ -59,7 +68,12 @@ def update_cost(a: Node, b: Node) -> int:
 
 def size(node: Node) -> int:
     """Number of non-free nodes (free nodes cost nothing to insert or delete)."""
-    return (node.kind != "free") + sum(size(c) for c in node.children)
+    count, stack = 0, [node]
+    while stack:
+        current = stack.pop()
+        count += current.kind != "free"
+        stack.extend(current.children)
+    return count
 
 
 # -- flow -> tree ------------------------------------------------------------------------
@@ -116,12 +130,23 @@ def component_node(comp: Component, with_inputs: bool) -> Node:
 
 
 # -- the metric --------------------------------------------------------------------------
-def tree_similarity(a: Node, b: Node) -> float:
+def zss_distance(a: Node, b: Node) -> float:
+    """The reference: ServiceNow's metric calls `zss.distance` with these cost functions."""
+    return float(zss.distance(a, b, Node.get_children, insert_cost, remove_cost, update_cost))
+
+
+def fast_distance(a: Node, b: Node) -> float:
+    """The same distance from the compiled kernel (about 1,000x faster on real flows)."""
+    return tree_edit_distance(a, b, INSERT_COST, DELETE_COST, RELABEL_COST, RELABEL_COST_TYPED)
+
+
+def tree_similarity(
+    a: Node, b: Node, distance: Callable[[Node, Node], float] = fast_distance
+) -> float:
     total = size(a) + size(b)
     if total == 0:
         return 1.0
-    distance = zss.distance(a, b, Node.get_children, insert_cost, remove_cost, update_cost)
-    return 1.0 - distance / total
+    return 1.0 - distance(a, b) / total
 
 
 def flowsim(pred: Flow | None, gold: Flow | None, variant: Variant = "full") -> float:

@@ -17,9 +17,15 @@ from flowgen.metrics.flowsim import flowsim
 from flowgen.metrics.lcss import lcss
 
 SUMMARY_KEYS = (
-    "n", "flowsim_outline", "flowsim_full", "flowsim_outline_validated",
-    "flowsim_full_validated", "lcss", "structure_error_rate", "unparseable_rate",
-)  # fmt: skip
+    "n",
+    "flowsim_outline",
+    "flowsim_full",
+    "flowsim_outline_validated",
+    "flowsim_full_validated",
+    "lcss",
+    "structure_error_rate",
+    "unparseable_rate",
+)
 
 
 @dataclass
@@ -39,9 +45,7 @@ class CaseScore:
         return asdict(self)
 
 
-def score_case(
-    case_id: str, pred: Any, gold: Any, catalog: CatalogView | None = None
-) -> CaseScore:
+def score_case(case_id: str, pred: Any, gold: Any, catalog: CatalogView | None = None) -> CaseScore:
     """Score one prediction. `pred` is a flow (dict/model), None (a refusal) or the raw
     model output as a string (parsed here; unparseable text scores as an empty flow)."""
     report = validate_flow(pred, catalog)
@@ -103,7 +107,9 @@ def read_cases(path: str | Path) -> dict[str, dict[str, Any]]:
         with open(path, encoding="utf-8") as fh:
             for number, case in iter_jsonl(fh, source):
                 if not isinstance(case, dict) or not isinstance(case.get("id"), str):
-                    raise ScoringInputError(f"{source}:{number}: a case is an object with a string 'id'")
+                    raise ScoringInputError(
+                        f"{source}:{number}: a case is an object with a string 'id'"
+                    )
                 if case["id"] in cases:
                     raise ScoringInputError(f"{source}:{number}: duplicate id {case['id']!r}")
                 cases[case["id"]] = case
@@ -125,12 +131,16 @@ def join_cases(
     pairs = []
     missing = [i for i in golds if i not in preds]
     if missing:
-        warnings.append(f"{len(missing)} gold case(s) have no prediction and score as "
-                        f"unparseable: {', '.join(missing[:5])}{' ...' if len(missing) > 5 else ''}")
+        warnings.append(
+            f"{len(missing)} gold case(s) have no prediction and score as "
+            f"unparseable: {', '.join(missing[:5])}{' ...' if len(missing) > 5 else ''}"
+        )
     extra = [i for i in preds if i not in golds]
     if extra:
-        warnings.append(f"{len(extra)} prediction(s) match no gold case and are ignored: "
-                        f"{', '.join(extra[:5])}{' ...' if len(extra) > 5 else ''}")
+        warnings.append(
+            f"{len(extra)} prediction(s) match no gold case and are ignored: "
+            f"{', '.join(extra[:5])}{' ...' if len(extra) > 5 else ''}"
+        )
     for case_id, gold in golds.items():
         pred = preds[case_id].get("flow") if case_id in preds else ""
         pairs.append(Pair(case_id, gold.get("installation"), pred, gold.get("flow")))

@@ -12,10 +12,22 @@ def _inputs(values: dict[str, str]) -> list[dict[str, str]]:
     return [{"name": k, "value": v} for k, v in values.items()]
 
 
-def step(order: int, definition: str, block: int | None = None, *, category: str = "action",
-         scope: str = "global", **inputs: str) -> dict[str, Any]:
-    comp: dict[str, Any] = {"order": order, "category": category, "definition": definition,
-                            "scope": scope, "inputs": _inputs(inputs)}
+def step(
+    order: int,
+    definition: str,
+    block: int | None = None,
+    *,
+    category: str = "action",
+    scope: str = "global",
+    **inputs: str,
+) -> dict[str, Any]:
+    comp: dict[str, Any] = {
+        "order": order,
+        "category": category,
+        "definition": definition,
+        "scope": scope,
+        "inputs": _inputs(inputs),
+    }
     if block is not None:
         comp["block"] = block
     return comp
@@ -31,5 +43,8 @@ def log(order: int, block: int | None = None, message: str = "hello") -> dict[st
 
 def flow(*components: dict[str, Any], trigger: Trigger = INCIDENT_UPDATED) -> dict[str, Any]:
     kind, inputs = trigger
-    return {"name": "test", "trigger": {"type": kind, "inputs": _inputs(inputs)},
-            "components": list(components)}
+    return {
+        "name": "test",
+        "trigger": {"type": kind, "inputs": _inputs(inputs)},
+        "components": list(components),
+    }

@@ -13,13 +13,25 @@ from flows import flow, log, step
 
 EXAMPLE = REPO / "examples" / "reassign_inactive_user_incidents.json"
 CATALOG = REPO / "catalogs" / "acme-itsm.yaml"
-SUMMARY_KEYS = {"n", "flowsim_outline", "flowsim_full", "flowsim_outline_validated",
-                "flowsim_full_validated", "lcss", "structure_error_rate", "unparseable_rate"}
+SUMMARY_KEYS = {
+    "n",
+    "flowsim_outline",
+    "flowsim_full",
+    "flowsim_outline_validated",
+    "flowsim_full_validated",
+    "lcss",
+    "structure_error_rate",
+    "unparseable_rate",
+}
 
 
 def flowgen(*args: str | Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "flowgen", *map(str, args)],
-                          capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "flowgen", *map(str, args)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 def write_jsonl(path: Path, rows: list[dict]) -> Path:
@@ -73,8 +85,9 @@ def test_validate_deeply_nested_json(tmp_path: Path) -> None:
 
 
 def test_validate_bad_catalog_names_every_problem(tmp_path: Path) -> None:
-    text = CATALOG.read_text().replace("{name: table, type: table, required: true}",
-                                       "{name: table, type: tabel, required: true}")
+    text = CATALOG.read_text().replace(
+        "{name: table, type: table, required: true}", "{name: table, type: tabel, required: true}"
+    )
     bad = tmp_path / "cat.yaml"
     bad.write_text(text)
     result = flowgen("validate", EXAMPLE, "--catalog", bad)
@@ -96,21 +109,27 @@ def test_score(tmp_path: Path) -> None:
     example = json.loads(EXAMPLE.read_text())
     wrong = flow(log(1), trigger=("record_update", {"table": "sys_user"}))
     broken = flow(log(1), log(3))  # orders 1, 3: a structure error
-    gold = write_jsonl(tmp_path / "gold.jsonl", [
-        {"id": "a", "installation": "acme-itsm", "flow": example},
-        {"id": "b", "installation": "acme-itsm", "flow": example},
-        {"id": "c", "installation": "acme-itsm", "flow": example},
-        {"id": "d", "installation": "acme-itsm", "flow": None},
-        {"id": "e", "installation": "acme-itsm", "flow": example},
-    ])
-    pred = write_jsonl(tmp_path / "pred.jsonl", [
-        {"id": "a", "flow": example},
-        {"id": "b", "flow": wrong},
-        {"id": "c", "flow": "Sure! Here is your flow: {"},
-        {"id": "d", "flow": None},
-        {"id": "e", "flow": broken},
-        {"id": "zzz", "flow": None},
-    ])
+    gold = write_jsonl(
+        tmp_path / "gold.jsonl",
+        [
+            {"id": "a", "installation": "acme-itsm", "flow": example},
+            {"id": "b", "installation": "acme-itsm", "flow": example},
+            {"id": "c", "installation": "acme-itsm", "flow": example},
+            {"id": "d", "installation": "acme-itsm", "flow": None},
+            {"id": "e", "installation": "acme-itsm", "flow": example},
+        ],
+    )
+    pred = write_jsonl(
+        tmp_path / "pred.jsonl",
+        [
+            {"id": "a", "flow": example},
+            {"id": "b", "flow": wrong},
+            {"id": "c", "flow": "Sure! Here is your flow: {"},
+            {"id": "d", "flow": None},
+            {"id": "e", "flow": broken},
+            {"id": "zzz", "flow": None},
+        ],
+    )
     per_case = tmp_path / "cases.jsonl"
     result = flowgen("score", pred, gold, "--per-case", per_case)
     assert result.returncode == 0, result.stderr
@@ -132,8 +151,9 @@ def test_score(tmp_path: Path) -> None:
 def test_score_with_catalog_zeroes_catalog_errors(tmp_path: Path) -> None:
     gold_flow = flow(step(1, "look_up_record", table="incident"))
     pred_flow = flow(step(1, "look_up_record", table="incidnet"))
-    gold = write_jsonl(tmp_path / "gold.jsonl", [{"id": "a", "installation": "acme-itsm",
-                                                   "flow": gold_flow}])
+    gold = write_jsonl(
+        tmp_path / "gold.jsonl", [{"id": "a", "installation": "acme-itsm", "flow": gold_flow}]
+    )
     pred = write_jsonl(tmp_path / "pred.jsonl", [{"id": "a", "flow": pred_flow}])
     plain = json.loads(flowgen("score", pred, gold).stdout)
     checked = json.loads(flowgen("score", pred, gold, "--catalog", CATALOG).stdout)

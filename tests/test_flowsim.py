@@ -3,9 +3,10 @@ recursive tree edit distance on random trees."""
 
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cache
 
 import pytest
+from conftest import REPO
 from flows import flow, log, logic, step
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -13,6 +14,7 @@ from hypothesis import strategies as st
 from flowgen.flow.parsing import load_flow
 from flowgen.metrics.flowsim import (
     Node,
+    fast_distance,
     flow_to_tree,
     flowsim,
     insert_cost,
@@ -20,6 +22,7 @@ from flowgen.metrics.flowsim import (
     size,
     tree_similarity,
     update_cost,
+    zss_distance,
 )
 from flowgen.metrics.lcss import lcss
 
@@ -126,7 +129,7 @@ def reference_distance(a: Node, b: Node) -> float:
     def node_of(t: tuple) -> Node:
         return Node(t[0], t[1])
 
-    @lru_cache(maxsize=None)
+    @cache
     def d(f1: tuple, f2: tuple) -> float:
         if not f1 and not f2:
             return 0
@@ -157,10 +160,27 @@ trees = st.recursive(
 
 @settings(max_examples=300, deadline=None)
 @given(trees, trees)
-def test_zss_matches_textbook_definition(a: Node, b: Node) -> None:
+def test_zss_and_kernel_match_textbook_definition(a: Node, b: Node) -> None:
     total = size(a) + size(b)
     expected = 1.0 if total == 0 else 1 - reference_distance(a, b) / total
-    assert tree_similarity(a, b) == pytest.approx(expected, abs=1e-9)
+    assert tree_similarity(a, b, zss_distance) == pytest.approx(expected, abs=1e-9)
+    assert tree_similarity(a, b, fast_distance) == pytest.approx(expected, abs=1e-9)
+
+
+def test_kernel_matches_zss_on_realistic_flows() -> None:
+    import random
+    import sys
+
+    sys.path.insert(0, str(REPO / "benchmarks"))
+    from flowsim_bench import make_flow, perturb
+
+    rng = random.Random(3)
+    for n in (1, 2, 5, 9, 12):
+        gold = make_flow(rng, n)
+        for variant in ("outline", "full"):
+            a = flow_to_tree(load_flow(perturb(rng, gold)).flow, variant)
+            b = flow_to_tree(load_flow(gold).flow, variant)
+            assert fast_distance(a, b) == zss_distance(a, b)
 
 
 @settings(max_examples=100, deadline=None)

@@ -28,10 +28,14 @@ def test_bad_text(raw: str, expected: str) -> None:
 
 
 def test_wrong_types_name_the_path() -> None:
-    raw = {"trigger": {"type": "daily", "inputs": [{"name": "time", "value": 9}]},
-           "components": [{"order": 1, "category": "action", "definition": "log"},
-                          {"order": 2, "category": "robot", "definition": "x"},
-                          {"order": 3, "category": "action"}]}
+    raw = {
+        "trigger": {"type": "daily", "inputs": [{"name": "time", "value": 9}]},
+        "components": [
+            {"order": 1, "category": "action", "definition": "log"},
+            {"order": 2, "category": "robot", "definition": "x"},
+            {"order": 3, "category": "action"},
+        ],
+    }
     problems = load_flow(raw).problems
     joined = "\n".join(problems)
     assert "trigger.inputs[0].value: input should be a valid string, got int 9" in joined
@@ -41,7 +45,9 @@ def test_wrong_types_name_the_path() -> None:
 
 
 def test_huge_flow_is_rejected_cleanly() -> None:
-    big = json.dumps({"components": [{"order": 1, "category": "action", "definition": "x" * 2_000_000}]})
+    big = json.dumps(
+        {"components": [{"order": 1, "category": "action", "definition": "x" * 2_000_000}]}
+    )
     report = validate_flow(big)
     assert [e.code for e in report.errors] == ["too_large"]
 

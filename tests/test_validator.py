@@ -34,8 +34,12 @@ CASES: dict[str, tuple[object, object]] = {
     ),
     "misplaced_branch": (
         flow(log(1), logic(2, "ELSE"), log(3, 2)),
-        flow(logic(1, "IF", condition="{{trigger.current.priority}}=1"), log(2, 1),
-             logic(3, "ELSE"), log(4, 3)),
+        flow(
+            logic(1, "IF", condition="{{trigger.current.priority}}=1"),
+            log(2, 1),
+            logic(3, "ELSE"),
+            log(4, 3),
+        ),
     ),
     "path_outside_parallel": (
         flow(logic(1, "PATH"), log(2, 1)),
@@ -47,8 +51,12 @@ CASES: dict[str, tuple[object, object]] = {
     ),
     "loop_control_outside_loop": (
         flow(logic(1, "IF", condition="{{trigger.current.priority}}=1"), logic(2, "EXITLOOP", 1)),
-        flow(step(1, "look_up_records", **LOOKUP), logic(2, "FOREACH", items="{{1.records}}"),
-             logic(3, "IF", 2, condition="{{2.item.priority}}=1"), logic(4, "EXITLOOP", 3)),
+        flow(
+            step(1, "look_up_records", **LOOKUP),
+            logic(2, "FOREACH", items="{{1.records}}"),
+            logic(3, "IF", 2, condition="{{2.item.priority}}=1"),
+            logic(4, "EXITLOOP", 3),
+        ),
     ),
     "subflow_outputs_outside_subflow": (
         flow(logic(1, "ASSIGNSUBFLOWOUTPUTS", result="done")),
@@ -80,8 +88,12 @@ CASES: dict[str, tuple[object, object]] = {
         flow(step(1, "look_up_record", table="incident")),
     ),
     "duplicate_input": (
-        flow({**step(1, "look_up_record", table="incident"),
-              "inputs": [{"name": "table", "value": "incident"}] * 2}),
+        flow(
+            {
+                **step(1, "look_up_record", table="incident"),
+                "inputs": [{"name": "table", "value": "incident"}] * 2,
+            }
+        ),
         flow(step(1, "look_up_record", table="incident")),
     ),
     "missing_input": (
@@ -121,10 +133,16 @@ CASES: dict[str, tuple[object, object]] = {
         flow(step(1, "look_up_record", **LOOKUP), step(2, "log", log_message="{{1.record}}")),
     ),
     "pill_out_of_scope": (
-        flow(logic(1, "IF", condition="{{trigger.current.priority}}=1"),
-             step(2, "look_up_record", 1, **LOOKUP), step(3, "log", log_message="{{2.record}}")),
-        flow(logic(1, "IF", condition="{{trigger.current.priority}}=1"),
-             step(2, "look_up_record", 1, **LOOKUP), step(3, "log", 1, log_message="{{2.record}}")),
+        flow(
+            logic(1, "IF", condition="{{trigger.current.priority}}=1"),
+            step(2, "look_up_record", 1, **LOOKUP),
+            step(3, "log", log_message="{{2.record}}"),
+        ),
+        flow(
+            logic(1, "IF", condition="{{trigger.current.priority}}=1"),
+            step(2, "look_up_record", 1, **LOOKUP),
+            step(3, "log", 1, log_message="{{2.record}}"),
+        ),
     ),
     "pill_unknown_output": (
         flow(step(1, "look_up_record", **LOOKUP), step(2, "log", log_message="{{1.records}}")),
@@ -135,10 +153,15 @@ CASES: dict[str, tuple[object, object]] = {
         flow(step(1, "log", log_message="{{trigger.current.caller_id.manager.email}}")),
     ),
     "pill_type_mismatch": (
-        flow(step(1, "look_up_records", **LOOKUP),
-             step(2, "update_record", table_name="incident", record="{{1.records}}")),
-        flow(step(1, "look_up_records", **LOOKUP), logic(2, "FOREACH", items="{{1.records}}"),
-             step(3, "update_record", 2, table_name="incident", record="{{2.item}}")),
+        flow(
+            step(1, "look_up_records", **LOOKUP),
+            step(2, "update_record", table_name="incident", record="{{1.records}}"),
+        ),
+        flow(
+            step(1, "look_up_records", **LOOKUP),
+            logic(2, "FOREACH", items="{{1.records}}"),
+            step(3, "update_record", 2, table_name="incident", record="{{2.item}}"),
+        ),
     ),
 }
 
@@ -179,25 +202,35 @@ def test_outline_stage_skips_required_inputs(catalog) -> None:
 
 
 def test_without_catalog_only_catalog_free_rules_run() -> None:
-    unknown_everything = flow(step(1, "teleport", planet="mars"),
-                              trigger=("psychic", {"table": "dreams"}))
+    unknown_everything = flow(
+        step(1, "teleport", planet="mars"), trigger=("psychic", {"table": "dreams"})
+    )
     assert validate_flow(unknown_everything).ok
     assert not validate_flow(flow(logic(1, "IF", condition="x=1"))).ok  # empty block
 
 
 def test_dountil_condition_may_use_its_own_body(catalog) -> None:
-    body = flow(logic(1, "DOUNTIL", condition="{{2.record.state}}=6"),
-                step(2, "look_up_record", 1, **LOOKUP))
+    body = flow(
+        logic(1, "DOUNTIL", condition="{{2.record.state}}=6"),
+        step(2, "look_up_record", 1, **LOOKUP),
+    )
     assert validate_flow(body, catalog).ok
     # ... but a step after the loop may not.
-    after = flow(logic(1, "DOUNTIL", condition="{{trigger.current.state}}=6"),
-                 step(2, "look_up_record", 1, **LOOKUP), step(3, "log", log_message="{{2.record}}"))
+    after = flow(
+        logic(1, "DOUNTIL", condition="{{trigger.current.state}}=6"),
+        step(2, "look_up_record", 1, **LOOKUP),
+        step(3, "log", log_message="{{2.record}}"),
+    )
     assert [e.code for e in validate_flow(after, catalog).errors] == ["pill_out_of_scope"]
 
 
 def test_foreach_item_only_inside_its_loop(catalog) -> None:
-    outside = flow(step(1, "look_up_records", **LOOKUP), logic(2, "FOREACH", items="{{1.records}}"),
-                   log(3, 2), step(4, "log", log_message="{{2.item.number}}"))
+    outside = flow(
+        step(1, "look_up_records", **LOOKUP),
+        logic(2, "FOREACH", items="{{1.records}}"),
+        log(3, 2),
+        step(4, "log", log_message="{{2.item.number}}"),
+    )
     [error] = validate_flow(outside, catalog).errors
     assert error.code == "pill_out_of_scope" and "only exists inside" in error.message
 
@@ -208,11 +241,17 @@ def test_choice_values_checked_through_pills_in_if_conditions(catalog) -> None:
 
 
 def test_foreach_item_dot_walks_the_looped_table(catalog) -> None:
-    good = flow(step(1, "look_up_records", **LOOKUP), logic(2, "FOREACH", items="{{1.records}}"),
-                step(3, "log", 2, log_message="{{2.item.caller_id.email}}"))
+    good = flow(
+        step(1, "look_up_records", **LOOKUP),
+        logic(2, "FOREACH", items="{{1.records}}"),
+        step(3, "log", 2, log_message="{{2.item.caller_id.email}}"),
+    )
     assert validate_flow(good, catalog).ok
-    bad = flow(step(1, "look_up_records", **LOOKUP), logic(2, "FOREACH", items="{{1.records}}"),
-               step(3, "log", 2, log_message="{{2.item.caller_id.emial}}"))
+    bad = flow(
+        step(1, "look_up_records", **LOOKUP),
+        logic(2, "FOREACH", items="{{1.records}}"),
+        step(3, "log", 2, log_message="{{2.item.caller_id.emial}}"),
+    )
     assert [e.code for e in validate_flow(bad, catalog).errors] == ["pill_unknown_field"]
 
 
