@@ -87,7 +87,7 @@ def make_flow(rng: random.Random, n_steps: int) -> dict[str, Any]:
                 {
                     "table_name": table,
                     "record": record,
-                    "values": f"{condition(rng)}^work_notes=Updated on {{{{trigger.current.number}}}}",
+                    "values": f"{condition(rng)}^work_notes=See {{{{trigger.current.number}}}}",
                 },
             )
         else:

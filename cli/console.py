@@ -6,8 +6,8 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-# soft_wrap: messages stay on one line, so they can be grepped and copied.
-out = Console(soft_wrap=True)
+out = Console()
+# soft_wrap: diagnostics stay on one line, so they can be grepped and copied.
 err = Console(stderr=True, soft_wrap=True)
 
 

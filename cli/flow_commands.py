@@ -56,6 +56,7 @@ def validate(
         out.print(
             f"[{kind}]{e.code}[/] [bold]{escape(where)}[/] ({escape(e.path)}): {escape(e.message)}",
             highlight=False,
+            soft_wrap=True,
         )
     if report.errors:
         n_struct = sum(e.kind == "structure" for e in report.errors)
