@@ -1,15 +1,26 @@
 #!/usr/bin/env bash
 # Create .venv and install flowgen (editable) with the given extras, e.g. `test`.
-# Sourced by demo.sh and test.sh; safe to run again (pip skips what is installed).
+# Run by demo.sh and test.sh; safe to run again (pip skips what is installed).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PYTHON=${PYTHON:-python3}
+log=.venv-install.log
 if [ ! -x .venv/bin/python ]; then
   "$PYTHON" -m venv .venv
 fi
-.venv/bin/python -m pip install --quiet --upgrade pip setuptools wheel 2>&1 | grep -v "^WARNING: Location" || true
+pip_install() {
+  # pip's own chatter (and setuptools' build warnings) go to the log; shown on failure.
+  if ! .venv/bin/python -m pip install --quiet "$@" >>"$log" 2>&1; then
+    grep -v "^WARNING: Location" "$log" | tail -40 >&2
+    echo "setup: pip install $* failed (full log: $log)" >&2
+    exit 1
+  fi
+}
+: >"$log"
+pip_install --upgrade pip setuptools wheel
 extras=${1:-}
 target="."
 [ -n "$extras" ] && target=".[${extras}]"
-.venv/bin/python -m pip install --quiet -e "$target" 2>&1 | grep -v "^WARNING: Location" || true
+pip_install -e "$target"
 .venv/bin/python -c "import flowgen" # fail here, clearly, if the install did not work
+echo "setup: .venv ready ($(.venv/bin/python --version))"
