@@ -90,8 +90,7 @@ def load_flow(raw: str | bytes | dict[str, Any] | Flow | None) -> FlowLoad:
         return FlowLoad(raw)
     if isinstance(raw, str | bytes):
         if len(raw) > MAX_FLOW_BYTES:
-            size = len(raw) / 1e6
-            return FlowLoad(None, (f"(root): flow is {size:.1f} MB, over the 1 MB limit",))
+            return _too_large(len(raw))
         try:
             raw = json.loads(raw)
         except RecursionError:
@@ -100,6 +99,14 @@ def load_flow(raw: str | bytes | dict[str, Any] | Flow | None) -> FlowLoad:
             return FlowLoad(None, (f"(root): not valid JSON ({exc})",), unparseable=True)
         if raw is None:
             return FlowLoad(None)
+    elif isinstance(raw, dict):
+        # Decoded JSON (a case line's `flow`) gets the same size limit as text.
+        try:
+            encoded = len(json.dumps(raw))
+        except (TypeError, ValueError, RecursionError):
+            return FlowLoad(None, ("(root): not JSON-serialisable",))
+        if encoded > MAX_FLOW_BYTES:
+            return _too_large(encoded)
     if not isinstance(raw, dict):
         return FlowLoad(None, (f"(root): a flow is a JSON object, got {type(raw).__name__}",))
     components = raw.get("components")
@@ -113,6 +120,10 @@ def load_flow(raw: str | bytes | dict[str, Any] | Flow | None) -> FlowLoad:
         return FlowLoad(None, ("(root): JSON is nested too deeply",))
     except ValidationError as err:
         return FlowLoad(None, tuple(describe_validation_error(err)))
+
+
+def _too_large(size: int) -> FlowLoad:
+    return FlowLoad(None, (f"(root): flow is {size / 1e6:.1f} MB, over the 1 MB limit",))
 
 
 def read_text_limited(path: str, limit: int, what: str) -> str:

@@ -48,8 +48,9 @@ def test_huge_flow_is_rejected_cleanly() -> None:
     big = json.dumps(
         {"components": [{"order": 1, "category": "action", "definition": "x" * 2_000_000}]}
     )
-    report = validate_flow(big)
-    assert [e.code for e in report.errors] == ["too_large"]
+    assert [e.code for e in validate_flow(big).errors] == ["too_large"]
+    # A case line's already-decoded flow gets the same limit.
+    assert [e.code for e in validate_flow(json.loads(big)).errors] == ["too_large"]
 
 
 def test_catalog_problems_are_all_named_by_path() -> None:
