@@ -1,0 +1,91 @@
+"""Where the catalog store lives: `DATABASE_URL`, or an embedded PostgreSQL with pgvector.
+
+With no `DATABASE_URL`, a real PostgreSQL 16 (from the `pgserver` package) runs from a
+data directory under the user's data dir (`FLOWGEN_DATA_DIR` overrides it), migrations
+run automatically, and the next process reuses it. With `DATABASE_URL`, migrations are
+the operator's job (`flowgen db upgrade`); a database behind the code's schema is
+reported with that command rather than half-used.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from functools import cache
+from pathlib import Path
+
+import platformdirs
+from sqlalchemy import Engine, create_engine, text
+
+EMBEDDED_DATABASE = "flowgen"
+_lock = threading.Lock()
+
+
+class DatabaseError(RuntimeError):
+    """The store cannot be reached or is not at the expected schema version."""
+
+
+def data_dir() -> Path:
+    return Path(os.environ.get("FLOWGEN_DATA_DIR") or platformdirs.user_data_dir("flowgen"))
+
+
+def _sqlalchemy_url(url: str) -> str:
+    for prefix in ("postgresql://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
+
+
+@cache
+def _embedded_url() -> str:
+    import pgserver
+
+    pgdata = data_dir() / "pgdata"
+    pgdata.mkdir(parents=True, exist_ok=True)
+    # 'stop': the last flowgen process using the server stops it; the data stays.
+    keep = os.environ.get("FLOWGEN_PG_KEEP_RUNNING") == "1"
+    server = pgserver.get_server(pgdata, cleanup_mode=None if keep else "stop")
+    exists = server.psql(
+        f"SELECT 1 FROM pg_database WHERE datname = '{EMBEDDED_DATABASE}';"
+    ).count("(1 row)")
+    if not exists:
+        server.psql(f"CREATE DATABASE {EMBEDDED_DATABASE};")
+    return server.get_uri(EMBEDDED_DATABASE)
+
+
+def database_url() -> str:
+    """The SQLAlchemy URL of the store (starting the embedded server if needed)."""
+    url = os.environ.get("DATABASE_URL")
+    return _sqlalchemy_url(url if url else _embedded_url())
+
+
+@cache
+def _engine(url: str) -> Engine:
+    return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10)
+
+
+def get_engine(*, migrate: bool | None = None) -> Engine:
+    """The engine of the store, at the current schema.
+
+    `migrate` defaults to True for the embedded server and False for `DATABASE_URL`,
+    where a schema behind the code raises DatabaseError naming `flowgen db upgrade`.
+    """
+    from flowgen.db.migrate import current_revision, head_revision, upgrade
+
+    with _lock:
+        url = database_url()
+        engine = _engine(url)
+        if migrate is None:
+            migrate = not os.environ.get("DATABASE_URL")
+        try:
+            with engine.connect() as conn:
+                conn.execute(text("SELECT 1"))
+        except Exception as exc:  # the driver's errors vary; the message is what matters
+            raise DatabaseError(f"cannot connect to the catalog store: {exc}") from exc
+        if current_revision(engine) != head_revision():
+            if not migrate:
+                raise DatabaseError(
+                    "the database schema is not up to date; run `flowgen db upgrade`"
+                )
+            upgrade(engine)
+        return engine

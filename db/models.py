@@ -1,0 +1,142 @@
+"""SQLAlchemy models of the catalog store: installations and their catalog items.
+
+Every item row carries its installation, a content hash (so an unchanged item is never
+re-embedded), its embedding (pgvector, HNSW) and a generated full-text vector (GIN).
+Rows refer to each other by name within an installation (a column's `table_name`), the
+same natural keys the catalog file uses, so a sync is a plain diff of keys.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pgvector.sqlalchemy import Vector
+from sqlalchemy import (
+    BigInteger,
+    Computed,
+    DateTime,
+    ForeignKey,
+    Index,
+    String,
+    Text,
+    UniqueConstraint,
+    func,
+)
+from sqlalchemy.dialects.postgresql import JSONB, TSVECTOR
+from sqlalchemy.orm import DeclarativeBase, Mapped, declared_attr, mapped_column
+
+EMBEDDING_DIM = 384  # all-MiniLM-L6-v2
+SEARCH_TEXT = (
+    "to_tsvector('english', replace(name, '_', ' ') || ' ' || coalesce(label, '') || ' ' "
+    "|| coalesce(description, ''))"
+)
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Installation(Base):
+    __tablename__ = "installations"
+
+    id: Mapped[str] = mapped_column(String(100), primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    synced_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    source: Mapped[str | None] = mapped_column(Text)
+    catalog_hash: Mapped[str | None] = mapped_column(String(64))
+
+
+class CatalogItem(Base):
+    """Columns every catalog row shares."""
+
+    __abstract__ = True
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    installation_id: Mapped[str] = mapped_column(
+        ForeignKey("installations.id", ondelete="CASCADE"), nullable=False
+    )
+    name: Mapped[str] = mapped_column(Text, nullable=False)
+    label: Mapped[str | None] = mapped_column(Text)
+    description: Mapped[str | None] = mapped_column(Text)
+    content_hash: Mapped[str] = mapped_column(String(64), nullable=False)
+    embedding: Mapped[Any] = mapped_column(Vector(EMBEDDING_DIM), nullable=False)
+
+    @declared_attr
+    def search(cls) -> Mapped[Any]:
+        return mapped_column(TSVECTOR, Computed(SEARCH_TEXT, persisted=True))
+
+    @classmethod
+    def search_indexes(cls, table: str) -> tuple[Index, ...]:
+        return (
+            Index(
+                f"ix_{table}_embedding",
+                "embedding",
+                postgresql_using="hnsw",
+                postgresql_ops={"embedding": "vector_cosine_ops"},
+            ),
+            Index(f"ix_{table}_search", "search", postgresql_using="gin"),
+        )
+
+
+class TriggerRow(CatalogItem):
+    __tablename__ = "triggers"
+    __table_args__ = (
+        UniqueConstraint("installation_id", "name"),
+        *CatalogItem.search_indexes("triggers"),
+    )
+
+    inputs: Mapped[list[dict[str, Any]]] = mapped_column(JSONB, nullable=False, default=list)
+    outputs: Mapped[list[dict[str, Any]]] = mapped_column(JSONB, nullable=False, default=list)
+
+
+class StepRow(CatalogItem):
+    __tablename__ = "steps"
+    __table_args__ = (
+        UniqueConstraint("installation_id", "name"),
+        *CatalogItem.search_indexes("steps"),
+    )
+
+    category: Mapped[str] = mapped_column(String(20), nullable=False)
+    scope: Mapped[str] = mapped_column(Text, nullable=False)
+    inputs: Mapped[list[dict[str, Any]]] = mapped_column(JSONB, nullable=False, default=list)
+    outputs: Mapped[list[dict[str, Any]]] = mapped_column(JSONB, nullable=False, default=list)
+
+
+class TableRow(CatalogItem):
+    __tablename__ = "tables"
+    __table_args__ = (
+        UniqueConstraint("installation_id", "name"),
+        *CatalogItem.search_indexes("tables"),
+    )
+
+    extends: Mapped[str | None] = mapped_column(Text)
+
+
+class ColumnRow(CatalogItem):
+    __tablename__ = "columns"
+    __table_args__ = (
+        UniqueConstraint("installation_id", "table_name", "name"),
+        *CatalogItem.search_indexes("columns"),
+    )
+
+    table_name: Mapped[str] = mapped_column(Text, nullable=False)
+    type: Mapped[str] = mapped_column(String(20), nullable=False)
+    reference: Mapped[str | None] = mapped_column(Text)
+
+
+class ChoiceRow(CatalogItem):
+    """A stored choice value of a column; `name` holds the value."""
+
+    __tablename__ = "choices"
+    __table_args__ = (
+        UniqueConstraint("installation_id", "table_name", "column_name", "name"),
+        *CatalogItem.search_indexes("choices"),
+    )
+
+    table_name: Mapped[str] = mapped_column(Text, nullable=False)
+    column_name: Mapped[str] = mapped_column(Text, nullable=False)
+    position: Mapped[int] = mapped_column(BigInteger, nullable=False, default=0)
+
+
+ITEM_MODELS: tuple[type[CatalogItem], ...] = (TriggerRow, StepRow, TableRow, ColumnRow, ChoiceRow)
