@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from flowgen.cli import flow_commands, score_command
+from flowgen.cli import catalog_commands, flow_commands, score_command
 
 app = typer.Typer(
     name="flowgen",
@@ -16,6 +16,8 @@ app = typer.Typer(
 app.command("validate")(flow_commands.validate)
 app.command("show")(flow_commands.show)
 app.command("score")(score_command.score)
+app.add_typer(catalog_commands.catalog_app, name="catalog")
+app.add_typer(catalog_commands.db_app, name="db")
 
 
 def main() -> None:

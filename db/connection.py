@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import threading
+import warnings
 from functools import cache
 from pathlib import Path
 
@@ -38,16 +39,19 @@ def _sqlalchemy_url(url: str) -> str:
 
 @cache
 def _embedded_url() -> str:
-    import pgserver
+    with warnings.catch_warnings():
+        # pgserver reads XDG_RUNTIME_DIR at import; the fallback it warns about is fine.
+        warnings.simplefilter("ignore")
+        import pgserver
 
     pgdata = data_dir() / "pgdata"
     pgdata.mkdir(parents=True, exist_ok=True)
     # 'stop': the last flowgen process using the server stops it; the data stays.
     keep = os.environ.get("FLOWGEN_PG_KEEP_RUNNING") == "1"
     server = pgserver.get_server(pgdata, cleanup_mode=None if keep else "stop")
-    exists = server.psql(
-        f"SELECT 1 FROM pg_database WHERE datname = '{EMBEDDED_DATABASE}';"
-    ).count("(1 row)")
+    exists = server.psql(f"SELECT 1 FROM pg_database WHERE datname = '{EMBEDDED_DATABASE}';").count(
+        "(1 row)"
+    )
     if not exists:
         server.psql(f"CREATE DATABASE {EMBEDDED_DATABASE};")
     return server.get_uri(EMBEDDED_DATABASE)

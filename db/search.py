@@ -1,0 +1,97 @@
+"""Hybrid retrieval over one kind of catalog item: exact names first, then vector
+similarity and Postgres full-text search fused by reciprocal rank fusion."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from typing import Any, Literal
+
+import numpy as np
+from sqlalchemy import ColumnElement, func, or_, select, text
+from sqlalchemy.orm import Session, defer
+
+from flowgen.db.models import CatalogItem
+
+Mode = Literal["hybrid", "vector", "fts"]
+RRF_K = 60  # the usual constant of reciprocal rank fusion
+CANDIDATES = 50  # per ranker, before fusion
+EXACT_BONUS = 1.0  # larger than any fused score, so exact matches come first
+_FILLER = re.compile(r"\s+(table|tables|record|records|step|action|field|column)$")
+
+
+def name_variants(query: str) -> list[str]:
+    """What a user may type for a name: `#incident`, `Incident table`, `look up records`."""
+    q = " ".join(query.strip().lower().split())
+    q = q.lstrip("#").strip(" '\"`")
+    base = _FILLER.sub("", q)
+    variants = {q, base, q.replace(" ", "_"), base.replace(" ", "_")}
+    return sorted(v for v in variants if v)
+
+
+def tsquery_text(query: str) -> str | None:
+    """Words OR-ed together: an annotation is a sentence, not a list of required terms."""
+    words = re.findall(r"[a-z0-9]+", query.lower().replace("_", " "))
+    return " | ".join(dict.fromkeys(words)) or None
+
+
+def rank_ids(
+    session: Session,
+    model: type[CatalogItem],
+    installation: str,
+    query: str,
+    query_vector: np.ndarray | None,
+    k: int,
+    where: Sequence[ColumnElement[bool]] = (),
+    mode: Mode = "hybrid",
+) -> list[tuple[int, float]]:
+    """Ids of the `k` best items with their fused scores, best first."""
+    scope = [model.installation_id == installation, *where]
+    scores: dict[int, float] = {}
+
+    def fuse(ids: list[int]) -> None:
+        for rank, item_id in enumerate(ids):
+            scores[item_id] = scores.get(item_id, 0.0) + 1.0 / (RRF_K + rank + 1)
+
+    if mode in ("hybrid", "vector") and query_vector is not None:
+        # HNSW scans a fixed candidate list and filters afterwards; a wider list keeps
+        # recall when one database holds many installations.
+        session.execute(text("SET LOCAL hnsw.ef_search = 200"))
+        distance = model.embedding.cosine_distance(query_vector)
+        fuse(
+            list(
+                session.scalars(select(model.id).where(*scope).order_by(distance).limit(CANDIDATES))
+            )
+        )
+    tsq = tsquery_text(query)
+    if mode in ("hybrid", "fts") and tsq:
+        q = func.to_tsquery("english", tsq)
+        fts = (
+            select(model.id)
+            .where(*scope, model.search.op("@@")(q))
+            .order_by(func.ts_rank_cd(model.search, q).desc(), model.id)
+            .limit(CANDIDATES)
+        )
+        fuse(list(session.scalars(fts)))
+    if mode == "hybrid":
+        variants = name_variants(query)
+        exact = select(model.id).where(
+            *scope, or_(func.lower(model.name).in_(variants), func.lower(model.label).in_(variants))
+        )
+        for item_id in session.scalars(exact):
+            scores[item_id] = scores.get(item_id, 0.0) + EXACT_BONUS
+    return sorted(scores.items(), key=lambda kv: (-kv[1], kv[0]))[:k]
+
+
+def fetch_in_order(
+    session: Session, model: type[CatalogItem], ranked: list[tuple[int, float]]
+) -> list[tuple[Any, float]]:
+    """The ranked rows themselves (without their vectors), in rank order."""
+    if not ranked:
+        return []
+    ids = [i for i, _ in ranked]
+    query = (
+        select(model).where(model.id.in_(ids)).options(defer(model.embedding), defer(model.search))
+    )
+    rows = {row.id: row for row in session.scalars(query)}
+    return [(rows[i], score) for i, score in ranked]

@@ -1,0 +1,302 @@
+"""Reading the catalog store: installations, lookups by name, and hybrid search.
+
+`CatalogStore.catalog(installation)` is a `CatalogView`, so the validator runs against
+the database exactly as against a catalog file.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from functools import cached_property, lru_cache
+from typing import Any
+
+from sqlalchemy import ColumnElement, Engine, func, select
+from sqlalchemy.orm import Session, defer
+
+from flowgen.db.embedder import Embedder, default_embedder
+from flowgen.db.models import (
+    ITEM_MODELS,
+    CatalogItem,
+    ChoiceRow,
+    ColumnRow,
+    Installation,
+    StepRow,
+    TableRow,
+    TriggerRow,
+)
+from flowgen.db.search import Mode, fetch_in_order, rank_ids
+from flowgen.flow.catalog import Catalog, Choice, Column, Param, StepDef, Table, TriggerDef
+
+
+class UnknownInstallation(LookupError):
+    def __init__(self, installation: str):
+        super().__init__(
+            f"installation {installation!r} is not in the catalog store; "
+            "sync its catalog first (`flowgen catalog sync CATALOG.yaml`)"
+        )
+        self.installation = installation
+
+
+@dataclass(frozen=True)
+class InstallationInfo:
+    id: str
+    synced_at: datetime | None
+    source: str | None
+    counts: dict[str, int]
+
+
+def _trigger(row: TriggerRow) -> TriggerDef:
+    return TriggerDef(
+        name=row.name,
+        label=row.label,
+        description=row.description,
+        inputs=[Param(**p) for p in row.inputs],
+        outputs=[Param(**p) for p in row.outputs],
+    )
+
+
+def _step(row: StepRow) -> StepDef:
+    return StepDef(
+        name=row.name,
+        label=row.label,
+        description=row.description,
+        category=row.category,
+        scope=row.scope,
+        inputs=[Param(**p) for p in row.inputs],
+        outputs=[Param(**p) for p in row.outputs],
+    )
+
+
+def _column(row: ColumnRow, choices: list[ChoiceRow]) -> Column:
+    return Column(
+        name=row.name,
+        label=row.label,
+        description=row.description,
+        type=row.type,
+        reference=row.reference,
+        choices=[Choice(value=c.name, label=c.label) for c in choices] or None,
+    )
+
+
+class CatalogStore:
+    def __init__(self, engine: Engine | None = None, embedder: Embedder | None = None):
+        self._engine = engine
+        self._embedder = embedder
+
+    @cached_property
+    def engine(self) -> Engine:
+        if self._engine is None:
+            from flowgen.db.connection import get_engine
+
+            self._engine = get_engine()
+        return self._engine
+
+    @property
+    def embedder(self) -> Embedder:
+        if self._embedder is None:
+            self._embedder = default_embedder()
+        return self._embedder
+
+    def session(self) -> Session:
+        return Session(self.engine)
+
+    # -- installations -------------------------------------------------------------------
+    def installations(self) -> list[InstallationInfo]:
+        with self.session() as s:
+            counts: dict[str, dict[str, int]] = {}
+            for model in ITEM_MODELS:
+                grouped = s.execute(
+                    select(model.installation_id, func.count()).group_by(model.installation_id)
+                )
+                for inst, n in grouped:
+                    counts.setdefault(inst, {})[model.__tablename__] = n
+            rows = s.scalars(select(Installation).order_by(Installation.id)).all()
+            return [
+                InstallationInfo(r.id, r.synced_at, r.source, counts.get(r.id, {})) for r in rows
+            ]
+
+    def exists(self, installation: str) -> bool:
+        with self.session() as s:
+            return s.get(Installation, installation) is not None
+
+    def require(self, installation: str) -> None:
+        if not self.exists(installation):
+            raise UnknownInstallation(installation)
+
+    def catalog(self, installation: str) -> StoredCatalog:
+        self.require(installation)
+        return StoredCatalog(self, installation)
+
+    # -- lookups -------------------------------------------------------------------------
+    def trigger(self, installation: str, name: str) -> TriggerDef | None:
+        row = self._by_name(TriggerRow, installation, name)
+        return _trigger(row) if row else None
+
+    def step(self, installation: str, name: str) -> StepDef | None:
+        row = self._by_name(StepRow, installation, name)
+        return _step(row) if row else None
+
+    def table(self, installation: str, name: str) -> Table | None:
+        row = self._by_name(TableRow, installation, name)
+        if row is None:
+            return None
+        return Table(
+            name=row.name,
+            label=row.label,
+            description=row.description,
+            extends=row.extends,
+            columns=[col for _, col in self._columns_of([row.name], installation)],
+        )
+
+    def lineage(self, installation: str, table: str) -> list[str]:
+        """`table` and the tables it extends, nearest first."""
+        with self.session() as s:
+            chain: list[str] = []
+            current: str | None = table
+            while current and current not in chain:
+                extends = s.execute(
+                    select(TableRow.extends).where(
+                        TableRow.installation_id == installation, TableRow.name == current
+                    )
+                ).first()
+                if extends is None:
+                    break
+                chain.append(current)
+                current = extends[0]
+            return chain
+
+    def columns(self, installation: str, table: str) -> list[Column]:
+        """Columns of `table` and the tables it extends (its own first)."""
+        seen: dict[str, Column] = {}
+        for _, col in self._columns_of(self.lineage(installation, table), installation):
+            seen.setdefault(col.name, col)
+        return list(seen.values())
+
+    def column_owner(self, installation: str, table: str, column: str) -> str | None:
+        """The table in `table`'s lineage that defines `column`."""
+        lineage = self.lineage(installation, table)
+        with self.session() as s:
+            owners = set(
+                s.scalars(
+                    select(ColumnRow.table_name).where(
+                        ColumnRow.installation_id == installation,
+                        ColumnRow.table_name.in_(lineage),
+                        ColumnRow.name == column,
+                    )
+                )
+            )
+        return next((t for t in lineage if t in owners), None)
+
+    def load_catalog(self, installation: str) -> Catalog:
+        """The whole installation as a catalog model (as the file that was synced)."""
+        self.require(installation)
+        with self.session() as s:
+            triggers = [_trigger(r) for r in self._all(s, TriggerRow, installation)]
+            steps = [_step(r) for r in self._all(s, StepRow, installation)]
+            tables = list(self._all(s, TableRow, installation))
+        by_table: dict[str, list[Column]] = {}
+        for table_name, col in self._columns_of([t.name for t in tables], installation):
+            by_table.setdefault(table_name, []).append(col)
+        return Catalog(
+            installation=installation,
+            triggers=triggers,
+            steps=steps,
+            tables=[
+                Table(
+                    name=t.name,
+                    label=t.label,
+                    description=t.description,
+                    extends=t.extends,
+                    columns=by_table.get(t.name, []),
+                )
+                for t in tables
+            ],
+        )
+
+    def _all(self, s: Session, model: type[CatalogItem], installation: str) -> Sequence[Any]:
+        query = (
+            select(model)
+            .where(model.installation_id == installation)
+            .options(defer(model.embedding), defer(model.search))
+            .order_by(model.id)
+        )
+        return s.scalars(query).all()
+
+    def _by_name(self, model: type[CatalogItem], installation: str, name: str) -> Any:
+        with self.session() as s:
+            return s.scalars(
+                select(model)
+                .where(model.installation_id == installation, model.name == name)
+                .options(defer(model.embedding), defer(model.search))
+            ).first()
+
+    def _columns_of(self, tables: list[str], installation: str) -> list[tuple[str, Column]]:
+        """(table, column) for every column of these tables, tables in the order given."""
+        with self.session() as s:
+            cols = s.scalars(
+                select(ColumnRow)
+                .where(ColumnRow.installation_id == installation, ColumnRow.table_name.in_(tables))
+                .options(defer(ColumnRow.embedding), defer(ColumnRow.search))
+                .order_by(ColumnRow.id)
+            ).all()
+            choices: dict[tuple[str, str], list[ChoiceRow]] = {}
+            for c in s.scalars(
+                select(ChoiceRow)
+                .where(ChoiceRow.installation_id == installation, ChoiceRow.table_name.in_(tables))
+                .options(defer(ChoiceRow.embedding), defer(ChoiceRow.search))
+                .order_by(ChoiceRow.position, ChoiceRow.id)
+            ):
+                choices.setdefault((c.table_name, c.column_name), []).append(c)
+        order = {t: i for i, t in enumerate(tables)}
+        cols = sorted(cols, key=lambda c: order[c.table_name])
+        return [(c.table_name, _column(c, choices.get((c.table_name, c.name), []))) for c in cols]
+
+    # -- search --------------------------------------------------------------------------
+    def search(
+        self,
+        model: type[CatalogItem],
+        installation: str,
+        query: str,
+        k: int,
+        where: Sequence[ColumnElement[bool]] = (),
+        mode: Mode = "hybrid",
+    ) -> list[tuple[Any, float]]:
+        vector = self.embedder.encode([query])[0] if mode != "fts" else None
+        with self.session() as s, s.begin():
+            ranked = rank_ids(s, model, installation, query, vector, k, where, mode)
+            rows = fetch_in_order(s, model, ranked)
+            s.expunge_all()
+            return rows
+
+
+class StoredCatalog:
+    """A `CatalogView` over one installation in the store; lookups are cached."""
+
+    def __init__(self, store: CatalogStore, installation: str):
+        self.store = store
+        self._installation = installation
+        self.trigger = lru_cache(maxsize=256)(self._trigger)
+        self.step = lru_cache(maxsize=1024)(self._step)
+        self.table = lru_cache(maxsize=1024)(self._table)
+        self._columns = lru_cache(maxsize=1024)(self._columns_by_name)
+
+    @property
+    def installation(self) -> str:
+        return self._installation
+
+    def _trigger(self, name: str) -> TriggerDef | None:
+        return self.store.trigger(self._installation, name)
+
+    def _step(self, name: str) -> StepDef | None:
+        return self.store.step(self._installation, name)
+
+    def _table(self, name: str) -> Table | None:
+        return self.store.table(self._installation, name)
+
+    def _columns_by_name(self, table: str) -> dict[str, Column]:
+        return {c.name: c for c in self.store.columns(self._installation, table)}
+
+    def column(self, table: str, name: str) -> Column | None:
+        return self._columns(table).get(name)

@@ -1,0 +1,182 @@
+"""The retrieval tools the graph calls, each bound to one installation.
+
+Results are plain JSON-ready dicts, small enough to put in a prompt: the model is only
+ever offered names that exist in the installation's catalog.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from langchain_core.tools import BaseTool, StructuredTool, ToolException
+
+from flowgen.db.models import ChoiceRow, ColumnRow, StepRow, TableRow, TriggerRow
+from flowgen.db.search import Mode
+from flowgen.db.store import CatalogStore
+from flowgen.flow.catalog import Param
+
+MAX_K = 50
+
+
+def _param(p: Param) -> dict[str, Any]:
+    out: dict[str, Any] = {"name": p.name, "type": p.type}
+    if p.required:
+        out["required"] = True
+    if p.reference:
+        out["reference"] = p.reference
+    if p.table_input:
+        out["table_input"] = p.table_input
+    if p.choices:
+        out["choices"] = [c.value for c in p.choices]
+    return out
+
+
+def _k(k: int) -> int:
+    return max(1, min(int(k), MAX_K))
+
+
+class CatalogTools:
+    """Search and lookup over one installation; every query is scoped to it."""
+
+    def __init__(self, store: CatalogStore, installation: str, mode: Mode = "hybrid"):
+        store.require(installation)
+        self.store = store
+        self.installation = installation
+        self.mode = mode
+
+    def _require_table(self, table: str) -> list[str]:
+        lineage = self.store.lineage(self.installation, table)
+        if not lineage:
+            raise ToolException(f"table {table!r} does not exist in {self.installation!r}")
+        return lineage
+
+    def search_steps(self, query: str, k: int = 10) -> list[dict[str, Any]]:
+        """Actions and subflows of the installation that best match `query`."""
+        hits = self.store.search(StepRow, self.installation, query, _k(k), mode=self.mode)
+        return [
+            {
+                "name": r.name,
+                "category": r.category,
+                "scope": r.scope,
+                "label": r.label,
+                "description": r.description,
+                "inputs": [_param(Param(**p)) for p in r.inputs],
+                "outputs": [_param(Param(**p)) for p in r.outputs],
+                "score": round(score, 4),
+            }
+            for r, score in hits
+        ]
+
+    def search_triggers(self, query: str, k: int = 5) -> list[dict[str, Any]]:
+        """Trigger types that best match `query`."""
+        hits = self.store.search(TriggerRow, self.installation, query, _k(k), mode=self.mode)
+        return [
+            {
+                "name": r.name,
+                "label": r.label,
+                "description": r.description,
+                "inputs": [_param(Param(**p)) for p in r.inputs],
+                "outputs": [_param(Param(**p)) for p in r.outputs],
+                "score": round(score, 4),
+            }
+            for r, score in hits
+        ]
+
+    def search_tables(self, query: str, k: int = 5) -> list[dict[str, Any]]:
+        """Tables that best match `query` (`#incident` or "Incident table" mean that table)."""
+        hits = self.store.search(TableRow, self.installation, query, _k(k), mode=self.mode)
+        return [
+            {
+                "name": r.name,
+                "label": r.label,
+                "description": r.description,
+                "extends": r.extends,
+                "score": round(score, 4),
+            }
+            for r, score in hits
+        ]
+
+    def search_columns(self, table: str, query: str, k: int = 10) -> list[dict[str, Any]]:
+        """Columns of `table`, including those it inherits, that best match `query`."""
+        lineage = self._require_table(table)
+        hits = self.store.search(
+            ColumnRow,
+            self.installation,
+            query,
+            _k(k),
+            [ColumnRow.table_name.in_(lineage)],
+            mode=self.mode,
+        )
+        return [
+            {
+                "name": r.name,
+                "label": r.label,
+                "type": r.type,
+                "reference": r.reference,
+                "table": r.table_name,
+                "score": round(score, 4),
+            }
+            for r, score in hits
+        ]
+
+    def search_values(
+        self, table: str, column: str, query: str, k: int = 10
+    ) -> list[dict[str, Any]]:
+        """Stored choice values of `table.column` that best match `query`."""
+        self._require_table(table)
+        owner = self.store.column_owner(self.installation, table, column)
+        if owner is None:
+            raise ToolException(f"table {table!r} has no column {column!r}")
+        where = [ChoiceRow.table_name == owner, ChoiceRow.column_name == column]
+        hits = self.store.search(ChoiceRow, self.installation, query, _k(k), where, self.mode)
+        return [{"value": r.name, "label": r.label, "score": round(s, 4)} for r, s in hits]
+
+    def get_step(self, name: str) -> dict[str, Any] | None:
+        """A step's full definition, or None."""
+        step = self.store.step(self.installation, name)
+        if step is None:
+            return None
+        return {
+            "name": step.name,
+            "category": step.category,
+            "scope": step.scope,
+            "label": step.label,
+            "description": step.description,
+            "inputs": [_param(p) for p in step.inputs],
+            "outputs": [_param(p) for p in step.outputs],
+        }
+
+    def get_table(self, name: str) -> dict[str, Any] | None:
+        """A table with all its columns (inherited ones too) and their choice values."""
+        table = self.store.table(self.installation, name)
+        if table is None:
+            return None
+        columns = self.store.columns(self.installation, name)
+        return {
+            "name": table.name,
+            "label": table.label,
+            "description": table.description,
+            "extends": table.extends,
+            "columns": [
+                {
+                    "name": c.name,
+                    "label": c.label,
+                    "type": c.type,
+                    "reference": c.reference,
+                    "choices": [ch.value for ch in c.choices] if c.choices else None,
+                }
+                for c in columns
+            ],
+        }
+
+    def as_langchain_tools(self) -> list[BaseTool]:
+        functions = (
+            self.search_steps,
+            self.search_triggers,
+            self.search_tables,
+            self.search_columns,
+            self.search_values,
+            self.get_step,
+            self.get_table,
+        )
+        return [StructuredTool.from_function(f, handle_tool_error=True) for f in functions]
