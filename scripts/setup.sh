@@ -18,6 +18,9 @@ pip_install() {
 }
 : >"$log"
 pip_install --upgrade pip setuptools wheel
+# torch first, pinned: on this project's machines 2.13.0 is a local CPU build, while a bare
+# `torch` requirement resolved by pip would fetch a multi-GB CUDA build.
+.venv/bin/python -c "import torch" 2>/dev/null || pip_install "torch==2.13.0"
 extras=${1:-}
 target="."
 [ -n "$extras" ] && target=".[${extras}]"

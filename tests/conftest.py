@@ -12,3 +12,32 @@ REPO = Path(__file__).resolve().parent.parent
 @pytest.fixture(scope="session")
 def catalog() -> Catalog:
     return load_catalog(REPO / "catalogs" / "acme-itsm.yaml")
+
+
+@pytest.fixture(scope="session")
+def engine(tmp_path_factory):
+    """A real embedded PostgreSQL with pgvector, in a data dir of this test session."""
+    import os
+
+    os.environ.pop("DATABASE_URL", None)
+    os.environ["FLOWGEN_DATA_DIR"] = str(tmp_path_factory.mktemp("flowgen-data"))
+    from flowgen.db.connection import get_engine
+
+    return get_engine()
+
+
+@pytest.fixture(scope="session")
+def embedder():
+    from flowgen.db.embedder import default_embedder
+
+    return default_embedder()
+
+
+@pytest.fixture(scope="session")
+def synced_store(engine, embedder, catalog):
+    """The store with acme-itsm synced once for the whole session (read-only tests)."""
+    from flowgen.db.store import CatalogStore
+    from flowgen.db.sync import sync_catalog
+
+    sync_catalog(catalog, engine, embedder=embedder)
+    return CatalogStore(engine, embedder)

@@ -1,0 +1,234 @@
+"""The catalog store against a real embedded Postgres: sync semantics and isolation."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+
+import numpy as np
+import pytest
+from conftest import REPO
+from flows import flow, step
+from sqlalchemy import select
+
+from flowgen.db.models import ITEM_MODELS
+from flowgen.db.store import CatalogStore, UnknownInstallation
+from flowgen.db.sync import sync_catalog
+from flowgen.flow.catalog import Catalog, StepDef, load_catalog, parse_catalog
+from flowgen.flow.validator import validate_flow
+from flowgen.tools.catalog_tools import CatalogTools
+
+SMALL = {
+    "triggers": [{"name": "record_create", "inputs": [{"name": "table", "type": "table"}],
+                  "outputs": [{"name": "current", "type": "record", "table_input": "table"}]}],
+    "steps": [
+        {"name": "log", "label": "Log", "description": "Write to the flow log",
+         "inputs": [{"name": "log_message", "type": "string", "required": True}]},
+        {"name": "notify_plant_manager", "scope": "x_globex_ops", "label": "Notify Plant Manager",
+         "description": "Page the manager of a manufacturing plant"},
+    ],
+    "tables": [
+        {"name": "task", "label": "Task", "columns": [
+            {"name": "state", "type": "choice", "choices": [{"value": "1", "label": "Open"}]}]},
+        {"name": "x_globex_plant", "label": "Plant", "extends": "task",
+         "columns": [{"name": "output_tons", "label": "Output (tons)", "type": "integer"}]},
+    ],
+}
+
+
+def small(installation: str, **changes) -> Catalog:
+    return parse_catalog({"installation": installation, **SMALL, **changes})
+
+
+def _plain(value: object) -> object:
+    if isinstance(value, np.ndarray):
+        return value.tobytes()
+    if isinstance(value, list | dict):
+        return json.dumps(value, sort_keys=True)
+    return value
+
+
+def snapshot(engine, installation: str) -> dict[str, list[tuple]]:
+    """Every stored row of the installation, for row-by-row comparison."""
+    with engine.connect() as conn:
+        result = {}
+        for model in ITEM_MODELS:
+            cols = [c for c in model.__table__.columns if c.name not in ("search",)]
+            rows = conn.execute(select(*cols).where(model.installation_id == installation)).all()
+            result[model.__tablename__] = sorted((tuple(_plain(v) for v in r) for r in rows), key=repr)
+        return result
+
+
+def test_store_round_trips_the_catalog_file(synced_store, catalog) -> None:
+    assert synced_store.load_catalog("acme-itsm") == catalog
+
+
+def test_sync_is_idempotent(engine, embedder, catalog, synced_store) -> None:
+    before = snapshot(engine, "acme-itsm")
+    summary = sync_catalog(catalog, engine, embedder=embedder)
+    assert summary.embedded == 0
+    assert summary.total("unchanged") == sum(len(v) for v in before.values())
+    assert summary.total("added") == summary.total("changed") == summary.total("removed") == 0
+    assert snapshot(engine, "acme-itsm") == before
+
+
+def test_incremental_update_and_removal(engine, embedder) -> None:
+    sync_catalog(small("inc"), engine, embedder=embedder)
+    steps = [*SMALL["steps"], {"name": "send_fax", "label": "Send Fax",
+                                "description": "Fax a document to a number"}]
+    steps[0] = {**steps[0], "description": "Write a line to the execution log"}
+    tables = [SMALL["tables"][0]]  # the plant table (and its column) is gone
+    summary = sync_catalog(small("inc", steps=steps, tables=tables), engine, embedder=embedder)
+    c = summary.counts
+    assert (c["steps"].added, c["steps"].changed, c["steps"].unchanged) == (1, 1, 1)
+    assert (c["tables"].removed, c["columns"].removed) == (1, 1)
+    assert summary.embedded == 2  # only the new and the changed step
+    store = CatalogStore(engine, embedder)
+    assert store.step("inc", "log").description == "Write a line to the execution log"
+    assert store.table("inc", "x_globex_plant") is None
+    tools = CatalogTools(store, "inc")
+    assert tools.search_steps("fax the signed contract", k=1)[0]["name"] == "send_fax"
+
+
+def test_installations_are_isolated(engine, embedder, synced_store) -> None:
+    sync_catalog(small("globex"), engine, embedder=embedder)
+    acme, globex = CatalogTools(synced_store, "acme-itsm"), CatalogTools(synced_store, "globex")
+    assert "notify_plant_manager" not in {s["name"] for s in acme.search_steps("plant manager", 50)}
+    assert {s["name"] for s in globex.search_steps("create incident", 50)} == {
+        "log", "notify_plant_manager"}
+    assert globex.get_table("incident") is None and acme.get_table("incident") is not None
+    with pytest.raises(UnknownInstallation, match="not in the catalog store"):
+        CatalogTools(synced_store, "initech")
+
+
+def test_failing_sync_leaves_the_installation_as_it_was(engine, embedder, catalog) -> None:
+    sync_catalog(small("fail"), engine, embedder=embedder)
+    before = snapshot(engine, "fail")
+
+    class Exploding:
+        model_id = embedder.model_id
+
+        def encode(self, texts, progress=None):
+            raise RuntimeError("embedding service died")
+
+    changed = small("fail", steps=[{"name": "brand_new", "label": "Brand new"}], tables=[])
+    with pytest.raises(RuntimeError, match="died"):
+        sync_catalog(changed, engine, embedder=Exploding())
+    assert snapshot(engine, "fail") == before
+
+
+KILLED_SYNC = """
+import sys, time
+import flowgen.db.sync as sync_module
+from flowgen.db.connection import get_engine
+from flowgen.flow.catalog import load_catalog
+
+real_insert = sync_module.insert
+
+def stalled_insert(model):
+    # Reached after this kind's stale rows were deleted, before anything is committed.
+    print("writing", flush=True)
+    time.sleep(60)
+    return real_insert(model)
+
+sync_module.insert = stalled_insert
+catalog = load_catalog(sys.argv[1]).model_copy(update={"installation": "killed"})
+sync_module.sync_catalog(catalog, get_engine())
+"""
+
+
+def test_killed_sync_leaves_the_installation_as_it_was(engine, embedder, tmp_path) -> None:
+    sync_catalog(small("killed"), engine, embedder=embedder)
+    before = snapshot(engine, "killed")
+    proc = subprocess.Popen(
+        [sys.executable, "-c", KILLED_SYNC, str(REPO / "catalogs" / "acme-itsm.yaml")],
+        stdout=subprocess.PIPE, text=True, env=os.environ.copy(),
+    )
+    try:
+        assert proc.stdout is not None
+        assert proc.stdout.readline().strip() == "writing"
+        os.kill(proc.pid, signal.SIGKILL)
+    finally:
+        proc.wait(timeout=30)
+    time.sleep(0.5)  # the server notices the dropped connection and rolls back
+    assert snapshot(engine, "killed") == before
+
+
+def test_concurrent_syncs_serialize(engine, embedder) -> None:
+    a = small("race", steps=[{"name": f"a_step_{i}", "label": f"A {i}"} for i in range(30)])
+    b = small("race", steps=[{"name": f"b_step_{i}", "label": f"B {i}"} for i in range(30)])
+    errors: list[BaseException] = []
+
+    def run(cat: Catalog) -> None:
+        try:
+            sync_catalog(cat, engine, embedder=embedder)
+        except BaseException as exc:  # surfaced by the assertion below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run, args=(c,)) for c in (a, b, a, b)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    stored = CatalogStore(engine, embedder).load_catalog("race")
+    assert stored in (a, b)  # one whole version, never a mix
+
+
+def test_malformed_file_is_rejected_before_any_write(engine, synced_store, tmp_path) -> None:
+    before = snapshot(engine, "acme-itsm")
+    text = (REPO / "catalogs" / "acme-itsm.yaml").read_text()
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(text.replace("{name: table, type: table, required: true}",
+                                "{name: table, type: tabel, required: true}", 2)
+                   .replace("extends: task", "extends: tsk", 1))
+    result = subprocess.run([sys.executable, "-m", "flowgen", "catalog", "sync", str(bad)],
+                            capture_output=True, text=True, timeout=120, env=os.environ.copy())
+    assert result.returncode == 2
+    assert "triggers[0].inputs[0].type: unknown type 'tabel'" in result.stderr
+    assert "triggers[1].inputs[0].type: unknown type 'tabel'" in result.stderr
+    assert snapshot(engine, "acme-itsm") == before
+
+
+def test_validator_runs_against_the_store(synced_store) -> None:
+    view = synced_store.catalog("acme-itsm")
+    text = (REPO / "examples" / "reassign_inactive_user_incidents.json").read_text()
+    assert validate_flow(text, view).ok
+    bad = flow(step(1, "look_up_record", table="incidnet"), step(2, "teleport"))
+    assert {e.code for e in validate_flow(bad, view).errors} == {"unknown_table", "unknown_step"}
+
+
+def test_exact_names_and_labels_come_first(synced_store) -> None:
+    tools = CatalogTools(synced_store, "acme-itsm")
+    assert tools.search_tables("#incident", 1)[0]["name"] == "incident"
+    assert tools.search_tables("Incident table", 1)[0]["name"] == "incident"
+    assert tools.search_tables("Requested Item", 1)[0]["name"] == "sc_req_item"
+    assert tools.search_steps("Look Up Records", 1)[0]["name"] == "look_up_records"
+
+
+def test_columns_follow_extends_and_values_are_stored_choices(synced_store) -> None:
+    tools = CatalogTools(synced_store, "acme-itsm")
+    names = {c["name"] for c in tools.search_columns("incident", "assignment group", 10)}
+    assert "assignment_group" in names  # defined on task, inherited by incident
+    assert tools.search_values("incident", "state", "resolved", 1)[0]["value"] == "6"
+    assert tools.search_values("incident", "priority", "critical", 1)[0]["value"] == "1"
+    with pytest.raises(Exception, match="no column 'colour'"):
+        tools.search_values("incident", "colour", "red")
+
+
+def test_langchain_tools(synced_store) -> None:
+    tools = {t.name: t for t in CatalogTools(synced_store, "acme-itsm").as_langchain_tools()}
+    assert set(tools) == {"search_steps", "search_triggers", "search_tables", "search_columns",
+                          "search_values", "get_step", "get_table"}
+    hits = tools["search_steps"].invoke({"query": "create a Jira bug", "k": 3})
+    assert hits[0]["name"] == "create_issue" and hits[0]["scope"] == "sn_jira_spoke"
+    # A bad argument is an answer the model can read, not an exception in the graph.
+    assert "does not exist" in tools["search_columns"].invoke({"table": "nope", "query": "x"})
+    step = tools["get_step"].invoke({"name": "update_record"})
+    assert StepDef.model_validate({**step, "inputs": [], "outputs": []}).name == "update_record"
+    assert load_catalog  # imported for the round-trip test above
