@@ -11,6 +11,7 @@ import numpy as np
 from sqlalchemy import ColumnElement, func, or_, select, text
 from sqlalchemy.orm import Session, defer
 
+from flowgen.db.lexicon import expansion
 from flowgen.db.models import CatalogItem
 
 Mode = Literal["hybrid", "vector", "fts"]
@@ -44,8 +45,13 @@ def rank_ids(
     k: int,
     where: Sequence[ColumnElement[bool]] = (),
     mode: Mode = "hybrid",
+    expand: bool = False,
 ) -> list[tuple[int, float]]:
-    """Ids of the `k` best items with their fused scores, best first."""
+    """Ids of the `k` best items with their fused scores, best first.
+
+    `expand` adds the record operations the query's verbs imply (`db/lexicon.py`) to the
+    full-text query; it is meant for steps, whose generic core actions name no object.
+    """
     scope = [model.installation_id == installation, *where]
     scores: dict[int, float] = {}
 
@@ -63,7 +69,7 @@ def rank_ids(
                 session.scalars(select(model.id).where(*scope).order_by(distance).limit(CANDIDATES))
             )
         )
-    tsq = tsquery_text(query)
+    tsq = tsquery_text(f"{query} {expansion(query)}" if expand else query)
     if mode in ("hybrid", "fts") and tsq:
         q = func.to_tsquery("english", tsq)
         fts = (

@@ -16,6 +16,7 @@ from sqlalchemy import ColumnElement, Engine, func, select
 from sqlalchemy.orm import Session, defer
 
 from flowgen.db.embedder import Embedder, default_embedder
+from flowgen.db.lexicon import expansion
 from flowgen.db.models import (
     ITEM_MODELS,
     CatalogItem,
@@ -263,9 +264,11 @@ class CatalogStore:
         where: Sequence[ColumnElement[bool]] = (),
         mode: Mode = "hybrid",
     ) -> list[tuple[Any, float]]:
-        vector = self.embedder.encode([query])[0] if mode != "fts" else None
+        expand = model is StepRow
+        embedded = f"{query} ({expansion(query)})" if expand and expansion(query) else query
+        vector = self.embedder.encode([embedded])[0] if mode != "fts" else None
         with self.session() as s, s.begin():
-            ranked = rank_ids(s, model, installation, query, vector, k, where, mode)
+            ranked = rank_ids(s, model, installation, query, vector, k, where, mode, expand=expand)
             rows = fetch_in_order(s, model, ranked)
             s.expunge_all()
             return rows

@@ -24,19 +24,41 @@ from flowgen.flow.validator import validate_flow
 from flowgen.tools.catalog_tools import CatalogTools
 
 SMALL = {
-    "triggers": [{"name": "record_create", "inputs": [{"name": "table", "type": "table"}],
-                  "outputs": [{"name": "current", "type": "record", "table_input": "table"}]}],
+    "triggers": [
+        {
+            "name": "record_create",
+            "inputs": [{"name": "table", "type": "table"}],
+            "outputs": [{"name": "current", "type": "record", "table_input": "table"}],
+        }
+    ],
     "steps": [
-        {"name": "log", "label": "Log", "description": "Write to the flow log",
-         "inputs": [{"name": "log_message", "type": "string", "required": True}]},
-        {"name": "notify_plant_manager", "scope": "x_globex_ops", "label": "Notify Plant Manager",
-         "description": "Page the manager of a manufacturing plant"},
+        {
+            "name": "log",
+            "label": "Log",
+            "description": "Write to the flow log",
+            "inputs": [{"name": "log_message", "type": "string", "required": True}],
+        },
+        {
+            "name": "notify_plant_manager",
+            "scope": "x_globex_ops",
+            "label": "Notify Plant Manager",
+            "description": "Page the manager of a manufacturing plant",
+        },
     ],
     "tables": [
-        {"name": "task", "label": "Task", "columns": [
-            {"name": "state", "type": "choice", "choices": [{"value": "1", "label": "Open"}]}]},
-        {"name": "x_globex_plant", "label": "Plant", "extends": "task",
-         "columns": [{"name": "output_tons", "label": "Output (tons)", "type": "integer"}]},
+        {
+            "name": "task",
+            "label": "Task",
+            "columns": [
+                {"name": "state", "type": "choice", "choices": [{"value": "1", "label": "Open"}]}
+            ],
+        },
+        {
+            "name": "x_globex_plant",
+            "label": "Plant",
+            "extends": "task",
+            "columns": [{"name": "output_tons", "label": "Output (tons)", "type": "integer"}],
+        },
     ],
 }
 
@@ -60,7 +82,9 @@ def snapshot(engine, installation: str) -> dict[str, list[tuple]]:
         for model in ITEM_MODELS:
             cols = [c for c in model.__table__.columns if c.name not in ("search",)]
             rows = conn.execute(select(*cols).where(model.installation_id == installation)).all()
-            result[model.__tablename__] = sorted((tuple(_plain(v) for v in r) for r in rows), key=repr)
+            result[model.__tablename__] = sorted(
+                (tuple(_plain(v) for v in r) for r in rows), key=repr
+            )
         return result
 
 
@@ -79,8 +103,10 @@ def test_sync_is_idempotent(engine, embedder, catalog, synced_store) -> None:
 
 def test_incremental_update_and_removal(engine, embedder) -> None:
     sync_catalog(small("inc"), engine, embedder=embedder)
-    steps = [*SMALL["steps"], {"name": "send_fax", "label": "Send Fax",
-                                "description": "Fax a document to a number"}]
+    steps = [
+        *SMALL["steps"],
+        {"name": "send_fax", "label": "Send Fax", "description": "Fax a document to a number"},
+    ]
     steps[0] = {**steps[0], "description": "Write a line to the execution log"}
     tables = [SMALL["tables"][0]]  # the plant table (and its column) is gone
     summary = sync_catalog(small("inc", steps=steps, tables=tables), engine, embedder=embedder)
@@ -100,7 +126,9 @@ def test_installations_are_isolated(engine, embedder, synced_store) -> None:
     acme, globex = CatalogTools(synced_store, "acme-itsm"), CatalogTools(synced_store, "globex")
     assert "notify_plant_manager" not in {s["name"] for s in acme.search_steps("plant manager", 50)}
     assert {s["name"] for s in globex.search_steps("create incident", 50)} == {
-        "log", "notify_plant_manager"}
+        "log",
+        "notify_plant_manager",
+    }
     assert globex.get_table("incident") is None and acme.get_table("incident") is not None
     with pytest.raises(UnknownInstallation, match="not in the catalog store"):
         CatalogTools(synced_store, "initech")
@@ -147,7 +175,9 @@ def test_killed_sync_leaves_the_installation_as_it_was(engine, embedder, tmp_pat
     before = snapshot(engine, "killed")
     proc = subprocess.Popen(
         [sys.executable, "-c", KILLED_SYNC, str(REPO / "catalogs" / "acme-itsm.yaml")],
-        stdout=subprocess.PIPE, text=True, env=os.environ.copy(),
+        stdout=subprocess.PIPE,
+        text=True,
+        env=os.environ.copy(),
     )
     try:
         assert proc.stdout is not None
@@ -184,11 +214,20 @@ def test_malformed_file_is_rejected_before_any_write(engine, synced_store, tmp_p
     before = snapshot(engine, "acme-itsm")
     text = (REPO / "catalogs" / "acme-itsm.yaml").read_text()
     bad = tmp_path / "bad.yaml"
-    bad.write_text(text.replace("{name: table, type: table, required: true}",
-                                "{name: table, type: tabel, required: true}", 2)
-                   .replace("extends: task", "extends: tsk", 1))
-    result = subprocess.run([sys.executable, "-m", "flowgen", "catalog", "sync", str(bad)],
-                            capture_output=True, text=True, timeout=120, env=os.environ.copy())
+    bad.write_text(
+        text.replace(
+            "{name: table, type: table, required: true}",
+            "{name: table, type: tabel, required: true}",
+            2,
+        ).replace("extends: task", "extends: tsk", 1)
+    )
+    result = subprocess.run(
+        [sys.executable, "-m", "flowgen", "catalog", "sync", str(bad)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=os.environ.copy(),
+    )
     assert result.returncode == 2
     assert "triggers[0].inputs[0].type: unknown type 'tabel'" in result.stderr
     assert "triggers[1].inputs[0].type: unknown type 'tabel'" in result.stderr
@@ -223,8 +262,15 @@ def test_columns_follow_extends_and_values_are_stored_choices(synced_store) -> N
 
 def test_langchain_tools(synced_store) -> None:
     tools = {t.name: t for t in CatalogTools(synced_store, "acme-itsm").as_langchain_tools()}
-    assert set(tools) == {"search_steps", "search_triggers", "search_tables", "search_columns",
-                          "search_values", "get_step", "get_table"}
+    assert set(tools) == {
+        "search_steps",
+        "search_triggers",
+        "search_tables",
+        "search_columns",
+        "search_values",
+        "get_step",
+        "get_table",
+    }
     hits = tools["search_steps"].invoke({"query": "create a Jira bug", "k": 3})
     assert hits[0]["name"] == "create_issue" and hits[0]["scope"] == "sn_jira_spoke"
     # A bad argument is an answer the model can read, not an exception in the graph.
