@@ -114,11 +114,13 @@ class TableRow(CatalogItem):
 
 
 class ColumnRow(CatalogItem):
+    """A column of a table. Searches are always scoped to one table's lineage, a few dozen
+    rows the unique index finds; ranking those exactly beats an approximate HNSW scan that
+    filters afterwards, and keeps bulk syncs free of index maintenance (see migration 0002).
+    """
+
     __tablename__ = "columns"
-    __table_args__ = (
-        UniqueConstraint("installation_id", "table_name", "name"),
-        *CatalogItem.search_indexes("columns"),
-    )
+    __table_args__ = (UniqueConstraint("installation_id", "table_name", "name"),)
 
     table_name: Mapped[str] = mapped_column(Text, nullable=False)
     type: Mapped[str] = mapped_column(String(20), nullable=False)
@@ -126,13 +128,11 @@ class ColumnRow(CatalogItem):
 
 
 class ChoiceRow(CatalogItem):
-    """A stored choice value of a column; `name` holds the value."""
+    """A stored choice value of a column; `name` holds the value. Searched within one
+    column only, so, like columns, without vector or full-text indexes."""
 
     __tablename__ = "choices"
-    __table_args__ = (
-        UniqueConstraint("installation_id", "table_name", "column_name", "name"),
-        *CatalogItem.search_indexes("choices"),
-    )
+    __table_args__ = (UniqueConstraint("installation_id", "table_name", "column_name", "name"),)
 
     table_name: Mapped[str] = mapped_column(Text, nullable=False)
     column_name: Mapped[str] = mapped_column(Text, nullable=False)
