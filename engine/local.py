@@ -1,0 +1,218 @@
+"""The in-process engine: transformers + peft on the CPU, greedy decoding, xgrammar.
+
+One base model, any number of LoRA adapters chosen per request. The decoding loop is
+ours (not `model.generate`) so that each step can apply the grammar's token bitmask and
+so that the KV cache of the last prompt can be reused when the next prompt starts the
+same way (the populateInputs calls of one flow share most of their prompt).
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from flowgen.engine.base import (
+    EngineError,
+    GenerationRequest,
+    GenerationResult,
+    Timings,
+    Usage,
+)
+from flowgen.engine.base_model import BASE_MODEL_NAME, ensure_base_model
+
+
+@dataclass
+class _PrefixCache:
+    adapter: str | None
+    tokens: list[int]
+    past: Any  # a transformers DynamicCache holding `tokens`
+
+
+class LocalEngine:
+    def __init__(
+        self,
+        model_dir: Path | None = None,
+        adapters: dict[str, Path] | None = None,
+        *,
+        bf16: bool = True,
+        prefix_cache: bool = True,
+    ):
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        import torch
+        import xgrammar as xgr
+        from transformers import AutoModelForCausalLM, AutoTokenizer
+
+        self._torch = torch
+        self._xgr = xgr
+        path = model_dir or ensure_base_model()
+        self.tokenizer = AutoTokenizer.from_pretrained(path)
+        model = AutoModelForCausalLM.from_pretrained(path, dtype=torch.float32)
+        model.eval()
+        self._adapters: list[str] = []
+        if adapters:
+            from peft import PeftModel
+
+            names = list(adapters)
+            model = PeftModel.from_pretrained(model, adapters[names[0]], adapter_name=names[0])
+            for name in names[1:]:
+                model.load_adapter(adapters[name], adapter_name=name)
+            self._adapters = names
+        self.model = model
+        self.bf16 = bf16
+        self.use_prefix_cache = prefix_cache
+        self._prefix: _PrefixCache | None = None
+        self._lock = threading.Lock()  # one model, one decoding loop at a time
+        self.vocab_size = model.config.vocab_size
+        self.stop_token_ids = sorted(
+            {
+                t
+                for t in (self.tokenizer.eos_token_id, self._token_id("<|im_end|>"))
+                if t is not None
+            }
+        )
+        info = xgr.TokenizerInfo.from_huggingface(
+            self.tokenizer, vocab_size=self.vocab_size, stop_token_ids=self.stop_token_ids
+        )
+        self._compiler = xgr.GrammarCompiler(info, max_threads=2)
+
+    # -- Engine protocol -------------------------------------------------------------------
+    @property
+    def model_name(self) -> str:
+        return BASE_MODEL_NAME
+
+    def adapters(self) -> list[str]:
+        return list(self._adapters)
+
+    def render(self, request: GenerationRequest) -> str:
+        if request.messages is not None:
+            return self.tokenizer.apply_chat_template(
+                [m.model_dump() for m in request.messages],
+                tokenize=False,
+                add_generation_prompt=True,
+            )
+        if request.prompt is None:
+            raise EngineError("a request needs `messages` or `prompt`")
+        return request.prompt
+
+    def compile(self, grammar: str) -> Any:
+        """Compile an EBNF grammar (cached by xgrammar); raises EngineError if invalid."""
+        try:
+            return self._compiler.compile_grammar(grammar)
+        except Exception as exc:  # xgrammar raises RuntimeError subclasses with the reason
+            raise EngineError(f"invalid grammar: {exc}") from exc
+
+    def generate(self, request: GenerationRequest) -> GenerationResult:
+        if request.adapter is not None and request.adapter not in self._adapters:
+            known = ", ".join(self._adapters) or "none"
+            raise EngineError(f"unknown adapter {request.adapter!r} (loaded: {known})")
+        compiled = self.compile(request.grammar) if request.grammar else None
+        prompt_ids = self.tokenizer(self.render(request), add_special_tokens=False).input_ids
+        with self._lock:
+            return self._decode(request, prompt_ids, compiled)
+
+    # -- decoding --------------------------------------------------------------------------
+    def _token_id(self, token: str) -> int | None:
+        tid = self.tokenizer.convert_tokens_to_ids(token)
+        return tid if isinstance(tid, int) and tid != self.tokenizer.unk_token_id else None
+
+    def _select_adapter(self, adapter: str | None) -> Any:
+        """A context manager running the model with `adapter` (None: the base model)."""
+        from contextlib import nullcontext
+
+        if not self._adapters:
+            return nullcontext()
+        if adapter is None:
+            return self.model.disable_adapter()
+        self.model.set_adapter(adapter)
+        return nullcontext()
+
+    def _reusable(self, adapter: str | None, prompt_ids: list[int]) -> tuple[int, Any]:
+        """How many prompt tokens the cached KV covers, and the cache cropped to them."""
+        cached = self._prefix
+        if not self.use_prefix_cache or cached is None or cached.adapter != adapter:
+            return 0, None
+        n = 0
+        limit = min(len(cached.tokens), len(prompt_ids) - 1)  # always feed >= 1 new token
+        while n < limit and cached.tokens[n] == prompt_ids[n]:
+            n += 1
+        if n == 0:
+            return 0, None
+        cached.past.crop(n)
+        return n, cached.past
+
+    def _decode(
+        self, request: GenerationRequest, prompt_ids: list[int], compiled: Any
+    ) -> GenerationResult:
+        torch, xgr = self._torch, self._xgr
+        started = time.perf_counter()
+        matcher = xgr.GrammarMatcher(compiled) if compiled is not None else None
+        bitmask = xgr.allocate_token_bitmask(1, self.vocab_size) if matcher else None
+        reused, past = self._reusable(request.adapter, prompt_ids)
+        generated: list[int] = []
+        finish = "length"
+        first_token_s = 0.0
+        with (
+            torch.inference_mode(),
+            torch.autocast("cpu", dtype=torch.bfloat16, enabled=self.bf16),
+            self._select_adapter(request.adapter),
+        ):
+            if past is None:
+                from transformers import DynamicCache
+
+                past = DynamicCache()
+            feed = torch.tensor([prompt_ids[reused:]])
+            for step in range(request.max_tokens):
+                out = self.model(input_ids=feed, past_key_values=past, use_cache=True)
+                logits = out.logits[:, -1, :].float()
+                if matcher is not None:
+                    matcher.fill_next_token_bitmask(bitmask)
+                    xgr.apply_token_bitmask_inplace(logits, bitmask)
+                token = int(torch.argmax(logits, dim=-1))
+                if step == 0:
+                    first_token_s = time.perf_counter() - started
+                if matcher is not None:
+                    if not matcher.accept_token(token):  # cannot happen after the bitmask
+                        finish = "grammar_rejected"
+                        break
+                    if matcher.is_terminated():
+                        finish = "stop"
+                        break
+                elif token in self.stop_token_ids:
+                    finish = "stop"
+                    break
+                generated.append(token)
+                if request.stop and self._hit_stop(generated, request.stop):
+                    finish = "stop"
+                    break
+                feed = torch.tensor([[token]])
+        self._prefix = _PrefixCache(request.adapter, prompt_ids + generated, past)
+        text = self.tokenizer.decode(
+            generated, skip_special_tokens=True, clean_up_tokenization_spaces=False
+        )
+        if request.stop:
+            text = _cut_at_stop(text, request.stop)
+        return GenerationResult(
+            text=text,
+            finish_reason=finish,
+            usage=Usage(
+                prompt_tokens=len(prompt_ids),
+                completion_tokens=len(generated),
+                cached_prompt_tokens=reused,
+            ),
+            timings=Timings(first_token_s=first_token_s, total_s=time.perf_counter() - started),
+            model=self.model_name,
+            adapter=request.adapter,
+        )
+
+    def _hit_stop(self, generated: list[int], stops: list[str]) -> bool:
+        tail = self.tokenizer.decode(generated[-16:], skip_special_tokens=True)
+        return any(s in tail for s in stops)
+
+
+def _cut_at_stop(text: str, stops: list[str]) -> str:
+    cuts = [text.index(s) for s in stops if s in text]
+    return text[: min(cuts)] if cuts else text
