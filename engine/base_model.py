@@ -44,6 +44,8 @@ def ensure_base_model() -> Path:
         return target
     source = gguf_path()
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+    os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 

@@ -42,6 +42,8 @@ class LocalEngine:
         prefix_cache: bool = True,
     ):
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+        os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
         import torch
         import xgrammar as xgr
         from transformers import AutoModelForCausalLM, AutoTokenizer
@@ -141,7 +143,9 @@ class LocalEngine:
             n += 1
         if n == 0:
             return 0, None
-        cached.past.crop(n)
+        surplus = cached.past.get_seq_length() - n
+        if surplus > 0:
+            cached.past.crop(-surplus)  # transformers 5: a negative count removes tokens
         return n, cached.past
 
     def _decode(
