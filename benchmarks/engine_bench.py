@@ -84,7 +84,7 @@ def main() -> None:
     start = time.perf_counter()
     engine = LocalEngine()
     emit({"what": "load", "seconds": round(time.perf_counter() - start, 2),
-          "threads": torch.get_num_threads()})  # fmt: skip
+          "threads": torch.get_num_threads(), "bf16_autocast": engine.bf16})  # fmt: skip
     prompts = [messages(s, a) for s, a in STEPS]
 
     # plain model.generate, greedy, same autocast
@@ -94,7 +94,10 @@ def main() -> None:
         for msgs in prompts:
             text = engine.render(GenerationRequest(messages=msgs))
             ids = tok(text, return_tensors="pt", add_special_tokens=False).input_ids
-            with torch.inference_mode(), torch.autocast("cpu", dtype=torch.bfloat16):
+            with (
+                torch.inference_mode(),
+                torch.autocast("cpu", dtype=torch.bfloat16, enabled=engine.bf16),
+            ):
                 t0 = time.perf_counter()
                 out = model.generate(ids, max_new_tokens=args.tokens, min_new_tokens=args.tokens,
                                      do_sample=False, pad_token_id=tok.eos_token_id)  # fmt: skip
