@@ -44,7 +44,7 @@ def adapters(tmp_path_factory) -> dict[str, Path]:
 
 
 @pytest.fixture(scope="module")
-def engine(engine_data_dir, adapters) -> LocalEngine:
+def llm(engine_data_dir, adapters) -> LocalEngine:
     return LocalEngine(adapters=adapters)
 
 
@@ -55,67 +55,67 @@ def engine_data_dir(tmp_path_factory):
     os.environ.setdefault("FLOWGEN_DATA_DIR", str(tmp_path_factory.mktemp("engine-data")))
 
 
-def accepted(engine: LocalEngine, grammar: str, text: str) -> bool:
+def accepted(llm: LocalEngine, grammar: str, text: str) -> bool:
     """Does `text` (plus the end of output) match `grammar`? Checked by a fresh matcher."""
-    matcher = xgr.GrammarMatcher(engine.compile(grammar))
+    matcher = xgr.GrammarMatcher(llm.compile(grammar))
     if not matcher.accept_string(text):
         return False
-    return any(matcher.accept_token(t) for t in engine.stop_token_ids)
+    return any(matcher.accept_token(t) for t in llm.stop_token_ids)
 
 
-def test_unconstrained_generation_reports_usage(engine: LocalEngine) -> None:
-    result = engine.generate(GenerationRequest(messages=ASK, max_tokens=12))
+def test_unconstrained_generation_reports_usage(llm: LocalEngine) -> None:
+    result = llm.generate(GenerationRequest(messages=ASK, max_tokens=12))
     assert result.text.strip()
     assert result.usage.prompt_tokens > 5 and 0 < result.usage.completion_tokens <= 12
     assert 0 < result.timings.first_token_s <= result.timings.total_s
 
 
-def test_grammar_limits_output_to_offered_names(engine: LocalEngine) -> None:
+def test_grammar_limits_output_to_offered_names(llm: LocalEngine) -> None:
     grammar = inputs_grammar([InputSpec("table", "options", options=["incident", "problem"])])
-    result = engine.generate(GenerationRequest(messages=ASK, grammar=grammar, max_tokens=20))
+    result = llm.generate(GenerationRequest(messages=ASK, grammar=grammar, max_tokens=20))
     assert result.complete
     assert result.text in ("", "table = incident\n", "table = problem\n")
-    assert accepted(engine, grammar, result.text)
+    assert accepted(llm, grammar, result.text)
 
 
-def test_cut_off_output_is_flagged_not_passed_off_as_complete(engine: LocalEngine) -> None:
+def test_cut_off_output_is_flagged_not_passed_off_as_complete(llm: LocalEngine) -> None:
     grammar = outline_grammar(["record_update"], ["look_up_records"], ["FOREACH"])
-    result = engine.generate(GenerationRequest(messages=ASK, grammar=grammar, max_tokens=3))
+    result = llm.generate(GenerationRequest(messages=ASK, grammar=grammar, max_tokens=3))
     assert result.finish_reason == "length" and not result.complete
-    assert not accepted(engine, grammar, result.text)
+    assert not accepted(llm, grammar, result.text)
 
 
-def test_prefix_reuse_changes_nothing_but_time(engine_data_dir, engine: LocalEngine) -> None:
+def test_prefix_reuse_changes_nothing_but_time(engine_data_dir, llm: LocalEngine) -> None:
     shared = "You fill in inputs of ServiceNow flow steps. " * 20
     calls = [
         [ChatMessage(role="system", content=shared), ChatMessage(role="user", content=q)]
         for q in ("Step: look up incidents.", "Step: update the record.")
     ]
     cold = LocalEngine(prefix_cache=False)
-    engine.generate(GenerationRequest(messages=calls[0], max_tokens=8))
-    warm = engine.generate(GenerationRequest(messages=calls[1], max_tokens=8))
+    llm.generate(GenerationRequest(messages=calls[0], max_tokens=8))
+    warm = llm.generate(GenerationRequest(messages=calls[1], max_tokens=8))
     reference = cold.generate(GenerationRequest(messages=calls[1], max_tokens=8))
     assert warm.usage.cached_prompt_tokens > 150
     assert reference.usage.cached_prompt_tokens == 0
     assert warm.text == reference.text
 
 
-def test_adapters_are_chosen_per_request(engine: LocalEngine) -> None:
-    assert engine.adapters() == ["tenant-a", "tenant-b"]
+def test_adapters_are_chosen_per_request(llm: LocalEngine) -> None:
+    assert llm.adapters() == ["tenant-a", "tenant-b"]
     texts = {
-        a: engine.generate(GenerationRequest(messages=ASK, adapter=a, max_tokens=10)).text
+        a: llm.generate(GenerationRequest(messages=ASK, adapter=a, max_tokens=10)).text
         for a in (None, "tenant-a", "tenant-b")
     }
     plain = LocalEngine().generate(GenerationRequest(messages=ASK, max_tokens=10)).text
     assert texts[None] == plain  # no adapter: exactly the base model
     assert len(set(texts.values())) == 3
     with pytest.raises(EngineError, match="unknown adapter 'tenant-z'"):
-        engine.generate(GenerationRequest(messages=ASK, adapter="tenant-z"))
+        llm.generate(GenerationRequest(messages=ASK, adapter="tenant-z"))
 
 
-def test_invalid_grammar_is_a_clear_error(engine: LocalEngine) -> None:
+def test_invalid_grammar_is_a_clear_error(llm: LocalEngine) -> None:
     with pytest.raises(EngineError, match="invalid grammar"):
-        engine.generate(GenerationRequest(messages=ASK, grammar="root ::= missing_rule"))
+        llm.generate(GenerationRequest(messages=ASK, grammar="root ::= missing_rule"))
 
 
 names = st.lists(st.from_regex(r"[a-z][a-z_]{0,12}", fullmatch=True), min_size=1, max_size=6)
@@ -126,7 +126,7 @@ names = st.lists(st.from_regex(r"[a-z][a-z_]{0,12}", fullmatch=True), min_size=1
 )
 @given(options=names, pills=names, limit=st.integers(1, 24), question=st.text(max_size=60))
 def test_constrained_outputs_always_parse_or_are_flagged(
-    engine: LocalEngine, options: list[str], pills: list[str], limit: int, question: str
+    llm: LocalEngine, options: list[str], pills: list[str], limit: int, question: str
 ) -> None:
     """The property behind `benchmarks/constrained_property.py` (1,000 runs), in small."""
     grammar = inputs_grammar(
@@ -137,9 +137,9 @@ def test_constrained_outputs_always_parse_or_are_flagged(
         ]
     )
     prompt = [ChatMessage(role="user", content=question or "?")]
-    result = engine.generate(GenerationRequest(messages=prompt, grammar=grammar, max_tokens=limit))
+    result = llm.generate(GenerationRequest(messages=prompt, grammar=grammar, max_tokens=limit))
     if result.complete:
-        assert accepted(engine, grammar, result.text)
+        assert accepted(llm, grammar, result.text)
     else:
         assert result.finish_reason == "length"
 
@@ -152,13 +152,13 @@ def _free_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def server_url(engine: LocalEngine):
+def server_url(llm: LocalEngine):
     import uvicorn
 
     from flowgen.engine.server import create_app
 
     port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(engine), port=port, log_level="warning"))
+    server = uvicorn.Server(uvicorn.Config(create_app(llm), port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.time() + 30
@@ -169,19 +169,19 @@ def server_url(engine: LocalEngine):
     thread.join(timeout=10)
 
 
-def test_remote_engine_matches_local(engine: LocalEngine, server_url: str) -> None:
-    remote = RemoteEngine(server_url, engine.model_name)
+def test_remote_engine_matches_local(llm: LocalEngine, server_url: str) -> None:
+    remote = RemoteEngine(server_url, llm.model_name)
     assert remote.adapters() == ["tenant-a", "tenant-b"]
     grammar = inputs_grammar([InputSpec("table", "options", options=["incident", "problem"])])
     for adapter in (None, "tenant-b"):
         request = GenerationRequest(messages=ASK, grammar=grammar, adapter=adapter, max_tokens=20)
-        assert remote.generate(request).text == engine.generate(request).text
+        assert remote.generate(request).text == llm.generate(request).text
     completion = remote.generate(GenerationRequest(prompt="The incident table is", max_tokens=4))
     assert completion.usage.completion_tokens == 4 and completion.finish_reason == "length"
 
 
-def test_remote_engine_errors_are_clear(engine: LocalEngine, server_url: str) -> None:
-    remote = RemoteEngine(server_url, engine.model_name)
+def test_remote_engine_errors_are_clear(llm: LocalEngine, server_url: str) -> None:
+    remote = RemoteEngine(server_url, llm.model_name)
     with pytest.raises(EngineError, match="unknown adapter 'tenant-z'"):
         remote.generate(GenerationRequest(messages=ASK, adapter="tenant-z"))
     with pytest.raises(EngineError, match="invalid grammar"):
