@@ -9,6 +9,7 @@ values or data pills that are valid there.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Literal
@@ -91,23 +92,50 @@ def _value_rule(spec: InputSpec, i: int, rules: list[str]) -> str:
     return f'(q{i}term ("^" "OR"? q{i}term)*)'
 
 
+def span_rules(requirement: str, name: str = "span") -> list[str]:
+    """Rules matching exactly the contiguous stretches of `requirement`'s tokens (words and
+    punctuation marks, with the original spacing between them): an annotation is a span of
+    the requirement by construction. One rule per token keeps the grammar linear in size."""
+    tokens = list(re.finditer(r"\w+|[^\w\s]", requirement))
+    if not tokens:
+        return [f"{name} ::= {TEXT}"]
+    rules = []
+    for i, token in enumerate(tokens):
+        rest = ""
+        if i + 1 < len(tokens):
+            gap = requirement[token.end() : tokens[i + 1].start()]
+            gap = " " if gap and gap.isspace() else gap  # newlines become one space
+            rest = f" ({literal(gap)} {name}_{i + 1})?" if gap else f" ({name}_{i + 1})?"
+        rules.append(f"{name}_{i} ::= {literal(token.group())}{rest}")
+    starts = " | ".join(f"{name}_{i}" for i in range(len(tokens)))
+    return [f"{name} ::= {starts}", *rules]
+
+
 def outline_grammar(
-    triggers: list[str], steps: list[str], flow_logic: list[str], max_depth: int = 3
+    triggers: list[str],
+    steps: list[str],
+    flow_logic: list[str],
+    max_depth: int = 3,
+    requirement: str | None = None,
 ) -> str:
     """A refusal line, or a trigger line then indented step lines, each with ` | span`.
 
-    T record_update | Every time a user becomes inactive
-    - look_up_records | find all incidents assigned to them
-    - FOREACH | find all incidents
-      - update_record | assign them to their manager
+        T record_update | Every time a user becomes inactive
+        - look_up_records | find all incidents assigned to them
+        - FOREACH | find all incidents
+          - update_record | assign them to their manager
+
+    With `requirement`, every annotation must be a span of it.
     """
     names = one_of([*steps, *flow_logic])
+    annotation = span_rules(requirement, "ann") if requirement else [f"ann ::= {TEXT}"]
     rules = [
         "root ::= refusal | flow",
         f'refusal ::= "REFUSE | " {TEXT} "\\n"',
         f'flow ::= "T " {one_of(triggers) if triggers else literal("none")} span item+',
-        f'span ::= " | " {TEXT} "\\n"',
+        'span ::= " | " ann "\\n"',
         f"name ::= {names}",
         "item ::= " + " | ".join(f'"{"  " * d}- " name span' for d in range(max_depth + 1)),
+        *annotation,
     ]
     return "\n".join(rules)
