@@ -27,10 +27,11 @@ def main() -> None:
     parser.add_argument("--pairs", default=str(REPO / "benchmarks/data/acme_retrieval_pairs.jsonl"))
     parser.add_argument("--catalog", default=str(REPO / "catalogs/acme-itsm.yaml"))
     parser.add_argument("--misses", action="store_true", help="print the annotations missed")
+    parser.add_argument("--no-lexicon", action="store_true", help="no verb expansion for steps")
     args = parser.parse_args()
     engine = get_engine()
     installation = sync_file(args.catalog, engine).installation
-    store = CatalogStore(engine)
+    store = CatalogStore(engine, lexicon=not args.no_lexicon)
     pairs = [json.loads(line) for line in Path(args.pairs).read_text().splitlines() if line]
     for kind, model, at in (("step", StepRow, (5, 10)), ("table", TableRow, (1, 5))):
         gold = [(p["annotation"], p[kind]) for p in pairs if p.get(kind)]

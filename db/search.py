@@ -11,7 +11,6 @@ import numpy as np
 from sqlalchemy import ColumnElement, func, or_, select, text
 from sqlalchemy.orm import Session, defer
 
-from flowgen.db.lexicon import expansion
 from flowgen.db.models import CatalogItem
 
 Mode = Literal["hybrid", "vector", "fts"]
@@ -45,11 +44,11 @@ def rank_ids(
     k: int,
     where: Sequence[ColumnElement[bool]] = (),
     mode: Mode = "hybrid",
-    expand: bool = False,
+    implied: str = "",
 ) -> list[tuple[int, float]]:
     """Ids of the `k` best items with their fused scores, best first.
 
-    `expand` adds the record operations the query's verbs imply (`db/lexicon.py`) to the
+    `implied` (the record operations the query's verbs imply, `db/lexicon.py`) is added to the
     full-text query; it is meant for steps, whose generic core actions name no object.
     """
     scope = [model.installation_id == installation, *where]
@@ -69,7 +68,7 @@ def rank_ids(
                 session.scalars(select(model.id).where(*scope).order_by(distance).limit(CANDIDATES))
             )
         )
-    tsq = tsquery_text(f"{query} {expansion(query)}" if expand else query)
+    tsq = tsquery_text(f"{query} {implied}")
     if mode in ("hybrid", "fts") and tsq:
         q = func.to_tsquery("english", tsq)
         fts = (

@@ -82,9 +82,12 @@ def _column(row: ColumnRow, choices: list[ChoiceRow]) -> Column:
 
 
 class CatalogStore:
-    def __init__(self, engine: Engine | None = None, embedder: Embedder | None = None):
+    def __init__(
+        self, engine: Engine | None = None, embedder: Embedder | None = None, lexicon: bool = True
+    ):
         self._engine = engine
         self._embedder = embedder
+        self.lexicon = lexicon  # expand step queries with implied record operations
 
     @cached_property
     def engine(self) -> Engine:
@@ -264,11 +267,12 @@ class CatalogStore:
         where: Sequence[ColumnElement[bool]] = (),
         mode: Mode = "hybrid",
     ) -> list[tuple[Any, float]]:
-        expand = model is StepRow
-        embedded = f"{query} ({expansion(query)})" if expand and expansion(query) else query
+        # Steps only: requirements leave the record operation implicit (db/lexicon.py).
+        implied = expansion(query) if model is StepRow and self.lexicon else ""
+        embedded = f"{query} ({implied})" if implied else query
         vector = self.embedder.encode([embedded])[0] if mode != "fts" else None
         with self.session() as s, s.begin():
-            ranked = rank_ids(s, model, installation, query, vector, k, where, mode, expand=expand)
+            ranked = rank_ids(s, model, installation, query, vector, k, where, mode, implied)
             rows = fetch_in_order(s, model, ranked)
             s.expunge_all()
             return rows
