@@ -48,7 +48,7 @@ class InstallationInfo:
     counts: dict[str, int]
 
 
-def _trigger(row: TriggerRow) -> TriggerDef:
+def trigger_def(row: TriggerRow) -> TriggerDef:
     return TriggerDef(
         name=row.name,
         label=row.label,
@@ -58,7 +58,7 @@ def _trigger(row: TriggerRow) -> TriggerDef:
     )
 
 
-def _step(row: StepRow) -> StepDef:
+def step_def(row: StepRow) -> StepDef:
     return StepDef(
         name=row.name,
         label=row.label,
@@ -136,11 +136,11 @@ class CatalogStore:
     # -- lookups -------------------------------------------------------------------------
     def trigger(self, installation: str, name: str) -> TriggerDef | None:
         row = self._by_name(TriggerRow, installation, name)
-        return _trigger(row) if row else None
+        return trigger_def(row) if row else None
 
     def step(self, installation: str, name: str) -> StepDef | None:
         row = self._by_name(StepRow, installation, name)
-        return _step(row) if row else None
+        return step_def(row) if row else None
 
     def table(self, installation: str, name: str) -> Table | None:
         row = self._by_name(TableRow, installation, name)
@@ -197,8 +197,8 @@ class CatalogStore:
         """The whole installation as a catalog model (as the file that was synced)."""
         self.require(installation)
         with self.session() as s:
-            triggers = [_trigger(r) for r in self._all(s, TriggerRow, installation)]
-            steps = [_step(r) for r in self._all(s, StepRow, installation)]
+            triggers = [trigger_def(r) for r in self._all(s, TriggerRow, installation)]
+            steps = [step_def(r) for r in self._all(s, StepRow, installation)]
             tables = list(self._all(s, TableRow, installation))
         by_table: dict[str, list[Column]] = {}
         for table_name, col in self._columns_of([t.name for t in tables], installation):

@@ -12,8 +12,8 @@ from langchain_core.tools import BaseTool, StructuredTool, ToolException
 
 from flowgen.db.models import ChoiceRow, ColumnRow, StepRow, TableRow, TriggerRow
 from flowgen.db.search import Mode
-from flowgen.db.store import CatalogStore
-from flowgen.flow.catalog import Param
+from flowgen.db.store import CatalogStore, step_def, trigger_def
+from flowgen.flow.catalog import Param, StepDef, TriggerDef
 
 MAX_K = 50
 
@@ -28,6 +28,20 @@ def _param(p: Param) -> dict[str, Any]:
         out["table_input"] = p.table_input
     if p.choices:
         out["choices"] = [c.value for c in p.choices]
+    return out
+
+
+def _definition(d: TriggerDef | StepDef) -> dict[str, Any]:
+    """A trigger or step as the model is shown it: names, types, what is required."""
+    out: dict[str, Any] = {"name": d.name}
+    if isinstance(d, StepDef):
+        out.update(category=d.category, scope=d.scope)
+    out.update(
+        label=d.label,
+        description=d.description,
+        inputs=[_param(p) for p in d.inputs],
+        outputs=[_param(p) for p in d.outputs],
+    )
     return out
 
 
@@ -53,34 +67,12 @@ class CatalogTools:
     def search_steps(self, query: str, k: int = 10) -> list[dict[str, Any]]:
         """Actions and subflows of the installation that best match `query`."""
         hits = self.store.search(StepRow, self.installation, query, _k(k), mode=self.mode)
-        return [
-            {
-                "name": r.name,
-                "category": r.category,
-                "scope": r.scope,
-                "label": r.label,
-                "description": r.description,
-                "inputs": [_param(Param(**p)) for p in r.inputs],
-                "outputs": [_param(Param(**p)) for p in r.outputs],
-                "score": round(score, 4),
-            }
-            for r, score in hits
-        ]
+        return [{**_definition(step_def(r)), "score": round(s, 4)} for r, s in hits]
 
     def search_triggers(self, query: str, k: int = 5) -> list[dict[str, Any]]:
         """Trigger types that best match `query`."""
         hits = self.store.search(TriggerRow, self.installation, query, _k(k), mode=self.mode)
-        return [
-            {
-                "name": r.name,
-                "label": r.label,
-                "description": r.description,
-                "inputs": [_param(Param(**p)) for p in r.inputs],
-                "outputs": [_param(Param(**p)) for p in r.outputs],
-                "score": round(score, 4),
-            }
-            for r, score in hits
-        ]
+        return [{**_definition(trigger_def(r)), "score": round(s, 4)} for r, s in hits]
 
     def search_tables(self, query: str, k: int = 5) -> list[dict[str, Any]]:
         """Tables that best match `query` (`#incident` or "Incident table" mean that table)."""
@@ -134,17 +126,7 @@ class CatalogTools:
     def get_step(self, name: str) -> dict[str, Any] | None:
         """A step's full definition, or None."""
         step = self.store.step(self.installation, name)
-        if step is None:
-            return None
-        return {
-            "name": step.name,
-            "category": step.category,
-            "scope": step.scope,
-            "label": step.label,
-            "description": step.description,
-            "inputs": [_param(p) for p in step.inputs],
-            "outputs": [_param(p) for p in step.outputs],
-        }
+        return _definition(step) if step else None
 
     def get_table(self, name: str) -> dict[str, Any] | None:
         """A table with all its columns (inherited ones too) and their choice values."""
