@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
 from rich.table import Table as RichTable
+from sqlalchemy import Engine
 
 from flowgen.cli.console import err, fail, out
 from flowgen.db.connection import DatabaseError
@@ -19,7 +20,7 @@ catalog_app = typer.Typer(help="Sync and inspect installation catalogs.", no_arg
 db_app = typer.Typer(help="The catalog store's database.", no_args_is_help=True)
 
 
-def _engine():
+def _engine() -> Engine:
     from flowgen.db.connection import get_engine
 
     try:

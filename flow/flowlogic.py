@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
+
+from flowgen.flow.catalog import Param
 
 
 @dataclass(frozen=True)
@@ -10,10 +13,24 @@ class FlowLogic:
     name: str
     is_block: bool
     inputs: tuple[str, ...] = ()
-    # None: any input name is allowed (SETFLOWVARIABLES, ASSIGNSUBFLOWOUTPUTS).
+    # False: any input name is allowed (SETFLOWVARIABLES, ASSIGNSUBFLOWOUTPUTS).
     fixed_inputs: bool = True
     required: tuple[str, ...] = ()
     outputs: tuple[str, ...] = field(default=())
+
+    @cached_property
+    def params(self) -> list[Param] | None:
+        """The inputs as catalog params (None: any input name is allowed)."""
+        if not self.fixed_inputs:
+            return None
+        return [
+            Param(
+                name=n,
+                type="condition" if n == "condition" else "string",
+                required=n in self.required,
+            )
+            for n in self.inputs
+        ]
 
 
 FLOW_LOGIC: dict[str, FlowLogic] = {

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import ValidationError
 
@@ -70,18 +70,27 @@ def _short(value: Any) -> str:
 class FlowLoad:
     """The result of reading a flow: a model, or why there is none.
 
-    `unparseable` is True when the text is not JSON at all (spec: scored as an empty
-    flow); `problems` lists path-named type errors when it is JSON of the wrong shape.
+    `code` says why (the validator's error code): `unparseable` when the text is not JSON
+    at all (spec: scored as an empty flow), `too_large`, or `invalid_type` when it is
+    JSON of the wrong shape; `problems` are the path-named details ("path: message").
     A `None` flow with no problems is a refusal (`"flow": null`).
     """
 
     flow: Flow | None
     problems: tuple[str, ...] = ()
-    unparseable: bool = False
+    code: Literal["unparseable", "too_large", "invalid_type"] | None = None
 
     @property
     def ok(self) -> bool:
         return not self.problems
+
+    @property
+    def unparseable(self) -> bool:
+        return self.code == "unparseable"
+
+
+def _invalid(*problems: str) -> FlowLoad:
+    return FlowLoad(None, problems, "invalid_type")
 
 
 def load_flow(raw: str | bytes | dict[str, Any] | Flow | None) -> FlowLoad:
@@ -94,9 +103,9 @@ def load_flow(raw: str | bytes | dict[str, Any] | Flow | None) -> FlowLoad:
         try:
             raw = json.loads(raw)
         except RecursionError:
-            return FlowLoad(None, ("(root): JSON is nested too deeply",), unparseable=True)
+            return FlowLoad(None, ("(root): JSON is nested too deeply",), "unparseable")
         except ValueError as exc:
-            return FlowLoad(None, (f"(root): not valid JSON ({exc})",), unparseable=True)
+            return FlowLoad(None, (f"(root): not valid JSON ({exc})",), "unparseable")
         if raw is None:
             return FlowLoad(None)
     elif isinstance(raw, dict):
@@ -104,26 +113,27 @@ def load_flow(raw: str | bytes | dict[str, Any] | Flow | None) -> FlowLoad:
         try:
             encoded = len(json.dumps(raw))
         except (TypeError, ValueError, RecursionError):
-            return FlowLoad(None, ("(root): not JSON-serialisable",))
+            return _invalid("(root): not JSON-serialisable")
         if encoded > MAX_FLOW_BYTES:
             return _too_large(encoded)
     if not isinstance(raw, dict):
-        return FlowLoad(None, (f"(root): a flow is a JSON object, got {type(raw).__name__}",))
+        return _invalid(f"(root): a flow is a JSON object, got {type(raw).__name__}")
     components = raw.get("components")
     if isinstance(components, list) and len(components) > MAX_COMPONENTS:
-        return FlowLoad(
-            None, (f"components: {len(components)} components, over the {MAX_COMPONENTS} limit",)
-        )
+        limit = f"components: {len(components)} components, over the {MAX_COMPONENTS} limit"
+        return FlowLoad(None, (limit,), "too_large")
     try:
         return FlowLoad(Flow.model_validate(raw))
     except RecursionError:
-        return FlowLoad(None, ("(root): JSON is nested too deeply",))
+        return _invalid("(root): JSON is nested too deeply")
     except ValidationError as err:
-        return FlowLoad(None, tuple(describe_validation_error(err)))
+        return _invalid(*describe_validation_error(err))
 
 
 def _too_large(size: int) -> FlowLoad:
-    return FlowLoad(None, (f"(root): flow is {size / 1e6:.1f} MB, over the 1 MB limit",))
+    return FlowLoad(
+        None, (f"(root): flow is {size / 1e6:.1f} MB, over the 1 MB limit",), "too_large"
+    )
 
 
 def read_text_limited(path: str, limit: int, what: str) -> str:

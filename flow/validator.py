@@ -60,27 +60,14 @@ def validate_flow(
     if loaded.flow is None:
         if not loaded.problems:
             return ValidationReport(None)
-        code = (
-            "unparseable"
-            if loaded.unparseable
-            else ("too_large" if "limit" in loaded.problems[0] else "invalid_type")
-        )
-        errors = [
-            FlowError(code=code, order=None, path=_path_of(p), message=_msg_of(p))
-            for p in loaded.problems
-        ]
+        errors = []
+        for problem in loaded.problems:
+            path, _, message = problem.partition(": ")
+            errors.append(FlowError(code=loaded.code, order=None, path=path, message=message))
         return ValidationReport(None, errors, unparseable=loaded.unparseable)
     checker = _Checker(loaded.flow, catalog, stage)
     checker.run()
     return ValidationReport(loaded.flow, checker.errors)
-
-
-def _path_of(problem: str) -> str:
-    return problem.split(": ", 1)[0]
-
-
-def _msg_of(problem: str) -> str:
-    return problem.split(": ", 1)[-1]
 
 
 @dataclass(frozen=True)
@@ -268,19 +255,7 @@ class _Checker:
             logic = FLOW_LOGIC.get(comp.definition)
             if logic is None:
                 return
-            params = (
-                None
-                if not logic.fixed_inputs
-                else [
-                    Param(
-                        name=n,
-                        type="condition" if n == "condition" else "string",
-                        required=n in logic.required,
-                    )
-                    for n in logic.inputs
-                ]
-            )
-            self.check_inputs(comp, comp.inputs, params, comp.definition)
+            self.check_inputs(comp, comp.inputs, logic.params, comp.definition)
             return
         if self.catalog is None:
             return

@@ -19,7 +19,7 @@ from sqlalchemy import select
 from flowgen.db.models import ITEM_MODELS
 from flowgen.db.store import CatalogStore, UnknownInstallation
 from flowgen.db.sync import sync_catalog
-from flowgen.flow.catalog import Catalog, StepDef, load_catalog, parse_catalog
+from flowgen.flow.catalog import Catalog, StepDef, parse_catalog
 from flowgen.flow.validator import validate_flow
 from flowgen.tools.catalog_tools import CatalogTools
 
@@ -277,4 +277,3 @@ def test_langchain_tools(synced_store) -> None:
     assert "does not exist" in tools["search_columns"].invoke({"table": "nope", "query": "x"})
     step = tools["get_step"].invoke({"name": "update_record"})
     assert StepDef.model_validate({**step, "inputs": [], "outputs": []}).name == "update_record"
-    assert load_catalog  # imported for the round-trip test above
