@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import typer
 
-from flowgen.cli import catalog_commands, engine_commands, flow_commands, score_command
+from flowgen.cli import (
+    catalog_commands,
+    engine_commands,
+    flow_commands,
+    generate_commands,
+    score_command,
+)
 
 app = typer.Typer(
     name="flowgen",
@@ -19,6 +25,8 @@ app.command("score")(score_command.score)
 app.add_typer(catalog_commands.catalog_app, name="catalog")
 app.add_typer(catalog_commands.db_app, name="db")
 app.command("serve-model")(engine_commands.serve_model)
+app.command("generate")(generate_commands.generate)
+app.add_typer(generate_commands.runs_app, name="runs")
 
 
 def main() -> None:

@@ -37,14 +37,20 @@ LIST_OPERATORS = ["IN", "NOT IN"]
 UNARY_OPERATORS = ["ISEMPTY", "ISNOTEMPTY", "CHANGES"]
 
 
+# Flow logic without children, offered among the steps (PATH only inside PARALLEL and
+# ASSIGNSUBFLOWOUTPUTS only in subflows are left out: outlines here have a trigger).
+LEAF_LOGIC = ("WAITFORDURATION", "SETFLOWVARIABLES", "GOBACKTO", "ENDFLOW")
+
+
 @dataclass
 class InputSpec:
     """What may follow `name = ` on one input line.
 
-    kind: `options` (exactly one of `options`: tables, choice values), `pills` (one of
-    `pills`), `query` (an encoded query over `fields`; choice fields take their stored
-    values from `choices_by_field`, others free text or a pill) or `text` (free text
-    with pills)."""
+    kind: `options` (exactly one of `options`: tables, choice values), `pills` (one data
+    pill), `query` (an encoded query over `fields`; choice fields take their stored values
+    from `choices_by_field`; with no fields and a pill space, the fields are data pills, as
+    in an IF condition) or `text` (free text with pills). `records` asks for a pill holding
+    a list (a FOREACH's items). A `required` line must be written."""
 
     name: str
     kind: Literal["options", "pills", "query", "text"]
@@ -52,44 +58,170 @@ class InputSpec:
     pills: list[str] = field(default_factory=list)
     fields: list[str] = field(default_factory=list)
     choices_by_field: dict[str, list[str]] = field(default_factory=dict)
+    required: bool = False
+    records: bool = False
 
 
-def inputs_grammar(inputs: list[InputSpec]) -> str:
-    """`name = value` lines, each input at most once, in declaration order."""
-    rules: list[str] = []
-    lines = []
-    for i, spec in enumerate(inputs):
-        rules.append(f"v{i} ::= {_value_rule(spec, i, rules)}")
-        lines.append(f'({literal(spec.name + " = ")} v{i} "\\n")?')
-    root = "root ::= " + (" ".join(lines) if lines else '""')
-    return "\n".join([root, *rules])
+@dataclass(frozen=True)
+class PillColumn:
+    name: str
+    reference: str | None = None  # the table a reference column points to
+    choices: tuple[str, ...] = ()
 
 
-def _value_rule(spec: InputSpec, i: int, rules: list[str]) -> str:
-    pill = f'("{{{{" {one_of(spec.pills)} "}}}}")' if spec.pills else None
-    if spec.kind == "options":
-        return one_of(spec.options) if spec.options else TEXT
-    if spec.kind == "pills":
-        return pill or TEXT
-    if spec.kind == "text":
-        if pill is None:
-            return TEXT
-        rules.append(f"t{i} ::= {TEXT}")
-        return f"(t{i} ({pill} t{i})*)"
-    rules.append(f"q{i}value ::= {QUERY_TEXT}" + (f" | {pill}" if pill else ""))
-    terms = []
-    for name, values in sorted(spec.choices_by_field.items()):
-        one = one_of(values)
-        terms.append(f"({literal(name)} {one_of(CHOICE_OPERATORS)} {one})")
-        terms.append(f'({literal(name)} {one_of(LIST_OPERATORS)} {one} ("," {one})*)')
-    other = [f for f in spec.fields if f not in spec.choices_by_field]
-    field_rule = one_of(other) if other else ("[a-z0-9_.]+" if not spec.fields else None)
-    if field_rule:
-        terms.append(f"({field_rule} {one_of(OPERATORS)} q{i}value)")
-    any_field = one_of(spec.fields) if spec.fields else "[a-z0-9_.]+"
-    terms.append(f"({any_field} {one_of(UNARY_OPERATORS)})")
-    rules.append(f"q{i}term ::= " + " | ".join(terms))
-    return f'(q{i}term ("^" "OR"? q{i}term)*)'
+@dataclass
+class PillSpace:
+    """The data pills of one call as a grammar over the catalog rather than a list:
+    `roots` (pill text → (type, table)) then dot-walks through the reference columns of
+    `columns` (table → its columns), so `{{trigger.current.assignment_group.manager.email}}`
+    is offered without listing every path."""
+
+    roots: dict[str, tuple[str, str | None]]
+    columns: dict[str, list[PillColumn]]
+
+    def walkable(self, table: str | None) -> bool:
+        return table is not None and table in self.columns
+
+
+def inputs_grammar(
+    inputs: list[InputSpec] | None = None,
+    *,
+    variants: list[list[InputSpec]] | None = None,
+    pills: PillSpace | None = None,
+) -> str:
+    """`name = value` lines, each input at most once, in declaration order.
+
+    `variants` are alternative specs of the same step (one per table the model may pick,
+    so that the fields offered after `table = X` are X's); `pills` replaces the per-input
+    pill lists with the pill grammar of a `PillSpace`."""
+    return _InputsGrammar(pills).build(variants if variants is not None else [inputs or []])
+
+
+class _InputsGrammar:
+    def __init__(self, space: PillSpace | None):
+        self.space = space
+        self.rules: list[str] = []
+        self.available: dict[str, bool] = {}
+        if space is not None:
+            self._pill_rules(space)
+
+    def build(self, variants: list[list[InputSpec]]) -> str:
+        alternatives = []
+        for v, specs in enumerate(variants):
+            lines = []
+            for i, spec in enumerate(specs):
+                rule = f"v{v}i{i}"
+                self.rules.append(f"{rule} ::= {self._value_rule(spec, rule)}")
+                line = f'{literal(spec.name + " = ")} {rule} "\\n"'
+                lines.append(f"({line})" if spec.required else f"({line})?")
+            alternatives.append("(" + " ".join(lines) + ")" if lines else '""')
+        root = "root ::= " + " | ".join(alternatives)
+        return "\n".join([root, *self.rules])
+
+    # -- pills ------------------------------------------------------------------------
+    def _pill_rules(self, space: PillSpace) -> None:
+        """pill (any), precord (a record), plist (a list of records), pcond (a pill as the
+        field of a condition, with its operator and value)."""
+        any_roots, record_roots, list_roots, cond_roots = [], [], [], []
+        for text, (type_, table) in sorted(space.roots.items()):
+            lit = literal(text)
+            walk = space.walkable(table) and type_ in ("record", "reference")
+            any_roots.append(f"({lit} pw_{table}?)" if walk else lit)
+            if type_ in ("record", "reference"):
+                record_roots.append(f"({lit} pr_{table}?)" if walk else lit)
+                cond_roots.append(f"({lit} pc_{table})" if walk else f'({lit} "}}}}" opv)')
+            elif type_ in ("records", "array"):
+                list_roots.append(lit)
+            else:
+                cond_roots.append(f'({lit} "}}}}" opv)')
+        self.available = {
+            "pill": bool(any_roots),
+            "precord": bool(record_roots),
+            "plist": bool(list_roots),
+            "pcond": bool(cond_roots),
+        }
+        self.rules.append('pill ::= "{{" (' + " | ".join(any_roots or ['"none"']) + ') "}}"')
+        self.rules.append('precord ::= "{{" (' + " | ".join(record_roots or ['"none"']) + ') "}}"')
+        self.rules.append('plist ::= "{{" (' + " | ".join(list_roots or ['"none"']) + ') "}}"')
+        self.rules.append('pcond ::= "{{" (' + " | ".join(cond_roots or ['"none" "}}"']) + ")")
+        self.rules.append(f"qtext ::= {QUERY_TEXT}")
+        self.rules.append("qval ::= qtext (pill qtext)*" if any_roots else "qval ::= qtext")
+        self.rules.append(
+            f"opv ::= ({one_of(OPERATORS)} qval) | {one_of(UNARY_OPERATORS)}"
+            f" | ({one_of(LIST_OPERATORS)} qtext)"
+        )
+        for table, columns in sorted(space.columns.items()):
+            walks, record_walks, conds = [], [], []
+            for col in columns:
+                lit = literal(col.name)
+                ref = col.reference if space.walkable(col.reference) else None
+                walks.append(f"({lit} pw_{ref}?)" if ref else lit)
+                if col.reference:
+                    record_walks.append(f"({lit} pr_{ref}?)" if ref else lit)
+                if col.choices:
+                    self.rules.append(f"ch_{table}_{col.name} ::= " + _choice_ops(col.choices))
+                    conds.append(f'({lit} "}}}}" ch_{table}_{col.name})')
+                elif ref:
+                    conds.append(f'({lit} (("}}}}" opv) | pc_{ref}))')
+                else:
+                    conds.append(f'({lit} "}}}}" opv)')
+            self.rules.append(f'pw_{table} ::= "." (' + " | ".join(walks) + ")")
+            self.rules.append(
+                f'pr_{table} ::= "." (' + " | ".join(record_walks or ['"sys_id"']) + ")"
+            )
+            self.rules.append(f'pc_{table} ::= "." (' + " | ".join(conds) + ")")
+
+    def _pill(self, spec: InputSpec, which: str = "pill") -> str | None:
+        if self.space is not None:
+            return which if self.available[which] else None
+        if spec.pills:
+            return f'("{{{{" {one_of(spec.pills)} "}}}}")'
+        return None
+
+    # -- values -----------------------------------------------------------------------
+    def _value_rule(self, spec: InputSpec, rule: str) -> str:
+        if spec.kind == "options":
+            return one_of(spec.options) if spec.options else TEXT
+        if spec.kind == "pills":
+            pill = self._pill(spec, "plist" if spec.records else "precord")
+            return pill or TEXT
+        pill = self._pill(spec)
+        if spec.kind == "text":
+            if pill is None:
+                return TEXT
+            self.rules.append(f"{rule}t ::= {TEXT}")
+            return f"({rule}t ({pill} {rule}t)*)"
+        return self._query_rule(spec, rule, pill)
+
+    def _query_rule(self, spec: InputSpec, rule: str, pill: str | None) -> str:
+        if self.space is not None:
+            value = "qval"
+        else:
+            self.rules.append(f"{rule}v ::= {QUERY_TEXT}" + (f" | {pill}" if pill else ""))
+            value = f"{rule}v"
+        terms = []
+        for name, values in sorted(spec.choices_by_field.items()):
+            terms.append(f"({literal(name)} {_choice_ops(values)})")
+        other = [f for f in spec.fields if f not in spec.choices_by_field]
+        if other:
+            terms.append(f"({one_of(other)} {one_of(OPERATORS)} {value})")
+        if spec.fields:
+            terms.append(f"({one_of(spec.fields)} {one_of(UNARY_OPERATORS)})")
+        elif self.available.get("pcond"):
+            terms.append("pcond")  # no table: the fields are data pills, as in an IF
+        else:
+            terms.append(f"([a-z0-9_.]+ {one_of(OPERATORS)} {value})")
+            terms.append(f"([a-z0-9_.]+ {one_of(UNARY_OPERATORS)})")
+        self.rules.append(f"{rule}q ::= " + " | ".join(terms))
+        return f'({rule}q ("^" "OR"? {rule}q)*)'
+
+
+def _choice_ops(values: Iterable[str]) -> str:
+    one = one_of(values)
+    return (
+        f'(({one_of(CHOICE_OPERATORS)} {one}) | ({one_of(LIST_OPERATORS)} {one} ("," {one})*)'
+        f" | {one_of(UNARY_OPERATORS)})"
+    )
 
 
 def span_rules(requirement: str, name: str = "span") -> list[str]:
@@ -125,17 +257,61 @@ def outline_grammar(
         - FOREACH | find all incidents
           - update_record | assign them to their manager
 
-    With `requirement`, every annotation must be a span of it.
+    The flow-logic rules of spec §1 are part of the grammar, so an outline cannot have a
+    structure error: every block has children, ELSEIF/ELSE follow an IF, CATCH a TRY,
+    PARALLEL holds two or more PATHs, EXITLOOP/SKIPITERATION only inside a loop,
+    blocks nest at most `max_depth` deep. With `requirement`, every annotation is a span
+    of it.
     """
-    names = one_of([*steps, *flow_logic])
+    allowed = set(flow_logic)
+    leaves = [*steps, *(n for n in LEAF_LOGIC if n in allowed)]
+    loop_leaves = [n for n in ("EXITLOOP", "SKIPITERATION") if n in allowed]
     annotation = span_rules(requirement, "ann") if requirement else [f"ann ::= {TEXT}"]
     rules = [
         "root ::= refusal | flow",
         f'refusal ::= "REFUSE | " {TEXT} "\\n"',
-        f'flow ::= "T " {one_of(triggers) if triggers else literal("none")} span item+',
+        f'flow ::= "T " {one_of(triggers) if triggers else literal("none")} span items_0_0',
         'span ::= " | " ann "\\n"',
-        f"name ::= {names}",
-        "item ::= " + " | ".join(f'"{"  " * d}- " name span' for d in range(max_depth + 1)),
+        f"leaf ::= {one_of(leaves) if leaves else literal('ENDFLOW')}",
+        f"loopleaf ::= {one_of(loop_leaves)}" if loop_leaves else "loopleaf ::= leaf",
         *annotation,
     ]
+    for depth in range(max_depth + 1):
+        dash = literal("  " * depth + "- ")
+        for in_loop in (0, 1):
+            here = f"{depth}_{in_loop}"
+            inner = f"items_{depth + 1}_{in_loop}"
+            units = [f"({dash} leaf span)"]
+            if in_loop and loop_leaves:
+                units.append(f"({dash} loopleaf span)")
+
+            def block(name: str, body: str, dash: str = dash) -> str:
+                return f"({dash} {literal(name)} span {body})"
+
+            if depth < max_depth:
+                if "IF" in allowed:
+                    chain = block("IF", inner)
+                    if "ELSEIF" in allowed:
+                        chain += f" {block('ELSEIF', inner)}*"
+                    if "ELSE" in allowed:
+                        chain += f" {block('ELSE', inner)}?"
+                    units.append(f"({chain})")
+                for loop in ("FOREACH", "DOUNTIL"):
+                    if loop in allowed:
+                        units.append(block(loop, f"items_{depth + 1}_1"))
+                if "TRY" in allowed:
+                    catch = f" {block('CATCH', inner)}?" if "CATCH" in allowed else ""
+                    units.append(f"({block('TRY', inner)}{catch})")
+                if {"PARALLEL", "PATH"} <= allowed and depth + 1 < max_depth:
+                    path = f"path_{depth + 1}_{in_loop}"
+                    rules.append(
+                        f"{path} ::= "
+                        + block(
+                            "PATH",
+                            f"items_{depth + 2}_{in_loop}",
+                            literal("  " * (depth + 1) + "- "),
+                        )
+                    )
+                    units.append(block("PARALLEL", f"{path} {path}+"))
+            rules.append(f"items_{here} ::= (" + " | ".join(units) + ")+")
     return "\n".join(rules)

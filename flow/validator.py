@@ -15,7 +15,7 @@ from flowgen.flow.errors import FlowError
 from flowgen.flow.flowlogic import FLOW_LOGIC, FOLLOWS, LOOP_CONTROL, LOOPS
 from flowgen.flow.model import Component, Flow, FlowInput
 from flowgen.flow.parsing import FlowLoad, load_flow
-from flowgen.flow.pills import Pill, PillSyntaxError, find_pills, is_pill
+from flowgen.flow.pills import Pill, PillSyntaxError, find_pills, is_pill, parse_pill
 
 Stage = Literal["outline", "full"]
 QUERY_TYPES = ("condition", "values")
@@ -68,6 +68,58 @@ def validate_flow(
     checker = _Checker(loaded.flow, catalog, stage)
     checker.run()
     return ValidationReport(loaded.flow, checker.errors)
+
+
+@dataclass(frozen=True)
+class PillRoot:
+    """A data pill a component may use, and what it holds: `type` is a catalog type
+    (`record`, `records`, `integer`, ...); `table` the records' table when known."""
+
+    text: str  # e.g. "trigger.current", "1.records", "2.item"
+    type: str
+    table: str | None
+
+
+def pill_roots(
+    flow: Flow, catalog: CatalogView, order: int, input_name: str = ""
+) -> list[PillRoot]:
+    """The pills (outputs of the trigger and earlier in-scope steps) step `order` may use.
+
+    The same scope rules as the validator's, so a generator offering only these pills
+    cannot produce an out-of-scope or later-step pill."""
+    checker = _Checker(flow, catalog, "full")
+    checker.check_orders()
+    comp = checker.by_order.get(order)
+    if comp is None:
+        return []
+
+    def ignore(code: str, message: str) -> None:
+        pass
+
+    roots: list[PillRoot] = []
+    trigger = catalog.trigger(flow.trigger_type) if flow.trigger_type else None
+    for out in trigger.outputs if trigger else []:
+        value = checker.resolve_trigger(parse_pill(f"trigger.{out.name}"), "", ignore)
+        if value is not None:
+            roots.append(PillRoot(f"trigger.{out.name}", value.type, value.table))
+    for source in flow.components:
+        inside_own_loop = comp.definition == "DOUNTIL" and order in checker.ancestors(source)
+        if source.order >= order and not inside_own_loop:
+            continue
+        if not checker.in_scope(comp, source, input_name):
+            continue
+        if source.category == "flowlogic":
+            logic = FLOW_LOGIC.get(source.definition)
+            names = list(logic.outputs) if logic else []
+        else:
+            step = catalog.step(source.definition)
+            names = [o.name for o in step.outputs] if step else []
+        for name in names:
+            pill = parse_pill(f"{source.order}.{name}")
+            value = checker.resolve_step_output(source, pill, "", ignore)
+            if value is not None:
+                roots.append(PillRoot(pill.raw, value.type, value.table))
+    return roots
 
 
 @dataclass(frozen=True)

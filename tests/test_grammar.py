@@ -45,7 +45,28 @@ INPUTS = inputs_grammar(
             True,
         ),
         ("REFUSE | not a workflow request\n", True),
-        ("T record_update | inactive, find\n- FOREACH | manager.\n", True),
+        ("T record_update | inactive, find\n- FOREACH | manager.\n  - ENDFLOW | find\n", True),
+        # spec §1 flow-logic rules are part of the grammar: no structure error is writable
+        ("T daily | inactive\n- FOREACH | find\n", False),  # a block needs children
+        ("T daily | inactive\n- ELSE | find\n  - ENDFLOW | find\n", False),  # ELSE after IF
+        (
+            "T daily | inactive\n- IF | find\n  - ENDFLOW | find\n- ELSE | them\n"
+            "  - update_record | them\n",
+            True,
+        ),
+        ("T daily | inactive\n- EXITLOOP | find\n", False),  # only inside a loop
+        ("T daily | inactive\n- FOREACH | find\n  - EXITLOOP | find\n", True),
+        ("T daily | inactive\n- CATCH | find\n  - ENDFLOW | find\n", False),
+        ("T daily | inactive\n- PATH | find\n  - ENDFLOW | find\n", False),
+        (
+            "T daily | inactive\n- PARALLEL | find\n  - PATH | find\n    - ENDFLOW | find\n",
+            False,  # PARALLEL needs two paths
+        ),
+        (
+            "T daily | inactive\n- PARALLEL | find\n  - PATH | find\n    - ENDFLOW | find\n"
+            "  - PATH | them\n    - update_record | them\n",
+            True,
+        ),
         ("T record_update | Every time a user leaves\n- FOREACH | find all incidents\n", False),
         ("T record_delete | inactive\n- FOREACH | find\n", False),  # trigger not offered
         ("T daily | inactive\n- close_incident | find\n", False),  # step not offered

@@ -1,0 +1,229 @@
+"""What each model call is offered, fetched from the catalog through the tools.
+
+The outline call gets trigger and step suggestions for the requirement; an inputs call
+gets, for one item, its declared inputs, the candidate tables with their relevant
+columns and stored values, and the data pills in scope. Each context also yields the
+grammar that limits the answer to exactly what it offers.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from flowgen.engine.grammar import InputSpec, PillColumn, PillSpace, inputs_grammar
+from flowgen.flow.catalog import Column, Param
+from flowgen.flow.flowlogic import FLOW_LOGIC
+from flowgen.flow.model import Flow
+from flowgen.flow.validator import PillRoot, pill_roots
+from flowgen.tools.catalog_tools import CatalogTools
+
+# The outline offers every flow-logic kind but ASSIGNSUBFLOWOUTPUTS (outlines have a trigger).
+OUTLINE_FLOW_LOGIC = [name for name in FLOW_LOGIC if name != "ASSIGNSUBFLOWOUTPUTS"]
+TRIGGER_K = 6
+STEP_K = 14
+TABLE_K = 4
+COLUMN_K = 8
+WALK_HOPS = 3  # dot-walks offered up to three reference hops from a pill
+
+ToolCaller = Callable[..., Any]  # (tool name, **arguments) -> result, traced by the graph
+
+
+def clauses(requirement: str) -> list[str]:
+    """The requirement cut at punctuation and connectives: each clause usually holds one
+    step, and searching clauses finds steps a search of the whole sentence ranks low."""
+    parts = re.split(r"[.;,:\n]+|\b(?:then|and then|and|also|otherwise|after that)\b", requirement)
+    return [p.strip() for p in parts if len(p.split()) >= 2]
+
+
+@dataclass
+class OutlineContext:
+    triggers: list[dict[str, Any]]
+    steps: list[dict[str, Any]]
+    flow_logic: list[str] = field(default_factory=lambda: list(OUTLINE_FLOW_LOGIC))
+
+
+def outline_context(
+    call: ToolCaller, requirement: str, extra_steps: list[str] | None = None
+) -> OutlineContext:
+    """Triggers for the whole requirement; steps fused (reciprocal rank) over the whole
+    requirement and each clause. `extra_steps` are added as they are (the perfect-RAG
+    ablation offers the gold steps)."""
+    triggers = call("search_triggers", query=requirement, k=TRIGGER_K)
+    rankings = [call("search_steps", query=requirement, k=STEP_K)]
+    for clause in clauses(requirement)[:8]:
+        rankings.append(call("search_steps", query=clause, k=5))
+    fused: dict[str, float] = {}
+    by_name: dict[str, dict[str, Any]] = {}
+    for ranking in rankings:
+        for rank, step in enumerate(ranking):
+            fused[step["name"]] = fused.get(step["name"], 0.0) + 1.0 / (10 + rank)
+            by_name.setdefault(step["name"], step)
+    names = sorted(fused, key=lambda n: -fused[n])[:STEP_K]
+    for name in extra_steps or []:
+        if name not in names and name not in FLOW_LOGIC:
+            step = call("get_step", name=name)
+            if step is not None:
+                by_name[name] = step
+                names.append(name)
+    return OutlineContext(triggers=triggers, steps=[by_name[n] for n in names])
+
+
+@dataclass
+class InputsContext:
+    """Everything one populateInputs call is shown, and its grammar."""
+
+    params: list[Param]
+    tables: list[dict[str, Any]]  # candidate tables: name, label
+    columns: dict[str, list[Column]]  # per candidate table, the columns shown
+    pills: list[PillRoot]
+    grammar: str
+
+    @property
+    def empty(self) -> bool:
+        return not self.params
+
+
+class InputsRetriever:
+    """Builds `InputsContext`s for the items of one flow, caching table columns."""
+
+    def __init__(self, tools: CatalogTools, call: ToolCaller):
+        self.tools = tools
+        self.call = call
+        self.catalog = tools.store.catalog(tools.installation)
+        self._columns: dict[str, list[Column]] = {}
+
+    def all_columns(self, table: str) -> list[Column]:
+        if table not in self._columns:
+            self._columns[table] = self.tools.store.columns(self.tools.installation, table)
+        return self._columns[table]
+
+    def params_of(self, flow: Flow, order: int) -> list[Param] | None:
+        """Declared inputs of the trigger (order 0) or step `order`; None for flow logic
+        that takes any input name (SETFLOWVARIABLES), left empty by the generator."""
+        if order == 0:
+            trigger = self.catalog.trigger(flow.trigger_type) if flow.trigger_type else None
+            return list(trigger.inputs) if trigger else []
+        comp = flow.component(order)
+        if comp is None:
+            return []
+        if comp.category == "flowlogic":
+            logic = FLOW_LOGIC.get(comp.definition)
+            return logic.params if logic else []
+        step = self.catalog.step(comp.definition)
+        return list(step.inputs) if step else []
+
+    def context(self, flow: Flow, order: int, requirement: str) -> InputsContext:
+        params = self.params_of(flow, order) or []
+        if order == 0:
+            annotation = (flow.trigger.annotation if flow.trigger else None) or requirement
+            pills: list[PillRoot] = []
+        else:
+            comp = flow.component(order)
+            annotation = (comp.annotation if comp else None) or requirement
+            pills = pill_roots(flow, self.catalog, order, "condition")
+        tables: list[dict[str, Any]] = []
+        if any(p.type == "table" for p in params):
+            tables = self._candidate_tables(annotation, pills, params)
+        shown = {t["name"]: self._shown_columns(t["name"], annotation) for t in tables}
+        for root in pills:  # the fields of pill records, for conditions like IF
+            if root.table and root.table not in shown and self.catalog.table(root.table):
+                shown[root.table] = self._shown_columns(root.table, annotation)
+        space = self._pill_space(pills)
+        grammar = inputs_grammar(variants=self._variants(params, tables, pills, order), pills=space)
+        return InputsContext(params, tables, shown, pills, grammar)
+
+    # -- retrieval ---------------------------------------------------------------------
+    def _candidate_tables(
+        self, annotation: str, pills: list[PillRoot], params: list[Param]
+    ) -> list[dict[str, Any]]:
+        found = self.call("search_tables", query=annotation, k=TABLE_K)
+        names = [t["name"] for t in found]
+        labels = {t["name"]: t.get("label") for t in found}
+        for extra in [p.reference for p in params] + [r.table for r in pills]:
+            if extra and extra not in names and self.catalog.table(extra) is not None:
+                names.append(extra)
+                table = self.catalog.table(extra)
+                labels[extra] = table.label if table else None
+        return [{"name": n, "label": labels.get(n)} for n in names[: TABLE_K + 3]]
+
+    def _shown_columns(self, table: str, annotation: str) -> list[Column]:
+        """The columns most relevant to the annotation, with their choice values."""
+        hits = self.call("search_columns", table=table, query=annotation, k=COLUMN_K)
+        by_name = {c.name: c for c in self.all_columns(table)}
+        return [by_name[h["name"]] for h in hits if h["name"] in by_name]
+
+    def _pill_space(self, pills: list[PillRoot]) -> PillSpace:
+        columns: dict[str, list[PillColumn]] = {}
+        frontier = [r.table for r in pills if r.table and r.type in ("record", "reference")]
+        for _ in range(WALK_HOPS + 1):
+            next_frontier = []
+            for table in frontier:
+                if table in columns or self.catalog.table(table) is None:
+                    continue
+                cols = self.all_columns(table)
+                columns[table] = [
+                    PillColumn(c.name, c.reference, tuple(ch.value for ch in c.choices or []))
+                    for c in cols
+                ]
+                next_frontier += [c.reference for c in cols if c.reference]
+            frontier = next_frontier
+        roots = {r.text: (r.type, r.table) for r in pills}
+        return PillSpace(roots=roots, columns=columns)
+
+    # -- grammar -----------------------------------------------------------------------
+    def _variants(
+        self, params: list[Param], tables: list[dict[str, Any]], pills: list[PillRoot], order: int
+    ) -> list[list[InputSpec]]:
+        """One spec list per table the model may pick for the first table input, so the
+        fields offered after `table = X` are X's own."""
+        table_param = next((p for p in params if p.type == "table"), None)
+        if table_param is None or not tables:
+            return [[self._spec(p, None, pills, order) for p in params]]
+        variants = []
+        for table in tables:
+            specs = []
+            for p in params:
+                if p is table_param:
+                    specs.append(InputSpec(p.name, "options", [table["name"]], required=p.required))
+                else:
+                    bound = table["name"] if p.table_input == table_param.name else None
+                    specs.append(self._spec(p, bound, pills, order))
+            variants.append(specs)
+        return variants
+
+    def _spec(self, p: Param, table: str | None, pills: list[PillRoot], order: int) -> InputSpec:
+        required = p.required
+        if p.type in ("condition", "values"):
+            table = table or p.reference
+            if table is None:
+                return InputSpec(p.name, "query", required=required)  # fields are pills
+            cols = self.all_columns(table)
+            return InputSpec(
+                p.name,
+                "query",
+                fields=[c.name for c in cols],
+                choices_by_field={
+                    c.name: [ch.value for ch in c.choices] for c in cols if c.choices
+                },
+                required=required,
+            )
+        if p.type == "table":
+            return InputSpec(p.name, "options", self._table_names(), required=required)
+        if p.choices:
+            return InputSpec(p.name, "options", [c.value for c in p.choices], required=required)
+        if p.type == "boolean":
+            return InputSpec(p.name, "options", ["true", "false"], required=required)
+        if p.name == "step" and p.type == "string" and order:  # GOBACKTO
+            return InputSpec(p.name, "options", [str(o) for o in range(1, order)] or ["1"])
+        if p.type == "record" and any(r.type in ("record", "reference") for r in pills):
+            return InputSpec(p.name, "pills", required=required)
+        lists = any(r.type in ("records", "array") for r in pills)
+        if (p.type in ("records", "array") or p.name == "items") and lists:
+            return InputSpec(p.name, "pills", required=required, records=True)
+        return InputSpec(p.name, "text", required=required)
+
+    def _table_names(self) -> list[str]:
+        return [t.name for t in self.tools.store.load_catalog(self.tools.installation).tables]

@@ -1,0 +1,329 @@
+"""The generator as a LangGraph state machine.
+
+    START → outline ─┬─ refused ──────────────────────────────→ finish → END
+                     └→ inputs ⟲ (one item a pass) → validate ─┬─ ok / out of rounds → finish
+                          ↑                                     ├─ outline problems → outline
+                          └──────────── input problems ─────────┘
+
+outline (createFlow) retrieves trigger and step suggestions and asks the model for the
+outline, or a refusal (the guard: refusing is one of the outline's possible answers).
+inputs (populateInputs) fills one item per pass, the trigger first, then each step that
+takes inputs, in order, so each can use the data pills of those before it. validate runs
+the foundation validator against the installation and sends each problem back to the node
+that owns it, with its message in the prompt, at most `max_rounds` times.
+
+The state holds only JSON values, so Postgres checkpoints can store it; the engine, tools
+and tracer travel in the run context, which is not checkpointed.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Literal, TypedDict
+
+from langgraph.config import get_stream_writer
+from langgraph.graph import END, START, StateGraph
+from langgraph.runtime import Runtime
+from langgraph.types import Checkpointer
+
+from flowgen.engine.base import ChatMessage, Engine, GenerationRequest, GenerationResult
+from flowgen.engine.grammar import outline_grammar
+from flowgen.flow.errors import FlowError
+from flowgen.flow.flowlogic import FLOW_LOGIC
+from flowgen.flow.model import Flow, FlowInput
+from flowgen.flow.validator import validate_flow
+from flowgen.graph.context import InputsRetriever, outline_context
+from flowgen.graph.tracing import RunTracer
+from flowgen.prompts.create_flow import create_flow_messages
+from flowgen.prompts.line_format import LineFormatError, parse_inputs, parse_outline
+from flowgen.prompts.populate_inputs import populate_inputs_messages
+from flowgen.tools.catalog_tools import CatalogTools
+
+OUTLINE_MAX_TOKENS = 320
+INPUTS_MAX_TOKENS = 256
+# Errors whose fix is a different outline rather than different inputs.
+OUTLINE_CODES = {"unknown_trigger", "unknown_step", "wrong_category", "wrong_scope"}
+
+Status = Literal["running", "ok", "invalid", "refused"]
+
+
+class FlowState(TypedDict, total=False):
+    run_id: str
+    installation: str
+    requirement: str
+    outline_text: str | None
+    refusal: str | None
+    flow: dict[str, Any] | None
+    pending: list[int]  # items still to fill: 0 is the trigger, then step orders
+    feedback: dict[str, list[str]]  # "outline" or an item's order → validator messages
+    errors: list[dict[str, Any]]
+    rounds: int
+    route: str
+    status: Status
+
+
+@dataclass
+class RunContext:
+    """What the nodes use but the checkpoints do not store."""
+
+    tools: CatalogTools
+    engine: Engine
+    tracer: RunTracer
+    adapter: str | None = None
+    max_rounds: int = 2
+    extra_steps: list[str] = field(default_factory=list)
+    on_model_call: Callable[[GenerationResult], None] | None = None
+    node: str | None = None  # the node running now, for tracing
+    _retriever: InputsRetriever | None = None
+
+    def call_tool(self, node: str | None = None) -> Callable[..., Any]:
+        """A tool caller that traces each call under `node` (default: the current one)."""
+
+        def call(name: str, **arguments: Any) -> Any:
+            where = node or self.node
+            with self.tracer.span("tool", name, node=where, arguments=arguments) as out:
+                result = getattr(self.tools, name)(**arguments)
+                out["result"] = _brief(result)
+            return result
+
+        return call
+
+    def retriever(self) -> InputsRetriever:
+        if self._retriever is None:
+            self._retriever = InputsRetriever(self.tools, self.call_tool())
+        return self._retriever
+
+    def generate(
+        self, node: str, messages: list[ChatMessage], grammar: str, max_tokens: int
+    ) -> GenerationResult:
+        request = GenerationRequest(
+            messages=messages, grammar=grammar, adapter=self.adapter, max_tokens=max_tokens
+        )
+        with self.tracer.span(
+            "model",
+            self.engine.model_name,
+            node=node,
+            adapter=self.adapter,
+            prompt=[m.model_dump() for m in messages],
+            grammar_chars=len(grammar),
+        ) as out:
+            result = self.engine.generate(request)
+            out.update(
+                text=result.text,
+                finish_reason=result.finish_reason,
+                usage=result.usage.model_dump(),
+                timings=result.timings.model_dump(),
+            )
+        if self.on_model_call:
+            self.on_model_call(result)
+        return result
+
+
+def _brief(result: Any) -> Any:
+    """Search results as name (or value) and score: enough to see what was offered."""
+    if isinstance(result, list):
+        return [
+            {k: r[k] for k in ("name", "value", "score") if k in r} if isinstance(r, dict) else r
+            for r in result
+        ]
+    return result
+
+
+def flow_title(requirement: str) -> str:
+    first = re.split(r"[.;\n]", requirement.strip(), maxsplit=1)[0]
+    words = first.split()
+    title = " ".join(words[:10])
+    return title[:1].upper() + title[1:] if title else "Generated flow"
+
+
+def _emit(event: dict[str, Any]) -> None:
+    get_stream_writer()(event)  # a no-op unless the caller streams "custom" events
+
+
+# -- nodes ----------------------------------------------------------------------------------
+def outline_node(state: FlowState, runtime: Runtime[RunContext]) -> dict[str, Any]:
+    ctx = runtime.context
+    requirement = state["requirement"]
+    feedback = state.get("feedback", {}).get("outline")
+    with ctx.tracer.span("node", "outline", node="outline", round=state.get("rounds", 0)) as out:
+        offered = outline_context(ctx.call_tool("outline"), requirement, ctx.extra_steps)
+        grammar = outline_grammar(
+            [t["name"] for t in offered.triggers],
+            [s["name"] for s in offered.steps],
+            offered.flow_logic,
+            requirement=requirement,
+        )
+        messages = create_flow_messages(
+            requirement, offered.triggers, offered.steps, offered.flow_logic, feedback
+        )
+        result = ctx.generate("outline", messages, grammar, OUTLINE_MAX_TOKENS)
+        text = result.text if result.complete else _complete_lines(result.text)
+        catalog = ctx.tools.store.catalog(ctx.tools.installation)
+        try:
+            parsed = parse_outline(text, catalog, name=flow_title(requirement))
+        except LineFormatError as exc:
+            out["error"] = str(exc)
+            error = FlowError(code="unparseable", order=None, path="outline", message=str(exc))
+            return {
+                "outline_text": result.text,
+                "flow": None,
+                "refusal": None,
+                "pending": [],
+                "errors": [error.model_dump()],
+                "route": "finish",
+                "status": "invalid",
+            }
+        if parsed.flow is None:
+            out["refusal"] = parsed.refusal
+            _emit({"event": "refusal", "reason": parsed.refusal})
+            return {
+                "outline_text": result.text,
+                "flow": None,
+                "refusal": parsed.refusal or "refused",
+                "pending": [],
+                "route": "finish",
+                "status": "refused",
+            }
+        flow = parsed.flow if result.complete else _drop_unfinished_blocks(parsed.flow)
+        retriever = ctx.retriever()
+        pending = [
+            o for o in [0, *(c.order for c in flow.components)] if retriever.params_of(flow, o)
+        ]
+        flow_json = flow.model_dump(mode="json", exclude_none=True)
+        out["outline"] = result.text
+        _emit({"event": "outline", "flow": flow_json})
+        return {
+            "outline_text": result.text,
+            "flow": flow_json,
+            "refusal": None,
+            "pending": pending,
+            "route": "inputs" if pending else "validate",
+        }
+
+
+def inputs_node(state: FlowState, runtime: Runtime[RunContext]) -> dict[str, Any]:
+    ctx = runtime.context
+    order, *rest = state["pending"]
+    flow = Flow.model_validate(state["flow"])
+    feedback = state.get("feedback", {}).get(str(order))
+    ctx.node = f"inputs:{order}"
+    with ctx.tracer.span("node", "inputs", node=ctx.node, item=order) as out:
+        offered = ctx.retriever().context(flow, order, state["requirement"])
+        messages = populate_inputs_messages(
+            state["requirement"],
+            flow,
+            order,
+            offered.params,
+            offered.tables,
+            offered.columns,
+            offered.pills,
+            feedback,
+        )
+        result = ctx.generate(f"inputs:{order}", messages, offered.grammar, INPUTS_MAX_TOKENS)
+        text = result.text if result.complete else _complete_lines(result.text)
+        inputs = [i for i in parse_inputs(text) if i.value]
+        _set_inputs(flow, order, inputs)
+        out["inputs"] = [i.model_dump() for i in inputs]
+    _emit({"event": "inputs", "order": order, "inputs": [i.model_dump() for i in inputs]})
+    return {
+        "flow": flow.model_dump(mode="json", exclude_none=True),
+        "pending": rest,
+        "route": "inputs" if rest else "validate",
+    }
+
+
+def validate_node(state: FlowState, runtime: Runtime[RunContext]) -> dict[str, Any]:
+    ctx = runtime.context
+    rounds = state.get("rounds", 0)
+    catalog = ctx.tools.store.catalog(ctx.tools.installation)
+    with ctx.tracer.span("validation", "validate", node="validate", round=rounds) as out:
+        report = validate_flow(state["flow"], catalog, stage="full")
+        errors = [e.model_dump() for e in report.errors]
+        out["errors"] = errors
+    _emit({"event": "validation", "round": rounds, "errors": errors})
+    if not report.errors:
+        return {"errors": [], "route": "finish", "status": "ok"}
+    if rounds >= ctx.max_rounds:
+        return {"errors": errors, "route": "finish", "status": "invalid"}
+    outline_problems = [
+        e for e in report.errors if e.kind == "structure" or e.code in OUTLINE_CODES
+    ]
+    if outline_problems:
+        return {
+            "errors": errors,
+            "rounds": rounds + 1,
+            "feedback": {"outline": [str(e) for e in outline_problems]},
+            "route": "outline",
+        }
+    by_item: dict[str, list[str]] = {}
+    for e in report.errors:
+        by_item.setdefault(str(e.order or 0), []).append(str(e))
+    return {
+        "errors": errors,
+        "rounds": rounds + 1,
+        "feedback": by_item,
+        "pending": sorted(int(o) for o in by_item),
+        "route": "inputs",
+    }
+
+
+def finish_node(state: FlowState, runtime: Runtime[RunContext]) -> dict[str, Any]:
+    status = state.get("status") or "invalid"
+    _emit(
+        {
+            "event": "done",
+            "status": status,
+            "flow": state.get("flow"),
+            "refusal": state.get("refusal"),
+            "errors": state.get("errors", []),
+        }
+    )
+    return {"status": status}
+
+
+# -- helpers --------------------------------------------------------------------------------
+def _complete_lines(text: str) -> str:
+    """Output cut off by the token limit: keep the lines that were finished."""
+    return text[: text.rfind("\n") + 1] if "\n" in text else ""
+
+
+def _drop_unfinished_blocks(flow: Flow) -> Flow:
+    """An outline cut off by the token limit may end in a block whose children were
+    never written; drop such trailing blocks rather than hand on an empty one."""
+    components = list(flow.components)
+    while components and FLOW_LOGIC.get(components[-1].definition, None) is not None:
+        last = components[-1]
+        if not FLOW_LOGIC[last.definition].is_block:
+            break
+        components.pop()
+    return flow.model_copy(update={"components": components})
+
+
+def _set_inputs(flow: Flow, order: int, inputs: list[FlowInput]) -> None:
+    if order == 0:
+        if flow.trigger is not None:
+            flow.trigger.inputs = inputs
+        return
+    comp = flow.component(order)
+    if comp is not None:
+        comp.inputs = inputs
+
+
+def _route(state: FlowState) -> str:
+    return state["route"]
+
+
+def build_graph(checkpointer: Checkpointer = None) -> Any:
+    graph = StateGraph(FlowState, context_schema=RunContext)
+    graph.add_node("outline", outline_node)
+    graph.add_node("inputs", inputs_node)
+    graph.add_node("validate", validate_node)
+    graph.add_node("finish", finish_node)
+    graph.add_edge(START, "outline")
+    graph.add_conditional_edges("outline", _route, ["inputs", "validate", "finish"])
+    graph.add_conditional_edges("inputs", _route, ["inputs", "validate"])
+    graph.add_conditional_edges("validate", _route, ["outline", "inputs", "finish"])
+    graph.add_edge("finish", END)
+    return graph.compile(checkpointer=checkpointer, name="flowgen")

@@ -1,0 +1,303 @@
+"""The Python API for embedding the generator:
+
+    gen = FlowGenerator(installation="acme-itsm")
+    result = gen.generate("When a P1 incident is created, email the assignment group")
+    for event in gen.stream("..."):   # outline, then each item's inputs, then done
+        ...
+
+Each run gets an id; its trace is in the run store (`flowgen runs show RUN_ID`) and, with
+checkpoints on, its graph state is in Postgres so `resume(run_id)` continues a run that
+stopped part-way.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+import unicodedata
+import uuid
+from collections.abc import Iterator
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel
+
+from flowgen.db.runs import RunStore
+from flowgen.db.store import CatalogStore
+from flowgen.engine.base import Engine, GenerationResult
+from flowgen.flow.model import Flow
+from flowgen.graph.flow_graph import FlowState, RunContext, Status, build_graph
+from flowgen.graph.tracing import RunTracer, configure_opentelemetry
+from flowgen.prompts import PROMPT_VERSION
+from flowgen.tools.catalog_tools import CatalogTools
+
+MAX_REQUIREMENT_CHARS = 4000
+DEFAULT_ADAPTER = "default"
+SHIPPED_ADAPTERS = Path(__file__).resolve().parent.parent / "training" / "adapters"
+
+
+class RequirementError(ValueError):
+    """A requirement the generator will not take (empty, too long, not text)."""
+
+
+class Annotation(BaseModel):
+    order: int | None  # None for the trigger
+    definition: str
+    annotation: str | None
+
+
+class GenerationOutcome(BaseModel):
+    run_id: str
+    installation: str
+    requirement: str
+    status: Status
+    flow: dict[str, Any] | None
+    refusal: str | None = None
+    errors: list[dict[str, Any]] = []
+    annotations: list[Annotation] = []
+    validator_rounds: int = 0
+    model_calls: int = 0
+    tokens_in: int = 0
+    tokens_out: int = 0
+    seconds: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "ok"
+
+
+def clean_requirement(text: Any) -> str:
+    if not isinstance(text, str):
+        raise RequirementError(f"the requirement must be text, not {type(text).__name__}")
+    # Control characters (other than line breaks) carry no meaning and can hide text.
+    cleaned = "".join(
+        c for c in text if c in "\n\t" or not unicodedata.category(c).startswith("C")
+    ).strip()
+    if not cleaned:
+        raise RequirementError("the requirement is empty")
+    if len(cleaned) > MAX_REQUIREMENT_CHARS:
+        raise RequirementError(
+            f"the requirement is {len(cleaned)} characters; the limit is {MAX_REQUIREMENT_CHARS}"
+            " (describe one flow)"
+        )
+    return cleaned
+
+
+def shipped_adapters() -> dict[str, Path]:
+    if not SHIPPED_ADAPTERS.is_dir():
+        return {}
+    return {
+        p.name: p
+        for p in sorted(SHIPPED_ADAPTERS.iterdir())
+        if (p / "adapter_config.json").is_file()
+    }
+
+
+@cache
+def default_engine() -> Engine:
+    """The embedded engine with the shipped adapters, loaded once per process; or the
+    OpenAI-compatible server named by `FLOWGEN_MODEL_URL` (e.g. vLLM)."""
+    url = os.environ.get("FLOWGEN_MODEL_URL")
+    if url:
+        from flowgen.engine.remote import RemoteEngine
+
+        return RemoteEngine(url, model=os.environ.get("FLOWGEN_MODEL", "flowgen"))
+    from flowgen.engine.local import LocalEngine
+
+    return LocalEngine(adapters=shipped_adapters())
+
+
+class _Usage:
+    def __init__(self) -> None:
+        self.calls = self.tokens_in = self.tokens_out = 0
+        self._lock = threading.Lock()
+
+    def add(self, result: GenerationResult) -> None:
+        with self._lock:
+            self.calls += 1
+            self.tokens_in += result.usage.prompt_tokens
+            self.tokens_out += result.usage.completion_tokens
+
+
+class FlowGenerator:
+    """Requirement → validated flow for one installation (which must be synced)."""
+
+    def __init__(
+        self,
+        installation: str,
+        *,
+        store: CatalogStore | None = None,
+        engine: Engine | None = None,
+        adapter: str | None = DEFAULT_ADAPTER,
+        checkpoints: bool = True,
+        trace: bool = True,
+        max_rounds: int = 2,
+    ):
+        self.store = store or CatalogStore()
+        self.tools = CatalogTools(self.store, installation)  # raises for an unknown one
+        self.installation = installation
+        self.engine = engine or default_engine()
+        # The shipped default adapter when the engine has it; the base model otherwise.
+        self.adapter = adapter if adapter in self.engine.adapters() else None
+        if adapter not in (None, DEFAULT_ADAPTER) and self.adapter is None:
+            raise ValueError(
+                f"the engine has no adapter {adapter!r}; it has {self.engine.adapters() or 'none'}"
+            )
+        self.runs = RunStore(self.store.engine) if trace else None
+        self.max_rounds = max_rounds
+        checkpointer = None
+        if checkpoints:
+            from flowgen.graph.checkpoints import postgres_checkpointer
+
+            checkpointer = postgres_checkpointer()
+        self.graph = build_graph(checkpointer)
+        self.checkpoints = checkpoints
+        configure_opentelemetry()
+
+    # -- public API ---------------------------------------------------------------------
+    def generate(
+        self, requirement: str, *, run_id: str | None = None, extra_steps: list[str] | None = None
+    ) -> GenerationOutcome:
+        for event in self.stream(requirement, run_id=run_id, extra_steps=extra_steps):
+            if event["event"] == "result":
+                return GenerationOutcome.model_validate(event["outcome"])
+        raise RuntimeError("the graph ended without a result")  # pragma: no cover
+
+    def stream(
+        self, requirement: str, *, run_id: str | None = None, extra_steps: list[str] | None = None
+    ) -> Iterator[dict[str, Any]]:
+        """Events as the run goes: `outline` (the flow without inputs) or `refusal`, one
+        `inputs` per filled item, `validation` per validator round, `done`, and last
+        `result` with the `GenerationOutcome`."""
+        text = clean_requirement(requirement)
+        run_id = run_id or str(uuid.uuid4())
+        state: FlowState = {
+            "run_id": run_id,
+            "installation": self.installation,
+            "requirement": text,
+            "rounds": 0,
+            "feedback": {},
+            "errors": [],
+        }
+        yield from self._run(run_id, text, state, extra_steps or [])
+
+    def resume(self, run_id: str) -> GenerationOutcome:
+        """Continue a run from its last checkpoint (a finished run returns its result)."""
+        if not self.checkpoints:
+            raise ValueError("resume needs checkpoints")
+        snapshot = self.graph.get_state({"configurable": {"thread_id": run_id}})
+        if not snapshot.values:
+            raise LookupError(f"no checkpoint for run {run_id!r}")
+        values = snapshot.values
+        if values.get("installation") != self.installation:
+            raise LookupError(f"run {run_id!r} is not a run of {self.installation!r}")
+        outcome = None
+        for event in self._run(run_id, values["requirement"], None, []):
+            if event["event"] == "result":
+                outcome = GenerationOutcome.model_validate(event["outcome"])
+        assert outcome is not None
+        return outcome
+
+    # -- the run ------------------------------------------------------------------------
+    def _run(
+        self, run_id: str, requirement: str, state: FlowState | None, extra_steps: list[str]
+    ) -> Iterator[dict[str, Any]]:
+        started = time.perf_counter()
+        usage = _Usage()
+        if self.runs:
+            self.runs.start(
+                run_id,
+                self.installation,
+                requirement,
+                model=self.engine.model_name,
+                adapter=self.adapter,
+                prompt_version=PROMPT_VERSION,
+            )
+        tracer = RunTracer(self.runs, run_id)
+        context = RunContext(
+            tools=self.tools,
+            engine=self.engine,
+            tracer=tracer,
+            adapter=self.adapter,
+            max_rounds=self.max_rounds,
+            extra_steps=extra_steps,
+            on_model_call=self._counter(run_id, usage),
+        )
+        config = {"configurable": {"thread_id": run_id}, "recursion_limit": 200}
+        final: dict[str, Any] = dict(state or {})
+        try:
+            with tracer.span("run", "generate", requirement=requirement):
+                for mode, chunk in self.graph.stream(
+                    state, config, context=context, stream_mode=["updates", "custom"]
+                ):
+                    if mode == "custom":
+                        yield chunk
+                    else:
+                        for update in chunk.values():
+                            final.update(update or {})
+        except GeneratorExit:  # the consumer stopped listening (a client disconnected)
+            if self.runs:
+                self.runs.finish(run_id, "cancelled", error="the caller stopped the run")
+            raise
+        except Exception as exc:
+            if self.runs:
+                self.runs.finish(run_id, "error", error=f"{type(exc).__name__}: {exc}")
+            raise
+        if self.checkpoints:
+            final = dict(self.graph.get_state(config).values)
+        outcome = self._outcome(run_id, requirement, final, usage, time.perf_counter() - started)
+        if self.runs:
+            self.runs.finish(
+                run_id,
+                outcome.status,
+                result=outcome.model_dump(include={"flow", "refusal", "errors", "status"}),
+                validator_rounds=outcome.validator_rounds,
+            )
+        yield {"event": "result", "outcome": outcome.model_dump()}
+
+    def _counter(self, run_id: str, usage: _Usage) -> Any:
+        def count(result: GenerationResult) -> None:
+            usage.add(result)
+            if self.runs:
+                self.runs.count_usage(
+                    run_id, result.usage.prompt_tokens, result.usage.completion_tokens
+                )
+
+        return count
+
+    def _outcome(
+        self, run_id: str, requirement: str, state: dict[str, Any], usage: _Usage, seconds: float
+    ) -> GenerationOutcome:
+        flow_json = state.get("flow")
+        annotations: list[Annotation] = []
+        if flow_json:
+            flow = Flow.model_validate(flow_json)
+            if flow.trigger:
+                annotations.append(
+                    Annotation(
+                        order=None,
+                        definition=flow.trigger_type or "",
+                        annotation=flow.trigger.annotation,
+                    )
+                )
+            annotations += [
+                Annotation(order=c.order, definition=c.definition, annotation=c.annotation)
+                for c in flow.components
+            ]
+        return GenerationOutcome(
+            run_id=run_id,
+            installation=self.installation,
+            requirement=requirement,
+            status=state.get("status") or "invalid",
+            flow=flow_json,
+            refusal=state.get("refusal"),
+            errors=state.get("errors", []),
+            annotations=annotations,
+            validator_rounds=state.get("rounds", 0),
+            model_calls=usage.calls,
+            tokens_in=usage.tokens_in,
+            tokens_out=usage.tokens_out,
+            seconds=round(seconds, 3),
+        )

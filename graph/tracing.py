@@ -1,0 +1,126 @@
+"""Recording a run: every node, tool call, model call and validation, with timings.
+
+Events go to the run store in Postgres (`flowgen runs show`), and, when the standard
+OpenTelemetry variables configure an exporter, to spans as well. LangSmith traces the
+LangGraph run on its own when its variables (`LANGSMITH_TRACING`, ...) are set.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from typing import Any
+
+from opentelemetry import trace
+
+from flowgen.db.runs import RunStore
+
+MAX_ATTRIBUTE = 4000  # span attributes are truncated; the database keeps everything
+_otel_lock = threading.Lock()
+_otel_configured = False
+
+
+def configure_opentelemetry() -> None:
+    """Install an exporting tracer provider when the OTel variables ask for one.
+
+    `OTEL_EXPORTER_OTLP_ENDPOINT` (or `..._TRACES_ENDPOINT`) exports over OTLP/HTTP
+    (needs the `otel` extra); `OTEL_TRACES_EXPORTER=console` prints spans. An embedder
+    that set its own provider keeps it."""
+    global _otel_configured
+    with _otel_lock:
+        if _otel_configured or os.environ.get("OTEL_SDK_DISABLED", "").lower() == "true":
+            return
+        _otel_configured = True
+        exporter_name = os.environ.get("OTEL_TRACES_EXPORTER", "")
+        endpoint = os.environ.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT") or os.environ.get(
+            "OTEL_EXPORTER_OTLP_ENDPOINT"
+        )
+        if not endpoint and exporter_name != "console":
+            return
+        from opentelemetry.sdk.resources import Resource
+        from opentelemetry.sdk.trace import TracerProvider
+        from opentelemetry.sdk.trace.export import BatchSpanProcessor, ConsoleSpanExporter
+
+        if isinstance(trace.get_tracer_provider(), TracerProvider):
+            return
+        if exporter_name == "console":
+            exporter: Any = ConsoleSpanExporter()
+        else:
+            from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+
+            exporter = OTLPSpanExporter()
+        name = os.environ.get("OTEL_SERVICE_NAME", "flowgen")
+        provider = TracerProvider(resource=Resource.create({"service.name": name}))
+        provider.add_span_processor(BatchSpanProcessor(exporter))
+        trace.set_tracer_provider(provider)
+
+
+def _attribute(value: Any) -> str | int | float | bool:
+    if isinstance(value, str | int | float | bool):
+        return value if not isinstance(value, str) else value[:MAX_ATTRIBUTE]
+    return json.dumps(value, default=str, ensure_ascii=False)[:MAX_ATTRIBUTE]
+
+
+class RunTracer:
+    """Writes the events of one run; `span` times a piece of work and records it."""
+
+    def __init__(self, store: RunStore | None, run_id: str):
+        self.store = store
+        self.run_id = run_id
+        self._seq = store.next_seq(run_id) if store else 0
+        self._lock = threading.Lock()
+        self._otel = trace.get_tracer("flowgen")
+
+    @contextmanager
+    def span(
+        self, kind: str, name: str, node: str | None = None, **payload: Any
+    ) -> Iterator[dict[str, Any]]:
+        """Yields a dict; what the body puts in it is recorded with `payload`."""
+        started_at = datetime.now(UTC)
+        start = time.perf_counter()
+        out: dict[str, Any] = {}
+        attributes = {"flowgen.run_id": self.run_id, "flowgen.kind": kind}
+        if node:
+            attributes["flowgen.node"] = node
+        with self._otel.start_as_current_span(f"{kind} {name}", attributes=attributes) as span:
+            try:
+                yield out
+            except Exception as exc:
+                out["error"] = f"{type(exc).__name__}: {exc}"
+                span.record_exception(exc)
+                raise
+            finally:
+                duration_ms = (time.perf_counter() - start) * 1000
+                for key, value in {**payload, **out}.items():
+                    span.set_attribute(f"flowgen.{key}", _attribute(value))
+                self._write(node, kind, name, started_at, duration_ms, {**payload, **out})
+
+    def _write(
+        self,
+        node: str | None,
+        kind: str,
+        name: str,
+        started_at: datetime,
+        duration_ms: float,
+        payload: dict[str, Any],
+    ) -> None:
+        if self.store is None:
+            return
+        with self._lock:
+            seq = self._seq
+            self._seq += 1
+        self.store.add_event(
+            self.run_id,
+            seq,
+            node=node,
+            kind=kind,
+            name=name,
+            started_at=started_at,
+            duration_ms=round(duration_ms, 2),
+            payload=json.loads(json.dumps(payload, default=str)),
+        )

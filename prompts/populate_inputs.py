@@ -1,0 +1,113 @@
+"""The populateInputs prompt: one item (the trigger or a step) of an outline → its inputs.
+
+Sections: task, input (the requirement and the flow so far, earlier inputs included),
+context (the item's declared inputs, candidate tables, relevant columns with their stored
+values, the data pills in scope), guidelines, output format. The part before the item's
+own section is the same for every item of a flow, so an engine reuses its KV cache.
+Training renders its examples with this same function.
+"""
+
+from __future__ import annotations
+
+from flowgen.engine.base import ChatMessage
+from flowgen.flow.catalog import Column, Param
+from flowgen.flow.model import Flow
+from flowgen.flow.validator import PillRoot
+from flowgen.prompts.line_format import INDENT
+
+VERSION = "populate_inputs/1"
+MAX_CHOICES = 12
+
+SYSTEM = (
+    "You fill in the inputs of ServiceNow Flow Designer steps. You answer only with "
+    "`name = value` lines, using only the tables, columns, values and data pills you are offered."
+)
+
+GUIDELINES = """\
+- Conditions and field values are encoded queries: field=value joined by ^ (AND) or ^OR, \
+e.g. active=true^priority<=2. Choice fields take the stored value, not the label.
+- Refer to earlier data with data pills, e.g. {{trigger.current}}, {{1.records}}, {{2.item}}, \
+dot-walking reference fields: {{trigger.current.caller_id.email}}.
+- Leave out an input the requirement does not determine; never invent values."""
+
+
+def flow_lines(flow: Flow, upto: int) -> list[str]:
+    """The outline with the inputs of items before `upto` (0 = trigger)."""
+    trigger = flow.trigger
+    lines = [f"T {flow.trigger_type or 'none'} | {(trigger.annotation if trigger else '') or ''}"]
+    if trigger and upto > 0:
+        lines += [f"{INDENT}{i.name} = {i.value}" for i in trigger.inputs]
+    depth: dict[int, int] = {}
+    for comp in flow.components:
+        depth[comp.order] = depth[comp.block] + 1 if comp.block in depth else 0
+        pad = INDENT * depth[comp.order]
+        lines.append(f"{pad}{comp.order}. {comp.definition} | {comp.annotation or ''}")
+        if comp.order < upto:
+            lines += [f"{pad}{INDENT}{i.name} = {i.value}" for i in comp.inputs]
+    return lines
+
+
+def _param(p: Param) -> str:
+    about = p.type + (f" of {p.table_input}" if p.table_input else "")
+    return f"- {p.name}{'*' if p.required else ''} ({about})"
+
+
+def _column(c: Column) -> str:
+    text = f"{c.name} ({c.type}" + (f" → {c.reference}" if c.reference else "") + ")"
+    if c.choices:
+        shown = ", ".join(f"{ch.value}={ch.label or ch.value}" for ch in c.choices[:MAX_CHOICES])
+        text += f" [{shown}]"
+    return text
+
+
+def _pill(p: PillRoot) -> str:
+    what = f"{p.table} {p.type}" if p.table else p.type
+    return f"{{{{{p.text}}}}}: {what}"
+
+
+def populate_inputs_messages(
+    requirement: str,
+    flow: Flow,
+    order: int,
+    params: list[Param],
+    tables: list[dict[str, str | None]],
+    columns: dict[str, list[Column]],
+    pills: list[PillRoot],
+    feedback: list[str] | None = None,
+) -> list[ChatMessage]:
+    if order == 0:
+        head = f"the trigger {flow.trigger_type}"
+        annotation = flow.trigger.annotation if flow.trigger else ""
+    else:
+        comp = flow.component(order)
+        assert comp is not None
+        head = f"step {order}. {comp.definition}"
+        annotation = comp.annotation
+    parts = [
+        "## Task",
+        "Fill in the inputs of one item of the flow below.",
+        "## Requirement",
+        " ".join(requirement.split()),
+        "## Flow",
+        *flow_lines(flow, order),
+        "## Guidelines",
+        GUIDELINES,
+        f"## Inputs of {head} | {annotation or ''}",
+        *(_param(p) for p in params),
+    ]
+    if tables:
+        parts += ["## Tables", ", ".join(f"{t['name']} ({t['label']})" for t in tables)]
+    if columns:
+        parts.append("## Columns")
+        parts += [
+            f"{table}: " + "; ".join(_column(c) for c in cols) for table, cols in columns.items()
+        ]
+    if pills:
+        parts += ["## Data pills", "; ".join(_pill(p) for p in pills)]
+    parts += ["## Output format", "<input name> = <value>, one per line"]
+    if feedback:
+        parts += ["## Your last answer had these problems; fix them", *feedback]
+    return [
+        ChatMessage(role="system", content=SYSTEM),
+        ChatMessage(role="user", content="\n".join(parts)),
+    ]
