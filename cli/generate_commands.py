@@ -32,13 +32,16 @@ def generate(
     adapter: Annotated[
         str | None, typer.Option(help="LoRA adapter (default: the shipped one, if any).")
     ] = "default",
+    max_rounds: Annotated[
+        int, typer.Option(min=0, max=5, help="Validator rounds that may send work back.")
+    ] = 2,
 ) -> None:
     """Generate a flow for REQUIREMENT, showing the outline and each step as they come."""
     from flowgen.graph.generator import FlowGenerator, RequirementError
 
     try:
         with err.status("Loading the model and the catalog…"):
-            generator = FlowGenerator(installation, adapter=adapter)
+            generator = FlowGenerator(installation, adapter=adapter, max_rounds=max_rounds)
         events = generator.stream(requirement)
         result: dict[str, Any] | None = None
         with err.status("Writing the outline…") as status:
@@ -102,19 +105,27 @@ def _run_store() -> Any:
 def list_runs(
     installation: Annotated[str | None, typer.Option("--installation", "-i")] = None,
     limit: Annotated[int, typer.Option(min=1, max=1000)] = 20,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the runs as JSON.")] = False,
 ) -> None:
     """The latest runs, newest first."""
-    table = RichTable("run", "installation", "started", "status", "calls", "tokens", "requirement")
-    for run in _run_store().list(installation, limit):
+    runs = _run_store().list(installation, limit)
+    if as_json:
+        fields = ("id", "installation_id", "status", "started_at", "finished_at", "model_calls")
+        rows = [{f: getattr(r, f) for f in (*fields, "requirement")} for r in runs]
+        out.print_json(json.dumps(rows, default=str))
+        return
+    table = RichTable("installation", "started", "status", "calls", "tokens", "requirement")
+    table.add_column("run", no_wrap=True, min_width=36)
+    for run in runs:
         took = (run.finished_at - run.started_at).total_seconds() if run.finished_at else None
         table.add_row(
-            run.id,
             run.installation_id,
             f"{run.started_at:%Y-%m-%d %H:%M:%S}" + (f" ({took:.1f} s)" if took else ""),
             run.status,
             str(run.model_calls),
             f"{run.tokens_in}+{run.tokens_out}",
             escape(run.requirement[:60] + ("…" if len(run.requirement) > 60 else "")),
+            run.id,
         )
     out.print(table)
 

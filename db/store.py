@@ -193,6 +193,17 @@ class CatalogStore:
             )
         return next((t for t in lineage if t in owners), None)
 
+    def names(self, model: type[CatalogItem], installation: str) -> list[str]:
+        """Every name of one kind of item (steps, tables, ...) of the installation."""
+        with self.session() as s:
+            return list(
+                s.scalars(
+                    select(model.name)
+                    .where(model.installation_id == installation)
+                    .order_by(model.name)
+                ).all()
+            )
+
     def load_catalog(self, installation: str) -> Catalog:
         """The whole installation as a catalog model (as the file that was synced)."""
         self.require(installation)

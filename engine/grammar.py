@@ -31,7 +31,10 @@ def one_of(options: Iterable[str]) -> str:
 # Free text on one line. Braces are excluded: a data pill can only be one of those offered.
 TEXT = r"[^\n{}]*"
 QUERY_TEXT = r"[^\n^{}]*"  # also no `^`, which separates query terms
-OPERATORS = ["=", "!=", "<", "<=", ">", ">=", "LIKE", "NOT LIKE", "STARTSWITH", "ENDSWITH"]
+OPERATORS = [
+    *("=", "!=", "<", "<=", ">", ">=", "LIKE", "NOT LIKE", "STARTSWITH", "ENDSWITH"),
+    *("CHANGESTO", "CHANGESFROM"),  # record-trigger conditions, e.g. activeCHANGESTOfalse
+]
 CHOICE_OPERATORS = ["=", "!=", "CHANGESTO", "CHANGESFROM"]
 LIST_OPERATORS = ["IN", "NOT IN"]
 UNARY_OPERATORS = ["ISEMPTY", "ISNOTEMPTY", "CHANGES"]

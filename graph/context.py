@@ -23,7 +23,8 @@ from flowgen.tools.catalog_tools import CatalogTools
 # The outline offers every flow-logic kind but ASSIGNSUBFLOWOUTPUTS (outlines have a trigger).
 OUTLINE_FLOW_LOGIC = [name for name in FLOW_LOGIC if name != "ASSIGNSUBFLOWOUTPUTS"]
 TRIGGER_K = 6
-STEP_K = 14
+STEP_K = 16
+CLAUSE_K = 6
 TABLE_K = 4
 COLUMN_K = 8
 WALK_HOPS = 3  # dot-walks offered up to three reference hops from a pill
@@ -40,8 +41,14 @@ def clauses(requirement: str) -> list[str]:
 
 @dataclass
 class OutlineContext:
+    """The suggestions shown in the prompt, and every name the grammar admits: the whole
+    installation, so a step retrieval ranked too low can still be chosen (never one the
+    installation lacks)."""
+
     triggers: list[dict[str, Any]]
     steps: list[dict[str, Any]]
+    all_triggers: list[str]
+    all_steps: list[str]
     flow_logic: list[str] = field(default_factory=lambda: list(OUTLINE_FLOW_LOGIC))
 
 
@@ -54,7 +61,7 @@ def outline_context(
     triggers = call("search_triggers", query=requirement, k=TRIGGER_K)
     rankings = [call("search_steps", query=requirement, k=STEP_K)]
     for clause in clauses(requirement)[:8]:
-        rankings.append(call("search_steps", query=clause, k=5))
+        rankings.append(call("search_steps", query=clause, k=CLAUSE_K))
     fused: dict[str, float] = {}
     by_name: dict[str, dict[str, Any]] = {}
     for ranking in rankings:
@@ -68,7 +75,12 @@ def outline_context(
             if step is not None:
                 by_name[name] = step
                 names.append(name)
-    return OutlineContext(triggers=triggers, steps=[by_name[n] for n in names])
+    return OutlineContext(
+        triggers=triggers,
+        steps=[by_name[n] for n in names],
+        all_triggers=call("list_names", kind="triggers"),
+        all_steps=call("list_names", kind="steps"),
+    )
 
 
 @dataclass

@@ -150,8 +150,8 @@ def outline_node(state: FlowState, runtime: Runtime[RunContext]) -> dict[str, An
     with ctx.tracer.span("node", "outline", node="outline", round=state.get("rounds", 0)) as out:
         offered = outline_context(ctx.call_tool("outline"), requirement, ctx.extra_steps)
         grammar = outline_grammar(
-            [t["name"] for t in offered.triggers],
-            [s["name"] for s in offered.steps],
+            offered.all_triggers,
+            offered.all_steps,
             offered.flow_logic,
             requirement=requirement,
         )
@@ -191,12 +191,12 @@ def outline_node(state: FlowState, runtime: Runtime[RunContext]) -> dict[str, An
         pending = [
             o for o in [0, *(c.order for c in flow.components)] if retriever.params_of(flow, o)
         ]
-        flow_json = flow.model_dump(mode="json", exclude_none=True)
+        outline = flow_json(flow)
         out["outline"] = result.text
-        _emit({"event": "outline", "flow": flow_json})
+        _emit({"event": "outline", "flow": outline})
         return {
             "outline_text": result.text,
-            "flow": flow_json,
+            "flow": outline,
             "refusal": None,
             "pending": pending,
             "route": "inputs" if pending else "validate",
@@ -228,7 +228,7 @@ def inputs_node(state: FlowState, runtime: Runtime[RunContext]) -> dict[str, Any
         out["inputs"] = [i.model_dump() for i in inputs]
     _emit({"event": "inputs", "order": order, "inputs": [i.model_dump() for i in inputs]})
     return {
-        "flow": flow.model_dump(mode="json", exclude_none=True),
+        "flow": flow_json(flow),
         "pending": rest,
         "route": "inputs" if rest else "validate",
     }
@@ -287,6 +287,16 @@ def finish_node(state: FlowState, runtime: Runtime[RunContext]) -> dict[str, Any
 def _complete_lines(text: str) -> str:
     """Output cut off by the token limit: keep the lines that were finished."""
     return text[: text.rfind("\n") + 1] if "\n" in text else ""
+
+
+def flow_json(flow: Flow) -> dict[str, Any]:
+    """The flow as spec §1 JSON; empty lists (no inputs yet, no subflow outputs) left out."""
+    data = flow.model_dump(mode="json", exclude_none=True)
+    for part in [data, data.get("trigger") or {}, *data["components"]]:
+        for key in ("inputs", "outputs"):
+            if part.get(key) == []:
+                del part[key]
+    return data
 
 
 def _drop_unfinished_blocks(flow: Flow) -> Flow:

@@ -6,7 +6,13 @@ from __future__ import annotations
 import pytest
 from xgrammar.testing import _is_grammar_accept_string as accepts
 
-from flowgen.engine.grammar import InputSpec, inputs_grammar, outline_grammar
+from flowgen.engine.grammar import (
+    InputSpec,
+    PillColumn,
+    PillSpace,
+    inputs_grammar,
+    outline_grammar,
+)
 from flowgen.flow.flowlogic import FLOW_LOGIC
 
 REQUIREMENT = (
@@ -99,3 +105,72 @@ def test_outline_grammar(text: str, ok: bool) -> None:
 )
 def test_inputs_grammar(text: str, ok: bool) -> None:
     assert accepts(INPUTS, text) is ok
+
+
+# -- data pills as a grammar over the catalog -------------------------------------------------
+SPACE = PillSpace(
+    roots={
+        "trigger.current": ("record", "incident"),
+        "1.records": ("records", "incident"),
+        "2.item": ("record", "incident"),
+        "1.count": ("integer", None),
+    },
+    columns={
+        "incident": [
+            PillColumn("number"),
+            PillColumn("state", choices=("1", "2", "6")),
+            PillColumn("caller_id", reference="sys_user"),
+            PillColumn("assignment_group", reference="sys_user_group"),
+        ],
+        "sys_user": [PillColumn("email"), PillColumn("manager", reference="sys_user")],
+        "sys_user_group": [PillColumn("name"), PillColumn("manager", reference="sys_user")],
+    },
+)
+PILLED = inputs_grammar(
+    [
+        InputSpec("items", "pills", records=True),
+        InputSpec("record", "pills", required=True),
+        InputSpec("condition", "query"),
+        InputSpec("ah_to", "text"),
+    ],
+    pills=SPACE,
+)
+
+
+@pytest.mark.parametrize(
+    ("text", "ok"),
+    [
+        ("record = {{2.item}}\n", True),
+        ("items = {{1.records}}\nrecord = {{trigger.current}}\n", True),
+        ("record = {{trigger.current.assignment_group.manager}}\n", True),  # a reference
+        ("record = {{trigger.current.number}}\n", False),  # a string is not a record
+        ("record = {{1.records}}\n", False),  # a list is not one record
+        ("items = {{2.item}}\nrecord = {{2.item}}\n", False),  # FOREACH needs a list
+        ("ah_to = {{trigger.current.assignment_group.manager.email}}\n", False),  # record first
+        ("record = {{2.item}}\nah_to = {{trigger.current.caller_id.manager.email}}\n", True),
+        ("record = {{2.item}}\nah_to = {{trigger.current.caller_id.phone}}\n", False),
+        ("record = {{2.item}}\nah_to = Dear {{2.item.caller_id.email}}, hi\n", True),
+        ("record = {{2.item}}\ncondition = {{trigger.current.state}}=6\n", True),
+        ("record = {{2.item}}\ncondition = {{trigger.current.state}}=9\n", False),  # not stored
+        ("record = {{2.item}}\ncondition = {{1.count}}>0^{{2.item.number}}ISNOTEMPTY\n", True),
+        ("record = {{2.item}}\ncondition = {{3.item.state}}=6\n", False),  # not in scope
+    ],
+)
+def test_pill_grammar(text: str, ok: bool) -> None:
+    assert accepts(PILLED, text) is ok
+
+
+def test_table_variants_offer_the_fields_of_the_table_chosen() -> None:
+    def variant(table: str, fields: list[str]) -> list[InputSpec]:
+        return [
+            InputSpec("table", "options", [table], required=True),
+            InputSpec("conditions", "query", fields=fields),
+        ]
+
+    grammar = inputs_grammar(
+        variants=[variant("incident", ["priority"]), variant("sys_user", ["active"])]
+    )
+    assert accepts(grammar, "table = incident\nconditions = priority=1\n")
+    assert accepts(grammar, "table = sys_user\nconditions = activeCHANGESTOfalse\n")
+    assert not accepts(grammar, "table = incident\nconditions = active=true\n")
+    assert not accepts(grammar, "conditions = priority=1\n")  # table is required

@@ -123,6 +123,13 @@ class CatalogTools:
         hits = self.store.search(ChoiceRow, self.installation, query, _k(k), where, self.mode)
         return [{"value": r.name, "label": r.label, "score": round(s, 4)} for r, s in hits]
 
+    def list_names(self, kind: str) -> list[str]:
+        """Every name of `kind` (triggers, steps or tables) in the installation."""
+        models = {"triggers": TriggerRow, "steps": StepRow, "tables": TableRow}
+        if kind not in models:
+            raise ToolException(f"kind must be one of {sorted(models)}, not {kind!r}")
+        return self.store.names(models[kind], self.installation)
+
     def get_step(self, name: str) -> dict[str, Any] | None:
         """A step's full definition, or None."""
         step = self.store.step(self.installation, name)
@@ -160,5 +167,6 @@ class CatalogTools:
             self.search_values,
             self.get_step,
             self.get_table,
+            self.list_names,
         )
         return [StructuredTool.from_function(f, handle_tool_error=True) for f in functions]

@@ -1,0 +1,230 @@
+"""The generator graph on the real embedded database: driven along known paths by the
+replay engine (gold answers, checked against each call's grammar), then end to end on
+the real model through `flowgen generate`."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+from flowgen.cli.app import app
+from flowgen.db.runs import RunStore
+from flowgen.engine.base import GenerationRequest, GenerationResult
+from flowgen.flow.model import Flow
+from flowgen.flow.validator import validate_flow
+from flowgen.graph.generator import FlowGenerator, RequirementError
+from flowgen.training.replay import ReplayEngine
+
+REPO = Path(__file__).resolve().parent.parent
+CASES = [json.loads(line) for line in (REPO / "examples" / "gold.jsonl").read_text().splitlines()]
+FLOW_CASES = [c for c in CASES if c["flow"] is not None]
+runner = CliRunner()
+
+
+def generator(store: Any, engine: Any, **kwargs: Any) -> FlowGenerator:
+    kwargs.setdefault("checkpoints", False)
+    return FlowGenerator("acme-itsm", store=store, engine=engine, **kwargs)
+
+
+def without_name(flow: dict[str, Any] | None) -> dict[str, Any] | None:
+    return None if flow is None else {k: v for k, v in flow.items() if k != "name"}
+
+
+def items_with_inputs(flow: dict[str, Any]) -> int:
+    return 1 + sum(1 for c in flow["components"] if c.get("inputs"))
+
+
+@pytest.mark.parametrize("case", FLOW_CASES, ids=[c["id"] for c in FLOW_CASES])
+def test_gold_answers_are_admitted_and_rebuild_the_gold_flow(synced_store, case) -> None:
+    engine = ReplayEngine(Flow.model_validate(case["flow"]))
+    result = generator(synced_store, engine).generate(case["requirement"])
+    assert engine.rejections == []  # every gold answer fits the grammar the graph built
+    assert result.status == "ok", result.errors
+    assert without_name(result.flow) == without_name(case["flow"])
+    # one outline call, then one call per item that takes inputs (trigger included)
+    assert result.model_calls == 1 + items_with_inputs(case["flow"])
+    assert [a.annotation for a in result.annotations] == [
+        case["flow"]["trigger"]["annotation"],
+        *(c["annotation"] for c in case["flow"]["components"]),
+    ]
+
+
+def test_a_refusal_is_a_result_not_an_error(synced_store) -> None:
+    engine = ReplayEngine(None, refusal="deleting records to hide activity")
+    result = generator(synced_store, engine).generate(
+        "Delete every incident I opened last month so nobody can see my mistakes."
+    )
+    assert result.status == "refused"
+    assert result.flow is None and result.refusal == "deleting records to hide activity"
+    assert result.model_calls == 1
+
+
+def test_stream_order_outline_then_each_item_then_result(synced_store) -> None:
+    case = FLOW_CASES[0]
+    engine = ReplayEngine(Flow.model_validate(case["flow"]))
+    events = list(generator(synced_store, engine).stream(case["requirement"]))
+    kinds = [e["event"] for e in events]
+    assert kinds[0] == "outline" and kinds[-3:] == ["validation", "done", "result"]
+    assert events[0]["flow"]["components"][0].get("inputs", []) == []  # before inputs
+    orders = [e["order"] for e in events if e["event"] == "inputs"]
+    assert orders == sorted(orders) and orders[0] == 0
+
+
+def test_validator_sends_input_errors_back_to_their_step(synced_store) -> None:
+    case = FLOW_CASES[0]
+    broken = json.loads(json.dumps(case["flow"]))
+    broken["components"][0]["inputs"][0]["value"] = "incidnet"  # no such table
+    engine = ReplayEngine(Flow.model_validate(broken), check_grammar=False)
+    result = generator(synced_store, engine, max_rounds=1).generate(case["requirement"])
+    assert result.status == "invalid"  # the replay repeats its mistake: reported, not hidden
+    assert [e["code"] for e in result.errors] == ["unknown_table"]
+    assert result.validator_rounds == 1
+    retried = [r for r in engine.requests if "had these problems" in _prompt(r)]
+    assert len(retried) == 1 and "## Inputs of step 1." in _prompt(retried[0])
+    assert "incidnet" in _prompt(retried[0])
+    assert result.model_calls == 1 + items_with_inputs(case["flow"]) + 1
+
+
+def test_validator_sends_structure_errors_back_to_the_outline(synced_store) -> None:
+    flow = Flow.model_validate(FLOW_CASES[0]["flow"])
+    flow.components = flow.components[:2]  # FOREACH left without its step: an empty block
+    engine = ReplayEngine(flow, check_grammar=False)
+    result = generator(synced_store, engine, max_rounds=2).generate(FLOW_CASES[0]["requirement"])
+    assert result.status == "invalid" and result.validator_rounds == 2
+    assert "empty_block" in {e["code"] for e in result.errors}
+    outline_prompts = [r for r in engine.requests if "## Inputs of" not in _prompt(r)]
+    assert len(outline_prompts) == 3
+    assert "empty_block" in _prompt(outline_prompts[1])
+
+
+def _prompt(request: GenerationRequest) -> str:
+    return "\n".join(m.content for m in request.messages or [])
+
+
+def test_run_is_traced_and_shown_as_a_timeline(synced_store) -> None:
+    case = FLOW_CASES[1]
+    engine = ReplayEngine(Flow.model_validate(case["flow"]))
+    result = generator(synced_store, engine).generate(case["requirement"])
+    trace = RunStore(synced_store.engine).get(result.run_id)
+    assert trace.run.status == "ok" and trace.run.model_calls == result.model_calls
+    kinds = [e.kind for e in trace.events]
+    assert kinds.count("model") == result.model_calls
+    assert {"run", "node", "tool", "validation"} <= set(kinds)
+    searches = [e for e in trace.events if e.name == "search_steps"]
+    assert searches and searches[0].payload["arguments"]["query"] == case["requirement"]
+    model = next(e for e in trace.events if e.kind == "model")
+    assert model.payload["prompt"][1]["content"].startswith("## Triggers")
+    shown = runner.invoke(app, ["runs", "show", result.run_id])
+    assert shown.exit_code == 0, shown.output
+    assert "outline" in shown.output and "search_steps" in shown.output
+    assert "inputs:1" in shown.output and "validator: ok" in shown.output
+    listed = runner.invoke(app, ["runs", "list", "-i", "acme-itsm", "--limit", "50", "--json"])
+    assert result.run_id in {r["id"] for r in json.loads(listed.output)}
+    assert runner.invoke(app, ["runs", "show", "no-such-run"]).exit_code == 2
+
+
+class CrashingEngine(ReplayEngine):
+    """Dies on call `crash_at` (1-based), as a process killed mid-run would."""
+
+    crash_at: int = 3
+
+    def generate(self, request: GenerationRequest) -> GenerationResult:
+        if len(self.requests) + 1 == self.crash_at:
+            self.requests.append(request)
+            raise RuntimeError("model server went away")
+        return super().generate(request)
+
+
+def test_a_crashed_run_resumes_from_its_checkpoint(synced_store) -> None:
+    case = FLOW_CASES[0]
+    flow = Flow.model_validate(case["flow"])
+    crashing = CrashingEngine(flow)
+    gen = generator(synced_store, crashing, checkpoints=True)
+    with pytest.raises(RuntimeError, match="went away"):
+        gen.generate(case["requirement"], run_id="resume-test-run")
+    runs = RunStore(synced_store.engine)
+    assert runs.get("resume-test-run").run.status == "error"
+    healthy = ReplayEngine(flow)
+    result = generator(synced_store, healthy, checkpoints=True).resume("resume-test-run")
+    assert result.status == "ok"
+    assert without_name(result.flow) == without_name(case["flow"])
+    # the outline and the trigger's inputs were checkpointed: only the rest is asked again
+    assert len(healthy.requests) == items_with_inputs(case["flow"]) - 1
+    assert runs.get("resume-test-run").run.status == "ok"
+
+
+def test_bad_requirements_and_installations_are_named(synced_store) -> None:
+    gen = generator(synced_store, ReplayEngine(None))
+    for bad, message in [("", "empty"), ("   \x00\x01 ", "empty"), ("x" * 5000, "limit is")]:
+        with pytest.raises(RequirementError, match=message):
+            gen.generate(bad)
+    with pytest.raises(RequirementError, match="must be text"):
+        gen.generate(42)  # type: ignore[arg-type]
+    from flowgen.db.store import UnknownInstallation
+
+    with pytest.raises(UnknownInstallation):
+        FlowGenerator("no-such-installation", store=synced_store, engine=ReplayEngine(None))
+
+
+def test_spans_go_to_opentelemetry(synced_store) -> None:
+    from opentelemetry import trace
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    trace.set_tracer_provider(provider)
+    case = FLOW_CASES[2]
+    result = generator(synced_store, ReplayEngine(Flow.model_validate(case["flow"]))).generate(
+        case["requirement"]
+    )
+    spans = exporter.get_finished_spans()
+    names = {s.name for s in spans}
+    assert {"run generate", "node outline", "tool search_steps", "validation validate"} <= names
+    assert all(s.attributes["flowgen.run_id"] == result.run_id for s in spans)
+    run_span = next(s for s in spans if s.name == "run generate")
+    outline_span = next(s for s in spans if s.name == "node outline")
+    assert outline_span.parent is not None and outline_span.parent.span_id == (
+        run_span.context.span_id
+    )
+
+
+GROUNDING = {"unknown_trigger", "unknown_step", "unknown_table", "unknown_column", "unknown_choice"}
+
+
+def test_generate_end_to_end_on_the_real_model(synced_store, tmp_path) -> None:
+    """The base model (no adapter yet) through the CLI: whatever it writes, the flow
+    names only what the installation has, and the run is recorded."""
+    out = tmp_path / "flow.json"
+    result = runner.invoke(
+        app,
+        [
+            "generate",
+            "When an incident is resolved, email the caller",
+            "-i",
+            "acme-itsm",
+            "--json",
+            "--out",
+            str(out),
+            "--max-rounds",
+            "0",
+        ],
+    )
+    assert result.exit_code in (0, 1), result.output
+    outcome = json.loads(result.stdout[result.stdout.index("{") :])
+    assert outcome["status"] in ("ok", "invalid", "refused")
+    if outcome["flow"] is not None:
+        report = validate_flow(outcome["flow"], synced_store.catalog("acme-itsm"))
+        assert not report.has_structure_error
+        assert not {e.code for e in report.errors} & GROUNDING
+        assert json.loads(out.read_text()) == outcome["flow"]
+        assert outcome["model_calls"] <= 1 + len(outcome["flow"]["components"]) + 1
+    trace = RunStore(synced_store.engine).get(outcome["run_id"])
+    assert trace.run.model == "SmolLM2-135M-Instruct"
+    assert [e.kind for e in trace.events].count("model") == outcome["model_calls"]

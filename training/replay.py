@@ -1,0 +1,73 @@
+"""An engine that answers each graph call with a case's gold answer (teacher forcing).
+
+It tells whether the gold flow is reachable at all: each answer is checked against the
+grammar the graph built for that call from retrieval, so a gold step that retrieval did
+not offer, or a gold value the grammar does not admit, shows up as a rejection instead
+of a silent miss. Training uses it to check its targets; tests use it to drive the graph
+along a known path.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from flowgen.engine.base import GenerationRequest, GenerationResult, Timings, Usage
+from flowgen.flow.model import Flow
+from flowgen.prompts.line_format import inputs_lines, outline_lines
+
+_ITEM = re.compile(r"^## Inputs of (?:the trigger|step (\d+)\.)", re.MULTILINE)
+
+
+@dataclass
+class Rejection:
+    item: str  # "outline", "trigger" or "step N"
+    answer: str
+
+
+@dataclass
+class ReplayEngine:
+    """Replies with `flow` (or a refusal when `flow` is None) in the line format."""
+
+    flow: Flow | None
+    refusal: str = "this is not a workflow request"
+    check_grammar: bool = True
+    rejections: list[Rejection] = field(default_factory=list)
+    requests: list[GenerationRequest] = field(default_factory=list)
+    model_name: str = "replay"
+
+    def adapters(self) -> list[str]:
+        return []
+
+    def answer(self, request: GenerationRequest) -> tuple[str, str]:
+        prompt = "\n".join(m.content for m in request.messages or []) or request.prompt or ""
+        match = _ITEM.search(prompt)
+        if match is None:
+            return "outline", outline_lines(self.flow, self.refusal)
+        assert self.flow is not None
+        if match.group(1) is None:
+            return "trigger", inputs_lines(self.flow.trigger.inputs if self.flow.trigger else [])
+        comp = self.flow.component(int(match.group(1)))
+        return f"step {match.group(1)}", inputs_lines(comp.inputs if comp else [])
+
+    def generate(self, request: GenerationRequest) -> GenerationResult:
+        self.requests.append(request)
+        item, text = self.answer(request)
+        if self.check_grammar and request.grammar and not _accepts(request.grammar, text):
+            self.rejections.append(Rejection(item, text))
+        return GenerationResult(
+            text=text,
+            finish_reason="stop",
+            usage=Usage(prompt_tokens=0, completion_tokens=0),
+            timings=Timings(first_token_s=0.0, total_s=0.0),
+            model=self.model_name,
+        )
+
+
+def _accepts(grammar: str, text: str) -> bool:
+    import xgrammar as xgr
+
+    compiled = xgr.Grammar.from_ebnf(grammar)
+    from xgrammar.testing import _is_grammar_accept_string
+
+    return bool(_is_grammar_accept_string(compiled, text))
