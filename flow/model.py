@@ -7,7 +7,7 @@ error instead of a silent coercion. Extra keys are allowed, as the spec says.
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr
 
@@ -75,3 +75,13 @@ class Flow(_Open):
     def children(self, order: int | None) -> list[Component]:
         """Direct children of the block `order` (top-level components for None)."""
         return [c for c in self.components if c.block == order]
+
+
+def flow_json(flow: Flow) -> dict[str, Any]:
+    """The flow as spec §1 JSON; empty lists (no inputs yet, no subflow outputs) left out."""
+    data = flow.model_dump(mode="json", exclude_none=True)
+    for part in [data, data.get("trigger") or {}, *data["components"]]:
+        for key in ("inputs", "outputs"):
+            if part.get(key) == []:
+                del part[key]
+    return data

@@ -32,7 +32,7 @@ from flowgen.engine.base import ChatMessage, Engine, GenerationRequest, Generati
 from flowgen.engine.grammar import outline_grammar
 from flowgen.flow.errors import FlowError
 from flowgen.flow.flowlogic import FLOW_LOGIC
-from flowgen.flow.model import Flow, FlowInput
+from flowgen.flow.model import Flow, FlowInput, flow_json
 from flowgen.flow.validator import validate_flow
 from flowgen.graph.context import InputsRetriever, outline_context
 from flowgen.graph.tracing import RunTracer
@@ -287,16 +287,6 @@ def finish_node(state: FlowState, runtime: Runtime[RunContext]) -> dict[str, Any
 def _complete_lines(text: str) -> str:
     """Output cut off by the token limit: keep the lines that were finished."""
     return text[: text.rfind("\n") + 1] if "\n" in text else ""
-
-
-def flow_json(flow: Flow) -> dict[str, Any]:
-    """The flow as spec §1 JSON; empty lists (no inputs yet, no subflow outputs) left out."""
-    data = flow.model_dump(mode="json", exclude_none=True)
-    for part in [data, data.get("trigger") or {}, *data["components"]]:
-        for key in ("inputs", "outputs"):
-            if part.get(key) == []:
-                del part[key]
-    return data
 
 
 def _drop_unfinished_blocks(flow: Flow) -> Flow:

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Command one of the README: install, then run flowgen on the embedded defaults.
-# Until the generator lands, the main job syncs the demo catalog into the embedded
-# Postgres, searches it, and validates, draws and scores the sample flows.
+# The main job: sync the demo catalog into the embedded Postgres, generate a flow for a
+# sample requirement, show how it was made; then validate, draw and score sample flows.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
@@ -20,6 +20,11 @@ for span in ("find all incidents assigned to them", "assign them to their manage
     print(f"{span!r:45} -> {[s['name'] for s in tools.search_steps(span, 3)]}")
 print(f"{'Incident table':45} -> {[t['name'] for t in tools.search_tables('Incident table', 3)]}")
 PY
+echo "== generate a flow (the shipped adapter when there is one; the base model until then)"
+$fg generate "When a priority 1 incident is created, email the manager of its assignment group" \
+  --installation acme-itsm --out /tmp/flowgen-demo-flow.json || true
+echo "== how it was made: the run's trace"
+$fg runs show "$($fg runs list --limit 1 --json | .venv/bin/python -c 'import json,sys; print(json.load(sys.stdin)[0]["id"])')"
 echo "== validate a flow against the acme-itsm catalog"
 $fg validate examples/reassign_inactive_user_incidents.json --catalog catalogs/acme-itsm.yaml
 echo "== draw it"

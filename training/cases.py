@@ -1,0 +1,116 @@
+"""Case files (spec §6): the hand-written sources in the authoring format, and the JSON
+Lines the rest of the project reads.
+
+A source file holds the cases of one installation and split:
+
+    installation: acme-itsm
+    split: dev
+    cases:
+      - id: itsm-dev-001
+        requirement: Every time a user becomes inactive, ...
+        tags: [implicit_action]          # author tags (training.features.AUTHOR_TAGS)
+        flow: |
+          T record_update | Every time a user becomes inactive
+            table = sys_user
+          ...
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field
+
+from flowgen.flow.catalog import Catalog
+from flowgen.flow.model import Flow, flow_json
+from flowgen.prompts.line_format import LineFormatError
+from flowgen.training.authoring import parse_authored, refusal_reason
+from flowgen.training.features import AUTHOR_TAGS, flow_features
+
+Split = Literal["train", "dev", "test", "ood"]
+SPLITS: tuple[Split, ...] = ("train", "dev", "test", "ood")
+
+
+class Case(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    id: str
+    installation: str
+    requirement: str
+    flow: dict[str, Any] | None
+    features: list[str] = Field(default_factory=list)
+    split: Split
+    source: Literal["handwritten", "synthetic"] = "handwritten"
+    refusal: str | None = None  # the expected reason, for `flow: null`
+
+
+class CaseSourceError(ValueError):
+    def __init__(self, source: str, problems: list[str]):
+        super().__init__(f"{source}: " + "; ".join(problems))
+        self.problems = problems
+
+
+def read_cases(paths: Iterable[Path]) -> list[Case]:
+    cases = []
+    for path in paths:
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+            if line.strip():
+                try:
+                    cases.append(Case.model_validate_json(line))
+                except ValueError as exc:
+                    raise CaseSourceError(f"{path}:{number}", [str(exc)]) from None
+    return cases
+
+
+def write_cases(path: Path, cases: Iterable[Case]) -> int:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    n = 0
+    with tmp.open("w", encoding="utf-8") as fh:
+        for case in cases:
+            fh.write(json.dumps(case.model_dump(exclude_none=True), ensure_ascii=False) + "\n")
+            n += 1
+    tmp.replace(path)  # a reader never sees half a file
+    return n
+
+
+def authored_cases(path: Path, catalogs: dict[str, Catalog]) -> list[Case]:
+    """The cases of one source file; every problem of the file is reported at once."""
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    installation, split = data.get("installation"), data.get("split")
+    if installation not in catalogs:
+        raise CaseSourceError(str(path), [f"no catalog for installation {installation!r}"])
+    catalog = catalogs[installation]
+    cases, problems = [], []
+    for i, raw in enumerate(data.get("cases") or []):
+        where = f"cases[{i}] ({raw.get('id', '?')})"
+        tags = set(raw.get("tags") or [])
+        if tags - AUTHOR_TAGS:
+            problems.append(f"{where}: unknown tags {sorted(tags - AUTHOR_TAGS)}")
+        text = raw.get("flow") or ""
+        try:
+            flow: Flow | None = parse_authored(text, catalog, name=raw.get("name"))
+        except LineFormatError as exc:
+            problems.append(f"{where}: {exc}")
+            continue
+        requirement = " ".join(str(raw.get("requirement", "")).split())
+        if flow is not None and not flow.name:
+            flow.name = raw.get("name") or requirement[:60]
+        cases.append(
+            Case(
+                id=raw["id"],
+                installation=installation,
+                requirement=requirement,
+                flow=flow_json(flow) if flow is not None else None,
+                features=sorted(flow_features(flow) | tags),
+                split=raw.get("split", split),
+                refusal=refusal_reason(text),
+            )
+        )
+    if problems:
+        raise CaseSourceError(str(path), problems)
+    return cases
