@@ -6,6 +6,7 @@ import typer
 
 from flowgen.cli import (
     catalog_commands,
+    data_commands,
     engine_commands,
     flow_commands,
     generate_commands,
@@ -27,6 +28,7 @@ app.add_typer(catalog_commands.db_app, name="db")
 app.command("serve-model")(engine_commands.serve_model)
 app.command("generate")(generate_commands.generate)
 app.add_typer(generate_commands.runs_app, name="runs")
+app.add_typer(data_commands.data_app, name="data")
 
 
 def main() -> None:

@@ -34,6 +34,7 @@ class ReplayEngine:
     check_grammar: bool = True
     rejections: list[Rejection] = field(default_factory=list)
     requests: list[GenerationRequest] = field(default_factory=list)
+    answers: list[str] = field(default_factory=list)
     model_name: str = "replay"
 
     def adapters(self) -> list[str]:
@@ -53,6 +54,7 @@ class ReplayEngine:
     def generate(self, request: GenerationRequest) -> GenerationResult:
         self.requests.append(request)
         item, text = self.answer(request)
+        self.answers.append(text)
         if self.check_grammar and request.grammar and not _accepts(request.grammar, text):
             self.rejections.append(Rejection(item, text))
         return GenerationResult(
