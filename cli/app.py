@@ -11,6 +11,7 @@ from flowgen.cli import (
     flow_commands,
     generate_commands,
     score_command,
+    train_commands,
 )
 
 app = typer.Typer(
@@ -29,6 +30,7 @@ app.command("serve-model")(engine_commands.serve_model)
 app.command("generate")(generate_commands.generate)
 app.add_typer(generate_commands.runs_app, name="runs")
 app.add_typer(data_commands.data_app, name="data")
+app.command("train")(train_commands.train_command)
 
 
 def main() -> None:

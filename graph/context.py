@@ -23,10 +23,10 @@ from flowgen.tools.catalog_tools import CatalogTools
 # The outline offers every flow-logic kind but ASSIGNSUBFLOWOUTPUTS (outlines have a trigger).
 OUTLINE_FLOW_LOGIC = [name for name in FLOW_LOGIC if name != "ASSIGNSUBFLOWOUTPUTS"]
 TRIGGER_K = 6
-STEP_K = 16
+STEP_K = 14
 CLAUSE_K = 6
-TABLE_K = 4
-COLUMN_K = 8
+TABLE_K = 3
+COLUMN_K = 6
 WALK_HOPS = 3  # dot-walks offered up to three reference hops from a pill
 
 ToolCaller = Callable[..., Any]  # (tool name, **arguments) -> result, traced by the graph
@@ -159,7 +159,7 @@ class InputsRetriever:
                 names.append(extra)
                 table = self.catalog.table(extra)
                 labels[extra] = table.label if table else None
-        return [{"name": n, "label": labels.get(n)} for n in names[: TABLE_K + 3]]
+        return [{"name": n, "label": labels.get(n)} for n in names[: TABLE_K + 2]]
 
     def _shown_columns(self, table: str, annotation: str) -> list[Column]:
         """The columns most relevant to the annotation, with their choice values."""

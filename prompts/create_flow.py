@@ -13,33 +13,21 @@ from typing import Any
 from flowgen.engine.base import ChatMessage
 
 VERSION = "create_flow/1"
-DESCRIPTION_WORDS = 14
 
-SYSTEM = (
-    "You design ServiceNow Flow Designer flows. You answer only with the outline format, "
-    "using only the names you are offered."
-)
+SYSTEM = "You design ServiceNow flows, using only the names you are offered."
 
 GUIDELINES = """\
-- First line: the trigger. Then every step in the order it runs, one per line.
-- After each name write ` | ` and the words of the requirement it comes from, copied exactly.
-- Children of IF, ELSEIF, ELSE, FOREACH, DOUNTIL, TRY, CATCH, PARALLEL and PATH are \
-indented two more spaces.
-- Records found by a lookup are handled one by one inside a FOREACH.
-- Add only steps the requirement asks for or clearly implies.
-- If the request is harmful (data theft, hiding activity, harassment, sabotage) or is not a \
-workflow for this platform, answer only `REFUSE | <reason>`."""
-
-
-def _short(text: str | None) -> str:
-    words = (text or "").split()
-    return " ".join(words[:DESCRIPTION_WORDS]) + (" …" if len(words) > DESCRIPTION_WORDS else "")
+- The trigger, then each step in the order it runs; after each name ` | ` and the words of the \
+requirement it comes from.
+- Children of IF, ELSE, FOREACH, TRY, PARALLEL, ... are indented two more spaces; records \
+found by a lookup are handled inside a FOREACH.
+- Harmful (data theft, hiding activity, harassment) or not a workflow: only `REFUSE | <reason>`."""
 
 
 def _item(d: dict[str, Any]) -> str:
-    label = d.get("label") or ""
-    about = _short(d.get("description"))
-    return f"- {d['name']}: {label}" + (f" — {about}" if about else "")
+    # Names and labels only: descriptions cost ~15 tokens a line and training pays for
+    # every prompt token (docs/training.md).
+    return f"- {d['name']}: {d.get('label') or ''}"
 
 
 def create_flow_messages(
@@ -56,17 +44,14 @@ def create_flow_messages(
         *(_item(s) for s in steps),
         "## Flow logic",
         " ".join(flow_logic),
-        "## Task",
-        "Write the outline of the flow for the requirement: its trigger and its steps.",
         "## Requirement",
         " ".join(requirement.split()),
         "## Guidelines",
         GUIDELINES,
-        "## Output format",
-        "T <trigger> | <words of the requirement>\n- <step> | <words of the requirement>",
     ]
     if feedback:
         parts += ["## Your last outline had these problems; fix them", *feedback]
+    parts.append("## Output: the outline")
     return [
         ChatMessage(role="system", content=SYSTEM),
         ChatMessage(role="user", content="\n".join(parts)),

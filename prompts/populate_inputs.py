@@ -18,17 +18,13 @@ from flowgen.prompts.line_format import INDENT
 VERSION = "populate_inputs/1"
 MAX_CHOICES = 12
 
-SYSTEM = (
-    "You fill in the inputs of ServiceNow Flow Designer steps. You answer only with "
-    "`name = value` lines, using only the tables, columns, values and data pills you are offered."
-)
+SYSTEM = "You fill in ServiceNow flow step inputs, using only what you are offered."
 
 GUIDELINES = """\
-- Conditions and field values are encoded queries: field=value joined by ^ (AND) or ^OR, \
-e.g. active=true^priority<=2. Choice fields take the stored value, not the label.
-- Refer to earlier data with data pills, e.g. {{trigger.current}}, {{1.records}}, {{2.item}}, \
-dot-walking reference fields: {{trigger.current.caller_id.email}}.
-- Leave out an input the requirement does not determine; never invent values."""
+- Conditions and values are encoded queries: field=value joined by ^ or ^OR; choices take the \
+stored value.
+- Data pills: {{trigger.current}}, {{1.records}}, {{2.item.caller_id.email}}. Omit what the \
+requirement does not say."""
 
 
 def flow_lines(flow: Flow, upto: int) -> list[str]:
@@ -104,9 +100,9 @@ def populate_inputs_messages(
         ]
     if pills:
         parts += ["## Data pills", "; ".join(_pill(p) for p in pills)]
-    parts += ["## Output format", "<input name> = <value>, one per line"]
     if feedback:
         parts += ["## Your last answer had these problems; fix them", *feedback]
+    parts.append("## Output: one `name = value` line per input")
     return [
         ChatMessage(role="system", content=SYSTEM),
         ChatMessage(role="user", content="\n".join(parts)),

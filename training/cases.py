@@ -72,7 +72,8 @@ def write_cases(path: Path, cases: Iterable[Case]) -> int:
     n = 0
     with tmp.open("w", encoding="utf-8") as fh:
         for case in cases:
-            fh.write(json.dumps(case.model_dump(exclude_none=True), ensure_ascii=False) + "\n")
+            data = {k: v for k, v in case.model_dump().items() if v is not None or k == "flow"}
+            fh.write(json.dumps(data, ensure_ascii=False) + "\n")
             n += 1
     tmp.replace(path)  # a reader never sees half a file
     return n

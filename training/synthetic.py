@@ -13,6 +13,7 @@ counted (a recipe bug, reported by `flowgen data synth`). Synthetic cases are ma
 from __future__ import annotations
 
 import random
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -304,7 +305,7 @@ def scheduled_reminder(rng: random.Random, catalog: Catalog) -> Draft:
             f"get the {words} {plural}",
         ]
     )
-    loop_span = rng.choice([p for p in (plural, plural[:-1]) if p in find])
+    loop_span = plural if re.search(rf"\b{re.escape(plural)}\b", find) else plural[:-1]
     pill, names = rng.choice(recipients(table))
     whom = rng.choice(names)
     remind = rng.choice(
@@ -656,4 +657,7 @@ def synthesize(
 def _spans_ok(flow, requirement: str) -> bool:  # type: ignore[no-untyped-def]
     spans = [flow.trigger.annotation if flow.trigger else None]
     spans += [c.annotation for c in flow.components]
-    return all(s and s in requirement for s in spans)
+    # Whole words only: the outline grammar admits spans of the requirement's tokens.
+    return all(
+        s and re.search(rf"(?<!\w){re.escape(s)}(?!\w)", requirement) is not None for s in spans
+    )

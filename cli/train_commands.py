@@ -1,0 +1,130 @@
+"""`flowgen data synth` and `flowgen train`: make training data and fine-tune adapters."""
+
+from __future__ import annotations
+
+import json
+import random
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+from flowgen.cli.console import fail, out
+from flowgen.cli.data_commands import CATALOGS, DATA, data_app, load_catalogs
+
+SHIPPED = Path(__file__).resolve().parent.parent / "training" / "adapters"
+
+
+@data_app.command("synth")
+def synth(
+    n: Annotated[int, typer.Option(help="Cases per installation.")] = 1000,
+    installations: Annotated[
+        list[str] | None, typer.Option("--installation", help="Training installations.")
+    ] = None,
+    out_file: Annotated[Path, typer.Option("--out")] = DATA / "synthetic.jsonl",
+    seed: Annotated[int, typer.Option()] = 0,
+    catalogs: Annotated[Path, typer.Option()] = CATALOGS,
+) -> None:
+    """Compose synthetic training cases from the catalogs (split `train` only)."""
+    from flowgen.training.cases import read_cases, write_cases
+    from flowgen.training.synthetic import synthesize
+
+    by_installation = load_catalogs(catalogs)
+    chosen = installations or ["acme-itsm"]
+    held_out = {
+        " ".join(c.requirement.lower().split())
+        for c in read_cases(sorted(DATA.glob("handwritten*.jsonl")))
+        if c.split != "train"
+    }
+    cases = []
+    for i, installation in enumerate(chosen):
+        if installation not in by_installation:
+            raise fail(f"no catalog for installation {installation!r} in {catalogs}")
+        made, report = synthesize(by_installation[installation], n, seed + i, held_out)
+        out.print(
+            f"{installation}: {report.made} cases, per recipe {report.per_recipe}, "
+            f"dropped {report.dropped or 0}"
+        )
+        cases += made
+    out.print(f"wrote {write_cases(out_file, cases)} cases to {out_file}")
+
+
+def train_command(
+    cases: Annotated[list[Path] | None, typer.Option("--cases", help="Case files.")] = None,
+    out_dir: Annotated[Path, typer.Option("--out")] = SHIPPED / "default",
+    installation: Annotated[
+        str | None, typer.Option(help="Only this installation's cases (a tenant adapter).")
+    ] = None,
+    init_from: Annotated[
+        str | None, typer.Option(help="Start from an adapter: a path or `default`.")
+    ] = None,
+    max_cases: Annotated[int | None, typer.Option(help="Sample this many cases.")] = None,
+    epochs: Annotated[float, typer.Option()] = 1.0,
+    lr: Annotated[float, typer.Option()] = 3e-4,
+    seed: Annotated[int, typer.Option()] = 0,
+) -> None:
+    """Fine-tune a LoRA adapter on the train split (both tasks, prompts as at inference)."""
+    from flowgen.db.store import CatalogStore
+    from flowgen.db.sync import sync_file
+    from flowgen.prompts import PROMPT_VERSION
+    from flowgen.training.cases import read_cases
+    from flowgen.training.examples import build_examples, file_hash, read_examples
+    from flowgen.training.train import TrainConfig, train
+
+    files = cases or sorted(DATA.glob("*.jsonl"))
+    chosen = [c for c in read_cases(files) if c.split == "train"]
+    if installation:
+        chosen = [c for c in chosen if c.installation == installation]
+    if not chosen:
+        raise fail("no training cases")
+    if max_cases and len(chosen) > max_cases:
+        hand = [c for c in chosen if c.source == "handwritten"]
+        synthetic = [c for c in chosen if c.source != "handwritten"]
+        rng = random.Random(seed)
+        chosen = hand + rng.sample(synthetic, max(0, max_cases - len(hand)))
+    store = CatalogStore()
+    for name in sorted({c.installation for c in chosen}):
+        sync_file(CATALOGS / f"{name}.yaml", store.engine)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    examples_file = out_dir / "examples.jsonl"
+    columns = [
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        TextColumn("{task.fields[info]}"),
+    ]
+    with Progress(*columns) as progress:
+        task = progress.add_task("examples", total=len(chosen), info="")
+        stats = build_examples(chosen, store, examples_file, lambda: progress.advance(task))
+    out.print(f"examples: {stats}")
+    examples = read_examples(examples_file)
+    init = (
+        SHIPPED / "default" if init_from == "default" else (Path(init_from) if init_from else None)
+    )
+    meta = {
+        "prompt_version": PROMPT_VERSION,
+        "data_sha256": file_hash(examples_file),
+        "cases": len(chosen),
+        "installation": installation,
+        "example_stats": stats.__dict__,
+    }
+    with Progress(*columns) as progress:
+        task = progress.add_task("training", total=None, info="")
+
+        def on_step(step: int, total: int, loss: float, tps: float) -> None:
+            progress.update(
+                task, completed=step, total=total, info=f"loss {loss:.3f} · {tps:.0f} tok/s"
+            )
+
+        result = train(
+            examples,
+            out_dir,
+            TrainConfig(epochs=epochs, lr=lr, seed=seed),
+            init_from=init,
+            metadata=meta,
+            on_step=on_step,
+        )
+    examples_file.unlink()  # rebuilt from the cases; not shipped
+    out.print_json(json.dumps({k: v for k, v in result.__dict__.items() if k != "losses"}))

@@ -1,0 +1,98 @@
+"""Supervised examples of both tasks, made by running the real graph on each case.
+
+The graph runs with the replay engine, which answers every call with the case's gold
+lines: each call's prompt is therefore exactly what inference would send, retrieval
+suggestions and misses included, and the gold answer is the target. A case whose gold
+answer the grammar rejects is kept (the model should still learn it) and counted.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable, Iterable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from flowgen.db.store import CatalogStore
+from flowgen.flow.model import Flow
+from flowgen.graph.generator import FlowGenerator
+from flowgen.training.cases import Case
+from flowgen.training.replay import ReplayEngine
+
+
+@dataclass
+class Example:
+    case_id: str
+    task: str  # "outline" or "inputs"
+    messages: list[dict[str, str]]
+    answer: str
+
+
+@dataclass
+class ExampleStats:
+    cases: int = 0
+    examples: int = 0
+    outline: int = 0
+    inputs: int = 0
+    rejected_by_grammar: int = 0
+
+
+def examples_for_case(case: Case, store: CatalogStore) -> tuple[list[Example], int]:
+    gold = Flow.model_validate(case.flow) if case.flow else None
+    engine = ReplayEngine(gold, refusal=case.refusal or "this is not a workflow request")
+    generator = FlowGenerator(
+        case.installation, store=store, engine=engine, adapter=None, checkpoints=False, trace=False
+    )
+    generator.generate(case.requirement)
+    examples = []
+    for request, answer in zip(engine.requests, engine.answers, strict=True):
+        task = (
+            "inputs"
+            if any("## Inputs of" in m.content for m in request.messages or [])
+            else ("outline")
+        )
+        examples.append(
+            Example(
+                case_id=case.id,
+                task=task,
+                messages=[m.model_dump() for m in request.messages or []],
+                answer=answer,
+            )
+        )
+    return examples, len(engine.rejections)
+
+
+def build_examples(
+    cases: Iterable[Case],
+    store: CatalogStore,
+    out: Path,
+    progress: Callable[[], None] | None = None,
+) -> ExampleStats:
+    stats = ExampleStats()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_suffix(".tmp")
+    with tmp.open("w", encoding="utf-8") as fh:
+        for case in cases:
+            examples, rejected = examples_for_case(case, store)
+            stats.cases += 1
+            stats.rejected_by_grammar += rejected
+            for example in examples:
+                fh.write(json.dumps(asdict(example), ensure_ascii=False) + "\n")
+                stats.examples += 1
+                if example.task == "outline":
+                    stats.outline += 1
+                else:
+                    stats.inputs += 1
+            if progress:
+                progress()
+    tmp.replace(out)
+    return stats
+
+
+def read_examples(path: Path) -> list[Example]:
+    return [Example(**json.loads(line)) for line in path.read_text().splitlines() if line]
+
+
+def file_hash(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()[:16]
