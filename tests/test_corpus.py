@@ -1,0 +1,181 @@
+"""The corpus tooling: authoring format, features, checks, the synthetic generator, the
+`flowgen data` commands, and training examples made by replaying cases through the graph."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from flowgen.cli.app import app
+from flowgen.flow.model import flow_json
+from flowgen.flow.validator import validate_flow
+from flowgen.prompts.line_format import LineFormatError
+from flowgen.training.authoring import parse_authored
+from flowgen.training.cases import Case, CaseSourceError, authored_cases
+from flowgen.training.checks import check_cases
+from flowgen.training.features import flow_features
+from flowgen.training.synthetic import synthesize
+
+REPO = Path(__file__).resolve().parent.parent
+GOLD = [json.loads(line) for line in (REPO / "examples" / "gold.jsonl").read_text().splitlines()]
+runner = CliRunner()
+
+AUTHORED = """\
+T record_update | Every time a user becomes inactive
+  table = sys_user
+  condition = activeCHANGESTOfalse
+- look_up_records | find all incidents assigned to them
+  table = incident
+  conditions = assigned_to={{trigger.current}}^active=true
+- FOREACH | find all incidents
+  items = {{1.records}}
+  - update_record | assign them to their manager
+    table_name = incident
+    record = {{2.item}}
+    values = assigned_to={{trigger.current.manager}}^work_notes=Reassigned from \
+{{trigger.current.name}}, who is no longer active
+"""
+
+
+def test_authoring_format_gives_the_gold_flow(catalog) -> None:
+    flow = parse_authored(AUTHORED, catalog, name=GOLD[0]["flow"]["name"])
+    assert flow is not None
+    assert flow_json(flow) == GOLD[0]["flow"]
+    assert parse_authored("REFUSE | not a workflow", catalog) is None
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("  table = incident\nT daily | x\n", "line 1: an input before any trigger"),
+        ("T daily | x\n    time = 1970-01-01 09:00:00\n- log | y\n", "line 2: inputs go 2"),
+        ("T daily | x\n- teleport_user | y\n", "no step 'teleport_user'"),
+        ("T daily | x\n  time 09:00\n- log | y\n", "line 2: line 1: expected `name = value`"),
+    ],
+)
+def test_authoring_errors_name_the_line(catalog, text: str, message: str) -> None:
+    with pytest.raises(LineFormatError, match=message):
+        parse_authored(text, catalog)
+
+
+def test_features_are_read_off_the_flow(catalog) -> None:
+    flow = parse_authored(AUTHORED, catalog)
+    assert flow_features(flow) >= {"record_update", "FOREACH", "dot_walk", "data_pill"}
+    assert "work_notes" in flow_features(flow) and "multi_condition" in flow_features(flow)
+    assert flow_features(None) == {"refusal"}
+
+
+BAD_STEP = """\
+  - id: b
+    requirement: y
+    flow: |
+      T daily | y
+        time = 1970-01-01 09:00:00
+      - teleport_user | y
+"""
+
+
+def test_a_source_file_reports_every_problem(tmp_path, catalog) -> None:
+    source = tmp_path / "bad.yaml"
+    source.write_text(
+        "installation: acme-itsm\nsplit: dev\ncases:\n"
+        "  - {id: a, requirement: x, tags: [spicy], flow: 'REFUSE | no'}\n" + BAD_STEP
+    )
+    with pytest.raises(CaseSourceError) as info:
+        authored_cases(source, {"acme-itsm": catalog})
+    assert len(info.value.problems) == 2
+    assert "unknown tags ['spicy']" in info.value.problems[0]
+    assert "teleport_user" in info.value.problems[1]
+
+
+def _case(case_id: str, requirement: str, flow: dict | None, split: str = "train") -> Case:
+    return Case(
+        id=case_id,
+        installation="acme-itsm",
+        requirement=requirement,
+        flow=flow,
+        split=split,  # type: ignore[arg-type]
+        refusal="no" if flow is None else None,
+    )
+
+
+def test_check_finds_invalid_flows_bad_spans_duplicates_and_leaks(catalog) -> None:
+    good = GOLD[0]["flow"]
+    broken = json.loads(json.dumps(good))
+    broken["components"][0]["inputs"][0]["value"] = "incidnet"
+    off_span = json.loads(json.dumps(good))
+    off_span["components"][0]["annotation"] = "find every ticket"
+    cases = [
+        _case("ok", GOLD[0]["requirement"], good),
+        _case("broken", GOLD[0]["requirement"] + " now", broken, "dev"),
+        _case("span", GOLD[0]["requirement"], off_span, "test"),
+        _case("ok", "Write me a poem about the sea.", None, "ood"),
+    ]
+    report = check_cases(cases, {"acme-itsm": catalog}, embed=False)
+    assert any("unknown_table" in p for p in report.invalid["broken"])
+    assert any("not in the requirement" in p for p in report.invalid["span"])
+    assert "duplicate id" in report.invalid["ok"]
+    leaks = {(d.held_out, d.train) for d in report.near_duplicates}
+    assert ("broken", "ok") in leaks and ("span", "ok") in leaks
+    assert report.counts["split"] == {"train": 1, "dev": 1, "test": 1, "ood": 1}
+    assert not report.ok
+
+
+def test_synthetic_cases_are_valid_spanned_deterministic_and_train_only(catalog) -> None:
+    excluded = "every friday at 5pm, find all open incidents and remind the assignee by email."
+    cases, report = synthesize(catalog, 300, seed=7, exclude={excluded})
+    again, _ = synthesize(catalog, 300, seed=7, exclude={excluded})
+    assert [c.requirement for c in cases] == [c.requirement for c in again]
+    assert report.made == 300 and not report.dropped
+    assert len(report.per_recipe) >= 8
+    assert {c.split for c in cases} == {"train"} and {c.source for c in cases} == {"synthetic"}
+    assert len({c.requirement for c in cases}) == 300
+    assert excluded not in {" ".join(c.requirement.lower().split()) for c in cases}
+    check = check_cases(cases, {"acme-itsm": catalog}, embed=False)
+    assert check.invalid == {}
+    assert any(c.flow is None for c in cases)  # refusals are part of training
+    for case in cases[:50]:
+        assert validate_flow(case.flow, catalog).ok if case.flow else case.refusal
+
+
+def test_data_commands(tmp_path) -> None:
+    checked = runner.invoke(
+        app, ["data", "check", str(REPO / "data" / "handwritten.jsonl"), "--no-embed"]
+    )
+    assert checked.exit_code == 0, checked.output
+    assert "0 invalid" in checked.output and "by feature" in checked.output
+    sources = tmp_path / "src"
+    sources.mkdir()
+    (sources / "x.yaml").write_text("installation: acme-itsm\nsplit: dev\ncases:\n" + BAD_STEP)
+    target = tmp_path / "out.jsonl"
+    target.write_text("kept\n")
+    built = runner.invoke(
+        app,
+        [
+            "data",
+            "build",
+            "--sources",
+            str(sources),
+            "--out",
+            str(target),
+            "--catalogs",
+            str(REPO / "catalogs"),
+        ],
+    )
+    assert built.exit_code == 2 and "teleport_user" in built.output
+    assert target.read_text() == "kept\n"  # a failed build leaves the file as it was
+
+
+def test_examples_replay_the_graph_prompts(synced_store) -> None:
+    from flowgen.training.examples import examples_for_case
+
+    case = Case.model_validate({**GOLD[0], "split": "train"})
+    examples, rejected = examples_for_case(case, synced_store)
+    assert rejected == 0
+    assert [e.task for e in examples] == ["outline", "inputs", "inputs", "inputs", "inputs"]
+    assert examples[0].answer.startswith("T record_update | Every time a user becomes inactive")
+    assert examples[1].answer == "table = sys_user\ncondition = activeCHANGESTOfalse\n"
+    assert "## Inputs of step 3. update_record" in examples[4].messages[1]["content"]

@@ -1,0 +1,77 @@
+"""LoRA training on the real base model, on a handful of tiny examples: answer-only
+loss, batching within the token budget, adapter + metadata, resuming after a crash."""
+
+from __future__ import annotations
+
+import json
+import random
+
+import pytest
+
+from flowgen.training.examples import Example
+from flowgen.training.train import IGNORE, TrainConfig, make_batches, tokenize, train
+
+EXAMPLES = [
+    Example(
+        case_id=f"c{i}",
+        task="inputs",
+        messages=[
+            {"role": "system", "content": "Fill in inputs."},
+            {"role": "user", "content": f"Step {i}: look up incidents of priority {i}."},
+        ],
+        answer=f"table = incident\nconditions = priority={i}\n",
+    )
+    for i in range(1, 7)
+]
+
+
+@pytest.fixture(scope="module")
+def tokenizer(engine_dir):
+    from transformers import AutoTokenizer
+
+    from flowgen.engine.base_model import ensure_base_model
+
+    return AutoTokenizer.from_pretrained(ensure_base_model())
+
+
+@pytest.fixture(scope="module")
+def engine_dir(tmp_path_factory):
+    import os
+
+    os.environ.setdefault("FLOWGEN_DATA_DIR", str(tmp_path_factory.mktemp("train-data")))
+
+
+def test_loss_is_on_the_answer_only(tokenizer) -> None:
+    ids, labels = tokenize(tokenizer, EXAMPLES[0], max_len=512)
+    answer = [t for t in labels if t != IGNORE]
+    assert len(ids) == len(labels) and labels[0] == IGNORE
+    assert tokenizer.decode(answer) == EXAMPLES[0].answer + "<|im_end|>"
+    assert ids[-len(answer) :] == answer  # the answer closes the sequence
+
+
+def test_batches_cover_every_example_within_the_budget() -> None:
+    lengths = [random.Random(i).randrange(50, 900) for i in range(200)]
+    batches = make_batches(lengths, 2048, random.Random(0))
+    assert sorted(i for b in batches for i in b) == list(range(200))
+    assert all(max(lengths[i] for i in b) * len(b) <= 2048 for b in batches if len(b) > 1)
+
+
+def test_train_writes_an_adapter_and_resumes_after_a_crash(tmp_path, engine_dir) -> None:
+    config = TrainConfig(batch_tokens=128, save_every=1, warmup_steps=1, rank=4, alpha=8)
+    out = tmp_path / "adapter"
+
+    def crash(step: int, total: int, loss: float, tps: float) -> None:
+        if step == 2:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        train(EXAMPLES, out, config, on_step=crash)
+    assert (out / "checkpoint" / "adapter_config.json").exists()  # saved after step 1
+    steps: list[int] = []
+    result = train(EXAMPLES, out, config, on_step=lambda s, *_: steps.append(s))
+    assert steps[0] == 2 and steps[-1] == result.steps  # went on from the checkpoint
+    assert len(result.losses) == result.steps
+    assert (out / "adapter_config.json").exists() and not (out / "checkpoint").exists()
+    meta = json.loads((out / "flowgen_adapter.json").read_text())
+    assert meta["base_model"] == "SmolLM2-135M-Instruct" and len(meta["base_model_sha256"]) == 64
+    assert meta["examples"] == len(EXAMPLES) and meta["result"]["tokens"] > 0
