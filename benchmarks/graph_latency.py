@@ -1,7 +1,7 @@
 """Generator latency on this CPU, per flow and per node, with the quality of what it made.
 
     python benchmarks/graph_latency.py [--cases examples/gold.jsonl] [--split dev]
-        [--limit N] [--adapter default] [--max-rounds 2] [--replay]
+        [--limit N] [--adapter default|none] [--max-rounds 2] [--replay] [--few-shot]
 
 Runs the full graph (embedded Postgres, local engine) on every case, after syncing the
 installations the cases name from `catalogs/`. Prints one JSON line per case, then a
@@ -9,7 +9,8 @@ summary: p50/p90 seconds per flow and per node kind (outline, inputs, validate),
 calls and tokens per flow, FlowSim outline/full against the gold flows, the structure
 and catalog error rates after the validator loop, and refusals. `--replay` answers with
 the gold lines instead of the model: it measures the retrieval/grammar ceiling (every
-gold answer admitted?) and the graph's own overhead.
+gold answer admitted?) and the graph's own overhead. `--few-shot` shows the three
+nearest train cases (data/*.jsonl) in every prompt: the prompted baseline.
 """
 
 from __future__ import annotations
@@ -27,6 +28,8 @@ from flowgen.db.sync import sync_file
 from flowgen.flow.model import Flow
 from flowgen.graph.generator import FlowGenerator, default_engine
 from flowgen.metrics.scoring import score_case
+from flowgen.tools.example_index import ExampleIndex, SolvedCase
+from flowgen.training.cases import read_cases
 from flowgen.training.replay import ReplayEngine
 
 REPO = Path(__file__).resolve().parent.parent
@@ -47,6 +50,7 @@ def main() -> None:
     parser.add_argument("--adapter", default="default")
     parser.add_argument("--max-rounds", type=int, default=2)
     parser.add_argument("--replay", action="store_true")
+    parser.add_argument("--few-shot", action="store_true")
     args = parser.parse_args()
 
     cases = [json.loads(line) for line in args.cases.read_text().splitlines() if line.strip()]
@@ -57,6 +61,24 @@ def main() -> None:
     for installation in sorted({c["installation"] for c in cases}):
         sync_file(REPO / "catalogs" / f"{installation}.yaml", store.engine)
     runs = RunStore(store.engine)
+    index = None
+    if args.few_shot:
+        train = [
+            c for c in read_cases(sorted((REPO / "data").glob("*.jsonl"))) if c.split == "train"
+        ]
+        index = ExampleIndex(
+            [
+                SolvedCase(
+                    c.id,
+                    c.installation,
+                    c.requirement,
+                    Flow.model_validate(c.flow) if c.flow else None,
+                    c.refusal,
+                )
+                for c in train
+            ]
+        )
+    adapter = None if args.adapter == "none" else args.adapter
     engine = None if args.replay else default_engine()
     per_flow: list[float] = []
     per_node: dict[str, list[float]] = {}
@@ -68,9 +90,10 @@ def main() -> None:
             case["installation"],
             store=store,
             engine=replay or engine,
-            adapter=args.adapter,
+            adapter=adapter,
             checkpoints=False,
             max_rounds=args.max_rounds,
+            example_index=index,
         )
         start = time.perf_counter()
         result = gen.generate(case["requirement"])
@@ -110,6 +133,8 @@ def main() -> None:
     summary = {
         "cases": len(rows),
         "engine": "replay" if args.replay else (engine.model_name if engine else None),
+        "adapter": None if args.replay else adapter,
+        "few_shot": args.few_shot,
         "flow_p50_s": round(percentile(per_flow, 0.5), 2),
         "flow_p90_s": round(percentile(per_flow, 0.9), 2),
         "node_p50_s": {k: round(percentile(v, 0.5), 3) for k, v in sorted(per_node.items())},

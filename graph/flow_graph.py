@@ -40,6 +40,7 @@ from flowgen.prompts.create_flow import create_flow_messages
 from flowgen.prompts.line_format import LineFormatError, parse_inputs, parse_outline
 from flowgen.prompts.populate_inputs import populate_inputs_messages
 from flowgen.tools.catalog_tools import CatalogTools
+from flowgen.tools.example_index import ExampleIndex, SolvedCase
 
 OUTLINE_MAX_TOKENS = 320
 INPUTS_MAX_TOKENS = 256
@@ -76,6 +77,9 @@ class RunContext:
     extra_steps: list[str] = field(default_factory=list)
     on_model_call: Callable[[GenerationResult], None] | None = None
     node: str | None = None  # the node running now, for tracing
+    # Prompted baselines: solved cases shown as examples (None for a fine-tuned model).
+    example_index: ExampleIndex | None = None
+    shots: list[SolvedCase] | None = None
     _retriever: InputsRetriever | None = None
 
     def call_tool(self, node: str | None = None) -> Callable[..., Any]:
@@ -155,8 +159,12 @@ def outline_node(state: FlowState, runtime: Runtime[RunContext]) -> dict[str, An
             offered.flow_logic,
             requirement=requirement,
         )
+        examples = None
+        if ctx.example_index is not None:
+            ctx.shots = ctx.example_index.nearest(requirement, 3, ctx.tools.installation)
+            examples = [(c.requirement, c.outline) for c in ctx.shots]
         messages = create_flow_messages(
-            requirement, offered.triggers, offered.steps, offered.flow_logic, feedback
+            requirement, offered.triggers, offered.steps, offered.flow_logic, feedback, examples
         )
         result = ctx.generate("outline", messages, grammar, OUTLINE_MAX_TOKENS)
         text = result.text if result.complete else _complete_lines(result.text)
@@ -220,6 +228,7 @@ def inputs_node(state: FlowState, runtime: Runtime[RunContext]) -> dict[str, Any
             offered.columns,
             offered.pills,
             feedback,
+            _input_examples(ctx, flow, order),
         )
         result = ctx.generate(f"inputs:{order}", messages, offered.grammar, INPUTS_MAX_TOKENS)
         text = result.text if result.complete else _complete_lines(result.text)
@@ -284,6 +293,16 @@ def finish_node(state: FlowState, runtime: Runtime[RunContext]) -> dict[str, Any
 
 
 # -- helpers --------------------------------------------------------------------------------
+def _input_examples(ctx: RunContext, flow: Flow, order: int) -> list[str] | None:
+    """The same step's inputs in the few-shot cases (prompted baselines only)."""
+    if not ctx.shots:
+        return None
+    comp = flow.component(order) if order else None
+    definition = comp.definition if comp else flow.trigger_type
+    answers = [c.inputs_of(definition) for c in ctx.shots] if definition else []
+    return [a for a in answers if a][:2] or None
+
+
 def _complete_lines(text: str) -> str:
     """Output cut off by the token limit: keep the lines that were finished."""
     return text[: text.rfind("\n") + 1] if "\n" in text else ""

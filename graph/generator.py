@@ -32,6 +32,7 @@ from flowgen.graph.flow_graph import FlowState, RunContext, Status, build_graph
 from flowgen.graph.tracing import RunTracer, configure_opentelemetry
 from flowgen.prompts import PROMPT_VERSION
 from flowgen.tools.catalog_tools import CatalogTools
+from flowgen.tools.example_index import ExampleIndex
 
 MAX_REQUIREMENT_CHARS = 4000
 DEFAULT_ADAPTER = "default"
@@ -134,7 +135,10 @@ class FlowGenerator:
         checkpoints: bool = True,
         trace: bool = True,
         max_rounds: int = 2,
+        example_index: ExampleIndex | None = None,
     ):
+        """`example_index`: show the three nearest solved cases in each prompt (the
+        prompted baselines); None for a fine-tuned adapter, which needs none."""
         self.store = store or CatalogStore()
         self.tools = CatalogTools(self.store, installation)  # raises for an unknown one
         self.installation = installation
@@ -147,6 +151,7 @@ class FlowGenerator:
             )
         self.runs = RunStore(self.store.engine) if trace else None
         self.max_rounds = max_rounds
+        self.example_index = example_index
         checkpointer = None
         if checkpoints:
             from flowgen.graph.checkpoints import postgres_checkpointer
@@ -224,6 +229,7 @@ class FlowGenerator:
             max_rounds=self.max_rounds,
             extra_steps=extra_steps,
             on_model_call=self._counter(run_id, usage),
+            example_index=self.example_index,
         )
         config = {"configurable": {"thread_id": run_id}, "recursion_limit": 200}
         final: dict[str, Any] = dict(state or {})

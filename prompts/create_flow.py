@@ -36,7 +36,9 @@ def create_flow_messages(
     steps: list[dict[str, Any]],
     flow_logic: list[str],
     feedback: list[str] | None = None,
+    examples: list[tuple[str, str]] | None = None,
 ) -> list[ChatMessage]:
+    """`examples`: (requirement, outline) pairs of solved cases, for prompted baselines."""
     parts = [
         "## Triggers",
         *(_item(t) for t in triggers),
@@ -44,11 +46,10 @@ def create_flow_messages(
         *(_item(s) for s in steps),
         "## Flow logic",
         " ".join(flow_logic),
-        "## Requirement",
-        " ".join(requirement.split()),
-        "## Guidelines",
-        GUIDELINES,
     ]
+    for example, outline in examples or []:
+        parts += ["## Example requirement", example, "## Example outline", outline.rstrip()]
+    parts += ["## Requirement", " ".join(requirement.split()), "## Guidelines", GUIDELINES]
     if feedback:
         parts += ["## Your last outline had these problems; fix them", *feedback]
     parts.append("## Output: the outline")

@@ -70,7 +70,9 @@ def populate_inputs_messages(
     columns: dict[str, list[Column]],
     pills: list[PillRoot],
     feedback: list[str] | None = None,
+    examples: list[str] | None = None,
 ) -> list[ChatMessage]:
+    """`examples`: answers for the same step in solved cases, for prompted baselines."""
     if order == 0:
         head = f"the trigger {flow.trigger_type}"
         annotation = flow.trigger.annotation if flow.trigger else ""
@@ -100,6 +102,8 @@ def populate_inputs_messages(
         ]
     if pills:
         parts += ["## Data pills", "; ".join(_pill(p) for p in pills)]
+    for example in examples or []:
+        parts += ["## Example answer for this step elsewhere", example.rstrip()]
     if feedback:
         parts += ["## Your last answer had these problems; fix them", *feedback]
     parts.append("## Output: one `name = value` line per input")
