@@ -3,6 +3,7 @@ catalogs/acme-itsm.yaml) plus the installation's own part (catalogs/parts/NAME.y
 
     python scripts/compose_catalog.py NAME    # writes catalogs/NAME.yaml
 
+A part may list `reuse_steps`: spoke steps it shares with acme-itsm, copied as they are.
 The result is validated like any catalog file before it is written.
 """
 
@@ -58,7 +59,9 @@ def compose(name: str) -> dict:
     source = yaml.safe_load((ROOT / "catalogs" / "acme-itsm.yaml").read_text())
     part = yaml.safe_load((ROOT / "catalogs" / "parts" / f"{name}.yaml").read_text())
     tables = [t for t in source["tables"] if t["name"] in CORE_TABLES]
-    steps = [s for s in source["steps"] if s["name"] in CORE_STEPS]
+    # `reuse_steps`: spokes the installation shares with acme-itsm (e.g. Slack).
+    reuse = CORE_STEPS | set(part.get("reuse_steps", []))
+    steps = [s for s in source["steps"] if s["name"] in reuse]
     return {
         "installation": part["installation"],
         "triggers": source["triggers"] + part.get("triggers", []),
