@@ -8,6 +8,7 @@ from flowgen.cli import (
     catalog_commands,
     data_commands,
     engine_commands,
+    eval_commands,
     flow_commands,
     generate_commands,
     score_command,
@@ -31,6 +32,7 @@ app.command("generate")(generate_commands.generate)
 app.add_typer(generate_commands.runs_app, name="runs")
 app.add_typer(data_commands.data_app, name="data")
 app.command("train")(train_commands.train_command)
+app.command("eval")(eval_commands.evaluate)
 
 
 def main() -> None:

@@ -1,0 +1,139 @@
+"""`flowgen eval`: run the generator or a baseline on a case file; compare runs."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Literal
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table as RichTable
+
+from flowgen.cli.console import fail, out
+from flowgen.cli.data_commands import DATA
+
+COMPARED = [
+    "n",
+    "flowsim_outline",
+    "flowsim_full",
+    "flowsim_outline_validated",
+    "flowsim_full_validated",
+    "lcss",
+    "structure_error_rate",
+    "catalog_error_rate",
+    "unparseable_rate",
+    "refusal_precision",
+    "refusal_recall",
+    "latency_p50",
+    "latency_p90",
+    "model_calls",
+    "tokens_in",
+    "tokens_out",
+]
+
+
+def evaluate(
+    target: Annotated[
+        list[str],
+        typer.Argument(help="CASES.jsonl, or `compare DIR1 DIR2 ...` to compare runs."),
+    ],
+    out_dir: Annotated[Path | None, typer.Option("--out", help="Folder for the results.")] = None,
+    split: Annotated[str | None, typer.Option(help="Only cases of this split.")] = None,
+    engine: Annotated[Literal["local", "openai"], typer.Option()] = "local",
+    model: Annotated[str | None, typer.Option(help="Model name (openai engine).")] = None,
+    base_url: Annotated[str | None, typer.Option(help="OpenAI-compatible URL.")] = None,
+    adapter: Annotated[str, typer.Option(help="Adapter name, or `none` for the base model.")] = (
+        "default"
+    ),
+    few_shot: Annotated[bool, typer.Option(help="Show the 3 nearest train cases.")] = False,
+    perfect_rag: Annotated[bool, typer.Option(help="Offer every gold step.")] = False,
+    baseline: Annotated[
+        Literal["none", "nearest"], typer.Option(help="`nearest`: the nearest train flow.")
+    ] = "none",
+    limit: Annotated[int | None, typer.Option(min=1)] = None,
+) -> None:
+    """Run the generator (or a baseline) on every case of CASES.jsonl and write
+    summary.json, cases.jsonl, features.md/.csv and plots to --out; or
+    `flowgen eval compare DIR...` to put the summaries of earlier runs side by side."""
+    if target[0] == "compare":
+        compare([Path(d) for d in target[1:]])
+        return
+    if len(target) != 1 or out_dir is None:
+        raise fail("give one case file and --out DIR (or `compare DIR1 DIR2 ...`)")
+    cases_file = Path(target[0])
+    from flowgen.db.store import CatalogStore
+    from flowgen.evaluation.runner import Arm, run_arm
+    from flowgen.training.cases import CaseSourceError, read_cases
+
+    try:
+        cases = read_cases([cases_file])
+        train = [c for c in read_cases(sorted(DATA.glob("*.jsonl"))) if c.split == "train"]
+    except (CaseSourceError, OSError) as exc:
+        raise fail(str(exc)) from None
+    cases = [c for c in cases if split is None or c.split == split][:limit]
+    if not cases:
+        raise fail("no cases to evaluate")
+    store = CatalogStore()
+    missing = sorted({c.installation for c in cases if not store.exists(c.installation)})
+    if missing:
+        raise fail(
+            f"installation(s) {', '.join(missing)} are not synced; run `flowgen catalog sync "
+            "catalogs/<installation>.yaml` first"
+        )
+    the_engine = None
+    if baseline == "none":
+        if engine == "openai":
+            if not (model and base_url):
+                raise fail("--engine openai needs --model and --base-url")
+            from flowgen.engine.remote import RemoteEngine
+
+            the_engine = RemoteEngine(base_url, model)
+        else:
+            from flowgen.graph.generator import default_engine
+
+            the_engine = default_engine()
+    name = (
+        "nearest-example"
+        if baseline == "nearest"
+        else (
+            f"{engine}:{model or 'SmolLM2-135M'}+{adapter}"
+            + ("+3shot" if few_shot else "")
+            + ("+perfect-rag" if perfect_rag else "")
+        )
+    )
+    arm = Arm(
+        name=name,
+        kind="nearest" if baseline == "nearest" else "generator",
+        adapter=None if adapter == "none" else adapter,
+        few_shot=few_shot,
+        perfect_rag=perfect_rag,
+    )
+    columns = [TextColumn(name), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn()]
+    with Progress(*columns) as progress:
+        task = progress.add_task("eval", total=len(cases))
+        figures = run_arm(
+            arm, cases, store, the_engine, train, out_dir, lambda: progress.advance(task)
+        )
+    out.print_json(json.dumps(figures))
+
+
+def compare(dirs: list[Path]) -> None:
+    """The summaries of several runs side by side."""
+    if not dirs:
+        raise fail("name the result folders to compare")
+    table = RichTable("figure", *(d.name for d in dirs))
+    summaries = []
+    for d in dirs:
+        try:
+            summaries.append(json.loads((d / "summary.json").read_text()))
+        except (OSError, ValueError) as exc:
+            raise fail(f"{d}: no readable summary.json ({exc})") from None
+    table.add_row("arm", *(s["arm"]["name"] for s in summaries))
+    for key in COMPARED:
+        cells = []
+        for s in summaries:
+            value = s.get(key)
+            cells.append(f"{value:.3f}" if isinstance(value, float) else str(value))
+        table.add_row(key, *cells)
+    out.print(table)

@@ -1,0 +1,149 @@
+"""Running one arm of an evaluation over a case file.
+
+Arms: the generator with an engine (the fine-tuned adapter, the base model, any
+OpenAI-compatible LLM), optionally shown the three nearest train cases (`few_shot`, the
+prompted baselines) or offered every gold step (`perfect_rag`, the study's ablation that
+separates retrieval misses from model errors); or the nearest-example baseline, which
+answers with the flow of the most similar train requirement and calls no model.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+from flowgen.db.store import CatalogStore
+from flowgen.engine.base import Engine
+from flowgen.evaluation.summary import feature_matrix, matrix_csv, matrix_markdown, summary
+from flowgen.flow.model import Flow
+from flowgen.metrics.scoring import score_case
+from flowgen.tools.example_index import ExampleIndex, SolvedCase
+from flowgen.training.cases import Case
+
+
+@dataclass
+class Arm:
+    name: str
+    kind: Literal["generator", "nearest"] = "generator"
+    adapter: str | None = "default"
+    few_shot: bool = False
+    perfect_rag: bool = False
+    max_rounds: int = 2
+
+
+def solved_cases(train: list[Case]) -> list[SolvedCase]:
+    return [
+        SolvedCase(
+            c.id,
+            c.installation,
+            c.requirement,
+            Flow.model_validate(c.flow) if c.flow else None,
+            c.refusal,
+        )
+        for c in train
+    ]
+
+
+def gold_steps(case: Case) -> list[str]:
+    if not case.flow:
+        return []
+    return [c["definition"] for c in case.flow["components"] if c["category"] != "flowlogic"]
+
+
+def run_arm(
+    arm: Arm,
+    cases: list[Case],
+    store: CatalogStore,
+    engine: Engine | None,
+    train: list[Case],
+    out_dir: Path,
+    progress: Callable[[], None] | None = None,
+) -> dict[str, Any]:
+    from flowgen.graph.generator import FlowGenerator
+
+    index = ExampleIndex(solved_cases(train)) if arm.few_shot or arm.kind == "nearest" else None
+    generators: dict[str, FlowGenerator] = {}
+    records = []
+    for case in cases:
+        start = time.perf_counter()
+        if arm.kind == "nearest":
+            assert index is not None
+            near = index.nearest(case.requirement, 1, case.installation)
+            flow = near[0].flow.model_dump(mode="json") if near and near[0].flow else None
+            outcome: dict[str, Any] = {
+                "status": "refused" if flow is None else "ok",
+                "flow": flow,
+                "refusal": None,
+                "errors": [],
+                "model_calls": 0,
+                "tokens_in": 0,
+                "tokens_out": 0,
+            }
+        else:
+            if case.installation not in generators:
+                generators[case.installation] = FlowGenerator(
+                    case.installation,
+                    store=store,
+                    engine=engine,
+                    adapter=arm.adapter,
+                    checkpoints=False,
+                    max_rounds=arm.max_rounds,
+                    example_index=index if arm.few_shot else None,
+                )
+            result = generators[case.installation].generate(
+                case.requirement, extra_steps=gold_steps(case) if arm.perfect_rag else None
+            )
+            outcome = result.model_dump(
+                include={
+                    "status",
+                    "flow",
+                    "refusal",
+                    "errors",
+                    "model_calls",
+                    "tokens_in",
+                    "tokens_out",
+                    "run_id",
+                }
+            )
+        seconds = time.perf_counter() - start
+        score = score_case(case.id, outcome["flow"], case.flow, store.catalog(case.installation))
+        records.append(
+            {
+                "id": case.id,
+                "installation": case.installation,
+                "split": case.split,
+                "requirement": case.requirement,
+                "features": case.features,
+                "gold_refusal": case.flow is None,
+                "refused": outcome["status"] == "refused",
+                **outcome,
+                "seconds": round(seconds, 3),
+                "score": asdict(score),
+            }
+        )
+        if progress:
+            progress()
+    write_results(out_dir, arm, records)
+    return summary(records)
+
+
+def write_results(out_dir: Path, arm: Arm, records: list[dict[str, Any]]) -> None:
+    out_dir.mkdir(parents=True, exist_ok=True)
+    figures = {"arm": asdict(arm), **summary(records)}
+    (out_dir / "summary.json").write_text(json.dumps(figures, indent=2) + "\n")
+    with (out_dir / "cases.jsonl").open("w", encoding="utf-8") as fh:
+        for record in records:
+            fh.write(json.dumps(record, ensure_ascii=False) + "\n")
+    rows = feature_matrix(records)
+    (out_dir / "features.md").write_text(
+        f"# Feature matrix: {arm.name}\n\n" + matrix_markdown(rows)
+    )
+    (out_dir / "features.csv").write_text(matrix_csv(rows))
+    from flowgen.evaluation.plots import plot_features, plot_summary
+
+    plot_summary({arm.name: figures}, out_dir / "summary.png")
+    plot_features(rows, arm.name, out_dir / "features.png")
