@@ -1,0 +1,136 @@
+"""The evaluation's aggregation on small hand-made results: summary figures, refusal
+precision/recall, latency percentiles, the feature matrix and its files; and the
+nearest-example arm end to end through `flowgen eval`."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from flowgen.cli.app import app
+from flowgen.evaluation.summary import (
+    feature_matrix,
+    matrix_csv,
+    matrix_markdown,
+    percentile,
+    refusal_figures,
+    summary,
+)
+
+REPO = Path(__file__).resolve().parent.parent
+runner = CliRunner()
+
+
+def record(
+    outline: float,
+    full: float,
+    features: list[str],
+    seconds: float = 1.0,
+    refused: bool = False,
+    gold_refusal: bool = False,
+    structure: bool = False,
+) -> dict:
+    return {
+        "features": features,
+        "refused": refused,
+        "gold_refusal": gold_refusal,
+        "seconds": seconds,
+        "tokens_in": 100,
+        "tokens_out": 10,
+        "model_calls": 3,
+        "score": {
+            "id": "x",
+            "flowsim_outline": outline,
+            "flowsim_full": full,
+            "flowsim_outline_validated": 0.0 if structure else outline,
+            "flowsim_full_validated": 0.0 if structure else full,
+            "lcss": outline,
+            "structure_error": structure,
+            "catalog_error": False,
+            "unparseable": False,
+            "errors": [],
+        },
+    }
+
+
+RECORDS = [
+    record(1.0, 0.8, ["IF", "record_update"], seconds=2.0),
+    record(0.5, 0.4, ["FOREACH", "record_update"], seconds=4.0, structure=True),
+    record(1.0, 1.0, ["refusal", "harmful"], seconds=1.0, refused=True, gold_refusal=True),
+    record(0.0, 0.0, ["refusal", "out_of_scope"], seconds=3.0, gold_refusal=True),
+    record(0.0, 0.0, ["daily"], seconds=10.0, refused=True),
+]
+
+
+def test_percentiles_are_nearest_rank() -> None:
+    values = [2.0, 4.0, 1.0, 3.0, 10.0]
+    assert percentile(values, 0.5) == 3.0
+    assert percentile(values, 0.9) == 10.0 and percentile(values, 0.1) == 1.0
+    assert percentile([], 0.5) == 0.0
+
+
+def test_refusal_precision_and_recall() -> None:
+    figures = refusal_figures(RECORDS)
+    assert figures["refusal_precision"] == pytest.approx(1 / 2)  # 2 refused, 1 right
+    assert figures["refusal_recall"] == pytest.approx(1 / 2)  # 2 expected, 1 refused
+    assert refusal_figures([record(1, 1, [])]) == {"refusal_precision": 1.0, "refusal_recall": 1.0}
+
+
+def test_summary_has_the_score_keys_and_the_eval_figures() -> None:
+    figures = summary(RECORDS)
+    assert figures["n"] == 5
+    assert figures["flowsim_outline"] == pytest.approx(2.5 / 5)
+    assert figures["flowsim_full_validated"] == pytest.approx((0.8 + 1.0) / 5)
+    assert figures["structure_error_rate"] == pytest.approx(1 / 5)
+    assert (figures["latency_p10"], figures["latency_p50"], figures["latency_p90"]) == (
+        1.0,
+        3.0,
+        10.0,
+    )
+    assert figures["model_calls"] == 3 and figures["tokens_in"] == 100
+
+
+def test_feature_matrix_groups_cases_by_feature() -> None:
+    rows = {r["feature"]: r for r in feature_matrix(RECORDS)}
+    assert rows["all"]["cases"] == 5
+    assert rows["record_update"]["cases"] == 2
+    assert rows["record_update"]["flowsim_outline"] == pytest.approx(0.75)
+    assert rows["record_update"]["flowsim_full"] == pytest.approx(0.6)
+    assert rows["refusal"]["flowsim_outline"] == pytest.approx(0.5)
+    ordered = [r["feature"] for r in feature_matrix(RECORDS)]
+    assert ordered[0] == "all" and ordered.index("record_update") < ordered.index("IF")
+    table = matrix_markdown(feature_matrix(RECORDS))
+    assert "| record_update | 2 | 0.750 | 0.600 |" in table
+    parsed = list(csv.DictReader(io.StringIO(matrix_csv(feature_matrix(RECORDS)))))
+    assert parsed[0] == {
+        "feature": "all",
+        "cases": "5",
+        "flowsim_outline": "0.5000",
+        "flowsim_full": "0.4400",
+    }
+
+
+def test_eval_nearest_example_arm_writes_every_output(synced_store, tmp_path) -> None:
+    cases = tmp_path / "cases.jsonl"
+    gold = [
+        json.loads(line) for line in (REPO / "examples" / "gold.jsonl").read_text().splitlines()
+    ]
+    cases.write_text("".join(json.dumps(c) + "\n" for c in gold))
+    out = tmp_path / "nearest"
+    result = runner.invoke(app, ["eval", str(cases), "--baseline", "nearest", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    figures = json.loads((out / "summary.json").read_text())
+    assert figures["n"] == 5 and figures["arm"]["kind"] == "nearest"
+    assert figures["model_calls"] == 0
+    assert len((out / "cases.jsonl").read_text().splitlines()) == 5
+    assert (out / "features.md").read_text().startswith("# Feature matrix: nearest-example")
+    for png in ("summary.png", "features.png"):
+        assert (out / png).read_bytes()[:4] == b"\x89PNG"
+    compared = runner.invoke(app, ["eval", "compare", str(out), str(out)])
+    assert compared.exit_code == 0 and "nearest-example" in compared.output
+    assert runner.invoke(app, ["eval", str(cases)]).exit_code == 2  # no --out
