@@ -105,7 +105,7 @@ def evaluate(
     arm = Arm(
         name=name,
         kind="nearest" if baseline == "nearest" else "generator",
-        adapter=None if adapter == "none" else adapter,
+        adapter=None if adapter == "none" or baseline == "nearest" else adapter,
         few_shot=few_shot,
         perfect_rag=perfect_rag,
     )
