@@ -87,6 +87,21 @@ def file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
+def save_half(adapter_dir: Path) -> None:
+    """Store the adapter's weights in fp16: half the size (the shipped adapter stays a
+    few MB) and no measurable change once loaded back onto the fp32 base."""
+    import torch
+    from safetensors.torch import load_file, save_file
+
+    path = adapter_dir / "adapter_model.safetensors"
+    tensors = load_file(path)
+    save_file(
+        {k: v.to(torch.float16) if v.is_floating_point() else v for k, v in tensors.items()},
+        path,
+        metadata={"format": "pt"},
+    )
+
+
 def train(
     examples: list[Example],
     out: Path,
@@ -187,6 +202,7 @@ def train(
             )
     seconds = time.perf_counter() - started
     model.save_pretrained(out)
+    save_half(out)
     result = TrainResult(
         steps=len(flat),
         tokens=tokens,
