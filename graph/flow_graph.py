@@ -256,9 +256,8 @@ def validate_node(state: FlowState, runtime: Runtime[RunContext]) -> dict[str, A
         return {"errors": [], "route": "finish", "status": "ok"}
     if rounds >= ctx.max_rounds:
         return {"errors": errors, "route": "finish", "status": "invalid"}
-    outline_problems = [
-        e for e in report.errors if e.kind == "structure" or e.code in OUTLINE_CODES
-    ]
+    flow = Flow.model_validate(state["flow"])
+    outline_problems = [e for e in report.errors if _owned_by_outline(e, flow)]
     if outline_problems:
         return {
             "errors": errors,
@@ -293,6 +292,15 @@ def finish_node(state: FlowState, runtime: Runtime[RunContext]) -> dict[str, Any
 
 
 # -- helpers --------------------------------------------------------------------------------
+def _owned_by_outline(error: FlowError, flow: Flow) -> bool:
+    """Problems only a different outline fixes: structure, unknown names, and a FOREACH
+    with nothing to loop over (no earlier step returns a list: a lookup is missing)."""
+    if error.kind == "structure" or error.code in OUTLINE_CODES:
+        return True
+    comp = flow.component(error.order) if error.order else None
+    return error.code == "pill_type_mismatch" and comp is not None and comp.definition == "FOREACH"
+
+
 def _input_examples(ctx: RunContext, flow: Flow, order: int) -> list[str] | None:
     """The same step's inputs in the few-shot cases (prompted baselines only)."""
     if not ctx.shots:
