@@ -270,7 +270,10 @@ def test_langchain_tools(synced_store) -> None:
         "search_values",
         "get_step",
         "get_table",
+        "list_names",
     }
+    assert "incident" in tools["list_names"].invoke({"kind": "tables"})
+    assert "must be one of" in tools["list_names"].invoke({"kind": "robots"})
     hits = tools["search_steps"].invoke({"query": "create a Jira bug", "k": 3})
     assert hits[0]["name"] == "create_issue" and hits[0]["scope"] == "sn_jira_spoke"
     # A bad argument is an answer the model can read, not an exception in the graph.

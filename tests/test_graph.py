@@ -101,6 +101,16 @@ def test_validator_sends_structure_errors_back_to_the_outline(synced_store) -> N
     assert "empty_block" in _prompt(outline_prompts[1])
 
 
+def test_a_foreach_with_nothing_to_loop_over_goes_back_to_the_outline(synced_store) -> None:
+    flow = Flow.model_validate(FLOW_CASES[0]["flow"])
+    flow.components[1].inputs[0].value = "{{trigger.current}}"  # a record, not a list
+    engine = ReplayEngine(flow, check_grammar=False)
+    result = generator(synced_store, engine, max_rounds=1).generate(FLOW_CASES[0]["requirement"])
+    assert [e["code"] for e in result.errors] == ["pill_type_mismatch"]
+    outline_prompts = [r for r in engine.requests if "## Inputs of" not in _prompt(r)]
+    assert len(outline_prompts) == 2 and "FOREACH items must be" in _prompt(outline_prompts[1])
+
+
 def _prompt(request: GenerationRequest) -> str:
     return "\n".join(m.content for m in request.messages or [])
 
