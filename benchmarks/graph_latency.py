@@ -25,10 +25,11 @@ from typing import Any
 from flowgen.db.runs import RunStore
 from flowgen.db.store import CatalogStore
 from flowgen.db.sync import sync_file
+from flowgen.evaluation.runner import solved_cases
 from flowgen.flow.model import Flow
 from flowgen.graph.generator import FlowGenerator, default_engine
 from flowgen.metrics.scoring import score_case
-from flowgen.tools.example_index import ExampleIndex, SolvedCase
+from flowgen.tools.example_index import ExampleIndex
 from flowgen.training.cases import read_cases
 from flowgen.training.replay import ReplayEngine
 
@@ -66,18 +67,7 @@ def main() -> None:
         train = [
             c for c in read_cases(sorted((REPO / "data").glob("*.jsonl"))) if c.split == "train"
         ]
-        index = ExampleIndex(
-            [
-                SolvedCase(
-                    c.id,
-                    c.installation,
-                    c.requirement,
-                    Flow.model_validate(c.flow) if c.flow else None,
-                    c.refusal,
-                )
-                for c in train
-            ]
-        )
+        index = ExampleIndex(solved_cases(train))
     adapter = None if args.adapter == "none" else args.adapter
     engine = None if args.replay else default_engine()
     per_flow: list[float] = []

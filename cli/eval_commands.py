@@ -12,24 +12,12 @@ from rich.table import Table as RichTable
 
 from flowgen.cli.console import fail, out
 from flowgen.cli.data_commands import DATA
+from flowgen.metrics.scoring import SUMMARY_KEYS
 
 COMPARED = [
-    "n",
-    "flowsim_outline",
-    "flowsim_full",
-    "flowsim_outline_validated",
-    "flowsim_full_validated",
-    "lcss",
-    "structure_error_rate",
-    "catalog_error_rate",
-    "unparseable_rate",
-    "refusal_precision",
-    "refusal_recall",
-    "latency_p50",
-    "latency_p90",
-    "model_calls",
-    "tokens_in",
-    "tokens_out",
+    *SUMMARY_KEYS,
+    *("catalog_error_rate", "refusal_precision", "refusal_recall", "latency_p50"),
+    *("latency_p90", "model_calls", "tokens_in", "tokens_out"),
 ]
 
 
