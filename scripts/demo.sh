@@ -20,7 +20,7 @@ for span in ("find all incidents assigned to them", "assign them to their manage
     print(f"{span!r:45} -> {[s['name'] for s in tools.search_steps(span, 3)]}")
 print(f"{'Incident table':45} -> {[t['name'] for t in tools.search_tables('Incident table', 3)]}")
 PY
-echo "== generate a flow (the shipped adapter when there is one; the base model until then)"
+echo "== generate a flow with the shipped adapter"
 $fg generate "When a priority 1 incident is created, email the manager of its assignment group" \
   --installation acme-itsm --out /tmp/flowgen-demo-flow.json || true
 echo "== how it was made: the run's trace"
