@@ -19,7 +19,7 @@ from typing import Any, Literal
 from flowgen.db.store import CatalogStore
 from flowgen.engine.base import Engine
 from flowgen.evaluation.summary import feature_matrix, matrix_csv, matrix_markdown, summary
-from flowgen.flow.model import Flow
+from flowgen.flow.model import Flow, flow_json
 from flowgen.metrics.scoring import score_case
 from flowgen.tools.example_index import ExampleIndex, SolvedCase
 from flowgen.training.cases import Case
@@ -76,7 +76,7 @@ def run_arm(
             near = index.nearest(case.requirement, 1, case.installation) or index.nearest(
                 case.requirement, 1
             )
-            flow = near[0].flow.model_dump(mode="json") if near and near[0].flow else None
+            flow = flow_json(near[0].flow) if near and near[0].flow else None
             outcome: dict[str, Any] = {
                 "status": "refused" if flow is None else "ok",
                 "flow": flow,

@@ -76,6 +76,14 @@ class Flow(_Open):
         """Direct children of the block `order` (top-level components for None)."""
         return [c for c in self.components if c.block == order]
 
+    def annotated_items(self) -> list[tuple[int | None, str, str | None]]:
+        """(order, definition, annotation) of the trigger (order None) and each step."""
+        items: list[tuple[int | None, str, str | None]] = []
+        if self.trigger is not None:
+            items.append((None, self.trigger_type or "", self.trigger.annotation))
+        items += [(c.order, c.definition, c.annotation) for c in self.components]
+        return items
+
 
 def flow_json(flow: Flow) -> dict[str, Any]:
     """The flow as spec §1 JSON; empty lists (no inputs yet, no subflow outputs) left out."""

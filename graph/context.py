@@ -238,4 +238,4 @@ class InputsRetriever:
         return InputSpec(p.name, "text", required=required)
 
     def _table_names(self) -> list[str]:
-        return [t.name for t in self.tools.store.load_catalog(self.tools.installation).tables]
+        return self.call("list_names", kind="tables")

@@ -122,6 +122,17 @@ class _Usage:
             self.tokens_out += result.usage.completion_tokens
 
 
+def _result(events: Iterator[dict[str, Any]]) -> GenerationOutcome:
+    """Run the events to the end; the last one carries the outcome."""
+    outcome = None
+    for event in events:
+        if event["event"] == "result":
+            outcome = GenerationOutcome.model_validate(event["outcome"])
+    if outcome is None:  # pragma: no cover - the graph always ends with a result
+        raise RuntimeError("the graph ended without a result")
+    return outcome
+
+
 class FlowGenerator:
     """Requirement → validated flow for one installation (which must be synced)."""
 
@@ -165,10 +176,7 @@ class FlowGenerator:
     def generate(
         self, requirement: str, *, run_id: str | None = None, extra_steps: list[str] | None = None
     ) -> GenerationOutcome:
-        for event in self.stream(requirement, run_id=run_id, extra_steps=extra_steps):
-            if event["event"] == "result":
-                return GenerationOutcome.model_validate(event["outcome"])
-        raise RuntimeError("the graph ended without a result")  # pragma: no cover
+        return _result(self.stream(requirement, run_id=run_id, extra_steps=extra_steps))
 
     def stream(
         self, requirement: str, *, run_id: str | None = None, extra_steps: list[str] | None = None
@@ -198,12 +206,7 @@ class FlowGenerator:
         values = snapshot.values
         if values.get("installation") != self.installation:
             raise LookupError(f"run {run_id!r} is not a run of {self.installation!r}")
-        outcome = None
-        for event in self._run(run_id, values["requirement"], None, []):
-            if event["event"] == "result":
-                outcome = GenerationOutcome.model_validate(event["outcome"])
-        assert outcome is not None
-        return outcome
+        return _result(self._run(run_id, values["requirement"], None, []))
 
     # -- the run ------------------------------------------------------------------------
     def _run(
@@ -277,20 +280,11 @@ class FlowGenerator:
         self, run_id: str, requirement: str, state: dict[str, Any], usage: _Usage, seconds: float
     ) -> GenerationOutcome:
         flow_json = state.get("flow")
-        annotations: list[Annotation] = []
+        annotations = []
         if flow_json:
-            flow = Flow.model_validate(flow_json)
-            if flow.trigger:
-                annotations.append(
-                    Annotation(
-                        order=None,
-                        definition=flow.trigger_type or "",
-                        annotation=flow.trigger.annotation,
-                    )
-                )
-            annotations += [
-                Annotation(order=c.order, definition=c.definition, annotation=c.annotation)
-                for c in flow.components
+            annotations = [
+                Annotation(order=o, definition=d, annotation=a)
+                for o, d, a in Flow.model_validate(flow_json).annotated_items()
             ]
         return GenerationOutcome(
             run_id=run_id,

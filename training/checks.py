@@ -58,9 +58,8 @@ def case_problems(case: Case, catalog: Catalog | None) -> list[str]:
     flow = report.flow
     if flow is not None:
         requirement = _norm(case.requirement)
-        annotated = [("trigger", flow.trigger.annotation if flow.trigger else None)]
-        annotated += [(f"step {c.order}", c.annotation) for c in flow.components]
-        for where, annotation in annotated:
+        for order, _, annotation in flow.annotated_items():
+            where = "trigger" if order is None else f"step {order}"
             if not annotation:
                 problems.append(f"{where}: no annotation")
             elif _norm(annotation) not in requirement:

@@ -18,7 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from flowgen.flow.catalog import Catalog, Column, Table
-from flowgen.flow.model import flow_json
+from flowgen.flow.model import Flow, flow_json
 from flowgen.flow.validator import validate_flow
 from flowgen.prompts.line_format import LineFormatError
 from flowgen.training.authoring import parse_authored
@@ -695,9 +695,8 @@ def synthesize(
     return cases, report
 
 
-def _spans_ok(flow, requirement: str) -> bool:  # type: ignore[no-untyped-def]
-    spans = [flow.trigger.annotation if flow.trigger else None]
-    spans += [c.annotation for c in flow.components]
+def _spans_ok(flow: Flow, requirement: str) -> bool:
+    spans = [annotation for _, _, annotation in flow.annotated_items()]
     # Whole words only: the outline grammar admits spans of the requirement's tokens.
     return all(
         s and re.search(rf"(?<!\w){re.escape(s)}(?!\w)", requirement) is not None for s in spans
