@@ -12,6 +12,7 @@ from flowgen.cli import (
     flow_commands,
     generate_commands,
     score_command,
+    service_commands,
     train_commands,
 )
 
@@ -33,6 +34,8 @@ app.add_typer(generate_commands.runs_app, name="runs")
 app.add_typer(data_commands.data_app, name="data")
 app.command("train")(train_commands.train_command)
 app.command("eval")(eval_commands.evaluate)
+app.command("serve")(service_commands.serve)
+app.add_typer(service_commands.keys_app, name="keys")
 
 
 def main() -> None:

@@ -60,6 +60,13 @@ def train_command(
         str | None, typer.Option(help="Start from an adapter: a path or `default`.")
     ] = None,
     max_cases: Annotated[int | None, typer.Option(help="Sample this many cases.")] = None,
+    inputs_share: Annotated[
+        float,
+        typer.Option(
+            help="Share of flow cases whose populateInputs examples are kept; the outline "
+            "examples of every case are (they are what teaches steps and refusals)."
+        ),
+    ] = 1.0,
     epochs: Annotated[float, typer.Option()] = 1.0,
     lr: Annotated[float, typer.Option()] = 3e-4,
     seed: Annotated[int, typer.Option()] = 0,
@@ -100,6 +107,11 @@ def train_command(
         stats = build_examples(chosen, store, examples_file, lambda: progress.advance(task))
     out.print(f"examples: {stats}")
     examples = read_examples(examples_file)
+    if inputs_share < 1.0:
+        flow_ids = sorted({e.case_id for e in examples if e.task == "inputs"})
+        kept = set(random.Random(seed).sample(flow_ids, round(len(flow_ids) * inputs_share)))
+        examples = [e for e in examples if e.task == "outline" or e.case_id in kept]
+        out.print(f"kept the inputs examples of {len(kept)} of {len(flow_ids)} flow cases")
     init = (
         SHIPPED / "default" if init_from == "default" else (Path(init_from) if init_from else None)
     )
@@ -109,6 +121,8 @@ def train_command(
         "cases": len(chosen),
         "installation": installation,
         "example_stats": stats.__dict__,
+        "inputs_share": inputs_share,
+        "examples_trained": len(examples),
     }
     with Progress(*columns) as progress:
         task = progress.add_task("training", total=None, info="")

@@ -185,3 +185,35 @@ class RunEventRow(Base):
     started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
     duration_ms: Mapped[float] = mapped_column(nullable=False)
     payload: Mapped[dict[str, Any]] = mapped_column(JSONB, nullable=False)
+
+
+class ApiKeyRow(Base):
+    """A key of the HTTP service. Only the SHA-256 of its secret is stored; the key is
+    shown once, when created. No installation: an admin key."""
+
+    __tablename__ = "api_keys"
+
+    id: Mapped[str] = mapped_column(String(16), primary_key=True)  # the key's public prefix
+    secret_sha256: Mapped[str] = mapped_column(String(64), nullable=False)
+    installation_id: Mapped[str | None] = mapped_column(
+        ForeignKey("installations.id", ondelete="CASCADE")
+    )
+    label: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class SyncJobRow(Base):
+    """A catalog sync run in the background (large catalogs, `PUT .../catalog`)."""
+
+    __tablename__ = "sync_jobs"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    installation_id: Mapped[str] = mapped_column(
+        ForeignKey("installations.id", ondelete="CASCADE"), nullable=False, index=True
+    )
+    status: Mapped[str] = mapped_column(String(20), nullable=False)  # queued|running|done|failed
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    summary: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+    error: Mapped[str | None] = mapped_column(Text)

@@ -1,0 +1,102 @@
+"""Request and response bodies of the HTTP API (they make its OpenAPI document)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from flowgen.graph.generator import MAX_REQUIREMENT_CHARS
+
+INSTALLATION_ID = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$"
+RECORD_ID = r"^[A-Za-z0-9-]{1,64}$"  # run and job ids
+
+
+class FlowRequest(BaseModel):
+    requirement: str = Field(
+        min_length=1,
+        max_length=MAX_REQUIREMENT_CHARS,
+        description="What the flow should do, in the user's words.",
+        examples=["When a P1 incident is created, email the manager of its assignment group"],
+    )
+
+
+class CatalogSummary(BaseModel):
+    installation: str
+    synced_at: datetime | None
+    source: str | None
+    catalog_hash: str | None
+    counts: dict[str, int]
+
+
+class SyncReport(BaseModel):
+    installation: str
+    added: int
+    changed: int
+    removed: int
+    unchanged: int
+    by_kind: dict[str, dict[str, int]]
+    embedded: int
+    seconds: float
+    embed_seconds: float
+
+
+class SyncJobAccepted(BaseModel):
+    job_id: str
+    status: str
+    status_url: str
+
+
+class SyncJobStatus(BaseModel):
+    job_id: str
+    installation: str
+    status: str  # queued | running | done | failed
+    created_at: datetime
+    finished_at: datetime | None
+    summary: SyncReport | None
+    error: str | None
+
+
+class KeyRequest(BaseModel):
+    label: str | None = Field(None, max_length=200, pattern=r"^[^\x00]*$")
+
+
+class KeyCreated(BaseModel):
+    id: str
+    key: str = Field(description="Shown once; only its hash is stored.")
+    installation: str
+
+
+class RunEvent(BaseModel):
+    seq: int
+    node: str | None
+    kind: str
+    name: str
+    started_at: datetime
+    duration_ms: float
+    payload: dict[str, Any]
+
+
+class RunTraceOut(BaseModel):
+    id: str
+    installation: str
+    requirement: str
+    status: str
+    model: str | None
+    adapter: str | None
+    prompt_version: str | None
+    started_at: datetime
+    finished_at: datetime | None
+    model_calls: int
+    tokens_in: int
+    tokens_out: int
+    validator_rounds: int
+    result: dict[str, Any] | None
+    error: str | None
+    events: list[RunEvent]
+
+
+class Health(BaseModel):
+    status: str
+    checks: dict[str, str] = {}
