@@ -142,3 +142,77 @@ def train_command(
         )
     examples_file.unlink()  # rebuilt from the cases; not shipped
     out.print_json(json.dumps({k: v for k, v in result.__dict__.items() if k != "losses"}))
+
+
+def train_retriever_command(
+    cases: Annotated[list[Path] | None, typer.Option("--cases", help="Case files.")] = None,
+    out_dir: Annotated[
+        Path | None, typer.Option("--out", help="Default: the data dir, where the store uses it.")
+    ] = None,
+    epochs: Annotated[int, typer.Option()] = 1,
+    batch_size: Annotated[int, typer.Option()] = 32,
+    lr: Annotated[float, typer.Option()] = 2e-5,
+    seed: Annotated[int, typer.Option()] = 0,
+    catalogs: Annotated[Path, typer.Option()] = CATALOGS,
+) -> None:
+    """Fine-tune the retriever's encoder on annotation → step/table pairs of the train
+    split; print vector recall@5 on the dev split before and after."""
+    from flowgen.db.embedder import default_embedder, tuned_model_path
+    from flowgen.training.cases import read_cases
+    from flowgen.training.retriever import recall_at, retrieval_pairs, train_retriever
+
+    by_installation = load_catalogs(catalogs)
+    every = read_cases(cases or sorted(DATA.glob("*.jsonl")))
+    train_pairs = retrieval_pairs([c for c in every if c.split == "train"], by_installation)
+    dev_pairs = retrieval_pairs([c for c in every if c.split == "dev"], by_installation)
+    if not train_pairs:
+        raise fail("no train-split pairs")
+    base = default_embedder()
+    before = recall_at(base.encode, dev_pairs, by_installation)
+    out.print(f"{len(train_pairs)} train pairs, {len(dev_pairs)} dev pairs")
+    out.print(f"dev recall@5 before ({base.model_id}): {before}")
+    target = out_dir or tuned_model_path()
+    with Progress(
+        TextColumn("retriever"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        TextColumn("{task.fields[info]}"),
+    ) as progress:
+        task = progress.add_task("train", total=None, info="")
+
+        def on_step(step: int, total: int, loss: float) -> None:
+            progress.update(task, completed=step, total=total, info=f"loss {loss:.3f}")
+
+        meta = train_retriever(
+            train_pairs,
+            by_installation,
+            base.path,
+            target,
+            epochs=epochs,
+            batch_size=batch_size,
+            lr=lr,
+            seed=seed,
+            on_step=on_step,
+        )
+    from flowgen.db.embedder import Embedder
+
+    tuned = Embedder(target)
+    after = recall_at(tuned.encode, dev_pairs, by_installation)
+    out.print(f"dev recall@5 after ({meta['model_id']}): {after}")
+    meta |= {"dev_recall_at_5_before": before, "dev_recall_at_5_after": after}
+    (target / "flowgen_retriever.json").write_text(json.dumps(meta, indent=2) + "\n")
+    if out_dir is None:
+        # Stored vectors must come from the encoder that embeds the queries: re-embed
+        # every installation now (a running `flowgen serve` needs a restart).
+        from flowgen.db.store import CatalogStore
+        from flowgen.db.sync import sync_catalog
+
+        store = CatalogStore(embedder=tuned)
+        for info in store.installations():
+            if info.synced_at is not None:
+                summary = sync_catalog(
+                    store.load_catalog(info.id), store.engine, embedder=tuned, source=info.source
+                )
+                out.print(f"re-embedded {info.id}: {summary.embedded} items")
+        out.print(f"saved to {target}; the store uses it from now on")

