@@ -50,6 +50,13 @@ def synth(
     out.print(f"wrote {write_cases(out_file, cases)} cases to {out_file}")
 
 
+def log_line(step: int, total: int, info: str, every: int = 10) -> None:
+    """A plain progress line now and then when the output is a log file, where the
+    progress bar shows nothing until the end."""
+    if not out.is_terminal and (step % every == 0 or step == total):
+        out.print(f"step {step}/{total} · {info}", highlight=False)
+
+
 def train_command(
     cases: Annotated[list[Path] | None, typer.Option("--cases", help="Case files.")] = None,
     out_dir: Annotated[Path, typer.Option("--out")] = SHIPPED / "default",
@@ -128,9 +135,9 @@ def train_command(
         task = progress.add_task("training", total=None, info="")
 
         def on_step(step: int, total: int, loss: float, tps: float) -> None:
-            progress.update(
-                task, completed=step, total=total, info=f"loss {loss:.3f} · {tps:.0f} tok/s"
-            )
+            info = f"loss {loss:.3f} · {tps:.0f} tok/s"
+            progress.update(task, completed=step, total=total, info=info)
+            log_line(step, total, info)
 
         result = train(
             examples,
@@ -183,6 +190,7 @@ def train_retriever_command(
 
         def on_step(step: int, total: int, loss: float) -> None:
             progress.update(task, completed=step, total=total, info=f"loss {loss:.3f}")
+            log_line(step, total, f"loss {loss:.3f}")
 
         meta = train_retriever(
             train_pairs,
