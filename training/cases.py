@@ -81,7 +81,13 @@ def write_cases(path: Path, cases: Iterable[Case]) -> int:
 
 def authored_cases(path: Path, catalogs: dict[str, Catalog]) -> list[Case]:
     """The cases of one source file; every problem of the file is reported at once."""
-    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        detail = " ".join(str(exc).split())
+        raise CaseSourceError(str(path), [f"not valid YAML: {detail}"]) from None
+    if not isinstance(data, dict):
+        raise CaseSourceError(str(path), ["a source file is a mapping with `cases`"])
     installation, split = data.get("installation"), data.get("split")
     if installation not in catalogs:
         raise CaseSourceError(str(path), [f"no catalog for installation {installation!r}"])
