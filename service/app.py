@@ -439,7 +439,9 @@ def create_app(
                 if event.get("event") == "result":
                     outcome = event["outcome"]
         except GenerationTimeout as exc:
-            raise ApiError(504, "timeout", f"{exc}; run {run_id} was stopped") from None
+            raise ApiError(
+                504, "timeout", f"{exc}; run {run_id} was stopped", headers={"X-Run-Id": run_id}
+            ) from None
         return outcome
 
     # -- runs ---------------------------------------------------------------------------

@@ -265,9 +265,37 @@ def bulk_catalog(columns: int) -> dict[str, Any]:
     return catalog
 
 
-def test_a_sync_killed_mid_way_leaves_the_catalog_as_it_was(synced_store, keys):
+@pytest.fixture(scope="module")
+def strict_server(synced_store) -> Iterator[Server]:
+    # Every sync is a background job; a generation may take 2 seconds.
+    srv = Server(sync_job_items=0, generation_timeout_s=2).start()
+    yield srv
+    srv.stop()
+
+
+def test_a_generation_past_its_time_limit_is_stopped(strict_server, keys):
+    acme = {"Authorization": f"Bearer {keys['acme']}"}
+    flows = f"{strict_server.url}/v1/installations/acme-itsm/flows"
+    response = httpx.post(flows, json={"requirement": REQUIREMENT}, headers=acme, timeout=300)
+    assert response.status_code == 504
+    error = response.json()["error"]
+    assert error["code"] == "timeout"
+    run_id = response.headers["x-run-id"]
+    assert run_id in error["message"]
+    deadline = time.monotonic() + 300
+    while (status := _run_status(strict_server, acme, run_id)) == "running":
+        assert time.monotonic() < deadline
+        time.sleep(1)
+    assert status == "cancelled"
+
+
+def _run_status(server: Server, headers: dict[str, str], run_id: str) -> str:
+    return httpx.get(f"{server.url}/v1/runs/{run_id}", headers=headers).json()["status"]
+
+
+def test_a_sync_killed_mid_way_leaves_the_catalog_as_it_was(strict_server, keys):
     admin = {"Authorization": f"Bearer {keys['admin']}"}
-    srv = Server(sync_job_items=0).start()  # every sync is a background job
+    srv = strict_server
     catalog = "/v1/installations/acme-itsm/catalog"
     try:
         before = httpx.get(srv.url + catalog, headers=admin).json()
@@ -287,7 +315,7 @@ def test_a_sync_killed_mid_way_leaves_the_catalog_as_it_was(synced_store, keys):
         job = httpx.get(srv.url + job_url, headers=admin).json()
         assert job["status"] == "failed" and "unchanged" in job["error"]
     finally:
-        srv.stop()
+        srv.stop()  # a failed assertion must not leave the killed-and-restarted one behind
 
 
 def test_schemathesis_finds_no_server_error(server, keys, tmp_path):
