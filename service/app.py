@@ -102,7 +102,8 @@ class Services:
             self.model = default_engine()
         except Exception as exc:  # reported by /readyz; the process stays up
             log.exception("the model engine failed to load")
-            self.model_error = f"{type(exc).__name__}: {exc}"
+            # The detail (paths, versions) stays in the log; clients see that it failed.
+            self.model_error = f"the model failed to load ({type(exc).__name__}); see the log"
 
     def installation(self, installation: str) -> Installation:
         with Session(self.db) as s:
