@@ -2,8 +2,8 @@
 failures %, latency p10/p50/p90 for a fast and a slow ramp-up, then the highest rate of
 generations this machine holds with no failures (and keeps up with: ≥ 90% made).
 
-    python benchmarks/load_test.py [--users 4] [--run-time 120] [--rates 2,3,4,5]
-        [--step-time 180] [--out results/load]
+    python benchmarks/load_test.py [--users 4] [--run-time 120] [--rates 2,3,4]
+        [--step-time 120] [--out results/load]
 
 Starts `flowgen serve` (default settings: one generation running, four queued, 429
 beyond) on a free loopback port with the shipped adapter, makes an API key for
@@ -181,8 +181,8 @@ def main(
     users: Annotated[int, typer.Option(help="Users in the ramp-up scenarios.")] = 4,
     run_time: Annotated[int, typer.Option(help="Seconds per ramp-up scenario.")] = 120,
     slow_spawn_every: Annotated[int, typer.Option(help="Slow ramp-up: seconds/user.")] = 45,
-    rates: Annotated[str, typer.Option(help="Generations per minute to try.")] = "2,3,4,5",
-    step_time: Annotated[int, typer.Option(help="Seconds per rate step (a multiple of 60).")] = 180,
+    rates: Annotated[str, typer.Option(help="Generations per minute to try.")] = "2,3,4",
+    step_time: Annotated[int, typer.Option(help="Seconds per rate step (a multiple of 60).")] = 120,
     stop_timeout: Annotated[int, typer.Option(help="Seconds for requests in flight.")] = 300,
     installation: Annotated[str, typer.Option()] = "acme-itsm",
     out: Annotated[Path, typer.Option(help="Folder for load.json and load.md.")] = REPO
