@@ -219,7 +219,7 @@ def train(
         "base_model_sha256": file_sha256(weights) if weights.exists() else None,
         "config": asdict(config),
         "bf16": bf16,
-        "init_from": str(init_from) if init_from else None,
+        "init_from": Path(init_from).name if init_from else None,  # the adapter it grew from
         "examples": len(examples),
         "result": {k: v for k, v in asdict(result).items() if k != "losses"},
         **(metadata or {}),
