@@ -92,6 +92,14 @@ class LocalEngine:
                 if t is not None
             }
         )
+        # Special tokens other than the stops (`<|endoftext|>`, `<filename>`, ...) are text
+        # to the grammar, so a constrained call could write them into a value; they are
+        # never wanted in a flow, so constrained decoding masks them out.
+        self.banned_token_ids = sorted(
+            i
+            for i, t in self.tokenizer.added_tokens_decoder.items()
+            if t.special and i not in self.stop_token_ids and i < self.vocab_size
+        )
         info = xgr.TokenizerInfo.from_huggingface(
             self.tokenizer, vocab_size=self.vocab_size, stop_token_ids=self.stop_token_ids
         )
@@ -191,6 +199,7 @@ class LocalEngine:
                 if matcher is not None:
                     matcher.fill_next_token_bitmask(bitmask)
                     xgr.apply_token_bitmask_inplace(logits, bitmask)
+                    logits[:, self.banned_token_ids] = float("-inf")
                 token = int(torch.argmax(logits, dim=-1))
                 if step == 0:
                     first_token_s = time.perf_counter() - started
@@ -210,8 +219,11 @@ class LocalEngine:
                     break
                 feed = torch.tensor([[token]])
         self._prefix = _PrefixCache(request.adapter, prompt_ids + generated, past)
+        # Special tokens are kept: the grammar saw the vocabulary's special tokens (e.g.
+        # `<filename>`) as text, so dropping them would return text the grammar never
+        # accepted. Stop tokens are never in `generated`.
         text = self.tokenizer.decode(
-            generated, skip_special_tokens=True, clean_up_tokenization_spaces=False
+            generated, skip_special_tokens=False, clean_up_tokenization_spaces=False
         )
         if request.stop:
             text = _cut_at_stop(text, request.stop)
