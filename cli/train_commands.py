@@ -164,7 +164,7 @@ def train_retriever_command(
 ) -> None:
     """Fine-tune the retriever's encoder on annotation → step/table pairs of the train
     split; print vector recall@5 on the dev split before and after."""
-    from flowgen.db.embedder import default_embedder, tuned_model_path
+    from flowgen.db.embedder import TUNED_META, default_embedder, tuned_model_path
     from flowgen.training.cases import read_cases
     from flowgen.training.retriever import recall_at, retrieval_pairs, train_retriever
 
@@ -209,7 +209,7 @@ def train_retriever_command(
     after = recall_at(tuned.encode, dev_pairs, by_installation)
     out.print(f"dev recall@5 after ({meta['model_id']}): {after}")
     meta |= {"dev_recall_at_5_before": before, "dev_recall_at_5_after": after}
-    (target / "flowgen_retriever.json").write_text(json.dumps(meta, indent=2) + "\n")
+    (target / TUNED_META).write_text(json.dumps(meta, indent=2) + "\n")
     if out_dir is None:
         # Stored vectors must come from the encoder that embeds the queries: re-embed
         # every installation now (a running `flowgen serve` needs a restart).

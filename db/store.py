@@ -107,16 +107,20 @@ class CatalogStore:
         return Session(self.engine)
 
     # -- installations -------------------------------------------------------------------
-    def installations(self) -> list[InstallationInfo]:
+    def installations(self, only: str | None = None) -> list[InstallationInfo]:
+        """Every installation with its item counts (or just `only`)."""
         with self.session() as s:
             counts: dict[str, dict[str, int]] = {}
             for model in ITEM_MODELS:
-                grouped = s.execute(
-                    select(model.installation_id, func.count()).group_by(model.installation_id)
-                )
-                for inst, n in grouped:
+                query = select(model.installation_id, func.count()).group_by(model.installation_id)
+                if only is not None:
+                    query = query.where(model.installation_id == only)
+                for inst, n in s.execute(query):
                     counts.setdefault(inst, {})[model.__tablename__] = n
-            rows = s.scalars(select(Installation).order_by(Installation.id)).all()
+            query = select(Installation).order_by(Installation.id)
+            if only is not None:
+                query = query.where(Installation.id == only)
+            rows = s.scalars(query).all()
             return [
                 InstallationInfo(r.id, r.synced_at, r.source, counts.get(r.id, {})) for r in rows
             ]

@@ -44,7 +44,13 @@ from flowgen.graph.generator import (
     RequirementError,
     clean_requirement,
 )
-from flowgen.service.errors import ApiError, ErrorResponse, install_error_handlers, not_found
+from flowgen.service.errors import (
+    ApiError,
+    ErrorResponse,
+    error_json,
+    install_error_handlers,
+    not_found,
+)
 from flowgen.service.gate import GenerationGate
 from flowgen.service.jobs import SyncJobs
 from flowgen.service.schemas import (
@@ -55,6 +61,7 @@ from flowgen.service.schemas import (
     Health,
     KeyCreated,
     KeyRequest,
+    RunEvent,
     RunTraceOut,
     SyncJobAccepted,
     SyncJobStatus,
@@ -287,12 +294,7 @@ def create_app(
         if not request.url.path.endswith("/catalog"):
             declared = request.headers.get("content-length", "")
             if declared.isdigit() and int(declared) > MAX_SMALL_BODY:
-                return JSONResponse(
-                    ErrorResponse.model_validate(
-                        {"error": {"code": "too_large", "message": "the body is over 64 KiB"}}
-                    ).model_dump(exclude_none=True),
-                    status_code=413,
-                )
+                return error_json(413, "too_large", "the body is over 64 KiB")
         return await call_next(request)
 
     @app.get("/healthz", response_model=Health, tags=["health"])
@@ -343,14 +345,14 @@ def create_app(
         tags=["catalogs"],
     )
     def get_catalog(installation_id: Reachable, svc: Svc) -> CatalogSummary:
-        row = svc.installation(installation_id)
-        counts = next((i.counts for i in svc.store.installations() if i.id == installation_id), {})
+        row = svc.installation(installation_id)  # 404 for an unknown one
+        (info,) = svc.store.installations(only=installation_id)
         return CatalogSummary(
             installation=row.id,
             synced_at=row.synced_at,
             source=row.source,
             catalog_hash=row.catalog_hash,
-            counts=counts,
+            counts=info.counts,
         )
 
     @app.get(
@@ -363,15 +365,7 @@ def create_app(
         job = svc.jobs.get(job_id, installation_id)
         if job is None:
             raise not_found(f"sync job {job_id!r}")
-        return SyncJobStatus(
-            job_id=job.id,
-            installation=job.installation_id,
-            status=job.status,
-            created_at=job.created_at,
-            finished_at=job.finished_at,
-            summary=SyncReport.model_validate(job.summary) if job.summary else None,
-            error=job.error,
-        )
+        return SyncJobStatus.model_validate(job)
 
     # -- keys ---------------------------------------------------------------------------
     @app.post(
@@ -456,35 +450,8 @@ def create_app(
             trace = svc.runs.get(run_id, owner.installation)
         except UnknownRun:
             raise not_found(f"run {run_id!r}") from None
-        run = trace.run
-        return RunTraceOut(
-            id=run.id,
-            installation=run.installation_id,
-            requirement=run.requirement,
-            status=run.status,
-            model=run.model,
-            adapter=run.adapter,
-            prompt_version=run.prompt_version,
-            started_at=run.started_at,
-            finished_at=run.finished_at,
-            model_calls=run.model_calls,
-            tokens_in=run.tokens_in,
-            tokens_out=run.tokens_out,
-            validator_rounds=run.validator_rounds,
-            result=run.result,
-            error=run.error,
-            events=[
-                {
-                    "seq": e.seq,
-                    "node": e.node,
-                    "kind": e.kind,
-                    "name": e.name,
-                    "started_at": e.started_at,
-                    "duration_ms": e.duration_ms,
-                    "payload": e.payload,
-                }
-                for e in trace.events
-            ],
+        return RunTraceOut.model_validate(trace.run).model_copy(
+            update={"events": [RunEvent.model_validate(e) for e in trace.events]}
         )
 
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from flowgen.graph.generator import MAX_REQUIREMENT_CHARS
 
@@ -49,8 +49,12 @@ class SyncJobAccepted(BaseModel):
 
 
 class SyncJobStatus(BaseModel):
-    job_id: str
-    installation: str
+    """Read off a `SyncJobRow`."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    job_id: str = Field(validation_alias="id")
+    installation: str = Field(validation_alias="installation_id")
     status: str  # queued | running | done | failed
     created_at: datetime
     finished_at: datetime | None
@@ -69,6 +73,8 @@ class KeyCreated(BaseModel):
 
 
 class RunEvent(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     seq: int
     node: str | None
     kind: str
@@ -79,8 +85,12 @@ class RunEvent(BaseModel):
 
 
 class RunTraceOut(BaseModel):
+    """Read off a `RunRow`; its events are added from the trace."""
+
+    model_config = ConfigDict(from_attributes=True)
+
     id: str
-    installation: str
+    installation: str = Field(validation_alias="installation_id")
     requirement: str
     status: str
     model: str | None
@@ -94,7 +104,7 @@ class RunTraceOut(BaseModel):
     validator_rounds: int
     result: dict[str, Any] | None
     error: str | None
-    events: list[RunEvent]
+    events: list[RunEvent] = []
 
 
 class Health(BaseModel):
