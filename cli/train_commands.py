@@ -77,8 +77,13 @@ def train_command(
     epochs: Annotated[float, typer.Option()] = 1.0,
     lr: Annotated[float, typer.Option()] = 3e-4,
     seed: Annotated[int, typer.Option()] = 0,
+    base_model: Annotated[
+        Path | None,
+        typer.Option(help="A Hugging Face model folder instead of the embedded SmolLM2."),
+    ] = None,
 ) -> None:
-    """Fine-tune a LoRA adapter on the train split (both tasks, prompts as at inference)."""
+    """Fine-tune a LoRA adapter on the train split (both tasks, prompts as at inference).
+    Runs on the GPU when torch sees one."""
     from flowgen.db.store import CatalogStore
     from flowgen.db.sync import sync_file
     from flowgen.prompts import PROMPT_VERSION
@@ -142,7 +147,12 @@ def train_command(
         result = train(
             examples,
             out_dir,
-            TrainConfig(epochs=epochs, lr=lr, seed=seed),
+            TrainConfig(
+                epochs=epochs,
+                lr=lr,
+                seed=seed,
+                base_model=str(base_model.resolve()) if base_model else None,
+            ),
             init_from=init,
             metadata=meta,
             on_step=on_step,
@@ -224,3 +234,86 @@ def train_retriever_command(
                 )
                 out.print(f"re-embedded {info.id}: {summary.embedded} items")
         out.print(f"saved to {target}; the store uses it from now on")
+
+
+def tune_refusal_command(
+    cases: Annotated[list[Path] | None, typer.Option("--cases", help="Case files.")] = None,
+    adapter: Annotated[
+        str, typer.Option(help="A shipped adapter's name, or an adapter folder.")
+    ] = "default",
+    base_model: Annotated[
+        Path | None,
+        typer.Option(help="The adapter's base (a Hugging Face folder) if not the embedded one."),
+    ] = None,
+    tune_split: Annotated[
+        str, typer.Option(help="Split whose flows the adapter never saw (bias chosen on them).")
+    ] = "train",
+    report: Annotated[
+        list[str] | None, typer.Option("--report", help="Splits to report refusal rates on.")
+    ] = None,
+    max_false: Annotated[
+        float, typer.Option(help="Share of legitimate tuning requests that may be refused.")
+    ] = 0.03,
+    write: Annotated[bool, typer.Option(help="Store the bias in the adapter's metadata.")] = False,
+    out_file: Annotated[Path | None, typer.Option("--out", help="Margins as JSON lines.")] = None,
+) -> None:
+    """Choose the adapter's refusal bias: first-token margins of refusal vs flow, one
+    forward pass per hand-written case, bias set on legitimate requests it never saw."""
+    from flowgen.db.store import CatalogStore
+    from flowgen.graph.generator import ADAPTER_META, default_engine, shipped_adapters
+    from flowgen.tools.catalog_tools import CatalogTools
+    from flowgen.training.cases import read_cases
+    from flowgen.training.refusal_bias import choose_bias, refusal_margins, refused_share
+
+    splits = [tune_split, *(report or ["dev"])]
+    files = cases or sorted(DATA.glob("handwritten*.jsonl"))
+    chosen = [c for c in read_cases(files) if c.split in splits and c.source == "handwritten"]
+    folder = shipped_adapters().get(adapter) or Path(adapter)
+    if not (folder / "adapter_config.json").is_file():
+        raise fail(f"{adapter!r} is neither a shipped adapter nor an adapter folder")
+    if base_model is None and folder in shipped_adapters().values():
+        engine = default_engine()
+        name = adapter
+    else:  # a larger base on the GPU machine: the in-process engine uses CUDA there
+        from flowgen.engine.local import LocalEngine
+
+        engine = LocalEngine(model_dir=base_model, adapters={"tuned": folder})
+        name = "tuned"
+    store = CatalogStore()
+    tools: dict[str, CatalogTools] = {}
+
+    def tools_for(installation: str) -> CatalogTools:
+        if installation not in tools:
+            tools[installation] = CatalogTools(store, installation)
+        return tools[installation]
+
+    columns = (TextColumn("margins"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
+    with Progress(*columns) as bar:
+        task = bar.add_task("margins", total=len(chosen))
+
+        def advance(_: object) -> None:
+            bar.advance(task)
+            log_line(int(bar.tasks[0].completed), len(chosen), "cases", every=25)
+
+        margins = refusal_margins(engine, name, chosen, tools_for, advance)
+    tuned = [m for m in margins if m.split == tune_split]
+    bias = choose_bias(tuned, max_false)
+    out.print(f"refusal bias {bias:.3f} (at most {max_false:.0%} of {tune_split} flows refused)")
+    for split in splits:
+        here = [m for m in margins if m.split == split]
+        for b, name in ((0.0, "no bias"), (bias, "tuned")):
+            out.print(
+                f"{split:6} {name:8} refusals caught {refused_share(here, b, True):.0%} "
+                f"of {sum(m.refusal for m in here)} · flows refused "
+                f"{refused_share(here, b, False):.0%} of {sum(not m.refusal for m in here)}"
+            )
+    if out_file:
+        out_file.parent.mkdir(parents=True, exist_ok=True)
+        out_file.write_text("".join(json.dumps(m.__dict__) + "\n" for m in margins))
+    if write:
+        meta_path = folder / ADAPTER_META
+        meta = json.loads(meta_path.read_text())
+        meta["refusal_bias"] = round(bias, 3)
+        meta["refusal_bias_tuning"] = {"split": tune_split, "max_false": max_false}
+        meta_path.write_text(json.dumps(meta, indent=2) + "\n")
+        out.print(f"written to {meta_path}")

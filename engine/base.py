@@ -27,6 +27,9 @@ class GenerationRequest(BaseModel):
     adapter: str | None = None
     max_tokens: int = Field(default=256, ge=1, le=4096)
     stop: list[str] = Field(default_factory=list)
+    # OpenAI semantics: added to these token ids' logits at every step (before the
+    # grammar mask). The graph uses it to set how readily the outline call refuses.
+    logit_bias: dict[int, float] = Field(default_factory=dict)
 
 
 class Usage(BaseModel):
@@ -66,5 +69,7 @@ class Engine(Protocol):
     def model_name(self) -> str: ...
 
     def adapters(self) -> list[str]: ...
+
+    def tokenize(self, text: str) -> list[int]: ...
 
     def generate(self, request: GenerationRequest) -> GenerationResult: ...

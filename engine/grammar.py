@@ -252,8 +252,10 @@ def outline_grammar(
     flow_logic: list[str],
     max_depth: int = 3,
     requirement: str | None = None,
+    allow_refusal: bool = True,
 ) -> str:
-    """A refusal line, or a trigger line then indented step lines, each with ` | span`.
+    """A refusal line (unless `allow_refusal` is off), or a trigger line then indented
+    step lines, each with ` | span`.
 
         T record_update | Every time a user becomes inactive
         - look_up_records | find all incidents assigned to them
@@ -271,7 +273,7 @@ def outline_grammar(
     loop_leaves = [n for n in ("EXITLOOP", "SKIPITERATION") if n in allowed]
     annotation = span_rules(requirement, "ann") if requirement else [f"ann ::= {TEXT}"]
     rules = [
-        "root ::= refusal | flow",
+        "root ::= refusal | flow" if allow_refusal else "root ::= flow",
         f'refusal ::= "REFUSE | " {TEXT} "\\n"',
         f'flow ::= "T " {one_of(triggers) if triggers else literal("none")} span items_0_0',
         'span ::= " | " ann "\\n"',

@@ -68,7 +68,10 @@ class LocalEngine:
         self._xgr = xgr
         path = model_dir or ensure_base_model()
         self.tokenizer = AutoTokenizer.from_pretrained(path)
-        model = AutoModelForCausalLM.from_pretrained(path, dtype=torch.float32)
+        # A GPU when torch sees one (a larger base tuned or evaluated on the GPU machine);
+        # the embedded default runs on the CPU. Logits come back to the CPU for xgrammar.
+        self.device = "cuda" if torch.cuda.is_available() else "cpu"
+        model = AutoModelForCausalLM.from_pretrained(path, dtype=torch.float32).to(self.device)
         model.eval()
         self._adapters: list[str] = []
         if adapters:
@@ -80,7 +83,10 @@ class LocalEngine:
                 model.load_adapter(adapters[name], adapter_name=name)
             self._adapters = names
         self.model = model
-        self.bf16 = cpu_has_fast_bf16() if bf16 is None else bf16
+        if bf16 is None:
+            on_gpu = self.device == "cuda"
+            bf16 = torch.cuda.is_bf16_supported() if on_gpu else cpu_has_fast_bf16()
+        self.bf16 = bf16
         self.use_prefix_cache = prefix_cache
         self._prefix: _PrefixCache | None = None
         self._lock = threading.Lock()  # one model, one decoding loop at a time
@@ -113,6 +119,35 @@ class LocalEngine:
     def adapters(self) -> list[str]:
         return list(self._adapters)
 
+    def tokenize(self, text: str) -> list[int]:
+        return list(self.tokenizer(text, add_special_tokens=False).input_ids)
+
+    def first_token_logprobs(
+        self, request: GenerationRequest, top: int = 5, also: tuple[int, ...] = ()
+    ) -> dict[int, float]:
+        """Log-probabilities of the `top` tokens the model would write first, among those
+        the grammar allows, and of the tokens in `also`, with the request's logit bias
+        applied: what the greedy first choice is and by how much (used to tune the
+        refusal bias). A token the grammar forbids has -inf."""
+        torch, xgr = self._torch, self._xgr
+        compiled = self.compile(request.grammar) if request.grammar else None
+        prompt_ids = self.tokenize(self.render(request))
+        with self._lock, torch.inference_mode(), self._select_adapter(request.adapter):
+            with torch.autocast(self.device, dtype=torch.bfloat16, enabled=self.bf16):
+                feed = torch.tensor([prompt_ids], device=self.device)
+                logits = self.model(input_ids=feed).logits[:, -1, :]
+            logits = self._biased(logits.float().cpu(), request)
+            if compiled is not None:
+                bitmask = xgr.allocate_token_bitmask(1, self.vocab_size)
+                xgr.GrammarMatcher(compiled).fill_next_token_bitmask(bitmask)
+                xgr.apply_token_bitmask_inplace(logits, bitmask)
+                logits[:, self.banned_token_ids] = float("-inf")
+            logprobs = torch.log_softmax(logits[0], dim=-1)
+            values, ids = torch.topk(logprobs, top)
+            chosen = {int(i): float(v) for i, v in zip(ids, values, strict=True)}
+            chosen.update({t: float(logprobs[t]) for t in also})
+        return chosen
+
     def render(self, request: GenerationRequest) -> str:
         if request.messages is not None:
             return self.tokenizer.apply_chat_template(
@@ -136,7 +171,7 @@ class LocalEngine:
             known = ", ".join(self._adapters) or "none"
             raise EngineError(f"unknown adapter {request.adapter!r} (loaded: {known})")
         compiled = self.compile(request.grammar) if request.grammar else None
-        prompt_ids = self.tokenizer(self.render(request), add_special_tokens=False).input_ids
+        prompt_ids = self.tokenize(self.render(request))
         with self._lock:
             return self._decode(request, prompt_ids, compiled)
 
@@ -185,17 +220,17 @@ class LocalEngine:
         first_token_s = 0.0
         with (
             torch.inference_mode(),
-            torch.autocast("cpu", dtype=torch.bfloat16, enabled=self.bf16),
+            torch.autocast(self.device, dtype=torch.bfloat16, enabled=self.bf16),
             self._select_adapter(request.adapter),
         ):
             if past is None:
                 from transformers import DynamicCache
 
                 past = DynamicCache()
-            feed = torch.tensor([prompt_ids[reused:]])
+            feed = torch.tensor([prompt_ids[reused:]], device=self.device)
             for step in range(request.max_tokens):
                 out = self.model(input_ids=feed, past_key_values=past, use_cache=True)
-                logits = out.logits[:, -1, :].float()
+                logits = self._biased(out.logits[:, -1, :].float().cpu(), request)
                 if matcher is not None:
                     matcher.fill_next_token_bitmask(bitmask)
                     xgr.apply_token_bitmask_inplace(logits, bitmask)
@@ -217,7 +252,7 @@ class LocalEngine:
                 if request.stop and self._hit_stop(generated, request.stop):
                     finish = "stop"
                     break
-                feed = torch.tensor([[token]])
+                feed = torch.tensor([[token]], device=self.device)
         self._prefix = _PrefixCache(request.adapter, prompt_ids + generated, past)
         # Special tokens are kept: the grammar saw the vocabulary's special tokens (e.g.
         # `<filename>`) as text, so dropping them would return text the grammar never
@@ -239,6 +274,12 @@ class LocalEngine:
             model=self.model_name,
             adapter=request.adapter,
         )
+
+    def _biased(self, logits: Any, request: GenerationRequest) -> Any:
+        for token, bias in request.logit_bias.items():
+            if 0 <= token < logits.shape[-1]:
+                logits[:, token] += bias
+        return logits
 
     def _hit_stop(self, generated: list[int], stops: list[str]) -> bool:
         tail = self.tokenizer.decode(generated[-16:], skip_special_tokens=True)

@@ -31,6 +31,7 @@ class CompletionRequestBase(BaseModel):
     temperature: float | None = None  # decoding is greedy; accepted for compatibility
     structured_outputs: StructuredOutputs | None = None
     guided_grammar: str | None = None
+    logit_bias: dict[int, float] | None = None  # OpenAI sends token ids as string keys
 
     def grammar(self) -> str | None:
         if self.structured_outputs and self.structured_outputs.grammar:
@@ -49,6 +50,20 @@ class CompletionRequest(CompletionRequestBase):
 
 class ChatCompletionRequest(CompletionRequestBase):
     messages: list[ChatMessage]
+
+
+class TokenizeRequest(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    model: str | None = None
+    prompt: str
+    add_special_tokens: bool = False
+
+
+class TokenizeResponse(BaseModel):
+    tokens: list[int]
+    count: int
+    max_model_len: int
 
 
 class UsageInfo(BaseModel):

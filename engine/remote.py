@@ -49,6 +49,15 @@ class RemoteEngine:
         data = self._send("GET", "/v1/models", None).json().get("data", [])
         return [m["id"] for m in data if m.get("id") != self._model]
 
+    def tokenize(self, text: str) -> list[int]:
+        """Token ids from the server's `/tokenize` (vLLM and `flowgen serve-model`)."""
+        body = {"model": self._model, "prompt": text, "add_special_tokens": False}
+        data = self._send("POST", "/tokenize", body).json()
+        try:
+            return [int(t) for t in data["tokens"]]
+        except (KeyError, TypeError, ValueError) as exc:
+            raise EngineError(f"unexpected /tokenize answer from {self.base_url}") from exc
+
     def generate(self, request: GenerationRequest) -> GenerationResult:
         body: dict[str, object] = {
             "model": request.adapter or self._model,
@@ -57,6 +66,8 @@ class RemoteEngine:
         }
         if request.stop:
             body["stop"] = request.stop
+        if request.logit_bias:
+            body["logit_bias"] = {str(t): b for t, b in request.logit_bias.items()}
         if request.grammar:
             body["structured_outputs"] = {"grammar": request.grammar}
         if request.messages is not None:

@@ -25,6 +25,8 @@ from flowgen.engine.openai_api import (
     ErrorResponse,
     ModelCard,
     ModelList,
+    TokenizeRequest,
+    TokenizeResponse,
     UsageInfo,
 )
 
@@ -66,6 +68,7 @@ def create_app(engine: LocalEngine) -> FastAPI:
             grammar=body.grammar(),
             max_tokens=body.max_tokens or DEFAULT_MAX_TOKENS,
             stop=body.stops(),
+            logit_bias=body.logit_bias or {},
             **kwargs,  # type: ignore[arg-type]
         )
         return engine.generate(request)
@@ -103,6 +106,14 @@ def create_app(engine: LocalEngine) -> FastAPI:
         message = ChatMessage(role="assistant", content=result.text)
         choice = ChatChoice(message=message, finish_reason=finish(result))  # type: ignore[arg-type]
         return ChatCompletionResponse(model=body.model, choices=[choice], usage=usage(result))
+
+    @app.post("/tokenize")
+    def tokenize(body: TokenizeRequest) -> TokenizeResponse:
+        ids = engine.tokenize(body.prompt)
+        if body.add_special_tokens and engine.tokenizer.bos_token_id is not None:
+            ids = [engine.tokenizer.bos_token_id, *ids]
+        limit = engine.model.config.max_position_embeddings
+        return TokenizeResponse(tokens=ids, count=len(ids), max_model_len=limit)
 
     @app.get("/healthz")
     def healthz() -> dict[str, str]:

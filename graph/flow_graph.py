@@ -30,14 +30,16 @@ from langgraph.types import Checkpointer
 
 from flowgen.engine.base import ChatMessage, Engine, GenerationRequest, GenerationResult
 from flowgen.engine.grammar import outline_grammar
+from flowgen.flow.catalog import CatalogView
 from flowgen.flow.errors import FlowError
 from flowgen.flow.flowlogic import FLOW_LOGIC
 from flowgen.flow.model import Flow, FlowInput, flow_json
 from flowgen.flow.validator import validate_flow
-from flowgen.graph.context import InputsRetriever, outline_context
+from flowgen.graph.context import InputsRetriever, ToolCaller, outline_context
+from flowgen.graph.outline_repair import has_list_to_loop, unwrap_loops_without_lists
 from flowgen.graph.tracing import RunTracer
 from flowgen.prompts.create_flow import create_flow_messages
-from flowgen.prompts.line_format import LineFormatError, parse_inputs, parse_outline
+from flowgen.prompts.line_format import REFUSE, LineFormatError, parse_inputs, parse_outline
 from flowgen.prompts.populate_inputs import populate_inputs_messages
 from flowgen.tools.catalog_tools import CatalogTools
 from flowgen.tools.example_index import ExampleIndex, SolvedCase
@@ -74,6 +76,9 @@ class RunContext:
     tracer: RunTracer
     adapter: str | None = None
     max_rounds: int = 2
+    # Added to the logit of the refusal's first token in the first outline call: tuned
+    # per adapter on held-out flows (training/refusal_bias.py), 0 for an untuned model.
+    refusal_bias: float = 0.0
     extra_steps: list[str] = field(default_factory=list)
     on_model_call: Callable[[GenerationResult], None] | None = None
     node: str | None = None  # the node running now, for tracing
@@ -100,10 +105,19 @@ class RunContext:
         return self._retriever
 
     def generate(
-        self, node: str, messages: list[ChatMessage], grammar: str, max_tokens: int
+        self,
+        node: str,
+        messages: list[ChatMessage],
+        grammar: str,
+        max_tokens: int,
+        logit_bias: dict[int, float] | None = None,
     ) -> GenerationResult:
         request = GenerationRequest(
-            messages=messages, grammar=grammar, adapter=self.adapter, max_tokens=max_tokens
+            messages=messages,
+            grammar=grammar,
+            adapter=self.adapter,
+            max_tokens=max_tokens,
+            logit_bias=logit_bias or {},
         )
         with self.tracer.span(
             "model",
@@ -111,6 +125,7 @@ class RunContext:
             node=node,
             adapter=self.adapter,
             prompt=[m.model_dump() for m in messages],
+            logit_bias=request.logit_bias,
             grammar_chars=len(grammar),
         ) as out:
             result = self.engine.generate(request)
@@ -146,27 +161,46 @@ def _emit(event: dict[str, Any]) -> None:
     get_stream_writer()(event)  # a no-op unless the caller streams "custom" events
 
 
+def outline_prompt(
+    call: ToolCaller,
+    requirement: str,
+    extra_steps: list[str] | None = None,
+    feedback: list[str] | None = None,
+    examples: list[tuple[str, str]] | None = None,
+) -> tuple[list[ChatMessage], str]:
+    """The createFlow messages and the grammar of their answer."""
+    offered = outline_context(call, requirement, extra_steps)
+    # Whether to refuse is decided once: a second outline, written to fix the
+    # validator's complaints, must be a flow (v1 read the complaint as a reason).
+    grammar = outline_grammar(
+        offered.all_triggers,
+        offered.all_steps,
+        offered.flow_logic,
+        requirement=requirement,
+        allow_refusal=feedback is None,
+    )
+    messages = create_flow_messages(
+        requirement, offered.triggers, offered.steps, offered.flow_logic, feedback, examples
+    )
+    return messages, grammar
+
+
 # -- nodes ----------------------------------------------------------------------------------
 def outline_node(state: FlowState, runtime: Runtime[RunContext]) -> dict[str, Any]:
     ctx = runtime.context
     requirement = state["requirement"]
     feedback = state.get("feedback", {}).get("outline")
     with ctx.tracer.span("node", "outline", node="outline", round=state.get("rounds", 0)) as out:
-        offered = outline_context(ctx.call_tool("outline"), requirement, ctx.extra_steps)
-        grammar = outline_grammar(
-            offered.all_triggers,
-            offered.all_steps,
-            offered.flow_logic,
-            requirement=requirement,
-        )
         examples = None
         if ctx.example_index is not None:
             ctx.shots = ctx.example_index.nearest(requirement, 3, ctx.tools.installation)
             examples = [(c.requirement, c.outline) for c in ctx.shots]
-        messages = create_flow_messages(
-            requirement, offered.triggers, offered.steps, offered.flow_logic, feedback, examples
+        messages, grammar = outline_prompt(
+            ctx.call_tool("outline"), requirement, ctx.extra_steps, feedback, examples
         )
-        result = ctx.generate("outline", messages, grammar, OUTLINE_MAX_TOKENS)
+        result = ctx.generate(
+            "outline", messages, grammar, OUTLINE_MAX_TOKENS, _refusal_bias(ctx, feedback)
+        )
         text = result.text if result.complete else _complete_lines(result.text)
         catalog = ctx.tools.store.catalog(ctx.tools.installation)
         try:
@@ -195,6 +229,9 @@ def outline_node(state: FlowState, runtime: Runtime[RunContext]) -> dict[str, An
                 "status": "refused",
             }
         flow = parsed.flow if result.complete else _drop_unfinished_blocks(parsed.flow)
+        flow, unwrapped = unwrap_loops_without_lists(flow, catalog)
+        if unwrapped:
+            out["unwrapped_loops"] = unwrapped
         retriever = ctx.retriever()
         pending = [
             o for o in [0, *(c.order for c in flow.components)] if retriever.params_of(flow, o)
@@ -257,7 +294,7 @@ def validate_node(state: FlowState, runtime: Runtime[RunContext]) -> dict[str, A
     if rounds >= ctx.max_rounds:
         return {"errors": errors, "route": "finish", "status": "invalid"}
     flow = Flow.model_validate(state["flow"])
-    outline_problems = [e for e in report.errors if _owned_by_outline(e, flow)]
+    outline_problems = [e for e in report.errors if _owned_by_outline(e, flow, catalog)]
     if outline_problems:
         return {
             "errors": errors,
@@ -292,13 +329,23 @@ def finish_node(state: FlowState, runtime: Runtime[RunContext]) -> dict[str, Any
 
 
 # -- helpers --------------------------------------------------------------------------------
-def _owned_by_outline(error: FlowError, flow: Flow) -> bool:
+def _owned_by_outline(error: FlowError, flow: Flow, catalog: CatalogView) -> bool:
     """Problems only a different outline fixes: structure, unknown names, and a FOREACH
-    with nothing to loop over (no earlier step returns a list: a lookup is missing)."""
+    with nothing to loop over (no earlier step returns a list: a lookup is missing). A
+    FOREACH over a record when a list is in scope is its inputs' fault."""
     if error.kind == "structure" or error.code in OUTLINE_CODES:
         return True
     comp = flow.component(error.order) if error.order else None
-    return error.code == "pill_type_mismatch" and comp is not None and comp.definition == "FOREACH"
+    if error.code != "pill_type_mismatch" or comp is None or comp.definition != "FOREACH":
+        return False
+    return not has_list_to_loop(flow, catalog, comp.order)
+
+
+def _refusal_bias(ctx: RunContext, feedback: list[str] | None) -> dict[int, float]:
+    if feedback is not None or not ctx.refusal_bias:
+        return {}
+    tokens = ctx.engine.tokenize(REFUSE)
+    return {tokens[0]: ctx.refusal_bias} if tokens else {}
 
 
 def _input_examples(ctx: RunContext, flow: Flow, order: int) -> list[str] | None:

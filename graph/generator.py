@@ -12,6 +12,7 @@ stopped part-way.
 
 from __future__ import annotations
 
+import json
 import os
 import threading
 import time
@@ -36,6 +37,7 @@ from flowgen.tools.example_index import ExampleIndex
 
 MAX_REQUIREMENT_CHARS = 4000
 DEFAULT_ADAPTER = "default"
+ADAPTER_META = "flowgen_adapter.json"
 SHIPPED_ADAPTERS = Path(__file__).resolve().parent.parent / "training" / "adapters"
 
 
@@ -96,6 +98,23 @@ def shipped_adapters() -> dict[str, Path]:
     }
 
 
+def tuned_refusal_bias(adapter: str | None, model_name: str) -> float:
+    """The refusal bias in the shipped adapter's metadata, when the engine's base model
+    is the one it was tuned on (0 otherwise: a bias means nothing to another model);
+    `FLOWGEN_REFUSAL_BIAS` overrides it."""
+    forced = os.environ.get("FLOWGEN_REFUSAL_BIAS")
+    if forced:
+        return float(forced)
+    path = shipped_adapters().get(adapter or "")
+    meta_file = path / ADAPTER_META if path else None
+    if meta_file is None or not meta_file.is_file():
+        return 0.0
+    meta = json.loads(meta_file.read_text())
+    if meta.get("base_model") != model_name.rsplit("/", 1)[-1]:
+        return 0.0
+    return float(meta.get("refusal_bias", 0.0))
+
+
 @cache
 def default_engine() -> Engine:
     """The embedded engine with the shipped adapters, loaded once per process; or the
@@ -147,9 +166,12 @@ class FlowGenerator:
         trace: bool = True,
         max_rounds: int = 2,
         example_index: ExampleIndex | None = None,
+        refusal_bias: float | None = None,
     ):
         """`example_index`: show the three nearest solved cases in each prompt (the
-        prompted baselines); None for a fine-tuned adapter, which needs none."""
+        prompted baselines); None for a fine-tuned adapter, which needs none.
+        `refusal_bias`: how much more readily the outline call refuses; by default the
+        value tuned for the adapter (`FLOWGEN_REFUSAL_BIAS` overrides)."""
         self.store = store or CatalogStore()
         self.tools = CatalogTools(self.store, installation)  # raises for an unknown one
         self.installation = installation
@@ -162,6 +184,11 @@ class FlowGenerator:
             )
         self.runs = RunStore(self.store.engine) if trace else None
         self.max_rounds = max_rounds
+        self.refusal_bias = (
+            refusal_bias
+            if refusal_bias is not None
+            else tuned_refusal_bias(self.adapter, self.engine.model_name)
+        )
         self.example_index = example_index
         checkpointer = None
         if checkpoints:
@@ -230,6 +257,7 @@ class FlowGenerator:
             tracer=tracer,
             adapter=self.adapter,
             max_rounds=self.max_rounds,
+            refusal_bias=self.refusal_bias,
             extra_steps=extra_steps,
             on_model_call=self._counter(run_id, usage),
             example_index=self.example_index,

@@ -189,3 +189,20 @@ def test_remote_engine_errors_are_clear(llm: LocalEngine, server_url: str) -> No
     down = RemoteEngine(f"http://127.0.0.1:{_free_port()}", "x", retries=2, backoff_s=0.01)
     with pytest.raises(EngineError, match="unavailable after 3 attempts"):
         down.generate(GenerationRequest(messages=ASK))
+
+
+def test_logit_bias_moves_the_choice_and_travels_to_a_remote_server(
+    llm: LocalEngine, server_url: str
+) -> None:
+    plain = GenerationRequest(messages=ASK, grammar='root ::= "incident" | "problem"')
+    chosen = llm.generate(plain).text
+    other = "problem" if chosen == "incident" else "incident"
+    first = llm.tokenize(other)[0]
+    before = llm.first_token_logprobs(plain, top=1, also=(first,))
+    assert before[first] < max(before.values())  # the greedy choice was the other word
+    biased = plain.model_copy(update={"logit_bias": {first: 40.0}})
+    assert llm.generate(biased).text == other
+    assert llm.first_token_logprobs(biased, top=1, also=(first,))[first] > before[first]
+    remote = RemoteEngine(server_url, llm.model_name)
+    assert remote.tokenize("table = problem") == llm.tokenize("table = problem")
+    assert remote.generate(biased).text == other

@@ -83,6 +83,14 @@ def test_outline_grammar(text: str, ok: bool) -> None:
     assert accepts(OUTLINE, text) is ok
 
 
+def test_an_outline_written_again_after_feedback_cannot_refuse() -> None:
+    args = (["record_update"], ["update_record"], list(FLOW_LOGIC))
+    no_refusal = outline_grammar(*args, requirement=REQUIREMENT, allow_refusal=False)
+    assert accepts(OUTLINE, "REFUSE | not a workflow\n")
+    assert not accepts(no_refusal, "REFUSE | not a workflow\n")
+    assert accepts(no_refusal, "T record_update | inactive\n- update_record | them\n")
+
+
 @pytest.mark.parametrize(
     ("text", "ok"),
     [

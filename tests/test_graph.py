@@ -101,14 +101,34 @@ def test_validator_sends_structure_errors_back_to_the_outline(synced_store) -> N
     assert "empty_block" in _prompt(outline_prompts[1])
 
 
-def test_a_foreach_with_nothing_to_loop_over_goes_back_to_the_outline(synced_store) -> None:
+def test_a_foreach_over_a_record_goes_back_to_its_inputs_when_a_list_exists(
+    synced_store,
+) -> None:
     flow = Flow.model_validate(FLOW_CASES[0]["flow"])
+    assert flow.components[1].definition == "FOREACH"  # after a look-up: a list exists
     flow.components[1].inputs[0].value = "{{trigger.current}}"  # a record, not a list
     engine = ReplayEngine(flow, check_grammar=False)
     result = generator(synced_store, engine, max_rounds=1).generate(FLOW_CASES[0]["requirement"])
     assert [e["code"] for e in result.errors] == ["pill_type_mismatch"]
-    outline_prompts = [r for r in engine.requests if "## Inputs of" not in _prompt(r)]
-    assert len(outline_prompts) == 2 and "FOREACH items must be" in _prompt(outline_prompts[1])
+    retried = [r for r in engine.requests if "had these problems" in _prompt(r)]
+    assert len(retried) == 1 and "## Inputs of step 2." in _prompt(retried[0])
+    assert "FOREACH items must be" in _prompt(retried[0])
+
+
+def test_a_refusal_bias_reaches_only_the_first_outline_call(synced_store) -> None:
+    class Tokens(ReplayEngine):
+        def tokenize(self, text: str) -> list[int]:
+            return [7, 8] if text == "REFUSE" else []
+
+    flow = Flow.model_validate(FLOW_CASES[0]["flow"])
+    flow.components = flow.components[:2]  # an empty FOREACH: the outline is asked again
+    engine = Tokens(flow, check_grammar=False)
+    generator(synced_store, engine, max_rounds=1, refusal_bias=2.5).generate(
+        FLOW_CASES[0]["requirement"]
+    )
+    outlines = [r for r in engine.requests if "## Inputs of" not in _prompt(r)]
+    assert [r.logit_bias for r in outlines] == [{7: 2.5}, {}]
+    assert all(r.logit_bias == {} for r in engine.requests if r not in outlines)
 
 
 def _prompt(request: GenerationRequest) -> str:

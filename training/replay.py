@@ -40,6 +40,9 @@ class ReplayEngine:
     def adapters(self) -> list[str]:
         return []
 
+    def tokenize(self, text: str) -> list[int]:
+        return []  # no vocabulary: logit biases do not apply to replayed answers
+
     def answer(self, request: GenerationRequest) -> tuple[str, str]:
         prompt = "\n".join(m.content for m in request.messages or []) or request.prompt or ""
         match = _ITEM.search(prompt)

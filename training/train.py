@@ -19,6 +19,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from flowgen.graph.generator import ADAPTER_META
 from flowgen.training.examples import Example
 
 IGNORE = -100
@@ -37,7 +38,10 @@ class TrainConfig:
     max_len: int = 1536
     seed: int = 0
     save_every: int = 25
-    bf16: bool | None = None  # None: only where the CPU has native bf16
+    bf16: bool | None = None  # None: on a GPU that has it, or a CPU with native bf16
+    # A Hugging Face model folder to train on instead of the embedded SmolLM2 (a larger
+    # base on a GPU: docs/training.md, "Larger bases on a GPU").
+    base_model: str | None = None
 
 
 @dataclass
@@ -121,9 +125,11 @@ def train(
 
     random.seed(config.seed)
     torch.manual_seed(config.seed)
-    base_path = ensure_base_model()
+    base_path = Path(config.base_model) if config.base_model else ensure_base_model()
+    base_name = base_path.name if config.base_model else BASE_MODEL_NAME
+    device = "cuda" if torch.cuda.is_available() else "cpu"
     tokenizer = AutoTokenizer.from_pretrained(base_path)
-    model = AutoModelForCausalLM.from_pretrained(base_path, dtype=torch.float32)
+    model = AutoModelForCausalLM.from_pretrained(base_path, dtype=torch.float32).to(device)
     checkpoint = out / "checkpoint"
     if (checkpoint / "adapter_config.json").exists():
         model = PeftModel.from_pretrained(model, checkpoint, is_trainable=True)
@@ -153,13 +159,16 @@ def train(
     start_step, losses = 0, []
     state_file = checkpoint / "trainer_state.pt"
     if state_file.exists():
-        state = torch.load(state_file, weights_only=False)
+        state = torch.load(state_file, weights_only=False, map_location=device)
         optimizer.load_state_dict(state["optimizer"])
         scheduler.load_state_dict(state["scheduler"])
         start_step, losses = state["step"], state["losses"]
-        torch.set_rng_state(state["torch_rng"])
+        torch.set_rng_state(state["torch_rng"].cpu())
 
-    bf16 = cpu_has_fast_bf16() if config.bf16 is None else config.bf16
+    if config.bf16 is not None:
+        bf16 = config.bf16
+    else:
+        bf16 = torch.cuda.is_bf16_supported() if device == "cuda" else cpu_has_fast_bf16()
     pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
     tokens = answer_tokens = padded = 0
     started = time.perf_counter()
@@ -174,7 +183,8 @@ def train(
             ids[row, : len(seq)] = torch.tensor(seq)
             labels[row, : len(lab)] = torch.tensor(lab)
             mask[row, : len(seq)] = 1
-        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+        ids, labels, mask = ids.to(device), labels.to(device), mask.to(device)
+        with torch.autocast(device, dtype=torch.bfloat16, enabled=bf16):
             loss = model(input_ids=ids, attention_mask=mask, labels=labels).loss
         loss.backward()
         torch.nn.utils.clip_grad_norm_(params, 1.0)
@@ -215,7 +225,8 @@ def train(
     )
     weights = base_path / "model.safetensors"
     meta = {
-        "base_model": BASE_MODEL_NAME,
+        "base_model": base_name,
+        "device": device,
         "base_model_sha256": file_sha256(weights) if weights.exists() else None,
         "config": asdict(config),
         "bf16": bf16,
@@ -224,7 +235,7 @@ def train(
         "result": {k: v for k, v in asdict(result).items() if k != "losses"},
         **(metadata or {}),
     }
-    (out / "flowgen_adapter.json").write_text(json.dumps(meta, indent=2) + "\n")
+    (out / ADAPTER_META).write_text(json.dumps(meta, indent=2) + "\n")
     if checkpoint.exists():
         import shutil
 

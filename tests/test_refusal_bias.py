@@ -1,0 +1,48 @@
+"""Choosing the refusal bias from first-token margins, and where the generator reads it."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from flowgen.graph import generator
+from flowgen.training.refusal_bias import Margin, choose_bias, refused_share
+
+
+def margins(flows: list[float], refusals: list[float]) -> list[Margin]:
+    return [Margin(f"f{i}", "train", False, m) for i, m in enumerate(flows)] + [
+        Margin(f"r{i}", "train", True, m) for i, m in enumerate(refusals)
+    ]
+
+
+def test_the_bias_refuses_at_most_the_allowed_share_of_flows() -> None:
+    flows = [-9.0, -8.0, -7.5, -6.0, -5.0, -4.0, -3.5, -3.0, -2.0, -1.0]
+    found = margins(flows, refusals=[-2.5, -0.5, 1.0, -6.5])
+    bias = choose_bias(found, max_false=0.1)  # one flow of ten may be refused
+    assert refused_share(found, bias, refusal=False) == pytest.approx(0.1)
+    assert bias == pytest.approx(2.0, abs=0.01)  # just below the second-highest flow
+    assert refused_share(found, bias, refusal=True) == pytest.approx(0.5)  # -0.5 and 1.0
+    assert choose_bias(found, max_false=0.0) == pytest.approx(1.0, abs=0.01)
+
+
+def test_a_model_that_already_over_refuses_gets_no_negative_bias() -> None:
+    assert choose_bias(margins([1.0, 2.0], refusals=[3.0]), max_false=0.0) == 0.0
+    with pytest.raises(ValueError, match="no legitimate requests"):
+        choose_bias(margins([], refusals=[1.0]), max_false=0.1)
+
+
+def test_the_bias_applies_only_to_the_base_it_was_tuned_on(tmp_path, monkeypatch) -> None:
+    adapter = tmp_path / "default"
+    adapter.mkdir()
+    (adapter / "adapter_config.json").write_text("{}")
+    meta = {"base_model": "SmolLM2-135M-Instruct", "refusal_bias": 3.5}
+    (adapter / generator.ADAPTER_META).write_text(json.dumps(meta))
+    monkeypatch.setattr(generator, "SHIPPED_ADAPTERS", tmp_path)
+    monkeypatch.delenv("FLOWGEN_REFUSAL_BIAS", raising=False)
+    assert generator.tuned_refusal_bias("default", "SmolLM2-135M-Instruct") == 3.5
+    assert generator.tuned_refusal_bias("default", "HuggingFaceTB/SmolLM2-135M-Instruct") == 3.5
+    assert generator.tuned_refusal_bias("default", "Qwen2.5-7B-Instruct") == 0.0
+    assert generator.tuned_refusal_bias(None, "SmolLM2-135M-Instruct") == 0.0
+    monkeypatch.setenv("FLOWGEN_REFUSAL_BIAS", "1.25")
+    assert generator.tuned_refusal_bias("default", "Qwen2.5-7B-Instruct") == 1.25
