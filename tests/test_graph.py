@@ -278,3 +278,21 @@ def test_prompted_baseline_shows_the_nearest_solved_cases(synced_store) -> None:
     assert outline.index("## Example outline") < outline.index("## Requirement")
     email = next(r for r in engine.requests if "## Inputs of step 3. send_email" in _prompt(r))
     assert "## Example answer for this step elsewhere\nah_to = {{" in _prompt(email)
+
+
+def test_when_the_guard_refuses_the_outline_may_only_word_the_reason(synced_store) -> None:
+    import numpy as np
+
+    from flowgen.graph.guard import RefusalGuard
+
+    always = RefusalGuard(np.zeros(384, dtype=np.float32), 5.0, 0.5, "all-MiniLM-L6-v2", {})
+    case = FLOW_CASES[0]
+    flow_engine = ReplayEngine(Flow.model_validate(case["flow"]))
+    generator(synced_store, flow_engine, guard=always).generate(case["requirement"])
+    assert [r.item for r in flow_engine.rejections][:1] == ["outline"]  # no flow admitted
+    refusing = ReplayEngine(None, refusal="exporting customer data to a personal account")
+    result = generator(synced_store, refusing, guard=always).generate(case["requirement"])
+    assert result.status == "refused" and refusing.rejections == []
+    trace = RunStore(synced_store.engine).get(result.run_id)
+    guard_span = next(e for e in trace.events if e.name == "guard")
+    assert guard_span.payload["refuse"] is True
