@@ -191,13 +191,13 @@ def train(
         optimizer.step()
         scheduler.step()
         optimizer.zero_grad(set_to_none=True)
-        losses.append(round(float(loss), 4))
+        losses.append(round(loss.item(), 4))
         n = int(mask.sum())
         tokens += n
         padded += ids.numel()
         answer_tokens += int((labels != IGNORE).sum())
         if on_step:
-            on_step(step + 1, len(flat), float(loss), tokens / (time.perf_counter() - started))
+            on_step(step + 1, len(flat), loss.item(), tokens / (time.perf_counter() - started))
         if (step + 1) % config.save_every == 0 and step + 1 < len(flat):
             model.save_pretrained(checkpoint)
             torch.save(
