@@ -301,9 +301,9 @@ def tune_refusal_command(
     out.print(f"refusal bias {bias:.3f} (at most {max_false:.0%} of {tune_split} flows refused)")
     for split in splits:
         here = [m for m in margins if m.split == split]
-        for b, name in ((0.0, "no bias"), (bias, "tuned")):
+        for b, label in ((0.0, "no bias"), (bias, "tuned")):
             out.print(
-                f"{split:6} {name:8} refusals caught {refused_share(here, b, True):.0%} "
+                f"{split:6} {label:8} refusals caught {refused_share(here, b, True):.0%} "
                 f"of {sum(m.refusal for m in here)} · flows refused "
                 f"{refused_share(here, b, False):.0%} of {sum(not m.refusal for m in here)}"
             )

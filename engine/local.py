@@ -130,18 +130,16 @@ class LocalEngine:
         applied: what the greedy first choice is and by how much (used to tune the
         refusal bias). A token the grammar forbids has -inf."""
         torch, xgr = self._torch, self._xgr
+        self._check_adapter(request)
         compiled = self.compile(request.grammar) if request.grammar else None
+        matcher = xgr.GrammarMatcher(compiled) if compiled is not None else None
+        bitmask = xgr.allocate_token_bitmask(1, self.vocab_size) if matcher else None
         prompt_ids = self.tokenize(self.render(request))
         with self._lock, torch.inference_mode(), self._select_adapter(request.adapter):
             with torch.autocast(self.device, dtype=torch.bfloat16, enabled=self.bf16):
                 feed = torch.tensor([prompt_ids], device=self.device)
-                logits = self.model(input_ids=feed).logits[:, -1, :]
-            logits = self._biased(logits.float().cpu(), request)
-            if compiled is not None:
-                bitmask = xgr.allocate_token_bitmask(1, self.vocab_size)
-                xgr.GrammarMatcher(compiled).fill_next_token_bitmask(bitmask)
-                xgr.apply_token_bitmask_inplace(logits, bitmask)
-                logits[:, self.banned_token_ids] = float("-inf")
+                raw = self.model(input_ids=feed).logits[:, -1, :]
+            logits = self._allowed_logits(raw, request, matcher, bitmask)
             logprobs = torch.log_softmax(logits[0], dim=-1)
             values, ids = torch.topk(logprobs, top)
             chosen = {int(i): float(v) for i, v in zip(ids, values, strict=True)}
@@ -167,15 +165,33 @@ class LocalEngine:
             raise EngineError(f"invalid grammar: {exc}") from exc
 
     def generate(self, request: GenerationRequest) -> GenerationResult:
-        if request.adapter is not None and request.adapter not in self._adapters:
-            known = ", ".join(self._adapters) or "none"
-            raise EngineError(f"unknown adapter {request.adapter!r} (loaded: {known})")
+        self._check_adapter(request)
         compiled = self.compile(request.grammar) if request.grammar else None
         prompt_ids = self.tokenize(self.render(request))
         with self._lock:
             return self._decode(request, prompt_ids, compiled)
 
     # -- decoding --------------------------------------------------------------------------
+    def _check_adapter(self, request: GenerationRequest) -> None:
+        if request.adapter is not None and request.adapter not in self._adapters:
+            known = ", ".join(self._adapters) or "none"
+            raise EngineError(f"unknown adapter {request.adapter!r} (loaded: {known})")
+
+    def _allowed_logits(
+        self, raw: Any, request: GenerationRequest, matcher: Any, bitmask: Any
+    ) -> Any:
+        """The last position's logits on the CPU, biased as the request asks, with what
+        the grammar forbids (and special tokens other than the stops) at -inf."""
+        logits = raw.float().cpu()
+        for token, bias in request.logit_bias.items():
+            if 0 <= token < logits.shape[-1]:
+                logits[:, token] += bias
+        if matcher is not None:
+            matcher.fill_next_token_bitmask(bitmask)
+            self._xgr.apply_token_bitmask_inplace(logits, bitmask)
+            logits[:, self.banned_token_ids] = float("-inf")
+        return logits
+
     def _token_id(self, token: str) -> int | None:
         tid = self.tokenizer.convert_tokens_to_ids(token)
         return tid if isinstance(tid, int) and tid != self.tokenizer.unk_token_id else None
@@ -230,11 +246,7 @@ class LocalEngine:
             feed = torch.tensor([prompt_ids[reused:]], device=self.device)
             for step in range(request.max_tokens):
                 out = self.model(input_ids=feed, past_key_values=past, use_cache=True)
-                logits = self._biased(out.logits[:, -1, :].float().cpu(), request)
-                if matcher is not None:
-                    matcher.fill_next_token_bitmask(bitmask)
-                    xgr.apply_token_bitmask_inplace(logits, bitmask)
-                    logits[:, self.banned_token_ids] = float("-inf")
+                logits = self._allowed_logits(out.logits[:, -1, :], request, matcher, bitmask)
                 token = int(torch.argmax(logits, dim=-1))
                 if step == 0:
                     first_token_s = time.perf_counter() - started
@@ -274,12 +286,6 @@ class LocalEngine:
             model=self.model_name,
             adapter=request.adapter,
         )
-
-    def _biased(self, logits: Any, request: GenerationRequest) -> Any:
-        for token, bias in request.logit_bias.items():
-            if 0 <= token < logits.shape[-1]:
-                logits[:, token] += bias
-        return logits
 
     def _hit_stop(self, generated: list[int], stops: list[str]) -> bool:
         tail = self.tokenizer.decode(generated[-16:], skip_special_tokens=True)

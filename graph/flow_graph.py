@@ -43,7 +43,7 @@ from flowgen.graph.guard import RefusalGuard
 from flowgen.graph.outline_repair import has_list_to_loop, unwrap_loops_without_lists
 from flowgen.graph.tracing import RunTracer
 from flowgen.prompts.create_flow import create_flow_messages
-from flowgen.prompts.line_format import REFUSE, LineFormatError, parse_inputs, parse_outline
+from flowgen.prompts.line_format import LineFormatError, parse_inputs, parse_outline
 from flowgen.prompts.populate_inputs import populate_inputs_messages
 from flowgen.tools.catalog_tools import CatalogTools
 from flowgen.tools.example_index import ExampleIndex, SolvedCase
@@ -62,7 +62,6 @@ class FlowState(TypedDict, total=False):
     requirement: str
     outline_text: str | None
     refusal: str | None
-    guard_score: float | None
     must_refuse: bool  # the guard refused: the outline call writes only the reason
     flow: dict[str, Any] | None
     pending: list[int]  # items still to fill: 0 is the trigger, then step orders
@@ -82,9 +81,9 @@ class RunContext:
     tracer: RunTracer
     adapter: str | None = None
     max_rounds: int = 2
-    # Added to the logit of the refusal's first token in the first outline call: tuned
-    # per adapter on held-out flows (training/refusal_bias.py), 0 for an untuned model.
-    refusal_bias: float = 0.0
+    # The first outline call's logit bias on the refusal's first token (tuned per adapter
+    # on held-out flows, training/refusal_bias.py); empty for an untuned model.
+    refusal_logit_bias: dict[int, float] = field(default_factory=dict)
     guard: RefusalGuard | None = None
     extra_steps: list[str] = field(default_factory=list)
     on_model_call: Callable[[GenerationResult], None] | None = None
@@ -198,12 +197,12 @@ def outline_prompt(
 def guard_node(state: FlowState, runtime: Runtime[RunContext]) -> dict[str, Any]:
     guard = runtime.context.guard
     if guard is None:
-        return {"guard_score": None, "must_refuse": False}
+        return {"must_refuse": False}
     with runtime.context.tracer.span("node", "guard", node="guard") as out:
         score = guard.score(state["requirement"])
         refuse = score > guard.threshold
         out.update(score=round(score, 4), threshold=guard.threshold, refuse=refuse)
-    return {"guard_score": round(score, 4), "must_refuse": refuse}
+    return {"must_refuse": refuse}  # the score is in the trace
 
 
 def outline_node(state: FlowState, runtime: Runtime[RunContext]) -> dict[str, Any]:
@@ -224,7 +223,11 @@ def outline_node(state: FlowState, runtime: Runtime[RunContext]) -> dict[str, An
             must_refuse=bool(state.get("must_refuse")) and feedback is None,
         )
         result = ctx.generate(
-            "outline", messages, grammar, OUTLINE_MAX_TOKENS, _refusal_bias(ctx, feedback)
+            "outline",
+            messages,
+            grammar,
+            OUTLINE_MAX_TOKENS,
+            ctx.refusal_logit_bias if feedback is None else None,
         )
         text = result.text if result.complete else _complete_lines(result.text)
         catalog = ctx.tools.store.catalog(ctx.tools.installation)
@@ -364,13 +367,6 @@ def _owned_by_outline(error: FlowError, flow: Flow, catalog: CatalogView) -> boo
     if error.code != "pill_type_mismatch" or comp is None or comp.definition != "FOREACH":
         return False
     return not has_list_to_loop(flow, catalog, comp.order)
-
-
-def _refusal_bias(ctx: RunContext, feedback: list[str] | None) -> dict[int, float]:
-    if feedback is not None or not ctx.refusal_bias:
-        return {}
-    tokens = ctx.engine.tokenize(REFUSE)
-    return {tokens[0]: ctx.refusal_bias} if tokens else {}
 
 
 def _input_examples(ctx: RunContext, flow: Flow, order: int) -> list[str] | None:

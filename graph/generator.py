@@ -33,6 +33,7 @@ from flowgen.graph.flow_graph import FlowState, RunContext, Status, build_graph
 from flowgen.graph.guard import RefusalGuard, shipped_guard
 from flowgen.graph.tracing import RunTracer, configure_opentelemetry
 from flowgen.prompts import PROMPT_VERSION
+from flowgen.prompts.line_format import REFUSE
 from flowgen.tools.catalog_tools import CatalogTools
 from flowgen.tools.example_index import ExampleIndex
 
@@ -187,11 +188,12 @@ class FlowGenerator:
             )
         self.runs = RunStore(self.store.engine) if trace else None
         self.max_rounds = max_rounds
-        self.refusal_bias = (
-            refusal_bias
-            if refusal_bias is not None
-            else tuned_refusal_bias(self.adapter, self.engine.model_name)
-        )
+        bias = refusal_bias
+        if bias is None:
+            bias = tuned_refusal_bias(self.adapter, self.engine.model_name)
+        # The refusal's first token, looked up once (a served model answers over HTTP).
+        refuse_tokens = self.engine.tokenize(REFUSE) if bias else []
+        self.refusal_logit_bias = {refuse_tokens[0]: bias} if refuse_tokens else {}
         self.example_index = example_index
         self.guard = shipped_guard() if guard == "shipped" else guard
         checkpointer = None
@@ -261,7 +263,7 @@ class FlowGenerator:
             tracer=tracer,
             adapter=self.adapter,
             max_rounds=self.max_rounds,
-            refusal_bias=self.refusal_bias,
+            refusal_logit_bias=self.refusal_logit_bias,
             guard=self.guard,
             extra_steps=extra_steps,
             on_model_call=self._counter(run_id, usage),

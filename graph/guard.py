@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 
+FIELDS = ("weights", "intercept", "threshold", "embedding_model")  # the rest is metadata
 SHIPPED_GUARD = Path(__file__).resolve().parent.parent / "training" / "guard" / "guard.json"
 
 
@@ -41,7 +42,7 @@ class RefusalGuard:
             intercept=float(data["intercept"]),
             threshold=float(data["threshold"]),
             embedding_model=data["embedding_model"],
-            meta={k: v for k, v in data.items() if k not in ("weights", "intercept")},
+            meta={k: v for k, v in data.items() if k not in FIELDS},
         )
 
     def save(self, path: Path) -> None:
