@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import json
+import random
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
@@ -13,6 +14,9 @@ from rich.table import Table as RichTable
 from flowgen.cli.console import fail, out
 from flowgen.cli.data_commands import DATA
 from flowgen.metrics.scoring import SUMMARY_KEYS
+
+if TYPE_CHECKING:
+    from flowgen.training.cases import Case
 
 COMPARED = [
     *SUMMARY_KEYS,
@@ -39,7 +43,15 @@ def evaluate(
     baseline: Annotated[
         Literal["none", "nearest"], typer.Option(help="`nearest`: the nearest train flow.")
     ] = "none",
-    limit: Annotated[int | None, typer.Option(min=1)] = None,
+    installation: Annotated[
+        str | None, typer.Option(help="Only cases of this installation.")
+    ] = None,
+    limit: Annotated[int | None, typer.Option(min=1, help="Only the first N cases.")] = None,
+    sample: Annotated[
+        int | None,
+        typer.Option(min=1, help="A seeded random sample of N cases (kept in file order)."),
+    ] = None,
+    seed: Annotated[int, typer.Option(help="Seed of --sample.")] = 0,
 ) -> None:
     """Run the generator (or a baseline) on every case of CASES.jsonl and write
     summary.json, cases.jsonl, features.md/.csv and plots to --out; or
@@ -59,7 +71,7 @@ def evaluate(
         train = [c for c in read_cases(sorted(DATA.glob("*.jsonl"))) if c.split == "train"]
     except (CaseSourceError, OSError) as exc:
         raise fail(str(exc)) from None
-    cases = [c for c in cases if split is None or c.split == split][:limit]
+    cases = select_cases(cases, split, installation, sample, seed)[:limit]
     if not cases:
         raise fail("no cases to evaluate")
     store = CatalogStore()
@@ -101,9 +113,46 @@ def evaluate(
     with Progress(*columns) as progress:
         task = progress.add_task("eval", total=len(cases))
         figures = run_arm(
-            arm, cases, store, the_engine, train, out_dir, lambda: progress.advance(task)
+            arm,
+            cases,
+            store,
+            the_engine,
+            train,
+            out_dir,
+            lambda: progress.advance(task),
+            selection={
+                "cases": str(cases_file),
+                "split": split,
+                "installation": installation,
+                "sample": sample,
+                "seed": seed if sample else None,
+                "limit": limit,
+                "n": len(cases),
+            },
         )
     out.print_json(json.dumps(figures))
+
+
+def select_cases(
+    cases: list[Case],
+    split: str | None,
+    installation: str | None,
+    sample: int | None,
+    seed: int,
+) -> list[Case]:
+    """The cases an eval runs on. A sample keeps file order so that two arms sampled with
+    the same seed score the same cases, and a sample of a split file grouped by
+    installation still covers every installation (a prefix would not)."""
+    kept = [
+        c
+        for c in cases
+        if (split is None or c.split == split)
+        and (installation is None or c.installation == installation)
+    ]
+    if sample is None or sample >= len(kept):
+        return kept
+    chosen = set(random.Random(seed).sample(range(len(kept)), sample))
+    return [c for i, c in enumerate(kept) if i in chosen]
 
 
 def compare(dirs: list[Path]) -> None:

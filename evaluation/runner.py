@@ -62,13 +62,25 @@ def run_arm(
     train: list[Case],
     out_dir: Path,
     progress: Callable[[], None] | None = None,
+    selection: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
+    """Score every case and write the results to `out_dir`. Each finished case is appended
+    to `cases.partial.jsonl` first, so an eval stopped part-way (hours on a CPU) picks up
+    where it stopped when run again with the same arm and folder."""
     from flowgen.graph.generator import FlowGenerator
 
     index = ExampleIndex(solved_cases(train)) if arm.few_shot or arm.kind == "nearest" else None
     generators: dict[str, FlowGenerator] = {}
+    out_dir.mkdir(parents=True, exist_ok=True)
+    partial = out_dir / PARTIAL
+    done = finished_records(partial, arm)
     records = []
     for case in cases:
+        if case.id in done:
+            records.append(done[case.id])
+            if progress:
+                progress()
+            continue
         start = time.perf_counter()
         if arm.kind == "nearest":
             assert index is not None
@@ -128,15 +140,42 @@ def run_arm(
                 "score": asdict(score),
             }
         )
+        with partial.open("a", encoding="utf-8") as fh:
+            fh.write(json.dumps({"arm": asdict(arm), **records[-1]}, ensure_ascii=False) + "\n")
         if progress:
             progress()
-    write_results(out_dir, arm, records)
+    write_results(out_dir, arm, records, selection)
+    partial.unlink(missing_ok=True)
     return summary(records)
 
 
-def write_results(out_dir: Path, arm: Arm, records: list[dict[str, Any]]) -> None:
+PARTIAL = "cases.partial.jsonl"
+
+
+def finished_records(partial: Path, arm: Arm) -> dict[str, dict[str, Any]]:
+    """Cases an earlier, interrupted run of the same arm already scored. Lines of another
+    arm are ignored (not mixed in), and a torn last line from a kill is skipped."""
+    if not partial.exists():
+        return {}
+    done = {}
+    for line in partial.read_text(encoding="utf-8").splitlines():
+        try:
+            record = json.loads(line)
+        except ValueError:
+            continue
+        if record.pop("arm", None) == asdict(arm):
+            done[record["id"]] = record
+    return done
+
+
+def write_results(
+    out_dir: Path,
+    arm: Arm,
+    records: list[dict[str, Any]],
+    selection: dict[str, Any] | None = None,
+) -> None:
     out_dir.mkdir(parents=True, exist_ok=True)
-    figures = {"arm": asdict(arm), **summary(records)}
+    figures = {"arm": asdict(arm), "selection": selection or {}, **summary(records)}
     (out_dir / "summary.json").write_text(json.dumps(figures, indent=2) + "\n")
     with (out_dir / "cases.jsonl").open("w", encoding="utf-8") as fh:
         for record in records:

@@ -134,3 +134,61 @@ def test_eval_nearest_example_arm_writes_every_output(synced_store, tmp_path) ->
     compared = runner.invoke(app, ["eval", "compare", str(out), str(out)])
     assert compared.exit_code == 0 and "nearest-example" in compared.output
     assert runner.invoke(app, ["eval", str(cases)]).exit_code == 2  # no --out
+
+
+def test_a_sample_is_seeded_kept_in_file_order_and_covers_installations() -> None:
+    from flowgen.cli.eval_commands import select_cases
+    from flowgen.training.cases import read_cases
+
+    cases = read_cases([REPO / "data" / "handwritten.jsonl"])
+    first = select_cases(cases, "dev", None, 30, seed=0)
+    again = select_cases(cases, "dev", None, 30, seed=0)
+    other = select_cases(cases, "dev", None, 30, seed=1)
+    assert [c.id for c in first] == [c.id for c in again] != [c.id for c in other]
+    assert len(first) == 30 and all(c.split == "dev" for c in first)
+    order = {c.id: i for i, c in enumerate(cases)}
+    assert [order[c.id] for c in first] == sorted(order[c.id] for c in first)
+    # The dev split is grouped by installation; a prefix of 30 would be acme only.
+    assert len({c.installation for c in first}) == 3
+    globex = select_cases(cases, "test", "globex-csm", None, seed=0)
+    assert globex and {c.installation for c in globex} == {"globex-csm"}
+
+
+def test_an_interrupted_eval_resumes_from_its_partial_file(synced_store, tmp_path) -> None:
+    from dataclasses import asdict
+
+    from flowgen.evaluation.runner import PARTIAL, Arm
+
+    cases = tmp_path / "cases.jsonl"
+    gold = [
+        json.loads(line) for line in (REPO / "examples" / "gold.jsonl").read_text().splitlines()
+    ]
+    cases.write_text("".join(json.dumps(c) + "\n" for c in gold))
+    out = tmp_path / "nearest"
+    command = ["eval", str(cases), "--baseline", "nearest", "--out", str(out)]
+    assert runner.invoke(app, command).exit_code == 0
+    first, second = [json.loads(line) for line in (out / "cases.jsonl").read_text().splitlines()][
+        :2
+    ]
+    # As a killed run leaves it: one case scored by this arm (marked with a score a re-run
+    # would not produce), one scored by another arm, and a torn last line.
+    arm = asdict(Arm(name="nearest-example", kind="nearest", adapter=None))
+    first["score"]["flowsim_outline"] = second["score"]["flowsim_outline"] = 0.123456
+    (out / PARTIAL).write_text(
+        json.dumps({"arm": arm, **first})
+        + "\n"
+        + json.dumps({"arm": {**arm, "few_shot": True}, **second})
+        + "\n"
+        + '{"arm": {"na'
+    )
+    assert runner.invoke(app, command).exit_code == 0
+    by_id = {
+        r["id"]: r
+        for r in (json.loads(line) for line in (out / "cases.jsonl").read_text().splitlines())
+    }
+    assert len(by_id) == 5
+    assert by_id[first["id"]]["score"]["flowsim_outline"] == 0.123456
+    assert by_id[second["id"]]["score"]["flowsim_outline"] != 0.123456
+    assert not (out / PARTIAL).exists()
+    figures = json.loads((out / "summary.json").read_text())
+    assert figures["selection"]["n"] == 5 and figures["selection"]["sample"] is None
