@@ -140,9 +140,11 @@ def select_cases(
     sample: int | None,
     seed: int,
 ) -> list[Case]:
-    """The cases an eval runs on. A sample keeps file order so that two arms sampled with
-    the same seed score the same cases, and a sample of a split file grouped by
-    installation still covers every installation (a prefix would not)."""
+    """The cases an eval runs on. A sample is the first N of the cases shuffled with the
+    seed, so two arms sampled alike score the same cases and a smaller sample lies inside
+    a larger one (a slow arm on 15 cases compares with a fast one on 30). It is returned in
+    file order, and covers every installation of a split grouped by installation (a
+    prefix of the file would not)."""
     kept = [
         c
         for c in cases
@@ -151,7 +153,9 @@ def select_cases(
     ]
     if sample is None or sample >= len(kept):
         return kept
-    chosen = set(random.Random(seed).sample(range(len(kept)), sample))
+    order = list(range(len(kept)))
+    random.Random(seed).shuffle(order)
+    chosen = set(order[:sample])
     return [c for i, c in enumerate(kept) if i in chosen]
 
 

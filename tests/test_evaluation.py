@@ -146,6 +146,8 @@ def test_a_sample_is_seeded_kept_in_file_order_and_covers_installations() -> Non
     other = select_cases(cases, "dev", None, 30, seed=1)
     assert [c.id for c in first] == [c.id for c in again] != [c.id for c in other]
     assert len(first) == 30 and all(c.split == "dev" for c in first)
+    smaller = select_cases(cases, "dev", None, 15, seed=0)
+    assert {c.id for c in smaller} < {c.id for c in first}
     order = {c.id: i for i, c in enumerate(cases)}
     assert [order[c.id] for c in first] == sorted(order[c.id] for c in first)
     # The dev split is grouped by installation; a prefix of 30 would be acme only.
