@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import random
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
@@ -55,9 +55,10 @@ def evaluate(
 ) -> None:
     """Run the generator (or a baseline) on every case of CASES.jsonl and write
     summary.json, cases.jsonl, features.md/.csv and plots to --out; or
-    `flowgen eval compare DIR...` to put the summaries of earlier runs side by side."""
+    `flowgen eval compare DIR... [--installation ID]` to put earlier runs side by side on
+    the cases they all scored."""
     if target[0] == "compare":
-        compare([Path(d) for d in target[1:]])
+        compare([Path(d) for d in target[1:]], installation)
         return
     if len(target) != 1 or out_dir is None:
         raise fail("give one case file and --out DIR (or `compare DIR1 DIR2 ...`)")
@@ -159,18 +160,56 @@ def select_cases(
     return [c for i, c in enumerate(kept) if i in chosen]
 
 
-def compare(dirs: list[Path]) -> None:
-    """The summaries of several runs side by side."""
+def scored_cases(run_dir: Path) -> tuple[str, dict[str, dict[str, Any]]]:
+    """A run's arm name and its scored cases by id; a run still going (or stopped) is
+    read from its partial file."""
+    from flowgen.evaluation.runner import PARTIAL
+
+    if (run_dir / "cases.jsonl").exists():
+        arm = json.loads((run_dir / "summary.json").read_text())["arm"]["name"]
+        lines = (run_dir / "cases.jsonl").read_text(encoding="utf-8").splitlines()
+        return arm, {r["id"]: r for r in map(json.loads, lines)}
+    records = {}
+    arm = ""
+    for line in (run_dir / PARTIAL).read_text(encoding="utf-8").splitlines():
+        try:
+            record = json.loads(line)
+        except ValueError:  # the line a kill tore
+            continue
+        arm = record.pop("arm")["name"] + " (unfinished)"
+        records[record["id"]] = record
+    return arm, records
+
+
+def compare(dirs: list[Path], installation: str | None = None) -> None:
+    """Several runs side by side, on the cases every one of them scored (runs on different
+    samples of a split, or a full run beside a sampled one), optionally one
+    installation's: each run's figures are recomputed from its cases.jsonl."""
+    from flowgen.evaluation.summary import summary
+
     if not dirs:
         raise fail("name the result folders to compare")
-    table = RichTable("figure", *(d.name for d in dirs))
-    summaries = []
+    arms, runs = [], []
     for d in dirs:
         try:
-            summaries.append(json.loads((d / "summary.json").read_text()))
-        except (OSError, ValueError) as exc:
-            raise fail(f"{d}: no readable summary.json ({exc})") from None
-    table.add_row("arm", *(s["arm"]["name"] for s in summaries))
+            arm, records = scored_cases(d)
+        except (OSError, ValueError, KeyError) as exc:
+            raise fail(f"{d}: no readable results ({exc})") from None
+        arms.append(arm)
+        runs.append(records)
+    common = set.intersection(*(set(run) for run in runs))
+    if installation:
+        common = {i for i in common if runs[0][i]["installation"] == installation}
+    if not common:
+        where = f" in {installation}" if installation else ""
+        raise fail(f"the runs have no case in common{where}")
+    summaries = [summary([run[i] for i in sorted(common)]) for run in runs]
+    title = f"{len(common)} cases scored by every run" + (
+        f" ({installation})" if installation else ""
+    )
+    table = RichTable("figure", *(d.name for d in dirs), title=title)
+    table.add_row("arm", *arms)
+    table.add_row("cases in the run", *(str(len(run)) for run in runs))
     for key in COMPARED:
         cells = []
         for s in summaries:

@@ -194,3 +194,31 @@ def test_an_interrupted_eval_resumes_from_its_partial_file(synced_store, tmp_pat
     assert not (out / PARTIAL).exists()
     figures = json.loads((out / "summary.json").read_text())
     assert figures["selection"]["n"] == 5 and figures["selection"]["sample"] is None
+
+
+def test_compare_scores_runs_on_the_cases_they_share(synced_store, tmp_path) -> None:
+    cases = tmp_path / "cases.jsonl"
+    gold = [
+        json.loads(line) for line in (REPO / "examples" / "gold.jsonl").read_text().splitlines()
+    ]
+    cases.write_text("".join(json.dumps(c) + "\n" for c in gold))
+    full, part = tmp_path / "full", tmp_path / "part"
+    base = ["eval", str(cases), "--baseline", "nearest", "--out"]
+    assert runner.invoke(app, [*base, str(full)]).exit_code == 0
+    assert runner.invoke(app, [*base, str(part), "--sample", "3"]).exit_code == 0
+    shown = runner.invoke(app, ["eval", "compare", str(full), str(part)], terminal_width=200)
+    assert shown.exit_code == 0, shown.output
+    assert "3 cases scored by every run" in shown.output
+    # A run still going is read from its partial file.
+    (part / "cases.jsonl").rename(part / "cases.partial.jsonl")
+    summary_arm = json.loads((part / "summary.json").read_text())["arm"]
+    lines = (part / "cases.partial.jsonl").read_text().splitlines()[:2]
+    (part / "cases.partial.jsonl").write_text(
+        "".join(json.dumps({"arm": summary_arm, **json.loads(line)}) + "\n" for line in lines)
+    )
+    shown = runner.invoke(app, ["eval", "compare", str(full), str(part)], terminal_width=200)
+    assert "2 cases scored by every run" in shown.output and "(unfinished)" in shown.output
+    nowhere = runner.invoke(
+        app, ["eval", "compare", str(full), str(part), "--installation", "globex-csm"]
+    )
+    assert nowhere.exit_code != 0 and "no case in common in globex-csm" in nowhere.output
