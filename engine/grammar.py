@@ -246,6 +246,12 @@ def span_rules(requirement: str, name: str = "span") -> list[str]:
     return [f"{name} ::= {starts}", *rules]
 
 
+# A flow asked for in one sentence has a handful of steps (at most 7 in the 500
+# hand-written flows); the base model without an adapter goes on writing steps until the
+# token limit (21 and 28 on two dev requests), each step one more populateInputs call.
+MAX_BLOCK_STEPS = 12
+
+
 def outline_grammar(
     triggers: list[str],
     steps: list[str],
@@ -254,6 +260,7 @@ def outline_grammar(
     requirement: str | None = None,
     allow_refusal: bool = True,
     allow_flow: bool = True,
+    max_block_steps: int = MAX_BLOCK_STEPS,
 ) -> str:
     """A refusal line (unless `allow_refusal` is off), or a trigger line then indented
     step lines, each with ` | span` (unless `allow_flow` is off: the guard has refused).
@@ -266,8 +273,8 @@ def outline_grammar(
     The flow-logic rules of spec §1 are part of the grammar, so an outline cannot have a
     structure error: every block has children, ELSEIF/ELSE follow an IF, CATCH a TRY,
     PARALLEL holds two or more PATHs, EXITLOOP/SKIPITERATION only inside a loop,
-    blocks nest at most `max_depth` deep. With `requirement`, every annotation is a span
-    of it.
+    blocks nest at most `max_depth` deep, each holds at most `max_block_steps` items. With
+    `requirement`, every annotation is a span of it.
     """
     allowed = set(flow_logic)
     leaves = [*steps, *(n for n in LEAF_LOGIC if n in allowed)]
@@ -320,5 +327,5 @@ def outline_grammar(
                         )
                     )
                     units.append(block("PARALLEL", f"{path} {path}+"))
-            rules.append(f"items_{here} ::= (" + " | ".join(units) + ")+")
+            rules.append(f"items_{here} ::= (" + " | ".join(units) + f"){{1,{max_block_steps}}}")
     return "\n".join(rules)

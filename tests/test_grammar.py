@@ -83,6 +83,19 @@ def test_outline_grammar(text: str, ok: bool) -> None:
     assert accepts(OUTLINE, text) is ok
 
 
+def test_a_block_holds_at_most_max_block_steps_items() -> None:
+    from flowgen.engine.grammar import MAX_BLOCK_STEPS
+
+    def outline(top: int, nested: int) -> str:
+        steps = "- update_record | them\n" * (top - 1)
+        inner = "  - update_record | them\n" * nested
+        return f"T daily | inactive\n{steps}- FOREACH | find\n{inner}"
+
+    assert accepts(OUTLINE, outline(MAX_BLOCK_STEPS, MAX_BLOCK_STEPS))
+    assert not accepts(OUTLINE, outline(MAX_BLOCK_STEPS + 1, 1))
+    assert not accepts(OUTLINE, outline(2, MAX_BLOCK_STEPS + 1))
+
+
 def test_an_outline_written_again_after_feedback_cannot_refuse() -> None:
     args = (["record_update"], ["update_record"], list(FLOW_LOGIC))
     no_refusal = outline_grammar(*args, requirement=REQUIREMENT, allow_refusal=False)
