@@ -52,13 +52,16 @@ def evaluate(
         typer.Option(min=1, help="A seeded random sample of N cases (kept in file order)."),
     ] = None,
     seed: Annotated[int, typer.Option(help="Seed of --sample.")] = 0,
+    flows_only: Annotated[
+        bool, typer.Option(help="compare: only cases whose gold answer is a flow.")
+    ] = False,
 ) -> None:
     """Run the generator (or a baseline) on every case of CASES.jsonl and write
     summary.json, cases.jsonl, features.md/.csv and plots to --out; or
     `flowgen eval compare DIR... [--installation ID]` to put earlier runs side by side on
     the cases they all scored."""
     if target[0] == "compare":
-        compare([Path(d) for d in target[1:]], installation)
+        compare([Path(d) for d in target[1:]], installation, flows_only)
         return
     if len(target) != 1 or out_dir is None:
         raise fail("give one case file and --out DIR (or `compare DIR1 DIR2 ...`)")
@@ -181,7 +184,7 @@ def scored_cases(run_dir: Path) -> tuple[str, dict[str, dict[str, Any]]]:
     return arm, records
 
 
-def compare(dirs: list[Path], installation: str | None = None) -> None:
+def compare(dirs: list[Path], installation: str | None = None, flows_only: bool = False) -> None:
     """Several runs side by side, on the cases every one of them scored (runs on different
     samples of a split, or a full run beside a sampled one), optionally one
     installation's: each run's figures are recomputed from its cases.jsonl."""
@@ -200,12 +203,16 @@ def compare(dirs: list[Path], installation: str | None = None) -> None:
     common = set.intersection(*(set(run) for run in runs))
     if installation:
         common = {i for i in common if runs[0][i]["installation"] == installation}
+    if flows_only:
+        common = {i for i in common if not runs[0][i]["gold_refusal"]}
     if not common:
         where = f" in {installation}" if installation else ""
         raise fail(f"the runs have no case in common{where}")
     summaries = [summary([run[i] for i in sorted(common)]) for run in runs]
-    title = f"{len(common)} cases scored by every run" + (
-        f" ({installation})" if installation else ""
+    title = (
+        f"{len(common)} cases scored by every run"
+        + (f" ({installation})" if installation else "")
+        + (", gold refusals left out" if flows_only else "")
     )
     table = RichTable("figure", *(d.name for d in dirs), title=title)
     table.add_row("arm", *arms)

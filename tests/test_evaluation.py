@@ -209,6 +209,11 @@ def test_compare_scores_runs_on_the_cases_they_share(synced_store, tmp_path) -> 
     shown = runner.invoke(app, ["eval", "compare", str(full), str(part)], terminal_width=200)
     assert shown.exit_code == 0, shown.output
     assert "3 cases scored by every run" in shown.output
+    refusals = sum(1 for c in gold if c["flow"] is None)
+    flows = runner.invoke(
+        app, ["eval", "compare", str(full), str(full), "--flows-only"], terminal_width=200
+    )
+    assert f"{5 - refusals} cases scored by every run, gold refusals left out" in flows.output
     # A run still going is read from its partial file.
     (part / "cases.jsonl").rename(part / "cases.partial.jsonl")
     summary_arm = json.loads((part / "summary.json").read_text())["arm"]
