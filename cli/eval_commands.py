@@ -223,4 +223,21 @@ def compare(dirs: list[Path], installation: str | None = None, flows_only: bool 
             value = s.get(key)
             cells.append(f"{value:.3f}" if isinstance(value, float) else str(value))
         table.add_row(key, *cells)
+    ids = sorted(common)
+    for metric in ("flowsim_outline", "flowsim_full"):
+        table.add_row(
+            f"{metric}: cases above / below the first run",
+            "—",
+            *(paired_counts(runs[0], run, ids, metric) for run in runs[1:]),
+        )
     out.print(table)
+
+
+def paired_counts(
+    first: dict[str, dict[str, Any]], other: dict[str, dict[str, Any]], ids: list[str], metric: str
+) -> str:
+    """Case by case: on how many cases a run scores above and below the first run (the
+    means alone hide whether one run wins broadly or on a few cases)."""
+    above = sum(other[i]["score"][metric] > first[i]["score"][metric] for i in ids)
+    below = sum(other[i]["score"][metric] < first[i]["score"][metric] for i in ids)
+    return f"{above} / {below}"

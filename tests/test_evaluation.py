@@ -209,6 +209,7 @@ def test_compare_scores_runs_on_the_cases_they_share(synced_store, tmp_path) -> 
     shown = runner.invoke(app, ["eval", "compare", str(full), str(part)], terminal_width=200)
     assert shown.exit_code == 0, shown.output
     assert "3 cases scored by every run" in shown.output
+    assert "0 / 0" in shown.output  # the same arm on the same cases: no case differs
     refusals = sum(1 for c in gold if c["flow"] is None)
     flows = runner.invoke(
         app, ["eval", "compare", str(full), str(full), "--flows-only"], terminal_width=200
