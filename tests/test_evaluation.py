@@ -115,12 +115,18 @@ def test_feature_matrix_groups_cases_by_feature() -> None:
     }
 
 
-def test_eval_nearest_example_arm_writes_every_output(synced_store, tmp_path) -> None:
+def gold_case_file(tmp_path: Path) -> tuple[Path, list[dict]]:
+    """The five sample gold cases as a case file of their own."""
     cases = tmp_path / "cases.jsonl"
     gold = [
         json.loads(line) for line in (REPO / "examples" / "gold.jsonl").read_text().splitlines()
     ]
     cases.write_text("".join(json.dumps(c) + "\n" for c in gold))
+    return cases, gold
+
+
+def test_eval_nearest_example_arm_writes_every_output(synced_store, tmp_path) -> None:
+    cases, _ = gold_case_file(tmp_path)
     out = tmp_path / "nearest"
     result = runner.invoke(app, ["eval", str(cases), "--baseline", "nearest", "--out", str(out)])
     assert result.exit_code == 0, result.output
@@ -161,11 +167,7 @@ def test_an_interrupted_eval_resumes_from_its_partial_file(synced_store, tmp_pat
 
     from flowgen.evaluation.runner import PARTIAL, Arm
 
-    cases = tmp_path / "cases.jsonl"
-    gold = [
-        json.loads(line) for line in (REPO / "examples" / "gold.jsonl").read_text().splitlines()
-    ]
-    cases.write_text("".join(json.dumps(c) + "\n" for c in gold))
+    cases, _ = gold_case_file(tmp_path)
     out = tmp_path / "nearest"
     command = ["eval", str(cases), "--baseline", "nearest", "--out", str(out)]
     assert runner.invoke(app, command).exit_code == 0
@@ -197,11 +199,7 @@ def test_an_interrupted_eval_resumes_from_its_partial_file(synced_store, tmp_pat
 
 
 def test_compare_scores_runs_on_the_cases_they_share(synced_store, tmp_path) -> None:
-    cases = tmp_path / "cases.jsonl"
-    gold = [
-        json.loads(line) for line in (REPO / "examples" / "gold.jsonl").read_text().splitlines()
-    ]
-    cases.write_text("".join(json.dumps(c) + "\n" for c in gold))
+    cases, gold = gold_case_file(tmp_path)
     full, part = tmp_path / "full", tmp_path / "part"
     base = ["eval", str(cases), "--baseline", "nearest", "--out"]
     assert runner.invoke(app, [*base, str(full)]).exit_code == 0
