@@ -166,22 +166,15 @@ def select_cases(
 def scored_cases(run_dir: Path) -> tuple[str, dict[str, dict[str, Any]]]:
     """A run's arm name and its scored cases by id; a run still going (or stopped) is
     read from its partial file."""
-    from flowgen.evaluation.runner import PARTIAL
+    from flowgen.evaluation.runner import PARTIAL, partial_records
 
     if (run_dir / "cases.jsonl").exists():
         arm = json.loads((run_dir / "summary.json").read_text())["arm"]["name"]
         lines = (run_dir / "cases.jsonl").read_text(encoding="utf-8").splitlines()
         return arm, {r["id"]: r for r in map(json.loads, lines)}
-    records = {}
-    arm = ""
-    for line in (run_dir / PARTIAL).read_text(encoding="utf-8").splitlines():
-        try:
-            record = json.loads(line)
-        except ValueError:  # the line a kill tore
-            continue
-        arm = record.pop("arm")["name"] + " (unfinished)"
-        records[record["id"]] = record
-    return arm, records
+    scored = list(partial_records(run_dir / PARTIAL))
+    arm = scored[-1][0]["name"] if scored else ""
+    return f"{arm} (unfinished)", {r["id"]: r for _, r in scored}
 
 
 def compare(dirs: list[Path], installation: str | None = None, flows_only: bool = False) -> None:
@@ -208,7 +201,8 @@ def compare(dirs: list[Path], installation: str | None = None, flows_only: bool 
     if not common:
         where = f" in {installation}" if installation else ""
         raise fail(f"the runs have no case in common{where}")
-    summaries = [summary([run[i] for i in sorted(common)]) for run in runs]
+    ids = sorted(common)
+    summaries = [summary([run[i] for i in ids]) for run in runs]
     title = (
         f"{len(common)} cases scored by every run"
         + (f" ({installation})" if installation else "")
@@ -223,7 +217,6 @@ def compare(dirs: list[Path], installation: str | None = None, flows_only: bool 
             value = s.get(key)
             cells.append(f"{value:.3f}" if isinstance(value, float) else str(value))
         table.add_row(key, *cells)
-    ids = sorted(common)
     for metric in ("flowsim_outline", "flowsim_full"):
         table.add_row(
             f"{metric}: cases above / below the first run",

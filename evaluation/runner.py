@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -152,20 +152,24 @@ def run_arm(
 PARTIAL = "cases.partial.jsonl"
 
 
-def finished_records(partial: Path, arm: Arm) -> dict[str, dict[str, Any]]:
-    """Cases an earlier, interrupted run of the same arm already scored. Lines of another
-    arm are ignored (not mixed in), and a torn last line from a kill is skipped."""
-    if not partial.exists():
-        return {}
-    done = {}
+def partial_records(partial: Path) -> Iterator[tuple[dict[str, Any], dict[str, Any]]]:
+    """(arm, scored case) for each line of a partial file; a torn last line from a kill
+    is skipped."""
     for line in partial.read_text(encoding="utf-8").splitlines():
         try:
             record = json.loads(line)
         except ValueError:
             continue
-        if record.pop("arm", None) == asdict(arm):
-            done[record["id"]] = record
-    return done
+        yield record.pop("arm"), record
+
+
+def finished_records(partial: Path, arm: Arm) -> dict[str, dict[str, Any]]:
+    """Cases an earlier, interrupted run of the same arm already scored; lines of another
+    arm are ignored (not mixed in)."""
+    if not partial.exists():
+        return {}
+    wanted = asdict(arm)
+    return {r["id"]: r for run_arm, r in partial_records(partial) if run_arm == wanted}
 
 
 def write_results(
