@@ -63,6 +63,14 @@ def train_command(
     installation: Annotated[
         str | None, typer.Option(help="Only this installation's cases (a tenant adapter).")
     ] = None,
+    leave_out: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--leave-out",
+            help="Leave this installation's cases out (a general adapter that a tenant "
+            "adapter is then measured against, the tenant's data unseen).",
+        ),
+    ] = None,
     init_from: Annotated[
         str | None, typer.Option(help="Start from an adapter: a path or `default`.")
     ] = None,
@@ -95,6 +103,7 @@ def train_command(
     chosen = [c for c in read_cases(files) if c.split == "train"]
     if installation:
         chosen = [c for c in chosen if c.installation == installation]
+    chosen = [c for c in chosen if c.installation not in (leave_out or [])]
     if not chosen:
         raise fail("no training cases")
     if max_cases and len(chosen) > max_cases:
@@ -132,6 +141,7 @@ def train_command(
         "data_sha256": file_hash(examples_file),
         "cases": len(chosen),
         "installation": installation,
+        "left_out": leave_out or [],
         "example_stats": stats.__dict__,
         "inputs_share": inputs_share,
         "examples_trained": len(examples),

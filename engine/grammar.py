@@ -51,7 +51,8 @@ class InputSpec:
 
     kind: `options` (exactly one of `options`: tables, choice values), `pills` (one data
     pill), `query` (an encoded query over `fields`; choice fields take their stored values
-    from `choices_by_field`; with no fields and a pill space, the fields are data pills, as
+    from `choices_by_field`; a reference field in `walks` may be dot-walked one hop, as in
+    `caller_id.vip=true`; with no fields and a pill space, the fields are data pills, as
     in an IF condition) or `text` (free text with pills). `records` asks for a pill holding
     a list (a FOREACH's items). A `required` line must be written."""
 
@@ -61,8 +62,18 @@ class InputSpec:
     pills: list[str] = field(default_factory=list)
     fields: list[str] = field(default_factory=list)
     choices_by_field: dict[str, list[str]] = field(default_factory=dict)
+    walks: dict[str, WalkTarget] = field(default_factory=dict)
     required: bool = False
     records: bool = False
+
+
+@dataclass
+class WalkTarget:
+    """The table a reference field of a query points to, with its own fields."""
+
+    table: str
+    fields: list[str]
+    choices_by_field: dict[str, list[str]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -105,6 +116,7 @@ class _InputsGrammar:
         self.space = space
         self.rules: list[str] = []
         self.available: dict[str, bool] = {}
+        self.walk_rules: set[str] = set()  # one rule per walked-to table, shared by variants
         if space is not None:
             self._pill_rules(space)
 
@@ -132,7 +144,10 @@ class _InputsGrammar:
             any_roots.append(f"({lit} pw_{table}?)" if walk else lit)
             if type_ in ("record", "reference"):
                 record_roots.append(f"({lit} pr_{table}?)" if walk else lit)
-                cond_roots.append(f"({lit} pc_{table})" if walk else f'({lit} "}}}}" opv)')
+                # `{{1.record}}ISNOTEMPTY` (was a record found?) or a field of it
+                cond_roots.append(
+                    f'({lit} (("}}}}" opv) | pc_{table}))' if walk else f'({lit} "}}}}" opv)'
+                )
             elif type_ in ("records", "array"):
                 list_roots.append(lit)
             else:
@@ -202,21 +217,39 @@ class _InputsGrammar:
         else:
             self.rules.append(f"{rule}v ::= {QUERY_TEXT}" + (f" | {pill}" if pill else ""))
             value = f"{rule}v"
-        terms = []
-        for name, values in sorted(spec.choices_by_field.items()):
-            terms.append(f"({literal(name)} {_choice_ops(values)})")
-        other = [f for f in spec.fields if f not in spec.choices_by_field]
-        if other:
-            terms.append(f"({one_of(other)} {one_of(OPERATORS)} {value})")
-        if spec.fields:
-            terms.append(f"({one_of(spec.fields)} {one_of(UNARY_OPERATORS)})")
-        elif self.available.get("pcond"):
-            terms.append("pcond")  # no table: the fields are data pills, as in an IF
-        else:
-            terms.append(f"([a-z0-9_.]+ {one_of(OPERATORS)} {value})")
-            terms.append(f"([a-z0-9_.]+ {one_of(UNARY_OPERATORS)})")
+        terms = _field_terms(spec.fields, spec.choices_by_field, value)
+        for name, target in sorted(spec.walks.items()):
+            walk_rule = f"wq_{target.table}"
+            if walk_rule not in self.walk_rules:
+                self.walk_rules.add(walk_rule)
+                walked = _field_terms(target.fields, target.choices_by_field, value)
+                self.rules.append(f"{walk_rule} ::= " + " | ".join(walked or ['"sys_id=" qval']))
+            terms.append(f'({literal(name)} "." {walk_rule})')
+        if not spec.fields:
+            if self.available.get("pcond"):
+                terms.append("pcond")  # no table: the fields are data pills, as in an IF
+            else:
+                terms.append(f"([a-z0-9_.]+ {one_of(OPERATORS)} {value})")
+                terms.append(f"([a-z0-9_.]+ {one_of(UNARY_OPERATORS)})")
         self.rules.append(f"{rule}q ::= " + " | ".join(terms))
         return f'({rule}q ("^" "OR"? {rule}q)*)'
+
+
+def _field_terms(
+    fields: list[str], choices_by_field: dict[str, list[str]], value: str
+) -> list[str]:
+    """Query terms over a table's own fields: choice fields take their stored values."""
+    terms = [
+        f"({literal(name)} {_choice_ops(values)})"
+        for name, values in sorted(choices_by_field.items())
+        if values
+    ]
+    other = [f for f in fields if not choices_by_field.get(f)]
+    if other:
+        terms.append(f"({one_of(other)} {one_of(OPERATORS)} {value})")
+    if fields:
+        terms.append(f"({one_of(fields)} {one_of(UNARY_OPERATORS)})")
+    return terms
 
 
 def _choice_ops(values: Iterable[str]) -> str:

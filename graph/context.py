@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from flowgen.engine.grammar import InputSpec, PillColumn, PillSpace, inputs_grammar
+from flowgen.engine.grammar import InputSpec, PillColumn, PillSpace, WalkTarget, inputs_grammar
 from flowgen.flow.catalog import Column, Param
 from flowgen.flow.flowlogic import FLOW_LOGIC
 from flowgen.flow.model import Flow
@@ -217,9 +217,8 @@ class InputsRetriever:
                 p.name,
                 "query",
                 fields=[c.name for c in cols],
-                choices_by_field={
-                    c.name: [ch.value for ch in c.choices] for c in cols if c.choices
-                },
+                choices_by_field=_choices_by_field(cols),
+                walks=self._walks(cols),
                 required=required,
             )
         if p.type == "table":
@@ -237,5 +236,20 @@ class InputsRetriever:
             return InputSpec(p.name, "pills", required=required, records=True)
         return InputSpec(p.name, "text", required=required)
 
+    def _walks(self, cols: list[Column]) -> dict[str, WalkTarget]:
+        """One hop through each reference column, as in `caller_id.vip=true`."""
+        walks = {}
+        for c in cols:
+            if c.reference and self.catalog.table(c.reference) is not None:
+                target = self.all_columns(c.reference)
+                walks[c.name] = WalkTarget(
+                    c.reference, [t.name for t in target], _choices_by_field(target)
+                )
+        return walks
+
     def _table_names(self) -> list[str]:
         return self.call("list_names", kind="tables")
+
+
+def _choices_by_field(cols: list[Column]) -> dict[str, list[str]]:
+    return {c.name: [ch.value for ch in c.choices] for c in cols if c.choices}

@@ -10,6 +10,7 @@ from flowgen.engine.grammar import (
     InputSpec,
     PillColumn,
     PillSpace,
+    WalkTarget,
     inputs_grammar,
     outline_grammar,
 )
@@ -175,6 +176,8 @@ PILLED = inputs_grammar(
         ("record = {{2.item}}\ncondition = {{trigger.current.state}}=9\n", False),  # not stored
         ("record = {{2.item}}\ncondition = {{1.count}}>0^{{2.item.number}}ISNOTEMPTY\n", True),
         ("record = {{2.item}}\ncondition = {{3.item.state}}=6\n", False),  # not in scope
+        ("record = {{2.item}}\ncondition = {{2.item}}ISNOTEMPTY\n", True),  # was one found?
+        ("record = {{2.item}}\ncondition = {{1.records}}ISNOTEMPTY\n", False),  # a list
     ],
 )
 def test_pill_grammar(text: str, ok: bool) -> None:
@@ -195,3 +198,24 @@ def test_table_variants_offer_the_fields_of_the_table_chosen() -> None:
     assert accepts(grammar, "table = sys_user\nconditions = activeCHANGESTOfalse\n")
     assert not accepts(grammar, "table = incident\nconditions = active=true\n")
     assert not accepts(grammar, "conditions = priority=1\n")  # table is required
+
+
+def test_query_fields_dot_walk_one_hop_through_reference_columns() -> None:
+    user = WalkTarget("sys_user", ["vip", "email", "manager"], {"vip": ["true", "false"]})
+    grammar = inputs_grammar(
+        [
+            InputSpec(
+                "condition",
+                "query",
+                fields=["priority", "caller_id"],
+                walks={"caller_id": user},
+            )
+        ]
+    )
+    assert accepts(grammar, "condition = priority=1^caller_id.vip=true\n")
+    assert accepts(grammar, "condition = caller_id.emailLIKEacme.com\n")
+    assert accepts(grammar, "condition = caller_idISEMPTY\n")
+    assert not accepts(grammar, "condition = caller_id.vip=maybe\n")  # not a stored value
+    assert not accepts(grammar, "condition = caller_id.phone=1\n")  # no such column
+    assert not accepts(grammar, "condition = priority.vip=true\n")  # not a reference
+    assert not accepts(grammar, "condition = caller_id.manager.vip=true\n")  # one hop only
