@@ -53,6 +53,21 @@ def test_gold_answers_are_admitted_and_rebuild_the_gold_flow(synced_store, case)
     ]
 
 
+# hand-written cases whose gold answers need a dot-walked condition field
+# (`caller_id.vip=true`) or an IF on a looked-up record itself (`{{1.record}}ISNOTEMPTY`)
+WALKS_AND_FOUND_CHECKS = ["itsm-train-038", "itsm-train-001", "itsm-train-019"]
+
+
+@pytest.mark.parametrize("case_id", WALKS_AND_FOUND_CHECKS)
+def test_dot_walks_and_found_record_checks_are_admitted(synced_store, case_id) -> None:
+    lines = (REPO / "data" / "handwritten.jsonl").read_text().splitlines()
+    case = next(c for c in map(json.loads, lines) if c["id"] == case_id)
+    engine = ReplayEngine(Flow.model_validate(case["flow"]))
+    result = generator(synced_store, engine).generate(case["requirement"])
+    assert engine.rejections == []
+    assert without_name(result.flow) == without_name(case["flow"])
+
+
 def test_a_refusal_is_a_result_not_an_error(synced_store) -> None:
     engine = ReplayEngine(None, refusal="deleting records to hide activity")
     result = generator(synced_store, engine).generate(
