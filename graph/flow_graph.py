@@ -40,7 +40,11 @@ from flowgen.flow.model import Flow, FlowInput, flow_json
 from flowgen.flow.validator import validate_flow
 from flowgen.graph.context import InputsRetriever, ToolCaller, outline_context
 from flowgen.graph.guard import RefusalGuard
-from flowgen.graph.outline_repair import has_list_to_loop, unwrap_loops_without_lists
+from flowgen.graph.outline_repair import (
+    has_list_to_loop,
+    loop_record_steps_over_lists,
+    unwrap_loops_without_lists,
+)
 from flowgen.graph.tracing import RunTracer
 from flowgen.prompts.create_flow import create_flow_messages
 from flowgen.prompts.line_format import LineFormatError, parse_inputs, parse_outline
@@ -260,6 +264,9 @@ def outline_node(state: FlowState, runtime: Runtime[RunContext]) -> dict[str, An
         flow, unwrapped = unwrap_loops_without_lists(flow, catalog)
         if unwrapped:
             out["unwrapped_loops"] = unwrapped
+        flow, looped = loop_record_steps_over_lists(flow, catalog)
+        if looped:
+            out["loops_added_over"] = looped
         retriever = ctx.retriever()
         pending = [
             o for o in [0, *(c.order for c in flow.components)] if retriever.params_of(flow, o)

@@ -6,15 +6,23 @@ trigger's one record ("for the incident, update it"); no inputs can fix that, an
 it back to the outline call rarely helps (the dev runs of adapter v1 answered such
 feedback by writing the same loop again, or by refusing). The loop is unwrapped instead:
 its steps act on the one record, which is what such requirements mean.
+
+The converse: a step that takes one record (update_record's `record`, a subflow's case)
+where only lists are in scope ("every day, find stale cases and close them" written
+without its FOREACH). Its inputs call can only pass the list, which the validator
+rejects, and no inputs round fixes it. A FOREACH over the list is put around the step
+(and the siblings up to the last one that needs a record as well).
 """
 
 from __future__ import annotations
 
 from flowgen.flow.catalog import CatalogView
+from flowgen.flow.flowlogic import FOLLOWS
 from flowgen.flow.model import Component, Flow
 from flowgen.flow.validator import pill_roots
 
 LIST_TYPES = {"records", "array"}
+RECORD_TYPES = {"record", "reference"}
 LOOPS = {"FOREACH", "DOUNTIL"}
 LOOP_LEAVES = {"EXITLOOP", "SKIPITERATION"}
 
@@ -73,3 +81,102 @@ def _unwrap(flow: Flow, loop: Component) -> Flow:
         for c in kept
     ]
     return flow.model_copy(update={"components": components})
+
+
+def list_for_a_record(flow: Flow, catalog: CatalogView, comp: Component) -> str | None:
+    """The list pill to loop over when `comp` has a required one-record input and only
+    lists are in scope for it; None when it needs no loop."""
+    step = catalog.step(comp.definition) if comp.category != "flowlogic" else None
+    for param in step.inputs if step else []:
+        if not param.required or param.type not in RECORD_TYPES:
+            continue
+        roots = pill_roots(flow, catalog, comp.order, param.name)
+        lists = [r.text for r in roots if r.type in LIST_TYPES]
+        if lists and not any(r.type in RECORD_TYPES for r in roots):
+            return lists[-1]  # the latest list: the records just looked up
+    return None
+
+
+def loop_record_steps_over_lists(flow: Flow, catalog: CatalogView) -> tuple[Flow, list[str]]:
+    """The flow with a FOREACH around each run of steps that take one record where only
+    lists are in scope, and the list pills looped over (for the trace)."""
+    looped: list[str] = []
+    for _ in range(len(flow.components)):  # each pass gives one more step its record
+        found = next(
+            (
+                (c, pill)
+                for c in flow.components
+                if (pill := list_for_a_record(flow, catalog, c)) is not None
+            ),
+            None,
+        )
+        if found is None:
+            break
+        first, pill = found
+        looped.append(pill)
+        annotation = _source_annotation(flow, pill)
+        flow = _wrap(flow, first, _loop_body(flow, catalog, first, annotation), annotation)
+    return flow, looped
+
+
+def _loop_body(
+    flow: Flow, catalog: CatalogView, first: Component, annotation: str | None
+) -> list[int]:
+    """The orders of the siblings of `first` to move into the loop: from `first` to the
+    last sibling that also lacks a record once `first` is looped (a second update_record
+    had the first one's output, which the loop takes out of its scope), then any
+    ELSEIF/ELSE/CATCH that belongs with it."""
+    siblings = [c for c in flow.components if c.block == first.block and c.order >= first.order]
+    trial = _wrap(flow, first, [first.order], annotation)
+    children: dict[int | None, list[Component]] = {}
+    for c in trial.components:
+        children.setdefault(c.block, []).append(c)
+
+    def needs(comp: Component) -> bool:
+        if list_for_a_record(trial, catalog, comp) is not None:
+            return True
+        return any(needs(child) for child in children.get(comp.order, []))
+
+    # sibling i of `flow` is order siblings[i].order + 1 in `trial`
+    end = max(
+        [0] + [i for i, c in enumerate(siblings) if i and needs(trial.component(c.order + 1))]
+    )
+    while end + 1 < len(siblings) and siblings[end + 1].definition in FOLLOWS:
+        end += 1
+    return [c.order for c in siblings[: end + 1]]
+
+
+def _source_annotation(flow: Flow, pill: str) -> str | None:
+    """The loop is annotated with the span of the step that produced the list, as the
+    hand-written flows do ("find all incidents" → FOREACH | find all incidents)."""
+    head = pill.split(".", 1)[0]
+    if head.isdigit():
+        source = flow.component(int(head))
+        return source.annotation if source else None
+    return flow.trigger.annotation if flow.trigger else None
+
+
+def _wrap(flow: Flow, first: Component, body: list[int], annotation: str | None) -> Flow:
+    def shifted(order: int | None) -> int | None:
+        return None if order is None else order + (1 if order >= first.order else 0)
+
+    loop = Component(
+        order=first.order,
+        block=first.block,
+        category="flowlogic",
+        definition="FOREACH",
+        annotation=annotation,
+    )
+    components: list[Component] = []
+    for comp in flow.components:
+        if comp.order == first.order:
+            components.append(loop)
+        block = first.order if comp.order in body else shifted(comp.block)
+        components.append(comp.model_copy(update={"order": shifted(comp.order), "block": block}))
+    return flow.model_copy(update={"components": components})
+
+
+def _at(flow: Flow, order: int) -> Component:
+    comp = flow.component(order)
+    assert comp is not None, order
+    return comp

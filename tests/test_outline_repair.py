@@ -1,11 +1,15 @@
-"""Outline repairs the grammar cannot express: a FOREACH with nothing to loop over."""
+"""Outline repairs the grammar cannot express: a FOREACH with nothing to loop over, and a
+step that takes one record where only a list is in scope."""
 
 from __future__ import annotations
 
 from flowgen.flow.catalog import Catalog
 from flowgen.flow.model import Flow
 from flowgen.flow.validator import validate_flow
-from flowgen.graph.outline_repair import unwrap_loops_without_lists
+from flowgen.graph.outline_repair import (
+    loop_record_steps_over_lists,
+    unwrap_loops_without_lists,
+)
 
 
 def outline(trigger: str, components: list[tuple[int | None, str, str]]) -> Flow:
@@ -74,3 +78,61 @@ def test_a_lookup_after_the_loop_does_not_count(catalog: Catalog) -> None:
     repaired, removed = unwrap_loops_without_lists(flow, catalog)
     assert removed == ["step 1"]
     assert shape(repaired) == [(1, None, "update_record"), (2, None, "look_up_records")]
+
+
+def test_a_record_step_after_a_lookup_gets_a_loop_over_the_list(catalog: Catalog) -> None:
+    flow = outline(
+        "daily",
+        [
+            (None, "action", "look_up_records"),
+            (None, "action", "update_record"),
+            (None, "action", "send_email"),
+            (None, "action", "update_record"),
+            (None, "action", "log"),
+        ],
+    )
+    repaired, looped = loop_record_steps_over_lists(flow, catalog)
+    assert looped == ["1.records"]
+    assert shape(repaired) == [
+        (1, None, "look_up_records"),
+        (2, None, "FOREACH"),
+        (3, 2, "update_record"),
+        (4, 2, "send_email"),  # between two steps that act on the item
+        (5, 2, "update_record"),
+        (6, None, "log"),  # after the last one: runs once
+    ]
+    assert repaired.component(2).annotation == "step 1"  # the lookup's span
+    assert not any(e.kind == "structure" for e in validate_flow(repaired, catalog).errors)
+
+
+def test_the_loop_goes_inside_the_branch_and_keeps_its_else(catalog: Catalog) -> None:
+    flow = outline(
+        "daily",
+        [
+            (None, "action", "look_up_records"),
+            (None, "flowlogic", "IF"),
+            (2, "action", "update_record"),
+            (None, "flowlogic", "ELSE"),
+            (4, "action", "log"),
+        ],
+    )
+    repaired, looped = loop_record_steps_over_lists(flow, catalog)
+    assert looped == ["1.records"]
+    assert shape(repaired) == [
+        (1, None, "look_up_records"),
+        (2, None, "IF"),
+        (3, 2, "FOREACH"),
+        (4, 3, "update_record"),
+        (5, None, "ELSE"),
+        (6, 5, "log"),
+    ]
+    assert not any(e.kind == "structure" for e in validate_flow(repaired, catalog).errors)
+
+
+def test_no_loop_is_added_when_a_record_is_in_scope(catalog: Catalog) -> None:
+    flow = outline(
+        "record_update",  # the trigger's record is there to update
+        [(None, "action", "look_up_records"), (None, "action", "update_record")],
+    )
+    repaired, looped = loop_record_steps_over_lists(flow, catalog)
+    assert looped == [] and shape(repaired) == shape(flow)
