@@ -38,6 +38,10 @@ OPERATORS = [
 CHOICE_OPERATORS = ["=", "!=", "CHANGESTO", "CHANGESFROM"]
 LIST_OPERATORS = ["IN", "NOT IN"]
 UNARY_OPERATORS = ["ISEMPTY", "ISNOTEMPTY", "CHANGES"]
+# Hand-written and synthetic conditions have at most 5 terms. Without a cap a small model
+# can repeat `active=true^active=true^...` until its token budget ends, and the cut line
+# is lost (an IF without its condition); the cap makes it end the line instead.
+MAX_QUERY_TERMS = 6
 
 
 # Flow logic without children, offered among the steps (PATH only inside PARALLEL and
@@ -232,7 +236,7 @@ class _InputsGrammar:
                 terms.append(f"([a-z0-9_.]+ {one_of(OPERATORS)} {value})")
                 terms.append(f"([a-z0-9_.]+ {one_of(UNARY_OPERATORS)})")
         self.rules.append(f"{rule}q ::= " + " | ".join(terms))
-        return f'({rule}q ("^" "OR"? {rule}q)*)'
+        return f'({rule}q ("^" "OR"? {rule}q){{0,{MAX_QUERY_TERMS - 1}}})'
 
 
 def _field_terms(

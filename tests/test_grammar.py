@@ -7,6 +7,7 @@ import pytest
 from xgrammar.testing import _is_grammar_accept_string as accepts
 
 from flowgen.engine.grammar import (
+    MAX_QUERY_TERMS,
     InputSpec,
     PillColumn,
     PillSpace,
@@ -219,3 +220,10 @@ def test_query_fields_dot_walk_one_hop_through_reference_columns() -> None:
     assert not accepts(grammar, "condition = caller_id.phone=1\n")  # no such column
     assert not accepts(grammar, "condition = priority.vip=true\n")  # not a reference
     assert not accepts(grammar, "condition = caller_id.manager.vip=true\n")  # one hop only
+
+
+def test_a_query_holds_at_most_max_query_terms_terms() -> None:
+    grammar = inputs_grammar([InputSpec("condition", "query", fields=["active"])])
+    terms = ["active=true"] * MAX_QUERY_TERMS
+    assert accepts(grammar, "condition = " + "^".join(terms) + "\n")
+    assert not accepts(grammar, "condition = " + "^".join([*terms, "active=true"]) + "\n")
