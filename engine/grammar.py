@@ -73,7 +73,7 @@ class InputSpec:
 
 @dataclass
 class WalkTarget:
-    """The table a reference field of a query points to, with its own fields."""
+    """The table a reference field of a query points to, with its own fields (not empty)."""
 
     table: str
     fields: list[str]
@@ -120,7 +120,7 @@ class _InputsGrammar:
         self.space = space
         self.rules: list[str] = []
         self.available: dict[str, bool] = {}
-        self.walk_rules: set[str] = set()  # one rule per walked-to table, shared by variants
+        self.walk_rules: set[str] = set()  # one rule per walked-to table and value rule
         if space is not None:
             self._pill_rules(space)
 
@@ -223,11 +223,12 @@ class _InputsGrammar:
             value = f"{rule}v"
         terms = _field_terms(spec.fields, spec.choices_by_field, value)
         for name, target in sorted(spec.walks.items()):
-            walk_rule = f"wq_{target.table}"
+            # shared by every variant that walks to the table with the same value rule
+            walk_rule = f"wq_{value}_{target.table}"
             if walk_rule not in self.walk_rules:
                 self.walk_rules.add(walk_rule)
                 walked = _field_terms(target.fields, target.choices_by_field, value)
-                self.rules.append(f"{walk_rule} ::= " + " | ".join(walked or ['"sys_id=" qval']))
+                self.rules.append(f"{walk_rule} ::= " + " | ".join(walked))
             terms.append(f'({literal(name)} "." {walk_rule})')
         if not spec.fields:
             if self.available.get("pcond"):

@@ -240,8 +240,8 @@ class InputsRetriever:
         """One hop through each reference column, as in `caller_id.vip=true`."""
         walks = {}
         for c in cols:
-            if c.reference and self.catalog.table(c.reference) is not None:
-                target = self.all_columns(c.reference)
+            target = self.all_columns(c.reference) if c.reference else []
+            if target:
                 walks[c.name] = WalkTarget(
                     c.reference, [t.name for t in target], _choices_by_field(target)
                 )

@@ -19,6 +19,7 @@ from __future__ import annotations
 from flowgen.flow.catalog import CatalogView
 from flowgen.flow.flowlogic import FOLLOWS
 from flowgen.flow.model import Component, Flow
+from flowgen.flow.pills import parse_pill
 from flowgen.flow.validator import pill_roots
 
 LIST_TYPES = {"records", "array"}
@@ -149,9 +150,9 @@ def _loop_body(
 def _source_annotation(flow: Flow, pill: str) -> str | None:
     """The loop is annotated with the span of the step that produced the list, as the
     hand-written flows do ("find all incidents" → FOREACH | find all incidents)."""
-    head = pill.split(".", 1)[0]
-    if head.isdigit():
-        source = flow.component(int(head))
+    root = parse_pill(pill).root
+    if isinstance(root, int):
+        source = flow.component(root)
         return source.annotation if source else None
     return flow.trigger.annotation if flow.trigger else None
 

@@ -58,10 +58,15 @@ def test_gold_answers_are_admitted_and_rebuild_the_gold_flow(synced_store, case)
 WALKS_AND_FOUND_CHECKS = ["itsm-train-038", "itsm-train-001", "itsm-train-019"]
 
 
-@pytest.mark.parametrize("case_id", WALKS_AND_FOUND_CHECKS)
-def test_dot_walks_and_found_record_checks_are_admitted(synced_store, case_id) -> None:
+@pytest.fixture(scope="module")
+def handwritten() -> dict[str, dict[str, Any]]:
     lines = (REPO / "data" / "handwritten.jsonl").read_text().splitlines()
-    case = next(c for c in map(json.loads, lines) if c["id"] == case_id)
+    return {c["id"]: c for c in map(json.loads, lines)}
+
+
+@pytest.mark.parametrize("case_id", WALKS_AND_FOUND_CHECKS)
+def test_dot_walks_and_found_record_checks_are_admitted(synced_store, handwritten, case_id) -> None:
+    case = handwritten[case_id]
     engine = ReplayEngine(Flow.model_validate(case["flow"]))
     result = generator(synced_store, engine).generate(case["requirement"])
     assert engine.rejections == []
