@@ -79,9 +79,17 @@ def train_command(
         float,
         typer.Option(
             help="Share of flow cases whose populateInputs examples are kept; the outline "
-            "examples of every case are (they are what teaches steps and refusals)."
+            "examples of every case are (they are what teaches steps)."
         ),
     ] = 1.0,
+    refusal_examples: Annotated[
+        bool,
+        typer.Option(
+            help="Teach the outline call to refuse with the refusal cases. Off by default: "
+            "the refusal guard decides refusals, and refusal examples tipped a small "
+            "tenant adapter into refusing every request (docs/training.md)."
+        ),
+    ] = False,
     epochs: Annotated[float, typer.Option()] = 1.0,
     lr: Annotated[float, typer.Option()] = 3e-4,
     seed: Annotated[int, typer.Option()] = 0,
@@ -95,22 +103,18 @@ def train_command(
     from flowgen.db.store import CatalogStore
     from flowgen.db.sync import sync_file
     from flowgen.prompts import PROMPT_VERSION
-    from flowgen.training.cases import read_cases
+    from flowgen.training.cases import read_cases, training_cases
     from flowgen.training.examples import build_examples, file_hash, read_examples
     from flowgen.training.train import TrainConfig, train
 
     files = cases or sorted(DATA.glob("*.jsonl"))
-    chosen = [c for c in read_cases(files) if c.split == "train"]
-    if installation:
-        chosen = [c for c in chosen if c.installation == installation]
-    chosen = [c for c in chosen if c.installation not in (leave_out or [])]
+    chosen, refusals = training_cases(
+        read_cases(files), installation, leave_out or [], refusal_examples, max_cases, seed
+    )
+    if refusals:
+        out.print(f"left {refusals} refusal cases to the guard (--refusal-examples keeps them)")
     if not chosen:
         raise fail("no training cases")
-    if max_cases and len(chosen) > max_cases:
-        hand = [c for c in chosen if c.source == "handwritten"]
-        synthetic = [c for c in chosen if c.source != "handwritten"]
-        rng = random.Random(seed)
-        chosen = hand + rng.sample(synthetic, max(0, max_cases - len(hand)))
     store = CatalogStore()
     for name in sorted({c.installation for c in chosen}):
         sync_file(CATALOGS / f"{name}.yaml", store.engine)
@@ -144,6 +148,7 @@ def train_command(
         "left_out": leave_out or [],
         "example_stats": stats.__dict__,
         "inputs_share": inputs_share,
+        "refusal_examples": refusal_examples,
         "examples_trained": len(examples),
     }
     with Progress(*columns) as progress:

@@ -14,7 +14,13 @@ from flowgen.flow.model import flow_json
 from flowgen.flow.validator import validate_flow
 from flowgen.prompts.line_format import LineFormatError
 from flowgen.training.authoring import parse_authored
-from flowgen.training.cases import Case, CaseSourceError, authored_cases
+from flowgen.training.cases import (
+    Case,
+    CaseSourceError,
+    authored_cases,
+    read_cases,
+    training_cases,
+)
 from flowgen.training.checks import check_cases
 from flowgen.training.features import flow_features
 from flowgen.training.synthetic import synthesize
@@ -179,3 +185,18 @@ def test_examples_replay_the_graph_prompts(synced_store) -> None:
     assert examples[0].answer.startswith("T record_update | Every time a user becomes inactive")
     assert examples[1].answer == "table = sys_user\ncondition = activeCHANGESTOfalse\n"
     assert "## Inputs of step 3. update_record" in examples[4].messages[1]["content"]
+
+
+def test_training_cases_leave_refusals_to_the_guard_unless_asked() -> None:
+    cases = read_cases([REPO / "data" / "handwritten.jsonl"])
+    tenant, left = training_cases(cases, installation="globex-csm")
+    assert tenant and left > 0
+    assert all(c.split == "train" and c.installation == "globex-csm" for c in tenant)
+    assert all(c.flow is not None for c in tenant)
+    with_refusals, none_left = training_cases(
+        cases, installation="globex-csm", refusal_examples=True
+    )
+    assert none_left == 0
+    assert len(with_refusals) == len(tenant) + left
+    general, _ = training_cases(cases, leave_out=["globex-csm"], refusal_examples=True)
+    assert general and all(c.installation != "globex-csm" for c in general)

@@ -18,6 +18,7 @@ A source file holds the cases of one installation and split:
 from __future__ import annotations
 
 import json
+import random
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, Literal
@@ -121,3 +122,34 @@ def authored_cases(path: Path, catalogs: dict[str, Catalog]) -> list[Case]:
     if problems:
         raise CaseSourceError(str(path), problems)
     return cases
+
+
+def training_cases(
+    cases: Iterable[Case],
+    installation: str | None = None,
+    leave_out: Iterable[str] = (),
+    refusal_examples: bool = False,
+    max_cases: int | None = None,
+    seed: int = 0,
+) -> tuple[list[Case], int]:
+    """The train-split cases an adapter learns from, and how many refusal cases were left
+    to the refusal guard. With `max_cases`, every hand-written case is kept and the rest
+    is a seeded sample of the synthetic ones."""
+    left_out = set(leave_out)
+    chosen = [
+        c
+        for c in cases
+        if c.split == "train"
+        and (installation is None or c.installation == installation)
+        and c.installation not in left_out
+    ]
+    refusals = 0
+    if not refusal_examples:
+        refusals = sum(c.flow is None for c in chosen)
+        chosen = [c for c in chosen if c.flow is not None]
+    if max_cases and len(chosen) > max_cases:
+        hand = [c for c in chosen if c.source == "handwritten"]
+        synthetic = [c for c in chosen if c.source != "handwritten"]
+        sampled = random.Random(seed).sample(synthetic, max(0, max_cases - len(hand)))
+        chosen = hand + sampled
+    return chosen, refusals
