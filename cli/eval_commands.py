@@ -11,6 +11,7 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table as RichTable
 
+from flowgen.cli.adapter_option import local_adapter
 from flowgen.cli.console import fail, out
 from flowgen.cli.data_commands import DATA
 from flowgen.metrics.scoring import SUMMARY_KEYS
@@ -35,9 +36,13 @@ def evaluate(
     engine: Annotated[Literal["local", "openai"], typer.Option()] = "local",
     model: Annotated[str | None, typer.Option(help="Model name (openai engine).")] = None,
     base_url: Annotated[str | None, typer.Option(help="OpenAI-compatible URL.")] = None,
-    adapter: Annotated[str, typer.Option(help="Adapter name, or `none` for the base model.")] = (
-        "default"
-    ),
+    adapter: Annotated[
+        str,
+        typer.Option(
+            help="A shipped adapter's name, a folder written by `flowgen train`, or `none` "
+            "for the base model."
+        ),
+    ] = "default",
     few_shot: Annotated[bool, typer.Option(help="Show the 3 nearest train cases.")] = False,
     perfect_rag: Annotated[bool, typer.Option(help="Offer every gold step.")] = False,
     baseline: Annotated[
@@ -66,6 +71,9 @@ def evaluate(
     if len(target) != 1 or out_dir is None:
         raise fail("give one case file and --out DIR (or `compare DIR1 DIR2 ...`)")
     cases_file = Path(target[0])
+    folder = None
+    if baseline == "none" and engine == "local":
+        adapter, folder = local_adapter(adapter)
     from flowgen.db.store import CatalogStore
     from flowgen.evaluation.runner import Arm, run_arm
     from flowgen.training.cases import CaseSourceError, read_cases
@@ -94,9 +102,14 @@ def evaluate(
 
             the_engine = RemoteEngine(base_url, model)
         else:
-            from flowgen.graph.generator import default_engine
+            if folder is None:
+                from flowgen.graph.generator import default_engine
 
-            the_engine = default_engine()
+                the_engine = default_engine()
+            else:
+                from flowgen.engine.local import LocalEngine
+
+                the_engine = LocalEngine(adapters={adapter: folder})
     name = (
         "nearest-example"
         if baseline == "nearest"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -11,6 +12,7 @@ from rich.markup import escape
 from rich.table import Table as RichTable
 from rich.tree import Tree
 
+from flowgen.cli.adapter_option import local_adapter
 from flowgen.cli.console import err, fail, out
 from flowgen.db.connection import DatabaseError
 from flowgen.db.store import UnknownInstallation
@@ -30,7 +32,11 @@ def generate(
         Path | None, typer.Option("--out", help="Also write the flow JSON to this file.")
     ] = None,
     adapter: Annotated[
-        str | None, typer.Option(help="LoRA adapter (default: the shipped one, if any).")
+        str,
+        typer.Option(
+            help="A shipped adapter's name, a folder written by `flowgen train`, or `none` "
+            "for the base model (a served model's adapter name with FLOWGEN_MODEL_URL)."
+        ),
     ] = "default",
     max_rounds: Annotated[
         int, typer.Option(min=0, max=5, help="Validator rounds that may send work back.")
@@ -39,9 +45,21 @@ def generate(
     """Generate a flow for REQUIREMENT, showing the outline and each step as they come."""
     from flowgen.graph.generator import FlowGenerator, RequirementError
 
+    engine = None
+    if not os.environ.get("FLOWGEN_MODEL_URL"):
+        adapter, folder = local_adapter(adapter)
+        if folder is not None:
+            from flowgen.engine.local import LocalEngine
+
+            engine = LocalEngine(adapters={adapter: folder})
     try:
         with err.status("Loading the model and the catalog…"):
-            generator = FlowGenerator(installation, adapter=adapter, max_rounds=max_rounds)
+            generator = FlowGenerator(
+                installation,
+                engine=engine,
+                adapter=None if adapter == "none" else adapter,
+                max_rounds=max_rounds,
+            )
         events = generator.stream(requirement)
         result: dict[str, Any] | None = None
         with err.status("Writing the outline…") as status:

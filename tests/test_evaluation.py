@@ -226,3 +226,35 @@ def test_compare_scores_runs_on_the_cases_they_share(synced_store, tmp_path) -> 
         app, ["eval", "compare", str(full), str(part), "--installation", "globex-csm"]
     )
     assert nowhere.exit_code != 0 and "no case in common in globex-csm" in nowhere.output
+
+
+def test_an_adapter_is_a_shipped_name_or_a_folder_written_by_train(tmp_path) -> None:
+    import typer
+
+    from flowgen.cli.adapter_option import local_adapter
+
+    shipped = REPO / "training" / "adapters" / "default"
+    assert local_adapter("default") == ("default", None)
+    assert local_adapter("none") == ("none", None)
+    assert local_adapter(str(shipped)) == ("default", None)  # the shipped folder by path
+    tenant = tmp_path / "globex-csm-trial"
+    tenant.mkdir()
+    (tenant / "adapter_config.json").write_text("{}")
+    assert local_adapter(str(tenant)) == ("globex-csm-trial", tenant)
+    impostor = tmp_path / "default"
+    impostor.mkdir()
+    (impostor / "adapter_config.json").write_text("{}")
+    for spec in (str(impostor), str(tmp_path / "nowhere"), "globex-csm-v9"):
+        with pytest.raises(typer.Exit):
+            local_adapter(spec)
+
+
+def test_eval_names_an_unknown_adapter_before_any_work(tmp_path) -> None:
+    cases, _ = gold_case_file(tmp_path)
+    out = tmp_path / "run"
+    result = runner.invoke(
+        app, ["eval", str(cases), "--adapter", "globex-csm-v9", "--out", str(out)]
+    )
+    assert result.exit_code == 2
+    assert "globex-csm-v9" in result.output and "flowgen train" in result.output
+    assert not out.exists()
