@@ -117,6 +117,20 @@ def tuned_refusal_bias(adapter: str | None, model_name: str) -> float:
     return float(meta.get("refusal_bias", 0.0))
 
 
+def pick_adapter(requested: str | None, installation: str, available: list[str]) -> str | None:
+    """The adapter a generator runs. Asked for the default, an installation whose tenant
+    adapter the engine serves (named after the installation: a folder in the shipped
+    adapters, or vLLM's `--lora-modules ID=...`) gets it; otherwise the shipped default
+    when the engine has it, else the base model. Any other name must be served."""
+    if requested == DEFAULT_ADAPTER and installation in available:
+        return installation
+    if requested is None or requested in available:
+        return requested
+    if requested == DEFAULT_ADAPTER:
+        return None
+    raise ValueError(f"the engine has no adapter {requested!r}; it has {available or 'none'}")
+
+
 @cache
 def default_engine() -> Engine:
     """The embedded engine with the shipped adapters, loaded once per process; or the
@@ -180,12 +194,7 @@ class FlowGenerator:
         self.tools = CatalogTools(self.store, installation)  # raises for an unknown one
         self.installation = installation
         self.engine = engine or default_engine()
-        # The shipped default adapter when the engine has it; the base model otherwise.
-        self.adapter = adapter if adapter in self.engine.adapters() else None
-        if adapter not in (None, DEFAULT_ADAPTER) and self.adapter is None:
-            raise ValueError(
-                f"the engine has no adapter {adapter!r}; it has {self.engine.adapters() or 'none'}"
-            )
+        self.adapter = pick_adapter(adapter, installation, self.engine.adapters())
         self.runs = RunStore(self.store.engine) if trace else None
         self.max_rounds = max_rounds
         bias = refusal_bias

@@ -53,6 +53,24 @@ def test_gold_answers_are_admitted_and_rebuild_the_gold_flow(synced_store, case)
     ]
 
 
+def test_an_installation_gets_its_tenant_adapter_when_the_engine_serves_one(synced_store) -> None:
+    case = FLOW_CASES[0]
+    flow = Flow.model_validate(case["flow"])
+
+    def adapters_used(served: list[str], **kwargs: Any) -> set[str | None]:
+        engine = ReplayEngine(flow, served_adapters=served)
+        result = generator(synced_store, engine, **kwargs).generate(case["requirement"])
+        assert result.status == "ok"
+        return {r.adapter for r in engine.requests}
+
+    assert adapters_used(["default", "acme-itsm"]) == {"acme-itsm"}
+    assert adapters_used(["default", "globex-csm"]) == {"default"}  # another tenant's
+    assert adapters_used(["acme-itsm"], adapter=None) == {None}  # the base model, asked for
+    assert adapters_used([]) == {None}  # no adapter served: the base model
+    with pytest.raises(ValueError, match="no adapter 'acme-v9'"):
+        generator(synced_store, ReplayEngine(flow, served_adapters=["default"]), adapter="acme-v9")
+
+
 # hand-written cases whose gold answers need a dot-walked condition field
 # (`caller_id.vip=true`) or an IF on a looked-up record itself (`{{1.record}}ISNOTEMPTY`)
 WALKS_AND_FOUND_CHECKS = ["itsm-train-038", "itsm-train-001", "itsm-train-019"]

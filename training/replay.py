@@ -36,9 +36,11 @@ class ReplayEngine:
     requests: list[GenerationRequest] = field(default_factory=list)
     answers: list[str] = field(default_factory=list)
     model_name: str = "replay"
+    # Adapter names to report as served (answers do not depend on them).
+    served_adapters: list[str] = field(default_factory=list)
 
     def adapters(self) -> list[str]:
-        return []
+        return list(self.served_adapters)
 
     def tokenize(self, text: str) -> list[int]:
         return []  # no vocabulary: logit biases do not apply to replayed answers
