@@ -4,8 +4,12 @@ by `flowgen train` (a tenant adapter need not be copied into the package to be t
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from flowgen.cli.console import fail
+
+if TYPE_CHECKING:
+    from flowgen.engine.base import Engine
 
 
 def local_adapter(spec: str) -> tuple[str, Path | None]:
@@ -33,3 +37,13 @@ def local_adapter(spec: str) -> tuple[str, Path | None]:
         # pass for the shipped one.
         raise fail(f"adapter folder {spec} has the name of a shipped adapter; copy or rename it")
     return name, folder
+
+
+def folder_engine(name: str, folder: Path | None) -> Engine | None:
+    """The engine for `local_adapter`'s answer: the folder's adapter loaded alone, or None
+    for a shipped name (the generator then takes the default engine, loaded once)."""
+    if folder is None:
+        return None
+    from flowgen.engine.local import LocalEngine
+
+    return LocalEngine(adapters={name: folder})

@@ -11,7 +11,7 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table as RichTable
 
-from flowgen.cli.adapter_option import local_adapter
+from flowgen.cli.adapter_option import folder_engine, local_adapter
 from flowgen.cli.console import fail, out
 from flowgen.cli.data_commands import DATA
 from flowgen.metrics.scoring import SUMMARY_KEYS
@@ -102,14 +102,9 @@ def evaluate(
 
             the_engine = RemoteEngine(base_url, model)
         else:
-            if folder is None:
-                from flowgen.graph.generator import default_engine
+            from flowgen.graph.generator import default_engine
 
-                the_engine = default_engine()
-            else:
-                from flowgen.engine.local import LocalEngine
-
-                the_engine = LocalEngine(adapters={adapter: folder})
+            the_engine = folder_engine(adapter, folder) or default_engine()
     name = (
         "nearest-example"
         if baseline == "nearest"

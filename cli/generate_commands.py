@@ -12,7 +12,7 @@ from rich.markup import escape
 from rich.table import Table as RichTable
 from rich.tree import Tree
 
-from flowgen.cli.adapter_option import local_adapter
+from flowgen.cli.adapter_option import folder_engine, local_adapter
 from flowgen.cli.console import err, fail, out
 from flowgen.db.connection import DatabaseError
 from flowgen.db.store import UnknownInstallation
@@ -45,15 +45,12 @@ def generate(
     """Generate a flow for REQUIREMENT, showing the outline and each step as they come."""
     from flowgen.graph.generator import FlowGenerator, RequirementError
 
-    engine = None
-    if not os.environ.get("FLOWGEN_MODEL_URL"):
+    folder = None
+    if not os.environ.get("FLOWGEN_MODEL_URL"):  # else the adapter is a served model's name
         adapter, folder = local_adapter(adapter)
-        if folder is not None:
-            from flowgen.engine.local import LocalEngine
-
-            engine = LocalEngine(adapters={adapter: folder})
     try:
         with err.status("Loading the model and the catalog…"):
+            engine = folder_engine(adapter, folder)
             generator = FlowGenerator(
                 installation,
                 engine=engine,
