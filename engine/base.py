@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Literal, Protocol
+from collections.abc import Iterator
+from typing import Literal, Protocol, runtime_checkable
 
 from pydantic import BaseModel, Field
 
@@ -39,8 +40,18 @@ class Usage(BaseModel):
 
 
 class Timings(BaseModel):
+    """Where a call's time went. `first_token_s` and `total_s` are wall times from the
+    call's start; the rest split `total_s` so a slow call can be explained from its trace:
+    grammar compilation, the prompt's forward pass (tokens not served from cache), the
+    decoding forward passes, computing the grammar's token masks, and what remains
+    (tokenizing, Python)."""
+
     first_token_s: float
     total_s: float
+    compile_s: float = 0.0
+    prompt_s: float = 0.0
+    decode_s: float = 0.0
+    mask_s: float = 0.0
 
 
 FinishReason = Literal["stop", "length", "grammar_rejected"]
@@ -73,3 +84,12 @@ class Engine(Protocol):
     def tokenize(self, text: str) -> list[int]: ...
 
     def generate(self, request: GenerationRequest) -> GenerationResult: ...
+
+
+@runtime_checkable
+class StreamingEngine(Engine, Protocol):
+    """An engine that can hand out text as it is decoded (`flowgen serve-model`'s
+    `stream=true`): `stream` yields text deltas (str) in order and, last, the same
+    `GenerationResult` that `generate` would have returned."""
+
+    def stream(self, request: GenerationRequest) -> Iterator[str | GenerationResult]: ...
