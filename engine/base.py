@@ -31,6 +31,10 @@ class GenerationRequest(BaseModel):
     # OpenAI semantics: added to these token ids' logits at every step (before the
     # grammar mask). The graph uses it to set how readily the outline call refuses.
     logit_bias: dict[int, float] = Field(default_factory=dict)
+    # 0 is greedy (what the graph uses); above 0 samples, reproducibly for a given seed
+    # (several candidate outlines for consensus decoding).
+    temperature: float = Field(default=0.0, ge=0.0, le=5.0)
+    seed: int | None = None
 
 
 class Usage(BaseModel):

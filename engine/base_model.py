@@ -68,3 +68,26 @@ def ensure_base_model() -> Path:
         shutil.rmtree(target)
     staging.rename(target)
     return target
+
+
+def ensure_tokenizer() -> Path:
+    """A folder holding the base model's tokenizer. The llama.cpp engine needs only this
+    (not the dequantised HF model), so it is saved alone from the GGUF, in seconds."""
+    if (cache_dir() / "tokenizer.json").exists():
+        return cache_dir()
+    target = cache_dir().with_name(BASE_MODEL_NAME + "-tokenizer")
+    if (target / "tokenizer.json").exists():
+        return target
+    source = gguf_path()
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+    from transformers import AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(source.parent, gguf_file=source.name)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(dir=target.parent, prefix=".tokenizer-"))
+    tokenizer.save_pretrained(staging)
+    if target.exists():
+        shutil.rmtree(target)
+    staging.rename(target)
+    return target

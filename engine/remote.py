@@ -62,8 +62,10 @@ class RemoteEngine:
         body: dict[str, object] = {
             "model": request.adapter or self._model,
             "max_tokens": request.max_tokens,
-            "temperature": 0.0,
+            "temperature": request.temperature,
         }
+        if request.seed is not None:
+            body["seed"] = request.seed
         if request.stop:
             body["stop"] = request.stop
         if request.logit_bias:

