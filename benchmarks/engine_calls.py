@@ -54,7 +54,7 @@ class RecordingEngine:
 def build_engine(name: str) -> Engine:
     from flowgen.engine.factory import embedded_engine
 
-    return embedded_engine(name)
+    return embedded_engine(runtime=name)  # type: ignore[arg-type]
 
 
 def record(args: argparse.Namespace) -> None:

@@ -16,7 +16,7 @@ def local_adapter(spec: str) -> tuple[str, Path | None]:
     """The adapter's name and, for a folder, where it lies: a shipped name or `none`
     (served by the default engine), or a folder written by `flowgen train` (the caller
     loads it alone, under the folder's name)."""
-    from flowgen.graph.generator import shipped_adapters
+    from flowgen.engine.factory import shipped_adapters
 
     shipped = shipped_adapters()
     # `default` without a shipped default adapter means the base model (the generator's rule).
@@ -44,6 +44,6 @@ def folder_engine(name: str, folder: Path | None) -> Engine | None:
     for a shipped name (the generator then takes the default engine, loaded once)."""
     if folder is None:
         return None
-    from flowgen.engine.local import LocalEngine
+    from flowgen.engine.factory import embedded_engine
 
-    return LocalEngine(adapters={name: folder})
+    return embedded_engine({name: folder})

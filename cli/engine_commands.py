@@ -34,9 +34,9 @@ def serve_model(
     /v1/chat/completions (grammars in `structured_outputs`, as vLLM takes them)."""
     import uvicorn
 
-    from flowgen.engine.local import LocalEngine
+    from flowgen.engine.factory import embedded_engine
     from flowgen.engine.server import create_app
 
-    engine = LocalEngine(adapters=_adapters(adapter or []) or None)
+    engine = embedded_engine(_adapters(adapter or []) or {})
     err.print(f"serving {engine.model_name} with adapters {engine.adapters()} on {host}:{port}")
     uvicorn.run(create_app(engine), host=host, port=port, log_level="warning")

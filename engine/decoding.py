@@ -61,6 +61,11 @@ class ConstrainedDecoder:
     def adapters(self) -> list[str]:
         raise NotImplementedError
 
+    @property
+    def max_context(self) -> int:
+        """The most tokens (prompt and answer) one call can hold."""
+        raise NotImplementedError
+
     def _prefill(self, adapter: str | None, prompt_ids: list[int]) -> tuple[int, Any]:
         """Run the prompt (reusing the cached prefix where it can) with `adapter` active;
         the number of prompt tokens served from cache and the last position's logits as

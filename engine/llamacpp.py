@@ -88,6 +88,10 @@ class LlamaCppEngine(ConstrainedDecoder):
     def adapters(self) -> list[str]:
         return list(self._lora)
 
+    @property
+    def max_context(self) -> int:
+        return self.context
+
     # -- the model, for ConstrainedDecoder -------------------------------------------------
     def _prefill(self, adapter: str | None, prompt_ids: list[int]) -> tuple[int, Any]:
         if len(prompt_ids) >= self.context:

@@ -75,6 +75,10 @@ class LocalEngine(ConstrainedDecoder):
     def adapters(self) -> list[str]:
         return list(self._adapters)
 
+    @property
+    def max_context(self) -> int:
+        return int(self.model.config.max_position_embeddings)
+
     # -- the model, for ConstrainedDecoder -------------------------------------------------
     def _forward(self, ids: list[int]) -> Any:
         torch = self._torch

@@ -12,7 +12,7 @@ from fastapi.requests import Request
 from fastapi.responses import JSONResponse
 
 from flowgen.engine.base import EngineError, GenerationRequest, GenerationResult
-from flowgen.engine.local import LocalEngine
+from flowgen.engine.decoding import ConstrainedDecoder
 from flowgen.engine.openai_api import (
     ChatChoice,
     ChatCompletionRequest,
@@ -37,7 +37,7 @@ class _NotFound(Exception):
     pass
 
 
-def create_app(engine: LocalEngine) -> FastAPI:
+def create_app(engine: ConstrainedDecoder) -> FastAPI:
     app = FastAPI(title="flowgen model server", version="1")
 
     @app.exception_handler(_NotFound)
@@ -112,7 +112,7 @@ def create_app(engine: LocalEngine) -> FastAPI:
         ids = engine.tokenize(body.prompt)
         if body.add_special_tokens and engine.tokenizer.bos_token_id is not None:
             ids = [engine.tokenizer.bos_token_id, *ids]
-        limit = engine.model.config.max_position_embeddings
+        limit = engine.max_context
         return TokenizeResponse(tokens=ids, count=len(ids), max_model_len=limit)
 
     @app.get("/healthz")

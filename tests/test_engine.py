@@ -1,5 +1,7 @@
-"""The model engine with the real SmolLM2 base model on small inputs: constrained
-decoding, truncation, prefix reuse, adapters, and the remote engine against
+"""The model engines with the real SmolLM2 base model on small inputs: constrained
+decoding, truncation, prefix reuse, adapters, sampling and streaming, each test run on
+both in-process runtimes (llama.cpp, the default, and the transformers reference); the
+llama.cpp engine against the reference on real flow calls; and the remote engine against
 `flowgen serve-model`'s app on loopback."""
 
 from __future__ import annotations
@@ -14,9 +16,16 @@ import xgrammar as xgr
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from flowgen.engine.base import ChatMessage, EngineError, GenerationRequest
+from flowgen.engine.base import (
+    ChatMessage,
+    EngineError,
+    GenerationRequest,
+    GenerationResult,
+    StreamingEngine,
+)
+from flowgen.engine.decoding import ConstrainedDecoder as LocalEngine
+from flowgen.engine.factory import Runtime, shipped_adapters
 from flowgen.engine.grammar import InputSpec, inputs_grammar, outline_grammar
-from flowgen.engine.local import LocalEngine
 from flowgen.engine.remote import RemoteEngine
 
 ASK = [ChatMessage(role="user", content="Which table holds incidents? Answer with its name.")]
@@ -43,9 +52,24 @@ def adapters(tmp_path_factory) -> dict[str, Path]:
     return paths
 
 
+def make(runtime: Runtime, adapters: dict[str, Path] | None = None, **options) -> LocalEngine:
+    if runtime == "torch":
+        from flowgen.engine.local import LocalEngine as TorchEngine
+
+        return TorchEngine(adapters=adapters, **options)
+    from flowgen.engine.llamacpp import LlamaCppEngine
+
+    return LlamaCppEngine(adapters=adapters, **options)
+
+
+@pytest.fixture(scope="module", params=["llamacpp", "torch"])
+def runtime(request) -> Runtime:
+    return request.param
+
+
 @pytest.fixture(scope="module")
-def llm(engine_data_dir, adapters) -> LocalEngine:
-    return LocalEngine(adapters=adapters)
+def llm(engine_data_dir, adapters, runtime) -> LocalEngine:
+    return make(runtime, adapters)
 
 
 @pytest.fixture(scope="module")
@@ -85,13 +109,15 @@ def test_cut_off_output_is_flagged_not_passed_off_as_complete(llm: LocalEngine) 
     assert not accepted(llm, grammar, result.text)
 
 
-def test_prefix_reuse_changes_nothing_but_time(engine_data_dir, llm: LocalEngine) -> None:
+def test_prefix_reuse_changes_nothing_but_time(
+    engine_data_dir, llm: LocalEngine, runtime: Runtime
+) -> None:
     shared = "You fill in inputs of ServiceNow flow steps. " * 20
     calls = [
         [ChatMessage(role="system", content=shared), ChatMessage(role="user", content=q)]
         for q in ("Step: look up incidents.", "Step: update the record.")
     ]
-    cold = LocalEngine(prefix_cache=False)
+    cold = make(runtime, prefix_cache=False)
     llm.generate(GenerationRequest(messages=calls[0], max_tokens=8))
     warm = llm.generate(GenerationRequest(messages=calls[1], max_tokens=8))
     reference = cold.generate(GenerationRequest(messages=calls[1], max_tokens=8))
@@ -100,17 +126,48 @@ def test_prefix_reuse_changes_nothing_but_time(engine_data_dir, llm: LocalEngine
     assert warm.text == reference.text
 
 
-def test_adapters_are_chosen_per_request(llm: LocalEngine) -> None:
+def test_adapters_are_chosen_per_request(llm: LocalEngine, runtime: Runtime) -> None:
     assert llm.adapters() == ["tenant-a", "tenant-b"]
     texts = {
         a: llm.generate(GenerationRequest(messages=ASK, adapter=a, max_tokens=10)).text
         for a in (None, "tenant-a", "tenant-b")
     }
-    plain = LocalEngine().generate(GenerationRequest(messages=ASK, max_tokens=10)).text
+    plain = make(runtime).generate(GenerationRequest(messages=ASK, max_tokens=10)).text
     assert texts[None] == plain  # no adapter: exactly the base model
     assert len(set(texts.values())) == 3
     with pytest.raises(EngineError, match="unknown adapter 'tenant-z'"):
         llm.generate(GenerationRequest(messages=ASK, adapter="tenant-z"))
+
+
+def test_the_time_split_adds_up(llm: LocalEngine) -> None:
+    grammar = inputs_grammar([InputSpec("table", "options", options=["incident", "problem"])])
+    result = llm.generate(GenerationRequest(messages=ASK, grammar=grammar, max_tokens=20))
+    t = result.timings
+    parts = t.compile_s + t.prompt_s + t.decode_s + t.mask_s
+    assert t.prompt_s > 0 and t.mask_s > 0
+    assert parts <= t.total_s
+
+
+def test_sampling_is_reproducible_by_seed_and_greedy_by_default(llm: LocalEngine) -> None:
+    def ask(**options) -> str:
+        request = GenerationRequest(messages=ASK, max_tokens=12, **options)
+        return llm.generate(request).text
+
+    greedy = ask()
+    assert ask(temperature=0.0, seed=5) == greedy
+    samples = [ask(temperature=1.5, seed=s) for s in range(4)]
+    assert samples == [ask(temperature=1.5, seed=s) for s in range(4)]
+    assert len(set(samples)) > 1
+
+
+def test_streamed_deltas_make_the_generated_text(llm: LocalEngine) -> None:
+    assert isinstance(llm, StreamingEngine)
+    grammar = inputs_grammar([InputSpec("table", "options", options=["incident", "problem"])])
+    request = GenerationRequest(messages=ASK, grammar=grammar, max_tokens=20)
+    items = list(llm.stream(request))
+    *deltas, result = items
+    assert isinstance(result, GenerationResult) and all(isinstance(d, str) for d in deltas)
+    assert len(deltas) > 1 and "".join(deltas) == result.text == llm.generate(request).text
 
 
 def test_invalid_grammar_is_a_clear_error(llm: LocalEngine) -> None:
@@ -206,3 +263,60 @@ def test_logit_bias_moves_the_choice_and_travels_to_a_remote_server(
     remote = RemoteEngine(server_url, llm.model_name)
     assert remote.tokenize("table = problem") == llm.tokenize("table = problem")
     assert remote.generate(biased).text == other
+
+
+# -- llama.cpp against the transformers reference -------------------------------------------
+def test_llamacpp_writes_what_the_reference_writes_on_flow_calls(engine_data_dir) -> None:
+    """The shipped adapter, converted to llama.cpp's LoRA format, answers a createFlow and
+    a populateInputs call as the transformers engine does (benchmarks/engine_calls.py
+    measures the same on whole dev flows)."""
+    from flowgen.prompts.create_flow import create_flow_messages
+
+    adapters = {"default": shipped_adapters()["default"]}
+    requirement = "When a priority 1 incident is created, email its assignment group's manager"
+    messages = create_flow_messages(
+        requirement,
+        [{"name": "record_create", "label": "Created"}, {"name": "record_update", "label": ""}],
+        [{"name": "send_email", "label": "Send Email"}, {"name": "update_record", "label": ""}],
+        ["IF", "FOREACH"],
+    )
+    grammar = outline_grammar(
+        ["record_create", "record_update"],
+        ["send_email", "update_record"],
+        ["IF", "FOREACH"],
+        requirement=requirement,
+    )
+    request = GenerationRequest(messages=messages, grammar=grammar, adapter="default")
+    answers = {rt: make(rt, adapters).generate(request) for rt in ("llamacpp", "torch")}
+    assert answers["llamacpp"].complete
+    assert answers["llamacpp"].text == answers["torch"].text
+    assert answers["llamacpp"].text.startswith("T record_create | ")
+
+
+def test_adapters_are_converted_once_and_again_when_they_change(
+    engine_data_dir, adapters, tmp_path
+) -> None:
+    import shutil
+
+    from flowgen.engine.gguf_files import ConversionError, adapter_gguf
+
+    folder = tmp_path / "tenant-a"
+    shutil.copytree(adapters["tenant-a"], folder)
+    first = adapter_gguf(folder)
+    assert adapter_gguf(folder) == first and first.stat().st_size > 0
+    config = folder / "adapter_config.json"
+    config.write_text(config.read_text().replace('"lora_alpha": 8', '"lora_alpha": 16'))
+    assert adapter_gguf(folder) != first  # retrained or edited in place: a new file
+    (folder / "adapter_model.safetensors").unlink()
+    with pytest.raises(ConversionError, match=r"no adapter_model\.safetensors"):
+        adapter_gguf(folder)
+
+
+def test_default_runtime_is_llamacpp_and_unknown_runtime_is_named(monkeypatch) -> None:
+    from flowgen.engine.factory import runtime_from_env
+
+    monkeypatch.delenv("FLOWGEN_RUNTIME", raising=False)
+    assert runtime_from_env() == "llamacpp"
+    monkeypatch.setenv("FLOWGEN_RUNTIME", "onnx")
+    with pytest.raises(ValueError, match="FLOWGEN_RUNTIME='onnx'"):
+        runtime_from_env()
