@@ -109,7 +109,7 @@ def evaluate(
         "nearest-example"
         if baseline == "nearest"
         else (
-            f"{engine}:{model or 'SmolLM2-135M'}+{adapter}"
+            f"{_engine_label(engine)}:{model or 'SmolLM2-135M'}+{adapter}"
             + ("+3shot" if few_shot else "")
             + ("+perfect-rag" if perfect_rag else "")
         )
@@ -242,3 +242,12 @@ def paired_counts(
     above = sum(other[i]["score"][metric] > first[i]["score"][metric] for i in ids)
     below = sum(other[i]["score"][metric] < first[i]["score"][metric] for i in ids)
     return f"{above} / {below}"
+
+
+def _engine_label(engine: str) -> str:
+    """`local` runs on the embedded runtime; the run's name says which one."""
+    if engine != "local":
+        return engine
+    from flowgen.engine.factory import runtime_from_env
+
+    return f"local-{runtime_from_env()}"

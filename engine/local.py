@@ -87,7 +87,7 @@ class LocalEngine(ConstrainedDecoder):
             torch.inference_mode(),
             torch.autocast(self.device, dtype=torch.bfloat16, enabled=self.bf16),
         ):
-            out = self.model(input_ids=feed, past_key_values=self._past, use_cache=True)
+            out = self.model(input_ids=feed, cache=self._past, use_cache=True)
         return out.logits[:, -1, :].float().cpu()
 
     def _prefill(self, adapter: str | None, prompt_ids: list[int]) -> tuple[int, Any]:
