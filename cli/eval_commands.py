@@ -60,6 +60,12 @@ def evaluate(
     flows_only: Annotated[
         bool, typer.Option(help="compare: only cases whose gold answer is a flow.")
     ] = False,
+    consensus: Annotated[
+        int,
+        typer.Option(
+            min=0, max=16, help="Outlines sampled besides the greedy one; the most agreed kept."
+        ),
+    ] = 0,
 ) -> None:
     """Run the generator (or a baseline) on every case of CASES.jsonl and write
     summary.json, cases.jsonl, features.md/.csv and plots to --out; or
@@ -112,6 +118,7 @@ def evaluate(
             f"{_engine_label(engine)}:{model or 'SmolLM2-135M'}+{adapter}"
             + ("+3shot" if few_shot else "")
             + ("+perfect-rag" if perfect_rag else "")
+            + (f"+consensus{consensus}" if consensus else "")
         )
     )
     arm = Arm(
@@ -120,6 +127,7 @@ def evaluate(
         adapter=None if adapter == "none" or baseline == "nearest" else adapter,
         few_shot=few_shot,
         perfect_rag=perfect_rag,
+        consensus=consensus,
     )
     columns = [TextColumn(name), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn()]
     with Progress(*columns) as progress:

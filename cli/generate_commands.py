@@ -41,6 +41,12 @@ def generate(
     max_rounds: Annotated[
         int, typer.Option(min=0, max=5, help="Validator rounds that may send work back.")
     ] = 2,
+    consensus: Annotated[
+        int,
+        typer.Option(
+            min=0, max=16, help="Outlines sampled besides the greedy one; the most agreed kept."
+        ),
+    ] = 0,
 ) -> None:
     """Generate a flow for REQUIREMENT, showing the outline and each step as they come."""
     from flowgen.graph.generator import FlowGenerator, RequirementError
@@ -56,6 +62,7 @@ def generate(
                 engine=engine,
                 adapter=None if adapter == "none" else adapter,
                 max_rounds=max_rounds,
+                consensus=consensus,
             )
         events = generator.stream(requirement)
         result: dict[str, Any] | None = None

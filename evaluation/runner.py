@@ -33,6 +33,7 @@ class Arm:
     few_shot: bool = False
     perfect_rag: bool = False
     max_rounds: int = 2
+    consensus: int = 0  # outlines sampled besides the greedy one (graph/flow_graph.py)
 
 
 def solved_cases(train: list[Case]) -> list[SolvedCase]:
@@ -107,6 +108,7 @@ def run_arm(
                     adapter=arm.adapter,
                     checkpoints=False,
                     max_rounds=arm.max_rounds,
+                    consensus=arm.consensus,
                     example_index=index if arm.few_shot else None,
                 )
             result = generators[case.installation].generate(

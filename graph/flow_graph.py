@@ -53,6 +53,9 @@ from flowgen.tools.catalog_tools import CatalogTools
 from flowgen.tools.example_index import ExampleIndex, SolvedCase
 
 OUTLINE_MAX_TOKENS = 320
+# Consensus decoding: how far sampled outlines stray from the greedy one. Low enough that
+# most samples stay plausible, high enough that they differ where the model is unsure.
+CONSENSUS_TEMPERATURE = 0.7
 INPUTS_MAX_TOKENS = 256
 # Errors whose fix is a different outline rather than different inputs.
 OUTLINE_CODES = {"unknown_trigger", "unknown_step", "wrong_category", "wrong_scope"}
@@ -85,6 +88,9 @@ class RunContext:
     tracer: RunTracer
     adapter: str | None = None
     max_rounds: int = 2
+    # Outlines sampled besides the greedy one; the one closest to all the others (mean
+    # FlowSim, minimum Bayes risk) is kept. 0: greedy only.
+    consensus: int = 0
     # The first outline call's logit bias on the refusal's first token (tuned per adapter
     # on held-out flows, training/refusal_bias.py); empty for an untuned model.
     refusal_logit_bias: dict[int, float] = field(default_factory=dict)
@@ -121,13 +127,17 @@ class RunContext:
         grammar: str,
         max_tokens: int,
         logit_bias: dict[int, float] | None = None,
+        seed: int | None = None,
     ) -> GenerationResult:
+        """One model call, traced. With `seed`, a sample instead of the greedy answer."""
         request = GenerationRequest(
             messages=messages,
             grammar=grammar,
             adapter=self.adapter,
             max_tokens=max_tokens,
             logit_bias=logit_bias or {},
+            temperature=CONSENSUS_TEMPERATURE if seed is not None else 0.0,
+            seed=seed,
         )
         with self.tracer.span(
             "model",
@@ -226,15 +236,18 @@ def outline_node(state: FlowState, runtime: Runtime[RunContext]) -> dict[str, An
             examples,
             must_refuse=bool(state.get("must_refuse")) and feedback is None,
         )
-        result = ctx.generate(
-            "outline",
-            messages,
-            grammar,
-            OUTLINE_MAX_TOKENS,
-            ctx.refusal_logit_bias if feedback is None else None,
-        )
-        text = result.text if result.complete else _complete_lines(result.text)
+        bias = ctx.refusal_logit_bias if feedback is None else None
+        result = ctx.generate("outline", messages, grammar, OUTLINE_MAX_TOKENS, bias)
         catalog = ctx.tools.store.catalog(ctx.tools.installation)
+        if ctx.consensus and feedback is None and not state.get("must_refuse"):
+            samples = [
+                ctx.generate("outline", messages, grammar, OUTLINE_MAX_TOKENS, bias, seed=seed)
+                for seed in range(1, ctx.consensus + 1)
+            ]
+            chosen, agreement = consensus_choice([result, *samples], catalog, requirement)
+            out["consensus"] = {"chosen": chosen, "agreement": agreement}
+            result = [result, *samples][chosen]
+        text = result.text if result.complete else _complete_lines(result.text)
         try:
             parsed = parse_outline(text, catalog, name=flow_title(requirement))
         except LineFormatError as exc:
@@ -364,6 +377,35 @@ def finish_node(state: FlowState, runtime: Runtime[RunContext]) -> dict[str, Any
 
 
 # -- helpers --------------------------------------------------------------------------------
+def consensus_choice(
+    results: list[GenerationResult], catalog: CatalogView, requirement: str
+) -> tuple[int, list[float]]:
+    """The candidate outline with the highest mean FlowSim (outline) to the others, and
+    each candidate's mean. A sampled refusal or unparseable candidate agrees with
+    nothing; ties go to the earlier candidate, so the greedy outline (first) wins them."""
+    from flowgen.metrics.flowsim import flowsim
+
+    flows: list[dict[str, Any] | None] = []
+    for r in results:
+        text = r.text if r.complete else _complete_lines(r.text)
+        try:
+            parsed = parse_outline(text, catalog, name=flow_title(requirement))
+        except LineFormatError:
+            parsed = None
+        flows.append(flow_json(parsed.flow) if parsed and parsed.flow else None)
+    n = len(flows)
+    if n == 1 or flows[0] is None:
+        return 0, [1.0] * n  # a greedy refusal stands: samples do not outvote it
+    scores = [[0.0] * n for _ in range(n)]
+    for i in range(n):
+        for j in range(i + 1, n):
+            a, b = flows[i], flows[j]
+            sim = flowsim(a, b, "outline") if a is not None and b is not None else 0.0
+            scores[i][j] = scores[j][i] = sim
+    means = [round(sum(row) / (n - 1), 4) for row in scores]
+    return max(range(n), key=lambda i: (means[i], -i)), means
+
+
 def _owned_by_outline(error: FlowError, flow: Flow, catalog: CatalogView) -> bool:
     """Problems only a different outline fixes: structure, unknown names, and a FOREACH
     with nothing to loop over (no earlier step returns a list: a lookup is missing). A

@@ -158,12 +158,15 @@ class FlowGenerator:
         example_index: ExampleIndex | None = None,
         refusal_bias: float | None = None,
         guard: RefusalGuard | Literal["shipped"] | None = "shipped",
+        consensus: int = 0,
     ):
         """`example_index`: show the three nearest solved cases in each prompt (the
         prompted baselines); None for a fine-tuned adapter, which needs none.
         `refusal_bias`: how much more readily the outline call refuses; by default the
         value tuned for the adapter (`FLOWGEN_REFUSAL_BIAS` overrides).
-        `guard`: the refusal guard run before the outline (None: the model alone decides)."""
+        `guard`: the refusal guard run before the outline (None: the model alone decides).
+        `consensus`: outlines sampled besides the greedy one; the one that agrees most
+        with the others is kept (each costs the outline's decoding, not its prompt)."""
         self.store = store or CatalogStore()
         self.tools = CatalogTools(self.store, installation)  # raises for an unknown one
         self.installation = installation
@@ -171,6 +174,9 @@ class FlowGenerator:
         self.adapter = pick_adapter(adapter, installation, self.engine.adapters())
         self.runs = RunStore(self.store.engine) if trace else None
         self.max_rounds = max_rounds
+        if not 0 <= consensus <= 16:
+            raise ValueError(f"consensus takes 0 to 16 sampled outlines, not {consensus}")
+        self.consensus = consensus
         bias = refusal_bias
         if bias is None:
             bias = tuned_refusal_bias(self.adapter, self.engine.model_name)
@@ -246,6 +252,7 @@ class FlowGenerator:
             tracer=tracer,
             adapter=self.adapter,
             max_rounds=self.max_rounds,
+            consensus=self.consensus,
             refusal_logit_bias=self.refusal_logit_bias,
             guard=self.guard,
             extra_steps=extra_steps,

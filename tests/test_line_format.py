@@ -54,3 +54,35 @@ def test_refusal_and_errors(catalog) -> None:
         parse_outline("T daily | every day\n- teleport | beam me up\n", catalog)
     with pytest.raises(LineFormatError, match="deeper"):
         parse_outline("T daily | every day\n    - log | x\n", catalog)
+
+
+def test_consensus_keeps_the_outline_the_samples_agree_on(catalog) -> None:
+    """Minimum Bayes risk over candidate outlines (graph/flow_graph.py): the candidate
+    closest to the others wins; a lone outlier, a sampled refusal or broken text loses;
+    a greedy refusal is never outvoted."""
+    from flowgen.engine.base import GenerationResult, Timings, Usage
+    from flowgen.graph.flow_graph import consensus_choice
+
+    def answer(text: str) -> GenerationResult:
+        return GenerationResult(
+            text=text,
+            finish_reason="stop",
+            usage=Usage(prompt_tokens=1, completion_tokens=1),
+            timings=Timings(first_token_s=0.0, total_s=0.0),
+            model="m",
+        )
+
+    lookup = "T record_update | a user becomes inactive\n- look_up_records | find incidents\n"
+    loop = lookup + "- FOREACH | each incident\n  - update_record | assign to the manager\n"
+    odd = "T daily | every day\n- send_email | email someone\n"
+    refusal = "REFUSE | harmful\n"
+    requirement = "When a user becomes inactive, find incidents and assign to the manager"
+    chosen, means = consensus_choice(
+        [answer(t) for t in (lookup, loop, loop, odd, refusal, "- garbage")],
+        catalog,
+        requirement,
+    )
+    assert chosen == 1  # the first of the two agreeing loops, over the greedy lookup
+    assert means[4] == means[5] == 0.0 and means[1] > means[0] > means[3]
+    greedy_refusal = [answer(refusal), answer(loop), answer(loop)]
+    assert consensus_choice(greedy_refusal, catalog, requirement)[0] == 0
