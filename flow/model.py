@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr, model_validator
 
 Category = Literal["action", "flowlogic", "subflow"]
 
@@ -51,6 +51,20 @@ class Component(_Open):
 class SubflowParam(_Open):
     name: StrictStr
     type: StrictStr | None = None
+    reference: StrictStr | None = None
+
+
+class SubflowIO(_Open):
+    """A subflow's declared inputs or outputs, as StarFlow writes them:
+    `{"items": [{"name": ..., "type": ..., "reference": ...}]}` (other keys kept)."""
+
+    items: list[SubflowParam] = Field(default_factory=list)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_list(cls, data: Any) -> Any:
+        # The bare list of params that earlier versions of this project wrote.
+        return {"items": data} if isinstance(data, list) else data
 
 
 class Flow(_Open):
@@ -58,8 +72,16 @@ class Flow(_Open):
     trigger: Trigger | None = None
     components: list[Component] = Field(default_factory=list)
     # Only subflows (trigger type null) declare these.
-    inputs: list[SubflowParam] = Field(default_factory=list)
-    outputs: list[SubflowParam] = Field(default_factory=list)
+    inputs: SubflowIO | None = None
+    outputs: SubflowIO | None = None
+
+    @property
+    def input_params(self) -> list[SubflowParam]:
+        return self.inputs.items if self.inputs else []
+
+    @property
+    def output_params(self) -> list[SubflowParam]:
+        return self.outputs.items if self.outputs else []
 
     @property
     def trigger_type(self) -> str | None:
@@ -86,10 +108,11 @@ class Flow(_Open):
 
 
 def flow_json(flow: Flow) -> dict[str, Any]:
-    """The flow as spec §1 JSON; empty lists (no inputs yet, no subflow outputs) left out."""
+    """The flow as spec §1 JSON; empty lists (no inputs yet) and subflow inputs/outputs
+    with no items left out (FlowSim's reference fails on an empty list there)."""
     data = flow.model_dump(mode="json", exclude_none=True)
     for part in [data, data.get("trigger") or {}, *data["components"]]:
         for key in ("inputs", "outputs"):
-            if part.get(key) == []:
+            if part.get(key) in ([], {"items": []}):
                 del part[key]
     return data

@@ -33,7 +33,7 @@ def flow_tree(flow: Flow | None) -> Tree:
     root = Tree(f"[bold]{escape(flow.name or 'Untitled flow')}[/]")
     if flow.is_subflow:
         trig = root.add("[bold blue]subflow[/] (no trigger)")
-        for p in flow.inputs:
+        for p in flow.input_params:
             trig.add(f"[dim]input[/] {escape(p.name)}")
     else:
         assert flow.trigger is not None

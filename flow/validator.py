@@ -548,7 +548,7 @@ class _Checker:
         if pill.root == "trigger":
             return self.resolve_trigger(pill, shown, fail)
         if pill.root == "subflow_inputs":
-            declared = {p.name for p in self.flow.inputs}
+            declared = {p.name for p in self.flow.input_params}
             if not self.flow.is_subflow:
                 fail("pill_unknown_output", f"{shown}: only a subflow has subflow_inputs")
             elif declared and pill.output not in declared:

@@ -47,11 +47,15 @@ class CaseScore:
 
 def score_case(case_id: str, pred: Any, gold: Any, catalog: CatalogView | None = None) -> CaseScore:
     """Score one prediction. `pred` is a flow (dict/model), None (a refusal) or the raw
-    model output as a string (parsed here; unparseable text scores as an empty flow)."""
+    model output as a string (parsed here; unparseable text scores as an empty flow).
+    `gold` is the case's flow JSON or None (a refusal)."""
     report = validate_flow(pred, catalog)
     gold_flow = load_flow(gold).flow
-    outline = flowsim(report.flow, gold_flow, "outline")
-    full = flowsim(report.flow, gold_flow, "full")
+    # FlowSim reads the JSON as written, as ServiceNow's reference does: a flow the
+    # validator rejects for its shape still gets the reference's score (the validated
+    # variants below are 0 for it).
+    outline = flowsim(pred, gold, "outline")
+    full = flowsim(pred, gold, "full")
     # Validated variants: a flow that cannot be used scores 0 (catalog errors count too
     # when the installation's catalog is given).
     invalid = report.has_structure_error or (catalog is not None and report.has_catalog_error)
@@ -158,8 +162,8 @@ def score_pairs(
     workers: int | None = None,
     progress: Callable[[int], None] | None = None,
 ) -> list[CaseScore]:
-    """Score every pair; the tree edit distance is pure Python, so large batches are
-    spread over processes (one per core)."""
+    """Score every pair; validation is pure Python, so large batches are spread over
+    processes (one per core)."""
     jobs = []
     for pair in pairs:
         catalog = None
