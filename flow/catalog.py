@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any, Literal, Protocol
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from flowgen.flow.parsing import describe_validation_error
 
@@ -52,8 +52,18 @@ class _Strict(BaseModel):
 
 
 class Choice(_Strict):
+    """A stored value and its label; a plain string or number (`choices: [low, high]`,
+    the usual YAML shorthand) is both."""
+
     value: str
     label: str | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_scalar(cls, data: Any) -> Any:
+        if isinstance(data, str) or (isinstance(data, int) and not isinstance(data, bool)):
+            return {"value": str(data), "label": str(data)}
+        return data
 
 
 class Param(_Strict):

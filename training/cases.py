@@ -33,10 +33,12 @@ from flowgen.training.authoring import parse_authored, refusal_reason
 from flowgen.training.features import AUTHOR_TAGS, flow_features
 
 Split = Literal["train", "dev", "test", "ood"]
+# Our splits; a case file may use any other name (spec §6), kept and filtered on as given.
 SPLITS: tuple[Split, ...] = ("train", "dev", "test", "ood")
 
 
 class Case(BaseModel):
+    # Only what the scorer needs is required; other keys (`notes`, ...) are kept as data.
     model_config = ConfigDict(extra="allow")
 
     id: str
@@ -44,8 +46,9 @@ class Case(BaseModel):
     requirement: str
     flow: dict[str, Any] | None
     features: list[str] = Field(default_factory=list)
-    split: Split
-    source: Literal["handwritten", "synthetic"] = "handwritten"
+    split: str | None = None
+    # `handwritten` and `synthetic` are ours; a user's file may say where its cases came from.
+    source: str = "handwritten"
     refusal: str | None = None  # the expected reason, for `flow: null`
 
 
