@@ -22,7 +22,6 @@ from pathlib import Path
 from typing import Any
 
 from flowgen.flow.catalog import load_catalog
-from flowgen.flow.parsing import load_flow
 from flowgen.metrics.flowsim import flow_to_tree, size, zss_distance
 from flowgen.metrics.scoring import Pair, score_pairs
 
@@ -140,7 +139,7 @@ def main() -> None:
     catalog = load_catalog(REPO / "catalogs" / "acme-itsm.yaml")
     golds = [make_flow(rng, rng.randint(args.min_steps, args.max_steps)) for _ in range(args.pairs)]
     pairs = [Pair(str(i), "acme-itsm", perturb(rng, g), g) for i, g in enumerate(golds)]
-    nodes = [size(flow_to_tree(load_flow(g).flow, "full")) for g in golds]
+    nodes = [size(flow_to_tree(g, "full")) for g in golds]
     common = {
         "pairs": args.pairs,
         "steps": f"{args.min_steps}-{args.max_steps}",
@@ -167,8 +166,8 @@ def main() -> None:
             sys.stdout.flush()
     start = time.perf_counter()
     for pair in pairs[: args.zss_pairs]:
-        a = flow_to_tree(load_flow(pair.pred).flow, "full")
-        b = flow_to_tree(load_flow(pair.gold).flow, "full")
+        a = flow_to_tree(pair.pred, "full")
+        b = flow_to_tree(pair.gold, "full")
         zss_distance(a, b)
     seconds = time.perf_counter() - start
     print(
@@ -191,7 +190,7 @@ def main() -> None:
             json.dumps(
                 {
                     "steps": n,
-                    "nodes_full": size(flow_to_tree(load_flow(gold).flow, "full")),
+                    "nodes_full": size(flow_to_tree(gold, "full")),
                     "seconds_per_pair": round(time.perf_counter() - start, 3),
                 }
             )
