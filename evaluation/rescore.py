@@ -69,9 +69,7 @@ def rescore_run(folder: Path, golds: dict[str, Any]) -> dict[str, Any]:
     name = figures.get("arm", {}).get("name", folder.name)
     rows = feature_matrix(records)
     if (folder / "features.md").exists():
-        (folder / "features.md").write_text(
-            f"# Feature matrix: {name}\n\n" + matrix_markdown(rows)
-        )
+        (folder / "features.md").write_text(f"# Feature matrix: {name}\n\n" + matrix_markdown(rows))
     if (folder / "features.csv").exists():
         (folder / "features.csv").write_text(matrix_csv(rows))
     from flowgen.evaluation.plots import plot_features, plot_summary
