@@ -27,16 +27,22 @@ def serve_model(
     port: Annotated[int, typer.Option(help="Port.")] = 8001,
     adapter: Annotated[
         list[str] | None,
-        typer.Option(help="LoRA adapter to serve as a model, NAME=PATH (repeatable)."),
+        typer.Option(
+            help="LoRA adapter to serve as a model, NAME=PATH (repeatable); added to the "
+            "shipped adapters, replacing one of the same name."
+        ),
     ] = None,
 ) -> None:
     """Serve the base model and its adapters at /v1/models, /v1/completions and
-    /v1/chat/completions (grammars in `structured_outputs`, as vLLM takes them)."""
+    /v1/chat/completions (grammars in `structured_outputs`, as vLLM takes them;
+    `stream: true` as server-sent events). The shipped adapters are served by default."""
     import uvicorn
 
-    from flowgen.engine.factory import embedded_engine
+    from flowgen.engine.factory import embedded_engine, shipped_adapters
     from flowgen.engine.server import create_app
 
-    engine = embedded_engine(_adapters(adapter or []) or {})
+    # The shipped adapters by the names generators ask for (`default`, an installation's
+    # own), so a RemoteEngine pointed here finds what the embedded engine would have.
+    engine = embedded_engine({**shipped_adapters(), **_adapters(adapter or [])})
     err.print(f"serving {engine.model_name} with adapters {engine.adapters()} on {host}:{port}")
     uvicorn.run(create_app(engine), host=host, port=port, log_level="warning")
