@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Callable
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from functools import cache
 from pathlib import Path
 
@@ -20,6 +23,31 @@ BATCH_SIZE = 32  # measured fastest here; bf16 autocast is several times slower 
 # calls pad less; the progress callback fires once per call.
 CHUNK = 1024
 TUNED_META = "flowgen_retriever.json"
+# Query embeddings kept per embedder: a flow searches the same annotation for its tables,
+# then for each candidate table's columns, and retries repeat whole searches.
+QUERY_CACHE = 4096
+# A query batch is a few short sentences: too little work to share between threads, and on
+# a busy 2-core machine OpenMP's spin-waiting on a preempted thread made one query cost
+# 650 ms with 2 threads against 30 ms with 1 (docs/catalog_store.md, "Latency").
+QUERY_THREADS = int(os.environ.get("FLOWGEN_QUERY_THREADS", "1"))
+_threads_lock = threading.Lock()
+
+
+@contextmanager
+def _torch_threads(n: int) -> Iterator[None]:
+    """Run the block with `n` intra-op threads, then restore the process's setting."""
+    import torch
+
+    with _threads_lock:
+        before = torch.get_num_threads()
+        if n <= 0 or n == before:
+            yield
+            return
+        torch.set_num_threads(n)
+        try:
+            yield
+        finally:
+            torch.set_num_threads(before)
 
 
 class Embedder:
@@ -40,6 +68,10 @@ class Embedder:
         if meta.is_file():  # a fine-tuned encoder names itself by its weights' hash
             self.model_id = json.loads(meta.read_text())["model_id"]
         self.dim = self.model.get_embedding_dimension()
+        self._queries: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._queries_lock = threading.Lock()
+        self.query_hits = 0
+        self.query_misses = 0
 
     def encode(self, texts: list[str], progress: Callable[[int], None] | None = None) -> np.ndarray:
         chunks = []
@@ -59,6 +91,36 @@ class Embedder:
         if not chunks:
             return np.zeros((0, self.dim), dtype=np.float32)
         return np.vstack(chunks).astype(np.float32)
+
+    def encode_queries(self, texts: list[str]) -> np.ndarray:
+        """Embeddings of search queries: remembered (LRU), and the texts not seen yet
+        encoded in one batch with `QUERY_THREADS` threads."""
+        with self._queries_lock:
+            known = {t: self._queries[t] for t in texts if t in self._queries}
+            for t in known:
+                self._queries.move_to_end(t)
+        missing = list(dict.fromkeys(t for t in texts if t not in known))
+        if missing:
+            with _torch_threads(QUERY_THREADS):
+                vectors = self.encode(missing)
+            vectors.setflags(write=False)  # shared by every caller of the cache
+            fresh = dict(zip(missing, vectors, strict=True))
+            with self._queries_lock:
+                for t, v in fresh.items():
+                    self._queries[t] = v
+                while len(self._queries) > QUERY_CACHE:
+                    self._queries.popitem(last=False)
+            known.update(fresh)
+        with self._queries_lock:
+            self.query_hits += len(texts) - len(missing)
+            self.query_misses += len(missing)
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        return np.vstack([known[t] for t in texts])
+
+    def clear_query_cache(self) -> None:
+        with self._queries_lock:
+            self._queries.clear()
 
 
 def tuned_model_path() -> Path:

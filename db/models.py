@@ -22,6 +22,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     func,
+    text,
 )
 from sqlalchemy.dialects.postgresql import JSONB, TSVECTOR
 from sqlalchemy.orm import DeclarativeBase, Mapped, declared_attr, mapped_column
@@ -76,6 +77,9 @@ class CatalogItem(Base):
                 postgresql_ops={"embedding": "vector_cosine_ops"},
             ),
             Index(f"ix_{table}_search", "search", postgresql_using="gin"),
+            # The exact-name ranker compares lower-cased names and labels (migration 0005).
+            Index(f"ix_{table}_lower_name", "installation_id", text("lower(name)")),
+            Index(f"ix_{table}_lower_label", "installation_id", text("lower(label)")),
         )
 
 

@@ -1,5 +1,10 @@
 """Hybrid retrieval over one kind of catalog item: exact names first, then vector
-similarity and Postgres full-text search fused by reciprocal rank fusion."""
+similarity and Postgres full-text search fused by reciprocal rank fusion.
+
+`ranked_rows` does it all in one SQL statement (the rankers as subqueries, the fusion in
+SQL, the rows joined): one round trip per search instead of five. `rank_ids` is the same
+ranking in Python, one query per ranker, kept as the reference the tests compare with.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +13,18 @@ from collections.abc import Sequence
 from typing import Any, Literal
 
 import numpy as np
-from sqlalchemy import ColumnElement, func, or_, select, text
+from sqlalchemy import (
+    ColumnElement,
+    Float,
+    Numeric,
+    Select,
+    func,
+    literal,
+    or_,
+    select,
+    text,
+    union_all,
+)
 from sqlalchemy.orm import Session, defer
 
 from flowgen.db.models import CatalogItem
@@ -17,6 +33,13 @@ Mode = Literal["hybrid", "vector", "fts"]
 RRF_K = 60  # the usual constant of reciprocal rank fusion
 CANDIDATES = 50  # per ranker, before fusion
 EXACT_BONUS = 1.0  # larger than any fused score, so exact matches come first
+# Fused scores are compared at this precision: SQL adds a row's shares in any order, and
+# the last bits of 1/61 + 1/62 must not decide a tie that the id breaks.
+SCORE_DIGITS = 12
+# HNSW scans a fixed candidate list and filters afterwards; a wider list keeps recall when
+# one database holds many installations.
+EF_SEARCH = "SET LOCAL hnsw.ef_search = 200"
+EF_SEARCH_SESSION = "SET hnsw.ef_search = 200"  # the same for a whole (autocommit) connection
 _FILLER = re.compile(r"\s+(table|tables|record|records|step|action|field|column)$")
 
 
@@ -59,9 +82,7 @@ def rank_ids(
             scores[item_id] = scores.get(item_id, 0.0) + 1.0 / (RRF_K + rank + 1)
 
     if mode in ("hybrid", "vector") and query_vector is not None:
-        # HNSW scans a fixed candidate list and filters afterwards; a wider list keeps
-        # recall when one database holds many installations.
-        session.execute(text("SET LOCAL hnsw.ef_search = 200"))
+        session.execute(text(EF_SEARCH))
         distance = model.embedding.cosine_distance(query_vector)
         fuse(
             list(
@@ -85,7 +106,8 @@ def rank_ids(
         )
         for item_id in session.scalars(exact):
             scores[item_id] = scores.get(item_id, 0.0) + EXACT_BONUS
-    return sorted(scores.items(), key=lambda kv: (-kv[1], kv[0]))[:k]
+    # Rounded as in `ranked_statement`, so equal sums added in another order still tie.
+    return sorted(scores.items(), key=lambda kv: (-round(kv[1], SCORE_DIGITS), kv[0]))[:k]
 
 
 def fetch_in_order(
@@ -100,3 +122,83 @@ def fetch_in_order(
     )
     rows = {row.id: row for row in session.scalars(query)}
     return [(rows[i], score) for i, score in ranked]
+
+
+def ranked_rows(
+    session: Session,
+    model: type[CatalogItem],
+    installation: str,
+    query: str,
+    query_vector: np.ndarray | None,
+    k: int,
+    where: Sequence[ColumnElement[bool]] = (),
+    mode: Mode = "hybrid",
+    implied: str = "",
+) -> list[tuple[Any, float]]:
+    """The `k` best rows (without their vectors) with their fused scores, best first: the
+    ranking of `rank_ids` in a single statement."""
+    statement = ranked_statement(model, installation, query, query_vector, k, where, mode, implied)
+    if statement is None:
+        return []
+    return [(row, float(score)) for row, score in session.execute(statement)]
+
+
+def ranked_statement(
+    model: type[CatalogItem],
+    installation: str,
+    query: str,
+    query_vector: np.ndarray | None,
+    k: int,
+    where: Sequence[ColumnElement[bool]] = (),
+    mode: Mode = "hybrid",
+    implied: str = "",
+) -> Select[Any] | None:
+    scope = [model.installation_id == installation, *where]
+    parts: list[Select[Any]] = []
+
+    def rrf(ordered: Select[Any], *order: ColumnElement[Any]) -> Select[Any]:
+        """Each id of a ranker's top list with its reciprocal-rank share."""
+        ranked = ordered.subquery()
+        position = func.row_number().over(order_by=[ranked.c[o.key] for o in order] + [ranked.c.id])
+        return select(ranked.c.id, (1.0 / (RRF_K + position)).label("score"))
+
+    if mode in ("hybrid", "vector") and query_vector is not None:
+        distance = model.embedding.cosine_distance(query_vector).label("distance")
+        nearest = select(model.id, distance).where(*scope).order_by(distance).limit(CANDIDATES)
+        parts.append(rrf(nearest, distance))
+    tsq = tsquery_text(f"{query} {implied}")
+    if mode in ("hybrid", "fts") and tsq:
+        q = func.to_tsquery("english", tsq)
+        # Negated so that both rankers order ascending in `rrf`.
+        rank = (-func.ts_rank_cd(model.search, q)).label("neg_rank")
+        matches = (
+            select(model.id, rank)
+            .where(*scope, model.search.op("@@")(q))
+            .order_by(rank, model.id)
+            .limit(CANDIDATES)
+        )
+        parts.append(rrf(matches, rank))
+    if mode == "hybrid":
+        variants = name_variants(query)
+        exact = or_(func.lower(model.name).in_(variants), func.lower(model.label).in_(variants))
+        parts.append(
+            select(model.id, literal(EXACT_BONUS, Float).label("score")).where(*scope, exact)
+        )
+    if not parts:
+        return None
+    shares = union_all(*parts).subquery()
+    fused = (
+        select(
+            shares.c.id,
+            func.round(func.sum(shares.c.score).cast(Numeric), SCORE_DIGITS).label("score"),
+        )
+        .group_by(shares.c.id)
+        .subquery()
+    )
+    return (
+        select(model, fused.c.score)
+        .join(fused, model.id == fused.c.id)
+        .options(defer(model.embedding), defer(model.search))
+        .order_by(fused.c.score.desc(), model.id)
+        .limit(k)
+    )

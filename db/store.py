@@ -12,8 +12,8 @@ from datetime import datetime
 from functools import cached_property, lru_cache
 from typing import Any
 
-from sqlalchemy import ColumnElement, Engine, func, select
-from sqlalchemy.orm import Session, defer
+from sqlalchemy import CTE, ColumnElement, Engine, ScalarSelect, Select, func, literal, select, text
+from sqlalchemy.orm import Session, aliased, defer
 
 from flowgen.db.embedder import Embedder, default_embedder
 from flowgen.db.lexicon import expansion
@@ -27,8 +27,38 @@ from flowgen.db.models import (
     TableRow,
     TriggerRow,
 )
-from flowgen.db.search import Mode, fetch_in_order, rank_ids
+from flowgen.db.search import EF_SEARCH_SESSION, Mode, ranked_rows
 from flowgen.flow.catalog import Catalog, Choice, Column, Param, StepDef, Table, TriggerDef
+
+MAX_LINEAGE = 64  # `extends` hops followed; a cycle stops here and is cut like a repeat
+
+
+def lineage_cte(installation: str, table: str) -> CTE:
+    """`table` and the tables it extends with their distance from it (0 for itself), as a
+    recursive query, so that a search scoped to a lineage needs no round trip of its own."""
+    chain = (
+        select(TableRow.name, TableRow.extends, literal(0).label("depth"))
+        .where(TableRow.installation_id == installation, TableRow.name == table)
+        .cte("lineage", recursive=True)
+    )
+    parent = aliased(TableRow)
+    return chain.union_all(
+        select(parent.name, parent.extends, chain.c.depth + 1)
+        .join(chain, parent.name == chain.c.extends)
+        .where(parent.installation_id == installation, chain.c.depth < MAX_LINEAGE)
+    )
+
+
+def owner_select(installation: str, table: str, column: str) -> Select[Any]:
+    """The nearest table in `table`'s lineage that defines `column`."""
+    chain = lineage_cte(installation, table)
+    return (
+        select(ColumnRow.table_name)
+        .join(chain, ColumnRow.table_name == chain.c.name)
+        .where(ColumnRow.installation_id == installation, ColumnRow.name == column)
+        .order_by(chain.c.depth)
+        .limit(1)
+    )
 
 
 class UnknownInstallation(LookupError):
@@ -106,6 +136,16 @@ class CatalogStore:
     def session(self) -> Session:
         return Session(self.engine)
 
+    @cached_property
+    def _autocommit(self) -> Engine:
+        return self.engine.execution_options(isolation_level="AUTOCOMMIT")
+
+    def reader(self) -> Session:
+        """A session for lookups and searches: each statement on its own, without the
+        BEGIN and ROLLBACK round trips of a transaction (on a busy 2-core machine every
+        round trip waits for the scheduler)."""
+        return Session(self._autocommit)
+
     # -- installations -------------------------------------------------------------------
     def installations(self, only: str | None = None) -> list[InstallationInfo]:
         """Every installation with its item counts (or just `only`)."""
@@ -126,7 +166,7 @@ class CatalogStore:
             ]
 
     def exists(self, installation: str) -> bool:
-        with self.session() as s:
+        with self.reader() as s:
             return s.get(Installation, installation) is not None
 
     def require(self, installation: str) -> None:
@@ -146,7 +186,8 @@ class CatalogStore:
         row = self._by_name(StepRow, installation, name)
         return step_def(row) if row else None
 
-    def table(self, installation: str, name: str) -> Table | None:
+    def table(self, installation: str, name: str, columns: bool = True) -> Table | None:
+        """The table with its own columns (`columns=False`: without them)."""
         row = self._by_name(TableRow, installation, name)
         if row is None:
             return None
@@ -155,25 +196,25 @@ class CatalogStore:
             label=row.label,
             description=row.description,
             extends=row.extends,
-            columns=[col for _, col in self._columns_of([row.name], installation)],
+            columns=[col for _, col in self._columns_of([row.name], installation)]
+            if columns
+            else [],
         )
 
     def lineage(self, installation: str, table: str) -> list[str]:
         """`table` and the tables it extends, nearest first."""
-        with self.session() as s:
-            chain: list[str] = []
-            current: str | None = table
-            while current and current not in chain:
-                extends = s.execute(
-                    select(TableRow.extends).where(
-                        TableRow.installation_id == installation, TableRow.name == current
-                    )
-                ).first()
-                if extends is None:
-                    break
-                chain.append(current)
-                current = extends[0]
-            return chain
+        chain = lineage_cte(installation, table)
+        with self.reader() as s:
+            names = s.scalars(select(chain.c.name).order_by(chain.c.depth)).all()
+        return list(dict.fromkeys(names))  # a cycle repeats its tables: keep the first
+
+    def lineage_names(self, installation: str, table: str) -> Select[Any]:
+        """The names of `lineage(installation, table)` as a subquery, for a search's scope."""
+        return select(lineage_cte(installation, table).c.name)
+
+    def owner_of(self, installation: str, table: str, column: str) -> ScalarSelect[Any]:
+        """`column_owner` as a scalar subquery, for a search's scope."""
+        return owner_select(installation, table, column).scalar_subquery()
 
     def columns(self, installation: str, table: str) -> list[Column]:
         """Columns of `table` and the tables it extends (its own first)."""
@@ -184,22 +225,12 @@ class CatalogStore:
 
     def column_owner(self, installation: str, table: str, column: str) -> str | None:
         """The table in `table`'s lineage that defines `column`."""
-        lineage = self.lineage(installation, table)
-        with self.session() as s:
-            owners = set(
-                s.scalars(
-                    select(ColumnRow.table_name).where(
-                        ColumnRow.installation_id == installation,
-                        ColumnRow.table_name.in_(lineage),
-                        ColumnRow.name == column,
-                    )
-                )
-            )
-        return next((t for t in lineage if t in owners), None)
+        with self.reader() as s:
+            return s.scalars(owner_select(installation, table, column)).first()
 
     def names(self, model: type[CatalogItem], installation: str) -> list[str]:
         """Every name of one kind of item (steps, tables, ...) of the installation."""
-        with self.session() as s:
+        with self.reader() as s:
             return list(
                 s.scalars(
                     select(model.name)
@@ -244,7 +275,7 @@ class CatalogStore:
         return s.scalars(query).all()
 
     def _by_name(self, model: type[CatalogItem], installation: str, name: str) -> Any:
-        with self.session() as s:
+        with self.reader() as s:
             return s.scalars(
                 select(model)
                 .where(model.installation_id == installation, model.name == name)
@@ -253,7 +284,7 @@ class CatalogStore:
 
     def _columns_of(self, tables: list[str], installation: str) -> list[tuple[str, Column]]:
         """(table, column) for every column of these tables, tables in the order given."""
-        with self.session() as s:
+        with self.reader() as s:
             cols = s.scalars(
                 select(ColumnRow)
                 .where(ColumnRow.installation_id == installation, ColumnRow.table_name.in_(tables))
@@ -273,6 +304,20 @@ class CatalogStore:
         return [(c.table_name, _column(c, choices.get((c.table_name, c.name), []))) for c in cols]
 
     # -- search --------------------------------------------------------------------------
+    def query_text(self, model: type[CatalogItem], query: str) -> tuple[str, str]:
+        """What is embedded for `query` and the record operations it implies."""
+        # Steps only: requirements leave the record operation implicit (db/lexicon.py).
+        implied = expansion(query) if model is StepRow and self.lexicon else ""
+        return (f"{query} ({implied})" if implied else query), implied
+
+    def embed_queries(self, queries: Sequence[tuple[type[CatalogItem], str]]) -> int:
+        """Embed in one batch the queries searches are about to make (model, query), so
+        that each search finds its vector cached; returns how many were new."""
+        texts = list(dict.fromkeys(self.query_text(model, q)[0] for model, q in queries))
+        before = self.embedder.query_misses
+        self.embedder.encode_queries(texts)
+        return self.embedder.query_misses - before
+
     def search(
         self,
         model: type[CatalogItem],
@@ -282,13 +327,16 @@ class CatalogStore:
         where: Sequence[ColumnElement[bool]] = (),
         mode: Mode = "hybrid",
     ) -> list[tuple[Any, float]]:
-        # Steps only: requirements leave the record operation implicit (db/lexicon.py).
-        implied = expansion(query) if model is StepRow and self.lexicon else ""
-        embedded = f"{query} ({implied})" if implied else query
-        vector = self.embedder.encode([embedded])[0] if mode != "fts" else None
-        with self.session() as s, s.begin():
-            ranked = rank_ids(s, model, installation, query, vector, k, where, mode, implied)
-            rows = fetch_in_order(s, model, ranked)
+        embedded, implied = self.query_text(model, query)
+        vector = self.embedder.encode_queries([embedded])[0] if mode != "fts" else None
+        with self.reader() as s:
+            if vector is not None:
+                connection = s.connection()
+                if not connection.info.get(EF_SEARCH_SESSION):
+                    # Once per pooled connection rather than a SET LOCAL per search.
+                    connection.execute(text(EF_SEARCH_SESSION))
+                    connection.info[EF_SEARCH_SESSION] = True
+            rows = ranked_rows(s, model, installation, query, vector, k, where, mode, implied)
             s.expunge_all()
             return rows
 

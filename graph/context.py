@@ -58,9 +58,12 @@ def outline_context(
     """Triggers for the whole requirement; steps fused (reciprocal rank) over the whole
     requirement and each clause. `extra_steps` are added as they are (the perfect-RAG
     ablation offers the gold steps)."""
+    parts = clauses(requirement)[:8]
+    # One embedding batch for the searches below instead of one model call each.
+    call("embed_queries", steps=[requirement, *parts], others=[requirement])
     triggers = call("search_triggers", query=requirement, k=TRIGGER_K)
     rankings = [call("search_steps", query=requirement, k=STEP_K)]
-    for clause in clauses(requirement)[:8]:
+    for clause in parts:
         rankings.append(call("search_steps", query=clause, k=CLAUSE_K))
     fused: dict[str, float] = {}
     by_name: dict[str, dict[str, Any]] = {}
@@ -106,6 +109,7 @@ class InputsRetriever:
         self.call = call
         self.catalog = tools.store.catalog(tools.installation)
         self._columns: dict[str, list[Column]] = {}
+        self._embedded: set[str] = set()
 
     def all_columns(self, table: str) -> list[Column]:
         if table not in self._columns:
@@ -136,6 +140,10 @@ class InputsRetriever:
             comp = flow.component(order)
             annotation = (comp.annotation if comp else None) or requirement
             pills = pill_roots(flow, self.catalog, order, "condition")
+        if annotation not in self._embedded:  # every item's annotation in one batch
+            batch = [a or requirement for _, _, a in flow.annotated_items()] + [annotation]
+            self.call("embed_queries", others=batch)
+            self._embedded.update(batch)
         tables: list[dict[str, Any]] = []
         if any(p.type == "table" for p in params):
             tables = self._candidate_tables(annotation, pills, params)

@@ -14,9 +14,10 @@ import numpy as np
 import pytest
 from conftest import REPO
 from flows import flow, step
-from sqlalchemy import select
+from sqlalchemy import select, text
 
-from flowgen.db.models import ITEM_MODELS
+from flowgen.db.models import ITEM_MODELS, ColumnRow, StepRow, TableRow, TriggerRow
+from flowgen.db.search import EF_SEARCH, fetch_in_order, rank_ids, ranked_rows
 from flowgen.db.store import CatalogStore, UnknownInstallation
 from flowgen.db.sync import sync_catalog
 from flowgen.flow.catalog import Catalog, StepDef, parse_catalog
@@ -280,3 +281,99 @@ def test_langchain_tools(synced_store) -> None:
     assert "does not exist" in tools["search_columns"].invoke({"table": "nope", "query": "x"})
     step = tools["get_step"].invoke({"name": "update_record"})
     assert StepDef.model_validate({**step, "inputs": [], "outputs": []}).name == "update_record"
+
+
+RANKED_QUERIES = [
+    "find all incidents assigned to them",
+    "set the incident to resolved",
+    "#incident",
+    "Look Up Records",
+    "email the caller's manager",
+    "when a P1 incident is created",
+    "!!!",
+]
+
+
+@pytest.mark.parametrize("mode", ["hybrid", "vector", "fts"])
+def test_one_statement_ranks_as_the_per_ranker_queries(synced_store, mode) -> None:
+    """`ranked_rows` (one SQL statement) gives exactly the rows and scores of `rank_ids`
+    (one query per ranker, fused in Python), including ties and empty full-text queries."""
+    store = synced_store
+    for model, where in (
+        (StepRow, []),
+        (TriggerRow, []),
+        (TableRow, []),
+        (ColumnRow, [ColumnRow.table_name.in_(store.lineage_names("acme-itsm", "incident"))]),
+    ):
+        for query in RANKED_QUERIES:
+            embedded, implied = store.query_text(model, query)
+            vector = store.embedder.encode([embedded])[0]
+            with store.session() as s, s.begin():
+                s.execute(text(EF_SEARCH))
+                ids = rank_ids(s, model, "acme-itsm", query, vector, 20, where, mode, implied)
+                expected = [(r.name, round(x, 9)) for r, x in fetch_in_order(s, model, ids)]
+                rows = ranked_rows(s, model, "acme-itsm", query, vector, 20, where, mode, implied)
+                got = [(r.name, round(x, 9)) for r, x in rows]
+            assert got == expected, (model, query)
+
+
+def test_query_embeddings_are_cached_and_batched(engine, embedder, synced_store) -> None:
+    store = CatalogStore(engine, embedder)
+    tools = CatalogTools(store, "acme-itsm")
+    embedder.clear_query_cache()
+    queries = ["reassign the incident to the manager", "email the caller"]
+    fresh = embedder.encode_queries(queries)
+    assert np.allclose(fresh, embedder.encode(queries), atol=1e-6)  # the same vectors
+    misses = embedder.query_misses
+    again = embedder.encode_queries([queries[1], queries[0], queries[1]])
+    assert embedder.query_misses == misses and np.array_equal(again[1], fresh[0])
+    # A flow embeds its queries in one batch first; its searches then embed nothing.
+    embedder.clear_query_cache()
+    # "reassign ..." gets the lexicon's "update record" as a step query; "email" gets none.
+    assert tools.embed_queries(steps=queries, others=queries) == 3
+    misses = embedder.query_misses
+    first = tools.search_steps(queries[0], 5)
+    tools.search_tables(queries[0], 3)
+    tools.search_columns("incident", queries[1], 3)
+    assert embedder.query_misses == misses
+    embedder.clear_query_cache()
+    assert tools.search_steps(queries[0], 5) == first  # the cache changes no result
+
+
+def test_query_cache_forgets_the_least_recently_used(embedder, monkeypatch) -> None:
+    from flowgen.db import embedder as embedder_module
+
+    monkeypatch.setattr(embedder_module, "QUERY_CACHE", 2)
+    embedder.clear_query_cache()
+    embedder.encode_queries(["a", "b"])
+    embedder.encode_queries(["a", "c"])  # "a" was used last, so "b" goes
+    misses = embedder.query_misses
+    embedder.encode_queries(["a", "c"])
+    assert embedder.query_misses == misses
+    embedder.encode_queries(["b"])
+    assert embedder.query_misses == misses + 1
+
+
+def test_scoped_searches_name_what_is_missing(engine, embedder) -> None:
+    """Column and value searches find their lineage inside the search statement; an empty
+    answer is explained by the table or column that does not exist."""
+    sync_catalog(small("scoped"), engine, embedder=embedder)
+    tools = CatalogTools(CatalogStore(engine, embedder), "scoped")
+    assert tools.search_columns("x_globex_plant", "state", 5)[0] == {
+        "name": "state",
+        "label": None,
+        "type": "choice",
+        "reference": None,
+        "table": "task",  # inherited
+        "score": pytest.approx(1.0, abs=0.1),
+    }
+    assert tools.search_values("x_globex_plant", "state", "open", 1)[0]["value"] == "1"
+    assert tools.search_values("x_globex_plant", "output_tons", "ten") == []  # no values
+    assert tools.store.lineage("scoped", "x_globex_plant") == ["x_globex_plant", "task"]
+    assert tools.store.column_owner("scoped", "x_globex_plant", "state") == "task"
+    with pytest.raises(Exception, match="does not exist"):
+        tools.search_columns("x_plant", "state")
+    with pytest.raises(Exception, match="does not exist"):
+        tools.search_values("x_plant", "state", "open")
+    with pytest.raises(Exception, match="no column 'colour'"):
+        tools.search_values("x_globex_plant", "colour", "red")

@@ -90,15 +90,11 @@ class CatalogTools:
 
     def search_columns(self, table: str, query: str, k: int = 10) -> list[dict[str, Any]]:
         """Columns of `table`, including those it inherits, that best match `query`."""
-        lineage = self._require_table(table)
-        hits = self.store.search(
-            ColumnRow,
-            self.installation,
-            query,
-            _k(k),
-            [ColumnRow.table_name.in_(lineage)],
-            mode=self.mode,
-        )
+        # The lineage is a subquery of the search: one round trip, not two.
+        scope = [ColumnRow.table_name.in_(self.store.lineage_names(self.installation, table))]
+        hits = self.store.search(ColumnRow, self.installation, query, _k(k), scope, self.mode)
+        if not hits:
+            self._require_table(table)  # no table, or one without matching columns
         return [
             {
                 "name": r.name,
@@ -115,13 +111,21 @@ class CatalogTools:
         self, table: str, column: str, query: str, k: int = 10
     ) -> list[dict[str, Any]]:
         """Stored choice values of `table.column` that best match `query`."""
-        self._require_table(table)
-        owner = self.store.column_owner(self.installation, table, column)
-        if owner is None:
-            raise ToolException(f"table {table!r} has no column {column!r}")
+        owner = self.store.owner_of(self.installation, table, column)
         where = [ChoiceRow.table_name == owner, ChoiceRow.column_name == column]
         hits = self.store.search(ChoiceRow, self.installation, query, _k(k), where, self.mode)
+        if not hits:  # say why: no table, no such column, or a column without values
+            self._require_table(table)
+            if self.store.column_owner(self.installation, table, column) is None:
+                raise ToolException(f"table {table!r} has no column {column!r}")
         return [{"value": r.name, "label": r.label, "score": round(s, 4)} for r, s in hits]
+
+    def embed_queries(self, steps: list[str] | None = None, others: list[str] | None = None) -> int:
+        """Embed, in one batch, the queries of searches about to be made: `steps` for
+        `search_steps`, `others` for the other searches. Each later search then finds its
+        query's vector cached; returns how many were not cached yet."""
+        queries = [(StepRow, q) for q in steps or []] + [(TableRow, q) for q in others or []]
+        return self.store.embed_queries(queries) if self.mode != "fts" else 0
 
     def list_names(self, kind: str) -> list[str]:
         """Every name of `kind` (triggers, steps or tables) in the installation."""
@@ -137,7 +141,7 @@ class CatalogTools:
 
     def get_table(self, name: str) -> dict[str, Any] | None:
         """A table with all its columns (inherited ones too) and their choice values."""
-        table = self.store.table(self.installation, name)
+        table = self.store.table(self.installation, name, columns=False)
         if table is None:
             return None
         columns = self.store.columns(self.installation, name)
