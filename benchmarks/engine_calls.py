@@ -2,6 +2,7 @@
 
     python benchmarks/engine_calls.py record --split dev --limit 20 --out calls.jsonl
     python benchmarks/engine_calls.py replay calls.jsonl --engine llamacpp [--engine torch]
+        [--write answers.jsonl]
 
 `record` runs the whole graph with the embedded engine named by `--engine` on cases of
 data/handwritten.jsonl and writes every model call it made (the request: messages,
@@ -86,10 +87,12 @@ def replay(args: argparse.Namespace) -> None:
         same = 0
         differ: list[dict[str, Any]] = []
         rows: list[GenerationResult] = []
+        answers = []
         for call in calls:
             request = GenerationRequest.model_validate(call["request"])
             result = engine.generate(request)
             rows.append(result)
+            answers.append({**call, "result": result.model_dump()})
             if result.text == call["result"]["text"]:
                 same += 1
             else:
@@ -115,6 +118,9 @@ def replay(args: argparse.Namespace) -> None:
         print(json.dumps(summary))
         for row in differ[: args.show]:
             print(json.dumps(row))
+        if args.write:  # these answers, as a reference file for other engines
+            path = args.write.with_name(f"{args.write.stem}.{name.replace(':', '-')}.jsonl")
+            path.write_text("".join(json.dumps(a) + "\n" for a in answers))
 
 
 def _sum(rows: list[GenerationResult], field: str) -> float:
@@ -134,6 +140,7 @@ def main() -> None:
     rep.add_argument("calls", type=Path)
     rep.add_argument("--engine", action="append", default=None)
     rep.add_argument("--show", type=int, default=10, help="calls that differ, printed")
+    rep.add_argument("--write", type=Path, help="write each engine's answers to FILE.ENGINE.jsonl")
     args = parser.parse_args()
     if args.command == "record":
         record(args)

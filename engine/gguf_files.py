@@ -22,7 +22,7 @@ import numpy as np
 
 from flowgen.engine.base_model import BASE_MODEL_NAME, gguf_path
 
-WeightType = Literal["q8_0", "q4_0", "q4_k", "f16", "f32", "q4_1"]
+WeightType = Literal["q8_0", "q4_0", "q4_k", "bf16", "f16", "f32", "q4_1"]
 
 # peft module path → llama.cpp tensor name (per block).
 _LLAMA_TENSORS = {
@@ -92,6 +92,7 @@ def base_model_gguf(weights: WeightType = "q8_0") -> Path:
             "q4_0": llama_cpp.LLAMA_FTYPE_MOSTLY_Q4_0,
             "q4_k": llama_cpp.LLAMA_FTYPE_MOSTLY_Q4_K_M,
             "f16": llama_cpp.LLAMA_FTYPE_MOSTLY_F16,
+            "bf16": llama_cpp.LLAMA_FTYPE_MOSTLY_BF16,
             "f32": llama_cpp.LLAMA_FTYPE_ALL_F32,
         }
         params = llama_cpp.llama_model_quantize_default_params()

@@ -88,7 +88,9 @@ class LocalEngine(ConstrainedDecoder):
             torch.autocast(self.device, dtype=torch.bfloat16, enabled=self.bf16),
         ):
             out = self.model(input_ids=feed, cache=self._past, use_cache=True)
-        return out.logits[:, -1, :].float().cpu()
+        # Cloned outside inference mode: the loop masks the logits in place, which an
+        # inference tensor refuses (and without autocast `.float()` makes no copy).
+        return out.logits[:, -1, :].float().cpu().clone()
 
     def _prefill(self, adapter: str | None, prompt_ids: list[int]) -> tuple[int, Any]:
         from transformers import DynamicCache
