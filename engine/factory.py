@@ -2,7 +2,8 @@
 
 `FLOWGEN_MODEL_URL` names an OpenAI-compatible server (vLLM in production); without it
 the model runs in-process on the embedded runtime, llama.cpp by default
-(`FLOWGEN_RUNTIME=torch` for the transformers reference), with the adapters that ship
+(`FLOWGEN_RUNTIME=torch` for the transformers reference; `FLOWGEN_WEIGHTS` picks
+llama.cpp's weight type), with the adapters that ship
 in the package (`training/adapters/NAME/`, a tenant adapter named after its
 installation).
 """
@@ -31,6 +32,22 @@ def shipped_adapters() -> dict[str, Path]:
     }
 
 
+def weights_from_env() -> str:
+    """The llama.cpp engine's weight type (`FLOWGEN_WEIGHTS`, default q8_0): q8_0 is the
+    fastest; f32-q8emb reproduces the fp32 reference on more calls, decoding slower
+    (docs/engine.md)."""
+    from typing import get_args
+
+    from flowgen.engine.gguf_files import WeightType
+
+    value = os.environ.get("FLOWGEN_WEIGHTS", "q8_0")
+    if value not in get_args(WeightType):
+        raise ValueError(
+            f"FLOWGEN_WEIGHTS={value!r}: choose one of {', '.join(get_args(WeightType))}"
+        )
+    return value
+
+
 def runtime_from_env() -> Runtime:
     value = os.environ.get("FLOWGEN_RUNTIME", "llamacpp")
     if value not in RUNTIMES:
@@ -50,7 +67,7 @@ def embedded_engine(
         return LocalEngine(adapters=adapters or None)
     from flowgen.engine.llamacpp import LlamaCppEngine
 
-    return LlamaCppEngine(adapters=adapters)
+    return LlamaCppEngine(adapters=adapters, weights=weights_from_env())  # type: ignore[arg-type]
 
 
 @cache
