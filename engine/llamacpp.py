@@ -14,8 +14,10 @@ a request switches the active one, which costs nothing but the cached prefix.
 
 from __future__ import annotations
 
+import atexit
 import ctypes
 import os
+import weakref
 from pathlib import Path
 from typing import Any
 
@@ -81,6 +83,10 @@ class LlamaCppEngine(ConstrainedDecoder):
             if not handle:
                 raise EngineError(f"llama.cpp could not load adapter {name!r} from {folder}")
             self._lora[name] = handle
+        # Freed before the interpreter tears down the ctypes bindings: left to
+        # `Llama.__del__` at exit, the free function is already gone and Python prints
+        # a traceback after every command.
+        atexit.register(_close, weakref.ref(self._llm))
         self._active: str | bool | None = False  # False: nothing set yet
         self._cached: list[int] = []  # the tokens whose keys and values the cache holds
         self._cached_adapter: str | None = None
@@ -146,3 +152,9 @@ class LlamaCppEngine(ConstrainedDecoder):
         if rc != 0:
             raise EngineError(f"llama.cpp could not switch to adapter {adapter!r}")
         self._active = adapter
+
+
+def _close(ref: weakref.ref) -> None:
+    llm = ref()
+    if llm is not None:
+        llm.close()
