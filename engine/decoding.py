@@ -106,22 +106,22 @@ class ConstrainedDecoder:
             raise EngineError(f"invalid grammar: {exc}") from exc
 
     def generate(self, request: GenerationRequest) -> GenerationResult:
-        result = None
-        for item in self.stream(request):
-            if isinstance(item, GenerationResult):
-                result = item
-        assert result is not None
+        *_, result = self._run(request, deltas=False)
+        assert isinstance(result, GenerationResult)
         return result
 
     def stream(self, request: GenerationRequest) -> Iterator[str | GenerationResult]:
         """Text deltas as tokens are chosen, then the result (`StreamingEngine`)."""
+        return self._run(request, deltas=True)
+
+    def _run(self, request: GenerationRequest, deltas: bool) -> Iterator[str | GenerationResult]:
         self._check_adapter(request)
         started = time.perf_counter()
         compiled = self.compile(request.grammar) if request.grammar else None
         compile_s = time.perf_counter() - started
         prompt_ids = self.tokenize(self.render(request))
         with self._lock:
-            yield from self._decode(request, prompt_ids, compiled, started, compile_s)
+            yield from self._decode(request, prompt_ids, compiled, started, compile_s, deltas)
 
     def first_token_logprobs(
         self, request: GenerationRequest, top: int = 5, also: tuple[int, ...] = ()
@@ -155,7 +155,10 @@ class ConstrainedDecoder:
         compiled: Any,
         started: float,
         compile_s: float,
+        deltas: bool,
     ) -> Iterator[str | GenerationResult]:
+        """The token loop; with `deltas`, text is yielded as it becomes final (decoding
+        the answer so far at every token, which `generate` has no use for)."""
         import torch
 
         xgr = self._xgr
@@ -195,10 +198,11 @@ class ConstrainedDecoder:
                     finish = "stop"
                     break
                 # Deltas are cut where decoding is stable (a token may be half a character).
-                text = self._text(generated)
-                if not request.stop and not text.endswith("\ufffd") and len(text) > len(emitted):
-                    yield text[len(emitted) :]
-                    emitted = text
+                if deltas and not request.stop:
+                    text = self._text(generated)
+                    if not text.endswith("\ufffd") and len(text) > len(emitted):
+                        yield text[len(emitted) :]
+                        emitted = text
                 if step + 1 == request.max_tokens:
                     break  # the token budget is spent: no need to run the model again
                 t = time.perf_counter()
@@ -213,7 +217,7 @@ class ConstrainedDecoder:
         text = self._text(generated)
         if request.stop:
             text = _cut_at_stop(text, request.stop)
-        if len(text) > len(emitted) and text.startswith(emitted):
+        if deltas and len(text) > len(emitted) and text.startswith(emitted):
             yield text[len(emitted) :]
         total_s = time.perf_counter() - started
         yield GenerationResult(
