@@ -53,15 +53,11 @@ class RecordingEngine:
 
 
 def build_engine(name: str) -> Engine:
-    """`torch`, `llamacpp`, or `llamacpp:WEIGHTS` (q8_0, f16, f32, q4_1, ...)."""
-    from flowgen.engine.factory import embedded_engine, shipped_adapters
+    """`torch`, `llamacpp`, or `llamacpp:WEIGHTS` (q8_0, bf16, f32, ...)."""
+    from flowgen.engine.factory import embedded_engine
 
     runtime, _, weights = name.partition(":")
-    if weights:
-        from flowgen.engine.llamacpp import LlamaCppEngine
-
-        return LlamaCppEngine(adapters=shipped_adapters(), weights=weights)  # type: ignore[arg-type]
-    return embedded_engine(runtime=runtime)  # type: ignore[arg-type]
+    return embedded_engine(runtime=runtime, weights=weights or None)  # type: ignore[arg-type]
 
 
 def record(args: argparse.Namespace) -> None:

@@ -58,9 +58,12 @@ def runtime_from_env() -> Runtime:
 
 
 def embedded_engine(
-    adapters: dict[str, Path] | None = None, runtime: Runtime | None = None
+    adapters: dict[str, Path] | None = None,
+    runtime: Runtime | None = None,
+    weights: str | None = None,
 ) -> Engine:
-    """The model in this process with `adapters` loaded (None: the shipped ones)."""
+    """The model in this process with `adapters` loaded (None: the shipped ones);
+    `runtime` and llama.cpp's `weights` default to the environment's choice."""
     adapters = shipped_adapters() if adapters is None else adapters
     runtime = runtime or runtime_from_env()
     if runtime == "torch":
@@ -69,7 +72,8 @@ def embedded_engine(
         return LocalEngine(adapters=adapters or None)
     from flowgen.engine.llamacpp import LlamaCppEngine
 
-    return LlamaCppEngine(adapters=adapters, weights=weights_from_env())  # type: ignore[arg-type]
+    weights = weights or weights_from_env()
+    return LlamaCppEngine(adapters=adapters, weights=weights)  # type: ignore[arg-type]
 
 
 @cache
