@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -7,6 +9,16 @@ import pytest
 from flowgen.flow.catalog import Catalog, load_catalog
 
 REPO = Path(__file__).resolve().parent.parent
+
+
+def flowgen(*args: str | Path) -> subprocess.CompletedProcess[str]:
+    """The `flowgen` command in a child process (the environment is inherited)."""
+    return subprocess.run(
+        [sys.executable, "-m", "flowgen", *map(str, args)],
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
 
 
 @pytest.fixture(scope="session")

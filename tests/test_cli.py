@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
-from conftest import REPO
+from conftest import REPO, flowgen
 from flows import flow, log, step
 
 EXAMPLE = REPO / "examples" / "reassign_inactive_user_incidents.json"
@@ -23,15 +21,6 @@ SUMMARY_KEYS = {
     "structure_error_rate",
     "unparseable_rate",
 }
-
-
-def flowgen(*args: str | Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "flowgen", *map(str, args)],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
 
 
 def write_jsonl(path: Path, rows: list[dict]) -> Path:

@@ -5,14 +5,11 @@ flows in StarFlow's shape (`flowgen validate` and `flowgen score`)."""
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 import yaml
-from conftest import REPO
+from conftest import REPO, flowgen
 from flows import log, step
 from typer.testing import CliRunner
 
@@ -21,16 +18,6 @@ from flowgen.metrics.flowsim import flowsim
 from flowgen.training.cases import read_cases
 
 runner = CliRunner()
-
-
-def flowgen(*args: str | Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "flowgen", *map(str, args)],
-        capture_output=True,
-        text=True,
-        timeout=180,
-        env=os.environ.copy(),
-    )
 
 
 def starflow_subflow(**changes: object) -> dict:
