@@ -12,6 +12,7 @@ import json
 import os
 import shutil
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 BASE_MODEL_NAME = "SmolLM2-135M-Instruct"
@@ -43,9 +44,7 @@ def ensure_base_model() -> Path:
     if (target / "config.json").exists() and (target / "flowgen.json").exists():
         return target
     source = gguf_path()
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
-    os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+    quiet_transformers()
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
@@ -56,18 +55,15 @@ def ensure_base_model() -> Path:
     fresh = AutoModelForCausalLM.from_config(loaded.config, dtype=torch.float32)
     fresh.load_state_dict(loaded.state_dict())
     fresh.generation_config = loaded.generation_config
-    # Write next to the target and rename, so a crash never leaves half a model behind.
-    target.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(dir=target.parent, prefix=".convert-"))
-    fresh.save_pretrained(staging)
-    tokenizer.save_pretrained(staging)
-    (staging / "flowgen.json").write_text(
-        json.dumps({"source": source.name, "bytes": source.stat().st_size})
-    )
-    if target.exists():
-        shutil.rmtree(target)
-    staging.rename(target)
-    return target
+
+    def write(staging: Path) -> None:
+        fresh.save_pretrained(staging)
+        tokenizer.save_pretrained(staging)
+        (staging / "flowgen.json").write_text(
+            json.dumps({"source": source.name, "bytes": source.stat().st_size})
+        )
+
+    return _publish_folder(target, write)
 
 
 def ensure_tokenizer() -> Path:
@@ -79,15 +75,26 @@ def ensure_tokenizer() -> Path:
     if (target / "tokenizer.json").exists():
         return target
     source = gguf_path()
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+    quiet_transformers()
     from transformers import AutoTokenizer
 
     tokenizer = AutoTokenizer.from_pretrained(source.parent, gguf_file=source.name)
+    return _publish_folder(target, tokenizer.save_pretrained)
+
+
+def _publish_folder(target: Path, write: Callable[[Path], object]) -> Path:
+    """Write next to the target and rename, so a crash never leaves half a folder."""
     target.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(dir=target.parent, prefix=".tokenizer-"))
-    tokenizer.save_pretrained(staging)
+    staging = Path(tempfile.mkdtemp(dir=target.parent, prefix=".convert-"))
+    write(staging)
     if target.exists():
         shutil.rmtree(target)
     staging.rename(target)
     return target
+
+
+def quiet_transformers() -> None:
+    """No hub, no download bars, no library warnings in our users' output."""
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+    os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from flowgen.engine.base_model import ensure_base_model
+from flowgen.engine.base_model import ensure_base_model, quiet_transformers
 from flowgen.engine.decoding import ConstrainedDecoder, common_prefix
 
 
@@ -132,10 +132,3 @@ class _PrefixCache:
     adapter: str | None
     tokens: list[int]  # exactly the tokens whose keys and values `past` holds
     past: Any  # a transformers DynamicCache
-
-
-def quiet_transformers() -> None:
-    """No hub, no download bars, no library warnings in our users' output."""
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
-    os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
