@@ -23,7 +23,7 @@ from flowgen.training.cases import (
 )
 from flowgen.training.checks import check_cases
 from flowgen.training.features import flow_features
-from flowgen.training.synthetic import synthesize
+from flowgen.training.synthetic import LONG_RECIPES, Skip, _spans_ok, synthesize
 
 REPO = Path(__file__).resolve().parent.parent
 GOLD = [json.loads(line) for line in (REPO / "examples" / "gold.jsonl").read_text().splitlines()]
@@ -145,6 +145,28 @@ def test_synthetic_cases_are_valid_spanned_deterministic_and_train_only(catalog)
     assert any(c.flow is None for c in cases)  # refusals are part of training
     for case in cases[:50]:
         assert validate_flow(case.flow, catalog).ok if case.flow else case.refusal
+
+
+@pytest.mark.parametrize("name", sorted(LONG_RECIPES))
+def test_synthetic_long_recipe_makes_valid_long_spanned_flows(catalog, name) -> None:
+    import random
+
+    rng, made = random.Random(3), 0
+    for _ in range(20):
+        try:
+            draft = LONG_RECIPES[name](rng, catalog)
+        except Skip:
+            continue
+        requirement = draft.requirement[0].upper() + draft.requirement[1:]
+        flow = parse_authored(draft.flow, catalog, name=requirement[:60])
+        assert flow is not None and validate_flow(flow, catalog).ok, draft.flow
+        assert 6 <= len(flow.components) <= 15
+        assert _spans_ok(flow, requirement), (requirement, draft.flow)
+        made += 1
+    assert made >= 15
+    cases, report = synthesize(catalog, 200, seed=5)
+    assert not report.dropped and set(LONG_RECIPES) <= set(report.per_recipe)
+    assert sum(1 for c in cases if c.flow and len(c.flow["components"]) >= 6) >= 30
 
 
 def test_data_commands(tmp_path) -> None:

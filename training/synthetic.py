@@ -533,6 +533,729 @@ def chat_alert(rng: random.Random, catalog: Catalog) -> Draft:
     return Draft(f"{trigger}, {post}.", "\n".join(head + body))
 
 
+# -- long recipes (6-15 components) ---------------------------------------------------------
+# Long requirements are written as a list of stages: "do the following in parallel. First,
+# ... Second, ...", numbered lists ("1. ... 2. ..."), or several sentences of prose. Each
+# recipe collects its clauses in a `Clauses`, renders the requirement in one of several
+# styles (which decides each clause's capitalization), and then annotates every item with
+# the clause exactly as rendered.
+
+
+class Clauses:
+    """Clauses of a requirement and the form each takes once rendered."""
+
+    def __init__(self) -> None:
+        self.final: dict[int, str] = {}
+        self.texts: list[str] = []
+
+    def add(self, text: str) -> int:
+        self.texts.append(text)
+        return len(self.texts) - 1
+
+    def say(self, i: int, cap: bool = False) -> str:
+        text = self.texts[i]
+        if cap:
+            text = text[0].upper() + text[1:]
+        self.final[i] = text
+        return text
+
+    def __getitem__(self, i: int) -> str:
+        return self.final[i]
+
+
+ORDINALS = ["First", "Second", "Third", "Fourth", "Fifth", "Sixth"]
+
+
+def _stages(rng: random.Random, c: Clauses, stages: list[list[tuple[str, int]]]) -> str:
+    """Render stages (each a list of (separator, clause id), the first separator unused)
+    as a numbered list, a bulleted list, ordinals, or connected prose."""
+    style = rng.choice(["numbered", "ordinals", "prose", "bullets"])
+    finally_word = rng.choice(["Finally, ", "At the end, ", "Lastly, "])
+    parts = []
+    for k, stage in enumerate(stages):
+        last = k == len(stages) - 1
+        if style == "numbered":
+            lead, cap = rng.choice([f"{k + 1}. ", f"{k + 1}) "]) if k == 0 else f"{k + 1}. ", True
+        elif style == "bullets":
+            lead, cap = "- ", True
+        elif style == "ordinals":
+            lead = finally_word if last and k >= 2 else f"{ORDINALS[k]}, "
+            cap = False
+        elif k == 0:
+            lead, cap = "", True
+        elif last:
+            lead, cap = finally_word, False
+        else:
+            lead = rng.choice(["Then ", "After that, ", "Next, ", "Once that is done, "])
+            cap = False
+        text = c.say(stage[0][1], cap)
+        for sep, i in stage[1:]:
+            text += sep + c.say(i)
+        parts.append(lead + text + ".")
+    sep = "\n" if style in ("numbered", "bullets") and rng.random() < 0.6 else " "
+    return sep.join(parts)
+
+
+def _join(rng: random.Random, body: str) -> str:
+    """What goes between an opener and the stages: a list starts on its own line."""
+    if body.startswith(("1", "- ")):
+        return ":\n"
+    return rng.choice([": ", ". "])
+
+
+SPOKES = {  # step → (literal inputs, message input, phrasings)
+    "post_message": (
+        {"channel": "#it-ops"},
+        "message",
+        ("post in the #it-ops Slack channel", "post an alert to Slack", "tell the team on Slack"),
+    ),
+    "post_a_message": (
+        {"team": "IT Operations", "channel": "Incidents"},
+        "message",
+        ("notify the on-call group in Teams", "post a message to the Incidents channel in Teams"),
+    ),
+    "create_pagerduty_incident": (
+        {"service_id": "PD-OPS", "urgency": "high"},
+        "title",
+        ("page the on-call engineer in PagerDuty", "open a PagerDuty incident"),
+    ),
+    "create_issue": (
+        {"project_key": "OPS", "issue_type": "Task"},
+        "summary",
+        ("raise a Jira ticket", "create a Jira issue for it"),
+    ),
+    "send_whatsapp_message": (
+        {"to_number": "+15550100"},
+        "message",
+        ("send a WhatsApp message to the duty manager", "text the duty manager on WhatsApp"),
+    ),
+    "create_work_order": (
+        {"request_type": "repair"},
+        "description",
+        ("open a facilities work order", "raise a work order for facilities"),
+    ),
+}
+
+
+def _spoke_lines(
+    catalog: Catalog, name: str, annotation: str, message: str, indent: str
+) -> list[str]:
+    literals, message_input, _ = SPOKES[name]
+    values = {**literals, message_input: message}
+    step = catalog.step(name)
+    assert step is not None
+    lines = [f"{indent}- {name} | {annotation}"]
+    lines += [f"{indent}  {p.name} = {values[p.name]}" for p in step.inputs if p.name in values]
+    return lines
+
+
+def _email(indent: str, ann: str, to: str, subject: str, table: str, record: str) -> list[str]:
+    return [
+        f"{indent}- send_email | {ann}",
+        f"{indent}  ah_to = {to}",
+        f"{indent}  ah_subject = {subject}",
+        f"{indent}  table_name = {table}",
+        f"{indent}  record = {record}",
+    ]
+
+
+def _update(indent: str, ann: str, table: str, record: str, values: str) -> list[str]:
+    return [
+        f"{indent}- update_record | {ann}",
+        f"{indent}  table_name = {table}",
+        f"{indent}  record = {record}",
+        f"{indent}  values = {values}",
+    ]
+
+
+def _note_phrase(rng: random.Random) -> str:
+    return rng.choice(
+        [
+            "add a work note that the team was notified",
+            "record in the work notes what was done",
+            "log a work note on the record",
+            "update the work notes with a summary",
+        ]
+    )
+
+
+def _notify_phrase(rng: random.Random, whom: str) -> str:
+    return rng.choice(
+        [f"email {whom}", f"notify {whom} by email", f"send an email to {whom}", f"let {whom} know"]
+    )
+
+
+def _vip_column(table: TaskTable, catalog: Catalog) -> tuple[str, str] | None:
+    for ref, who in (("caller_id", "the caller"), ("opened_by", "the person who opened it")):
+        col = table.columns.get(ref)
+        if col is not None and col.reference == "sys_user" and catalog.column("sys_user", "vip"):
+            return ref, who
+    return None
+
+
+def parallel_response(rng: random.Random, catalog: Catalog) -> Draft:
+    """Trigger on a critical record; PARALLEL of 2-3 paths (email, spoke under TRY/CATCH,
+    create a related record); then a wait, an IF/ELSE on VIP or on the state, and a final
+    work-note update."""
+    tables = [
+        t
+        for t in task_tables(catalog)
+        if t.choice("priority") and len(recipients(t)) >= 2 and t.has("work_notes")
+    ]
+    if not tables:
+        raise Skip
+    table = rng.choice(tables)
+    c = Clauses()
+    word = rng.choice(PRIORITY_WORDS["1"])
+    trig = c.add(
+        f"{_when(rng)} {a(word + ' ' + table.label)} "
+        + rng.choice(["is created", "is opened", "is raised", "comes in"])
+    )
+    par = c.add(
+        rng.choice(
+            [
+                "do the following in parallel",
+                "do these things at the same time",
+                "run the following steps in parallel",
+                "in parallel",
+            ]
+        )
+    )
+    (p1, n1), (p2, n2) = rng.sample(recipients(table), 2)
+    branches: list[tuple[int, list[str]]] = []  # (clause, lines under the PATH at depth 2)
+    mail = c.add(_notify_phrase(rng, rng.choice(n1)))
+    branches.append(
+        (
+            mail,
+            [
+                (
+                    "email",
+                    f"{{{{trigger.current.{p1}}}}}",
+                    f"{word} {table.label} {{{{trigger.current.number}}}}",
+                )
+            ],
+        )
+    )
+    spokes = [s for s in SPOKES if catalog.step(s)]
+    if spokes and rng.random() < 0.8:
+        name = rng.choice(spokes)
+        sp = c.add(rng.choice(SPOKES[name][2]))
+        use_try = rng.random() < 0.6
+        fb = (
+            c.add(
+                rng.choice(["if that fails, ", "if it fails, ", "should that fail, "])
+                + rng.choice([f"email {rng.choice(n2)} instead", "log the error"])
+            )
+            if use_try
+            else None
+        )
+        branches.append((sp, [("spoke", name, fb)]))
+    related = [t for t in task_tables(catalog) if t.name == "problem" != table.name]
+    if related and rng.random() < 0.7:
+        cr = c.add(
+            rng.choice(
+                [
+                    "create a problem record",
+                    "open a problem for it",
+                    "raise a problem record linked to it",
+                ]
+            )
+        )
+        branches.append((cr, [("problem",)]))
+    if len(branches) < 2:
+        wn = c.add(_note_phrase(rng))
+        branches.append((wn, [("note",)]))
+    rng.shuffle(branches)
+
+    hours = rng.choice([1, 2, 4, 8])
+    wait_kind = rng.choice(["duration", "condition", "none"])
+    states = table.choice("state")
+    resolved = next(
+        (s for s in states if any(w in s[1].lower() for w in ("resolved", "closed", "complete"))),
+        states[-1],
+    )
+    if wait_kind == "duration":
+        wt = c.add(
+            rng.choice(
+                [
+                    f"wait {hours} hours",
+                    f"wait for {hours} hours",
+                    f"after {hours} hours",
+                ]
+            )
+        )
+    elif wait_kind == "condition":
+        wt = c.add(
+            rng.choice(
+                [
+                    f"wait until it is {resolved[1]}",
+                    f"wait until the {table.label} moves to {resolved[1]}",
+                ]
+            )
+        )
+    vip = _vip_column(table, catalog)
+    branch_kind = rng.choice(["vip", "assigned"]) if vip else "assigned"
+    if branch_kind == "vip":
+        assert vip is not None
+        ref, who = vip
+        cond_c = c.add(
+            rng.choice([f"if {who} is a VIP", f"if {who} is a VIP user", f"when {who} is a VIP"])
+        )
+        cond = f"{{{{trigger.current.{ref}.vip}}}}=true"
+    else:
+        cond_c = c.add(rng.choice(["if it is still unassigned", "if nobody has picked it up"]))
+        cond = "{{trigger.current.assigned_to}}ISEMPTY"
+    then_c = c.add(
+        rng.choice(
+            [
+                f"email {rng.choice(n2)}",
+                f"escalate to {rng.choice(n2)} by email",
+            ]
+        )
+    )
+    size = 1 + sum(
+        1 + (4 if sp[0][0] == "spoke" and sp[0][2] is not None else 1) for _, sp in branches
+    )
+    size += (wait_kind != "none") + 2 + 1
+    has_else = rng.random() < 0.6 and size + 2 <= 15
+    other = rng.choice(["otherwise", "if not", "else"])
+    else_text = rng.choice(
+        [
+            "set its urgency to 1",
+            "raise its urgency",
+        ]
+        if table.choice("urgency")
+        else ["add a comment for the caller"]
+    )
+    else_c = c.add(f"{other}, {else_text}") if has_else else None
+    fin = c.add(
+        rng.choice(
+            [
+                "add a work note with a summary",
+                "record what was done in the work notes",
+                "update the work notes",
+            ]
+        )
+    )
+
+    # requirement
+    opener = c.say(trig) + ", " + c.say(par) + ". "
+    if rng.random() < 0.3:
+        opener = c.say(trig) + ", " + c.say(par) + ": "
+    body = []
+    lead_style = rng.choice(["ordinal", "number", "plain"])
+    for k, (bc, spec) in enumerate(branches):
+        if lead_style == "ordinal":
+            text = f"{ORDINALS[k]}, " + c.say(bc)
+        elif lead_style == "number":
+            text = f"{k + 1}) " + c.say(bc, True)
+        else:
+            text = c.say(bc, True)
+        if spec[0][0] == "spoke" and spec[0][2] is not None:
+            text += rng.choice(["; ", ", and "]) + c.say(spec[0][2])
+        body.append(text + ".")
+    tail = []
+    if wait_kind != "none":
+        tail.append(rng.choice(["Then ", "After that, ", "Once all are done, "]) + c.say(wt) + ".")
+    cond_text = rng.choice(["", "Then "]) if wait_kind == "none" else ""
+    line = (cond_text + c.say(cond_c)) if cond_text else c.say(cond_c, True)
+    line += ", " + c.say(then_c)
+    if else_c is not None:
+        line += rng.choice(["; ", ", "]) + c.say(else_c)
+    tail.append(line + ".")
+    tail.append(rng.choice(["Finally, ", "At the end, ", "Lastly, "]) + c.say(fin) + ".")
+    requirement = opener + " ".join(body) + " " + " ".join(tail)
+
+    # flow
+    msg = f"{word} {table.label} {{{{trigger.current.number}}}}: "
+    msg += "{{trigger.current.short_description}}"
+    lines = [
+        f"T record_create | {c[trig]}",
+        f"  table = {table.name}",
+        "  condition = priority=1",
+        f"- PARALLEL | {c[par]}",
+    ]
+    for bc, spec in branches:
+        lines.append(f"  - PATH | {c[bc]}")
+        kind = spec[0][0]
+        if kind == "email":
+            _, to, subject = spec[0]
+            lines += _email("    ", c[bc], to, subject, table.name, "{{trigger.current}}")
+        elif kind == "spoke":
+            _, name, fb = spec[0]
+            if fb is None:
+                lines += _spoke_lines(catalog, name, c[bc], msg, "    ")
+            else:
+                lines.append(f"    - TRY | {c[bc]}")
+                lines += _spoke_lines(catalog, name, c[bc], msg, "      ")
+                lines.append(f"    - CATCH | {c[fb]}")
+                if "log the error" in c[fb]:
+                    lines += [
+                        "      - log | log the error",
+                        "        log_level = error",
+                        f"        log_message = Could not run {name} for "
+                        "{{trigger.current.number}}",
+                    ]
+                else:
+                    ann = c[fb].split(", ", 1)[1]
+                    lines += _email(
+                        "      ",
+                        ann,
+                        f"{{{{trigger.current.{p2}}}}}",
+                        f"{name} failed for {{{{trigger.current.number}}}}",
+                        table.name,
+                        "{{trigger.current}}",
+                    )
+        elif kind == "problem":
+            lines += [
+                f"    - create_record | {c[bc]}",
+                "      table_name = problem",
+                "      values = short_description={{trigger.current.short_description}}^priority=1",
+            ]
+        else:
+            lines += _update(
+                "    ", c[bc], table.name, "{{trigger.current}}", "work_notes=Team notified"
+            )
+    if wait_kind == "duration":
+        lines += [f"- WAITFORDURATION | {c[wt]}", f"  duration = 0d {hours:02d}:00:00"]
+    elif wait_kind == "condition":
+        lines += [
+            f"- wait_for_condition | {c[wt]}",
+            f"  table_name = {table.name}",
+            "  record = {{trigger.current}}",
+            f"  conditions = state={resolved[0]}",
+        ]
+    lines += [f"- IF | {c[cond_c]}", f"  condition = {cond}"]
+    lines += _email(
+        "  ",
+        c[then_c],
+        f"{{{{trigger.current.{p2}}}}}",
+        "Escalation: {{trigger.current.number}}",
+        table.name,
+        "{{trigger.current}}",
+    )
+    if else_c is not None:
+        lines.append(f"- ELSE | {other}")
+        ann = c[else_c].split(", ", 1)[1]
+        values = "urgency=1" if "urgency" in ann else "comments=We are working on it"
+        lines += _update("  ", ann, table.name, "{{trigger.current}}", values)
+    lines += _update(
+        "",
+        c[fin],
+        table.name,
+        "{{trigger.current}}",
+        "work_notes=Parallel notifications sent for {{trigger.current.number}}",
+    )
+    return Draft(requirement, "\n".join(lines))
+
+
+def _child_lookup(catalog: Catalog, table: TaskTable) -> tuple[str, str, str, str] | None:
+    """(child table, reference to the parent, plural label, closed state) for a table."""
+    child, ref, plural = CHILDREN.get(table.name, ("task", "parent", "related tasks"))
+    child_table = next((t for t in task_tables(catalog) if t.name == child), None)
+    if child_table is None or not catalog.column(child, ref):
+        return None
+    closed = [s for s in child_table.choice("state") if "closed" in s[1].lower()]
+    if not closed:
+        return None
+    return child, ref, plural, closed[0][0]
+
+
+def approval_process(rng: random.Random, catalog: Catalog) -> Draft:
+    """A numbered or prose process: approval, IF/ELSEIF/ELSE on its outcome (each branch an
+    update and a notification), close the child tasks in a FOREACH, a final notification."""
+    tables = [t for t in task_tables(catalog) if len(t.choice("state")) >= 4 and recipients(t)]
+    tables = [t for t in tables if _child_lookup(catalog, t) and t.has("work_notes")]
+    if not tables:
+        raise Skip
+    table = rng.choice(tables)
+    child, ref, plural, closed = _child_lookup(catalog, table)  # type: ignore[misc]
+    states = table.choice("state")
+    ok_state, ok_label = states[rng.choice([1, 2])]
+    no_state, no_label = states[-1]
+    whom = recipients(table)
+    c = Clauses()
+    if rng.random() < 0.5:
+        trig = c.add(f"{_when(rng)} {a(table.label)} " + rng.choice(["is submitted", "is created"]))
+        head = ["T record_create | {trig}", f"  table = {table.name}"]
+    else:
+        value, label = states[0]
+        trig = c.add(f"{_when(rng)} {a(table.label)} {state_phrase(rng, label)}")
+        head = [
+            "T record_update | {trig}",
+            f"  table = {table.name}",
+            f"  condition = stateCHANGESTO{value}",
+        ]
+    opener = rng.choice(
+        [
+            "run this process",
+            "do the following",
+            "the flow should do the following",
+            "handle it like this",
+        ]
+    )
+    ask = c.add(
+        rng.choice(
+            [
+                "ask the assignment group manager for approval",
+                "request approval from the group manager",
+                "send it for approval",
+                "get it approved",
+            ]
+        )
+    )
+    yes = c.add(rng.choice(["if it is approved", "if approved", "once approved"]))
+    yes_do = c.add(rng.choice([f"move it to {ok_label}", f"set its state to {ok_label}"]))
+    p_yes, n_yes = rng.choice(whom)
+    yes_tell = c.add(_notify_phrase(rng, rng.choice(n_yes)))
+    no = c.add(rng.choice(["if it is rejected", "if rejected", "if the approver rejects it"]))
+    no_do = c.add(rng.choice([f"set it to {no_label}", f"move it to {no_label}"]))
+    p_no, n_no = rng.choice(whom)
+    no_tell = c.add(_notify_phrase(rng, rng.choice(n_no)))
+    has_else = rng.random() < 0.5
+    other = rng.choice(["otherwise", "in any other case", "if neither"])
+    else_c = c.add(f"{other}, " + rng.choice(["log a warning", "write a warning to the log"]))
+    find = c.add(
+        rng.choice(
+            [
+                f"find its open {plural}",
+                f"look up all of its {plural} that are still open",
+                f"get the {plural} that are still active",
+            ]
+        )
+    )
+    close = c.add(rng.choice(["close each one", "close them", "close every one of them"]))
+    final_kind = rng.choice(["note", "email"])
+    if final_kind == "note":
+        fin = c.add(_note_phrase(rng))
+    else:
+        p_fin, n_fin = rng.choice(whom)
+        fin = c.add(_notify_phrase(rng, rng.choice(n_fin)) + " with the outcome")
+    decide = [(("", yes)), (", ", yes_do), (" and ", yes_tell), ("; ", no), (", ", no_do)]
+    decide.append((" and ", no_tell))
+    if has_else:
+        decide.append(("; ", else_c))
+    stages = [[("", ask)], decide, [("", find), (" and ", close)], [("", fin)]]
+    if rng.random() < 0.3:  # the closing of child tasks first
+        stages = [stages[2], stages[0], stages[1], stages[3]]
+    body = _stages(rng, c, stages)
+    requirement = f"{c.say(trig)}, {opener}" + _join(rng, body) + body
+
+    def rec(indent: str, ann: str, values: str) -> list[str]:
+        return _update(indent, ann, table.name, "{{trigger.current}}", values)
+
+    def mail(indent: str, ann: str, pill: str, subject: str) -> list[str]:
+        return _email(
+            indent,
+            ann,
+            f"{{{{trigger.current.{pill}}}}}",
+            subject,
+            table.name,
+            "{{trigger.current}}",
+        )
+
+    head = [line.replace("{trig}", c[trig]) for line in head]
+    appr = [
+        f"- ask_for_approval | {c[ask]}",
+        f"  table_name = {table.name}",
+        "  record = {{trigger.current}}",
+    ]
+    loop_first = stages[0][0][1] == find
+    a_order = 4 if loop_first else 1
+    decide_lines = [
+        f"- IF | {c[yes]}",
+        f"  condition = {{{{{a_order}.approval_state}}}}=approved",
+        *rec("  ", c[yes_do], f"state={ok_state}"),
+        *mail("  ", c[yes_tell], p_yes, "{{trigger.current.number}} was approved"),
+        f"- ELSEIF | {c[no]}",
+        f"  condition = {{{{{a_order}.approval_state}}}}=rejected",
+        *rec("  ", c[no_do], f"state={no_state}"),
+        *mail("  ", c[no_tell], p_no, "{{trigger.current.number}} was rejected"),
+    ]
+    if has_else:
+        decide_lines += [
+            f"- ELSE | {other}",
+            f"  - log | {c[else_c].split(', ', 1)[1]}",
+            "    log_level = warn",
+            "    log_message = Approval of {{trigger.current.number}} ended {{"
+            f"{a_order}.approval_state}}}}",
+        ]
+    l_order = 1 if loop_first else 1 + 3 + 3 + (2 if has_else else 0) + 1
+    loop = [
+        f"- look_up_records | {c[find]}",
+        f"  table = {child}",
+        f"  conditions = {ref}={{{{trigger.current}}}}^active=true",
+        f"- FOREACH | {plural}",
+        f"  items = {{{{{l_order}.records}}}}",
+        *_update("  ", c[close], child, f"{{{{{l_order + 1}.item}}}}", f"state={closed}"),
+    ]
+    if final_kind == "note":
+        final = rec("", c[fin], "work_notes=Approval process finished")
+    else:
+        final = mail("", c[fin], p_fin, "Outcome for {{trigger.current.number}}")
+    body_lines = loop + appr + decide_lines if loop_first else appr + decide_lines + loop
+    return Draft(requirement, "\n".join(head + body_lines + final))
+
+
+def scheduled_sweep(rng: random.Random, catalog: Catalog) -> Draft:
+    """On a schedule, look up open records and FOREACH over them with a nested
+    IF/ELSEIF/ELSE on priority (a spoke step under TRY/CATCH in the first branch where the
+    catalog has one), optionally skipping some first; then a summary email."""
+    tables = [
+        t
+        for t in task_tables(catalog)
+        if {"1", "2"} <= {v for v, _ in t.choice("priority")}
+        and len(recipients(t)) >= 2
+        and t.has("work_notes")
+    ]
+    if not tables:
+        raise Skip
+    table = rng.choice(tables)
+    c = Clauses()
+    when, trigger = _schedule(rng)
+    plural = table.label + "s"
+    trig = c.add(when)
+    find = c.add(
+        rng.choice(
+            [
+                f"find all open {plural}",
+                f"look up every open {table.label}",
+                f"get the open {plural}",
+                f"query the {plural} that are still active",
+            ]
+        )
+    )
+    each = c.add(rng.choice(["for each one", "for each of them", "for every record found"]))
+    hold = [s for s in table.choice("state") if "hold" in s[1].lower() or "pending" in s[1].lower()]
+    skip = c.add(f"skip the ones that are {hold[0][1]}") if hold and rng.random() < 0.4 else None
+    (p1, n1), (p2, n2) = rng.sample(recipients(table), 2)
+    w1 = rng.choice(PRIORITY_WORDS["1"])
+    w2 = rng.choice(PRIORITY_WORDS["2"])
+    if1 = c.add(rng.choice([f"if it is {w1}", f"if it is a {w1} one", f"when it is {w1}"]))
+    if1_do = c.add(_notify_phrase(rng, rng.choice(n1)))
+    spokes = [s for s in SPOKES if catalog.step(s)]
+    spoke = rng.choice(spokes) if spokes and rng.random() < 0.7 else None
+    if spoke:
+        sp = c.add(rng.choice(SPOKES[spoke][2]))
+        fb = c.add(
+            rng.choice(["if that fails, ", "if it fails, "])
+            + rng.choice(["log the error", "write the error to the log"])
+        )
+    if2 = c.add(rng.choice([f"if it is {w2}", f"else if it is {w2}", f"if it is only {w2}"]))
+    if2_do = c.add(
+        rng.choice([f"remind {rng.choice(n2)} by email", f"email {rng.choice(n2)} a reminder"])
+    )
+    other = rng.choice(["otherwise", "for anything else", "for the rest"])
+    else_c = c.add(f"{other}, " + _note_phrase(rng))
+    has_else = rng.random() < 0.6
+    summary = c.add(
+        rng.choice(
+            [
+                "send a summary to the service desk leads",
+                "email the team leads a summary with the count",
+                "send the service desk a summary email",
+            ]
+        )
+    )
+    stages = [[("", find)]]
+    if skip is not None:
+        stages.append([("", skip)])
+    first = [("", if1), (", ", if1_do)]
+    if spoke:
+        first += [(" and ", sp), ("; ", fb)]
+    stages.append([("", each), (", ", if1), *first[1:]])
+    second = [("", if2), (", ", if2_do)]
+    if has_else:
+        second += [("; ", else_c)]
+    stages.append(second)
+    stages.append([("", summary)])
+    body = _stages(rng, c, stages)
+    opener = rng.choice(["run the following", "do this", "go through the open work"])
+    requirement = f"{c.say(trig)}, {opener}" + _join(rng, body) + body
+    if each not in c.final:
+        raise Skip
+    lines = [
+        trigger.replace(f"| {when}", f"| {c[trig]}"),
+        f"- look_up_records | {c[find]}",
+        f"  table = {table.name}",
+        "  conditions = active=true",
+        f"- FOREACH | {c[each]}",
+        "  items = {{1.records}}",
+    ]
+    if skip is not None:
+        lines += [
+            f"  - IF | {c[skip]}",
+            f"    condition = {{{{2.item.state}}}}={hold[0][0]}",
+            f"    - SKIPITERATION | {c[skip]}",
+        ]
+    lines += [
+        f"  - IF | {c[if1]}",
+        "    condition = {{2.item.priority}}=1",
+        *_email(
+            "    ",
+            c[if1_do],
+            f"{{{{2.item.{p1}}}}}",
+            "{{2.item.number}} is still open",
+            table.name,
+            "{{2.item}}",
+        ),
+    ]
+    if spoke:
+        lines.append(f"    - TRY | {c[sp]}")
+        lines += _spoke_lines(
+            catalog,
+            spoke,
+            c[sp],
+            "{{2.item.number}} is still open: {{2.item.short_description}}",
+            "      ",
+        )
+        lines += [
+            f"    - CATCH | {c[fb]}",
+            f"      - log | {c[fb].split(', ', 1)[1]}",
+            "        log_level = error",
+            f"        log_message = {spoke} failed for {{{{2.item.number}}}}",
+        ]
+    lines += [
+        f"  - ELSEIF | {c[if2]}",
+        "    condition = {{2.item.priority}}=2",
+        *_email(
+            "    ",
+            c[if2_do],
+            f"{{{{2.item.{p2}}}}}",
+            "Reminder: {{2.item.number}}",
+            table.name,
+            "{{2.item}}",
+        ),
+    ]
+    if has_else:
+        lines += [
+            f"  - ELSE | {other}",
+            *_update(
+                "    ",
+                c[else_c].split(", ", 1)[1],
+                table.name,
+                "{{2.item}}",
+                "work_notes=Still open at the weekly review",
+            ),
+        ]
+    lines += [
+        f"- send_email | {c[summary]}",
+        "  ah_to = servicedesk-leads@example.com",
+        f"  ah_subject = {{{{1.count}}}} open {plural}",
+    ]
+    return Draft(requirement, "\n".join(lines))
+
+
+LONG_RECIPES: dict[str, Recipe] = {
+    "parallel_response": parallel_response,
+    "approval_process": approval_process,
+    "scheduled_sweep": scheduled_sweep,
+}
+# Share of recipe draws that go to a long recipe (about 27% of the cases made, as the
+# short recipes skip more often).
+LONG_SHARE = 0.21
+
+
 RECIPES: dict[str, Recipe] = {
     "notify_on_change": notify_on_change,
     "update_on_change": update_on_change,
@@ -637,7 +1360,7 @@ def synthesize(
     report = SynthReport()
     seen = set(exclude or ())
     cases: list[Case] = []
-    names = list(RECIPES)
+    names, long_names = list(RECIPES), list(LONG_RECIPES)
     attempts = 0
     while len(cases) < n and attempts < n * 20:
         attempts += 1
@@ -660,9 +1383,9 @@ def synthesize(
             )
             seen.add(key)
             continue
-        name = rng.choice(names)
+        name = rng.choice(long_names if rng.random() < LONG_SHARE else names)
         try:
-            draft = RECIPES[name](rng, catalog)
+            draft = {**RECIPES, **LONG_RECIPES}[name](rng, catalog)
         except (Skip, IndexError, ValueError):
             report.skipped += 1
             continue
