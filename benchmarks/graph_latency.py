@@ -1,7 +1,7 @@
 """Generator latency on this CPU, per flow and per node, with the quality of what it made.
 
     python benchmarks/graph_latency.py [--cases examples/gold.jsonl] [--split dev]
-        [--limit N] [--adapter default|none] [--max-rounds 2] [--replay] [--few-shot]
+        [--limit N] [--adapter default|none] [--max-rounds 2] [--replay] [--examples K]
 
 Runs the full graph (embedded Postgres, local engine) on every case, after syncing the
 installations the cases name from `catalogs/`. Prints one JSON line per case, then a
@@ -9,8 +9,8 @@ summary: p50/p90 seconds per flow and per node kind (outline, inputs, validate),
 calls and tokens per flow, FlowSim outline/full against the gold flows, the structure
 and catalog error rates after the validator loop, and refusals. `--replay` answers with
 the gold lines instead of the model: it measures the retrieval/grammar ceiling (every
-gold answer admitted?) and the graph's own overhead. `--few-shot` shows the three
-nearest train cases (data/*.jsonl) in every prompt: the prompted baseline.
+gold answer admitted?) and the graph's own overhead. `--examples K` sets how many
+solved flows each prompt shows (0: none).
 """
 
 from __future__ import annotations
@@ -25,12 +25,9 @@ from typing import Any
 from flowgen.db.runs import RunStore
 from flowgen.db.store import CatalogStore
 from flowgen.db.sync import sync_file
-from flowgen.evaluation.runner import solved_cases
 from flowgen.flow.model import Flow
 from flowgen.graph.generator import FlowGenerator, default_engine
 from flowgen.metrics.scoring import score_case
-from flowgen.tools.example_index import ExampleIndex
-from flowgen.training.cases import read_cases
 from flowgen.training.replay import ReplayEngine
 
 REPO = Path(__file__).resolve().parent.parent
@@ -51,7 +48,7 @@ def main() -> None:
     parser.add_argument("--adapter", default="default")
     parser.add_argument("--max-rounds", type=int, default=2)
     parser.add_argument("--replay", action="store_true")
-    parser.add_argument("--few-shot", action="store_true")
+    parser.add_argument("--examples", type=int, default=3, help="solved flows per prompt")
     args = parser.parse_args()
 
     cases = [json.loads(line) for line in args.cases.read_text().splitlines() if line.strip()]
@@ -62,12 +59,6 @@ def main() -> None:
     for installation in sorted({c["installation"] for c in cases}):
         sync_file(REPO / "catalogs" / f"{installation}.yaml", store.engine)
     runs = RunStore(store.engine)
-    index = None
-    if args.few_shot:
-        train = [
-            c for c in read_cases(sorted((REPO / "data").glob("*.jsonl"))) if c.split == "train"
-        ]
-        index = ExampleIndex(solved_cases(train))
     adapter = None if args.adapter == "none" else args.adapter
     engine = None if args.replay else default_engine()
     per_flow: list[float] = []
@@ -83,7 +74,7 @@ def main() -> None:
             adapter=adapter,
             checkpoints=False,
             max_rounds=args.max_rounds,
-            example_index=index,
+            examples=args.examples,
         )
         start = time.perf_counter()
         result = gen.generate(case["requirement"])
@@ -124,7 +115,7 @@ def main() -> None:
         "cases": len(rows),
         "engine": "replay" if args.replay else (engine.model_name if engine else None),
         "adapter": None if args.replay else adapter,
-        "few_shot": args.few_shot,
+        "examples": args.examples,
         "flow_p50_s": round(percentile(per_flow, 0.5), 2),
         "flow_p90_s": round(percentile(per_flow, 0.9), 2),
         "node_p50_s": {k: round(percentile(v, 0.5), 3) for k, v in sorted(per_node.items())},

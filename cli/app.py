@@ -10,6 +10,7 @@ from flowgen.cli import (
     engine_commands,
     eval_commands,
     flow_commands,
+    flow_library_commands,
     generate_commands,
     score_command,
     service_commands,
@@ -28,6 +29,7 @@ app.command("show")(flow_commands.show)
 app.command("score")(score_command.score)
 app.add_typer(catalog_commands.catalog_app, name="catalog")
 app.add_typer(catalog_commands.db_app, name="db")
+app.add_typer(flow_library_commands.flows_app, name="flows")
 app.command("serve-model")(engine_commands.serve_model)
 app.command("generate")(generate_commands.generate)
 app.add_typer(generate_commands.runs_app, name="runs")

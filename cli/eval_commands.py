@@ -43,7 +43,15 @@ def evaluate(
             "for the base model."
         ),
     ] = "default",
-    few_shot: Annotated[bool, typer.Option(help="Show the 3 nearest train cases.")] = False,
+    examples: Annotated[
+        int,
+        typer.Option(
+            min=0,
+            max=8,
+            help="Solved flows shown in each prompt: the nearest of the installation's own "
+            "flows and the shared library (`flowgen flows sync`).",
+        ),
+    ] = 3,
     perfect_rag: Annotated[bool, typer.Option(help="Offer every gold step.")] = False,
     baseline: Annotated[
         Literal["none", "nearest"], typer.Option(help="`nearest`: the nearest train flow.")
@@ -116,7 +124,7 @@ def evaluate(
         if baseline == "nearest"
         else (
             f"{_engine_label(engine)}:{model or 'SmolLM2-135M'}+{adapter}"
-            + ("+3shot" if few_shot else "")
+            + (f"+{examples}ex" if examples != 3 else "")
             + ("+perfect-rag" if perfect_rag else "")
             + (f"+consensus{consensus}" if consensus else "")
         )
@@ -125,7 +133,7 @@ def evaluate(
         name=name,
         kind="nearest" if baseline == "nearest" else "generator",
         adapter=None if adapter == "none" or baseline == "nearest" else adapter,
-        few_shot=few_shot,
+        examples=examples,
         perfect_rag=perfect_rag,
         consensus=consensus,
     )

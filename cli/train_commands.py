@@ -93,6 +93,15 @@ def train_command(
     epochs: Annotated[float, typer.Option()] = 1.0,
     lr: Annotated[float, typer.Option()] = 3e-4,
     seed: Annotated[int, typer.Option()] = 0,
+    examples: Annotated[
+        int,
+        typer.Option(
+            min=0,
+            max=8,
+            help="Solved flows per prompt, from the shared library (synced from the train "
+            "cases first) with each case and its near-copies left out.",
+        ),
+    ] = 3,
     base_model: Annotated[
         Path | None,
         typer.Option(help="A Hugging Face model folder instead of the embedded SmolLM2."),
@@ -100,6 +109,7 @@ def train_command(
 ) -> None:
     """Fine-tune a LoRA adapter on the train split (both tasks, prompts as at inference).
     Runs on the GPU when torch sees one."""
+    from flowgen.db.example_flows import ExampleFlow
     from flowgen.db.store import CatalogStore
     from flowgen.db.sync import sync_file
     from flowgen.prompts import PROMPT_VERSION
@@ -116,8 +126,17 @@ def train_command(
     if not chosen:
         raise fail("no training cases")
     store = CatalogStore()
-    for name in sorted({c.installation for c in chosen}):
+    all_cases = read_cases(files)
+    for name in sorted({c.installation for c in all_cases if c.split == "train"}):
         sync_file(CATALOGS / f"{name}.yaml", store.engine)
+    if examples:
+        # The shared library is the train pool: prompts show its flows as inference will.
+        pool = [
+            ExampleFlow(c.id, c.installation, c.requirement, c.flow)
+            for c in all_cases
+            if c.split == "train" and c.flow
+        ]
+        out.print(f"shared library: {store.sync_flows(None, pool, 'train cases').as_dict()}")
     out_dir.mkdir(parents=True, exist_ok=True)
     examples_file = out_dir / "examples.jsonl"
     columns = [
@@ -129,7 +148,9 @@ def train_command(
     ]
     with Progress(*columns) as progress:
         task = progress.add_task("examples", total=len(chosen), info="")
-        stats = build_examples(chosen, store, examples_file, lambda: progress.advance(task))
+        stats = build_examples(
+            chosen, store, examples_file, lambda: progress.advance(task), examples
+        )
     out.print(f"examples: {stats}")
     examples = read_examples(examples_file)
     if inputs_share < 1.0:
@@ -149,6 +170,7 @@ def train_command(
         "example_stats": stats.__dict__,
         "inputs_share": inputs_share,
         "refusal_examples": refusal_examples,
+        "examples_per_prompt": examples,
         "examples_trained": len(examples),
     }
     with Progress(*columns) as progress:

@@ -24,7 +24,7 @@ from sqlalchemy import (
     func,
     text,
 )
-from sqlalchemy.dialects.postgresql import JSONB, TSVECTOR
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB, TSVECTOR
 from sqlalchemy.orm import DeclarativeBase, Mapped, declared_attr, mapped_column
 
 EMBEDDING_DIM = 384  # all-MiniLM-L6-v2
@@ -144,6 +144,39 @@ class ChoiceRow(CatalogItem):
 
 
 ITEM_MODELS: tuple[type[CatalogItem], ...] = (TriggerRow, StepRow, TableRow, ColumnRow, ChoiceRow)
+
+
+class ExampleFlowRow(Base):
+    """A solved flow shown to the model as an example: an installation's own flow
+    (`installation_id` set) or one of the shared library (NULL), each found by the
+    embedding of its requirement. `steps` and `tables` say where a shared flow may be
+    offered: only where all of them exist."""
+
+    __tablename__ = "example_flows"
+    __table_args__ = (
+        # One name per library; the shared library's NULL compared as a value.
+        Index(
+            "ux_example_flows_library_name",
+            text("coalesce(installation_id, '')"),
+            "name",
+            unique=True,
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    installation_id: Mapped[str | None] = mapped_column(
+        ForeignKey("installations.id", ondelete="CASCADE"), index=True
+    )
+    name: Mapped[str] = mapped_column(Text, nullable=False)
+    written_for: Mapped[str] = mapped_column(Text, nullable=False)  # the flow's installation
+    requirement: Mapped[str] = mapped_column(Text, nullable=False)
+    flow: Mapped[dict[str, Any]] = mapped_column(JSONB, nullable=False)
+    steps: Mapped[list[str]] = mapped_column(ARRAY(Text), nullable=False)
+    tables: Mapped[list[str]] = mapped_column(ARRAY(Text), nullable=False)
+    content_hash: Mapped[str] = mapped_column(String(64), nullable=False)
+    # Searched exactly: a library holds thousands of flows, a scan of which costs about a
+    # millisecond, and an approximate index would filter the library after ranking.
+    embedding: Mapped[Any] = mapped_column(Vector(EMBEDDING_DIM), nullable=False)
 
 
 class RunRow(Base):

@@ -16,6 +16,16 @@ from sqlalchemy import CTE, ColumnElement, Engine, ScalarSelect, Select, func, l
 from sqlalchemy.orm import Session, aliased, defer
 
 from flowgen.db.embedder import Embedder, default_embedder
+from flowgen.db.example_flows import (
+    ExampleFlow,
+    FlowLibraryError,
+    FlowSyncSummary,
+    FoundExample,
+    check_flows,
+    library_counts,
+    nearest_examples,
+    sync_example_flows,
+)
 from flowgen.db.lexicon import expansion
 from flowgen.db.models import (
     ITEM_MODELS,
@@ -28,7 +38,16 @@ from flowgen.db.models import (
     TriggerRow,
 )
 from flowgen.db.search import EF_SEARCH_SESSION, Mode, ranked_rows
-from flowgen.flow.catalog import Catalog, Choice, Column, Param, StepDef, Table, TriggerDef
+from flowgen.flow.catalog import (
+    Catalog,
+    CatalogView,
+    Choice,
+    Column,
+    Param,
+    StepDef,
+    Table,
+    TriggerDef,
+)
 
 MAX_LINEAGE = 64  # `extends` hops followed; a cycle stops here and is cut like a repeat
 
@@ -302,6 +321,43 @@ class CatalogStore:
         order = {t: i for i, t in enumerate(tables)}
         cols = sorted(cols, key=lambda c: order[c.table_name])
         return [(c.table_name, _column(c, choices.get((c.table_name, c.name), []))) for c in cols]
+
+    # -- example flows -------------------------------------------------------------------
+    def sync_flows(
+        self, library: str | None, flows: list[ExampleFlow], source: str = "flows"
+    ) -> FlowSyncSummary:
+        """Make one library (an installation's own flows, or the shared one for None) hold
+        exactly `flows`; every flow is checked first against the catalog it is written for,
+        and any problem raises FlowLibraryError with nothing changed."""
+        if library is not None:
+            self.require(library)
+            foreign = sorted({f.written_for for f in flows} - {library})
+            if foreign:
+                raise FlowLibraryError(
+                    source, [f"flows written for {foreign} cannot join {library!r}'s library"]
+                )
+        catalogs: dict[str, CatalogView] = {
+            i: self.catalog(i) for i in {f.written_for for f in flows} if self.exists(i)
+        }
+        problems = check_flows(flows, catalogs, source)
+        if problems:
+            raise FlowLibraryError(source, problems)
+        with self.engine.begin() as conn:
+            return sync_example_flows(conn, library, flows, self.embedder)
+
+    def flow_counts(self) -> dict[str, int]:
+        with self.engine.connect() as conn:
+            return library_counts(conn)
+
+    def nearest_examples(self, installation: str, query: str, n: int) -> list[FoundExample]:
+        """The `n` stored examples nearest to `query` that may be shown in `installation`."""
+        vector = self.embedder.encode_queries([query])[0]
+        with self.reader() as s:
+            names = set(self.names(TriggerRow, installation)) | set(
+                self.names(StepRow, installation)
+            )
+            tables = set(self.names(TableRow, installation))
+            return nearest_examples(s, installation, vector, n, names, tables)
 
     # -- search --------------------------------------------------------------------------
     def query_text(self, model: type[CatalogItem], query: str) -> tuple[str, str]:

@@ -21,6 +21,7 @@ from sqlalchemy import Connection, Engine, delete, func, insert, select, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from flowgen.db.embedder import Embedder, default_embedder
+from flowgen.db.example_flows import ExampleFlow, FlowSyncSummary, sync_example_flows
 from flowgen.db.models import (
     ITEM_MODELS,
     CatalogItem,
@@ -62,6 +63,7 @@ class SyncSummary:
     embedded: int = 0
     seconds: float = 0.0
     embed_seconds: float = 0.0
+    flows: FlowSyncSummary | None = None  # when the file lists the installation's flows
 
     def total(self, attr: str) -> int:
         return sum(getattr(c, attr) for c in self.counts.values())
@@ -74,6 +76,7 @@ class SyncSummary:
             "embedded": self.embedded,
             "seconds": round(self.seconds, 3),
             "embed_seconds": round(self.embed_seconds, 3),
+            **({"flows": self.flows.as_dict()} if self.flows else {}),
         }
 
 
@@ -225,6 +228,12 @@ def sync_catalog(
             for chunk in _chunks(rows):
                 conn.execute(insert(model), chunk)
             summary.counts[model.__tablename__] = plan.counts
+        if catalog.flows is not None:  # checked against this catalog by parse_catalog
+            flows = [
+                ExampleFlow(f.name or f"flows[{i}]", catalog.installation, f.requirement, f.flow)
+                for i, f in enumerate(catalog.flows)
+            ]
+            summary.flows = sync_example_flows(conn, catalog.installation, flows, embedder)
         conn.execute(
             Installation.__table__.update()
             .where(Installation.id == catalog.installation)

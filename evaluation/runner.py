@@ -1,10 +1,11 @@
 """Running one arm of an evaluation over a case file.
 
 Arms: the generator with an engine (the fine-tuned adapter, the base model, any
-OpenAI-compatible LLM), optionally shown the three nearest train cases (`few_shot`, the
-prompted baselines) or offered every gold step (`perfect_rag`, the study's ablation that
-separates retrieval misses from model errors); or the nearest-example baseline, which
-answers with the flow of the most similar train requirement and calls no model.
+OpenAI-compatible LLM), shown `examples` solved flows in each prompt (the nearest of the
+installation's own and the shared library), optionally offered every gold step
+(`perfect_rag`, the study's ablation that separates retrieval misses from model errors);
+or the nearest-example baseline, which answers with the flow of the most similar train
+requirement and calls no model.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ class Arm:
     name: str
     kind: Literal["generator", "nearest"] = "generator"
     adapter: str | None = "default"
-    few_shot: bool = False
+    examples: int = 3  # solved flows shown in each prompt (graph/flow_graph.py)
     perfect_rag: bool = False
     max_rounds: int = 2
     consensus: int = 0  # outlines sampled besides the greedy one (graph/flow_graph.py)
@@ -70,7 +71,7 @@ def run_arm(
     where it stopped when run again with the same arm and folder."""
     from flowgen.graph.generator import FlowGenerator
 
-    index = ExampleIndex(solved_cases(train)) if arm.few_shot or arm.kind == "nearest" else None
+    index = ExampleIndex(solved_cases(train)) if arm.kind == "nearest" else None
     generators: dict[str, FlowGenerator] = {}
     out_dir.mkdir(parents=True, exist_ok=True)
     partial = out_dir / PARTIAL
@@ -109,7 +110,7 @@ def run_arm(
                     checkpoints=False,
                     max_rounds=arm.max_rounds,
                     consensus=arm.consensus,
-                    example_index=index if arm.few_shot else None,
+                    examples=arm.examples,
                 )
             result = generators[case.installation].generate(
                 case.requirement, extra_steps=gold_steps(case) if arm.perfect_rag else None

@@ -135,11 +135,30 @@ class CatalogView(Protocol):
         ...
 
 
+class CatalogFlow(_Strict):
+    """A flow the installation already has: the generator's best guide to how this
+    customer builds (shown as an example for requirements like its own)."""
+
+    name: str | None = None  # unique within the file; defaults to flows[i]
+    requirement: str = Field(min_length=1)  # or `description`, as platforms call it
+    flow: dict[str, Any]
+
+    @model_validator(mode="before")
+    @classmethod
+    def _description_is_requirement(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "requirement" not in data and "description" in data:
+            data = {**data, "requirement": data["description"]}
+            del data["description"]
+        return data
+
+
 class Catalog(_Strict):
     installation: str
     triggers: list[TriggerDef] = Field(default_factory=list)
     steps: list[StepDef] = Field(default_factory=list)
     tables: list[Table] = Field(default_factory=list)
+    # None: the file says nothing of flows and a sync leaves the stored ones alone.
+    flows: list[CatalogFlow] | None = None
 
     @cached_property
     def _triggers(self) -> dict[str, TriggerDef]:
@@ -248,6 +267,25 @@ def catalog_problems(catalog: Catalog) -> list[str]:
                 problems.append(
                     f"tables[{i}].columns[{j}].choices: a choice column lists its choices"
                 )
+    if not problems:  # a flow is checked against a catalog without dangling names
+        problems += flow_problems(catalog, catalog.flows or [], "flows")
+    return problems
+
+
+def flow_problems(catalog: CatalogView, flows: list[CatalogFlow], path: str) -> list[str]:
+    """Each flow that is not valid in `catalog`, named by its path, id and problem."""
+    from flowgen.flow.validator import validate_flow
+
+    problems: list[str] = []
+    seen: set[str] = set()
+    for i, item in enumerate(flows):
+        name = item.name or f"{path}[{i}]"
+        where = f"{path}[{i}] ({name})"
+        if name in seen:
+            problems.append(f"{where}.name: duplicate name {name!r}")
+        seen.add(name)
+        report = validate_flow(item.flow, catalog, stage="full")
+        problems += [f"{where}.flow: {e}" for e in report.errors]
     return problems
 
 

@@ -50,7 +50,7 @@ from flowgen.prompts.create_flow import create_flow_messages
 from flowgen.prompts.line_format import LineFormatError, parse_inputs, parse_outline
 from flowgen.prompts.populate_inputs import populate_inputs_messages
 from flowgen.tools.catalog_tools import CatalogTools
-from flowgen.tools.example_index import ExampleIndex, SolvedCase
+from flowgen.tools.example_index import SolvedCase
 
 OUTLINE_MAX_TOKENS = 320
 # Consensus decoding: how far sampled outlines stray from the greedy one. Low enough that
@@ -77,6 +77,22 @@ class FlowState(TypedDict, total=False):
     rounds: int
     route: str
     status: Status
+    # The solved flows shown as examples ({name, requirement, flow}), retrieved once by
+    # the first outline call so that retries and resumed runs show the same ones.
+    examples: list[dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class ExampleRetrieval:
+    """Which solved flows each prompt shows: the `k` nearest to the requirement, from the
+    installation's own and the shared library (k = 0: none). Training leaves a case and
+    its near-copies out of its own prompt (`exclude`, `exclude_above`) and sometimes
+    shows unhelpful ones, found for another requirement (`query`)."""
+
+    k: int = 3
+    exclude: tuple[str, ...] = ()
+    exclude_above: float | None = None
+    query: str | None = None
 
 
 @dataclass
@@ -98,9 +114,9 @@ class RunContext:
     extra_steps: list[str] = field(default_factory=list)
     on_model_call: Callable[[GenerationResult], None] | None = None
     node: str | None = None  # the node running now, for tracing
-    # Prompted baselines: solved cases shown as examples (None for a fine-tuned model).
-    example_index: ExampleIndex | None = None
-    shots: list[SolvedCase] | None = None
+    examples: ExampleRetrieval = field(default_factory=lambda: ExampleRetrieval())
+    # Guidelines in the prompts, for a model not fine-tuned on them (prompted baselines).
+    instructions: bool = False
     _retriever: InputsRetriever | None = None
 
     def call_tool(self, node: str | None = None) -> Callable[..., Any]:
@@ -188,6 +204,7 @@ def outline_prompt(
     feedback: list[str] | None = None,
     examples: list[tuple[str, str]] | None = None,
     must_refuse: bool = False,
+    instructions: bool = False,
 ) -> tuple[list[ChatMessage], str]:
     """The createFlow messages and the grammar of their answer."""
     offered = outline_context(call, requirement, extra_steps)
@@ -202,7 +219,13 @@ def outline_prompt(
         allow_flow=not must_refuse,
     )
     messages = create_flow_messages(
-        requirement, offered.triggers, offered.steps, offered.flow_logic, feedback, examples
+        requirement,
+        offered.triggers,
+        offered.steps,
+        offered.flow_logic,
+        feedback,
+        examples,
+        instructions,
     )
     return messages, grammar
 
@@ -224,17 +247,17 @@ def outline_node(state: FlowState, runtime: Runtime[RunContext]) -> dict[str, An
     requirement = state["requirement"]
     feedback = state.get("feedback", {}).get("outline")
     with ctx.tracer.span("node", "outline", node="outline", round=state.get("rounds", 0)) as out:
-        examples = None
-        if ctx.example_index is not None:
-            ctx.shots = ctx.example_index.nearest(requirement, 3, ctx.tools.installation)
-            examples = [(c.requirement, c.outline) for c in ctx.shots]
+        shown = state.get("examples")
+        if shown is None:
+            shown = retrieve_examples(ctx, requirement)
         messages, grammar = outline_prompt(
             ctx.call_tool("outline"),
             requirement,
             ctx.extra_steps,
             feedback,
-            examples,
+            [(e.requirement, e.outline) for e in _solved(shown)],
             must_refuse=bool(state.get("must_refuse")) and feedback is None,
+            instructions=ctx.instructions,
         )
         bias = ctx.refusal_logit_bias if feedback is None else None
         result = ctx.generate("outline", messages, grammar, OUTLINE_MAX_TOKENS, bias)
@@ -254,6 +277,7 @@ def outline_node(state: FlowState, runtime: Runtime[RunContext]) -> dict[str, An
             out["error"] = str(exc)
             error = FlowError(code="unparseable", order=None, path="outline", message=str(exc))
             return {
+                "examples": shown,
                 "outline_text": result.text,
                 "flow": None,
                 "refusal": None,
@@ -266,6 +290,7 @@ def outline_node(state: FlowState, runtime: Runtime[RunContext]) -> dict[str, An
             out["refusal"] = parsed.refusal
             _emit({"event": "refusal", "reason": parsed.refusal})
             return {
+                "examples": shown,
                 "outline_text": result.text,
                 "flow": None,
                 "refusal": parsed.refusal or "refused",
@@ -288,6 +313,7 @@ def outline_node(state: FlowState, runtime: Runtime[RunContext]) -> dict[str, An
         out["outline"] = result.text
         _emit({"event": "outline", "flow": outline})
         return {
+            "examples": shown,
             "outline_text": result.text,
             "flow": outline,
             "refusal": None,
@@ -313,7 +339,8 @@ def inputs_node(state: FlowState, runtime: Runtime[RunContext]) -> dict[str, Any
             offered.columns,
             offered.pills,
             feedback,
-            _input_examples(ctx, flow, order),
+            _input_examples(state.get("examples") or [], flow, order),
+            ctx.instructions,
         )
         result = ctx.generate(f"inputs:{order}", messages, offered.grammar, INPUTS_MAX_TOKENS)
         text = result.text if result.complete else _complete_lines(result.text)
@@ -418,13 +445,33 @@ def _owned_by_outline(error: FlowError, flow: Flow, catalog: CatalogView) -> boo
     return not has_list_to_loop(flow, catalog, comp.order)
 
 
-def _input_examples(ctx: RunContext, flow: Flow, order: int) -> list[str] | None:
-    """The same step's inputs in the few-shot cases (prompted baselines only)."""
-    if not ctx.shots:
-        return None
+def retrieve_examples(ctx: RunContext, requirement: str) -> list[dict[str, Any]]:
+    """The solved flows to show for `requirement`, as JSON for the state."""
+    wanted = ctx.examples
+    if wanted.k <= 0:
+        return []
+    found = ctx.call_tool("outline")(
+        "search_examples",
+        query=wanted.query or requirement,
+        k=wanted.k,
+        exclude=list(wanted.exclude),
+        exclude_above=wanted.exclude_above,
+    )
+    return [{k: e[k] for k in ("name", "requirement", "flow")} for e in found]
+
+
+def _solved(examples: list[dict[str, Any]]) -> list[SolvedCase]:
+    return [
+        SolvedCase(e["name"], "", e["requirement"], Flow.model_validate(e["flow"]))
+        for e in examples
+    ]
+
+
+def _input_examples(examples: list[dict[str, Any]], flow: Flow, order: int) -> list[str] | None:
+    """The inputs the examples gave the same step (at most two answers)."""
     comp = flow.component(order) if order else None
     definition = comp.definition if comp else flow.trigger_type
-    answers = [c.inputs_of(definition) for c in ctx.shots] if definition else []
+    answers = [c.inputs_of(definition) for c in _solved(examples)] if definition else []
     return [a for a in answers if a][:2] or None
 
 

@@ -28,13 +28,18 @@ from flowgen.db.store import CatalogStore
 from flowgen.engine.base import Engine, GenerationResult
 from flowgen.engine.factory import default_engine, shipped_adapters
 from flowgen.flow.model import Flow
-from flowgen.graph.flow_graph import FlowState, RunContext, Status, build_graph
+from flowgen.graph.flow_graph import (
+    ExampleRetrieval,
+    FlowState,
+    RunContext,
+    Status,
+    build_graph,
+)
 from flowgen.graph.guard import RefusalGuard, shipped_guard
 from flowgen.graph.tracing import RunTracer, configure_opentelemetry
 from flowgen.prompts import PROMPT_VERSION
 from flowgen.prompts.line_format import REFUSE
 from flowgen.tools.catalog_tools import CatalogTools
-from flowgen.tools.example_index import ExampleIndex
 
 MAX_REQUIREMENT_CHARS = 4000
 DEFAULT_ADAPTER = "default"
@@ -155,13 +160,16 @@ class FlowGenerator:
         checkpoints: bool = True,
         trace: bool = True,
         max_rounds: int = 2,
-        example_index: ExampleIndex | None = None,
+        examples: ExampleRetrieval | int = 3,
+        instructions: bool | None = None,
         refusal_bias: float | None = None,
         guard: RefusalGuard | Literal["shipped"] | None = "shipped",
         consensus: int = 0,
     ):
-        """`example_index`: show the three nearest solved cases in each prompt (the
-        prompted baselines); None for a fine-tuned adapter, which needs none.
+        """`examples`: how many solved flows each prompt shows (the nearest, from the
+        installation's own flows and the shared library), or the whole retrieval rule.
+        `instructions`: guidelines in the prompts; by default only without an adapter (a
+        fine-tuned model learned them).
         `refusal_bias`: how much more readily the outline call refuses; by default the
         value tuned for the adapter (`FLOWGEN_REFUSAL_BIAS` overrides).
         `guard`: the refusal guard run before the outline (None: the model alone decides).
@@ -183,7 +191,10 @@ class FlowGenerator:
         # The refusal's first token, looked up once (a served model answers over HTTP).
         refuse_tokens = self.engine.tokenize(REFUSE) if bias else []
         self.refusal_logit_bias = {refuse_tokens[0]: bias} if refuse_tokens else {}
-        self.example_index = example_index
+        self.examples = (
+            examples if isinstance(examples, ExampleRetrieval) else ExampleRetrieval(k=examples)
+        )
+        self.instructions = self.adapter is None if instructions is None else instructions
         self.guard = shipped_guard() if guard == "shipped" else guard
         checkpointer = None
         if checkpoints:
@@ -257,7 +268,8 @@ class FlowGenerator:
             guard=self.guard,
             extra_steps=extra_steps,
             on_model_call=self._counter(run_id, usage),
-            example_index=self.example_index,
+            examples=self.examples,
+            instructions=self.instructions,
         )
         config = {"configurable": {"thread_id": run_id}, "recursion_limit": 200}
         final: dict[str, Any] = dict(state or {})

@@ -1,7 +1,9 @@
 """The createFlow prompt: requirement and retrieved suggestions → outline lines.
 
-Sections: context (the offered triggers, steps and flow logic), task, input (the
-requirement), guidelines, output format; earlier validator messages when retrying.
+Sections: context (the offered triggers, steps and flow logic), solved examples (the
+flows nearest to the requirement, from the installation's own and the shared library),
+the requirement, guidelines (prompted models only: a fine-tuned one learned them), output
+format; earlier validator messages when retrying.
 Training renders its examples with this same function (`training/`), so a change here
 bumps `VERSION` and calls for retraining.
 """
@@ -12,7 +14,7 @@ from typing import Any
 
 from flowgen.engine.base import ChatMessage
 
-VERSION = "create_flow/1"
+VERSION = "create_flow/2"
 
 SYSTEM = "You design ServiceNow flows, using only the names you are offered."
 
@@ -37,8 +39,10 @@ def create_flow_messages(
     flow_logic: list[str],
     feedback: list[str] | None = None,
     examples: list[tuple[str, str]] | None = None,
+    instructions: bool = False,
 ) -> list[ChatMessage]:
-    """`examples`: (requirement, outline) pairs of solved cases, for prompted baselines."""
+    """`examples`: (requirement, outline) pairs of solved flows like this one.
+    `instructions`: add the guidelines (for a model not fine-tuned on this prompt)."""
     parts = [
         "## Triggers",
         *(_item(t) for t in triggers),
@@ -48,8 +52,10 @@ def create_flow_messages(
         " ".join(flow_logic),
     ]
     for example, outline in examples or []:
-        parts += ["## Example requirement", example, "## Example outline", outline.rstrip()]
-    parts += ["## Requirement", " ".join(requirement.split()), "## Guidelines", GUIDELINES]
+        parts += [f"## Example: {' '.join(example.split())}", outline.rstrip()]
+    parts += ["## Requirement", " ".join(requirement.split())]
+    if instructions:
+        parts += ["## Guidelines", GUIDELINES]
     if feedback:
         parts += ["## Your last outline had these problems; fix them", *feedback]
     parts.append("## Output: the outline")

@@ -1,9 +1,11 @@
 """The populateInputs prompt: one item (the trigger or a step) of an outline → its inputs.
 
-Sections: task, input (the requirement and the flow so far, earlier inputs included),
-context (the item's declared inputs, candidate tables, relevant columns with their stored
-values, the data pills in scope), guidelines, output format. The part before the item's
-own section is the same for every item of a flow, so an engine reuses its KV cache.
+Sections: the task and guidelines (only for a model not fine-tuned on this prompt), the
+requirement, the outline, the inputs filled so far, then the item's own: its declared
+inputs, candidate tables, relevant columns with their stored values, the data pills in
+scope, the inputs solved flows gave the same step. Everything before the item's own section is the
+previous call's prompt up to its item section, plus that item's answer, so an engine
+reuses the KV cache of all of it.
 Training renders its examples with this same function.
 """
 
@@ -15,7 +17,7 @@ from flowgen.flow.model import Flow
 from flowgen.flow.validator import PillRoot
 from flowgen.prompts.line_format import INDENT
 
-VERSION = "populate_inputs/1"
+VERSION = "populate_inputs/2"
 MAX_CHOICES = 12
 
 SYSTEM = "You fill in ServiceNow flow step inputs, using only what you are offered."
@@ -27,19 +29,30 @@ stored value.
 requirement does not say."""
 
 
-def flow_lines(flow: Flow, upto: int) -> list[str]:
-    """The outline with the inputs of items before `upto` (0 = trigger)."""
+def flow_lines(flow: Flow) -> list[str]:
+    """The outline: the trigger, then each step numbered and indented by its block."""
     trigger = flow.trigger
     lines = [f"T {flow.trigger_type or 'none'} | {(trigger.annotation if trigger else '') or ''}"]
-    if trigger and upto > 0:
-        lines += [f"{INDENT}{i.name} = {i.value}" for i in trigger.inputs]
     depth: dict[int, int] = {}
     for comp in flow.components:
         depth[comp.order] = depth[comp.block] + 1 if comp.block in depth else 0
         pad = INDENT * depth[comp.order]
         lines.append(f"{pad}{comp.order}. {comp.definition} | {comp.annotation or ''}")
-        if comp.order < upto:
-            lines += [f"{pad}{INDENT}{i.name} = {i.value}" for i in comp.inputs]
+    return lines
+
+
+def filled_lines(flow: Flow, upto: int) -> list[str]:
+    """The inputs of the items before `upto` (0 = trigger), each item's under its head.
+    They follow the outline, so the prompt of the next item starts with this one's
+    whole (an engine reuses the KV cache of that prefix)."""
+    lines = []
+    if flow.trigger and upto > 0 and flow.trigger.inputs:
+        lines.append("T")
+        lines += [f"{INDENT}{i.name} = {i.value}" for i in flow.trigger.inputs]
+    for comp in flow.components:
+        if comp.order < upto and comp.inputs:
+            lines.append(f"{comp.order}.")
+            lines += [f"{INDENT}{i.name} = {i.value}" for i in comp.inputs]
     return lines
 
 
@@ -71,8 +84,10 @@ def populate_inputs_messages(
     pills: list[PillRoot],
     feedback: list[str] | None = None,
     examples: list[str] | None = None,
+    instructions: bool = False,
 ) -> list[ChatMessage]:
-    """`examples`: answers for the same step in solved cases, for prompted baselines."""
+    """`examples`: answers for the same step in the solved flows shown to the outline.
+    `instructions`: add the task and guidelines (for a model not fine-tuned on this)."""
     if order == 0:
         head = f"the trigger {flow.trigger_type}"
         annotation = flow.trigger.annotation if flow.trigger else ""
@@ -81,15 +96,15 @@ def populate_inputs_messages(
         assert comp is not None
         head = f"step {order}. {comp.definition}"
         annotation = comp.annotation
-    parts = [
-        "## Task",
-        "Fill in the inputs of one item of the flow below.",
-        "## Requirement",
-        " ".join(requirement.split()),
-        "## Flow",
-        *flow_lines(flow, order),
-        "## Guidelines",
-        GUIDELINES,
+    parts = []
+    if instructions:
+        task = "Fill in the inputs of one item of the flow below."
+        parts += ["## Task", task, "## Guidelines", GUIDELINES]
+    parts += ["## Requirement", " ".join(requirement.split()), "## Flow", *flow_lines(flow)]
+    filled = filled_lines(flow, order)
+    if filled:
+        parts += ["## Inputs so far", *filled]
+    parts += [
         f"## Inputs of {head} | {annotation or ''}",
         *(_param(p) for p in params),
     ]
@@ -103,7 +118,7 @@ def populate_inputs_messages(
     if pills:
         parts += ["## Data pills", "; ".join(_pill(p) for p in pills)]
     for example in examples or []:
-        parts += ["## Example answer for this step elsewhere", example.rstrip()]
+        parts += ["## Example: the same step in a solved flow", example.rstrip()]
     if feedback:
         parts += ["## Your last answer had these problems; fix them", *feedback]
     parts.append("## Output: one `name = value` line per input")

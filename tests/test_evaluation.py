@@ -181,7 +181,7 @@ def test_an_interrupted_eval_resumes_from_its_partial_file(synced_store, tmp_pat
     (out / PARTIAL).write_text(
         json.dumps({"arm": arm, **first})
         + "\n"
-        + json.dumps({"arm": {**arm, "few_shot": True}, **second})
+        + json.dumps({"arm": {**arm, "examples": 5}, **second})
         + "\n"
         + '{"arm": {"na'
     )

@@ -298,26 +298,6 @@ def test_generate_end_to_end_on_the_real_model(synced_store, tmp_path) -> None:
     assert [e.kind for e in trace.events].count("model") == outcome["model_calls"]
 
 
-def test_prompted_baseline_shows_the_nearest_solved_cases(synced_store) -> None:
-    from flowgen.tools.example_index import ExampleIndex, SolvedCase
-
-    solved = [
-        SolvedCase(c["id"], c["installation"], c["requirement"], Flow.model_validate(c["flow"]))
-        for c in FLOW_CASES
-    ]
-    index = ExampleIndex(solved)
-    case = FLOW_CASES[2]  # the weekly reminder; the others become its examples
-    nearest = index.nearest(case["requirement"], 3, "acme-itsm")
-    assert case["id"] not in [c.id for c in nearest] and len(nearest) == 3
-    engine = ReplayEngine(Flow.model_validate(case["flow"]))
-    generator(synced_store, engine, example_index=index).generate(case["requirement"])
-    outline = _prompt(engine.requests[0])
-    assert outline.count("## Example requirement") == 3
-    assert outline.index("## Example outline") < outline.index("## Requirement")
-    email = next(r for r in engine.requests if "## Inputs of step 3. send_email" in _prompt(r))
-    assert "## Example answer for this step elsewhere\nah_to = {{" in _prompt(email)
-
-
 def test_when_the_guard_refuses_the_outline_may_only_word_the_reason(synced_store) -> None:
     import numpy as np
 

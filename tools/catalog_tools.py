@@ -10,12 +10,18 @@ from typing import Any
 
 from langchain_core.tools import BaseTool, StructuredTool, ToolException
 
+from flowgen.db.example_flows import mmr
 from flowgen.db.models import ChoiceRow, ColumnRow, StepRow, TableRow, TriggerRow
 from flowgen.db.search import Mode
 from flowgen.db.store import CatalogStore, step_def, trigger_def
 from flowgen.flow.catalog import Param, StepDef, TriggerDef
 
 MAX_K = 50
+# Examples ranked first by similarity, from this many nearest, then picked for diversity.
+EXAMPLE_POOL = 20
+# An installation's own flow outranks a shared one this much less similar: it shows how
+# this customer builds.
+OWN_BONUS = 0.05
 
 
 def _param(p: Param) -> dict[str, Any]:
@@ -127,6 +133,37 @@ class CatalogTools:
         queries = [(StepRow, q) for q in steps or []] + [(TableRow, q) for q in others or []]
         return self.store.embed_queries(queries) if self.mode != "fts" else 0
 
+    def search_examples(
+        self,
+        query: str,
+        k: int = 3,
+        exclude: list[str] | None = None,
+        exclude_above: float | None = None,
+    ) -> list[dict[str, Any]]:
+        """Solved flows like `query`: the installation's own and shared ones whose steps and
+        tables exist here, the nearest first and diverse (MMR). `exclude` drops examples
+        by name and `exclude_above` those at least this similar (training leaves a case
+        and its near-copies out of its own prompt)."""
+        found = self.store.nearest_examples(self.installation, query, EXAMPLE_POOL)
+        skip = set(exclude or [])
+        kept = [
+            e
+            for e in found
+            if e.name not in skip and (exclude_above is None or e.score < exclude_above)
+        ]
+        for e in kept:
+            e.score += OWN_BONUS if e.own else 0.0
+        return [
+            {
+                "name": e.name,
+                "requirement": e.requirement,
+                "flow": e.flow,
+                "own": e.own,
+                "score": round(e.score, 4),
+            }
+            for e in mmr(kept, max(0, min(int(k), MAX_K)))
+        ]
+
     def list_names(self, kind: str) -> list[str]:
         """Every name of `kind` (triggers, steps or tables) in the installation."""
         models = {"triggers": TriggerRow, "steps": StepRow, "tables": TableRow}
@@ -172,5 +209,6 @@ class CatalogTools:
             self.get_step,
             self.get_table,
             self.list_names,
+            self.search_examples,
         )
         return [StructuredTool.from_function(f, handle_tool_error=True) for f in functions]

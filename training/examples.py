@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import hashlib
 import json
+import random
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from flowgen.db.store import CatalogStore
 from flowgen.flow.model import Flow
+from flowgen.graph.flow_graph import ExampleRetrieval
 from flowgen.graph.generator import FlowGenerator
 from flowgen.training.cases import Case
 from flowgen.training.replay import ReplayEngine
@@ -38,11 +40,39 @@ class ExampleStats:
     rejected_by_grammar: int = 0
 
 
-def examples_for_case(case: Case, store: CatalogStore) -> tuple[list[Example], int]:
+# Solved flows in a training prompt: as at inference, the nearest from the library, but
+# never the case itself or a near-copy of it (it would teach copying the answer). Some
+# prompts show none, some show unhelpful ones (found for another requirement), so the
+# model learns to write what the requirement asks rather than what an example did.
+NEAR_COPY = 0.93  # MiniLM cosine, the near-duplicate line of `flowgen data check`
+NO_EXAMPLES_SHARE = 0.1
+UNHELPFUL_SHARE = 0.1
+
+
+def example_retrieval(case: Case, others: list[str], k: int = 3) -> ExampleRetrieval:
+    """How one training case's prompts choose their examples (fixed by the case id)."""
+    rng = random.Random(case.id)
+    draw = rng.random()
+    if draw < NO_EXAMPLES_SHARE:
+        return ExampleRetrieval(k=0)
+    query = rng.choice(others) if draw < NO_EXAMPLES_SHARE + UNHELPFUL_SHARE and others else None
+    return ExampleRetrieval(k=k, exclude=(case.id,), exclude_above=NEAR_COPY, query=query)
+
+
+def examples_for_case(
+    case: Case, store: CatalogStore, examples: ExampleRetrieval | None = None
+) -> tuple[list[Example], int]:
     gold = Flow.model_validate(case.flow) if case.flow else None
     engine = ReplayEngine(gold, refusal=case.refusal or "this is not a workflow request")
     generator = FlowGenerator(
-        case.installation, store=store, engine=engine, adapter=None, checkpoints=False, trace=False
+        case.installation,
+        store=store,
+        engine=engine,
+        adapter=None,
+        checkpoints=False,
+        trace=False,
+        examples=examples or ExampleRetrieval(k=0),
+        instructions=False,
     )
     generator.generate(case.requirement)
     examples = []
@@ -68,13 +98,19 @@ def build_examples(
     store: CatalogStore,
     out: Path,
     progress: Callable[[], None] | None = None,
+    k: int = 3,
 ) -> ExampleStats:
+    """`k`: solved flows per prompt, drawn from the store's libraries (`flowgen flows
+    sync`) as inference draws them."""
     stats = ExampleStats()
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_suffix(".tmp")
+    cases = list(cases)
+    others = [c.requirement for c in cases]
     with tmp.open("w", encoding="utf-8") as fh:
         for case in cases:
-            examples, rejected = examples_for_case(case, store)
+            retrieval = example_retrieval(case, others, k) if k else None
+            examples, rejected = examples_for_case(case, store, retrieval)
             stats.cases += 1
             stats.rejected_by_grammar += rejected
             for example in examples:

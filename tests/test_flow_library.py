@@ -1,0 +1,182 @@
+"""Example flows: an installation's own flows and the shared library, synced into the real
+store, retrieved for prompts, and shown by the graph (driven by the replay engine)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from flowgen.db.example_flows import ExampleFlow, FlowLibraryError
+from flowgen.db.sync import sync_catalog
+from flowgen.flow.catalog import Catalog, CatalogError, parse_catalog
+from flowgen.flow.model import Flow
+from flowgen.graph.flow_graph import ExampleRetrieval
+from flowgen.graph.generator import FlowGenerator
+from flowgen.tools.catalog_tools import CatalogTools
+from flowgen.training.replay import ReplayEngine
+from tests.conftest import flowgen
+
+REPO = Path(__file__).resolve().parent.parent
+CASES = [json.loads(line) for line in (REPO / "examples" / "gold.jsonl").read_text().splitlines()]
+FLOW_CASES = [c for c in CASES if c["flow"] is not None]
+
+
+def solved(case: dict[str, Any]) -> ExampleFlow:
+    return ExampleFlow(case["id"], case["installation"], case["requirement"], case["flow"])
+
+
+def prompt(request: Any) -> str:
+    return "\n".join(m.content for m in request.messages)
+
+
+@pytest.fixture(scope="module")
+def library(synced_store):
+    """The gold cases as the shared library."""
+    synced_store.sync_flows(None, [solved(c) for c in FLOW_CASES], "gold")
+    return synced_store
+
+
+def test_sync_is_incremental_and_replaces_the_library(library) -> None:
+    again = library.sync_flows(None, [solved(c) for c in FLOW_CASES], "gold")
+    assert (again.added, again.changed, again.unchanged) == (0, 0, len(FLOW_CASES))
+    fewer = library.sync_flows(None, [solved(c) for c in FLOW_CASES[1:]], "gold")
+    assert (fewer.removed, fewer.unchanged, fewer.embedded) == (1, len(FLOW_CASES) - 1, 0)
+    back = library.sync_flows(None, [solved(c) for c in FLOW_CASES], "gold")
+    assert back.added == 1 and back.embedded == 1
+
+
+def test_an_invalid_flow_is_named_and_nothing_changes(library) -> None:
+    before = library.flow_counts()
+    bad = json.loads(json.dumps(FLOW_CASES[0]["flow"]))
+    bad["components"][0]["definition"] = "launch_rocket"
+    flows = [solved(c) for c in FLOW_CASES[1:]] + [
+        ExampleFlow("broken", "acme-itsm", "launch a rocket", bad)
+    ]
+    with pytest.raises(FlowLibraryError) as err:
+        library.sync_flows(None, flows, "mine.jsonl")
+    message = str(err.value)
+    assert f"mine.jsonl[{len(flows) - 1}] (broken).flow" in message
+    assert "launch_rocket" in message
+    assert library.flow_counts() == before
+
+
+def test_search_leaves_out_excluded_names_and_near_copies(library) -> None:
+    tools = CatalogTools(library, "acme-itsm")
+    case = FLOW_CASES[2]
+    found = tools.search_examples(case["requirement"], k=3)
+    assert found[0]["name"] == case["id"] and found[0]["score"] > 0.99  # itself, when allowed
+    names = [e["name"] for e in tools.search_examples(case["requirement"], 3, [case["id"]])]
+    assert case["id"] not in names and len(names) == 3
+    close = tools.search_examples(case["requirement"], 3, exclude_above=0.93)
+    assert all(e["score"] < 0.93 for e in close) and case["id"] not in [e["name"] for e in close]
+
+
+def test_shared_flows_are_offered_only_where_their_steps_exist(library, catalog, embedder) -> None:
+    """An installation without `send_email` is never shown a shared flow that sends one."""
+    smaller = catalog.model_copy(
+        update={
+            "installation": "acme-no-email",
+            "steps": [s for s in catalog.steps if s.name != "send_email"],
+        }
+    )
+    sync_catalog(smaller, library.engine, embedder=embedder)
+    senders = {c["id"] for c in FLOW_CASES if '"send_email"' in json.dumps(c["flow"])}
+    assert senders
+    tools = CatalogTools(library, "acme-no-email")
+    for case in FLOW_CASES:
+        offered = {e["name"] for e in tools.search_examples(case["requirement"], k=5)}
+        assert not offered & senders
+
+
+def test_catalog_flows_sync_with_the_catalog_and_rank_as_the_installations_own(
+    library, catalog: Catalog, embedder
+) -> None:
+    case = FLOW_CASES[1]
+    data = catalog.model_dump(exclude_none=True)
+    data["installation"] = "acme-own"
+    data["flows"] = [
+        {"name": "mine", "description": case["requirement"], "flow": case["flow"]},
+    ]
+    summary = sync_catalog(parse_catalog(data), library.engine, embedder=embedder)
+    assert summary.flows is not None and summary.flows.added == 1
+    found = CatalogTools(library, "acme-own").search_examples(case["requirement"], k=3)
+    assert found[0]["name"] == "mine" and found[0]["own"] is True
+    # A catalog file that says nothing of flows leaves them; a broken flow is named.
+    sync_catalog(parse_catalog({**data, "flows": None}), library.engine, embedder=embedder)
+    assert library.flow_counts()["acme-own"] == 1
+    broken = json.loads(json.dumps(case["flow"]))
+    broken["trigger"]["type"] = "on_full_moon"
+    with pytest.raises(CatalogError, match=r"flows\[0\] \(mine\)\.flow: .*on_full_moon"):
+        parse_catalog({**data, "flows": [{"name": "mine", "requirement": "x", "flow": broken}]})
+
+
+def test_the_graph_shows_examples_in_both_prompts_and_keeps_them_in_the_state(library) -> None:
+    case = FLOW_CASES[2]  # the weekly reminder that emails each assignee
+    engine = ReplayEngine(Flow.model_validate(case["flow"]))
+    rule = ExampleRetrieval(k=3, exclude=(case["id"],))
+    generator = FlowGenerator(
+        "acme-itsm",
+        store=library,
+        engine=engine,
+        checkpoints=True,
+        examples=rule,
+        instructions=False,  # as for a fine-tuned adapter
+    )
+    result = generator.generate(case["requirement"])
+    assert result.status == "ok" and engine.rejections == []
+    outline = prompt(engine.requests[0])
+    assert (
+        outline.count("## Example: ") == 3
+        and case["requirement"] not in outline.split("## Requirement")[0]
+    )
+    assert outline.rindex("## Example: ") < outline.index("## Requirement")
+    assert "## Guidelines" not in outline
+    state = generator.graph.get_state({"configurable": {"thread_id": result.run_id}}).values
+    shown = [e["name"] for e in state["examples"]]
+    assert len(shown) == 3 and case["id"] not in shown
+    email = next(r for r in engine.requests if "## Inputs of step 3. send_email" in prompt(r))
+    assert "## Example: the same step in a solved flow\nah_to = {{" in prompt(email)
+
+
+def test_each_inputs_prompt_starts_with_the_previous_one(library) -> None:
+    """The outline and the inputs filled so far come before the item's own section, so
+    an engine reuses the KV cache of the previous call's prompt."""
+    case = FLOW_CASES[2]
+    engine = ReplayEngine(Flow.model_validate(case["flow"]))
+    FlowGenerator("acme-itsm", store=library, engine=engine, checkpoints=False).generate(
+        case["requirement"]
+    )
+    inputs = [prompt(r) for r in engine.requests[1:]]
+    assert len(inputs) >= 3
+    for before, after in zip(inputs, inputs[1:], strict=False):
+        shared = before[: before.index("## Inputs of ")]
+        assert after.startswith(shared)
+
+
+def test_flows_sync_command_reads_case_files_and_names_problems(library, tmp_path) -> None:
+    good = tmp_path / "flows.yaml"
+    good.write_text(
+        json.dumps(
+            {
+                "installation": "acme-itsm",
+                "flows": [
+                    {"name": c["id"], "requirement": c["requirement"], "flow": c["flow"]}
+                    for c in FLOW_CASES[:2]
+                ],
+            }
+        )
+    )
+    done = flowgen("flows", "sync", good, "--installation", "acme-itsm", "--json")
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["added"] == 2
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(json.dumps({"installation": "acme-itsm", "flows": [{"name": "x"}]}))
+    failed = flowgen("flows", "sync", bad, "--installation", "acme-itsm")
+    assert failed.returncode == 2
+    assert "flows[0].requirement" in failed.stderr and "flows[0].flow" in failed.stderr
+    assert library.flow_counts()["acme-itsm"] == 2
+    foreign = flowgen("flows", "sync", REPO / "examples" / "gold.jsonl", "--installation", "x")
+    assert foreign.returncode == 2 and "'x'" in foreign.stderr
