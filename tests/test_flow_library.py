@@ -3,6 +3,7 @@ store, retrieved for prompts, and shown by the graph (driven by the replay engin
 
 from __future__ import annotations
 
+import itertools
 import json
 from pathlib import Path
 from typing import Any
@@ -151,7 +152,7 @@ def test_each_inputs_prompt_starts_with_the_previous_one(library) -> None:
     )
     inputs = [prompt(r) for r in engine.requests[1:]]
     assert len(inputs) >= 3
-    for before, after in zip(inputs, inputs[1:], strict=False):
+    for before, after in itertools.pairwise(inputs):
         shared = before[: before.index("## Inputs of ")]
         assert after.startswith(shared)
 
