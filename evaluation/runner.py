@@ -19,6 +19,7 @@ from typing import Any, Literal
 
 from flowgen.db.store import CatalogStore
 from flowgen.engine.base import Engine
+from flowgen.evaluation.component_counts import components
 from flowgen.evaluation.summary import feature_matrix, matrix_csv, matrix_markdown, summary
 from flowgen.flow.model import Flow, flow_json
 from flowgen.metrics.scoring import score_case
@@ -137,6 +138,7 @@ def run_arm(
                 "requirement": case.requirement,
                 "features": case.features,
                 "gold_refusal": case.flow is None,
+                "gold_components": components(case.flow),
                 "refused": outcome["status"] == "refused",
                 **outcome,
                 "seconds": round(seconds, 3),

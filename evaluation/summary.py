@@ -8,6 +8,7 @@ import statistics
 from collections.abc import Iterable
 from typing import Any
 
+from flowgen.evaluation.component_counts import count_figures
 from flowgen.metrics.scoring import CaseScore, summarize
 
 
@@ -35,6 +36,7 @@ def summary(records: list[dict[str, Any]]) -> dict[str, Any]:
     seconds = [r["seconds"] for r in records]
     out: dict[str, Any] = dict(summarize(scores))
     out.update(refusal_figures(records))
+    out.update(count_figures(records))
     out.update(
         {
             "latency_p10": percentile(seconds, 0.1),

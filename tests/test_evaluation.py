@@ -8,6 +8,7 @@ import csv
 import io
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 from typer.testing import CliRunner
@@ -258,3 +259,18 @@ def test_eval_names_an_unknown_adapter_before_any_work(tmp_path) -> None:
     assert result.exit_code == 2
     assert "globex-csm-v9" in result.output and "flowgen train" in result.output
     assert not out.exists()
+
+
+def test_component_ratio_counts_a_refused_or_short_flow_against_its_gold() -> None:
+    from flowgen.evaluation.component_counts import count_figures
+
+    def record(gold: int, predicted: int | None) -> dict[str, Any]:
+        flow = None if predicted is None else {"components": [{}] * predicted}
+        return {"gold_components": gold, "flow": flow}
+
+    figures = count_figures(
+        [record(2, 2), record(8, 1), record(10, None), record(0, None)]  # the last: a refusal
+    )
+    assert figures["component_ratio"] == round(3 / 20, 3)
+    assert figures["component_ratio_long"] == round(1 / 18, 3) and figures["long_cases"] == 2
+    assert figures["component_ratio_1-2"] == 1.0 and figures["component_ratio_3-5"] is None
