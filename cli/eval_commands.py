@@ -74,6 +74,9 @@ def evaluate(
             min=0, max=16, help="Outlines sampled besides the greedy one; the most agreed kept."
         ),
     ] = 0,
+    coverage: Annotated[
+        bool, typer.Option(help="The outline may not end while an action clause is uncovered.")
+    ] = False,
 ) -> None:
     """Run the generator (or a baseline) on every case of CASES.jsonl and write
     summary.json, cases.jsonl, features.md/.csv and plots to --out; or
@@ -127,6 +130,7 @@ def evaluate(
             + (f"+{examples}ex" if examples != 3 else "")
             + ("+perfect-rag" if perfect_rag else "")
             + (f"+consensus{consensus}" if consensus else "")
+            + ("+coverage" if coverage else "")
         )
     )
     arm = Arm(
@@ -136,6 +140,7 @@ def evaluate(
         examples=examples,
         perfect_rag=perfect_rag,
         consensus=consensus,
+        coverage=coverage,
     )
     columns = [TextColumn(name), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn()]
     with Progress(*columns) as progress:

@@ -47,6 +47,9 @@ def generate(
             min=0, max=16, help="Outlines sampled besides the greedy one; the most agreed kept."
         ),
     ] = 0,
+    coverage: Annotated[
+        bool, typer.Option(help="The outline may not end while an action clause is uncovered.")
+    ] = False,
 ) -> None:
     """Generate a flow for REQUIREMENT, showing the outline and each step as they come."""
     from flowgen.graph.generator import FlowGenerator, RequirementError
@@ -63,6 +66,7 @@ def generate(
                 adapter=None if adapter == "none" else adapter,
                 max_rounds=max_rounds,
                 consensus=consensus,
+                coverage=coverage,
             )
         events = generator.stream(requirement)
         result: dict[str, Any] | None = None

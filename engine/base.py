@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Literal, Protocol, runtime_checkable
 
 from pydantic import BaseModel, Field
@@ -35,6 +35,10 @@ class GenerationRequest(BaseModel):
     # (several candidate outlines for consensus decoding).
     temperature: float = Field(default=0.0, ge=0.0, le=5.0)
     seed: int | None = None
+    # In-process engines only (never sent over HTTP): asked, with the answer so far,
+    # whenever the answer would end; False keeps it going where the grammar allows more
+    # (the outline's coverage rule, graph/coverage.py).
+    may_end: Callable[[str], bool] | None = Field(default=None, exclude=True, repr=False)
 
 
 class Usage(BaseModel):

@@ -180,6 +180,12 @@ class ConstrainedDecoder:
                 t = time.perf_counter()
                 logits = self._allowed_logits(logits, request, matcher, bitmask)
                 token = self._choose(logits, request.temperature, sampler)
+                if (
+                    request.may_end is not None
+                    and token in self.stop_token_ids
+                    and not request.may_end(self._text(generated))
+                ):
+                    token = self._without_stops(logits, request, sampler, token)
                 mask_s += time.perf_counter() - t
                 if step == 0:
                     first_token_s = time.perf_counter() - started
@@ -247,6 +253,17 @@ class ConstrainedDecoder:
             return int(torch.argmax(logits, dim=-1))
         probs = torch.softmax(logits[0] / temperature, dim=-1)
         return int(torch.multinomial(probs, 1, generator=sampler))
+
+    def _without_stops(
+        self, logits: Any, request: GenerationRequest, sampler: Any, token: int
+    ) -> int:
+        """The choice with the stop tokens ruled out, if the grammar admits anything else."""
+        import torch
+
+        logits[:, self.stop_token_ids] = float("-inf")
+        if not bool(torch.isfinite(logits).any()):
+            return token
+        return self._choose(logits, request.temperature, sampler)
 
     def _text(self, tokens: list[int]) -> str:
         return self.tokenizer.decode(

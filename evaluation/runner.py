@@ -36,6 +36,7 @@ class Arm:
     perfect_rag: bool = False
     max_rounds: int = 2
     consensus: int = 0  # outlines sampled besides the greedy one (graph/flow_graph.py)
+    coverage: bool = False  # the outline's coverage rule (graph/coverage.py)
 
 
 def solved_cases(train: list[Case]) -> list[SolvedCase]:
@@ -111,6 +112,7 @@ def run_arm(
                     checkpoints=False,
                     max_rounds=arm.max_rounds,
                     consensus=arm.consensus,
+                    coverage=arm.coverage,
                     examples=arm.examples,
                 )
             result = generators[case.installation].generate(

@@ -39,6 +39,7 @@ from flowgen.flow.flowlogic import FLOW_LOGIC
 from flowgen.flow.model import Flow, FlowInput, flow_json
 from flowgen.flow.validator import validate_flow
 from flowgen.graph.context import InputsRetriever, ToolCaller, outline_context
+from flowgen.graph.coverage import CoverageRule
 from flowgen.graph.guard import RefusalGuard
 from flowgen.graph.outline_repair import (
     has_list_to_loop,
@@ -117,6 +118,9 @@ class RunContext:
     examples: ExampleRetrieval = field(default_factory=lambda: ExampleRetrieval())
     # Guidelines in the prompts, for a model not fine-tuned on them (prompted baselines).
     instructions: bool = False
+    # The coverage rule (graph/coverage.py): an outline may not end while an action
+    # clause of the requirement has no step. In-process engines only.
+    coverage: bool = False
     _retriever: InputsRetriever | None = None
 
     def call_tool(self, node: str | None = None) -> Callable[..., Any]:
@@ -144,6 +148,7 @@ class RunContext:
         max_tokens: int,
         logit_bias: dict[int, float] | None = None,
         seed: int | None = None,
+        may_end: Callable[[str], bool] | None = None,
     ) -> GenerationResult:
         """One model call, traced. With `seed`, a sample instead of the greedy answer."""
         request = GenerationRequest(
@@ -154,6 +159,7 @@ class RunContext:
             logit_bias=logit_bias or {},
             temperature=CONSENSUS_TEMPERATURE if seed is not None else 0.0,
             seed=seed,
+            may_end=may_end,
         )
         with self.tracer.span(
             "model",
@@ -260,11 +266,22 @@ def outline_node(state: FlowState, runtime: Runtime[RunContext]) -> dict[str, An
             instructions=ctx.instructions,
         )
         bias = ctx.refusal_logit_bias if feedback is None else None
-        result = ctx.generate("outline", messages, grammar, OUTLINE_MAX_TOKENS, bias)
+        rule = CoverageRule(requirement) if ctx.coverage else None
+        result = ctx.generate("outline", messages, grammar, OUTLINE_MAX_TOKENS, bias, None, rule)
+        if rule is not None:
+            out["coverage_extensions"] = rule.extensions
         catalog = ctx.tools.store.catalog(ctx.tools.installation)
         if ctx.consensus and feedback is None and not state.get("must_refuse"):
             samples = [
-                ctx.generate("outline", messages, grammar, OUTLINE_MAX_TOKENS, bias, seed=seed)
+                ctx.generate(
+                    "outline",
+                    messages,
+                    grammar,
+                    OUTLINE_MAX_TOKENS,
+                    bias,
+                    seed,
+                    CoverageRule(requirement) if ctx.coverage else None,
+                )
                 for seed in range(1, ctx.consensus + 1)
             ]
             chosen, agreement = consensus_choice([result, *samples], catalog, requirement)

@@ -165,6 +165,7 @@ class FlowGenerator:
         refusal_bias: float | None = None,
         guard: RefusalGuard | Literal["shipped"] | None = "shipped",
         consensus: int = 0,
+        coverage: bool = False,
     ):
         """`examples`: how many solved flows each prompt shows (the nearest, from the
         installation's own flows and the shared library), or the whole retrieval rule.
@@ -174,7 +175,9 @@ class FlowGenerator:
         value tuned for the adapter (`FLOWGEN_REFUSAL_BIAS` overrides).
         `guard`: the refusal guard run before the outline (None: the model alone decides).
         `consensus`: outlines sampled besides the greedy one; the one that agrees most
-        with the others is kept (each costs the outline's decoding, not its prompt)."""
+        with the others is kept (each costs the outline's decoding, not its prompt).
+        `coverage`: the outline may not end while an action clause of the requirement
+        has no step (graph/coverage.py; in-process engines)."""
         self.store = store or CatalogStore()
         self.tools = CatalogTools(self.store, installation)  # raises for an unknown one
         self.installation = installation
@@ -185,6 +188,7 @@ class FlowGenerator:
         if not 0 <= consensus <= 16:
             raise ValueError(f"consensus takes 0 to 16 sampled outlines, not {consensus}")
         self.consensus = consensus
+        self.coverage = coverage
         bias = refusal_bias
         if bias is None:
             bias = tuned_refusal_bias(self.adapter, self.engine.model_name)
@@ -270,6 +274,7 @@ class FlowGenerator:
             on_model_call=self._counter(run_id, usage),
             examples=self.examples,
             instructions=self.instructions,
+            coverage=self.coverage,
         )
         config = {"configurable": {"thread_id": run_id}, "recursion_limit": 200}
         final: dict[str, Any] = dict(state or {})

@@ -1,0 +1,77 @@
+"""The coverage rule: an outline may not end while a clear action of the requirement has
+no step.
+
+A small model stops early on long requirements ("do the following: first ... second ...
+then ..."): it writes the trigger and a step or two and ends. Each outline line carries
+the span of the requirement it came from, so what is left uncovered is visible while
+decoding. The rule cuts the requirement into clauses (as step retrieval does), keeps
+those that ask for an action (an imperative verb such as notify, create, assign), and
+when the model would end the outline while one of them shares no words with any
+annotation, the engine takes its next most likely token instead (a new line). It asks
+again at each would-be end, at most a few times per outline, so a clause the model
+cannot place does not make it write forever.
+"""
+
+from __future__ import annotations
+
+import re
+
+from flowgen.graph.context import clauses
+
+# Imperative forms only: "created" and "updated" describe a trigger, "create" asks for a step.
+ACTION_VERBS = frozenset(
+    """
+    add alert approve ask assign attach call cancel check close comment copy create delete
+    email escalate file find generate get inform link log look mark message move notify open
+    page post raise reassign remind remove reopen resolve run schedule send set start
+    submit tell text update wait
+    """.split()
+)
+STOPWORDS = frozenset(
+    "a an the to of and or for in on at by with it its them their they this that is are be "
+    "then also all any each every".split()
+)
+MAX_EXTENSIONS = 4
+
+
+def _words(text: str) -> set[str]:
+    return {w for w in re.findall(r"[a-z0-9]+", text.lower()) if w not in STOPWORDS}
+
+
+def action_clauses(requirement: str) -> list[str]:
+    """The clauses of the requirement that ask for an action."""
+    found = []
+    for clause in clauses(requirement):
+        words = re.findall(r"[a-z]+", clause.lower())
+        if any(w in ACTION_VERBS for w in words):
+            found.append(clause)
+    return found
+
+
+def uncovered(actions: list[str], annotations: list[str]) -> list[str]:
+    """The action clauses none of whose content words appears in an annotation; a clause
+    half of whose words an annotation holds counts as covered."""
+    spans = [_words(a) for a in annotations if a.strip()]
+    left = []
+    for clause in actions:
+        words = _words(clause)
+        if words and not any(len(words & span) * 2 >= len(words) for span in spans):
+            left.append(clause)
+    return left
+
+
+class CoverageRule:
+    """`may_end` for one outline call (engine.base.GenerationRequest)."""
+
+    def __init__(self, requirement: str):
+        self.actions = action_clauses(requirement)
+        self.extensions = 0
+
+    def __call__(self, text: str) -> bool:
+        if not self.actions or self.extensions >= MAX_EXTENSIONS or text.startswith("REFUSE"):
+            return True
+        annotations = [line.partition(" | ")[2] for line in text.splitlines()]
+        if not uncovered(self.actions, annotations):
+            return True
+        self.extensions += 1
+        return False

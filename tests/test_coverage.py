@@ -1,0 +1,66 @@
+"""The coverage rule: which clauses ask for an action, which are covered, and that the
+engine keeps writing when the rule says the answer may not end yet."""
+
+from __future__ import annotations
+
+import pytest
+
+from flowgen.engine.base import ChatMessage, GenerationRequest
+from flowgen.graph.coverage import MAX_EXTENSIONS, CoverageRule, action_clauses, uncovered
+
+LONG = (
+    "When a P1 incident is created, do the following. First, notify the on-call group in "
+    "Teams. Second, create a problem record for it. Then email the caller's manager."
+)
+
+
+def test_action_clauses_are_the_ones_with_an_imperative_verb() -> None:
+    actions = action_clauses(LONG)
+    assert (
+        actions
+        == [
+            "First",
+            "notify the on-call group in Teams",
+            "create a problem record for it",
+            "Then email the caller's manager",
+        ][1:]
+    )
+    assert not action_clauses("When an incident is created or updated")
+
+
+def test_a_clause_is_covered_by_an_annotation_holding_half_its_words() -> None:
+    actions = action_clauses(LONG)
+    left = uncovered(actions, ["When a P1 incident is created", "notify the on-call group"])
+    assert left == ["create a problem record for it", "Then email the caller's manager"]
+
+
+def test_the_rule_refuses_to_end_an_outline_that_left_actions_out_then_gives_up() -> None:
+    rule = CoverageRule(LONG)
+    one_step = "T record_create | When a P1 incident is created\n- x | notify the on-call group\n"
+    assert rule(one_step) is False
+    whole = one_step + "- y | create a problem record\n- z | email the caller's manager\n"
+    assert rule(whole) is True
+    assert rule("REFUSE | not a workflow") is True
+    for _ in range(MAX_EXTENSIONS):
+        rule(one_step)
+    assert rule(one_step) is True  # bounded: a clause it cannot place ends the outline
+
+
+@pytest.fixture(scope="module")
+def engine():
+    from flowgen.engine.factory import embedded_engine
+
+    return embedded_engine(adapters={})
+
+
+def test_the_engine_writes_on_while_may_end_says_no(engine) -> None:
+    grammar = 'root ::= word ("\\n" word)*\nword ::= "yes" | "no"'
+    question = [ChatMessage(role="user", content="Is the sky blue? Answer yes or no.")]
+    request = GenerationRequest(messages=question, grammar=grammar, max_tokens=30)
+    free = engine.generate(request)
+    assert free.finish_reason == "stop"
+    wanted = len(free.text.splitlines()) + 3
+    held = engine.generate(
+        request.model_copy(update={"may_end": lambda text: len(text.splitlines()) >= wanted})
+    )
+    assert len(held.text.splitlines()) >= wanted
