@@ -25,6 +25,13 @@ def synth(
     out_file: Annotated[Path, typer.Option("--out")] = DATA / "synthetic.jsonl",
     seed: Annotated[int, typer.Option()] = 0,
     catalogs: Annotated[Path, typer.Option()] = CATALOGS,
+    subflows: Annotated[
+        bool,
+        typer.Option(
+            help="Also draw the subflow recipes (a share of the draws; changes the cases "
+            "made for a seed, which are otherwise those of data/synthetic.jsonl)."
+        ),
+    ] = False,
 ) -> None:
     """Compose synthetic training cases from the catalogs (split `train` only)."""
     from flowgen.training.cases import read_cases, write_cases
@@ -41,7 +48,9 @@ def synth(
     for i, installation in enumerate(chosen):
         if installation not in by_installation:
             raise fail(f"no catalog for installation {installation!r} in {catalogs}")
-        made, report = synthesize(by_installation[installation], n, seed + i, held_out)
+        made, report = synthesize(
+            by_installation[installation], n, seed + i, held_out, subflows=subflows
+        )
         out.print(
             f"{installation}: {report.made} cases, per recipe {report.per_recipe}, "
             f"dropped {report.dropped or 0}"

@@ -14,6 +14,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Literal
 
+from flowgen.flow.model import SUBFLOW_TABLE_TYPES, SUBFLOW_TYPES
+
 
 def literal(text: str) -> str:
     """An EBNF string literal (JSON escaping is what xgrammar's parser reads)."""
@@ -45,8 +47,11 @@ MAX_QUERY_TERMS = 6
 
 
 # Flow logic without children, offered among the steps (PATH only inside PARALLEL and
-# ASSIGNSUBFLOWOUTPUTS only in subflows are left out: outlines here have a trigger).
+# ASSIGNSUBFLOWOUTPUTS only in subflows are left out: they have rules of their own).
 LEAF_LOGIC = ("WAITFORDURATION", "SETFLOWVARIABLES", "GOBACKTO", "ENDFLOW")
+SUBFLOW_LOGIC = "ASSIGNSUBFLOWOUTPUTS"
+# A subflow declares at most this many inputs and as many outputs (hand-written: 1-3).
+MAX_DECLARATIONS = 8
 
 
 @dataclass
@@ -299,6 +304,7 @@ def outline_grammar(
     allow_refusal: bool = True,
     allow_flow: bool = True,
     max_block_steps: int = MAX_BLOCK_STEPS,
+    tables: list[str] | None = None,
 ) -> str:
     """A refusal line (unless `allow_refusal` is off), or a trigger line then indented
     step lines, each with ` | span` (unless `allow_flow` is off: the guard has refused).
@@ -313,27 +319,69 @@ def outline_grammar(
     PARALLEL holds two or more PATHs, EXITLOOP/SKIPITERATION only inside a loop,
     blocks nest at most `max_depth` deep, each holds at most `max_block_steps` items. With
     `requirement`, every annotation is a span of it.
+
+    With ASSIGNSUBFLOWOUTPUTS in `flow_logic`, a subflow may be written instead: `T none`,
+    its declared inputs then outputs (`  input <name> (<type>[ of <table>]) | span`, the
+    table one of `tables` when given), then items among which ASSIGNSUBFLOWOUTPUTS is a
+    leaf; it is a leaf nowhere else. Without it the grammar is that of ordinary flows.
     """
     allowed = set(flow_logic)
     leaves = [*steps, *(n for n in LEAF_LOGIC if n in allowed)]
     loop_leaves = [n for n in ("EXITLOOP", "SKIPITERATION") if n in allowed]
     annotation = span_rules(requirement, "ann") if requirement else [f"ann ::= {TEXT}"]
+    subflow = SUBFLOW_LOGIC in allowed
+    flow = f'flow ::= "T " {one_of(triggers) if triggers else literal("none")} span items_0_0'
     rules = [
         "root ::= "
         + " | ".join(name for name, on in (("refusal", allow_refusal), ("flow", allow_flow)) if on),
         f'refusal ::= "REFUSE | " {TEXT} "\\n"',
-        f'flow ::= "T " {one_of(triggers) if triggers else literal("none")} span items_0_0',
+        flow + (" | subflow" if subflow else ""),
         'span ::= " | " ann "\\n"',
         f"leaf ::= {one_of(leaves) if leaves else literal('ENDFLOW')}",
         f"loopleaf ::= {one_of(loop_leaves)}" if loop_leaves else "loopleaf ::= leaf",
         *annotation,
     ]
+    if subflow:
+        rules += _subflow_rules(tables)
+    variants = [("", "leaf")] + ([("s", "sleaf")] if subflow else [])
+    for prefix, leaf in variants:
+        rules += _item_rules(
+            allowed, loop_leaves, max_depth, max_block_steps, prefix=prefix, leaf=leaf
+        )
+    return "\n".join(rules)
+
+
+def _subflow_rules(tables: list[str] | None) -> list[str]:
+    """`T none`, the declarations, then the subflow's own items (`sitems_*`)."""
+    plain = [t for t in SUBFLOW_TYPES if t not in SUBFLOW_TABLE_TYPES]
+    table = one_of(tables) if tables else "[a-z0-9_]+"
+    n = MAX_DECLARATIONS
+    return [
+        f'subflow ::= "T none" span sin{{0,{n}}} sout{{0,{n}}} sitems_0_0',
+        'sin ::= "  input " sname " (" stype ")" span',
+        'sout ::= "  output " sname " (" stype ")" span',
+        "sname ::= [a-z] [a-z0-9_]{0,39}",
+        f'stype ::= {one_of(plain)} | ({one_of(SUBFLOW_TABLE_TYPES)} (" of " {table})?)',
+        f"sleaf ::= leaf | {literal(SUBFLOW_LOGIC)}",
+    ]
+
+
+def _item_rules(
+    allowed: set[str],
+    loop_leaves: list[str],
+    max_depth: int,
+    max_block_steps: int,
+    prefix: str = "",
+    leaf: str = "leaf",
+) -> list[str]:
+    """The nested item lines: `{prefix}items_<depth>_<in a loop>` for each depth."""
+    rules: list[str] = []
     for depth in range(max_depth + 1):
         dash = literal("  " * depth + "- ")
         for in_loop in (0, 1):
             here = f"{depth}_{in_loop}"
-            inner = f"items_{depth + 1}_{in_loop}"
-            units = [f"({dash} leaf span)"]
+            inner = f"{prefix}items_{depth + 1}_{in_loop}"
+            units = [f"({dash} {leaf} span)"]
             if in_loop and loop_leaves:
                 units.append(f"({dash} loopleaf span)")
 
@@ -350,20 +398,22 @@ def outline_grammar(
                     units.append(f"({chain})")
                 for loop in ("FOREACH", "DOUNTIL"):
                     if loop in allowed:
-                        units.append(block(loop, f"items_{depth + 1}_1"))
+                        units.append(block(loop, f"{prefix}items_{depth + 1}_1"))
                 if "TRY" in allowed:
                     catch = f" {block('CATCH', inner)}?" if "CATCH" in allowed else ""
                     units.append(f"({block('TRY', inner)}{catch})")
                 if {"PARALLEL", "PATH"} <= allowed and depth + 1 < max_depth:
-                    path = f"path_{depth + 1}_{in_loop}"
+                    path = f"{prefix}path_{depth + 1}_{in_loop}"
                     rules.append(
                         f"{path} ::= "
                         + block(
                             "PATH",
-                            f"items_{depth + 2}_{in_loop}",
+                            f"{prefix}items_{depth + 2}_{in_loop}",
                             literal("  " * (depth + 1) + "- "),
                         )
                     )
                     units.append(block("PARALLEL", f"{path} {path}+"))
-            rules.append(f"items_{here} ::= (" + " | ".join(units) + f"){{1,{max_block_steps}}}")
-    return "\n".join(rules)
+            rules.append(
+                f"{prefix}items_{here} ::= (" + " | ".join(units) + f"){{1,{max_block_steps}}}"
+            )
+    return rules

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from functools import cached_property
+from typing import get_args
 
-from flowgen.flow.catalog import Param
+from flowgen.flow.catalog import Param, ParamType
+from flowgen.flow.model import Flow
 
 
 @dataclass(frozen=True)
@@ -63,3 +65,19 @@ FOLLOWS: dict[str, tuple[str, ...]] = {
 }
 LOOPS = ("FOREACH", "DOUNTIL")
 LOOP_CONTROL = ("EXITLOOP", "SKIPITERATION")
+
+
+def subflow_output_params(flow: Flow) -> list[Param] | None:
+    """ASSIGNSUBFLOWOUTPUTS's inputs in `flow`: one per output the subflow declares, of the
+    declared type; None (any name) when it declares none or is not a subflow."""
+    if not flow.is_subflow or not flow.output_params:
+        return None
+    types = get_args(ParamType)
+    return [
+        Param(
+            name=p.name,
+            type=p.type if p.type in types else "string",
+            reference=p.reference,
+        )
+        for p in flow.output_params
+    ]

@@ -48,10 +48,21 @@ class Component(_Open):
         return next((i.value for i in self.inputs if i.name == name), None)
 
 
+# The types a subflow input or output may be declared with in the line format
+# (`prompts.line_format`); `reference` and `records` name their table.
+SUBFLOW_TYPES = (
+    *("string", "integer", "boolean", "datetime", "duration", "choice"),
+    *("reference", "records", "array"),
+)
+SUBFLOW_TABLE_TYPES = ("reference", "records")
+
+
 class SubflowParam(_Open):
     name: StrictStr
     type: StrictStr | None = None
     reference: StrictStr | None = None
+    # The span of the requirement the declaration came from (ours; StarFlow has none).
+    annotation: StrictStr | None = None
 
 
 class SubflowIO(_Open):

@@ -12,7 +12,13 @@ from typing import Any, Literal
 from flowgen.flow.catalog import CatalogView, Column, Param
 from flowgen.flow.encoded_query import VALUE_OPERATORS, parse_query
 from flowgen.flow.errors import FlowError
-from flowgen.flow.flowlogic import FLOW_LOGIC, FOLLOWS, LOOP_CONTROL, LOOPS
+from flowgen.flow.flowlogic import (
+    FLOW_LOGIC,
+    FOLLOWS,
+    LOOP_CONTROL,
+    LOOPS,
+    subflow_output_params,
+)
 from flowgen.flow.model import Component, Flow, FlowInput
 from flowgen.flow.parsing import FlowLoad, load_flow
 from flowgen.flow.pills import Pill, PillSyntaxError, find_pills, is_pill, parse_pill
@@ -83,7 +89,8 @@ class PillRoot:
 def pill_roots(
     flow: Flow, catalog: CatalogView, order: int, input_name: str = ""
 ) -> list[PillRoot]:
-    """The pills (outputs of the trigger and earlier in-scope steps) step `order` may use.
+    """The pills (outputs of the trigger, a subflow's declared inputs, and outputs of
+    earlier in-scope steps) step `order` may use.
 
     The same scope rules as the validator's, so a generator offering only these pills
     cannot produce an out-of-scope or later-step pill."""
@@ -102,6 +109,16 @@ def pill_roots(
         value = checker.resolve_trigger(parse_pill(f"trigger.{out.name}"), "", ignore)
         if value is not None:
             roots.append(PillRoot(f"trigger.{out.name}", value.type, value.table))
+    if flow.is_subflow:
+        for param in flow.input_params:
+            value = checker.resolve_subflow_input(parse_pill(f"subflow_inputs.{param.name}"))
+            roots.append(
+                PillRoot(
+                    f"subflow_inputs.{param.name}",
+                    value.type if value else param.type or "string",
+                    value.table if value else None,
+                )
+            )
     for source in flow.components:
         inside_own_loop = comp.definition == "DOUNTIL" and order in checker.ancestors(source)
         if source.order >= order and not inside_own_loop:
@@ -307,7 +324,10 @@ class _Checker:
             logic = FLOW_LOGIC.get(comp.definition)
             if logic is None:
                 return
-            self.check_inputs(comp, comp.inputs, logic.params, comp.definition)
+            params = logic.params
+            if comp.definition == "ASSIGNSUBFLOWOUTPUTS":
+                params = subflow_output_params(self.flow)  # one input per declared output
+            self.check_inputs(comp, comp.inputs, params, comp.definition)
             return
         if self.catalog is None:
             return
@@ -555,6 +575,8 @@ class _Checker:
                 fail(
                     "pill_unknown_output", f"{shown}: the subflow declares no input {pill.output!r}"
                 )
+            else:
+                return self.resolve_subflow_input(pill, shown, fail)
             return None
         if pill.root == "flow_var":
             before = [c for c in self.flow.components if comp is None or c.order < comp.order]
@@ -612,6 +634,15 @@ class _Checker:
             # `{{F.item}}` only exists inside the loop F.
             return source.order in own
         return all(a in enclosing for a in self.ancestors(source))
+
+    def resolve_subflow_input(self, pill: Pill, shown: str = "", fail: Any = None) -> _Value | None:
+        """What a declared subflow input holds: its type, and the table of a reference or
+        records input (None for an undeclared one or one of unknown type)."""
+        param = next((p for p in self.flow.input_params if p.name == pill.output), None)
+        if param is None or param.type is None:
+            return None
+        table = param.reference if param.type in ("reference", "records", "record") else None
+        return self.walk_pill(_Value(param.type, table), pill, shown, fail or (lambda *_: None))
 
     def resolve_trigger(self, pill: Pill, shown: str, fail: Any) -> _Value | None:
         trigger = self.flow.trigger

@@ -15,13 +15,15 @@ from typing import Any
 
 from flowgen.engine.grammar import InputSpec, PillColumn, PillSpace, WalkTarget, inputs_grammar
 from flowgen.flow.catalog import Column, Param
-from flowgen.flow.flowlogic import FLOW_LOGIC
+from flowgen.flow.flowlogic import FLOW_LOGIC, subflow_output_params
 from flowgen.flow.model import Flow
 from flowgen.flow.validator import PillRoot, pill_roots
 from flowgen.tools.catalog_tools import CatalogTools
 
-# The outline offers every flow-logic kind but ASSIGNSUBFLOWOUTPUTS (outlines have a trigger).
-OUTLINE_FLOW_LOGIC = [name for name in FLOW_LOGIC if name != "ASSIGNSUBFLOWOUTPUTS"]
+# The outline offers every flow-logic kind. ASSIGNSUBFLOWOUTPUTS among them admits the
+# subflow form (`T none` and its declarations; engine.grammar), where alone it may be
+# used: the model decides whether the requirement asks for a subflow.
+OUTLINE_FLOW_LOGIC = list(FLOW_LOGIC)
 TRIGGER_K = 6
 STEP_K = 14
 CLAUSE_K = 6
@@ -50,6 +52,7 @@ class OutlineContext:
     all_triggers: list[str]
     all_steps: list[str]
     flow_logic: list[str] = field(default_factory=lambda: list(OUTLINE_FLOW_LOGIC))
+    all_tables: list[str] = field(default_factory=list)  # a subflow input's table
 
 
 def outline_context(
@@ -83,6 +86,7 @@ def outline_context(
         steps=[by_name[n] for n in names],
         all_triggers=call("list_names", kind="triggers"),
         all_steps=call("list_names", kind="steps"),
+        all_tables=call("list_names", kind="tables"),
     )
 
 
@@ -117,7 +121,8 @@ class InputsRetriever:
         return self._columns[table]
 
     def params_of(self, flow: Flow, order: int) -> list[Param] | None:
-        """Declared inputs of the trigger (order 0) or step `order`; None for flow logic
+        """Declared inputs of the trigger (order 0; none for a subflow) or step `order`;
+        ASSIGNSUBFLOWOUTPUTS takes one per declared subflow output; None for flow logic
         that takes any input name (SETFLOWVARIABLES), left empty by the generator."""
         if order == 0:
             trigger = self.catalog.trigger(flow.trigger_type) if flow.trigger_type else None
@@ -125,6 +130,8 @@ class InputsRetriever:
         comp = flow.component(order)
         if comp is None:
             return []
+        if comp.category == "flowlogic" and comp.definition == "ASSIGNSUBFLOWOUTPUTS":
+            return subflow_output_params(flow)
         if comp.category == "flowlogic":
             logic = FLOW_LOGIC.get(comp.definition)
             return logic.params if logic else []
@@ -152,7 +159,12 @@ class InputsRetriever:
             if root.table and root.table not in shown and self.catalog.table(root.table):
                 shown[root.table] = self._shown_columns(root.table, annotation)
         space = self._pill_space(pills)
-        grammar = inputs_grammar(variants=self._variants(params, tables, pills, order), pills=space)
+        variants = self._variants(params, tables, pills, order)
+        item = flow.component(order) if order else None
+        if item is not None and item.definition == "ASSIGNSUBFLOWOUTPUTS":
+            # an output's value: a pill (of any type) or a literal such as `true`
+            variants = [[InputSpec(p.name, "text") for p in params]]
+        grammar = inputs_grammar(variants=variants, pills=space)
         return InputsContext(params, tables, shown, pills, grammar)
 
     # -- retrieval ---------------------------------------------------------------------

@@ -223,6 +223,7 @@ def outline_prompt(
         requirement=requirement,
         allow_refusal=feedback is None,
         allow_flow=not must_refuse,
+        tables=offered.all_tables,
     )
     messages = create_flow_messages(
         requirement,

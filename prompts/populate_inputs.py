@@ -15,7 +15,7 @@ from flowgen.engine.base import ChatMessage
 from flowgen.flow.catalog import Column, Param
 from flowgen.flow.model import Flow
 from flowgen.flow.validator import PillRoot
-from flowgen.prompts.line_format import INDENT
+from flowgen.prompts.line_format import INDENT, declaration_lines
 
 VERSION = "populate_inputs/2"
 MAX_CHOICES = 12
@@ -30,9 +30,12 @@ requirement does not say."""
 
 
 def flow_lines(flow: Flow) -> list[str]:
-    """The outline: the trigger, then each step numbered and indented by its block."""
+    """The outline: the trigger (a subflow: `T none` and its declared inputs and outputs),
+    then each step numbered and indented by its block."""
     trigger = flow.trigger
     lines = [f"T {flow.trigger_type or 'none'} | {(trigger.annotation if trigger else '') or ''}"]
+    if flow.is_subflow:
+        lines += declaration_lines(flow)
     depth: dict[int, int] = {}
     for comp in flow.components:
         depth[comp.order] = depth[comp.block] + 1 if comp.block in depth else 0

@@ -227,3 +227,67 @@ def test_a_query_holds_at_most_max_query_terms_terms() -> None:
     terms = ["active=true"] * MAX_QUERY_TERMS
     assert accepts(grammar, "condition = " + "^".join(terms) + "\n")
     assert not accepts(grammar, "condition = " + "^".join([*terms, "active=true"]) + "\n")
+
+
+# -- subflows: `T none`, declarations, ASSIGNSUBFLOWOUTPUTS only there ---------------------------
+SUB_REQUIREMENT = (
+    "Create a subflow that takes an incident and a message, posts the message as a work note, "
+    "notifies the assignee, and returns whether the email was sent."
+)
+SUB_ARGS = (["record_update", "daily"], ["add_work_note", "send_email"])
+SUBFLOW_OUTLINE = outline_grammar(
+    *SUB_ARGS, list(FLOW_LOGIC), requirement=SUB_REQUIREMENT, tables=["incident", "problem"]
+)
+HEAD = (
+    "T none | Create a subflow\n"
+    "  input incident (reference of incident) | takes an incident\n"
+    "  input message (string) | a message\n"
+    "  output email_sent (boolean) | returns whether the email was sent\n"
+)
+STEPS = "- add_work_note | posts the message as a work note\n- send_email | notifies the assignee\n"
+ASSIGN = "- ASSIGNSUBFLOWOUTPUTS | returns whether the email was sent\n"
+
+
+@pytest.mark.parametrize(
+    ("text", "ok"),
+    [
+        (HEAD + STEPS + ASSIGN, True),
+        ("T none | Create a subflow\n" + STEPS + ASSIGN, True),  # declarations are optional
+        (HEAD.replace("reference of incident", "reference") + STEPS + ASSIGN, True),
+        (HEAD.replace("(string)", "(records of problem)") + STEPS + ASSIGN, True),
+        (
+            "T none | Create a subflow\n- IF | notifies the assignee\n  " + ASSIGN,
+            True,  # ASSIGNSUBFLOWOUTPUTS anywhere in a subflow
+        ),
+        (HEAD.replace("of incident", "of sys_user") + STEPS + ASSIGN, False),  # table not offered
+        (HEAD.replace("(string)", "(string of incident)") + STEPS + ASSIGN, False),
+        (HEAD.replace("(boolean)", "(truthy)") + STEPS + ASSIGN, False),  # unknown type
+        (HEAD.replace("| a message", "| a parcel") + STEPS + ASSIGN, False),  # not a span
+        (  # outputs before inputs
+            "T none | Create a subflow\n"
+            "  output email_sent (boolean) | returns whether the email was sent\n"
+            "  input message (string) | a message\n" + STEPS,
+            False,
+        ),
+        (HEAD, False),  # a subflow has at least one step
+        ("T daily | Create a subflow\n" + STEPS + ASSIGN, False),  # only in a subflow
+        (HEAD.replace("T none", "T daily") + STEPS, False),  # declarations only in a subflow
+        ("T none | Create a subflow\n" + STEPS + "  " + ASSIGN, False),  # not inside a step
+    ],
+)
+def test_outline_grammar_of_a_subflow(text: str, ok: bool) -> None:
+    assert accepts(SUBFLOW_OUTLINE, text) is ok
+
+
+def test_without_assign_subflow_outputs_the_grammar_has_no_subflow_form() -> None:
+    ordinary = [n for n in FLOW_LOGIC if n != "ASSIGNSUBFLOWOUTPUTS"]
+    grammar = outline_grammar(*SUB_ARGS, ordinary, requirement=SUB_REQUIREMENT)
+    assert "subflow ::=" not in grammar and "sitems" not in grammar
+    assert not accepts(grammar, HEAD + STEPS)
+    assert not accepts(grammar, "T none | Create a subflow\n" + STEPS)
+    assert accepts(grammar, "T daily | Create a subflow\n" + STEPS)
+    # the ordinary rules are the same with or without the subflow form
+    with_subflow = outline_grammar(*SUB_ARGS, list(FLOW_LOGIC), requirement=SUB_REQUIREMENT)
+    assert set(grammar.splitlines()) - set(with_subflow.splitlines()) == {
+        grammar.splitlines()[2]  # `flow ::= ...`, which gains `| subflow`
+    }

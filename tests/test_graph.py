@@ -314,3 +314,42 @@ def test_when_the_guard_refuses_the_outline_may_only_word_the_reason(synced_stor
     trace = RunStore(synced_store.engine).get(result.run_id)
     guard_span = next(e for e in trace.events if e.name == "guard")
     assert guard_span.payload["refuse"] is True
+
+
+# -- subflows (issue 19): no trigger, declared inputs and outputs --------------------------------
+SUBFLOW_CASES = ["itsm-test-sub-001", "itsm-test-sub-002", "itsm-test-sub-003", "itsm-test-sub-004"]
+
+
+def assert_replays_subflow(store: Any, requirement: str, gold: dict[str, Any]) -> None:
+    engine = ReplayEngine(Flow.model_validate(gold))
+    result = generator(store, engine).generate(requirement)
+    assert engine.rejections == []  # `T none`, declarations and ASSIGNSUBFLOWOUTPUTS admitted
+    assert result.status == "ok", result.errors
+    assert without_name(result.flow) == without_name(gold)
+    assert result.flow["inputs"] == gold["inputs"] and result.flow["outputs"] == gold["outputs"]
+    # no trigger inputs call: one outline call, then one per step that takes inputs
+    assert result.model_calls == 1 + sum(1 for c in gold["components"] if c.get("inputs"))
+    prompts = [_prompt(r) for r in engine.requests]
+    assert not any("## Inputs of the trigger" in p for p in prompts)
+    assigns = [p for p in prompts if "ASSIGNSUBFLOWOUTPUTS |" in p.split("## Inputs of")[-1]]
+    assert assigns and all("{{subflow_inputs." in p.split("## Data pills")[-1] for p in assigns)
+
+
+@pytest.mark.parametrize("case_id", SUBFLOW_CASES)
+def test_gold_subflows_are_admitted_and_rebuilt(synced_store, handwritten, case_id) -> None:
+    case = handwritten[case_id]
+    assert case["flow"]["trigger"].get("type") is None
+    assert_replays_subflow(synced_store, case["requirement"], case["flow"])
+
+
+def test_a_synthetic_subflow_is_admitted_and_rebuilt(synced_store, catalog) -> None:
+    import random
+
+    from flowgen.flow.model import flow_json
+    from flowgen.training.authoring import parse_authored
+    from flowgen.training.synthetic import subflow_note_and_notify
+
+    draft = subflow_note_and_notify(random.Random(7), catalog)
+    flow = parse_authored(draft.flow, catalog, name="synthetic subflow")
+    assert flow is not None and flow.is_subflow
+    assert_replays_subflow(synced_store, draft.requirement, flow_json(flow))

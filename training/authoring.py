@@ -14,7 +14,22 @@ inputs written under it, so an expert writes a flow the way they would read it.
         record = {{2.item}}
         values = assigned_to={{trigger.current.manager}}
 
-or `REFUSE | reason`. Category and scope come from the catalog, orders and blocks from
+or `REFUSE | reason`. A subflow (`T none`) declares its inputs and outputs under its first
+line, as in the line format, and sets its outputs with ASSIGNSUBFLOWOUTPUTS, one input per
+declared output:
+
+    T none | Create a subflow that takes an incident and a message
+      input incident (reference of incident) | takes an incident
+      input message (string) | and a message
+      output email_sent (boolean) | returns whether the email was sent
+    - add_work_note | posts the message as a work note
+      record = {{subflow_inputs.incident}}
+      work_note = {{subflow_inputs.message}}
+    ...
+    - ASSIGNSUBFLOWOUTPUTS | returns whether the email was sent
+      email_sent = true
+
+Category and scope come from the catalog, orders and blocks from
 the nesting, exactly as for the model's own output (`prompts.line_format`).
 """
 
@@ -22,7 +37,13 @@ from __future__ import annotations
 
 from flowgen.flow.catalog import CatalogView
 from flowgen.flow.model import Flow, FlowInput
-from flowgen.prompts.line_format import INDENT, LineFormatError, parse_inputs, parse_outline
+from flowgen.prompts.line_format import (
+    INDENT,
+    LineFormatError,
+    parse_declaration,
+    parse_inputs,
+    parse_outline,
+)
 
 
 def parse_authored(text: str, catalog: CatalogView, name: str | None = None) -> Flow | None:
@@ -39,6 +60,9 @@ def parse_authored(text: str, catalog: CatalogView, name: str | None = None) -> 
             item_lines.append(line)
             inputs.append([])
             item_indent = indent
+            continue
+        if len(inputs) == 1 and parse_declaration(line) is not None:
+            item_lines.append(line)  # a subflow's input or output, under its `T none`
             continue
         if not item_lines:
             raise LineFormatError(f"line {number}: an input before any trigger or step")

@@ -28,6 +28,8 @@ def flow_features(flow: Flow | None) -> set[str]:
     found: set[str] = set()
     if flow.trigger_type:
         found.add(flow.trigger_type)
+    elif flow.input_params or flow.output_params:
+        found.add("defines_subflow")  # a subflow itself (`subflow`: one that calls one)
     depth: dict[int, int] = {}
     for comp in flow.components:
         depth[comp.order] = depth[comp.block] + 1 if comp.block in depth else 0

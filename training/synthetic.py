@@ -1246,6 +1246,111 @@ def scheduled_sweep(rng: random.Random, catalog: Catalog) -> Draft:
     return Draft(requirement, "\n".join(lines))
 
 
+# -- subflows ---------------------------------------------------------------------------------
+# (opener as the `T none` span, how the rest continues: "3rd" person after "that", or an
+# imperative list after the opener sentence)
+SUBFLOW_OPENERS = [
+    ("Create a subflow", "that"),
+    ("Build a subflow", "that"),
+    ("I need a subflow", "that"),
+    ("Make a reusable subflow", "which"),
+    ("Subflow", ":"),
+    ("Write a subflow", "."),
+]
+
+
+def subflow_note_and_notify(rng: random.Random, catalog: Catalog) -> Draft:
+    """A subflow (no trigger): takes a task record and a message, notes the message on the
+    record, emails someone about it, may move the record to a state, and returns whether
+    the email was sent or the updated record (ASSIGNSUBFLOWOUTPUTS)."""
+    table = rng.choice([t for t in task_tables(catalog) if t.has("work_notes", "number")])
+    whom = recipients(table)
+    if not whom:
+        raise Skip
+    walk, names = rng.choice(whom)
+    who = rng.choice(names)
+    record = re.sub(r"\W+", "_", table.label).strip("_") if rng.random() < 0.7 else "record"
+    word = rng.choice(["message", "note", "comment"])
+    rec, msg = f"{{{{subflow_inputs.{record}}}}}", f"{{{{subflow_inputs.{word}}}}}"
+    state = _pick_state(rng, table) if rng.random() < 0.5 else None
+    returns_record = state is not None and rng.random() < 0.5
+    opener, link = rng.choice(SUBFLOW_OPENERS)
+    imperative = link in (":", ".")
+    # (third person, imperative) phrasings of each clause
+    take = (
+        rng.choice([f"takes {a(table.label)}", f"accepts {a(table.label)}"]),
+        ("inputs are " if link == ":" else "It takes ") + a(table.label),
+    )
+    note = rng.choice(
+        [
+            (f"posts the {word} as a work note", f"Post the {word} as a work note"),
+            (f"adds the {word} to the work notes", f"Add the {word} to the work notes"),
+            (f"logs the {word} in the work notes", f"Log the {word} in the work notes"),
+        ]
+    )
+    notify = rng.choice(
+        [
+            (f"notifies {who}", f"notify {who}"),
+            (f"emails {who}", f"email {who}"),
+            (f"sends an email to {who}", f"send an email to {who}"),
+        ]
+    )
+    moved = None
+    if state is not None:
+        verb = rng.choice([("sets it to", "set it to"), ("moves it to", "move it to")])
+        moved = (f"{verb[0]} {state[1]}", f"{verb[1]} {state[1]}")
+    if returns_record:
+        ret = rng.choice(
+            [
+                ("returns the updated record", "return the updated record"),
+                (f"hands back the updated {table.label}", f"hand back the updated {table.label}"),
+            ]
+        )
+    else:
+        ret = rng.choice(
+            [
+                ("returns whether the email was sent", "return whether the email was sent"),
+                ("outputs whether the email went out", "output whether the email went out"),
+            ]
+        )
+    form = 1 if imperative else 0
+    steps = [note[form], notify[form], *([moved[form]] if moved else []), ret[form]]
+    message = f"a {word}"
+    if imperative:
+        head = f"{opener}{link} {take[1]} and {message}."
+        requirement = f"{head} " + ", ".join(steps[:-1]) + f", and {steps[-1]}."
+    else:
+        requirement = f"{opener} {link} {take[0]} and {message}, " + ", ".join(steps[:-1])
+        requirement += f", and {steps[-1]}."
+    take_span = take[form] if not imperative else a(table.label)
+    declarations = [f"  input {record} (reference of {table.name}) | {take_span}"]
+    declarations.append(f"  input {word} (string) | {message}")
+    if returns_record:
+        declarations.append(f"  output updated_record (reference of {table.name}) | {ret[form]}")
+    else:
+        declarations.append(f"  output email_sent (boolean) | {ret[form]}")
+    lines = [f"T none | {opener}", *declarations]
+    if catalog.step("add_work_note") is not None:
+        lines += [f"- add_work_note | {note[form]}", f"  record = {rec}", f"  work_note = {msg}"]
+    else:
+        lines += _update("", note[form], table.name, rec, f"work_notes={msg}")
+    to = f"{{{{subflow_inputs.{record}.{walk}}}}}"
+    subject = f"{{{{subflow_inputs.{record}.number}}}}: {msg}"
+    lines += _email("", notify[form], to, subject, table.name, rec)
+    if state is not None and moved is not None:
+        lines += _update("", moved[form], table.name, rec, f"state={state[0]}")
+    lines.append(f"- ASSIGNSUBFLOWOUTPUTS | {ret[form]}")
+    lines.append("  updated_record = {{3.record}}" if returns_record else "  email_sent = true")
+    return Draft(requirement, "\n".join(lines))
+
+
+# Subflow recipes are drawn only when `synthesize(subflows=True)` (`flowgen data synth
+# --subflows`), for this share of the draws: without the flag the random draws, and so
+# the cases made for a seed, are exactly those of before (data/synthetic.jsonl).
+SUBFLOW_RECIPES: dict[str, Recipe] = {"subflow_note_and_notify": subflow_note_and_notify}
+SUBFLOW_SHARE = 0.06
+
+
 LONG_RECIPES: dict[str, Recipe] = {
     "parallel_response": parallel_response,
     "approval_process": approval_process,
@@ -1353,9 +1458,15 @@ class SynthReport:
 
 
 def synthesize(
-    catalog: Catalog, n: int, seed: int = 0, exclude: set[str] | None = None
+    catalog: Catalog,
+    n: int,
+    seed: int = 0,
+    exclude: set[str] | None = None,
+    subflows: bool = False,
 ) -> tuple[list[Case], SynthReport]:
-    """`n` cases for `catalog`; requirements in `exclude` (normalized) are never made."""
+    """`n` cases for `catalog`; requirements in `exclude` (normalized) are never made.
+    `subflows`: also draw the subflow recipes (`SUBFLOW_SHARE` of the draws); off, the
+    cases of a seed are exactly those made before subflow recipes existed."""
     rng = random.Random(seed)
     report = SynthReport()
     seen = set(exclude or ())
@@ -1383,9 +1494,12 @@ def synthesize(
             )
             seen.add(key)
             continue
-        name = rng.choice(long_names if rng.random() < LONG_SHARE else names)
+        if subflows and rng.random() < SUBFLOW_SHARE:
+            name = rng.choice(list(SUBFLOW_RECIPES))
+        else:
+            name = rng.choice(long_names if rng.random() < LONG_SHARE else names)
         try:
-            draft = {**RECIPES, **LONG_RECIPES}[name](rng, catalog)
+            draft = {**RECIPES, **LONG_RECIPES, **SUBFLOW_RECIPES}[name](rng, catalog)
         except (Skip, IndexError, ValueError):
             report.skipped += 1
             continue
@@ -1420,6 +1534,7 @@ def synthesize(
 
 def _spans_ok(flow: Flow, requirement: str) -> bool:
     spans = [annotation for _, _, annotation in flow.annotated_items()]
+    spans += [p.annotation for p in [*flow.input_params, *flow.output_params]]
     # Whole words only: the outline grammar admits spans of the requirement's tokens.
     return all(
         s and re.search(rf"(?<!\w){re.escape(s)}(?!\w)", requirement) is not None for s in spans
