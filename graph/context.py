@@ -20,10 +20,20 @@ from flowgen.flow.model import Flow
 from flowgen.flow.validator import PillRoot, pill_roots
 from flowgen.tools.catalog_tools import CatalogTools
 
-# The outline offers every flow-logic kind. ASSIGNSUBFLOWOUTPUTS among them admits the
-# subflow form (`T none` and its declarations; engine.grammar), where alone it may be
-# used: the model decides whether the requirement asks for a subflow.
-OUTLINE_FLOW_LOGIC = list(FLOW_LOGIC)
+# The outline offers every flow-logic kind but ASSIGNSUBFLOWOUTPUTS, which admits the
+# subflow form (`T none` and its declarations; engine.grammar) and is offered only when
+# the requirement asks for a subflow: a flow that merely runs one ("run the onboarding
+# subflow") is an ordinary flow, and the outline prompt stays the one the adapter saw.
+OUTLINE_FLOW_LOGIC = [name for name in FLOW_LOGIC if name != "ASSIGNSUBFLOWOUTPUTS"]
+SUBFLOW_ASKED = re.compile(
+    r"^\W*sub-?flow\b"  # "Subflow: given a user, ..."
+    r"|\b(?:a|an|one|reusable)\s+(?:reusable\s+|new\s+)?sub-?flows?\b",  # "create a subflow"
+    re.IGNORECASE,
+)
+
+
+def asks_for_subflow(requirement: str) -> bool:
+    return SUBFLOW_ASKED.search(requirement) is not None
 TRIGGER_K = 6
 STEP_K = 14
 CLAUSE_K = 6
@@ -87,6 +97,9 @@ def outline_context(
         all_triggers=call("list_names", kind="triggers"),
         all_steps=call("list_names", kind="steps"),
         all_tables=call("list_names", kind="tables"),
+        flow_logic=[*OUTLINE_FLOW_LOGIC, "ASSIGNSUBFLOWOUTPUTS"]
+        if asks_for_subflow(requirement)
+        else list(OUTLINE_FLOW_LOGIC),
     )
 
 

@@ -132,3 +132,14 @@ def test_subflow_recipes_are_drawn_only_behind_the_flag(catalog) -> None:
     assert not report.dropped.get("subflow_note_and_notify")
     subflows = [c for c in with_subflows if "defines_subflow" in c.features]
     assert len(subflows) == report.per_recipe["subflow_note_and_notify"]
+
+
+def test_assignsubflowoutputs_is_offered_only_when_a_subflow_is_asked_for() -> None:
+    from flowgen.graph.context import asks_for_subflow
+
+    assert asks_for_subflow("Create a subflow that takes an incident and a message")
+    assert asks_for_subflow("Subflow: given a user, reassign their incidents")
+    assert asks_for_subflow("I need a reusable subflow for major incidents")
+    # Running a subflow is an ordinary flow's step.
+    assert not asks_for_subflow("When a hire is ready, run the onboard new hire subflow for them")
+    assert not asks_for_subflow("run the contain compromised account subflow for that user")
