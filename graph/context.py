@@ -34,6 +34,8 @@ SUBFLOW_ASKED = re.compile(
 
 def asks_for_subflow(requirement: str) -> bool:
     return SUBFLOW_ASKED.search(requirement) is not None
+
+
 TRIGGER_K = 6
 STEP_K = 14
 CLAUSE_K = 6
