@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -18,6 +17,7 @@ from flowgen.db.connection import DatabaseError
 from flowgen.db.store import UnknownInstallation
 from flowgen.flow.model import Flow
 from flowgen.flow.render import flow_tree
+from flowgen.settings import get_settings
 
 runs_app = typer.Typer(help="Traces of generation runs.", no_args_is_help=True)
 
@@ -55,7 +55,7 @@ def generate(
     from flowgen.graph.generator import FlowGenerator, RequirementError
 
     folder = None
-    if not os.environ.get("FLOWGEN_MODEL_URL"):  # else the adapter is a served model's name
+    if not get_settings().model_url:  # else the adapter is a served model's name
         adapter, folder = local_adapter(adapter)
     try:
         with err.status("Loading the model and the catalog…"):

@@ -9,7 +9,6 @@ reported with that command rather than half-used.
 
 from __future__ import annotations
 
-import os
 import threading
 import warnings
 from functools import cache
@@ -17,6 +16,8 @@ from pathlib import Path
 
 import platformdirs
 from sqlalchemy import Engine, create_engine, text
+
+from flowgen.settings import get_settings
 
 EMBEDDED_DATABASE = "flowgen"
 _lock = threading.Lock()
@@ -27,7 +28,7 @@ class DatabaseError(RuntimeError):
 
 
 def data_dir() -> Path:
-    return Path(os.environ.get("FLOWGEN_DATA_DIR") or platformdirs.user_data_dir("flowgen"))
+    return get_settings().data_dir or Path(platformdirs.user_data_dir("flowgen"))
 
 
 def _sqlalchemy_url(url: str) -> str:
@@ -47,7 +48,7 @@ def _embedded_url() -> str:
     pgdata = data_dir() / "pgdata"
     pgdata.mkdir(parents=True, exist_ok=True)
     # 'stop': the last flowgen process using the server stops it; the data stays.
-    keep = os.environ.get("FLOWGEN_PG_KEEP_RUNNING") == "1"
+    keep = get_settings().pg_keep_running
     server = pgserver.get_server(pgdata, cleanup_mode=None if keep else "stop")
     exists = server.psql(f"SELECT 1 FROM pg_database WHERE datname = '{EMBEDDED_DATABASE}';").count(
         "(1 row)"
@@ -59,7 +60,7 @@ def _embedded_url() -> str:
 
 def database_url() -> str:
     """The SQLAlchemy URL of the store (starting the embedded server if needed)."""
-    url = os.environ.get("DATABASE_URL")
+    url = get_settings().database_url
     return _sqlalchemy_url(url if url else _embedded_url())
 
 
@@ -80,7 +81,7 @@ def get_engine(*, migrate: bool | None = None) -> Engine:
         url = database_url()
         engine = _engine(url)
         if migrate is None:
-            migrate = not os.environ.get("DATABASE_URL")
+            migrate = not get_settings().database_url
         try:
             with engine.connect() as conn:
                 conn.execute(text("SELECT 1"))

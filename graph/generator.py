@@ -13,7 +13,6 @@ stopped part-way.
 from __future__ import annotations
 
 import json
-import os
 import threading
 import time
 import unicodedata
@@ -39,9 +38,9 @@ from flowgen.graph.guard import RefusalGuard, shipped_guard
 from flowgen.graph.tracing import RunTracer, configure_opentelemetry
 from flowgen.prompts import PROMPT_VERSION
 from flowgen.prompts.line_format import REFUSE
+from flowgen.settings import get_settings
 from flowgen.tools.catalog_tools import CatalogTools
 
-MAX_REQUIREMENT_CHARS = 4000
 DEFAULT_ADAPTER = "default"
 ADAPTER_META = "flowgen_adapter.json"
 
@@ -76,7 +75,9 @@ class GenerationOutcome(BaseModel):
         return self.status == "ok"
 
 
-def clean_requirement(text: Any) -> str:
+def clean_requirement(text: Any, max_chars: int | None = None) -> str:
+    """The requirement without control characters and outer blanks; at most `max_chars`
+    characters (None: the `max_requirement_chars` setting)."""
     if not isinstance(text, str):
         raise RequirementError(f"the requirement must be text, not {type(text).__name__}")
     # Control characters (other than line breaks) carry no meaning and can hide text.
@@ -85,9 +86,10 @@ def clean_requirement(text: Any) -> str:
     ).strip()
     if not cleaned:
         raise RequirementError("the requirement is empty")
-    if len(cleaned) > MAX_REQUIREMENT_CHARS:
+    limit = get_settings().service.max_requirement_chars if max_chars is None else max_chars
+    if len(cleaned) > limit:
         raise RequirementError(
-            f"the requirement is {len(cleaned)} characters; the limit is {MAX_REQUIREMENT_CHARS}"
+            f"the requirement is {len(cleaned)} characters; the limit is {limit}"
             " (describe one flow)"
         )
     return cleaned
@@ -97,9 +99,9 @@ def tuned_refusal_bias(adapter: str | None, model_name: str) -> float:
     """The refusal bias in the shipped adapter's metadata, when the engine's base model
     is the one it was tuned on (0 otherwise: a bias means nothing to another model);
     `FLOWGEN_REFUSAL_BIAS` overrides it."""
-    forced = os.environ.get("FLOWGEN_REFUSAL_BIAS")
-    if forced:
-        return float(forced)
+    forced = get_settings().refusal_bias
+    if forced is not None:
+        return forced
     path = shipped_adapters().get(adapter or "")
     meta_file = path / ADAPTER_META if path else None
     if meta_file is None or not meta_file.is_file():
@@ -166,6 +168,7 @@ class FlowGenerator:
         guard: RefusalGuard | Literal["shipped"] | None = "shipped",
         consensus: int = 0,
         coverage: bool = False,
+        max_requirement_chars: int | None = None,
     ):
         """`examples`: how many solved flows each prompt shows (the nearest, from the
         installation's own flows and the shared library), or the whole retrieval rule.
@@ -177,7 +180,8 @@ class FlowGenerator:
         `consensus`: outlines sampled besides the greedy one; the one that agrees most
         with the others is kept (each costs the outline's decoding, not its prompt).
         `coverage`: the outline may not end while an action clause of the requirement
-        has no step (graph/coverage.py; in-process engines)."""
+        has no step (graph/coverage.py; in-process engines).
+        `max_requirement_chars`: the longest requirement taken (None: the setting)."""
         self.store = store or CatalogStore()
         self.tools = CatalogTools(self.store, installation)  # raises for an unknown one
         self.installation = installation
@@ -189,6 +193,7 @@ class FlowGenerator:
             raise ValueError(f"consensus takes 0 to 16 sampled outlines, not {consensus}")
         self.consensus = consensus
         self.coverage = coverage
+        self.max_requirement_chars = max_requirement_chars
         bias = refusal_bias
         if bias is None:
             bias = tuned_refusal_bias(self.adapter, self.engine.model_name)
@@ -221,7 +226,7 @@ class FlowGenerator:
         """Events as the run goes: `outline` (the flow without inputs) or `refusal`, one
         `inputs` per filled item, `validation` per validator round, `done`, and last
         `result` with the `GenerationOutcome`."""
-        text = clean_requirement(requirement)
+        text = clean_requirement(requirement, self.max_requirement_chars)
         run_id = run_id or str(uuid.uuid4())
         state: FlowState = {
             "run_id": run_id,

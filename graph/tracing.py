@@ -8,7 +8,6 @@ LangGraph run on its own when its variables (`LANGSMITH_TRACING`, ...) are set.
 from __future__ import annotations
 
 import json
-import os
 import threading
 import time
 from collections.abc import Iterator
@@ -19,6 +18,7 @@ from typing import Any
 from opentelemetry import trace
 
 from flowgen.db.runs import RunStore
+from flowgen.settings import get_settings
 
 MAX_ATTRIBUTE = 4000  # span attributes are truncated; the database keeps everything
 _otel_lock = threading.Lock()
@@ -33,13 +33,12 @@ def configure_opentelemetry() -> None:
     that set its own provider keeps it."""
     global _otel_configured
     with _otel_lock:
-        if _otel_configured or os.environ.get("OTEL_SDK_DISABLED", "").lower() == "true":
+        settings = get_settings()
+        if _otel_configured or settings.otel_sdk_disabled:
             return
         _otel_configured = True
-        exporter_name = os.environ.get("OTEL_TRACES_EXPORTER", "")
-        endpoint = os.environ.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT") or os.environ.get(
-            "OTEL_EXPORTER_OTLP_ENDPOINT"
-        )
+        exporter_name = settings.otel_traces_exporter
+        endpoint = settings.otlp_endpoint
         if not endpoint and exporter_name != "console":
             return
         from opentelemetry.sdk.resources import Resource
@@ -54,8 +53,8 @@ def configure_opentelemetry() -> None:
             from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 
             exporter = OTLPSpanExporter()
-        name = os.environ.get("OTEL_SERVICE_NAME", "flowgen")
-        provider = TracerProvider(resource=Resource.create({"service.name": name}))
+        resource = Resource.create({"service.name": settings.otel_service_name})
+        provider = TracerProvider(resource=resource)
         provider.add_span_processor(BatchSpanProcessor(exporter))
         trace.set_tracer_provider(provider)
 

@@ -142,7 +142,11 @@ class Services:
         with self._lock:
             if installation not in self._generators:
                 self._generators[installation] = FlowGenerator(
-                    installation, store=self.store, engine=self.model, adapter=self.settings.adapter
+                    installation,
+                    store=self.store,
+                    engine=self.model,
+                    adapter=self.settings.adapter,
+                    max_requirement_chars=self.settings.max_requirement_chars,
                 )
             return self._generators[installation]
 
@@ -411,7 +415,7 @@ def create_app(
     ) -> Any:
         """Generate a flow: refused requirements are a normal answer (`status: refused`)."""
         try:
-            requirement = clean_requirement(body.requirement)
+            requirement = clean_requirement(body.requirement, settings.max_requirement_chars)
         except RequirementError as exc:
             raise ApiError(422, "invalid_requirement", str(exc)) from None
         generator = svc.generator(installation_id)

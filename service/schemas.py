@@ -7,7 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from flowgen.graph.generator import MAX_REQUIREMENT_CHARS
+from flowgen.settings import get_settings
 
 INSTALLATION_ID = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$"
 RECORD_ID = r"^[A-Za-z0-9-]{1,64}$"  # run and job ids
@@ -16,7 +16,8 @@ RECORD_ID = r"^[A-Za-z0-9-]{1,64}$"  # run and job ids
 class FlowRequest(BaseModel):
     requirement: str = Field(
         min_length=1,
-        max_length=MAX_REQUIREMENT_CHARS,
+        # The environment's limit (read once); the service also checks its own setting.
+        max_length=get_settings().service.max_requirement_chars,
         description="What the flow should do, in the user's words.",
         examples=["When a P1 incident is created, email the manager of its assignment group"],
     )

@@ -34,7 +34,9 @@ def engine(tmp_path_factory):
     os.environ.pop("DATABASE_URL", None)
     os.environ["FLOWGEN_DATA_DIR"] = str(tmp_path_factory.mktemp("flowgen-data"))
     from flowgen.db.connection import get_engine
+    from flowgen.settings import reset_settings
 
+    reset_settings()
     return get_engine()
 
 

@@ -76,7 +76,10 @@ def llm(engine_data_dir, adapters, runtime) -> LocalEngine:
 def engine_data_dir(tmp_path_factory):
     import os
 
+    from flowgen.settings import reset_settings
+
     os.environ.setdefault("FLOWGEN_DATA_DIR", str(tmp_path_factory.mktemp("engine-data")))
+    reset_settings()
 
 
 def accepted(llm: LocalEngine, grammar: str, text: str) -> bool:
@@ -314,9 +317,13 @@ def test_adapters_are_converted_once_and_again_when_they_change(
 
 def test_default_runtime_is_llamacpp_and_unknown_runtime_is_named(monkeypatch) -> None:
     from flowgen.engine.factory import runtime_from_env
+    from flowgen.settings import Settings, override_settings
 
     monkeypatch.delenv("FLOWGEN_RUNTIME", raising=False)
-    assert runtime_from_env() == "llamacpp"
-    monkeypatch.setenv("FLOWGEN_RUNTIME", "onnx")
-    with pytest.raises(ValueError, match="FLOWGEN_RUNTIME='onnx'"):
+    with override_settings(runtime=Settings().runtime):
+        assert runtime_from_env() == "llamacpp"
+    with (
+        override_settings(runtime="onnx"),
+        pytest.raises(ValueError, match="FLOWGEN_RUNTIME='onnx'"),
+    ):
         runtime_from_env()

@@ -8,6 +8,7 @@ import pytest
 
 from flowgen.engine import factory
 from flowgen.graph import generator
+from flowgen.settings import override_settings
 from flowgen.training.refusal_bias import Margin, choose_bias, refused_share
 
 
@@ -40,13 +41,13 @@ def test_the_bias_applies_only_to_the_base_it_was_tuned_on(tmp_path, monkeypatch
     meta = {"base_model": "SmolLM2-135M-Instruct", "refusal_bias": 3.5}
     (adapter / generator.ADAPTER_META).write_text(json.dumps(meta))
     monkeypatch.setattr(factory, "SHIPPED_ADAPTERS", tmp_path)
-    monkeypatch.delenv("FLOWGEN_REFUSAL_BIAS", raising=False)
-    assert generator.tuned_refusal_bias("default", "SmolLM2-135M-Instruct") == 3.5
-    assert generator.tuned_refusal_bias("default", "HuggingFaceTB/SmolLM2-135M-Instruct") == 3.5
-    assert generator.tuned_refusal_bias("default", "Qwen2.5-7B-Instruct") == 0.0
-    assert generator.tuned_refusal_bias(None, "SmolLM2-135M-Instruct") == 0.0
-    monkeypatch.setenv("FLOWGEN_REFUSAL_BIAS", "1.25")
-    assert generator.tuned_refusal_bias("default", "Qwen2.5-7B-Instruct") == 1.25
+    with override_settings(refusal_bias=None):
+        assert generator.tuned_refusal_bias("default", "SmolLM2-135M-Instruct") == 3.5
+        assert generator.tuned_refusal_bias("default", "HuggingFaceTB/SmolLM2-135M-Instruct") == 3.5
+        assert generator.tuned_refusal_bias("default", "Qwen2.5-7B-Instruct") == 0.0
+        assert generator.tuned_refusal_bias(None, "SmolLM2-135M-Instruct") == 0.0
+    with override_settings(refusal_bias=1.25):  # FLOWGEN_REFUSAL_BIAS=1.25
+        assert generator.tuned_refusal_bias("default", "Qwen2.5-7B-Instruct") == 1.25
 
 
 def test_the_shipped_guard_tells_harmful_requests_from_ordinary_ones() -> None:

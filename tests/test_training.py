@@ -38,7 +38,10 @@ def tokenizer(engine_dir):
 def engine_dir(tmp_path_factory):
     import os
 
+    from flowgen.settings import reset_settings
+
     os.environ.setdefault("FLOWGEN_DATA_DIR", str(tmp_path_factory.mktemp("train-data")))
+    reset_settings()
 
 
 def test_loss_is_on_the_answer_only(tokenizer) -> None:
