@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import signal
+from types import FrameType
+
 import typer
 
 from flowgen.cli import (
@@ -43,5 +46,21 @@ app.command("serve")(service_commands.serve)
 app.add_typer(service_commands.keys_app, name="keys")
 
 
+def _exit_on_sigterm() -> None:
+    """SIGTERM ends the process as an exit does (SIGINT already raises
+    KeyboardInterrupt), so exit handlers run: the embedded PostgreSQL this process
+    started is stopped (db/connection.py). A second SIGTERM kills at once."""
+
+    def handler(signum: int, frame: FrameType | None) -> None:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        raise SystemExit(128 + signum)
+
+    if signal.getsignal(signal.SIGTERM) == signal.SIG_DFL:
+        signal.signal(signal.SIGTERM, handler)
+
+
 def main() -> None:
+    # uvicorn (`flowgen serve`) restores this handler after its graceful shutdown and
+    # raises the signal again, which now exits instead of killing the process.
+    _exit_on_sigterm()
     app()

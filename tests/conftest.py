@@ -33,11 +33,14 @@ def engine(tmp_path_factory):
 
     os.environ.pop("DATABASE_URL", None)
     os.environ["FLOWGEN_DATA_DIR"] = str(tmp_path_factory.mktemp("flowgen-data"))
-    from flowgen.db.connection import get_engine
+    from flowgen.db.connection import get_engine, stop_embedded
     from flowgen.settings import reset_settings
 
     reset_settings()
-    return get_engine()
+    yield get_engine()
+    # The server this session started ends with it, whatever the `flowgen` children
+    # that shared it left behind (tests/test_service.py checks no postgres is left).
+    stop_embedded()
 
 
 @pytest.fixture(scope="session")

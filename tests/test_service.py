@@ -25,19 +25,28 @@ REQUIREMENT = "When a priority 1 incident is created, email the manager of its a
 
 
 class Server:
-    """One `flowgen serve` process; settings through FLOWGEN_SERVICE_* variables."""
+    """One `flowgen serve` process; settings through FLOWGEN_SERVICE_* variables, other
+    variables in `env` (None removes one)."""
 
-    def __init__(self, **settings: Any):
+    def __init__(self, env: dict[str, str | None] | None = None, **settings: Any):
         self.settings = settings
+        self.env = env or {}
         self.proc: subprocess.Popen[bytes] | None = None
         self.url = ""
 
-    def start(self) -> Server:
+    def start(self, until: str = "/readyz") -> Server:
+        """Start it and wait until `until` answers 200 (/healthz: the store, and so the
+        embedded server, is up, whether or not the model has loaded)."""
         with socket.socket() as s:
             s.bind(("127.0.0.1", 0))
             port = s.getsockname()[1]
         env = {**os.environ, "FLOWGEN_PG_KEEP_RUNNING": "1"}
         env |= {f"FLOWGEN_SERVICE_{k.upper()}": str(v) for k, v in self.settings.items()}
+        for name, value in self.env.items():
+            if value is None:
+                env.pop(name, None)
+            else:
+                env[name] = value
         self.url = f"http://127.0.0.1:{port}"
         self.proc = subprocess.Popen(
             [FLOWGEN, "serve", "--port", str(port)],
@@ -49,12 +58,12 @@ class Server:
         while time.monotonic() < deadline:
             assert self.proc.poll() is None, "flowgen serve exited while starting"
             try:
-                if httpx.get(f"{self.url}/readyz", timeout=5).status_code == 200:
+                if httpx.get(f"{self.url}{until}", timeout=5).status_code == 200:
                     return self
             except httpx.TransportError:
                 pass
             time.sleep(1)
-        raise TimeoutError("flowgen serve did not become ready")
+        raise TimeoutError(f"flowgen serve did not answer {until}")
 
     def stop(self, sig: int = signal.SIGTERM) -> None:
         if self.proc and self.proc.poll() is None:
@@ -361,3 +370,100 @@ def test_schemathesis_finds_no_server_error(server, keys, tmp_path):
         cwd=tmp_path,
     )
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
+
+
+def postgres_processes(under: Path) -> list[int]:
+    """Pids of the postgres processes whose data directory is under `under` (/proc)."""
+    prefix = str(under.resolve()).encode()
+    pids = []
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            cmdline = (proc / "cmdline").read_bytes().split(b"\0")
+            state = (proc / "stat").read_text().rsplit(")", 1)[1].split()[0]
+        except OSError:
+            continue
+        if (
+            state != "Z"
+            and cmdline[0].endswith(b"postgres")
+            and any(arg.startswith(prefix) for arg in cmdline[1:])
+        ):
+            pids.append(int(proc.name))
+    return pids
+
+
+def wait_until_gone(data_dir: Path, timeout: float = 60) -> list[int]:
+    deadline = time.monotonic() + timeout
+    while (left := postgres_processes(data_dir)) and time.monotonic() < deadline:
+        time.sleep(0.5)
+    return left
+
+
+# No model: the service answers /healthz once its store is up; FLOWGEN_MODEL_URL names a
+# server that is never called, so nothing loads or converts the base model.
+OWN_POSTGRES = {"FLOWGEN_PG_KEEP_RUNNING": None, "DATABASE_URL": None}
+NO_MODEL = {"FLOWGEN_MODEL_URL": "http://127.0.0.1:9/v1"}
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+def test_serve_stopped_by_a_signal_stops_the_postgres_it_started(tmp_path, sig) -> None:
+    data = tmp_path / "data"
+    srv = Server(env={**OWN_POSTGRES, **NO_MODEL, "FLOWGEN_DATA_DIR": str(data)})
+    try:
+        srv.start(until="/healthz")
+        assert postgres_processes(data), "flowgen serve started no embedded postgres"
+    finally:
+        srv.stop(sig)
+    assert srv.proc is not None and srv.proc.returncode is not None
+    assert not wait_until_gone(data), "postgres left running after flowgen serve stopped"
+
+
+def test_a_command_that_ends_normally_stops_the_postgres_it_started(tmp_path) -> None:
+    data = tmp_path / "data"
+    env = {k: v for k, v in os.environ.items() if k not in OWN_POSTGRES}
+    result = subprocess.run(
+        [FLOWGEN, "keys", "list"],
+        env=env | {"FLOWGEN_DATA_DIR": str(data)},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert (data / "pgdata" / "PG_VERSION").is_file()
+    assert not wait_until_gone(data), "postgres left running after flowgen exited"
+
+
+INNER_SESSION = """
+import os, subprocess, sys
+
+def test_uses_the_store(engine):
+    # A child joins the session's server and is killed before it can let go of it.
+    child = "from flowgen.db.connection import get_engine; get_engine(); os.kill(os.getpid(), 9)"
+    env = {**os.environ, "FLOWGEN_PG_KEEP_RUNNING": "1"}
+    proc = subprocess.run([sys.executable, "-c", "import os; " + child], env=env, timeout=300)
+    assert proc.returncode == -9
+"""
+
+
+def test_the_test_sessions_teardown_stops_its_postgres(tmp_path) -> None:
+    """A pytest session using the `engine` fixture (tests/conftest.py), as the suite does,
+    leaves no postgres behind, even when a child that shared the server was killed."""
+    (tmp_path / "test_inner.py").write_text(INNER_SESSION)
+    basetemp = tmp_path / "basetemp"
+    env = {k: v for k, v in os.environ.items() if k not in (*OWN_POSTGRES, "FLOWGEN_DATA_DIR")}
+    result = subprocess.run(
+        [
+            *(sys.executable, "-m", "pytest", "-q", "-p", "conftest", "-c"),
+            *(str(REPO / "pyproject.toml"), "--rootdir", str(REPO), "--basetemp", str(basetemp)),
+            str(tmp_path / "test_inner.py"),
+        ],
+        env=env,
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
+    assert list(basetemp.glob("*/pgdata/PG_VERSION")), "the session started no postgres"
+    assert not wait_until_gone(basetemp), "postgres left running after the test session"
