@@ -272,6 +272,7 @@ def test_langchain_tools(synced_store) -> None:
         "get_step",
         "get_table",
         "list_names",
+        "search_examples",
     }
     assert "incident" in tools["list_names"].invoke({"kind": "tables"})
     assert "must be one of" in tools["list_names"].invoke({"kind": "robots"})
