@@ -102,9 +102,10 @@ def train_command(
     epochs: Annotated[float, typer.Option()] = 1.0,
     lr: Annotated[float, typer.Option()] = 3e-4,
     seed: Annotated[int, typer.Option()] = 0,
-    examples: Annotated[
+    examples_per_prompt: Annotated[
         int,
         typer.Option(
+            "--examples",
             min=0,
             max=8,
             help="Solved flows per prompt, from the shared library (synced from the train "
@@ -138,7 +139,7 @@ def train_command(
     all_cases = read_cases(files)
     for name in sorted({c.installation for c in all_cases if c.split == "train"}):
         sync_file(CATALOGS / f"{name}.yaml", store.engine)
-    if examples:
+    if examples_per_prompt:
         # The shared library is the train pool: prompts show its flows as inference will.
         pool = [
             ExampleFlow(c.id, c.installation, c.requirement, c.flow)
@@ -158,7 +159,7 @@ def train_command(
     with Progress(*columns) as progress:
         task = progress.add_task("examples", total=len(chosen), info="")
         stats = build_examples(
-            chosen, store, examples_file, lambda: progress.advance(task), examples
+            chosen, store, examples_file, lambda: progress.advance(task), examples_per_prompt
         )
     out.print(f"examples: {stats}")
     examples = read_examples(examples_file)
@@ -179,7 +180,7 @@ def train_command(
         "example_stats": stats.__dict__,
         "inputs_share": inputs_share,
         "refusal_examples": refusal_examples,
-        "examples_per_prompt": examples,
+        "examples_per_prompt": examples_per_prompt,
         "examples_trained": len(examples),
     }
     with Progress(*columns) as progress:
