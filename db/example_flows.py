@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 
 from flowgen.db.embedder import Embedder
 from flowgen.db.models import ExampleFlowRow
-from flowgen.flow.catalog import Catalog, CatalogFlow, CatalogView, flow_problems
+from flowgen.flow.catalog import Catalog, CatalogError, CatalogFlow, CatalogView, flow_problems
 from flowgen.flow.flowlogic import FLOW_LOGIC
 from flowgen.flow.model import Flow
 from flowgen.flow.parsing import describe_validation_error
@@ -32,15 +32,8 @@ from flowgen.flow.parsing import describe_validation_error
 SHARED = None  # the shared library's installation_id
 
 
-class FlowLibraryError(ValueError):
+class FlowLibraryError(CatalogError):
     """Flows that cannot be synced; `problems` names each by its path and problem."""
-
-    def __init__(self, source: str, problems: list[str]):
-        self.source = source
-        self.problems = problems
-        shown = "\n".join(f"  {p}" for p in problems[:50])
-        more = f"\n  ... and {len(problems) - 50} more" if len(problems) > 50 else ""
-        super().__init__(f"{source}: {len(problems)} problem(s)\n{shown}{more}")
 
 
 @dataclass(frozen=True)

@@ -69,6 +69,12 @@ class ServiceSettings(BaseSettings):
         return cls.model_validate(values)
 
 
+def _unprefixed(env: str, default: Any, description: str) -> Any:
+    """A field read from `env` as other tools name it (OpenTelemetry's own variables),
+    not from FLOWGEN_<NAME>."""
+    return Field(default, validation_alias=AliasChoices(env, env.lower()), description=description)
+
+
 class Settings(BaseSettings):
     """Flowgen's settings: `FLOWGEN_<NAME>` variables, and the standard names of
     `DATABASE_URL` and OpenTelemetry's `OTEL_*`. An empty variable counts as unset."""
@@ -122,32 +128,22 @@ class Settings(BaseSettings):
     )
     query_threads: int = Field(1, description="Torch threads used to encode a search query.")
     # -- tracing (graph/tracing.py); OpenTelemetry's own names -----------------------------
-    otel_sdk_disabled: bool = Field(
-        False,
-        validation_alias=AliasChoices("OTEL_SDK_DISABLED", "otel_sdk_disabled"),
-        description="No OpenTelemetry export at all.",
+    otel_sdk_disabled: bool = _unprefixed(
+        "OTEL_SDK_DISABLED", False, "No OpenTelemetry export at all."
     )
-    otel_traces_exporter: str = Field(
-        "",
-        validation_alias=AliasChoices("OTEL_TRACES_EXPORTER", "otel_traces_exporter"),
-        description="`console` prints spans.",
-    )
-    otel_exporter_otlp_traces_endpoint: str | None = Field(
+    otel_traces_exporter: str = _unprefixed("OTEL_TRACES_EXPORTER", "", "`console` prints spans.")
+    otel_exporter_otlp_traces_endpoint: str | None = _unprefixed(
+        "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
         None,
-        validation_alias=AliasChoices(
-            "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "otel_exporter_otlp_traces_endpoint"
-        ),
-        description="OTLP/HTTP endpoint for spans (wins over OTEL_EXPORTER_OTLP_ENDPOINT).",
+        "OTLP/HTTP endpoint for spans (wins over OTEL_EXPORTER_OTLP_ENDPOINT).",
     )
-    otel_exporter_otlp_endpoint: str | None = Field(
+    otel_exporter_otlp_endpoint: str | None = _unprefixed(
+        "OTEL_EXPORTER_OTLP_ENDPOINT",
         None,
-        validation_alias=AliasChoices("OTEL_EXPORTER_OTLP_ENDPOINT", "otel_exporter_otlp_endpoint"),
-        description="OTLP/HTTP endpoint: run spans are exported there (the `otel` extra).",
+        "OTLP/HTTP endpoint: run spans are exported there (the `otel` extra).",
     )
-    otel_service_name: str = Field(
-        "flowgen",
-        validation_alias=AliasChoices("OTEL_SERVICE_NAME", "otel_service_name"),
-        description="The service.name of exported spans.",
+    otel_service_name: str = _unprefixed(
+        "OTEL_SERVICE_NAME", "flowgen", "The service.name of exported spans."
     )
     # -- the HTTP service -----------------------------------------------------------------
     service: ServiceSettings = Field(
