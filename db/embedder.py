@@ -66,7 +66,10 @@ class Embedder:
         meta = self.path / TUNED_META
         if meta.is_file():  # a fine-tuned encoder names itself by its weights' hash
             self.model_id = json.loads(meta.read_text())["model_id"]
-        self.dim = self.model.get_embedding_dimension()
+        dim = self.model.get_embedding_dimension()
+        if dim is None:  # the store's vector columns have a fixed size
+            raise ValueError(f"{self.path}: the model does not say the size of its embeddings")
+        self.dim: int = dim
         self._queries: OrderedDict[str, np.ndarray] = OrderedDict()
         self._queries_lock = threading.Lock()
         self.query_hits = 0

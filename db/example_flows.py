@@ -26,7 +26,7 @@ from flowgen.db.embedder import Embedder
 from flowgen.db.models import ExampleFlowRow
 from flowgen.flow.catalog import Catalog, CatalogError, CatalogFlow, CatalogView, flow_problems
 from flowgen.flow.flowlogic import FLOW_LOGIC
-from flowgen.flow.model import Flow
+from flowgen.flow.model import Component, Flow, Trigger
 from flowgen.flow.parsing import describe_validation_error
 
 SHARED = None  # the shared library's installation_id
@@ -80,7 +80,9 @@ def uses(flow: dict[str, Any]) -> tuple[list[str], list[str]]:
         | ({parsed.trigger_type} if parsed.trigger_type else set())
     )
     tables: set[str] = set()
-    items = [parsed.trigger, *parsed.components] if parsed.trigger else parsed.components
+    items: list[Trigger | Component] = (
+        [parsed.trigger, *parsed.components] if parsed.trigger else [*parsed.components]
+    )
     for item in items:
         for i in item.inputs:
             if i.name in ("table", "table_name") and i.value and "{{" not in i.value:
@@ -158,7 +160,7 @@ def sync_example_flows(
             keep.add(row.name)
     new = [f for name, f in wanted.items() if name not in keep]
     summary.added = len(new) - summary.changed
-    vectors = embedder.encode([f.requirement for f in new]) if new else []
+    vectors: list[np.ndarray] = list(embedder.encode([f.requirement for f in new])) if new else []
     summary.embedded = len(new)
     if to_delete:
         conn.execute(delete(ExampleFlowRow).where(ExampleFlowRow.id.in_(to_delete)))

@@ -12,8 +12,9 @@ import hmac
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any, cast
 
-from sqlalchemy import Engine, select, update
+from sqlalchemy import CursorResult, Engine, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Session
 
@@ -89,10 +90,15 @@ class KeyStore:
 
     def revoke(self, key_id: str) -> bool:
         with Session(self.engine) as s, s.begin():
-            done = s.execute(
-                update(ApiKeyRow)
-                .where(ApiKeyRow.id == key_id, ApiKeyRow.revoked_at.is_(None))
-                .values(revoked_at=datetime.now(UTC))
+            # An UPDATE's result is a CursorResult (with rowcount); Session.execute is
+            # typed for every statement, so it says only Result.
+            done = cast(
+                CursorResult[Any],
+                s.execute(
+                    update(ApiKeyRow)
+                    .where(ApiKeyRow.id == key_id, ApiKeyRow.revoked_at.is_(None))
+                    .values(revoked_at=datetime.now(UTC))
+                ),
             )
             return done.rowcount > 0
 

@@ -16,6 +16,7 @@ import numpy as np
 from sqlalchemy import (
     ColumnElement,
     Float,
+    Label,
     Numeric,
     Select,
     func,
@@ -156,8 +157,9 @@ def ranked_statement(
     scope = [model.installation_id == installation, *where]
     parts: list[Select[Any]] = []
 
-    def rrf(ordered: Select[Any], *order: ColumnElement[Any]) -> Select[Any]:
-        """Each id of a ranker's top list with its reciprocal-rank share."""
+    def rrf(ordered: Select[Any], *order: Label[Any]) -> Select[Any]:
+        """Each id of a ranker's top list with its reciprocal-rank share (the order
+        columns are labelled, so the subquery has them by name)."""
         ranked = ordered.subquery()
         position = func.row_number().over(order_by=[ranked.c[o.key] for o in order] + [ranked.c.id])
         return select(ranked.c.id, (1.0 / (RRF_K + position)).label("score"))

@@ -176,10 +176,10 @@ class CatalogStore:
                     query = query.where(model.installation_id == only)
                 for inst, n in s.execute(query):
                     counts.setdefault(inst, {})[model.__tablename__] = n
-            query = select(Installation).order_by(Installation.id)
+            installations = select(Installation).order_by(Installation.id)
             if only is not None:
-                query = query.where(Installation.id == only)
-            rows = s.scalars(query).all()
+                installations = installations.where(Installation.id == only)
+            rows = s.scalars(installations).all()
             return [
                 InstallationInfo(r.id, r.synced_at, r.source, counts.get(r.id, {})) for r in rows
             ]

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, Engine, delete, func, insert, select, text
+from sqlalchemy import Connection, Engine, delete, func, insert, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from flowgen.db.embedder import Embedder, default_embedder
@@ -235,7 +235,7 @@ def sync_catalog(
             ]
             summary.flows = sync_example_flows(conn, catalog.installation, flows, embedder)
         conn.execute(
-            Installation.__table__.update()
+            update(Installation)
             .where(Installation.id == catalog.installation)
             .values(synced_at=func.now(), source=source, catalog_hash=_catalog_hash(wanted))
         )

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -368,7 +368,7 @@ def _subflow_rules(tables: list[str] | None) -> list[str]:
 
 def _item_rules(
     allowed: set[str],
-    loop_leaves: list[str],
+    loop_leaves: Sequence[str],
     max_depth: int,
     max_block_steps: int,
     prefix: str = "",

@@ -51,7 +51,8 @@ class LocalEngine(ConstrainedDecoder):
         # A GPU when torch sees one (a larger base tuned or evaluated on the GPU machine);
         # the embedded default runs on the CPU. Logits come back to the CPU for xgrammar.
         self.device = "cuda" if torch.cuda.is_available() else "cpu"
-        model = AutoModelForCausalLM.from_pretrained(path, dtype=torch.float32).to(self.device)
+        # transformers' decorator on `to` types its argument as a model; a device is right.
+        model = AutoModelForCausalLM.from_pretrained(path, dtype=torch.float32).to(self.device)  # type: ignore[arg-type]
         model.eval()
         super().__init__(path, vocab_size=model.config.vocab_size)
         self._adapters: list[str] = []

@@ -42,7 +42,7 @@ def rescore_record(record: dict[str, Any], gold: Any) -> None:
     score = record["score"]
     invalid = score["structure_error"] or score["catalog_error"]
     for variant in ("outline", "full"):
-        value = flowsim(record.get("flow"), gold, variant)  # type: ignore[arg-type]
+        value = flowsim(record.get("flow"), gold, variant)
         score[f"flowsim_{variant}"] = value
         score[f"flowsim_{variant}_validated"] = 0.0 if invalid else value
 

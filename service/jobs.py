@@ -11,9 +11,9 @@ import logging
 import threading
 import uuid
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Engine, update
+from sqlalchemy import CursorResult, Engine, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Session
 
@@ -30,14 +30,19 @@ class SyncJobs:
 
     def fail_interrupted(self) -> int:
         with Session(self.engine) as s, s.begin():
-            done = s.execute(
-                update(SyncJobRow)
-                .where(SyncJobRow.status.in_(("queued", "running")))
-                .values(
-                    status="failed",
-                    error="the service stopped during the sync; the catalog is unchanged",
-                    finished_at=datetime.now(UTC),
-                )
+            # An UPDATE's result is a CursorResult (with rowcount); Session.execute is
+            # typed for every statement, so it says only Result.
+            done = cast(
+                CursorResult[Any],
+                s.execute(
+                    update(SyncJobRow)
+                    .where(SyncJobRow.status.in_(("queued", "running")))
+                    .values(
+                        status="failed",
+                        error="the service stopped during the sync; the catalog is unchanged",
+                        finished_at=datetime.now(UTC),
+                    )
+                ),
             )
             return done.rowcount
 

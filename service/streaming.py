@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import threading
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Generator, Iterator
 from typing import Any
 
 from flowgen.service.gate import Ticket
@@ -39,7 +39,8 @@ async def run_in_worker(
         try:
             for event in events:
                 if stop.is_set():
-                    events.close()  # GeneratorExit inside the run: recorded as cancelled
+                    if isinstance(events, Generator):
+                        events.close()  # GeneratorExit inside the run: recorded as cancelled
                     break
                 post("event", event)
         except Exception as exc:

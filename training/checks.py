@@ -109,7 +109,7 @@ def check_cases(cases: list[Case], catalogs: dict[str, Catalog], embed: bool = T
         k: Counter() for k in ("split", "source", "installation", "trigger", "feature")
     }
     for case in cases:
-        counts["split"][case.split] += 1
+        counts["split"][case.split or "none"] += 1
         counts["source"][case.source] += 1
         counts["installation"][case.installation] += 1
         trigger = Flow.model_validate(case.flow).trigger_type if case.flow else "refusal"

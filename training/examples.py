@@ -75,14 +75,14 @@ def examples_for_case(
         instructions=False,
     )
     generator.generate(case.requirement)
-    examples = []
+    made: list[Example] = []
     for request, answer in zip(engine.requests, engine.answers, strict=True):
         task = (
             "inputs"
             if any("## Inputs of" in m.content for m in request.messages or [])
             else ("outline")
         )
-        examples.append(
+        made.append(
             Example(
                 case_id=case.id,
                 task=task,
@@ -90,7 +90,7 @@ def examples_for_case(
                 answer=answer,
             )
         )
-    return examples, len(engine.rejections)
+    return made, len(engine.rejections)
 
 
 def build_examples(

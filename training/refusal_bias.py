@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from flowgen.engine.base import GenerationRequest
-from flowgen.engine.local import LocalEngine
+from flowgen.engine.decoding import ConstrainedDecoder
 from flowgen.graph.flow_graph import outline_prompt
 from flowgen.prompts.line_format import REFUSE
 from flowgen.tools.catalog_tools import CatalogTools
@@ -30,13 +30,13 @@ from flowgen.training.cases import Case
 @dataclass
 class Margin:
     case_id: str
-    split: str
+    split: str | None  # a case file need not give one
     refusal: bool  # the gold answer is a refusal
     margin: float
 
 
 def refusal_margins(
-    engine: LocalEngine,
+    engine: ConstrainedDecoder,  # either in-process runtime: margins need the logits
     adapter: str | None,
     cases: Iterable[Case],
     tools_for: Callable[[str], CatalogTools],

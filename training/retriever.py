@@ -129,7 +129,12 @@ def train_retriever(
 ) -> dict[str, object]:
     import torch
     from sentence_transformers import SentenceTransformer
-    from sentence_transformers.losses import MultipleNegativesRankingLoss
+
+    # sentence-transformers 6 keeps this path as an alias made at import time (mypy sees no
+    # module); the releases before it, which pyproject allows, have only this path.
+    from sentence_transformers.losses import (  # type: ignore[import-not-found]
+        MultipleNegativesRankingLoss,
+    )
 
     torch.manual_seed(seed)
     rng = random.Random(seed)

@@ -16,6 +16,7 @@ import random
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from flowgen.flow.catalog import Catalog, Column, Table
 from flowgen.flow.model import Flow, flow_json
@@ -722,7 +723,8 @@ def parallel_response(rng: random.Random, catalog: Catalog) -> Draft:
         )
     )
     (p1, n1), (p2, n2) = rng.sample(recipients(table), 2)
-    branches: list[tuple[int, list[str]]] = []  # (clause, lines under the PATH at depth 2)
+    # (clause, the steps under its PATH at depth 2 as (kind, *arguments) by kind)
+    branches: list[tuple[int, list[tuple[Any, ...]]]] = []
     mail = c.add(_notify_phrase(rng, rng.choice(n1)))
     branches.append(
         (

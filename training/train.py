@@ -69,7 +69,9 @@ def tokenize(tokenizer: Any, example: Example, max_len: int) -> tuple[list[int],
 def make_batches(lengths: list[int], batch_tokens: int, rng: random.Random) -> list[list[int]]:
     """Indices grouped by similar length, each batch's padded size ≤ batch_tokens."""
     order = sorted(range(len(lengths)), key=lambda i: (lengths[i], rng.random()))
-    batches, current, longest = [], [], 0
+    batches: list[list[int]] = []
+    current: list[int] = []
+    longest = 0
     for i in order:
         longest_if = max(longest, lengths[i])
         if current and longest_if * (len(current) + 1) > batch_tokens:
@@ -129,7 +131,8 @@ def train(
     base_name = base_path.name if config.base_model else BASE_MODEL_NAME
     device = "cuda" if torch.cuda.is_available() else "cpu"
     tokenizer = AutoTokenizer.from_pretrained(base_path)
-    model = AutoModelForCausalLM.from_pretrained(base_path, dtype=torch.float32).to(device)
+    # transformers' decorator on `to` types its argument as a model; a device is right.
+    model = AutoModelForCausalLM.from_pretrained(base_path, dtype=torch.float32).to(device)  # type: ignore[arg-type]
     checkpoint = out / "checkpoint"
     if (checkpoint / "adapter_config.json").exists():
         model = PeftModel.from_pretrained(model, checkpoint, is_trainable=True)
