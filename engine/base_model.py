@@ -41,11 +41,11 @@ def cache_dir() -> Path:
 
 def ensure_base_model() -> Path:
     """The HF folder of the base model, converting the GGUF the first time."""
+    quiet_hf_libraries()  # the caller loads the folder with transformers next
     target = cache_dir()
     if (target / "config.json").exists() and (target / "flowgen.json").exists():
         return target
     source = gguf_path()
-    quiet_hf_libraries()
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
@@ -70,13 +70,13 @@ def ensure_base_model() -> Path:
 def ensure_tokenizer() -> Path:
     """A folder holding the base model's tokenizer. The llama.cpp engine needs only this
     (not the dequantised HF model), so it is saved alone from the GGUF, in seconds."""
+    quiet_hf_libraries()  # the caller loads the tokenizer with transformers next
     if (cache_dir() / "tokenizer.json").exists():
         return cache_dir()
     target = cache_dir().with_name(BASE_MODEL_NAME + "-tokenizer")
     if (target / "tokenizer.json").exists():
         return target
     source = gguf_path()
-    quiet_hf_libraries()
     from transformers import AutoTokenizer
 
     tokenizer = AutoTokenizer.from_pretrained(source.parent, gguf_file=source.name)

