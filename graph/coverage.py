@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import re
 
-from flowgen.graph.context import clauses
+from flowgen.graph.retrieval import clauses
 
 # Imperative forms only: "created" and "updated" describe a trigger, "create" asks for a step.
 ACTION_VERBS = frozenset(

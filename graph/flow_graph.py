@@ -15,8 +15,13 @@ takes inputs, in order, so each can use the data pills of those before it. valid
 the foundation validator against the installation and sends each problem back to the node
 that owns it, with its message in the prompt, at most `max_rounds` times.
 
-The state holds only JSON values, so Postgres checkpoints can store it; the engine, tools
-and tracer travel in the run context, which is not checkpointed.
+Where a node goes next is decided by the routing function after it (`after_outline`,
+`after_inputs`, `after_validate`), from what the node wrote to the state.
+
+Everything a node decides is in the state, which holds only JSON values so that Postgres
+checkpoints store it and a resumed run builds the same prompts. The run context holds
+what is not checkpointed: the tools, engine and tracer, and the run's settings; it is
+frozen, so no node leaves anything there for a later one.
 """
 
 from __future__ import annotations
@@ -38,7 +43,6 @@ from flowgen.flow.errors import FlowError
 from flowgen.flow.flowlogic import FLOW_LOGIC
 from flowgen.flow.model import Flow, FlowInput, flow_json
 from flowgen.flow.validator import validate_flow
-from flowgen.graph.context import InputsRetriever, ToolCaller, outline_context
 from flowgen.graph.coverage import CoverageRule
 from flowgen.graph.guard import RefusalGuard
 from flowgen.graph.outline_repair import (
@@ -46,11 +50,17 @@ from flowgen.graph.outline_repair import (
     loop_record_steps_over_lists,
     unwrap_loops_without_lists,
 )
-from flowgen.graph.tracing import RunTracer
+from flowgen.graph.retrieval import (
+    InputsRetriever,
+    RetrievalCache,
+    declared_inputs,
+    outline_offer,
+)
+from flowgen.graph.tracing import RunTracer, TracedTools
 from flowgen.prompts.create_flow import create_flow_messages
 from flowgen.prompts.line_format import LineFormatError, parse_inputs, parse_outline
 from flowgen.prompts.populate_inputs import populate_inputs_messages
-from flowgen.tools.catalog_tools import CatalogTools
+from flowgen.tools.catalog_tools import CatalogTools, Tools
 from flowgen.tools.example_index import SolvedCase
 
 OUTLINE_MAX_TOKENS = 320
@@ -76,11 +86,13 @@ class FlowState(TypedDict, total=False):
     feedback: dict[str, list[str]]  # "outline" or an item's order → validator messages
     errors: list[dict[str, Any]]
     rounds: int
-    route: str
-    status: Status
+    status: Status  # set when the run ends (`finish` is next)
     # The solved flows shown as examples ({name, requirement, flow}), retrieved once by
     # the first outline call so that retries and resumed runs show the same ones.
     examples: list[dict[str, Any]]
+    # Steps offered to the outline besides those retrieved (the perfect-RAG ablation
+    # offers the gold steps): part of the run's input, so a resumed run offers them too.
+    extra_steps: list[str]
 
 
 @dataclass(frozen=True)
@@ -96,9 +108,11 @@ class ExampleRetrieval:
     query: str | None = None
 
 
-@dataclass
+@dataclass(frozen=True)
 class RunContext:
-    """What the nodes use but the checkpoints do not store."""
+    """The services a run's nodes use, which checkpoints do not store: the catalog tools,
+    the engine, the tracer and the run's settings. Frozen: what a node decides goes into
+    `FlowState`, so a resumed run knows it too."""
 
     tools: CatalogTools
     engine: Engine
@@ -112,33 +126,20 @@ class RunContext:
     # on held-out flows, training/refusal_bias.py); empty for an untuned model.
     refusal_logit_bias: dict[int, float] = field(default_factory=dict)
     guard: RefusalGuard | None = None
-    extra_steps: list[str] = field(default_factory=list)
     on_model_call: Callable[[GenerationResult], None] | None = None
-    node: str | None = None  # the node running now, for tracing
     examples: ExampleRetrieval = field(default_factory=lambda: ExampleRetrieval())
     # Guidelines in the prompts, for a model not fine-tuned on them (prompted baselines).
     instructions: bool = False
     # The coverage rule (graph/coverage.py): an outline may not end while an action
     # clause of the requirement has no step. In-process engines only.
     coverage: bool = False
-    _retriever: InputsRetriever | None = None
+    # Table columns and embedded annotations, remembered across the inputs nodes: a
+    # cache, whose contents change no prompt.
+    retrieval_cache: RetrievalCache = field(default_factory=RetrievalCache)
 
-    def call_tool(self, node: str | None = None) -> Callable[..., Any]:
-        """A tool caller that traces each call under `node` (default: the current one)."""
-
-        def call(name: str, **arguments: Any) -> Any:
-            where = node or self.node
-            with self.tracer.span("tool", name, node=where, arguments=arguments) as out:
-                result = getattr(self.tools, name)(**arguments)
-                out["result"] = _brief(result)
-            return result
-
-        return call
-
-    def retriever(self) -> InputsRetriever:
-        if self._retriever is None:
-            self._retriever = InputsRetriever(self.tools, self.call_tool())
-        return self._retriever
+    def tools_at(self, node: str) -> TracedTools:
+        """The tools as `node` calls them: each call is traced under it."""
+        return TracedTools(self.tools, self.tracer, node)
 
     def generate(
         self,
@@ -182,16 +183,6 @@ class RunContext:
         return result
 
 
-def _brief(result: Any) -> Any:
-    """Search results as name (or value) and score: enough to see what was offered."""
-    if isinstance(result, list):
-        return [
-            {k: r[k] for k in ("name", "value", "score") if k in r} if isinstance(r, dict) else r
-            for r in result
-        ]
-    return result
-
-
 def flow_title(requirement: str) -> str:
     first = re.split(r"[.;\n]", requirement.strip(), maxsplit=1)[0]
     words = first.split()
@@ -204,7 +195,7 @@ def _emit(event: dict[str, Any]) -> None:
 
 
 def outline_prompt(
-    call: ToolCaller,
+    tools: Tools,
     requirement: str,
     extra_steps: list[str] | None = None,
     feedback: list[str] | None = None,
@@ -213,7 +204,7 @@ def outline_prompt(
     instructions: bool = False,
 ) -> tuple[list[ChatMessage], str]:
     """The createFlow messages and the grammar of their answer."""
-    offered = outline_context(call, requirement, extra_steps)
+    offered = outline_offer(tools, requirement, extra_steps)
     # Whether to refuse is decided once: a second outline, written to fix the
     # validator's complaints, must be a flow (v1 read the complaint as a reason).
     grammar = outline_grammar(
@@ -237,7 +228,7 @@ def outline_prompt(
     return messages, grammar
 
 
-# -- nodes ----------------------------------------------------------------------------------
+# -- nodes and the routing after each --------------------------------------------------------
 def guard_node(state: FlowState, runtime: Runtime[RunContext]) -> dict[str, Any]:
     guard = runtime.context.guard
     if guard is None:
@@ -251,16 +242,17 @@ def guard_node(state: FlowState, runtime: Runtime[RunContext]) -> dict[str, Any]
 
 def outline_node(state: FlowState, runtime: Runtime[RunContext]) -> dict[str, Any]:
     ctx = runtime.context
+    tools = ctx.tools_at("outline")
     requirement = state["requirement"]
     feedback = state.get("feedback", {}).get("outline")
     with ctx.tracer.span("node", "outline", node="outline", round=state.get("rounds", 0)) as out:
         shown = state.get("examples")
         if shown is None:
-            shown = retrieve_examples(ctx, requirement)
+            shown = retrieve_examples(tools, ctx.examples, requirement)
         messages, grammar = outline_prompt(
-            ctx.call_tool("outline"),
+            tools,
             requirement,
-            ctx.extra_steps,
+            state.get("extra_steps"),
             feedback,
             [(e.requirement, e.outline) for e in _solved(shown)],
             must_refuse=bool(state.get("must_refuse")) and feedback is None,
@@ -271,7 +263,7 @@ def outline_node(state: FlowState, runtime: Runtime[RunContext]) -> dict[str, An
         result = ctx.generate("outline", messages, grammar, OUTLINE_MAX_TOKENS, bias, None, rule)
         if rule is not None:
             out["coverage_extensions"] = rule.extensions
-        catalog = ctx.tools.store.catalog(ctx.tools.installation)
+        catalog = tools.catalog()
         if ctx.consensus and feedback is None and not state.get("must_refuse"):
             samples = [
                 ctx.generate(
@@ -301,7 +293,6 @@ def outline_node(state: FlowState, runtime: Runtime[RunContext]) -> dict[str, An
                 "refusal": None,
                 "pending": [],
                 "errors": [error.model_dump()],
-                "route": "finish",
                 "status": "invalid",
             }
         if parsed.flow is None:
@@ -313,7 +304,6 @@ def outline_node(state: FlowState, runtime: Runtime[RunContext]) -> dict[str, An
                 "flow": None,
                 "refusal": parsed.refusal or "refused",
                 "pending": [],
-                "route": "finish",
                 "status": "refused",
             }
         flow = parsed.flow if result.complete else _drop_unfinished_blocks(parsed.flow)
@@ -323,9 +313,8 @@ def outline_node(state: FlowState, runtime: Runtime[RunContext]) -> dict[str, An
         flow, looped = loop_record_steps_over_lists(flow, catalog)
         if looped:
             out["loops_added_over"] = looped
-        retriever = ctx.retriever()
         pending = [
-            o for o in [0, *(c.order for c in flow.components)] if retriever.params_of(flow, o)
+            o for o in [0, *(c.order for c in flow.components)] if declared_inputs(catalog, flow, o)
         ]
         outline = flow_json(flow)
         out["outline"] = result.text
@@ -336,8 +325,15 @@ def outline_node(state: FlowState, runtime: Runtime[RunContext]) -> dict[str, An
             "flow": outline,
             "refusal": None,
             "pending": pending,
-            "route": "inputs" if pending else "validate",
         }
+
+
+def after_outline(state: FlowState) -> Literal["inputs", "validate", "finish"]:
+    """No flow (a refusal, or an outline that could not be read) ends the run; otherwise
+    the items that take inputs are filled, then the flow is validated."""
+    if state.get("flow") is None:
+        return "finish"
+    return "inputs" if state["pending"] else "validate"
 
 
 def inputs_node(state: FlowState, runtime: Runtime[RunContext]) -> dict[str, Any]:
@@ -345,9 +341,10 @@ def inputs_node(state: FlowState, runtime: Runtime[RunContext]) -> dict[str, Any
     order, *rest = state["pending"]
     flow = Flow.model_validate(state["flow"])
     feedback = state.get("feedback", {}).get(str(order))
-    ctx.node = f"inputs:{order}"
-    with ctx.tracer.span("node", "inputs", node=ctx.node, item=order) as out:
-        offered = ctx.retriever().context(flow, order, state["requirement"])
+    node = f"inputs:{order}"
+    with ctx.tracer.span("node", "inputs", node=node, item=order) as out:
+        retriever = InputsRetriever(ctx.tools_at(node), ctx.retrieval_cache)
+        offered = retriever.offer(flow, order, state["requirement"])
         messages = populate_inputs_messages(
             state["requirement"],
             flow,
@@ -360,32 +357,33 @@ def inputs_node(state: FlowState, runtime: Runtime[RunContext]) -> dict[str, Any
             _input_examples(state.get("examples") or [], flow, order),
             ctx.instructions,
         )
-        result = ctx.generate(f"inputs:{order}", messages, offered.grammar, INPUTS_MAX_TOKENS)
+        result = ctx.generate(node, messages, offered.grammar, INPUTS_MAX_TOKENS)
         text = result.text if result.complete else _complete_lines(result.text)
         inputs = [i for i in parse_inputs(text) if i.value]
         _set_inputs(flow, order, inputs)
         out["inputs"] = [i.model_dump() for i in inputs]
     _emit({"event": "inputs", "order": order, "inputs": [i.model_dump() for i in inputs]})
-    return {
-        "flow": flow_json(flow),
-        "pending": rest,
-        "route": "inputs" if rest else "validate",
-    }
+    return {"flow": flow_json(flow), "pending": rest}
+
+
+def after_inputs(state: FlowState) -> Literal["inputs", "validate"]:
+    """One item a pass, in order; the flow is validated when none is left."""
+    return "inputs" if state["pending"] else "validate"
 
 
 def validate_node(state: FlowState, runtime: Runtime[RunContext]) -> dict[str, Any]:
     ctx = runtime.context
     rounds = state.get("rounds", 0)
-    catalog = ctx.tools.store.catalog(ctx.tools.installation)
+    catalog = ctx.tools.catalog()
     with ctx.tracer.span("validation", "validate", node="validate", round=rounds) as out:
         report = validate_flow(state["flow"], catalog, stage="full")
         errors = [e.model_dump() for e in report.errors]
         out["errors"] = errors
     _emit({"event": "validation", "round": rounds, "errors": errors})
     if not report.errors:
-        return {"errors": [], "route": "finish", "status": "ok"}
+        return {"errors": [], "status": "ok"}
     if rounds >= ctx.max_rounds:
-        return {"errors": errors, "route": "finish", "status": "invalid"}
+        return {"errors": errors, "status": "invalid"}
     flow = Flow.model_validate(state["flow"])
     outline_problems = [e for e in report.errors if _owned_by_outline(e, flow, catalog)]
     if outline_problems:
@@ -393,7 +391,6 @@ def validate_node(state: FlowState, runtime: Runtime[RunContext]) -> dict[str, A
             "errors": errors,
             "rounds": rounds + 1,
             "feedback": {"outline": [str(e) for e in outline_problems]},
-            "route": "outline",
         }
     by_item: dict[str, list[str]] = {}
     for e in report.errors:
@@ -403,8 +400,16 @@ def validate_node(state: FlowState, runtime: Runtime[RunContext]) -> dict[str, A
         "rounds": rounds + 1,
         "feedback": by_item,
         "pending": sorted(int(o) for o in by_item),
-        "route": "inputs",
     }
+
+
+def after_validate(state: FlowState) -> Literal["outline", "inputs", "finish"]:
+    """A valid flow, or one out of rounds, ends the run (validate set its status);
+    otherwise the problems go back to the node that owns them: the outline when the
+    feedback is for it, else the inputs of each item they name."""
+    if state.get("status") in ("ok", "invalid"):
+        return "finish"
+    return "outline" if "outline" in state.get("feedback", {}) else "inputs"
 
 
 def finish_node(state: FlowState, runtime: Runtime[RunContext]) -> dict[str, Any]:
@@ -463,13 +468,13 @@ def _owned_by_outline(error: FlowError, flow: Flow, catalog: CatalogView) -> boo
     return not has_list_to_loop(flow, catalog, comp.order)
 
 
-def retrieve_examples(ctx: RunContext, requirement: str) -> list[dict[str, Any]]:
+def retrieve_examples(
+    tools: Tools, wanted: ExampleRetrieval, requirement: str
+) -> list[dict[str, Any]]:
     """The solved flows to show for `requirement`, as JSON for the state."""
-    wanted = ctx.examples
     if wanted.k <= 0:
         return []
-    found = ctx.call_tool("outline")(
-        "search_examples",
+    found = tools.search_examples(
         query=wanted.query or requirement,
         k=wanted.k,
         exclude=list(wanted.exclude),
@@ -520,10 +525,6 @@ def _set_inputs(flow: Flow, order: int, inputs: list[FlowInput]) -> None:
         comp.inputs = inputs
 
 
-def _route(state: FlowState) -> str:
-    return state["route"]
-
-
 def build_graph(checkpointer: Checkpointer = None) -> Any:
     graph = StateGraph(FlowState, context_schema=RunContext)
     graph.add_node("guard", guard_node)
@@ -533,8 +534,9 @@ def build_graph(checkpointer: Checkpointer = None) -> Any:
     graph.add_node("finish", finish_node)
     graph.add_edge(START, "guard")
     graph.add_edge("guard", "outline")
-    graph.add_conditional_edges("outline", _route, ["inputs", "validate", "finish"])
-    graph.add_conditional_edges("inputs", _route, ["inputs", "validate"])
-    graph.add_conditional_edges("validate", _route, ["outline", "inputs", "finish"])
+    # The destinations are read from each routing function's Literal return type.
+    graph.add_conditional_edges("outline", after_outline)
+    graph.add_conditional_edges("inputs", after_inputs)
+    graph.add_conditional_edges("validate", after_validate)
     graph.add_edge("finish", END)
     return graph.compile(checkpointer=checkpointer, name="flowgen")

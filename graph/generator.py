@@ -235,8 +235,9 @@ class FlowGenerator:
             "rounds": 0,
             "feedback": {},
             "errors": [],
+            "extra_steps": extra_steps or [],
         }
-        yield from self._run(run_id, text, state, extra_steps or [])
+        yield from self._run(run_id, text, state)
 
     def resume(self, run_id: str) -> GenerationOutcome:
         """Continue a run from its last checkpoint (a finished run returns its result)."""
@@ -248,11 +249,11 @@ class FlowGenerator:
         values = snapshot.values
         if values.get("installation") != self.installation:
             raise LookupError(f"run {run_id!r} is not a run of {self.installation!r}")
-        return _result(self._run(run_id, values["requirement"], None, []))
+        return _result(self._run(run_id, values["requirement"], None))
 
     # -- the run ------------------------------------------------------------------------
     def _run(
-        self, run_id: str, requirement: str, state: FlowState | None, extra_steps: list[str]
+        self, run_id: str, requirement: str, state: FlowState | None
     ) -> Iterator[dict[str, Any]]:
         started = time.perf_counter()
         usage = _Usage()
@@ -275,7 +276,6 @@ class FlowGenerator:
             consensus=self.consensus,
             refusal_logit_bias=self.refusal_logit_bias,
             guard=self.guard,
-            extra_steps=extra_steps,
             on_model_call=self._counter(run_id, usage),
             examples=self.examples,
             instructions=self.instructions,

@@ -1,5 +1,8 @@
 """Recording a run: every node, tool call, model call and validation, with timings.
 
+Nodes call the catalog tools through `TracedTools`, which has the tools' own typed
+methods and records each call as a `tool` span under the node that made it.
+
 Events go to the run store in Postgres (`flowgen runs show`), and, when the standard
 OpenTelemetry variables configure an exporter, to spans as well. LangSmith traces the
 LangGraph run on its own when its variables (`LANGSMITH_TRACING`, ...) are set.
@@ -10,15 +13,17 @@ from __future__ import annotations
 import json
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, ParamSpec, TypeVar
 
 from opentelemetry import trace
 
 from flowgen.db.runs import RunStore
+from flowgen.flow.catalog import CatalogView, Column
 from flowgen.settings import get_settings
+from flowgen.tools.catalog_tools import CatalogTools
 
 MAX_ATTRIBUTE = 4000  # span attributes are truncated; the database keeps everything
 _otel_lock = threading.Lock()
@@ -123,3 +128,84 @@ class RunTracer:
             duration_ms=round(duration_ms, 2),
             payload=json.loads(json.dumps(payload, default=str)),
         )
+
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def brief(result: Any) -> Any:
+    """Search results as name (or value) and score: enough to see what was offered."""
+    if isinstance(result, list):
+        return [
+            {k: r[k] for k in ("name", "value", "score") if k in r} if isinstance(r, dict) else r
+            for r in result
+        ]
+    return result
+
+
+class TracedTools:
+    """The catalog tools as one node of a run calls them: the same typed methods, each
+    call recorded as a `tool` span under `node` (its arguments and a brief result).
+
+    `catalog()` and `columns()` are not recorded: they read the installation's
+    definitions for the grammars and the validator (nothing is ranked or chosen), and
+    the pill grammar reads the columns of every table within three hops."""
+
+    def __init__(self, tools: CatalogTools, tracer: RunTracer, node: str) -> None:
+        self._tools = tools
+        self._tracer = tracer
+        self.node = node
+
+    def _call(self, tool: Callable[P, R], *args: P.args, **arguments: P.kwargs) -> R:
+        with self._tracer.span("tool", tool.__name__, node=self.node, arguments=arguments) as out:
+            result = tool(*args, **arguments)
+            out["result"] = brief(result)
+        return result
+
+    def search_steps(self, query: str, k: int = 10) -> list[dict[str, Any]]:
+        return self._call(self._tools.search_steps, query=query, k=k)
+
+    def search_triggers(self, query: str, k: int = 5) -> list[dict[str, Any]]:
+        return self._call(self._tools.search_triggers, query=query, k=k)
+
+    def search_tables(self, query: str, k: int = 5) -> list[dict[str, Any]]:
+        return self._call(self._tools.search_tables, query=query, k=k)
+
+    def search_columns(self, table: str, query: str, k: int = 10) -> list[dict[str, Any]]:
+        return self._call(self._tools.search_columns, table=table, query=query, k=k)
+
+    def embed_queries(self, steps: list[str] | None = None, others: list[str] | None = None) -> int:
+        # The trace names only the kinds of search a batch is for.
+        if steps is None:
+            return self._call(self._tools.embed_queries, others=others)
+        if others is None:
+            return self._call(self._tools.embed_queries, steps=steps)
+        return self._call(self._tools.embed_queries, steps=steps, others=others)
+
+    def search_examples(
+        self,
+        query: str,
+        k: int = 3,
+        exclude: list[str] | None = None,
+        exclude_above: float | None = None,
+    ) -> list[dict[str, Any]]:
+        return self._call(
+            self._tools.search_examples,
+            query=query,
+            k=k,
+            exclude=exclude,
+            exclude_above=exclude_above,
+        )
+
+    def list_names(self, kind: str) -> list[str]:
+        return self._call(self._tools.list_names, kind=kind)
+
+    def get_step(self, name: str) -> dict[str, Any] | None:
+        return self._call(self._tools.get_step, name=name)
+
+    def catalog(self) -> CatalogView:
+        return self._tools.catalog()
+
+    def columns(self, table: str) -> list[Column]:
+        return self._tools.columns(table)

@@ -225,6 +225,22 @@ def test_a_crashed_run_resumes_from_its_checkpoint(synced_store) -> None:
     assert runs.get("resume-test-run").run.status == "ok"
 
 
+def test_each_routing_function_names_where_its_node_may_go() -> None:
+    from flowgen.graph.flow_graph import build_graph
+
+    edges = build_graph().get_graph().edges
+    assert {(e.source, e.target) for e in edges if e.conditional} == {
+        ("outline", "inputs"),
+        ("outline", "validate"),
+        ("outline", "finish"),
+        ("inputs", "inputs"),
+        ("inputs", "validate"),
+        ("validate", "outline"),
+        ("validate", "inputs"),
+        ("validate", "finish"),
+    }
+
+
 def test_bad_requirements_and_installations_are_named(synced_store) -> None:
     gen = generator(synced_store, ReplayEngine(None))
     for bad, message in [("", "empty"), ("   \x00\x01 ", "empty"), ("x" * 5000, "limit is")]:
@@ -353,3 +369,57 @@ def test_a_synthetic_subflow_is_admitted_and_rebuilt(synced_store, catalog) -> N
     flow = parse_authored(draft.flow, catalog, name="synthetic subflow")
     assert flow is not None and flow.is_subflow
     assert_replays_subflow(synced_store, draft.requirement, flow_json(flow))
+
+
+# -- resuming a few-shot run (issue 23): everything a node decides is in the checkpointed state --
+@pytest.fixture(scope="module")
+def library(synced_store):
+    """The gold cases as the shared library of example flows."""
+    from flowgen.db.example_flows import ExampleFlow
+
+    flows = [
+        ExampleFlow(c["id"], c["installation"], c["requirement"], c["flow"]) for c in FLOW_CASES
+    ]
+    synced_store.sync_flows(None, flows, "gold")
+    return synced_store
+
+
+def asked(requests: list[GenerationRequest]) -> list[dict[str, Any]]:
+    """What each call asked: messages, grammar, adapter, logit bias, sampling."""
+    return [r.model_dump() for r in requests]
+
+
+@pytest.mark.parametrize("crash_at", [1, 2, 3])
+def test_a_resumed_few_shot_run_asks_what_an_uninterrupted_run_asks(library, crash_at) -> None:
+    """Stopped on model call `crash_at` (2: after its first, the outline), then resumed:
+    the calls made before the stop and after the resume are the uninterrupted run's,
+    prompt for prompt, examples and the perfect-RAG steps included."""
+    from flowgen.graph.flow_graph import ExampleRetrieval
+
+    case = FLOW_CASES[0]
+    flow = Flow.model_validate(case["flow"])
+    options: dict[str, Any] = {
+        "checkpoints": True,
+        "examples": ExampleRetrieval(k=3, exclude=(case["id"],)),  # not its own flow
+    }
+    extra_steps = ["create_task"]  # offered whatever retrieval finds, on resume too
+    whole = ReplayEngine(flow)
+    generator(library, whole, **options).generate(case["requirement"], extra_steps=extra_steps)
+    prompts = [_prompt(r) for r in whole.requests]
+    assert prompts[0].count("## Example: ") == 3 and "create_task" in prompts[0]
+    assert any("## Example: the same step in a solved flow" in p for p in prompts[1:])
+
+    run_id = f"resume-few-shot-{crash_at}"
+    crashing = CrashingEngine(flow)
+    crashing.crash_at = crash_at
+    with pytest.raises(RuntimeError, match="went away"):
+        generator(library, crashing, **options).generate(
+            case["requirement"], run_id=run_id, extra_steps=extra_steps
+        )
+    healthy = ReplayEngine(flow)
+    result = generator(library, healthy, **options).resume(run_id)
+    assert result.status == "ok" and healthy.rejections == []
+    assert without_name(result.flow) == without_name(case["flow"])
+    done_before = crashing.requests[: crash_at - 1]  # the crashed call is asked again
+    assert asked(done_before + healthy.requests) == asked(whole.requests)
+    assert asked(crashing.requests[crash_at - 1 :]) == asked(healthy.requests[:1])

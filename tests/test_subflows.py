@@ -135,7 +135,7 @@ def test_subflow_recipes_are_drawn_only_behind_the_flag(catalog) -> None:
 
 
 def test_assignsubflowoutputs_is_offered_only_when_a_subflow_is_asked_for() -> None:
-    from flowgen.graph.context import asks_for_subflow
+    from flowgen.graph.retrieval import asks_for_subflow
 
     assert asks_for_subflow("Create a subflow that takes an incident and a message")
     assert asks_for_subflow("Subflow: given a user, reassign their incidents")

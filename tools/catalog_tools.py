@@ -6,7 +6,7 @@ ever offered names that exist in the installation's catalog.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Protocol
 
 from langchain_core.tools import BaseTool, StructuredTool, ToolException
 
@@ -14,7 +14,7 @@ from flowgen.db.example_flows import mmr
 from flowgen.db.models import ChoiceRow, ColumnRow, StepRow, TableRow, TriggerRow
 from flowgen.db.search import Mode
 from flowgen.db.store import CatalogStore, step_def, trigger_def
-from flowgen.flow.catalog import Param, StepDef, TriggerDef
+from flowgen.flow.catalog import CatalogView, Column, Param, StepDef, TriggerDef
 
 MAX_K = 50
 # Examples ranked first by similarity, from this many nearest, then picked for diversity.
@@ -199,6 +199,15 @@ class CatalogTools:
             ],
         }
 
+    def catalog(self) -> CatalogView:
+        """The installation's definitions, as the validator and the grammars read them."""
+        return self.store.catalog(self.installation)
+
+    def columns(self, table: str) -> list[Column]:
+        """Every column of `table`, inherited ones included (its own first), with its
+        stored choice values."""
+        return self.store.columns(self.installation, table)
+
     def as_langchain_tools(self) -> list[BaseTool]:
         functions = (
             self.search_steps,
@@ -212,3 +221,36 @@ class CatalogTools:
             self.search_examples,
         )
         return [StructuredTool.from_function(f, handle_tool_error=True) for f in functions]
+
+
+class Tools(Protocol):
+    """The tools as the graph and the prompt builders call them: `CatalogTools` itself,
+    or `graph.tracing.TracedTools`, which records each call of a run."""
+
+    def search_steps(self, query: str, k: int = 10) -> list[dict[str, Any]]: ...
+
+    def search_triggers(self, query: str, k: int = 5) -> list[dict[str, Any]]: ...
+
+    def search_tables(self, query: str, k: int = 5) -> list[dict[str, Any]]: ...
+
+    def search_columns(self, table: str, query: str, k: int = 10) -> list[dict[str, Any]]: ...
+
+    def embed_queries(
+        self, steps: list[str] | None = None, others: list[str] | None = None
+    ) -> int: ...
+
+    def search_examples(
+        self,
+        query: str,
+        k: int = 3,
+        exclude: list[str] | None = None,
+        exclude_above: float | None = None,
+    ) -> list[dict[str, Any]]: ...
+
+    def list_names(self, kind: str) -> list[str]: ...
+
+    def get_step(self, name: str) -> dict[str, Any] | None: ...
+
+    def catalog(self) -> CatalogView: ...
+
+    def columns(self, table: str) -> list[Column]: ...

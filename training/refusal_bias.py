@@ -45,7 +45,7 @@ def refusal_margins(
     refuse_token = engine.tokenize(REFUSE)[0]
     margins = []
     for case in cases:
-        messages, grammar = outline_prompt(_caller(tools_for(case.installation)), case.requirement)
+        messages, grammar = outline_prompt(tools_for(case.installation), case.requirement)
         request = GenerationRequest(messages=messages, grammar=grammar, adapter=adapter)
         top = engine.first_token_logprobs(request, top=2, also=(refuse_token,))
         refuse = top.pop(refuse_token)
@@ -70,7 +70,3 @@ def choose_bias(margins: list[Margin], max_false: float) -> float:
 def refused_share(margins: list[Margin], bias: float, refusal: bool) -> float:
     chosen = [m for m in margins if m.refusal == refusal]
     return sum(m.margin + bias > 0 for m in chosen) / len(chosen) if chosen else 0.0
-
-
-def _caller(tools: CatalogTools) -> Callable[..., object]:
-    return lambda name, **arguments: getattr(tools, name)(**arguments)

@@ -1,24 +1,23 @@
-"""What each model call is offered, fetched from the catalog through the tools.
+"""Retrieval of what each model call is offered, through the catalog tools.
 
-The outline call gets trigger and step suggestions for the requirement; an inputs call
-gets, for one item, its declared inputs, the candidate tables with their relevant
-columns and stored values, and the data pills in scope. Each context also yields the
+The outline call is offered trigger and step suggestions for the requirement; an inputs
+call, for one item, its declared inputs, the candidate tables with their relevant
+columns and stored values, and the data pills in scope. Each offer also yields the
 grammar that limits the answer to exactly what it offers.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from flowgen.engine.grammar import InputSpec, PillColumn, PillSpace, WalkTarget, inputs_grammar
-from flowgen.flow.catalog import Column, Param
+from flowgen.flow.catalog import CatalogView, Column, Param
 from flowgen.flow.flowlogic import FLOW_LOGIC, subflow_output_params
 from flowgen.flow.model import Flow
 from flowgen.flow.validator import PillRoot, pill_roots
-from flowgen.tools.catalog_tools import CatalogTools
+from flowgen.tools.catalog_tools import Tools
 
 # The outline offers every flow-logic kind but ASSIGNSUBFLOWOUTPUTS, which admits the
 # subflow form (`T none` and its declarations; engine.grammar) and is offered only when
@@ -43,8 +42,6 @@ TABLE_K = 3
 COLUMN_K = 6
 WALK_HOPS = 3  # dot-walks offered up to three reference hops from a pill
 
-ToolCaller = Callable[..., Any]  # (tool name, **arguments) -> result, traced by the graph
-
 
 def clauses(requirement: str) -> list[str]:
     """The requirement cut at punctuation and connectives: each clause usually holds one
@@ -54,7 +51,7 @@ def clauses(requirement: str) -> list[str]:
 
 
 @dataclass
-class OutlineContext:
+class OutlineOffer:
     """The suggestions shown in the prompt, and every name the grammar admits: the whole
     installation, so a step retrieval ranked too low can still be chosen (never one the
     installation lacks)."""
@@ -67,19 +64,19 @@ class OutlineContext:
     all_tables: list[str] = field(default_factory=list)  # a subflow input's table
 
 
-def outline_context(
-    call: ToolCaller, requirement: str, extra_steps: list[str] | None = None
-) -> OutlineContext:
+def outline_offer(
+    tools: Tools, requirement: str, extra_steps: list[str] | None = None
+) -> OutlineOffer:
     """Triggers for the whole requirement; steps fused (reciprocal rank) over the whole
     requirement and each clause. `extra_steps` are added as they are (the perfect-RAG
     ablation offers the gold steps)."""
     parts = clauses(requirement)[:8]
     # One embedding batch for the searches below instead of one model call each.
-    call("embed_queries", steps=[requirement, *parts], others=[requirement])
-    triggers = call("search_triggers", query=requirement, k=TRIGGER_K)
-    rankings = [call("search_steps", query=requirement, k=STEP_K)]
+    tools.embed_queries(steps=[requirement, *parts], others=[requirement])
+    triggers = tools.search_triggers(query=requirement, k=TRIGGER_K)
+    rankings = [tools.search_steps(query=requirement, k=STEP_K)]
     for clause in parts:
-        rankings.append(call("search_steps", query=clause, k=CLAUSE_K))
+        rankings.append(tools.search_steps(query=clause, k=CLAUSE_K))
     fused: dict[str, float] = {}
     by_name: dict[str, dict[str, Any]] = {}
     for ranking in rankings:
@@ -89,16 +86,16 @@ def outline_context(
     names = sorted(fused, key=lambda n: -fused[n])[:STEP_K]
     for name in extra_steps or []:
         if name not in names and name not in FLOW_LOGIC:
-            step = call("get_step", name=name)
+            step = tools.get_step(name=name)
             if step is not None:
                 by_name[name] = step
                 names.append(name)
-    return OutlineContext(
+    return OutlineOffer(
         triggers=triggers,
         steps=[by_name[n] for n in names],
-        all_triggers=call("list_names", kind="triggers"),
-        all_steps=call("list_names", kind="steps"),
-        all_tables=call("list_names", kind="tables"),
+        all_triggers=tools.list_names(kind="triggers"),
+        all_steps=tools.list_names(kind="steps"),
+        all_tables=tools.list_names(kind="tables"),
         flow_logic=[*OUTLINE_FLOW_LOGIC, "ASSIGNSUBFLOWOUTPUTS"]
         if asks_for_subflow(requirement)
         else list(OUTLINE_FLOW_LOGIC),
@@ -106,7 +103,7 @@ def outline_context(
 
 
 @dataclass
-class InputsContext:
+class InputsOffer:
     """Everything one populateInputs call is shown, and its grammar."""
 
     params: list[Param]
@@ -120,41 +117,51 @@ class InputsContext:
         return not self.params
 
 
-class InputsRetriever:
-    """Builds `InputsContext`s for the items of one flow, caching table columns."""
+def declared_inputs(catalog: CatalogView, flow: Flow, order: int) -> list[Param] | None:
+    """Declared inputs of the trigger (order 0; none for a subflow) or step `order`;
+    ASSIGNSUBFLOWOUTPUTS takes one per declared subflow output; None for flow logic
+    that takes any input name (SETFLOWVARIABLES), left empty by the generator."""
+    if order == 0:
+        trigger = catalog.trigger(flow.trigger_type) if flow.trigger_type else None
+        return list(trigger.inputs) if trigger else []
+    comp = flow.component(order)
+    if comp is None:
+        return []
+    if comp.category == "flowlogic" and comp.definition == "ASSIGNSUBFLOWOUTPUTS":
+        return subflow_output_params(flow)
+    if comp.category == "flowlogic":
+        logic = FLOW_LOGIC.get(comp.definition)
+        return logic.params if logic else []
+    step = catalog.step(comp.definition)
+    return list(step.inputs) if step else []
 
-    def __init__(self, tools: CatalogTools, call: ToolCaller):
+
+@dataclass
+class RetrievalCache:
+    """What the inputs calls of one run remember between nodes: answers that do not
+    change during a run. Not checkpointed: a resumed run, often in a new process whose
+    embedder has no cached vectors, fills it again, and its offers are the same."""
+
+    columns: dict[str, list[Column]] = field(default_factory=dict)  # by table
+    # Annotations already embedded in one batch (every item's annotation at once).
+    embedded: set[str] = field(default_factory=set)
+
+
+class InputsRetriever:
+    """Builds the `InputsOffer`s of one node through its tools."""
+
+    def __init__(self, tools: Tools, cache: RetrievalCache) -> None:
         self.tools = tools
-        self.call = call
-        self.catalog = tools.store.catalog(tools.installation)
-        self._columns: dict[str, list[Column]] = {}
-        self._embedded: set[str] = set()
+        self.cache = cache
+        self.catalog = tools.catalog()
 
     def all_columns(self, table: str) -> list[Column]:
-        if table not in self._columns:
-            self._columns[table] = self.tools.store.columns(self.tools.installation, table)
-        return self._columns[table]
+        if table not in self.cache.columns:
+            self.cache.columns[table] = self.tools.columns(table)
+        return self.cache.columns[table]
 
-    def params_of(self, flow: Flow, order: int) -> list[Param] | None:
-        """Declared inputs of the trigger (order 0; none for a subflow) or step `order`;
-        ASSIGNSUBFLOWOUTPUTS takes one per declared subflow output; None for flow logic
-        that takes any input name (SETFLOWVARIABLES), left empty by the generator."""
-        if order == 0:
-            trigger = self.catalog.trigger(flow.trigger_type) if flow.trigger_type else None
-            return list(trigger.inputs) if trigger else []
-        comp = flow.component(order)
-        if comp is None:
-            return []
-        if comp.category == "flowlogic" and comp.definition == "ASSIGNSUBFLOWOUTPUTS":
-            return subflow_output_params(flow)
-        if comp.category == "flowlogic":
-            logic = FLOW_LOGIC.get(comp.definition)
-            return logic.params if logic else []
-        step = self.catalog.step(comp.definition)
-        return list(step.inputs) if step else []
-
-    def context(self, flow: Flow, order: int, requirement: str) -> InputsContext:
-        params = self.params_of(flow, order) or []
+    def offer(self, flow: Flow, order: int, requirement: str) -> InputsOffer:
+        params = declared_inputs(self.catalog, flow, order) or []
         if order == 0:
             annotation = (flow.trigger.annotation if flow.trigger else None) or requirement
             pills: list[PillRoot] = []
@@ -162,10 +169,10 @@ class InputsRetriever:
             comp = flow.component(order)
             annotation = (comp.annotation if comp else None) or requirement
             pills = pill_roots(flow, self.catalog, order, "condition")
-        if annotation not in self._embedded:  # every item's annotation in one batch
+        if annotation not in self.cache.embedded:  # every item's annotation in one batch
             batch = [a or requirement for _, _, a in flow.annotated_items()] + [annotation]
-            self.call("embed_queries", others=batch)
-            self._embedded.update(batch)
+            self.tools.embed_queries(others=batch)
+            self.cache.embedded.update(batch)
         tables: list[dict[str, Any]] = []
         if any(p.type == "table" for p in params):
             tables = self._candidate_tables(annotation, pills, params)
@@ -180,13 +187,13 @@ class InputsRetriever:
             # an output's value: a pill (of any type) or a literal such as `true`
             variants = [[InputSpec(p.name, "text") for p in params]]
         grammar = inputs_grammar(variants=variants, pills=space)
-        return InputsContext(params, tables, shown, pills, grammar)
+        return InputsOffer(params, tables, shown, pills, grammar)
 
     # -- retrieval ---------------------------------------------------------------------
     def _candidate_tables(
         self, annotation: str, pills: list[PillRoot], params: list[Param]
     ) -> list[dict[str, Any]]:
-        found = self.call("search_tables", query=annotation, k=TABLE_K)
+        found = self.tools.search_tables(query=annotation, k=TABLE_K)
         names = [t["name"] for t in found]
         labels = {t["name"]: t.get("label") for t in found}
         for extra in [p.reference for p in params] + [r.table for r in pills]:
@@ -198,7 +205,7 @@ class InputsRetriever:
 
     def _shown_columns(self, table: str, annotation: str) -> list[Column]:
         """The columns most relevant to the annotation, with their choice values."""
-        hits = self.call("search_columns", table=table, query=annotation, k=COLUMN_K)
+        hits = self.tools.search_columns(table=table, query=annotation, k=COLUMN_K)
         by_name = {c.name: c for c in self.all_columns(table)}
         return [by_name[h["name"]] for h in hits if h["name"] in by_name]
 
@@ -283,7 +290,7 @@ class InputsRetriever:
         return walks
 
     def _table_names(self) -> list[str]:
-        return self.call("list_names", kind="tables")
+        return self.tools.list_names(kind="tables")
 
 
 def _choices_by_field(cols: list[Column]) -> dict[str, list[str]]:
