@@ -133,7 +133,9 @@ def _loop_body(
     for c in trial.components:
         children.setdefault(c.block, []).append(c)
 
-    def needs(comp: Component) -> bool:
+    def needs(comp: Component | None) -> bool:
+        if comp is None:
+            return False
         if list_for_a_record(trial, catalog, comp) is not None:
             return True
         return any(needs(child) for child in children.get(comp.order, []))

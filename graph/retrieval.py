@@ -86,9 +86,9 @@ def outline_offer(
     names = sorted(fused, key=lambda n: -fused[n])[:STEP_K]
     for name in extra_steps or []:
         if name not in names and name not in FLOW_LOGIC:
-            step = tools.get_step(name=name)
-            if step is not None:
-                by_name[name] = step
+            definition = tools.get_step(name=name)
+            if definition is not None:
+                by_name[name] = definition
                 names.append(name)
     return OutlineOffer(
         triggers=triggers,
@@ -283,7 +283,7 @@ class InputsRetriever:
         walks = {}
         for c in cols:
             target = self.all_columns(c.reference) if c.reference else []
-            if target:
+            if c.reference and target:
                 walks[c.name] = WalkTarget(
                     c.reference, [t.name for t in target], _choices_by_field(target)
                 )
