@@ -19,11 +19,15 @@ from flowgen.cli import (
     service_commands,
     train_commands,
 )
+from flowgen.settings import quiet_hf_libraries
 
 app = typer.Typer(
     name="flowgen",
     help="Turn requirements into low-code flows; validate and score flows.",
     no_args_is_help=True,
+    # Docstrings are wrapped for the source: markdown mode reflows them to the terminal
+    # (the rich mode keeps every line break, so help read ragged at 80 columns).
+    rich_markup_mode="markdown",
     pretty_exceptions_enable=False,
     add_completion=False,
 )
@@ -41,7 +45,7 @@ app.command("train")(train_commands.train_command)
 app.command("train-retriever")(train_commands.train_retriever_command)
 app.command("tune-refusal")(train_commands.tune_refusal_command)
 app.command("train-guard")(train_commands.train_guard_command)
-app.command("eval")(eval_commands.evaluate)
+app.add_typer(eval_commands.eval_app, name="eval")
 app.command("serve")(service_commands.serve)
 app.add_typer(service_commands.keys_app, name="keys")
 
@@ -60,6 +64,9 @@ def _exit_on_sigterm() -> None:
 
 
 def main() -> None:
+    # Before any command imports transformers, sentence-transformers or tqdm: they read
+    # their settings on import, and only our own lines belong in the output.
+    quiet_hf_libraries()
     # uvicorn (`flowgen serve`) restores this handler after its graceful shutdown and
     # raises the signal again, which now exits instead of killing the process.
     _exit_on_sigterm()

@@ -15,6 +15,7 @@ from flowgen.cli.console import err, fail, out
 from flowgen.db.connection import DatabaseError
 from flowgen.db.store import CatalogStore, UnknownInstallation
 from flowgen.flow.catalog import CatalogError, load_catalog
+from flowgen.shipped import catalog_file
 
 catalog_app = typer.Typer(help="Sync and inspect installation catalogs.", no_args_is_help=True)
 db_app = typer.Typer(help="The catalog store's database.", no_args_is_help=True)
@@ -31,14 +32,21 @@ def _engine() -> Engine:
 
 @catalog_app.command("sync")
 def sync(
-    catalog_file: Annotated[Path, typer.Argument(help="Catalog file (.yaml, .yml or .json).")],
+    catalog: Annotated[
+        Path,
+        typer.Argument(
+            help="Catalog file (.yaml, .yml or .json), or a shipped catalog's installation id "
+            "(acme-itsm, globex-csm, initech-secops, umbrella-workplace)."
+        ),
+    ],
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
 ) -> None:
     """Make the installation in the store equal to the file: add, update, remove."""
     from flowgen.db.sync import sync_catalog
 
     try:
-        catalog = load_catalog(catalog_file)  # every problem is named before anything is written
+        catalog_path = catalog_file(catalog)
+        loaded = load_catalog(catalog_path)  # every problem is named before anything is written
     except CatalogError as exc:
         raise fail(str(exc)) from None
     engine = _engine()
@@ -56,9 +64,9 @@ def sync(
             bar.update(task, total=total, visible=total > 0)
 
         summary = sync_catalog(
-            catalog,
+            loaded,
             engine,
-            source=str(catalog_file),
+            source=str(catalog_path),
             on_embed_start=start,
             on_embedded=lambda n: bar.advance(task, n),
         )
@@ -82,7 +90,7 @@ def list_installations() -> None:
     """The installations in the store, with their item counts."""
     infos = CatalogStore(_engine()).installations()
     if not infos:
-        out.print("no installations yet: `flowgen catalog sync CATALOG.yaml`")
+        out.print("no installations yet: `flowgen catalog sync CATALOG.yaml` (or acme-itsm)")
         return
     table = RichTable()
     for col in ("installation", "synced", "triggers", "steps", "tables", "columns", "choices"):

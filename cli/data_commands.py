@@ -1,4 +1,5 @@
-"""`flowgen data ...`: build the case files from their sources and check them."""
+"""`flowgen data ...`: the corpus's case files: build them from their sources, compose
+synthetic cases, check them."""
 
 from __future__ import annotations
 
@@ -12,12 +13,39 @@ from rich.table import Table as RichTable
 from flowgen.cli.console import err, fail, out
 from flowgen.flow.catalog import Catalog, CatalogError, load_catalog
 
-data_app = typer.Typer(help="The corpus: hand-written and synthetic cases.", no_args_is_help=True)
+data_app = typer.Typer(
+    help="The corpus: hand-written and synthetic cases (build, synth, check).",
+    no_args_is_help=True,
+)
+# The corpus lives in the repository, not in the package: the commands that read it by
+# default are the repository's own and run from its root.
 DATA = Path("data")
-CATALOGS = Path("catalogs")
+CatalogsOption = Annotated[
+    Path | None,
+    typer.Option(help="Folder of catalog files.", show_default="the shipped catalogs"),
+]
 
 
-def load_catalogs(folder: Path) -> dict[str, Catalog]:
+def corpus_files(pattern: str = "*.jsonl", instead: str | None = "--cases FILE") -> list[Path]:
+    """The corpus's case files matching `pattern`; when there are none, an error that
+    names where they were looked for and how to name files instead."""
+    files = sorted(DATA.glob(pattern))
+    if not files:
+        other = f" or give {instead}" if instead else ""
+        raise fail(
+            f"no case files {DATA / pattern} in {Path.cwd()}: run from the repository root{other}"
+        )
+    return files
+
+
+def load_catalogs(folder: Path | None = None) -> dict[str, Catalog]:
+    """Every catalog of `folder` (default: the shipped ones) by installation id."""
+    if folder is None:
+        from flowgen.shipped import catalogs_dir
+
+        folder = catalogs_dir()
+    if not folder.is_dir():
+        raise fail(f"{folder}: no such folder of catalog files")
     catalogs = {}
     for path in sorted(folder.glob("*.yaml")):
         try:
@@ -33,11 +61,13 @@ def build(
     sources: Annotated[Path, typer.Option(help="Folder of hand-written sources.")] = DATA
     / "handwritten",
     out_file: Annotated[Path, typer.Option("--out")] = DATA / "handwritten.jsonl",
-    catalogs: Annotated[Path, typer.Option(help="Folder of catalog files.")] = CATALOGS,
+    catalogs: CatalogsOption = None,
 ) -> None:
     """Convert the hand-written sources (authoring format, YAML) to a case file."""
     from flowgen.training.cases import CaseSourceError, authored_cases, write_cases
 
+    if not sources.is_dir():
+        raise fail(f"{sources}: no such folder of hand-written sources (in {Path.cwd()})")
     by_installation = load_catalogs(catalogs)
     cases, problems = [], []
     for path in sorted(sources.glob("*.yaml")):
@@ -58,7 +88,7 @@ def check(
     paths: Annotated[
         list[Path] | None, typer.Argument(help="Case files (default: data/*.jsonl).")
     ] = None,
-    catalogs: Annotated[Path, typer.Option(help="Folder of catalog files.")] = CATALOGS,
+    catalogs: CatalogsOption = None,
     no_embed: Annotated[
         bool, typer.Option("--no-embed", help="Near-duplicates by word trigrams only.")
     ] = False,
@@ -68,9 +98,7 @@ def check(
     from flowgen.training.cases import CaseSourceError, read_cases
     from flowgen.training.checks import check_cases
 
-    files = paths or sorted(DATA.glob("*.jsonl"))
-    if not files:
-        raise fail("no case files given and none in data/")
+    files = paths or corpus_files(instead="case files as arguments")
     try:
         cases = read_cases(files)
     except (CaseSourceError, OSError) as exc:
@@ -95,3 +123,49 @@ def check(
     )
     if not report.ok:
         raise typer.Exit(1)
+
+
+@data_app.command("synth")
+def synth(
+    n: Annotated[int, typer.Option(help="Cases per installation.")] = 1000,
+    installations: Annotated[
+        list[str] | None,
+        typer.Option("--installation", help="Training installations.", show_default="acme-itsm"),
+    ] = None,
+    out_file: Annotated[Path, typer.Option("--out")] = DATA / "synthetic.jsonl",
+    seed: Annotated[int, typer.Option()] = 0,
+    catalogs: CatalogsOption = None,
+    subflows: Annotated[
+        bool,
+        typer.Option(
+            help="Also draw the subflow recipes (a share of the draws; changes the cases "
+            "made for a seed, which are otherwise those of data/synthetic.jsonl)."
+        ),
+    ] = False,
+) -> None:
+    """Compose synthetic training cases from the catalogs (split `train` only), none a
+    copy of a held-out hand-written requirement."""
+    from flowgen.training.cases import read_cases, write_cases
+    from flowgen.training.synthetic import synthesize
+
+    by_installation = load_catalogs(catalogs)
+    chosen = installations or ["acme-itsm"]
+    held_out = {
+        " ".join(c.requirement.lower().split())
+        for c in read_cases(corpus_files("handwritten*.jsonl", instead=None))
+        if c.split != "train"
+    }
+    cases = []
+    for i, installation in enumerate(chosen):
+        if installation not in by_installation:
+            where = catalogs or "the shipped catalogs"
+            raise fail(f"no catalog for installation {installation!r} in {where}")
+        made, report = synthesize(
+            by_installation[installation], n, seed + i, held_out, subflows=subflows
+        )
+        out.print(
+            f"{installation}: {report.made} cases, per recipe {report.per_recipe}, "
+            f"dropped {report.dropped or 0}"
+        )
+        cases += made
+    out.print(f"wrote {write_cases(out_file, cases)} cases to {out_file}")

@@ -1,4 +1,5 @@
-"""`flowgen eval`: run the generator or a baseline on a case file; compare runs."""
+"""`flowgen eval run|compare`: score the generator or a baseline on a case file; compare
+runs."""
 
 from __future__ import annotations
 
@@ -7,13 +8,15 @@ import random
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
+import click
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table as RichTable
+from typer.core import TyperGroup
 
 from flowgen.cli.adapter_option import folder_engine, local_adapter
 from flowgen.cli.console import fail, out
-from flowgen.cli.data_commands import DATA
+from flowgen.cli.data_commands import corpus_files
 from flowgen.metrics.scoring import SUMMARY_KEYS
 
 if TYPE_CHECKING:
@@ -26,12 +29,28 @@ COMPARED = [
 ]
 
 
-def evaluate(
-    target: Annotated[
-        list[str],
-        typer.Argument(help="CASES.jsonl, or `compare DIR1 DIR2 ...` to compare runs."),
-    ],
-    out_dir: Annotated[Path | None, typer.Option("--out", help="Folder for the results.")] = None,
+class _RunByDefault(TyperGroup):
+    """`flowgen eval CASES.jsonl ...` runs `flowgen eval run CASES.jsonl ...`, so the
+    commands recorded before `eval` had subcommands still run."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        if args and args[0] not in self.commands and args[0] not in ctx.help_option_names:
+            args = ["run", *args]
+        return super().parse_args(ctx, args)
+
+
+eval_app = typer.Typer(
+    cls=_RunByDefault,
+    help="Score the generator or a baseline on a case file (run); compare runs (compare)."
+    "\n\n`flowgen eval CASES.jsonl ...` is short for `flowgen eval run CASES.jsonl ...`.",
+    no_args_is_help=True,
+)
+
+
+@eval_app.command("run")
+def run(
+    cases_file: Annotated[Path, typer.Argument(help="Case file (spec §6 JSON Lines).")],
+    out_dir: Annotated[Path, typer.Option("--out", help="Folder for the results.")],
     split: Annotated[str | None, typer.Option(help="Only cases of this split.")] = None,
     engine: Annotated[Literal["local", "openai"], typer.Option()] = "local",
     model: Annotated[str | None, typer.Option(help="Model name (openai engine).")] = None,
@@ -54,7 +73,8 @@ def evaluate(
     ] = 3,
     perfect_rag: Annotated[bool, typer.Option(help="Offer every gold step.")] = False,
     baseline: Annotated[
-        Literal["none", "nearest"], typer.Option(help="`nearest`: the nearest train flow.")
+        Literal["none", "nearest"],
+        typer.Option(help="`nearest`: the flow of the nearest train case (data/*.jsonl)."),
     ] = "none",
     installation: Annotated[
         str | None, typer.Option(help="Only cases of this installation.")
@@ -65,9 +85,6 @@ def evaluate(
         typer.Option(min=1, help="A seeded random sample of N cases (kept in file order)."),
     ] = None,
     seed: Annotated[int, typer.Option(help="Seed of --sample.")] = 0,
-    flows_only: Annotated[
-        bool, typer.Option(help="compare: only cases whose gold answer is a flow.")
-    ] = False,
     consensus: Annotated[
         int,
         typer.Option(
@@ -78,16 +95,9 @@ def evaluate(
         bool, typer.Option(help="The outline may not end while an action clause is uncovered.")
     ] = False,
 ) -> None:
-    """Run the generator (or a baseline) on every case of CASES.jsonl and write
-    summary.json, cases.jsonl, features.md/.csv and plots to --out; or
-    `flowgen eval compare DIR... [--installation ID]` to put earlier runs side by side on
-    the cases they all scored."""
-    if target[0] == "compare":
-        compare([Path(d) for d in target[1:]], installation, flows_only)
-        return
-    if len(target) != 1 or out_dir is None:
-        raise fail("give one case file and --out DIR (or `compare DIR1 DIR2 ...`)")
-    cases_file = Path(target[0])
+    """Run the generator (or a baseline) on every case of CASES_FILE and write
+    summary.json, cases.jsonl, features.md/.csv and plots to --out. A run stopped part-way
+    continues from its cases.partial.jsonl when run again with the same arm and folder."""
     folder = None
     if baseline == "none" and engine == "local":
         adapter, folder = local_adapter(adapter)
@@ -97,7 +107,12 @@ def evaluate(
 
     try:
         cases = read_cases([cases_file])
-        train = [c for c in read_cases(sorted(DATA.glob("*.jsonl"))) if c.split == "train"]
+        # Only the nearest-example baseline answers from the train pool.
+        train = (
+            [c for c in read_cases(corpus_files(instead=None)) if c.split == "train"]
+            if baseline == "nearest"
+            else []
+        )
     except (CaseSourceError, OSError) as exc:
         raise fail(str(exc)) from None
     cases = select_cases(cases, split, installation, sample, seed)[:limit]
@@ -108,7 +123,7 @@ def evaluate(
     if missing:
         raise fail(
             f"installation(s) {', '.join(missing)} are not synced; run `flowgen catalog sync "
-            "catalogs/<installation>.yaml` first"
+            "INSTALLATION` (a shipped catalog) or `flowgen catalog sync CATALOG.yaml` first"
         )
     the_engine = None
     if baseline == "none":
@@ -164,6 +179,22 @@ def evaluate(
             },
         )
     out.print_json(json.dumps(figures))
+
+
+@eval_app.command("compare")
+def compare_command(
+    dirs: Annotated[list[Path], typer.Argument(help="Result folders of `flowgen eval run`.")],
+    installation: Annotated[
+        str | None, typer.Option(help="Only cases of this installation.")
+    ] = None,
+    flows_only: Annotated[
+        bool, typer.Option(help="Only cases whose gold answer is a flow.")
+    ] = False,
+) -> None:
+    """Put runs side by side on the cases they all scored (runs on different samples of a
+    split, or a full run beside a sampled one); a run still going is read from its
+    partial file. Each figure is recomputed from the runs' cases."""
+    compare(dirs, installation, flows_only)
 
 
 def select_cases(

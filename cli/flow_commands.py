@@ -13,6 +13,7 @@ from flowgen.flow.catalog import CatalogError, load_catalog
 from flowgen.flow.parsing import MAX_FLOW_BYTES, read_text_limited
 from flowgen.flow.render import flow_tree
 from flowgen.flow.validator import Stage, validate_flow
+from flowgen.shipped import catalog_file
 
 FlowFile = Annotated[Path, typer.Argument(help="Flow JSON file.", show_default=False)]
 
@@ -29,7 +30,11 @@ def _read_flow(path: Path) -> str:
 def validate(
     flow_file: FlowFile,
     catalog: Annotated[
-        Path | None, typer.Option(help="Installation catalog (YAML or JSON) for catalog rules.")
+        Path | None,
+        typer.Option(
+            help="Installation catalog for catalog rules: a YAML or JSON file, or a shipped "
+            "catalog's installation id (acme-itsm, ...)."
+        ),
     ] = None,
     stage: Annotated[
         str, typer.Option(help="'full', or 'outline' to skip required-input checks.")
@@ -42,7 +47,7 @@ def validate(
     view = None
     if catalog is not None:
         try:
-            view = load_catalog(catalog)
+            view = load_catalog(catalog_file(catalog))
         except CatalogError as exc:
             raise fail(str(exc)) from None
     stage_value: Stage = "outline" if stage == "outline" else "full"

@@ -19,6 +19,7 @@ from flowgen.metrics.scoring import (
     summarize,
     write_per_case,
 )
+from flowgen.shipped import catalog_file
 
 
 def score(
@@ -35,7 +36,10 @@ def score(
     ] = None,
     catalog: Annotated[
         list[Path] | None,
-        typer.Option(help="Catalog file(s); catalog errors then zero the validated variants."),
+        typer.Option(
+            help="Catalog file(s) or shipped catalogs' installation ids; catalog errors then "
+            "zero the validated variants."
+        ),
     ] = None,
     workers: Annotated[int | None, typer.Option(help="Processes (default: one per core).")] = None,
 ) -> None:
@@ -43,7 +47,7 @@ def score(
     catalogs: dict[str, CatalogView] = {}
     try:
         for path in catalog or []:
-            view = load_catalog(path)
+            view = load_catalog(catalog_file(path))
             catalogs[view.installation] = view
         preds, golds = read_cases(pred), read_cases(gold)
         pairs, warnings = join_cases(preds, golds)

@@ -1,4 +1,4 @@
-"""`flowgen data synth` and `flowgen train`: make training data and fine-tune adapters."""
+"""`flowgen train` and its kin: fine-tune adapters, the retriever and the refusal guard."""
 
 from __future__ import annotations
 
@@ -10,53 +10,9 @@ from typing import Annotated
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
+from flowgen import shipped
 from flowgen.cli.console import fail, out
-from flowgen.cli.data_commands import CATALOGS, DATA, data_app, load_catalogs
-
-SHIPPED = Path(__file__).resolve().parent.parent / "training" / "adapters"
-
-
-@data_app.command("synth")
-def synth(
-    n: Annotated[int, typer.Option(help="Cases per installation.")] = 1000,
-    installations: Annotated[
-        list[str] | None, typer.Option("--installation", help="Training installations.")
-    ] = None,
-    out_file: Annotated[Path, typer.Option("--out")] = DATA / "synthetic.jsonl",
-    seed: Annotated[int, typer.Option()] = 0,
-    catalogs: Annotated[Path, typer.Option()] = CATALOGS,
-    subflows: Annotated[
-        bool,
-        typer.Option(
-            help="Also draw the subflow recipes (a share of the draws; changes the cases "
-            "made for a seed, which are otherwise those of data/synthetic.jsonl)."
-        ),
-    ] = False,
-) -> None:
-    """Compose synthetic training cases from the catalogs (split `train` only)."""
-    from flowgen.training.cases import read_cases, write_cases
-    from flowgen.training.synthetic import synthesize
-
-    by_installation = load_catalogs(catalogs)
-    chosen = installations or ["acme-itsm"]
-    held_out = {
-        " ".join(c.requirement.lower().split())
-        for c in read_cases(sorted(DATA.glob("handwritten*.jsonl")))
-        if c.split != "train"
-    }
-    cases = []
-    for i, installation in enumerate(chosen):
-        if installation not in by_installation:
-            raise fail(f"no catalog for installation {installation!r} in {catalogs}")
-        made, report = synthesize(
-            by_installation[installation], n, seed + i, held_out, subflows=subflows
-        )
-        out.print(
-            f"{installation}: {report.made} cases, per recipe {report.per_recipe}, "
-            f"dropped {report.dropped or 0}"
-        )
-        cases += made
-    out.print(f"wrote {write_cases(out_file, cases)} cases to {out_file}")
+from flowgen.cli.data_commands import CatalogsOption, corpus_files, load_catalogs
 
 
 def log_line(step: int, total: int, info: str, every: int = 10) -> None:
@@ -68,7 +24,10 @@ def log_line(step: int, total: int, info: str, every: int = 10) -> None:
 
 def train_command(
     cases: Annotated[list[Path] | None, typer.Option("--cases", help="Case files.")] = None,
-    out_dir: Annotated[Path, typer.Option("--out")] = SHIPPED / "default",
+    out_dir: Annotated[
+        Path | None,
+        typer.Option("--out", help="Adapter folder.", show_default="the shipped default adapter"),
+    ] = None,
     installation: Annotated[
         str | None, typer.Option(help="Only this installation's cases (a tenant adapter).")
     ] = None,
@@ -127,7 +86,8 @@ def train_command(
     from flowgen.training.examples import build_examples, file_hash, read_examples
     from flowgen.training.train import TrainConfig, train
 
-    files = cases or sorted(DATA.glob("*.jsonl"))
+    files = cases or corpus_files()
+    out_dir = out_dir or shipped.adapters_dir() / "default"
     chosen, refusals = training_cases(
         read_cases(files), installation, leave_out or [], refusal_examples, max_cases, seed
     )
@@ -137,8 +97,11 @@ def train_command(
         raise fail("no training cases")
     store = CatalogStore()
     all_cases = read_cases(files)
+    catalog_files = shipped.catalogs()
     for name in sorted({c.installation for c in all_cases if c.split == "train"}):
-        sync_file(CATALOGS / f"{name}.yaml", store.engine)
+        if name not in catalog_files:
+            raise fail(f"no shipped catalog for {name!r} in {shipped.catalogs_dir()}")
+        sync_file(catalog_files[name], store.engine)
     if examples_per_prompt:
         # The shared library is the train pool: prompts show its flows as inference will.
         pool = [
@@ -169,7 +132,9 @@ def train_command(
         examples = [e for e in examples if e.task == "outline" or e.case_id in kept]
         out.print(f"kept the inputs examples of {len(kept)} of {len(flow_ids)} flow cases")
     init = (
-        SHIPPED / "default" if init_from == "default" else (Path(init_from) if init_from else None)
+        shipped.adapters_dir() / "default"
+        if init_from == "default"
+        else (Path(init_from) if init_from else None)
     )
     meta = {
         "prompt_version": PROMPT_VERSION,
@@ -217,7 +182,7 @@ def train_retriever_command(
     batch_size: Annotated[int, typer.Option()] = 32,
     lr: Annotated[float, typer.Option()] = 2e-5,
     seed: Annotated[int, typer.Option()] = 0,
-    catalogs: Annotated[Path, typer.Option()] = CATALOGS,
+    catalogs: CatalogsOption = None,
 ) -> None:
     """Fine-tune the retriever's encoder on annotation → step/table pairs of the train
     split; print vector recall@5 on the dev split before and after."""
@@ -226,7 +191,7 @@ def train_retriever_command(
     from flowgen.training.retriever import recall_at, retrieval_pairs, train_retriever
 
     by_installation = load_catalogs(catalogs)
-    every = read_cases(cases or sorted(DATA.glob("*.jsonl")))
+    every = read_cases(cases or corpus_files())
     train_pairs = retrieval_pairs([c for c in every if c.split == "train"], by_installation)
     dev_pairs = retrieval_pairs([c for c in every if c.split == "dev"], by_installation)
     if not train_pairs:
@@ -313,7 +278,7 @@ def tune_refusal_command(
     from flowgen.training.refusal_bias import choose_bias, refusal_margins, refused_share
 
     splits = [tune_split, *(report or ["dev"])]
-    files = cases or sorted(DATA.glob("handwritten*.jsonl"))
+    files = cases or corpus_files("handwritten*.jsonl")
     chosen = [c for c in read_cases(files) if c.split in splits and c.source == "handwritten"]
     folder = shipped_adapters().get(adapter) or Path(adapter)
     if not (folder / "adapter_config.json").is_file():
@@ -379,11 +344,10 @@ def train_guard_command(
 ) -> None:
     """Train the refusal guard on the train split; report it on every other split."""
     from flowgen.db.embedder import base_embedder
-    from flowgen.graph.guard import SHIPPED_GUARD
     from flowgen.training.cases import read_cases
     from flowgen.training.guard import guard_report, train_guard
 
-    every = read_cases(cases or sorted(DATA.glob("*.jsonl")))
+    every = read_cases(cases or corpus_files())
     embedder = base_embedder()
     with Progress(TextColumn("embedding"), BarColumn(), MofNCompleteColumn()) as bar:
         task = bar.add_task("embed", total=len(every))
@@ -405,6 +369,6 @@ def train_guard_command(
         reports[split] = guard_report(guard, [every[i] for i in rows], vectors[rows])
         out.print(f"{split:5} {reports[split]}")
     guard.meta["reports"] = reports
-    target = out_file or SHIPPED_GUARD
+    target = out_file or shipped.guard_file()
     guard.save(target)
     out.print(f"threshold {guard.threshold:.4f} · {guard.meta} · saved to {target}")

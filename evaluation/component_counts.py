@@ -46,9 +46,16 @@ def count_figures(records: list[dict[str, Any]]) -> dict[str, Any]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("runs", nargs="+", type=Path, help="result folders of `flowgen eval`")
-    parser.add_argument("--cases", type=Path, default=Path("data/handwritten.jsonl"))
+    parser.add_argument("runs", nargs="+", type=Path, help="result folders of `flowgen eval run`")
+    parser.add_argument(
+        "--cases",
+        type=Path,
+        default=Path("data/handwritten.jsonl"),
+        help="gold cases (default: the repository's, from its root)",
+    )
     args = parser.parse_args()
+    if not args.cases.is_file():
+        parser.error(f"{args.cases}: no such case file in {Path.cwd()}; give --cases FILE")
     gold = {
         c["id"]: components(c.get("flow"))
         for c in map(json.loads, args.cases.read_text().splitlines())

@@ -11,13 +11,14 @@ from flowgen.flow.catalog import Catalog, load_catalog
 REPO = Path(__file__).resolve().parent.parent
 
 
-def flowgen(*args: str | Path) -> subprocess.CompletedProcess[str]:
+def flowgen(*args: str | Path, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
     """The `flowgen` command in a child process (the environment is inherited)."""
     return subprocess.run(
         [sys.executable, "-m", "flowgen", *map(str, args)],
         capture_output=True,
         text=True,
         timeout=180,
+        cwd=cwd,
     )
 
 

@@ -160,3 +160,22 @@ def test_score_rejects_bad_case_lines(tmp_path: Path) -> None:
     assert f"{gold}:2: not valid JSON" in result.stderr and "Traceback" not in result.stderr
     result = flowgen("score", pred, tmp_path / "nope.jsonl")
     assert result.returncode == 2 and "cannot read" in result.stderr
+
+
+def test_commands_are_found_where_a_user_looks(tmp_path: Path) -> None:
+    """`eval run|compare` and `data build|synth|check` are subcommands, and the shipped
+    files are found from any working directory."""
+    evals = flowgen("eval", "--help", cwd=tmp_path)
+    assert evals.returncode == 0
+    assert " run " in evals.stdout and " compare " in evals.stdout
+    data = flowgen("data", "--help", cwd=tmp_path)
+    assert all(f" {name} " in data.stdout for name in ("build", "synth", "check"))
+    # A shipped catalog by its installation id, from a folder that is not the checkout.
+    shipped = flowgen("validate", EXAMPLE, "--catalog", "acme-itsm", cwd=tmp_path)
+    assert shipped.returncode == 0, shipped.stderr
+    assert "structure and catalog" in shipped.stdout
+    unknown = flowgen("validate", EXAMPLE, "--catalog", "acme-itsm-v9", cwd=tmp_path)
+    assert unknown.returncode == 2 and "nor a shipped catalog (acme-itsm," in unknown.stderr
+    # The corpus's default paths are the repository's: outside it the error names them.
+    check = flowgen("data", "check", "--no-embed", cwd=tmp_path)
+    assert check.returncode == 2 and "data/*.jsonl" in check.stderr

@@ -129,7 +129,9 @@ def gold_case_file(tmp_path: Path) -> tuple[Path, list[dict]]:
 def test_eval_nearest_example_arm_writes_every_output(synced_store, tmp_path) -> None:
     cases, _ = gold_case_file(tmp_path)
     out = tmp_path / "nearest"
-    result = runner.invoke(app, ["eval", str(cases), "--baseline", "nearest", "--out", str(out)])
+    result = runner.invoke(
+        app, ["eval", "run", str(cases), "--baseline", "nearest", "--out", str(out)]
+    )
     assert result.exit_code == 0, result.output
     figures = json.loads((out / "summary.json").read_text())
     assert figures["n"] == 5 and figures["arm"]["kind"] == "nearest"
@@ -140,7 +142,11 @@ def test_eval_nearest_example_arm_writes_every_output(synced_store, tmp_path) ->
         assert (out / png).read_bytes()[:4] == b"\x89PNG"
     compared = runner.invoke(app, ["eval", "compare", str(out), str(out)])
     assert compared.exit_code == 0 and "nearest-example" in compared.output
-    assert runner.invoke(app, ["eval", str(cases)]).exit_code == 2  # no --out
+    assert runner.invoke(app, ["eval", "run", str(cases)]).exit_code == 2  # no --out
+    # `flowgen eval CASES.jsonl ...` is short for `flowgen eval run CASES.jsonl ...`.
+    short = runner.invoke(app, ["eval", str(cases), "--baseline", "nearest", "--out", str(out)])
+    assert short.exit_code == 0, short.output
+    assert runner.invoke(app, ["eval", str(cases)]).exit_code == 2
 
 
 def test_a_sample_is_seeded_kept_in_file_order_and_covers_installations() -> None:
@@ -170,7 +176,7 @@ def test_an_interrupted_eval_resumes_from_its_partial_file(synced_store, tmp_pat
 
     cases, _ = gold_case_file(tmp_path)
     out = tmp_path / "nearest"
-    command = ["eval", str(cases), "--baseline", "nearest", "--out", str(out)]
+    command = ["eval", "run", str(cases), "--baseline", "nearest", "--out", str(out)]
     assert runner.invoke(app, command).exit_code == 0
     first, second = [json.loads(line) for line in (out / "cases.jsonl").read_text().splitlines()][
         :2
@@ -202,7 +208,7 @@ def test_an_interrupted_eval_resumes_from_its_partial_file(synced_store, tmp_pat
 def test_compare_scores_runs_on_the_cases_they_share(synced_store, tmp_path) -> None:
     cases, gold = gold_case_file(tmp_path)
     full, part = tmp_path / "full", tmp_path / "part"
-    base = ["eval", str(cases), "--baseline", "nearest", "--out"]
+    base = ["eval", "run", str(cases), "--baseline", "nearest", "--out"]
     assert runner.invoke(app, [*base, str(full)]).exit_code == 0
     assert runner.invoke(app, [*base, str(part), "--sample", "3"]).exit_code == 0
     shown = runner.invoke(app, ["eval", "compare", str(full), str(part)], terminal_width=200)
@@ -254,7 +260,7 @@ def test_eval_names_an_unknown_adapter_before_any_work(tmp_path) -> None:
     cases, _ = gold_case_file(tmp_path)
     out = tmp_path / "run"
     result = runner.invoke(
-        app, ["eval", str(cases), "--adapter", "globex-csm-v9", "--out", str(out)]
+        app, ["eval", "run", str(cases), "--adapter", "globex-csm-v9", "--out", str(out)]
     )
     assert result.exit_code == 2
     assert "globex-csm-v9" in result.output and "flowgen train" in result.output

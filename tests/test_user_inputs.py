@@ -80,10 +80,8 @@ def test_eval_reads_a_case_file_with_its_own_split(synced_store, tmp_path: Path)
     cases = own_cases(tmp_path)
     holdout = [c for c in read_cases([cases]) if c.split == "holdout"]
     out = tmp_path / "run"
-    result = runner.invoke(
-        app,
-        ["eval", str(cases), "--baseline", "nearest", "--split", "holdout", "--out", str(out)],
-    )
+    command = ["eval", "run", str(cases), "--baseline", "nearest", "--split", "holdout"]
+    result = runner.invoke(app, [*command, "--out", str(out)])
     assert result.exit_code == 0, result.output
     assert json.loads((out / "summary.json").read_text())["n"] == len(holdout)
     rows = [json.loads(line) for line in (out / "cases.jsonl").read_text().splitlines()]
