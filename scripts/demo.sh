@@ -4,10 +4,11 @@
 # sample requirement, show how it was made; then validate, draw and score sample flows.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+echo "== set up .venv (the first time takes several minutes, most of them compiling llama.cpp)"
 bash scripts/setup.sh
 fg=.venv/bin/flowgen
-echo "== sync the acme-itsm catalog into the embedded Postgres (pgvector)"
-$fg catalog sync catalogs/acme-itsm.yaml
+echo "== sync the acme-itsm catalog (shipped in the package) into the embedded Postgres (pgvector)"
+$fg catalog sync acme-itsm
 $fg catalog list
 echo "== what the generator's retrieval tools find for a requirement's spans"
 .venv/bin/python - <<'PY'
