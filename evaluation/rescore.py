@@ -19,7 +19,6 @@ from typing import Any
 from flowgen.evaluation.summary import feature_matrix, matrix_csv, matrix_markdown, summary
 from flowgen.metrics.flowsim import flowsim
 
-REPO = Path(__file__).resolve().parent.parent
 FIGURES = (
     "flowsim_outline",
     "flowsim_full",
@@ -88,10 +87,13 @@ def main() -> None:
         "--cases",
         nargs="+",
         type=Path,
-        default=[REPO / "data" / "handwritten.jsonl", REPO / "data" / "synthetic.jsonl"],
-        help="case files holding the gold flows",
+        default=[Path("data/handwritten.jsonl"), Path("data/synthetic.jsonl")],
+        help="case files holding the gold flows (default: the repository's, from its root)",
     )
     args = parser.parse_args()
+    missing = [str(p) for p in args.cases if not p.is_file()]
+    if missing:
+        parser.error(f"no case file {', '.join(missing)} in {Path.cwd()}; give --cases FILE ...")
     golds = gold_flows(args.cases)
     for folder in args.runs:
         if (folder / "cases.jsonl").exists() and (folder / "summary.json").exists():
