@@ -36,7 +36,7 @@ def sync(
         Path,
         typer.Argument(
             help="Catalog file (.yaml, .yml or .json), or a shipped catalog's installation id "
-            "(acme-itsm, globex-csm, initech-secops, umbrella-workplace)."
+            "(acme-itsm, ...; a wrong one lists them)."
         ),
     ],
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
