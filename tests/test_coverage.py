@@ -4,6 +4,7 @@ engine keeps writing when the rule says the answer may not end yet."""
 from __future__ import annotations
 
 import pytest
+from conftest import needs
 
 from flowgen.engine.base import ChatMessage, GenerationRequest
 from flowgen.graph.coverage import MAX_EXTENSIONS, CoverageRule, action_clauses, uncovered
@@ -47,6 +48,7 @@ def test_the_rule_refuses_to_end_an_outline_that_left_actions_out_then_gives_up(
 
 
 @pytest.fixture(scope="module")
+@needs("model")
 def engine():
     from flowgen.engine.factory import embedded_engine
 

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 import xgrammar as xgr
+from conftest import needs
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -32,6 +33,7 @@ ASK = [ChatMessage(role="user", content="Which table holds incidents? Answer wit
 
 
 @pytest.fixture(scope="module")
+@needs("model")
 def adapters(tmp_path_factory) -> dict[str, Path]:
     """Two LoRA adapters with random weights (so each visibly changes the model)."""
     import torch
@@ -68,6 +70,7 @@ def runtime(request) -> Runtime:
 
 
 @pytest.fixture(scope="module")
+@needs("model")
 def llm(engine_data_dir, adapters, runtime) -> LocalEngine:
     return make(runtime, adapters)
 
@@ -269,6 +272,7 @@ def test_logit_bias_moves_the_choice_and_travels_to_a_remote_server(
 
 
 # -- llama.cpp against the transformers reference -------------------------------------------
+@pytest.mark.model
 def test_llamacpp_writes_what_the_reference_writes_on_flow_calls(engine_data_dir) -> None:
     """The shipped adapter, converted to llama.cpp's LoRA format, answers a createFlow and
     a populateInputs call as the transformers engine does (benchmarks/engine_calls.py

@@ -282,6 +282,7 @@ def test_spans_go_to_opentelemetry(synced_store) -> None:
 GROUNDING = {"unknown_trigger", "unknown_step", "unknown_table", "unknown_column", "unknown_choice"}
 
 
+@pytest.mark.model
 def test_generate_end_to_end_on_the_real_model(synced_store, tmp_path) -> None:
     """The base model (no adapter yet) through the CLI: whatever it writes, the flow
     names only what the installation has, and the run is recorded."""

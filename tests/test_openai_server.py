@@ -19,6 +19,7 @@ import httpx
 import openai
 import pytest
 import xgrammar as xgr
+from conftest import needs
 
 from flowgen.engine.base import StreamingEngine
 from flowgen.engine.base_model import BASE_MODEL_NAME
@@ -54,6 +55,7 @@ def _wait_healthy(url: str, proc: subprocess.Popen[bytes] | None, seconds: float
 
 
 @pytest.fixture(scope="module")
+@needs("model")
 def server_url() -> Iterator[str]:
     """`flowgen serve-model` itself, with no adapter named but one tenant adapter added."""
     assert "default" in shipped_adapters(), "the package ships the default adapter"

@@ -18,6 +18,7 @@ from typing import Any
 import httpx
 import pytest
 import yaml
+from conftest import needs
 
 REPO = Path(__file__).resolve().parent.parent
 FLOWGEN = str(Path(sys.executable).parent / "flowgen")
@@ -83,6 +84,7 @@ def make_key(installation: str | None) -> str:
 
 
 @pytest.fixture(scope="module")
+@needs("model")
 def server(synced_store) -> Iterator[Server]:
     # One generation at a time and none queued, so a second one is refused at once.
     srv = Server(max_running=1, max_waiting=0, max_catalog_bytes=200_000).start()
@@ -275,6 +277,7 @@ def bulk_catalog(columns: int) -> dict[str, Any]:
 
 
 @pytest.fixture(scope="module")
+@needs("model")
 def strict_server(synced_store) -> Iterator[Server]:
     # Every sync is a background job; a generation may take 2 seconds.
     srv = Server(sync_job_items=0, generation_timeout_s=2).start()
@@ -406,6 +409,7 @@ OWN_POSTGRES = {"FLOWGEN_PG_KEEP_RUNNING": None, "DATABASE_URL": None}
 NO_MODEL = {"FLOWGEN_MODEL_URL": "http://127.0.0.1:9/v1"}
 
 
+@pytest.mark.db  # its own embedded server, in a data dir of its own
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
 def test_serve_stopped_by_a_signal_stops_the_postgres_it_started(tmp_path, sig) -> None:
     data = tmp_path / "data"
@@ -419,6 +423,7 @@ def test_serve_stopped_by_a_signal_stops_the_postgres_it_started(tmp_path, sig) 
     assert not wait_until_gone(data), "postgres left running after flowgen serve stopped"
 
 
+@pytest.mark.db  # its own embedded server
 def test_a_command_that_ends_normally_stops_the_postgres_it_started(tmp_path) -> None:
     data = tmp_path / "data"
     env = {k: v for k, v in os.environ.items() if k not in OWN_POSTGRES}
@@ -446,6 +451,7 @@ def test_uses_the_store(engine):
 """
 
 
+@pytest.mark.db  # an inner session starts its own embedded server
 def test_the_test_sessions_teardown_stops_its_postgres(tmp_path) -> None:
     """A pytest session using the `engine` fixture (tests/conftest.py), as the suite does,
     leaves no postgres behind, even when a child that shared the server was killed."""

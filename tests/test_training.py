@@ -7,6 +7,7 @@ import json
 import random
 
 import pytest
+from conftest import needs
 
 from flowgen.training.examples import Example
 from flowgen.training.train import IGNORE, TrainConfig, make_batches, tokenize, train
@@ -26,6 +27,7 @@ EXAMPLES = [
 
 
 @pytest.fixture(scope="module")
+@needs("model")
 def tokenizer(engine_dir):
     from transformers import AutoTokenizer
 
@@ -59,6 +61,7 @@ def test_batches_cover_every_example_within_the_budget() -> None:
     assert all(max(lengths[i] for i in b) * len(b) <= 2048 for b in batches if len(b) > 1)
 
 
+@pytest.mark.model
 def test_train_writes_an_adapter_and_resumes_after_a_crash(tmp_path, engine_dir) -> None:
     config = TrainConfig(batch_tokens=128, save_every=1, warmup_steps=1, rank=4, alpha=8)
     out = tmp_path / "adapter"
