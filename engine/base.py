@@ -45,6 +45,10 @@ class Usage(BaseModel):
     prompt_tokens: int
     completion_tokens: int
     cached_prompt_tokens: int = 0
+    # Speculative decoding (engine/speculation.py): tokens guessed and run ahead, and
+    # how many of them the model chose.
+    draft_tokens: int = 0
+    accepted_draft_tokens: int = 0
 
 
 class Timings(BaseModel):

@@ -24,6 +24,7 @@ from flowgen.engine.base import (
     Usage,
 )
 from flowgen.engine.base_model import BASE_MODEL_NAME
+from flowgen.engine.speculation import PromptLookup
 
 
 class ConstrainedDecoder:
@@ -78,6 +79,18 @@ class ConstrainedDecoder:
 
     def _finish(self, adapter: str | None, fed: list[int]) -> None:
         """The call is over: the cache now holds exactly the tokens `fed`."""
+
+    # Runtimes that can run several tokens at once and return the logits after each set
+    # this and supply `_feed_many` and `_drop`: the loop then decodes speculatively.
+    speculative = False
+
+    def _feed_many(self, tokens: list[int]) -> list[Any]:
+        """Run `tokens`; the logits after each, as `_feed` returns them."""
+        raise NotImplementedError
+
+    def _drop(self, n: int) -> None:
+        """Forget the last `n` tokens run (guesses the model did not choose)."""
+        raise NotImplementedError
 
     # -- Engine protocol ----------------------------------------------------------------
     @property
@@ -175,6 +188,10 @@ class ConstrainedDecoder:
         finish = "length"
         first_token_s = decode_s = mask_s = 0.0
         emitted = ""
+        lookup = PromptLookup(prompt_ids) if self.speculative else None
+        # Guessed tokens already run, each with the logits after it, not yet chosen.
+        ahead: list[tuple[int, Any]] = []
+        drafted = accepted = 0
         try:
             for step in range(request.max_tokens):
                 t = time.perf_counter()
@@ -211,11 +228,28 @@ class ConstrainedDecoder:
                         emitted = text
                 if step + 1 == request.max_tokens:
                     break  # the token budget is spent: no need to run the model again
+                if ahead and ahead[0][0] == token:  # the model chose the guess: already run
+                    fed.append(token)
+                    logits = ahead.pop(0)[1]
+                    accepted += 1
+                    continue
                 t = time.perf_counter()
-                logits = self._feed(token)
-                decode_s += time.perf_counter() - t
+                if ahead:  # it chose otherwise: the rest of the guesses leave the cache
+                    self._drop(len(ahead))
+                    ahead = []
+                draft = self._draft(lookup, generated, matcher)
+                if draft:
+                    rows = self._feed_many([token, *draft])
+                    logits = rows[0]
+                    ahead = list(zip(draft, rows[1:], strict=True))
+                    drafted += len(draft)
+                else:
+                    logits = self._feed(token)
                 fed.append(token)
+                decode_s += time.perf_counter() - t
         finally:
+            if ahead:
+                self._drop(len(ahead))
             self._finish(request.adapter, fed)
         # Special tokens are kept: the grammar saw the vocabulary's special tokens (e.g.
         # `<filename>`) as text, so dropping them would return text the grammar never
@@ -233,6 +267,8 @@ class ConstrainedDecoder:
                 prompt_tokens=len(prompt_ids),
                 completion_tokens=len(generated),
                 cached_prompt_tokens=reused,
+                draft_tokens=drafted,
+                accepted_draft_tokens=accepted,
             ),
             timings=Timings(
                 first_token_s=first_token_s,
@@ -245,6 +281,26 @@ class ConstrainedDecoder:
             model=self.model_name,
             adapter=request.adapter,
         )
+
+    def _draft(self, lookup: PromptLookup | None, generated: list[int], matcher: Any) -> list[int]:
+        """Tokens to run ahead after the one just chosen (`generated[-1]`): the prompt
+        lookup's guess, cut where the grammar would refuse it (a guess it refuses cannot
+        be chosen, so running it is wasted)."""
+        if lookup is None:
+            return []
+        lookup.extend(generated[len(lookup.tokens) - lookup.prompt_length :])
+        draft = lookup.propose()
+        if not draft:
+            return []
+        stops = set(self.stop_token_ids) | set(self.banned_token_ids)
+        keep = 0
+        for token in draft:
+            if token in stops or (matcher is not None and not matcher.accept_token(token)):
+                break
+            keep += 1
+        if matcher is not None and keep:
+            matcher.rollback(keep)
+        return draft[:keep]
 
     def _choose(self, logits: Any, temperature: float, sampler: Any) -> int:
         import torch

@@ -81,39 +81,41 @@ def base_model_gguf(weights: WeightType = "q8_0") -> Path:
     if target.is_file():
         return target
 
-    def write(staging: Path) -> None:
-        import ctypes
+    return _publish(target, lambda staging: _quantize(source, staging, weights))
 
-        import llama_cpp
 
-        from flowgen.engine.llamacpp import quiet_llama
+def _quantize(source: Path, staging: Path, weights: WeightType) -> None:
+    """`source` re-encoded by llama.cpp as `weights` into `staging`."""
+    import ctypes
 
-        quiet_llama()
-        ftypes = {
-            "q8_0": llama_cpp.LLAMA_FTYPE_MOSTLY_Q8_0,
-            "f32-q8emb": llama_cpp.LLAMA_FTYPE_ALL_F32,
-            "q8-f32emb": llama_cpp.LLAMA_FTYPE_MOSTLY_Q8_0,
-            "q4_0": llama_cpp.LLAMA_FTYPE_MOSTLY_Q4_0,
-            "q4_k": llama_cpp.LLAMA_FTYPE_MOSTLY_Q4_K_M,
-            "f16": llama_cpp.LLAMA_FTYPE_MOSTLY_F16,
-            "bf16": llama_cpp.LLAMA_FTYPE_MOSTLY_BF16,
-            "f32": llama_cpp.LLAMA_FTYPE_ALL_F32,
-        }
-        params = llama_cpp.llama_model_quantize_default_params()
-        params.ftype = ftypes[weights]
-        embedding = {"f32-q8emb": _GGML_Q8_0, "q8-f32emb": _GGML_F32}.get(weights)
-        if embedding is not None:  # SmolLM2 ties the output to the token embedding
-            params.token_embedding_type = embedding
-            params.output_tensor_type = embedding
-        params.allow_requantize = True  # the source is already quantised (Q4_1)
-        params.nthread = os.cpu_count() or 1
-        rc = llama_cpp.llama_model_quantize(
-            str(source).encode(), str(staging).encode(), ctypes.byref(params)
-        )
-        if rc != 0:
-            raise ConversionError(f"llama.cpp could not write {weights} weights of {source}")
+    import llama_cpp
 
-    return _publish(target, write)
+    from flowgen.engine.llamacpp import quiet_llama
+
+    quiet_llama()
+    ftypes = {
+        "q8_0": llama_cpp.LLAMA_FTYPE_MOSTLY_Q8_0,
+        "f32-q8emb": llama_cpp.LLAMA_FTYPE_ALL_F32,
+        "q8-f32emb": llama_cpp.LLAMA_FTYPE_MOSTLY_Q8_0,
+        "q4_0": llama_cpp.LLAMA_FTYPE_MOSTLY_Q4_0,
+        "q4_k": llama_cpp.LLAMA_FTYPE_MOSTLY_Q4_K_M,
+        "f16": llama_cpp.LLAMA_FTYPE_MOSTLY_F16,
+        "bf16": llama_cpp.LLAMA_FTYPE_MOSTLY_BF16,
+        "f32": llama_cpp.LLAMA_FTYPE_ALL_F32,
+    }
+    params = llama_cpp.llama_model_quantize_default_params()
+    params.ftype = ftypes[weights]
+    embedding = {"f32-q8emb": _GGML_Q8_0, "q8-f32emb": _GGML_F32}.get(weights)
+    if embedding is not None:  # SmolLM2 ties the output to the token embedding
+        params.token_embedding_type = embedding
+        params.output_tensor_type = embedding
+    params.allow_requantize = True  # the source is already quantised (Q4_1)
+    params.nthread = os.cpu_count() or 1
+    rc = llama_cpp.llama_model_quantize(
+        str(source).encode(), str(staging).encode(), ctypes.byref(params)
+    )
+    if rc != 0:
+        raise ConversionError(f"llama.cpp could not write {weights} weights of {source}")
 
 
 def adapter_gguf(folder: Path) -> Path:
@@ -132,12 +134,15 @@ def adapter_gguf(folder: Path) -> Path:
     return _publish(target, lambda staging: _write_lora(config, weights_file, staging))
 
 
-def _write_lora(config: dict, weights_file: Path, target: Path) -> None:
-    import gguf
+def _lora_pairs(config: dict, weights_file: Path) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """The adapter's (A, B) matrices keyed by the llama.cpp tensor they change, B's rows
+    in llama.cpp's order."""
     from safetensors.numpy import load_file
 
     if config.get("peft_type") != "LORA" or config.get("use_dora") or config.get("use_rslora"):
         raise ConversionError("only plain LoRA adapters (no DoRA, no rsLoRA) run on llama.cpp")
+    if config.get("rank_pattern") or config.get("alpha_pattern"):
+        raise ConversionError("LoRA adapters with per-module ranks or alphas are not supported")
     heads, kv_heads = _head_counts()
     tensors = load_file(str(weights_file))
     pairs: dict[str, dict[str, np.ndarray]] = {}
@@ -153,11 +158,10 @@ def _write_lora(config: dict, weights_file: Path, target: Path) -> None:
             raise ConversionError(f"adapter tensor {name}: llama.cpp has no {module}")
         which = parts[-2]  # lora_A / lora_B
         pairs.setdefault(f"blk.{layer}.{_LLAMA_TENSORS[module]}.weight", {})[which] = value
-    writer = gguf.GGUFWriter(str(target), "llama")
-    writer.add_string("general.type", "adapter")
-    writer.add_string("adapter.type", "lora")
-    writer.add_float32("adapter.lora.alpha", float(config["lora_alpha"]))
+    out: dict[str, tuple[np.ndarray, np.ndarray]] = {}
     for base, pair in sorted(pairs.items()):
+        if set(pair) != {"lora_A", "lora_B"}:
+            raise ConversionError(f"adapter tensor {base} lacks lora_A or lora_B")
         a = pair["lora_A"].astype(np.float32)  # (rank, in)
         b = pair["lora_B"].astype(np.float32)  # (out, rank)
         # llama.cpp stores Q and K rows permuted for its rope layout (convert_hf_to_gguf);
@@ -166,6 +170,19 @@ def _write_lora(config: dict, weights_file: Path, target: Path) -> None:
             b = _permute_rows(b, heads)
         elif ".attn_k." in base:
             b = _permute_rows(b, kv_heads)
+        out[base] = (a, b)
+    return out
+
+
+def _write_lora(config: dict, weights_file: Path, target: Path) -> None:
+    import gguf
+
+    pairs = _lora_pairs(config, weights_file)
+    writer = gguf.GGUFWriter(str(target), "llama")
+    writer.add_string("general.type", "adapter")
+    writer.add_string("adapter.type", "lora")
+    writer.add_float32("adapter.lora.alpha", float(config["lora_alpha"]))
+    for base, (a, b) in pairs.items():
         writer.add_tensor(f"{base}.lora_a", np.ascontiguousarray(a))
         writer.add_tensor(f"{base}.lora_b", np.ascontiguousarray(b))
     writer.write_header_to_file()
@@ -189,3 +206,75 @@ def _head_counts() -> tuple[int, int]:
         return int(field.parts[field.data[0]][0])
 
     return value("llama.attention.head_count"), value("llama.attention.head_count_kv")
+
+
+def merged_model_gguf(folder: Path, weights: WeightType = "q8_0") -> Path:
+    """The base model with the LoRA adapter in `folder` added into its weights
+    (W + alpha/r · B·A), as llama.cpp runs it: one model per adapter, but no LoRA
+    matmuls per token (the adapter costs llama.cpp 13% of its prompt speed and 20% of
+    its decoding, docs/engine.md). Merged in f32, then quantised to `weights` like the
+    base model; cached by the adapter's content."""
+    config_file = folder / "adapter_config.json"
+    weights_file = folder / "adapter_model.safetensors"
+    for f in (config_file, weights_file):
+        if not f.is_file():
+            raise ConversionError(f"adapter folder {folder} has no {f.name}")
+    base = base_model_gguf("f32")
+    key = _digest(config_file, weights_file, extra=f"merged-v1:{base.name}:{weights}")
+    target = gguf_dir() / "merged" / f"{folder.resolve().name}.{weights}.{key}.gguf"
+    if target.is_file():
+        return target
+    config = json.loads(config_file.read_text())
+    pairs = _lora_pairs(config, weights_file)
+    scale = float(config["lora_alpha"]) / float(config["r"])
+
+    def write(staging: Path) -> None:
+        merged_f32 = staging.with_suffix(".f32.gguf")
+        try:
+            _write_merged(base, pairs, scale, merged_f32)
+            if weights == "f32":
+                os.replace(merged_f32, staging)
+            else:
+                _quantize(merged_f32, staging, weights)
+        finally:
+            merged_f32.unlink(missing_ok=True)
+
+    return _publish(target, write)
+
+
+def _write_merged(
+    base: Path, pairs: dict[str, tuple[np.ndarray, np.ndarray]], scale: float, target: Path
+) -> None:
+    import gguf
+
+    reader = gguf.GGUFReader(str(base))
+    writer = gguf.GGUFWriter(str(target), "llama")
+    for field in reader.fields.values():
+        # The writer adds the architecture and the GGUF.* header fields itself.
+        if field.name == gguf.Keys.General.ARCHITECTURE or field.name.startswith("GGUF."):
+            continue
+        kind = field.types[0]
+        sub = field.types[-1] if kind == gguf.GGUFValueType.ARRAY else None
+        writer.add_key_value(field.name, field.contents(), kind, sub_type=sub)
+    seen = set()
+    for tensor in reader.tensors:
+        if tensor.tensor_type != gguf.GGMLQuantizationType.F32:
+            raise ConversionError(f"{base.name}: tensor {tensor.name} is not f32")
+        data = np.asarray(tensor.data, dtype=np.float32)
+        if tensor.name in pairs:
+            a, b = pairs[tensor.name]
+            if data.shape != (b.shape[0], a.shape[1]):
+                raise ConversionError(
+                    f"adapter tensor {tensor.name} is {b.shape[0]}x{a.shape[1]}, "
+                    f"the model's is {data.shape[0]}x{data.shape[1]}"
+                )
+            data = data + scale * (b @ a)
+            seen.add(tensor.name)
+        writer.add_tensor(tensor.name, np.ascontiguousarray(data, dtype=np.float32))
+    missing = set(pairs) - seen
+    if missing:
+        raise ConversionError(f"the model has no tensor {sorted(missing)[0]} the adapter changes")
+    writer.write_header_to_file()
+    writer.write_kv_data_to_file()
+    writer.write_tensors_to_file()
+    writer.close()

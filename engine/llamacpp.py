@@ -18,13 +18,14 @@ import atexit
 import ctypes
 import os
 import weakref
+from collections.abc import Collection
 from pathlib import Path
 from typing import Any
 
 from flowgen.engine.base import EngineError
 from flowgen.engine.base_model import ensure_tokenizer
 from flowgen.engine.decoding import ConstrainedDecoder, common_prefix
-from flowgen.engine.gguf_files import WeightType, adapter_gguf, base_model_gguf
+from flowgen.engine.gguf_files import WeightType, adapter_gguf, base_model_gguf, merged_model_gguf
 
 DEFAULT_CONTEXT = 4096
 DEFAULT_WEIGHTS: WeightType = "q8_0"
@@ -47,7 +48,31 @@ def quiet_llama() -> None:
     llama_cpp.llama_log_set(_QUIET, ctypes.c_void_p(0))
 
 
+class _Model:
+    """One llama.cpp model and context, with what its KV cache holds."""
+
+    def __init__(self, llama_cpp: Any, path: Path, context: int, threads: int):
+        self.llm = llama_cpp.Llama(
+            model_path=str(path),
+            n_ctx=context,
+            n_batch=512,
+            n_ubatch=512,
+            n_threads=threads,
+            n_threads_batch=threads,
+            verbose=False,
+        )
+        # Freed before the interpreter tears down the ctypes bindings: left to
+        # `Llama.__del__` at exit, the free function is already gone and Python prints
+        # a traceback after every command.
+        atexit.register(_close, weakref.ref(self.llm))
+        self.active: str | bool | None = False  # the LoRA set; False: nothing set yet
+        self.cached: list[int] = []  # the tokens whose keys and values the cache holds
+        self.cached_adapter: str | None = None
+
+
 class LlamaCppEngine(ConstrainedDecoder):
+    speculative = True
+
     def __init__(
         self,
         adapters: dict[str, Path] | None = None,
@@ -56,43 +81,61 @@ class LlamaCppEngine(ConstrainedDecoder):
         context: int = DEFAULT_CONTEXT,
         threads: int | None = None,
         prefix_cache: bool = True,
+        merged: Collection[str] = (),
+        speculative: bool = True,
     ):
+        """`merged` names adapters run as their own model, the adapter added into the
+        base weights (engine/gguf_files.merged_model_gguf): no LoRA work per token, one
+        more model in memory each. The others run as LoRA on the base model, which is
+        loaded only when a request needs it."""
         quiet_llama()
         import llama_cpp
 
         self._llama_cpp = llama_cpp
-        threads = threads or len(os.sched_getaffinity(0))
-        model_file = base_model_gguf(weights)
-        self._llm = llama_cpp.Llama(
-            model_path=str(model_file),
-            n_ctx=context,
-            n_batch=512,
-            n_ubatch=512,
-            n_threads=threads,
-            n_threads_batch=threads,
-            verbose=False,
-        )
-        super().__init__(ensure_tokenizer(), vocab_size=self._llm.n_vocab())
+        self._threads = threads or len(os.sched_getaffinity(0))
+        adapters = adapters or {}
+        unknown = set(merged) - set(adapters)
+        if unknown:
+            raise EngineError(f"cannot merge unknown adapter {sorted(unknown)[0]!r}")
         self.weights = weights
         self.context = context
         self.use_prefix_cache = prefix_cache
+        self.speculative = speculative
+        self._merged: dict[str, _Model] = {
+            name: _Model(
+                llama_cpp, merged_model_gguf(adapters[name], weights), context, self._threads
+            )
+            for name in merged
+        }
+        self._lora_files = {
+            name: adapter_gguf(folder) for name, folder in adapters.items() if name not in merged
+        }
+        self._base: _Model | None = None
         self._lora: dict[str, Any] = {}
-        for name, folder in (adapters or {}).items():
-            path = adapter_gguf(folder)
-            handle = llama_cpp.llama_adapter_lora_init(self._llm.model, str(path).encode())
-            if not handle:
-                raise EngineError(f"llama.cpp could not load adapter {name!r} from {folder}")
-            self._lora[name] = handle
-        # Freed before the interpreter tears down the ctypes bindings: left to
-        # `Llama.__del__` at exit, the free function is already gone and Python prints
-        # a traceback after every command.
-        atexit.register(_close, weakref.ref(self._llm))
-        self._active: str | bool | None = False  # False: nothing set yet
-        self._cached: list[int] = []  # the tokens whose keys and values the cache holds
-        self._cached_adapter: str | None = None
+        if self._lora_files or not self._merged:
+            self._load_base()
+        self._current = self._base or next(iter(self._merged.values()))
+        super().__init__(ensure_tokenizer(), vocab_size=self._current.llm.n_vocab())
+        self._adapter_names = list(adapters)
+
+    def _model(self, path: Path) -> _Model:
+        return _Model(self._llama_cpp, path, self.context, self._threads)
+
+    def _load_base(self) -> _Model:
+        if self._base is None:
+            base = _Model(
+                self._llama_cpp, base_model_gguf(self.weights), self.context, self._threads
+            )
+            for name, path in self._lora_files.items():
+                handle = self._llama_cpp.llama_adapter_lora_init(base.llm.model, str(path).encode())
+                if not handle:
+                    raise EngineError(f"llama.cpp could not load adapter {name!r} from {path}")
+                self._lora[name] = handle
+            self._base = base
+        return self._base
 
     def adapters(self) -> list[str]:
-        return list(self._lora)
+        return list(self._adapter_names)
 
     @property
     def max_context(self) -> int:
@@ -104,54 +147,81 @@ class LlamaCppEngine(ConstrainedDecoder):
             raise EngineError(
                 f"the prompt is {len(prompt_ids)} tokens; the engine's context holds {self.context}"
             )
-        self._activate(adapter)
+        model = self._merged.get(adapter) if adapter is not None else None
+        if model is None:
+            model = self._load_base()
+            self._activate(model, adapter)
+        self._current = model
         reused = 0
-        if self.use_prefix_cache and self._cached_adapter == adapter:
-            reused = common_prefix(self._cached, prompt_ids)
+        if self.use_prefix_cache and model.cached_adapter == adapter:
+            reused = common_prefix(model.cached, prompt_ids)
         # Llama.eval appends after `n_tokens` and drops whatever the cache held beyond it.
-        self._llm.n_tokens = reused
+        model.llm.n_tokens = reused
         self._eval(prompt_ids[reused:])
         return reused, self._logits()
 
     def _feed(self, token: int) -> Any:
-        if self._llm.n_tokens >= self.context:
+        if self._current.llm.n_tokens >= self.context:
             raise EngineError(f"the answer ran past the engine's context of {self.context}")
         self._eval([token])
         return self._logits()
 
+    def _feed_many(self, tokens: list[int]) -> list[Any]:
+        llm = self._current.llm
+        if llm.n_tokens + len(tokens) > self.context:
+            raise EngineError(f"the answer ran past the engine's context of {self.context}")
+        # Llama.eval asks llama.cpp for the last position's logits only; speculation needs
+        # every position's, so the batch is set up here as eval does it, all flagged.
+        start = llm.n_tokens
+        llm._ctx.kv_cache_seq_rm(-1, start, -1)
+        llm._batch.set_batch(batch=tokens, n_past=start, logits_all=True)
+        try:
+            llm._ctx.decode(llm._batch)
+        except RuntimeError as exc:
+            self._current.cached = []
+            raise EngineError(f"llama.cpp could not run the tokens: {exc}") from exc
+        llm.input_ids[start : start + len(tokens)] = tokens
+        llm.n_tokens += len(tokens)
+        return [self._logits(i) for i in range(len(tokens))]
+
+    def _drop(self, n: int) -> None:
+        # The next eval removes everything past `n_tokens` from the KV cache.
+        self._current.llm.n_tokens -= n
+
     def _finish(self, adapter: str | None, fed: list[int]) -> None:
-        self._cached = fed[: self._llm.n_tokens]
-        self._cached_adapter = adapter
+        self._current.cached = fed[: self._current.llm.n_tokens]
+        self._current.cached_adapter = adapter
 
     def _eval(self, tokens: list[int]) -> None:
         try:
-            self._llm.eval(tokens)
+            self._current.llm.eval(tokens)
         except RuntimeError as exc:  # llama_decode's non-zero return
-            self._cached = []
+            self._current.cached = []
             raise EngineError(f"llama.cpp could not run the prompt: {exc}") from exc
 
-    def _logits(self) -> Any:
+    def _logits(self, position: int = -1) -> Any:
+        """The logits after the `position`-th token of the last batch run."""
         import numpy as np
         import torch
 
-        row = self._llama_cpp.llama_get_logits_ith(self._llm.ctx, -1)
+        row = self._llama_cpp.llama_get_logits_ith(self._current.llm.ctx, position)
         # A copy: the grammar mask is applied in place, and llama.cpp reuses its buffer.
         values = np.ctypeslib.as_array(row, shape=(self.vocab_size,)).copy()
         return torch.from_numpy(values).unsqueeze(0)
 
-    def _activate(self, adapter: str | None) -> None:
-        if adapter == self._active:
+    def _activate(self, model: _Model, adapter: str | None) -> None:
+        if adapter == model.active:
             return
         llama_cpp = self._llama_cpp
         if adapter is None:
-            rc = llama_cpp.llama_set_adapters_lora(self._llm.ctx, None, 0, None)
+            rc = llama_cpp.llama_set_adapters_lora(model.llm.ctx, None, 0, None)
         else:
             handles = (llama_cpp.llama_adapter_lora_p_ctypes * 1)(self._lora[adapter])
             scales = (ctypes.c_float * 1)(1.0)
-            rc = llama_cpp.llama_set_adapters_lora(self._llm.ctx, handles, 1, scales)
+            rc = llama_cpp.llama_set_adapters_lora(model.llm.ctx, handles, 1, scales)
         if rc != 0:
             raise EngineError(f"llama.cpp could not switch to adapter {adapter!r}")
-        self._active = adapter
+        model.active = adapter
 
 
 def _close(ref: weakref.ref) -> None:

@@ -332,3 +332,26 @@ def test_default_runtime_is_llamacpp_and_unknown_runtime_is_named(monkeypatch) -
         pytest.raises(ValueError, match="FLOWGEN_RUNTIME='onnx'"),
     ):
         runtime_from_env()
+
+
+def test_speculative_decoding_writes_what_token_by_token_decoding_writes(
+    llm: LocalEngine, runtime: Runtime
+) -> None:
+    if runtime != "llamacpp":
+        pytest.skip("only the llama.cpp engine runs guesses in a batch")
+    requirement = "When an incident is closed, email the caller and close all its tasks"
+    copy = GenerationRequest(
+        messages=[ChatMessage(role="user", content=f"Repeat this sentence exactly: {requirement}")],
+        grammar=f'root ::= "{requirement[:20]}" [a-z ,]*',
+        max_tokens=24,
+    )
+    answers = {}
+    for speculative in (False, True):
+        llm.speculative = speculative
+        try:
+            answers[speculative] = llm.generate(copy)
+        finally:
+            llm.speculative = True
+    assert answers[True].text == answers[False].text
+    assert answers[False].usage.draft_tokens == 0
+    assert answers[True].usage.accepted_draft_tokens > 0
