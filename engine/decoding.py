@@ -52,6 +52,7 @@ class ConstrainedDecoder:
             for i, t in self.tokenizer.added_tokens_decoder.items()
             if t.special and i not in self.stop_token_ids and i < self.vocab_size
         )
+        self._never_drafted = frozenset(self.stop_token_ids) | frozenset(self.banned_token_ids)
         info = xgr.TokenizerInfo.from_huggingface(
             self.tokenizer, vocab_size=self.vocab_size, stop_token_ids=self.stop_token_ids
         )
@@ -292,10 +293,11 @@ class ConstrainedDecoder:
         draft = lookup.propose()
         if not draft:
             return []
-        stops = set(self.stop_token_ids) | set(self.banned_token_ids)
         keep = 0
         for token in draft:
-            if token in stops or (matcher is not None and not matcher.accept_token(token)):
+            if token in self._never_drafted:
+                break
+            if matcher is not None and not matcher.accept_token(token):
                 break
             keep += 1
         if matcher is not None and keep:

@@ -109,7 +109,7 @@ def _quantize(source: Path, staging: Path, weights: WeightType) -> None:
     if embedding is not None:  # SmolLM2 ties the output to the token embedding
         params.token_embedding_type = embedding
         params.output_tensor_type = embedding
-    params.allow_requantize = True  # the source is already quantised (Q4_1)
+    params.allow_requantize = True  # the shipped source is already quantised (Q4_1)
     params.nthread = os.cpu_count() or 1
     rc = llama_cpp.llama_model_quantize(
         str(source).encode(), str(staging).encode(), ctypes.byref(params)
@@ -118,14 +118,20 @@ def _quantize(source: Path, staging: Path, weights: WeightType) -> None:
         raise ConversionError(f"llama.cpp could not write {weights} weights of {source}")
 
 
-def adapter_gguf(folder: Path) -> Path:
-    """The LoRA adapter in `folder` (peft: adapter_config.json + adapter_model.safetensors)
-    as a llama.cpp LoRA GGUF, converted once per content."""
+def _adapter_files(folder: Path) -> tuple[Path, Path]:
+    """The peft folder's config and weights, or a ConversionError naming what is missing."""
     config_file = folder / "adapter_config.json"
     weights_file = folder / "adapter_model.safetensors"
     for f in (config_file, weights_file):
         if not f.is_file():
             raise ConversionError(f"adapter folder {folder} has no {f.name}")
+    return config_file, weights_file
+
+
+def adapter_gguf(folder: Path) -> Path:
+    """The LoRA adapter in `folder` (peft: adapter_config.json + adapter_model.safetensors)
+    as a llama.cpp LoRA GGUF, converted once per content."""
+    config_file, weights_file = _adapter_files(folder)
     key = _digest(config_file, weights_file, extra="lora-v1")
     target = gguf_dir() / "adapters" / f"{folder.resolve().name}.{key}.gguf"
     if target.is_file():
@@ -214,11 +220,7 @@ def merged_model_gguf(folder: Path, weights: WeightType = "q8_0") -> Path:
     matmuls per token (the adapter costs llama.cpp 13% of its prompt speed and 20% of
     its decoding, docs/engine.md). Merged in f32, then quantised to `weights` like the
     base model; cached by the adapter's content."""
-    config_file = folder / "adapter_config.json"
-    weights_file = folder / "adapter_model.safetensors"
-    for f in (config_file, weights_file):
-        if not f.is_file():
-            raise ConversionError(f"adapter folder {folder} has no {f.name}")
+    config_file, weights_file = _adapter_files(folder)
     base = base_model_gguf("f32")
     key = _digest(config_file, weights_file, extra=f"merged-v1:{base.name}:{weights}")
     target = gguf_dir() / "merged" / f"{folder.resolve().name}.{weights}.{key}.gguf"
