@@ -4,9 +4,8 @@
 the model runs in-process on the embedded runtime, llama.cpp by default
 (`FLOWGEN_RUNTIME=torch` for the transformers reference; `FLOWGEN_WEIGHTS` picks
 llama.cpp's weight type: bf16 on CPUs with native bf16, Q8_0 elsewhere), with the
-adapters that ship
-in the package (`training/adapters/NAME/`, a tenant adapter named after its
-installation).
+adapters that ship in the package (`training/adapters/NAME/`, a tenant adapter named
+after its installation; found by `flowgen.shipped`).
 """
 
 from __future__ import annotations
@@ -15,22 +14,18 @@ from functools import cache
 from pathlib import Path
 from typing import Literal, cast
 
+from flowgen import shipped
 from flowgen.engine.base import Engine
 from flowgen.settings import get_settings
 
 Runtime = Literal["llamacpp", "torch"]
 RUNTIMES: tuple[Runtime, ...] = ("llamacpp", "torch")
-SHIPPED_ADAPTERS = Path(__file__).resolve().parent.parent / "training" / "adapters"
 
 
 def shipped_adapters() -> dict[str, Path]:
-    if not SHIPPED_ADAPTERS.is_dir():
-        return {}
-    return {
-        p.name: p
-        for p in sorted(SHIPPED_ADAPTERS.iterdir())
-        if (p / "adapter_config.json").is_file()
-    }
+    """The adapters that ship in the package, by name (`flowgen.shipped.adapter_folders`;
+    a test points `flowgen.shipped.adapters_dir` elsewhere to ship others)."""
+    return shipped.adapter_folders()
 
 
 def weights_from_env() -> str:

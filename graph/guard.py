@@ -22,8 +22,9 @@ from typing import Any
 
 import numpy as np
 
+from flowgen import shipped
+
 FIELDS = ("weights", "intercept", "threshold", "embedding_model")  # the rest is metadata
-SHIPPED_GUARD = Path(__file__).resolve().parent.parent / "training" / "guard" / "guard.json"
 
 
 @dataclass(frozen=True)
@@ -35,8 +36,9 @@ class RefusalGuard:
     meta: dict[str, Any]
 
     @classmethod
-    def load(cls, path: Path = SHIPPED_GUARD) -> RefusalGuard:
-        data = json.loads(path.read_text())
+    def load(cls, path: Path | None = None) -> RefusalGuard:
+        """The guard saved in `path` (None: the shipped one, `flowgen.shipped.guard_file`)."""
+        data = json.loads((path or shipped.guard_file()).read_text())
         return cls(
             weights=np.asarray(data["weights"], dtype=np.float32),
             intercept=float(data["intercept"]),
@@ -71,4 +73,6 @@ class RefusalGuard:
 
 @cache
 def shipped_guard() -> RefusalGuard | None:
-    return RefusalGuard.load() if SHIPPED_GUARD.is_file() else None
+    """The guard that ships in the package, or None where none was trained."""
+    path = shipped.guard_file()
+    return RefusalGuard.load(path) if path.is_file() else None

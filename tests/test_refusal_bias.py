@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from flowgen.engine import factory
+from flowgen import shipped
 from flowgen.graph import generator
 from flowgen.settings import override_settings
 from flowgen.training.refusal_bias import Margin, choose_bias, refused_share
@@ -40,7 +40,7 @@ def test_the_bias_applies_only_to_the_base_it_was_tuned_on(tmp_path, monkeypatch
     (adapter / "adapter_config.json").write_text("{}")
     meta = {"base_model": "SmolLM2-135M-Instruct", "refusal_bias": 3.5}
     (adapter / generator.ADAPTER_META).write_text(json.dumps(meta))
-    monkeypatch.setattr(factory, "SHIPPED_ADAPTERS", tmp_path)
+    monkeypatch.setattr(shipped, "adapters_dir", lambda: tmp_path)
     with override_settings(refusal_bias=None):
         assert generator.tuned_refusal_bias("default", "SmolLM2-135M-Instruct") == 3.5
         assert generator.tuned_refusal_bias("default", "HuggingFaceTB/SmolLM2-135M-Instruct") == 3.5
