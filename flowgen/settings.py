@@ -87,8 +87,13 @@ class Settings(BaseSettings):
     # -- the store (db/connection.py) -----------------------------------------------------
     data_dir: Path | None = Field(
         None,
-        description="Where the embedded Postgres, converted models and the tuned retriever "
-        "live (None: the user data dir, ~/.local/share/flowgen on Linux).",
+        description="Where the embedded Postgres and the tuned retriever live (None: the "
+        "user data dir, ~/.local/share/flowgen on Linux).",
+    )
+    cache_dir: Path | None = Field(
+        None,
+        description="Where converted models are kept, once per user whatever the data dir "
+        "(None: the user cache dir, $XDG_CACHE_HOME/flowgen or ~/.cache/flowgen on Linux).",
     )
     database_url: str | None = Field(
         None,
