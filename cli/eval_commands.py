@@ -8,7 +8,6 @@ import random
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
-import click
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table as RichTable
@@ -20,6 +19,7 @@ from flowgen.cli.data_commands import corpus_files
 from flowgen.metrics.scoring import SUMMARY_KEYS
 
 if TYPE_CHECKING:
+    from flowgen.engine.base import Engine
     from flowgen.training.cases import Case
 
 COMPARED = [
@@ -33,7 +33,9 @@ class _RunByDefault(TyperGroup):
     """`flowgen eval CASES.jsonl ...` runs `flowgen eval run CASES.jsonl ...`, so the
     commands recorded before `eval` had subcommands still run."""
 
-    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+    # ctx is a context of typer's own copy of click (typer._click, not the click package
+    # and not public), hence Any.
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
         if args and args[0] not in self.commands and args[0] not in ctx.help_option_names:
             args = ["run", *args]
         return super().parse_args(ctx, args)
@@ -125,7 +127,7 @@ def run(
             f"installation(s) {', '.join(missing)} are not synced; run `flowgen catalog sync "
             "INSTALLATION` (a shipped catalog) or `flowgen catalog sync CATALOG.yaml` first"
         )
-    the_engine = None
+    the_engine: Engine | None = None
     if baseline == "none":
         if engine == "openai":
             if not (model and base_url):

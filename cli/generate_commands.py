@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.markup import escape
@@ -18,6 +18,10 @@ from flowgen.db.store import UnknownInstallation
 from flowgen.flow.model import Flow
 from flowgen.flow.render import flow_tree
 from flowgen.settings import get_settings
+
+if TYPE_CHECKING:
+    from flowgen.db.models import RunEventRow
+    from flowgen.db.runs import RunStore
 
 runs_app = typer.Typer(help="Traces of generation runs.", no_args_is_help=True)
 
@@ -117,7 +121,7 @@ def _print_result(result: dict[str, Any]) -> None:
     )
 
 
-def _run_store() -> Any:
+def _run_store() -> RunStore:
     from flowgen.db.connection import get_engine
     from flowgen.db.runs import RunStore
 
@@ -170,7 +174,7 @@ def show_run(
         raise fail(str(exc)) from None
     run = trace.run
     if as_json:
-        events = [
+        rows = [
             {
                 "seq": e.seq,
                 "node": e.node,
@@ -183,7 +187,7 @@ def show_run(
             for e in trace.events
         ]
         head = {c: getattr(run, c) for c in ("id", "installation_id", "requirement", "status")}
-        out.print_json(json.dumps({**head, "result": run.result, "events": events}, default=str))
+        out.print_json(json.dumps({**head, "result": run.result, "events": rows}, default=str))
         return
     title = (
         f"[bold]run {run.id}[/] · {run.installation_id} · {run.status} · model {run.model}"
@@ -209,7 +213,7 @@ def show_run(
     )
 
 
-def _event_line(e: Any) -> str:
+def _event_line(e: RunEventRow) -> str:
     p = e.payload
     if e.kind == "run":
         return "[bold]run[/]"

@@ -272,6 +272,7 @@ def tune_refusal_command(
     """Choose the adapter's refusal bias: first-token margins of refusal vs flow, one
     forward pass per hand-written case, bias set on legitimate requests it never saw."""
     from flowgen.db.store import CatalogStore
+    from flowgen.engine.decoding import ConstrainedDecoder
     from flowgen.graph.generator import ADAPTER_META, default_engine, shipped_adapters
     from flowgen.tools.catalog_tools import CatalogTools
     from flowgen.training.cases import read_cases
@@ -291,6 +292,8 @@ def tune_refusal_command(
 
         engine = LocalEngine(model_dir=base_model, adapters={"tuned": folder})
         name = "tuned"
+    if not isinstance(engine, ConstrainedDecoder):  # a FLOWGEN_MODEL_URL server
+        raise fail("margins need the model's logits: unset FLOWGEN_MODEL_URL")
     store = CatalogStore()
     tools: dict[str, CatalogTools] = {}
 
@@ -364,7 +367,7 @@ def train_guard_command(
         seed=seed,
     )
     reports = {}
-    for split in sorted({case.split for case in every} - {"train"}):
+    for split in sorted({case.split for case in every if case.split} - {"train"}):
         rows = [i for i, case in enumerate(every) if case.split == split]
         reports[split] = guard_report(guard, [every[i] for i in rows], vectors[rows])
         out.print(f"{split:5} {reports[split]}")

@@ -12,11 +12,14 @@ from __future__ import annotations
 
 from functools import cache
 from pathlib import Path
-from typing import Literal, cast
+from typing import TYPE_CHECKING, Literal, cast
 
 from flowgen import shipped
 from flowgen.engine.base import Engine
 from flowgen.settings import get_settings
+
+if TYPE_CHECKING:
+    from flowgen.engine.gguf_files import WeightType
 
 Runtime = Literal["llamacpp", "torch"]
 RUNTIMES: tuple[Runtime, ...] = ("llamacpp", "torch")
@@ -28,7 +31,7 @@ def shipped_adapters() -> dict[str, Path]:
     return shipped.adapter_folders()
 
 
-def weights_from_env() -> str:
+def weights_from_env() -> WeightType:
     """The llama.cpp engine's weight type (`FLOWGEN_WEIGHTS`). By default bf16 where the
     CPU computes bf16 natively (AVX512-BF16 or AMX: faster prompts and closer to the fp32
     reference than Q8_0), Q8_0 elsewhere, where bf16 is emulated (docs/engine.md)."""
@@ -42,20 +45,20 @@ def weights_from_env() -> str:
     if value not in get_args(WeightType):
         choices = ", ".join(get_args(WeightType))
         raise ValueError(f"FLOWGEN_WEIGHTS={value!r}: choose one of {choices}")
-    return value
+    return cast("WeightType", value)
 
 
 def runtime_from_env() -> Runtime:
     value = get_settings().runtime
     if value not in RUNTIMES:
         raise ValueError(f"FLOWGEN_RUNTIME={value!r}: choose one of {', '.join(RUNTIMES)}")
-    return cast(Runtime, value)
+    return value
 
 
 def embedded_engine(
     adapters: dict[str, Path] | None = None,
     runtime: Runtime | None = None,
-    weights: str | None = None,
+    weights: WeightType | None = None,
 ) -> Engine:
     """The model in this process with `adapters` loaded (None: the shipped ones);
     `runtime` and llama.cpp's `weights` default to the environment's choice."""
@@ -68,7 +71,7 @@ def embedded_engine(
     from flowgen.engine.llamacpp import LlamaCppEngine
 
     weights = weights or weights_from_env()
-    return LlamaCppEngine(adapters=adapters, weights=weights)  # type: ignore[arg-type]
+    return LlamaCppEngine(adapters=adapters, weights=weights)
 
 
 @cache
