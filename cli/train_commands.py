@@ -46,8 +46,8 @@ def train_command(
     inputs_share: Annotated[
         float,
         typer.Option(
-            help="Share of flow cases whose populateInputs examples are kept; the outline "
-            "examples of every case are (they are what teaches steps)."
+            help="Share of flow cases trained on their whole conversation (outline and "
+            "every item's inputs); the others train their outline call alone."
         ),
     ] = 1.0,
     refusal_examples: Annotated[
@@ -126,11 +126,12 @@ def train_command(
         )
     out.print(f"examples: {stats}")
     examples = read_examples(examples_file)
-    if inputs_share < 1.0:
-        flow_ids = sorted({e.case_id for e in examples if e.task == "inputs"})
-        kept = set(random.Random(seed).sample(flow_ids, round(len(flow_ids) * inputs_share)))
-        examples = [e for e in examples if e.task == "outline" or e.case_id in kept]
-        out.print(f"kept the inputs examples of {len(kept)} of {len(flow_ids)} flow cases")
+    # A flow case trains either its whole conversation (which holds its outline call)
+    # or, left out of the inputs share, its outline call alone.
+    flow_ids = sorted({e.case_id for e in examples if e.task == "inputs"})
+    kept = set(random.Random(seed).sample(flow_ids, round(len(flow_ids) * inputs_share)))
+    examples = [e for e in examples if (e.task == "inputs") == (e.case_id in kept)]
+    out.print(f"whole conversations of {len(kept)} of {len(flow_ids)} flow cases")
     init = (
         shipped.adapters_dir() / "default"
         if init_from == "default"

@@ -59,7 +59,7 @@ from flowgen.graph.retrieval import (
 from flowgen.graph.tracing import RunTracer, TracedTools
 from flowgen.prompts.create_flow import create_flow_messages
 from flowgen.prompts.line_format import LineFormatError, parse_inputs, parse_outline
-from flowgen.prompts.populate_inputs import populate_inputs_messages
+from flowgen.prompts.populate_inputs import ItemTurn, inputs_conversation, item_turn
 from flowgen.tools.catalog_tools import CatalogTools, Tools
 from flowgen.tools.example_index import SolvedCase
 
@@ -93,6 +93,11 @@ class FlowState(TypedDict, total=False):
     # Steps offered to the outline besides those retrieved (the perfect-RAG ablation
     # offers the gold steps): part of the run's input, so a resumed run offers them too.
     extra_steps: list[str]
+    # The inputs calls continue the outline's conversation (prompts/populate_inputs.py):
+    # the messages of the outline call that wrote the flow, and each filled item's turn
+    # by order, so a retried or resumed call rebuilds the same conversation.
+    outline_messages: list[dict[str, str]]
+    turns: dict[str, dict[str, Any]]
 
 
 @dataclass(frozen=True)
@@ -322,6 +327,8 @@ def outline_node(state: FlowState, runtime: Runtime[RunContext]) -> dict[str, An
         return {
             "examples": shown,
             "outline_text": result.text,
+            "outline_messages": [m.model_dump() for m in messages],
+            "turns": {},
             "flow": outline,
             "refusal": None,
             "pending": pending,
@@ -345,25 +352,33 @@ def inputs_node(state: FlowState, runtime: Runtime[RunContext]) -> dict[str, Any
     with ctx.tracer.span("node", "inputs", node=node, item=order) as out:
         retriever = InputsRetriever(ctx.tools_at(node), ctx.retrieval_cache)
         offered = retriever.offer(flow, order, state["requirement"])
-        messages = populate_inputs_messages(
-            state["requirement"],
+        turns = {int(k): ItemTurn.from_json(v) for k, v in (state.get("turns") or {}).items()}
+        earlier = [turns[o] for o in sorted(turns) if o < order]
+        turn = item_turn(
             flow,
             order,
             offered.params,
             offered.tables,
             offered.columns,
             offered.pills,
-            feedback,
+            earlier,
             _input_examples(state.get("examples") or [], flow, order),
             ctx.instructions,
         )
+        outline_messages = [ChatMessage.model_validate(m) for m in state["outline_messages"]]
+        messages = inputs_conversation(outline_messages, flow, earlier, turn, feedback)
         result = ctx.generate(node, messages, offered.grammar, INPUTS_MAX_TOKENS)
         text = result.text if result.complete else _complete_lines(result.text)
         inputs = [i for i in parse_inputs(text) if i.value]
         _set_inputs(flow, order, inputs)
         out["inputs"] = [i.model_dump() for i in inputs]
     _emit({"event": "inputs", "order": order, "inputs": [i.model_dump() for i in inputs]})
-    return {"flow": flow_json(flow), "pending": rest}
+    turns[order] = turn
+    return {
+        "flow": flow_json(flow),
+        "pending": rest,
+        "turns": {str(o): t.as_json() for o, t in turns.items()},
+    }
 
 
 def after_inputs(state: FlowState) -> Literal["inputs", "validate"]:
@@ -495,7 +510,8 @@ def _input_examples(examples: list[dict[str, Any]], flow: Flow, order: int) -> l
     comp = flow.component(order) if order else None
     definition = comp.definition if comp else flow.trigger_type
     answers = [c.inputs_of(definition) for c in _solved(examples)] if definition else []
-    return [a for a in answers if a][:2] or None
+    distinct = list(dict.fromkeys(a for a in answers if a))  # the same answer shown once
+    return distinct[:2] or None
 
 
 def _complete_lines(text: str) -> str:

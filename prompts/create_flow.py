@@ -10,11 +10,12 @@ bumps `VERSION` and calls for retraining.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from flowgen.engine.base import ChatMessage
 
-VERSION = "create_flow/2"
+VERSION = "create_flow/3"
 
 SYSTEM = "You design ServiceNow flows, using only the names you are offered."
 
@@ -27,9 +28,16 @@ found by a lookup are handled inside a FOREACH.
 
 
 def _item(d: dict[str, Any]) -> str:
-    # Names and labels only: descriptions cost ~15 tokens a line and training pays for
-    # every prompt token (docs/training.md).
-    return f"- {d['name']}: {d.get('label') or ''}"
+    # Names, and labels only where they say more than the name: descriptions cost ~15
+    # tokens a line, and every prompt token costs at inference and in training.
+    label = d.get("label") or ""
+    if _words(label) == _words(d["name"]):
+        return f"- {d['name']}"
+    return f"- {d['name']}: {label}"
+
+
+def _words(text: str) -> list[str]:
+    return re.findall(r"[a-z0-9]+", text.lower())
 
 
 def create_flow_messages(

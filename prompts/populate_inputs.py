@@ -1,26 +1,29 @@
 """The populateInputs prompt: one item (the trigger or a step) of an outline → its inputs.
 
-Sections: the task and guidelines (only for a model not fine-tuned on this prompt), the
-requirement, the outline, the inputs filled so far, then the item's own: its declared
-inputs, candidate tables, relevant columns with their stored values, the data pills in
-scope, the inputs solved flows gave the same step. Everything before the item's own section is the
-previous call's prompt up to its item section, plus that item's answer, so an engine
-reuses the KV cache of all of it.
-Training renders its examples with this same function.
+The inputs calls of a flow continue the outline's conversation: the createFlow prompt,
+the outline as the model's answer, then one user turn per item, each answered with
+that item's `name = value` lines. Each call's prompt is the previous call's prompt plus
+its answer and one new turn, so an engine that keeps its KV cache processes only the
+new turn: the requirement, the examples and the outline are read once per flow.
+A turn shows what is new for its item: its head and declared inputs, the candidate
+tables, the columns (with stored values) that no earlier turn showed, the data pills
+that came into scope since, and the inputs solved flows gave the same step. The first
+turn also numbers the outline's items (pills and heads name them by number).
+Training renders its examples with these same functions.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 from flowgen.engine.base import ChatMessage
 from flowgen.flow.catalog import Column, Param
 from flowgen.flow.model import Flow
 from flowgen.flow.validator import PillRoot
-from flowgen.prompts.line_format import INDENT, declaration_lines
+from flowgen.prompts.line_format import INDENT, declaration_lines, inputs_lines, outline_lines
 
-VERSION = "populate_inputs/2"
+VERSION = "populate_inputs/3"
 MAX_CHOICES = 12
-
-SYSTEM = "You fill in ServiceNow flow step inputs, using only what you are offered."
 
 GUIDELINES = """\
 - Conditions and values are encoded queries: field=value joined by ^ or ^OR; choices take the \
@@ -29,9 +32,36 @@ stored value.
 requirement does not say."""
 
 
+@dataclass(frozen=True)
+class ItemTurn:
+    """One item's user turn, and what it showed (later turns show only what is new)."""
+
+    order: int  # 0: the trigger
+    text: str  # without the validator's feedback, which only its own call sees
+    columns: tuple[str, ...] = ()  # `table.column`
+    pills: tuple[str, ...] = ()
+
+    def as_json(self) -> dict[str, object]:
+        return {
+            "order": self.order,
+            "text": self.text,
+            "columns": list(self.columns),
+            "pills": list(self.pills),
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, object]) -> ItemTurn:
+        return cls(
+            order=int(data["order"]),  # type: ignore[call-overload]
+            text=str(data["text"]),
+            columns=tuple(data.get("columns") or ()),  # type: ignore[call-overload]
+            pills=tuple(data.get("pills") or ()),  # type: ignore[call-overload]
+        )
+
+
 def flow_lines(flow: Flow) -> list[str]:
-    """The outline: the trigger (a subflow: `T none` and its declared inputs and outputs),
-    then each step numbered and indented by its block."""
+    """The outline numbered: the trigger (a subflow: `T none` and its declared inputs and
+    outputs), then each step numbered and indented by its block."""
     trigger = flow.trigger
     lines = [f"T {flow.trigger_type or 'none'} | {(trigger.annotation if trigger else '') or ''}"]
     if flow.is_subflow:
@@ -41,21 +71,6 @@ def flow_lines(flow: Flow) -> list[str]:
         depth[comp.order] = depth[comp.block] + 1 if comp.block in depth else 0
         pad = INDENT * depth[comp.order]
         lines.append(f"{pad}{comp.order}. {comp.definition} | {comp.annotation or ''}")
-    return lines
-
-
-def filled_lines(flow: Flow, upto: int) -> list[str]:
-    """The inputs of the items before `upto` (0 = trigger), each item's under its head.
-    They follow the outline, so the prompt of the next item starts with this one's
-    whole (an engine reuses the KV cache of that prefix)."""
-    lines = []
-    if flow.trigger and upto > 0 and flow.trigger.inputs:
-        lines.append("T")
-        lines += [f"{INDENT}{i.name} = {i.value}" for i in flow.trigger.inputs]
-    for comp in flow.components:
-        if comp.order < upto and comp.inputs:
-            lines.append(f"{comp.order}.")
-            lines += [f"{INDENT}{i.name} = {i.value}" for i in comp.inputs]
     return lines
 
 
@@ -77,20 +92,20 @@ def _pill(p: PillRoot) -> str:
     return f"{{{{{p.text}}}}}: {what}"
 
 
-def populate_inputs_messages(
-    requirement: str,
+def item_turn(
     flow: Flow,
     order: int,
     params: list[Param],
     tables: list[dict[str, str | None]],
     columns: dict[str, list[Column]],
     pills: list[PillRoot],
-    feedback: list[str] | None = None,
+    earlier: list[ItemTurn],
     examples: list[str] | None = None,
     instructions: bool = False,
-) -> list[ChatMessage]:
-    """`examples`: answers for the same step in the solved flows shown to the outline.
-    `instructions`: add the task and guidelines (for a model not fine-tuned on this)."""
+) -> ItemTurn:
+    """The user turn of item `order`, after the turns `earlier` (in conversation order).
+    `examples`: the inputs solved flows gave the same step. `instructions`: the task
+    and guidelines in the first turn (for a model not fine-tuned on this prompt)."""
     if order == 0:
         head = f"the trigger {flow.trigger_type}"
         annotation = flow.trigger.annotation if flow.trigger else ""
@@ -99,33 +114,59 @@ def populate_inputs_messages(
         assert comp is not None
         head = f"step {order}. {comp.definition}"
         annotation = comp.annotation
+    seen_columns = {c for turn in earlier for c in turn.columns}
+    seen_pills = {p for turn in earlier for p in turn.pills}
     parts = []
-    if instructions:
-        task = "Fill in the inputs of one item of the flow below."
-        parts += ["## Task", task, "## Guidelines", GUIDELINES]
-    parts += ["## Requirement", " ".join(requirement.split()), "## Flow", *flow_lines(flow)]
-    filled = filled_lines(flow, order)
-    if filled:
-        parts += ["## Inputs so far", *filled]
-    parts += [
-        f"## Inputs of {head} | {annotation or ''}",
-        *(_param(p) for p in params),
-    ]
+    if not earlier:
+        if instructions:
+            parts += ["## Task", "Fill in the inputs of each item of the flow, one at a time."]
+            parts += ["## Guidelines", GUIDELINES]
+        parts += ["## Flow", *flow_lines(flow)]
+    parts += [f"## Inputs of {head} | {annotation or ''}", *(_param(p) for p in params)]
     if tables:
         parts += ["## Tables", ", ".join(f"{t['name']} ({t['label']})" for t in tables)]
-    if columns:
-        parts.append("## Columns")
-        parts += [
-            f"{table}: " + "; ".join(_column(c) for c in cols) for table, cols in columns.items()
-        ]
-    if pills:
-        parts += ["## Data pills", "; ".join(_pill(p) for p in pills)]
+    new_columns: list[str] = []
+    column_lines = []
+    for table, cols in columns.items():
+        fresh = [c for c in cols if f"{table}.{c.name}" not in seen_columns]
+        if fresh:
+            column_lines.append(f"{table}: " + "; ".join(_column(c) for c in fresh))
+            new_columns += [f"{table}.{c.name}" for c in fresh]
+    if column_lines:
+        parts += ["## Columns", *column_lines]
+    fresh_pills = [p for p in pills if p.text not in seen_pills]
+    if fresh_pills:
+        parts += ["## Data pills", "; ".join(_pill(p) for p in fresh_pills)]
     for example in examples or []:
-        parts += ["## Example: the same step in a solved flow", example.rstrip()]
+        parts += ["## Example", example.rstrip()]
+    if instructions:
+        parts.append("## Output: one `name = value` line per input")
+    return ItemTurn(order, "\n".join(parts), tuple(new_columns), tuple(p.text for p in fresh_pills))
+
+
+def inputs_conversation(
+    outline_messages: list[ChatMessage],
+    flow: Flow,
+    earlier: list[ItemTurn],
+    turn: ItemTurn,
+    feedback: list[str] | None = None,
+) -> list[ChatMessage]:
+    """The messages of one inputs call: the outline's conversation and its answer (the
+    outline of `flow`), each earlier turn with the inputs `flow` holds for its item, then
+    `turn` (with the validator's `feedback` when retrying)."""
+    messages = [*outline_messages, ChatMessage(role="assistant", content=outline_lines(flow))]
+    for done in earlier:
+        messages.append(ChatMessage(role="user", content=done.text))
+        messages.append(ChatMessage(role="assistant", content=inputs_lines(item_inputs(flow, done.order))))
+    text = turn.text
     if feedback:
-        parts += ["## Your last answer had these problems; fix them", *feedback]
-    parts.append("## Output: one `name = value` line per input")
-    return [
-        ChatMessage(role="system", content=SYSTEM),
-        ChatMessage(role="user", content="\n".join(parts)),
-    ]
+        text += "\n" + "\n".join(["## Your last answer had these problems; fix them", *feedback])
+    messages.append(ChatMessage(role="user", content=text))
+    return messages
+
+
+def item_inputs(flow: Flow, order: int) -> list:
+    if order == 0:
+        return list(flow.trigger.inputs) if flow.trigger else []
+    comp = flow.component(order)
+    return list(comp.inputs) if comp else []

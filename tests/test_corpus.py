@@ -203,10 +203,16 @@ def test_examples_replay_the_graph_prompts(synced_store) -> None:
     case = Case.model_validate({**GOLD[0], "split": "train"})
     examples, rejected = examples_for_case(case, synced_store)
     assert rejected == 0
-    assert [e.task for e in examples] == ["outline", "inputs", "inputs", "inputs", "inputs"]
+    # the outline call, and the last inputs call, whose conversation holds every call
+    assert [e.task for e in examples] == ["outline", "inputs"]
     assert examples[0].answer.startswith("T record_update | Every time a user becomes inactive")
-    assert examples[1].answer == "table = sys_user\ncondition = activeCHANGESTOfalse\n"
-    assert "## Inputs of step 3. update_record" in examples[4].messages[1]["content"]
+    conversation = examples[1].messages
+    assert conversation[:2] == examples[0].messages
+    answers = [m["content"] for m in conversation if m["role"] == "assistant"]
+    assert answers[0] == examples[0].answer
+    assert answers[1] == "table = sys_user\ncondition = activeCHANGESTOfalse\n"
+    assert len(answers) == 4  # the outline, the trigger and steps 1 and 2
+    assert "## Inputs of step 3. update_record" in conversation[-1]["content"]
 
 
 def test_training_cases_leave_refusals_to_the_guard_unless_asked() -> None:

@@ -139,22 +139,34 @@ def test_the_graph_shows_examples_in_both_prompts_and_keeps_them_in_the_state(li
     shown = [e["name"] for e in state["examples"]]
     assert len(shown) == 3 and case["id"] not in shown
     email = next(r for r in engine.requests if "## Inputs of step 3. send_email" in prompt(r))
-    assert "## Example: the same step in a solved flow\nah_to = {{" in prompt(email)
+    assert "## Example\nah_to = {{" in email.messages[-1].content
 
 
-def test_each_inputs_prompt_starts_with_the_previous_one(library) -> None:
-    """The outline and the inputs filled so far come before the item's own section, so
-    an engine reuses the KV cache of the previous call's prompt."""
+def test_each_inputs_call_continues_the_previous_calls_conversation(library) -> None:
+    """Each inputs call's messages are the previous call's, its answer and one new turn,
+    so an engine reuses the KV cache of all the earlier calls; each table column is
+    shown once per conversation."""
     case = FLOW_CASES[2]
     engine = ReplayEngine(Flow.model_validate(case["flow"]))
     FlowGenerator("acme-itsm", store=library, engine=engine, checkpoints=False).generate(
         case["requirement"]
     )
-    inputs = [prompt(r) for r in engine.requests[1:]]
-    assert len(inputs) >= 3
-    for before, after in itertools.pairwise(inputs):
-        shared = before[: before.index("## Inputs of ")]
-        assert after.startswith(shared)
+    assert len(engine.requests) >= 4
+    for before, answer, after in zip(
+        engine.requests, engine.answers, engine.requests[1:], strict=False
+    ):
+        assert after.messages[: len(before.messages)] == before.messages
+        assert [m.role for m in after.messages[len(before.messages) :]] == ["assistant", "user"]
+        assert after.messages[len(before.messages)].content == answer
+    turns = [m.content for m in engine.requests[-1].messages[2:] if m.role == "user"]
+    shown = [line for t in turns for line in t.split("## Columns\n")[1:]]
+    columns = [
+        f"{row.split(': ', 1)[0]}.{col.split(' (')[0]}"
+        for block in shown
+        for row in block.split("\n## ")[0].splitlines()
+        for col in row.split(": ", 1)[1].split("; ")
+    ]
+    assert columns and len(columns) == len(set(columns))
 
 
 def test_flows_sync_command_reads_case_files_and_names_problems(library, tmp_path) -> None:

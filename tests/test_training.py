@@ -54,6 +54,48 @@ def test_loss_is_on_the_answer_only(tokenizer) -> None:
     assert ids[-len(answer) :] == answer  # the answer closes the sequence
 
 
+def test_a_conversation_has_loss_on_every_answer_and_loses_its_end_when_too_long(
+    tokenizer,
+) -> None:
+    flow = Example(
+        case_id="flow",
+        task="inputs",
+        messages=[
+            {"role": "system", "content": "You design flows."},
+            {"role": "user", "content": "## Requirement\nClose stale incidents daily."},
+            {"role": "assistant", "content": "T daily | daily\n- look_up_records | stale\n"},
+            {"role": "user", "content": "## Inputs of the trigger daily"},
+            {"role": "assistant", "content": "time = 02:00\n"},
+            {"role": "user", "content": "## Inputs of step 1. look_up_records"},
+        ],
+        answer="table = incident\n",
+    )
+    ids, labels = tokenize(tokenizer, flow, max_len=4096)
+    end = tokenizer.convert_tokens_to_ids("<|im_end|>")
+    spans, current = [], []
+    for token in labels:
+        if token == IGNORE:
+            if current:
+                spans.append(tokenizer.decode(current))
+            current = []
+        else:
+            current.append(token)
+    spans.append(tokenizer.decode(current))
+    assert spans == [
+        "T daily | daily\n- look_up_records | stale\n<|im_end|>",
+        "time = 02:00\n<|im_end|>",
+        "table = incident\n<|im_end|>",
+    ]
+    assert ids[-1] == end and len(ids) == len(labels)
+    # the whole conversation as inference renders it, answer last
+    rendered = tokenizer.apply_chat_template(
+        [*flow.messages, {"role": "assistant", "content": flow.answer}], tokenize=False
+    )
+    assert tokenizer.decode(ids) == rendered.rstrip("\n")
+    short_ids, short_labels = tokenize(tokenizer, flow, max_len=40)
+    assert short_ids == ids[:40] and short_labels == labels[:40]  # the start is kept
+
+
 def test_batches_cover_every_example_within_the_budget() -> None:
     lengths = [random.Random(i).randrange(50, 900) for i in range(200)]
     batches = make_batches(lengths, 2048, random.Random(0))

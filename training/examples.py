@@ -16,6 +16,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from flowgen.db.store import CatalogStore
+from flowgen.engine.base import GenerationRequest
 from flowgen.flow.model import Flow
 from flowgen.graph.flow_graph import ExampleRetrieval
 from flowgen.graph.generator import FlowGenerator
@@ -75,13 +76,18 @@ def examples_for_case(
         instructions=False,
     )
     generator.generate(case.requirement)
+    # The inputs calls continue the outline's conversation, so the last call's prompt
+    # holds every earlier call's prompt and answer: one example teaches the whole flow.
+    # The outline call's own example stands for the cases trained on outlines only.
     made: list[Example] = []
-    for request, answer in zip(engine.requests, engine.answers, strict=True):
-        task = (
-            "inputs"
-            if any("## Inputs of" in m.content for m in request.messages or [])
-            else ("outline")
-        )
+    calls = list(zip(engine.requests, engine.answers, strict=True))
+    last_inputs = next(
+        (i for i in range(len(calls) - 1, -1, -1) if _is_inputs(calls[i][0])), None
+    )
+    for i, (request, answer) in enumerate(calls):
+        task = "inputs" if _is_inputs(request) else "outline"
+        if task == "inputs" and i != last_inputs or task == "outline" and i > 0:
+            continue
         made.append(
             Example(
                 case_id=case.id,
@@ -91,6 +97,10 @@ def examples_for_case(
             )
         )
     return made, len(engine.rejections)
+
+
+def _is_inputs(request: GenerationRequest) -> bool:
+    return any(m.role == "assistant" for m in request.messages or [])
 
 
 def build_examples(

@@ -46,8 +46,9 @@ class ReplayEngine:
         return []  # no vocabulary: logit biases do not apply to replayed answers
 
     def answer(self, request: GenerationRequest) -> tuple[str, str]:
-        prompt = "\n".join(m.content for m in request.messages or []) or request.prompt or ""
-        match = _ITEM.search(prompt)
+        # The item is named in the last user turn (earlier turns are other items').
+        users = [m.content for m in request.messages or [] if m.role == "user"]
+        match = _ITEM.search(users[-1] if users else request.prompt or "")
         if match is None:
             return "outline", outline_lines(self.flow, self.refusal)
         assert self.flow is not None

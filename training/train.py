@@ -35,7 +35,7 @@ class TrainConfig:
     dropout: float = 0.05
     warmup_steps: int = 10
     batch_tokens: int = 4096
-    max_len: int = 1536
+    max_len: int = 3072
     seed: int = 0
     save_every: int = 25
     bf16: bool | None = None  # None: on a GPU that has it, or a CPU with native bf16
@@ -57,13 +57,31 @@ class TrainResult:
 
 
 def tokenize(tokenizer: Any, example: Example, max_len: int) -> tuple[list[int], list[int]]:
-    prompt = tokenizer.apply_chat_template(
-        example.messages, add_generation_prompt=True, tokenize=True, return_dict=True
-    )["input_ids"]
-    answer = tokenizer(example.answer, add_special_tokens=False)["input_ids"]
-    answer = [*answer, tokenizer.convert_tokens_to_ids("<|im_end|>")]
-    prompt = prompt[-(max_len - len(answer)) :] if len(prompt) + len(answer) > max_len else prompt
-    return prompt + answer, [IGNORE] * len(prompt) + answer
+    """Token ids and labels: loss on every assistant answer (a flow's conversation has the
+    outline's and each item's), the rest is context. A sequence over `max_len` loses its
+    last turns; a single answer keeps its end and loses the prompt's start instead."""
+    end = tokenizer.convert_tokens_to_ids("<|im_end|>")
+    messages = [*example.messages, {"role": "assistant", "content": example.answer}]
+    ids: list[int] = []
+    labels: list[int] = []
+    for k, message in enumerate(messages):
+        if message["role"] != "assistant":
+            continue
+        prompt = tokenizer.apply_chat_template(
+            messages[:k], add_generation_prompt=True, tokenize=True, return_dict=True
+        )["input_ids"]
+        if prompt[: len(ids)] == ids:
+            context = prompt[len(ids) :]
+        else:  # the template re-rendered an earlier turn: start over, as context
+            ids, labels, context = [], [], prompt
+        answer = [*tokenizer(message["content"], add_special_tokens=False)["input_ids"], end]
+        ids += context + answer
+        labels += [IGNORE] * len(context) + answer
+    if len(ids) <= max_len:
+        return ids, labels
+    if len(messages) > 2:  # a conversation: keep its beginning (the requirement, the outline)
+        return ids[:max_len], labels[:max_len]
+    return ids[-max_len:], labels[-max_len:]
 
 
 def make_batches(lengths: list[int], batch_tokens: int, rng: random.Random) -> list[list[int]]:
