@@ -129,11 +129,27 @@ class RunStore:
             s.expunge_all()
             return RunTrace(run, list(events))
 
-    def list(self, installation: str | None = None, limit: int = 20) -> list[RunRow]:
+    def list(
+        self,
+        installation: str | None = None,
+        limit: int = 20,
+        *,
+        status: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+    ) -> list[RunRow]:
+        """The newest runs first: of one installation, with one status, started in
+        [since, until) when given."""
         with Session(self.engine) as s:
             query = select(RunRow).order_by(RunRow.started_at.desc()).limit(limit)
             if installation is not None:
                 query = query.where(RunRow.installation_id == installation)
+            if status is not None:
+                query = query.where(RunRow.status == status)
+            if since is not None:
+                query = query.where(RunRow.started_at >= since)
+            if until is not None:
+                query = query.where(RunRow.started_at < until)
             runs = s.scalars(query).all()
             s.expunge_all()
             return list(runs)

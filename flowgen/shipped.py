@@ -44,6 +44,12 @@ def guard_file() -> Path:
     return _package_dir("flowgen.training") / "guard" / "guard.json"
 
 
+def playground_dir() -> Path:
+    """`service/static/`: the web playground `flowgen serve` serves at `/` (plain HTML, CSS
+    and JavaScript modules; nothing is built or fetched)."""
+    return _package_dir("flowgen.service") / "static"
+
+
 def catalogs_dir() -> Path:
     """`catalogs/`: the catalogs of the demo and training installations."""
     return _package_dir("flowgen.catalogs")

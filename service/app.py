@@ -8,6 +8,8 @@
     GET  /v1/runs/{run_id}                        a run's trace
     GET  /healthz, /readyz
 
+and the web playground's page and routes (service/playground.py).
+
 A key reaches only its own installation: anything else answers 404, exactly as if it
 did not exist. Admin keys reach every installation.
 """
@@ -17,33 +19,27 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import threading
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Annotated, Any
+from typing import Any
 
 import yaml
-from fastapi import Depends, FastAPI, Path, Request
+from fastapi import FastAPI, Request
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse, StreamingResponse
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from sqlalchemy import Engine, text
-from sqlalchemy.orm import Session
+from sqlalchemy import text
 
-from flowgen.db.keys import KeyOwner, KeyStore
-from flowgen.db.models import Installation
-from flowgen.db.runs import RunStore, UnknownRun
-from flowgen.db.store import CatalogStore
+from flowgen.db.runs import UnknownRun
 from flowgen.db.sync import catalog_items, sync_catalog
 from flowgen.engine.base import Engine as ModelEngine
 from flowgen.flow.catalog import Catalog, CatalogError, parse_catalog
 from flowgen.graph.generator import (
-    FlowGenerator,
     GenerationOutcome,
     RequirementError,
     clean_requirement,
 )
+from flowgen.service.deps import Owner, Reachable, RecordId, Svc
 from flowgen.service.errors import (
     ApiError,
     ErrorResponse,
@@ -51,11 +47,8 @@ from flowgen.service.errors import (
     install_error_handlers,
     not_found,
 )
-from flowgen.service.gate import GenerationGate
-from flowgen.service.jobs import SyncJobs
+from flowgen.service.playground import mount_playground
 from flowgen.service.schemas import (
-    INSTALLATION_ID,
-    RECORD_ID,
     CatalogSummary,
     FlowRequest,
     Health,
@@ -67,6 +60,7 @@ from flowgen.service.schemas import (
     SyncJobStatus,
     SyncReport,
 )
+from flowgen.service.services import Services
 from flowgen.service.settings import ServiceSettings
 from flowgen.service.streaming import GenerationTimeout, run_in_worker
 
@@ -80,117 +74,6 @@ MAX_DETAILS = 50
 
 def _errors(*statuses: int) -> dict[int | str, dict[str, Any]]:
     return {s: {"model": ErrorResponse} for s in statuses}
-
-
-class Services:
-    """What the routes share: stores, the model engine (loaded in the background so the
-    process answers /healthz at once), the generation gate and one generator per
-    installation."""
-
-    def __init__(self, settings: ServiceSettings, engine: ModelEngine | None):
-        self.settings = settings
-        self.store = CatalogStore()
-        self.db: Engine = self.store.engine
-        self.keys = KeyStore(self.db)
-        self.runs = RunStore(self.db)
-        self.jobs = SyncJobs(self.db)
-        self.gate = GenerationGate(settings.max_running, settings.max_waiting)
-        self.model: ModelEngine | None = engine
-        self.model_error: str | None = None
-        self._generators: dict[str, FlowGenerator] = {}
-        self._lock = threading.Lock()
-
-    def load_model(self) -> None:
-        if self.model is not None:
-            return
-        try:
-            from flowgen.graph.generator import default_engine
-
-            self.model = default_engine()
-        except Exception as exc:  # reported by /readyz; the process stays up
-            log.exception("the model engine failed to load")
-            # The detail (paths, versions) stays in the log; clients see that it failed.
-            self.model_error = f"the model failed to load ({type(exc).__name__}); see the log"
-
-    def installation(self, installation: str) -> Installation:
-        with Session(self.db) as s:
-            row = s.get(Installation, installation)
-            if row is None:
-                raise not_found(f"installation {installation!r}")
-            s.expunge(row)
-            return row
-
-    def forget(self, installation: str) -> None:
-        with self._lock:
-            self._generators.pop(installation, None)
-
-    def generator(self, installation: str) -> FlowGenerator:
-        if self.installation(installation).synced_at is None:
-            raise ApiError(
-                409,
-                "catalog_not_synced",
-                f"installation {installation!r} has no catalog yet; "
-                f"PUT /v1/installations/{installation}/catalog first",
-            )
-        if self.model is None:
-            raise ApiError(
-                503,
-                "not_ready",
-                self.model_error or "the model is still loading",
-                headers={"Retry-After": "5"},
-            )
-        with self._lock:
-            if installation not in self._generators:
-                self._generators[installation] = FlowGenerator(
-                    installation,
-                    store=self.store,
-                    engine=self.model,
-                    adapter=self.settings.adapter,
-                    max_requirement_chars=self.settings.max_requirement_chars,
-                )
-            return self._generators[installation]
-
-
-# -- keys -------------------------------------------------------------------------------
-bearer = HTTPBearer(auto_error=False, description="An API key: `Authorization: Bearer fgk_...`")
-
-
-def services(request: Request) -> Services:
-    return request.app.state.services
-
-
-def key_owner(
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
-    svc: Annotated[Services, Depends(services)],
-) -> KeyOwner:
-    unauthorized = {"WWW-Authenticate": "Bearer"}
-    if credentials is None:
-        raise ApiError(
-            401,
-            "unauthorized",
-            "an API key is required (Authorization: Bearer <key>)",
-            headers=unauthorized,
-        )
-    owner = svc.keys.verify(credentials.credentials)
-    if owner is None:
-        raise ApiError(401, "unauthorized", "unknown or revoked API key", headers=unauthorized)
-    return owner
-
-
-InstallationId = Annotated[str, Path(pattern=INSTALLATION_ID, max_length=100)]
-RecordId = Annotated[str, Path(pattern=RECORD_ID, max_length=64)]
-
-
-def reachable(
-    installation_id: InstallationId, owner: Annotated[KeyOwner, Depends(key_owner)]
-) -> str:
-    if not owner.reaches(installation_id):
-        raise not_found(f"installation {installation_id!r}")
-    return installation_id
-
-
-Reachable = Annotated[str, Depends(reachable)]
-Svc = Annotated[Services, Depends(services)]
 
 
 # -- bodies -----------------------------------------------------------------------------
@@ -381,7 +264,7 @@ def create_app(
     )
     def create_key(
         installation_id: Reachable,
-        owner: Annotated[KeyOwner, Depends(key_owner)],
+        owner: Owner,
         svc: Svc,
         body: KeyRequest | None = None,
     ) -> KeyCreated:
@@ -447,9 +330,7 @@ def create_app(
     @app.get(
         "/v1/runs/{run_id}", response_model=RunTraceOut, responses=_errors(401, 404), tags=["runs"]
     )
-    def get_run(
-        run_id: RecordId, owner: Annotated[KeyOwner, Depends(key_owner)], svc: Svc
-    ) -> RunTraceOut:
+    def get_run(run_id: RecordId, owner: Owner, svc: Svc) -> RunTraceOut:
         try:
             trace = svc.runs.get(run_id, owner.installation)
         except UnknownRun:
@@ -458,6 +339,7 @@ def create_app(
             update={"events": [RunEvent.model_validate(e) for e in trace.events]}
         )
 
+    mount_playground(app)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app
 

@@ -111,3 +111,48 @@ class RunTraceOut(BaseModel):
 class Health(BaseModel):
     status: str
     checks: dict[str, str] = {}
+
+
+class InstallationList(BaseModel):
+    """What a key reaches: its own installation, or every one for an admin key."""
+
+    admin: bool
+    installations: list[CatalogSummary]
+
+
+class RunSummary(BaseModel):
+    """A run without its events (`GET /v1/runs/{id}` has them)."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: str
+    installation: str = Field(validation_alias="installation_id")
+    requirement: str
+    status: str
+    started_at: datetime
+    finished_at: datetime | None
+    model_calls: int
+    tokens_in: int
+    tokens_out: int
+    validator_rounds: int
+
+
+class CatalogParam(BaseModel):
+    name: str
+    type: str
+    required: bool = False
+
+
+class CatalogItem(BaseModel):
+    """A trigger, step or table of an installation's catalog, as the page lists it."""
+
+    name: str
+    label: str | None = None
+    description: str | None = None
+    category: str | None = None  # steps: action | subflow
+    scope: str | None = None  # steps
+    extends: str | None = None  # tables
+    columns: int | None = None  # tables: how many (their own)
+    inputs: list[CatalogParam] = []
+    outputs: list[CatalogParam] = []
+    score: float | None = None  # a search's relevance
