@@ -150,7 +150,7 @@ def catalog_items(
     installation_id: Reachable,
     svc: Svc,
     kind: ItemKind = "steps",
-    q: Annotated[str | None, Query(max_length=200)] = None,
+    q: Annotated[str | None, Query(max_length=200, pattern=r"^[^\x00]*$")] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 500,
 ) -> list[CatalogItem]:
     """The installation's triggers, steps or tables by name; with `q`, the best matches of

@@ -36,6 +36,24 @@ def test_langgraph_json_names_the_graph_factory() -> None:
     assert {"status", "flow", "run_id"} <= set(graph.get_output_jsonschema()["properties"])
 
 
+def test_the_generator_runs_in_a_clean_context_and_its_errors_reach_the_caller() -> None:
+    import contextvars
+
+    from flowgen.graph.served import in_own_thread
+
+    seen = contextvars.ContextVar("seen", default="clean")
+    seen.set("the caller's")
+
+    def events() -> Iterator[dict[str, Any]]:
+        yield {"event": seen.get()}
+        raise RuntimeError("the model failed")
+
+    run = in_own_thread(events)
+    assert next(run) == {"event": "clean"}  # not the server graph's context
+    with pytest.raises(RuntimeError, match="the model failed"):
+        next(run)
+
+
 def test_the_served_graph_streams_the_generators_events(synced_store, monkeypatch) -> None:
     """In process, with a replayed model: the custom stream carries the generator's
     events and the output its outcome; the run is in the run store."""

@@ -126,6 +126,7 @@ def test_catalog_items_are_listed_and_searched(server, keys) -> None:
         assert found and found[0]["score"] is not None
         assert "send_email" in [s["name"] for s in found[:5]]
         assert c.get(url, params={"kind": "columns"}).status_code == 422
+        assert c.get(url, params={"kind": "steps", "q": "a\x00b"}).status_code == 422
 
 
 def foreign_requests(installation: str) -> list[tuple[str, str, dict[str, Any]]]:

@@ -44,7 +44,7 @@ function pill(raw, ctx) {
   let first = titleCase(head);
   if (/^\d+$/.test(head)) {
     const item = ctx.byOrder.get(Number(head));
-    first = `${head} - ${item ? itemLabel(item, ctx) : "step"}`;
+    first = `${head} - ${item ? pillName(item, ctx) : "step"}`;
   } else if (head === "trigger") {
     first = `Trigger - ${ctx.triggerLabel}`;
   }
@@ -108,6 +108,13 @@ function inputsTable(inputs, ctx) {
         : withPills(input.value, ctx)),
     ]),
   );
+}
+
+// A loop's pill names the loop, not its headline's words ("2 - For Each ➛ Item").
+const PILL_NAMES = { FOREACH: "For Each", DOUNTIL: "Do Until" };
+
+function pillName(item, ctx) {
+  return PILL_NAMES[item.definition] ?? itemLabel(item, ctx);
 }
 
 function itemLabel(item, ctx) {

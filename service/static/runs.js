@@ -21,10 +21,10 @@ export class RunsList {
 
   async load() {
     const data = new FormData(this.form);
-    const window = SINCE[data.get("since")];
+    const span = SINCE[data.get("since")];
     const params = {
       status: data.get("status"),
-      since: window ? new Date(Date.now() - window).toISOString() : null,
+      since: span ? new Date(Date.now() - span).toISOString() : null,
       limit: 100,
     };
     this.status.textContent = "Loading runs…";
