@@ -352,7 +352,7 @@ def inputs_node(state: FlowState, runtime: Runtime[RunContext]) -> dict[str, Any
     with ctx.tracer.span("node", "inputs", node=node, item=order) as out:
         retriever = InputsRetriever(ctx.tools_at(node), ctx.retrieval_cache)
         offered = retriever.offer(flow, order, state["requirement"])
-        turns = {int(k): ItemTurn.from_json(v) for k, v in (state.get("turns") or {}).items()}
+        turns = {int(k): ItemTurn.model_validate(v) for k, v in (state.get("turns") or {}).items()}
         earlier = [turns[o] for o in sorted(turns) if o < order]
         turn = item_turn(
             flow,
@@ -377,7 +377,7 @@ def inputs_node(state: FlowState, runtime: Runtime[RunContext]) -> dict[str, Any
     return {
         "flow": flow_json(flow),
         "pending": rest,
-        "turns": {str(o): t.as_json() for o, t in turns.items()},
+        "turns": {str(o): t.model_dump(mode="json") for o, t in turns.items()},
     }
 
 

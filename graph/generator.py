@@ -112,6 +112,21 @@ def tuned_refusal_bias(adapter: str | None, model_name: str) -> float:
     return float(meta.get("refusal_bias", 0.0))
 
 
+def check_prompt_version(adapter: str | None) -> None:
+    """A shipped adapter answers the prompts it was trained on: one trained on another
+    prompt version would get text it never saw, so it is refused with what to do."""
+    path = shipped_adapters().get(adapter or "")
+    meta_file = path / ADAPTER_META if path else None
+    if meta_file is None or not meta_file.is_file():
+        return
+    trained_on = json.loads(meta_file.read_text()).get("prompt_version")
+    if trained_on and trained_on != PROMPT_VERSION:
+        raise ValueError(
+            f"adapter {adapter!r} was trained on prompts {trained_on}; this version writes "
+            f"{PROMPT_VERSION}: retrain it (flowgen train ... --init-from default)"
+        )
+
+
 def pick_adapter(requested: str | None, installation: str, available: list[str]) -> str | None:
     """The adapter a generator runs. Asked for the default, an installation whose tenant
     adapter the engine serves (named after the installation: a folder in the shipped
@@ -187,6 +202,7 @@ class FlowGenerator:
         self.installation = installation
         self.engine = engine or default_engine()
         self.adapter = pick_adapter(adapter, installation, self.engine.adapters())
+        check_prompt_version(self.adapter)
         self.runs = RunStore(self.store.engine) if trace else None
         self.max_rounds = max_rounds
         if not 0 <= consensus <= 16:

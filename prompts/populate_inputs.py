@@ -14,11 +14,11 @@ Training renders its examples with these same functions.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from pydantic import BaseModel, ConfigDict
 
 from flowgen.engine.base import ChatMessage
 from flowgen.flow.catalog import Column, Param
-from flowgen.flow.model import Flow
+from flowgen.flow.model import Flow, FlowInput
 from flowgen.flow.validator import PillRoot
 from flowgen.prompts.line_format import INDENT, declaration_lines, inputs_lines, outline_lines
 
@@ -32,31 +32,15 @@ stored value.
 requirement does not say."""
 
 
-@dataclass(frozen=True)
-class ItemTurn:
+class ItemTurn(BaseModel):
     """One item's user turn, and what it showed (later turns show only what is new)."""
+
+    model_config = ConfigDict(frozen=True)
 
     order: int  # 0: the trigger
     text: str  # without the validator's feedback, which only its own call sees
     columns: tuple[str, ...] = ()  # `table.column`
     pills: tuple[str, ...] = ()
-
-    def as_json(self) -> dict[str, object]:
-        return {
-            "order": self.order,
-            "text": self.text,
-            "columns": list(self.columns),
-            "pills": list(self.pills),
-        }
-
-    @classmethod
-    def from_json(cls, data: dict[str, object]) -> ItemTurn:
-        return cls(
-            order=int(data["order"]),  # type: ignore[call-overload]
-            text=str(data["text"]),
-            columns=tuple(data.get("columns") or ()),  # type: ignore[call-overload]
-            pills=tuple(data.get("pills") or ()),  # type: ignore[call-overload]
-        )
 
 
 def flow_lines(flow: Flow) -> list[str]:
@@ -141,7 +125,12 @@ def item_turn(
         parts += ["## Example", example.rstrip()]
     if instructions:
         parts.append("## Output: one `name = value` line per input")
-    return ItemTurn(order, "\n".join(parts), tuple(new_columns), tuple(p.text for p in fresh_pills))
+    return ItemTurn(
+        order=order,
+        text="\n".join(parts),
+        columns=tuple(new_columns),
+        pills=tuple(p.text for p in fresh_pills),
+    )
 
 
 def inputs_conversation(
@@ -157,7 +146,9 @@ def inputs_conversation(
     messages = [*outline_messages, ChatMessage(role="assistant", content=outline_lines(flow))]
     for done in earlier:
         messages.append(ChatMessage(role="user", content=done.text))
-        messages.append(ChatMessage(role="assistant", content=inputs_lines(item_inputs(flow, done.order))))
+        messages.append(
+            ChatMessage(role="assistant", content=inputs_lines(item_inputs(flow, done.order)))
+        )
     text = turn.text
     if feedback:
         text += "\n" + "\n".join(["## Your last answer had these problems; fix them", *feedback])
@@ -165,7 +156,7 @@ def inputs_conversation(
     return messages
 
 
-def item_inputs(flow: Flow, order: int) -> list:
+def item_inputs(flow: Flow, order: int) -> list[FlowInput]:
     if order == 0:
         return list(flow.trigger.inputs) if flow.trigger else []
     comp = flow.component(order)

@@ -3,7 +3,6 @@ store, retrieved for prompts, and shown by the graph (driven by the replay engin
 
 from __future__ import annotations
 
-import itertools
 import json
 from pathlib import Path
 from typing import Any

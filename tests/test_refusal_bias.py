@@ -62,3 +62,18 @@ def test_the_shipped_guard_tells_harmful_requests_from_ordinary_ones() -> None:
     assert not guard.refuses(
         "When a P1 incident is created, notify the assignment group's manager by email."
     )
+
+
+def test_an_adapter_trained_on_other_prompts_is_refused_by_name(tmp_path, monkeypatch) -> None:
+    from flowgen.prompts import PROMPT_VERSION
+
+    for name, version in (("old", "create_flow/2+populate_inputs/2"), ("new", PROMPT_VERSION)):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "adapter_config.json").write_text("{}")
+        meta = {"base_model": "SmolLM2-135M-Instruct", "prompt_version": version}
+        (tmp_path / name / generator.ADAPTER_META).write_text(json.dumps(meta))
+    monkeypatch.setattr(shipped, "adapters_dir", lambda: tmp_path)
+    with pytest.raises(ValueError, match=r"'old' was trained on prompts create_flow/2\+"):
+        generator.check_prompt_version("old")
+    generator.check_prompt_version("new")
+    generator.check_prompt_version(None)  # the base model: prompted, nothing to match

@@ -81,12 +81,10 @@ def examples_for_case(
     # The outline call's own example stands for the cases trained on outlines only.
     made: list[Example] = []
     calls = list(zip(engine.requests, engine.answers, strict=True))
-    last_inputs = next(
-        (i for i in range(len(calls) - 1, -1, -1) if _is_inputs(calls[i][0])), None
-    )
+    last_inputs = next((i for i in range(len(calls) - 1, -1, -1) if _is_inputs(calls[i][0])), None)
     for i, (request, answer) in enumerate(calls):
         task = "inputs" if _is_inputs(request) else "outline"
-        if task == "inputs" and i != last_inputs or task == "outline" and i > 0:
+        if (task == "inputs" and i != last_inputs) or (task == "outline" and i > 0):
             continue
         made.append(
             Example(
