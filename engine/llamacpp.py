@@ -51,7 +51,9 @@ def quiet_llama() -> None:
 class _Model:
     """One llama.cpp model and context, with what its KV cache holds."""
 
-    def __init__(self, llama_cpp: Any, path: Path, context: int, threads: int):
+    def __init__(
+        self, llama_cpp: Any, path: Path, context: int, threads: int, flash_attention: bool
+    ):
         self.llm = llama_cpp.Llama(
             model_path=str(path),
             n_ctx=context,
@@ -59,6 +61,7 @@ class _Model:
             n_ubatch=512,
             n_threads=threads,
             n_threads_batch=threads,
+            flash_attn=flash_attention,
             verbose=False,
         )
         # Freed before the interpreter tears down the ctypes bindings: left to
@@ -83,6 +86,7 @@ class LlamaCppEngine(ConstrainedDecoder):
         prefix_cache: bool = True,
         merged: Collection[str] = (),
         speculative: bool = True,
+        flash_attention: bool = False,
     ):
         """`merged` names adapters run as their own model, the adapter added into the
         base weights (engine/gguf_files.merged_model_gguf): no LoRA work per token, one
@@ -101,9 +105,14 @@ class LlamaCppEngine(ConstrainedDecoder):
         self.context = context
         self.use_prefix_cache = prefix_cache
         self.speculative = speculative
+        self.flash_attention = flash_attention
         self._merged: dict[str, _Model] = {
             name: _Model(
-                llama_cpp, merged_model_gguf(adapters[name], weights), context, self._threads
+                llama_cpp,
+                merged_model_gguf(adapters[name], weights),
+                context,
+                self._threads,
+                flash_attention,
             )
             for name in merged
         }
@@ -119,12 +128,16 @@ class LlamaCppEngine(ConstrainedDecoder):
         self._adapter_names = list(adapters)
 
     def _model(self, path: Path) -> _Model:
-        return _Model(self._llama_cpp, path, self.context, self._threads)
+        return _Model(self._llama_cpp, path, self.context, self._threads, self.flash_attention)
 
     def _load_base(self) -> _Model:
         if self._base is None:
             base = _Model(
-                self._llama_cpp, base_model_gguf(self.weights), self.context, self._threads
+                self._llama_cpp,
+                base_model_gguf(self.weights),
+                self.context,
+                self._threads,
+                self.flash_attention,
             )
             for name, path in self._lora_files.items():
                 handle = self._llama_cpp.llama_adapter_lora_init(base.llm.model, str(path).encode())

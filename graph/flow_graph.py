@@ -207,8 +207,10 @@ def outline_prompt(
     examples: list[tuple[str, str]] | None = None,
     must_refuse: bool = False,
     instructions: bool = False,
+    may_refuse: bool = True,
 ) -> tuple[list[ChatMessage], str]:
-    """The createFlow messages and the grammar of their answer."""
+    """The createFlow messages and the grammar of their answer. `must_refuse`: the
+    answer is a refusal (its reason); `may_refuse`: the model may choose to refuse."""
     offered = outline_offer(tools, requirement, extra_steps)
     # Whether to refuse is decided once: a second outline, written to fix the
     # validator's complaints, must be a flow (v1 read the complaint as a reason).
@@ -217,7 +219,7 @@ def outline_prompt(
         offered.all_steps,
         offered.flow_logic,
         requirement=requirement,
-        allow_refusal=feedback is None,
+        allow_refusal=feedback is None and (may_refuse or must_refuse),
         allow_flow=not must_refuse,
         tables=offered.all_tables,
     )
@@ -262,6 +264,10 @@ def outline_node(state: FlowState, runtime: Runtime[RunContext]) -> dict[str, An
             [(e.requirement, e.outline) for e in _solved(shown)],
             must_refuse=bool(state.get("must_refuse")) and feedback is None,
             instructions=ctx.instructions,
+            # With a guard, refusing is its decision: the adapters refuse legitimate
+            # requests the guard passes far more often than they catch what it misses
+            # (adapter v2: test 8 of 162 flows refused for 1 more of 11 refusals).
+            may_refuse=ctx.guard is None,
         )
         bias = ctx.refusal_logit_bias if feedback is None else None
         rule = CoverageRule(requirement) if ctx.coverage else None

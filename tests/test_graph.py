@@ -333,6 +333,21 @@ def test_when_the_guard_refuses_the_outline_may_only_word_the_reason(synced_stor
     assert guard_span.payload["refuse"] is True
 
 
+def test_when_the_guard_passes_a_requirement_the_model_may_not_refuse_it(synced_store) -> None:
+    import numpy as np
+
+    from flowgen.graph.guard import RefusalGuard
+
+    never = RefusalGuard(np.zeros(384, dtype=np.float32), -5.0, 0.5, "all-MiniLM-L6-v2", {})
+    case = FLOW_CASES[0]
+    refusing = ReplayEngine(None, refusal="this moves records away from their team")
+    generator(synced_store, refusing, guard=never).generate(case["requirement"])
+    assert [r.item for r in refusing.rejections][:1] == ["outline"]  # no refusal admitted
+    unguarded = ReplayEngine(None, refusal="this moves records away from their team")
+    result = generator(synced_store, unguarded, guard=None).generate(case["requirement"])
+    assert result.status == "refused" and unguarded.rejections == []  # the model decides
+
+
 # -- subflows (issue 19): no trigger, declared inputs and outputs --------------------------------
 SUBFLOW_CASES = ["itsm-test-sub-001", "itsm-test-sub-002", "itsm-test-sub-003", "itsm-test-sub-004"]
 
