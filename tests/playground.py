@@ -50,13 +50,14 @@ def make_key(installation: str | None) -> str:
 
 
 class ThreadServer:
-    """`create_app(engine=...)` served by uvicorn in a daemon thread."""
+    """`create_app(engine=...)` served by uvicorn in a daemon thread: the model replays
+    `flow`, or with None it is the real one (loaded in the background)."""
 
-    def __init__(self, flow: dict[str, Any]):
+    def __init__(self, flow: dict[str, Any] | None):
         from flowgen.service.app import create_app
         from flowgen.training.replay import ReplayEngine
 
-        engine = ReplayEngine(Flow.model_validate(flow), check_grammar=False)
+        engine = ReplayEngine(Flow.model_validate(flow), check_grammar=False) if flow else None
         with socket.socket() as s:
             s.bind(("127.0.0.1", 0))
             self.port = s.getsockname()[1]
@@ -67,13 +68,17 @@ class ThreadServer:
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, name="playground", daemon=True)
 
-    def start(self) -> ThreadServer:
+    def start(self, ready_within: float = 120) -> ThreadServer:
+        """Start it and wait until it is ready (its model loaded)."""
         self.thread.start()
-        deadline = time.monotonic() + 120
+        deadline = time.monotonic() + ready_within
         while not self.server.started:
             assert self.thread.is_alive(), "the service stopped while starting"
             assert time.monotonic() < deadline, "the service did not start"
             time.sleep(0.1)
+        while httpx.get(f"{self.url}/readyz", timeout=30).status_code != 200:
+            assert time.monotonic() < deadline, "the service's model did not load"
+            time.sleep(1)
         return self
 
     def stop(self) -> None:
