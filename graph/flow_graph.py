@@ -68,6 +68,9 @@ OUTLINE_MAX_TOKENS = 320
 # most samples stay plausible, high enough that they differ where the model is unsure.
 CONSENSUS_TEMPERATURE = 0.7
 INPUTS_MAX_TOKENS = 256
+# The longest conversation an inputs call sends: the embedded engine's 4,096-token
+# context less the answer and the chat template's tokens.
+CONVERSATION_TOKENS = 3584
 # Errors whose fix is a different outline rather than different inputs.
 OUTLINE_CODES = {"unknown_trigger", "unknown_step", "wrong_category", "wrong_scope"}
 
@@ -360,19 +363,18 @@ def inputs_node(state: FlowState, runtime: Runtime[RunContext]) -> dict[str, Any
         offered = retriever.offer(flow, order, state["requirement"])
         turns = {int(k): ItemTurn.model_validate(v) for k, v in (state.get("turns") or {}).items()}
         earlier = [turns[o] for o in sorted(turns) if o < order]
-        turn = item_turn(
-            flow,
-            order,
-            offered.params,
-            offered.tables,
-            offered.columns,
-            offered.pills,
-            earlier,
-            _input_examples(state.get("examples") or [], flow, order),
-            ctx.instructions,
-        )
+        examples = _input_examples(state.get("examples") or [], flow, order)
+        offer = (offered.params, offered.tables, offered.columns, offered.pills)
+        turn = item_turn(flow, order, *offer, earlier, examples, ctx.instructions)
         outline_messages = [ChatMessage.model_validate(m) for m in state["outline_messages"]]
         messages = inputs_conversation(outline_messages, flow, earlier, turn, feedback)
+        if earlier and _tokens(ctx.engine, messages) > CONVERSATION_TOKENS:
+            # A long flow's conversation would outgrow the context: this item starts
+            # again after the outline, with the whole offer (the outline stays cached).
+            out["restarted_conversation"] = True
+            earlier = []
+            turn = item_turn(flow, order, *offer, earlier, examples, ctx.instructions)
+            messages = inputs_conversation(outline_messages, flow, earlier, turn, feedback)
         result = ctx.generate(node, messages, offered.grammar, INPUTS_MAX_TOKENS)
         text = result.text if result.complete else _complete_lines(result.text)
         inputs = [i for i in parse_inputs(text) if i.value]
@@ -518,6 +520,11 @@ def _input_examples(examples: list[dict[str, Any]], flow: Flow, order: int) -> l
     answers = [c.inputs_of(definition) for c in _solved(examples)] if definition else []
     distinct = list(dict.fromkeys(a for a in answers if a))  # the same answer shown once
     return distinct[:2] or None
+
+
+def _tokens(engine: Engine, messages: list[ChatMessage]) -> int:
+    """About how many tokens the messages take (the chat template adds ~5 a message)."""
+    return len(engine.tokenize("\n".join(m.content for m in messages))) + 5 * len(messages)
 
 
 def _complete_lines(text: str) -> str:

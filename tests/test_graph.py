@@ -348,6 +348,26 @@ def test_when_the_guard_passes_a_requirement_the_model_may_not_refuse_it(synced_
     assert result.status == "refused" and unguarded.rejections == []  # the model decides
 
 
+def test_a_conversation_too_long_for_the_context_starts_again_after_the_outline(
+    synced_store,
+) -> None:
+    class LongTokens(ReplayEngine):
+        def tokenize(self, text: str) -> list[int]:
+            return [0] * len(text)  # a token per character: every conversation is long
+
+    case = FLOW_CASES[0]
+    engine = LongTokens(Flow.model_validate(case["flow"]))
+    result = generator(synced_store, engine).generate(case["requirement"])
+    assert result.status == "ok" and engine.rejections == []
+    assert without_name(result.flow) == without_name(case["flow"])
+    inputs = engine.requests[1:]
+    assert len(inputs) >= 3
+    for request in inputs:  # the outline's conversation, its answer, one whole turn
+        assert [m.role for m in request.messages] == ["system", "user", "assistant", "user"]
+        assert request.messages[:2] == engine.requests[0].messages
+        assert "\n## Flow\n" in request.messages[-1].content  # the whole outline, numbered
+
+
 # -- subflows (issue 19): no trigger, declared inputs and outputs --------------------------------
 SUBFLOW_CASES = ["itsm-test-sub-001", "itsm-test-sub-002", "itsm-test-sub-003", "itsm-test-sub-004"]
 
