@@ -71,7 +71,8 @@ def run_arm(
     """Score every case and write the results to `out_dir`. Each finished case is appended
     to `cases.partial.jsonl` first, so an eval stopped part-way (hours on a CPU) picks up
     where it stopped when run again with the same arm and folder."""
-    from flowgen.graph.generator import FlowGenerator
+    from flowgen.engine.base import EngineError
+    from flowgen.graph.generator import FlowGenerator, GenerationOutcome
 
     index = ExampleIndex(solved_cases(train)) if arm.kind == "nearest" else None
     generators: dict[str, FlowGenerator] = {}
@@ -115,9 +116,20 @@ def run_arm(
                     coverage=arm.coverage,
                     examples=arm.examples,
                 )
-            result = generators[case.installation].generate(
-                case.requirement, extra_steps=gold_steps(case) if arm.perfect_rag else None
-            )
+            try:
+                result = generators[case.installation].generate(
+                    case.requirement, extra_steps=gold_steps(case) if arm.perfect_rag else None
+                )
+            except EngineError as exc:  # one case the model could not run: scored 0, named
+                error = {"code": "engine_error", "message": str(exc)}
+                result = GenerationOutcome(
+                    run_id="",
+                    installation=case.installation,
+                    requirement=case.requirement,
+                    status="invalid",
+                    flow=None,
+                    errors=[error],
+                )
             outcome = result.model_dump(
                 include={
                     "status",

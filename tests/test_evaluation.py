@@ -280,3 +280,50 @@ def test_component_ratio_counts_a_refused_or_short_flow_against_its_gold() -> No
     assert figures["component_ratio"] == round(3 / 20, 3)
     assert figures["component_ratio_long"] == round(1 / 18, 3) and figures["long_cases"] == 2
     assert figures["component_ratio_1-2"] == 1.0 and figures["component_ratio_3-5"] is None
+
+
+def test_a_case_the_engine_cannot_run_is_scored_zero_and_the_eval_goes_on(
+    synced_store, tmp_path
+) -> None:
+    from flowgen.engine.base import EngineError
+    from flowgen.evaluation.runner import Arm, run_arm
+    from flowgen.flow.model import Flow
+    from flowgen.training.cases import read_cases
+    from flowgen.training.replay import ReplayEngine
+
+    path, gold = gold_case_file(tmp_path)
+    cases = read_cases([path])
+
+    class FailsOnSecond(ReplayEngine):
+        def generate(self, request: Any) -> Any:
+            if self.requirement == cases[1].requirement:
+                raise EngineError("the prompt is 4143 tokens; the engine's context holds 4096")
+            return super().generate(request)
+
+    engine = FailsOnSecond(Flow.model_validate(gold[0]["flow"]))
+    requirements = iter(c.requirement for c in cases)
+
+    def progress() -> None:
+        engine.requirement = next(requirements, "")
+
+    progress()
+    run_arm(
+        Arm(name="replay", adapter=None),
+        cases,
+        synced_store,
+        engine,
+        [],
+        tmp_path / "out",
+        progress,
+    )
+    rows = [
+        json.loads(line) for line in (tmp_path / "out" / "cases.jsonl").read_text().splitlines()
+    ]
+    assert len(rows) == len(cases)
+    failed = rows[1]
+    assert failed["status"] == "invalid" and failed["flow"] is None
+    assert (
+        failed["errors"][0]["code"] == "engine_error" and "4143" in failed["errors"][0]["message"]
+    )
+    assert failed["score"]["flowsim_full"] == 0.0
+    assert rows[0]["status"] == "ok"  # the cases around it ran
