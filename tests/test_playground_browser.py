@@ -4,8 +4,8 @@ driven by Playwright for Python, on the service's app on loopback (tests/playgro
 It signs in with the keyboard, generates a flow and sees the streamed outline and each
 step's inputs, the flow drawn with its nesting, the validator's verdict and the download;
 opens the run's timeline; and checks that another installation's key sees none of it.
-Screenshots go to build/screenshots/ (FLOWGEN_DOCS_SCREENSHOTS=1 also writes the ones the
-docs show, in docs/images/)."""
+Screenshots go to build/screenshots/ (FLOWGEN_DOCS_SCREENSHOTS=1 also writes the two the
+docs show to docs/images/)."""
 
 from __future__ import annotations
 
@@ -23,6 +23,8 @@ from playground import OTHER, REPO, ThreadServer, case, make_key, sync_other
 CHROMIUM = os.environ.get("FLOWGEN_CHROMIUM") or shutil.which("chromium")
 SHOTS = REPO / "build" / "screenshots"
 DOCS_SHOTS = REPO / "docs" / "images"
+# The ones the docs show: the nested flow (replayed) and a real model's run timeline.
+IN_DOCS = {"playground-flow.png", "run-timeline-model.png"}
 
 try:
     from playwright.sync_api import Page, expect, sync_playwright
@@ -86,7 +88,7 @@ def screenshot(page: Page, name: str, height: int | None = None) -> None:
     SHOTS.mkdir(parents=True, exist_ok=True)
     clip = {"x": 0, "y": 0, "width": 1280, "height": height} if height else None
     page.screenshot(path=str(SHOTS / name), full_page=True, clip=clip)  # type: ignore[arg-type]
-    if os.environ.get("FLOWGEN_DOCS_SCREENSHOTS") == "1":
+    if os.environ.get("FLOWGEN_DOCS_SCREENSHOTS") == "1" and name in IN_DOCS:
         DOCS_SHOTS.mkdir(parents=True, exist_ok=True)
         shutil.copy(SHOTS / name, DOCS_SHOTS / name)
 
@@ -245,7 +247,7 @@ def test_the_page_generates_with_the_real_model(model_server, keys, tmp_path) ->
     first, then the result, and what came out is drawn or shown as a refusal."""
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
-        page = browser.new_page(base_url=model_server.url)
+        page = browser.new_page(base_url=model_server.url, viewport={"width": 1280, "height": 900})
         sign_in(page, keys["acme"])
         page.get_by_label("Requirement", exact=True).fill(
             "Every time a user becomes inactive, find all incidents assigned to them "
@@ -263,4 +265,10 @@ def test_the_page_generates_with_the_real_model(model_server, keys, tmp_path) ->
             expect(page.locator("#verdict")).to_contain_text("alid")  # Valid / Not valid
         else:
             expect(page.locator(".refusal")).to_contain_text("Refused")
+        # Its timeline: real tokens and timings.
+        page.get_by_role("link", name="Open this run's timeline").click()
+        expect(page.locator("#run-heading")).to_be_focused()
+        page.locator("li.kind-model summary").first.click()
+        expect(page.locator("li.kind-model .event-body").first).to_contain_text("Answer")
+        screenshot(page, "run-timeline-model.png", height=1500)
         browser.close()
