@@ -4,6 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh test
+bash scripts/langgraph_env.sh # `langgraph dev` for its test, beside .venv (see the script)
 # The playground's browser test drives Debian's chromium through Playwright (no browser
 # download). Installed here when missing and this user may (root, as in CI); elsewhere
 # that test skips, saying why.

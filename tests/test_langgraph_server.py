@@ -1,6 +1,7 @@
 """The generator on LangGraph's own server: `langgraph.json` at the root names
-`flowgen.graph.served:make_graph`; `langgraph dev` (PyPI `langgraph-cli[inmem]`) serves
-it on loopback and `langgraph-sdk`'s client runs a flow through it, streaming."""
+`flowgen.graph.served:make_graph`; `langgraph dev` (PyPI `langgraph-cli[inmem]`, set up
+by scripts/langgraph_env.sh) serves it on loopback and `langgraph-sdk`'s client runs a
+flow through it, streaming."""
 
 from __future__ import annotations
 
@@ -21,7 +22,13 @@ from playground import REPO, case
 
 from flowgen.flow.model import Flow
 
-LANGGRAPH = shutil.which("langgraph", path=str(Path(sys.executable).parent))
+# scripts/langgraph_env.sh's environment (layered on .venv), else one installed here.
+LAYERED = REPO / "build" / "langgraph-venv" / "bin" / "langgraph"
+LANGGRAPH = (
+    str(LAYERED)
+    if LAYERED.is_file()
+    else shutil.which("langgraph", path=str(Path(sys.executable).parent))
+)
 
 
 def test_langgraph_json_names_the_graph_factory() -> None:
@@ -133,7 +140,7 @@ class LangGraphDev:
 @pytest.fixture(scope="module")
 def langgraph_dev(synced_store, tmp_path_factory) -> Iterator[LangGraphDev]:
     if LANGGRAPH is None:
-        pytest.skip("no langgraph CLI: pip install -e '.[test]' (langgraph-cli[inmem])")
+        pytest.skip("no langgraph CLI: run scripts/langgraph_env.sh (langgraph-cli[inmem])")
     server = LangGraphDev(tmp_path_factory.mktemp("langgraph-dev")).start()
     yield server
     server.stop()
