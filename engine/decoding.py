@@ -103,10 +103,13 @@ class ConstrainedDecoder:
 
     def render(self, request: GenerationRequest) -> str:
         if request.messages is not None:
-            return self.tokenizer.apply_chat_template(
-                [m.model_dump() for m in request.messages],
-                tokenize=False,
-                add_generation_prompt=True,
+            # With tokenize=False the template returns the text (typed as any output).
+            return str(
+                self.tokenizer.apply_chat_template(
+                    [m.model_dump() for m in request.messages],
+                    tokenize=False,
+                    add_generation_prompt=True,
+                )
             )
         if request.prompt is None:
             raise EngineError("a request needs `messages` or `prompt`")
@@ -324,8 +327,11 @@ class ConstrainedDecoder:
         return self._choose(logits, request.temperature, sampler)
 
     def _text(self, tokens: list[int]) -> str:
-        return self.tokenizer.decode(
-            tokens, skip_special_tokens=False, clean_up_tokenization_spaces=False
+        # One sequence of ids decodes to one string (decode is typed for batches too).
+        return str(
+            self.tokenizer.decode(
+                tokens, skip_special_tokens=False, clean_up_tokenization_spaces=False
+            )
         )
 
     def _check_adapter(self, request: GenerationRequest) -> None:
