@@ -21,7 +21,9 @@ from flowgen.flow.model import Flow
 
 REPO = Path(__file__).resolve().parent.parent
 NESTED_CASE = "itsm-test-long-004"  # monthly → look up → FOREACH { IF {…} ELSE {…} } → post
-OTHER = "other-co"  # a second installation (acme-itsm's catalog under another id)
+# A second installation (acme-itsm's catalog under another id); not test_service.py's
+# `other-co`, which must stay unsynced in the session's shared store.
+OTHER = "playground-co"
 
 
 def case(case_id: str = NESTED_CASE) -> dict[str, Any]:
@@ -33,7 +35,7 @@ def case(case_id: str = NESTED_CASE) -> dict[str, Any]:
 
 
 def sync_other(engine: Any, embedder: Any) -> None:
-    """`other-co`: acme-itsm's catalog under another installation id."""
+    """`OTHER`: acme-itsm's catalog under another installation id."""
     from flowgen.db.sync import sync_catalog
     from flowgen.flow.catalog import parse_catalog
 
