@@ -95,6 +95,15 @@ def clean_requirement(text: Any, max_chars: int | None = None) -> str:
     return cleaned
 
 
+def shipped_adapter_meta(adapter: str | None) -> dict[str, Any]:
+    """The metadata `flowgen train` wrote beside a shipped adapter (empty for none)."""
+    path = shipped_adapters().get(adapter or "")
+    meta_file = path / ADAPTER_META if path else None
+    if meta_file is None or not meta_file.is_file():
+        return {}
+    return dict(json.loads(meta_file.read_text()))
+
+
 def tuned_refusal_bias(adapter: str | None, model_name: str) -> float:
     """The refusal bias in the shipped adapter's metadata, when the engine's base model
     is the one it was tuned on (0 otherwise: a bias means nothing to another model);
@@ -102,11 +111,7 @@ def tuned_refusal_bias(adapter: str | None, model_name: str) -> float:
     forced = get_settings().refusal_bias
     if forced is not None:
         return forced
-    path = shipped_adapters().get(adapter or "")
-    meta_file = path / ADAPTER_META if path else None
-    if meta_file is None or not meta_file.is_file():
-        return 0.0
-    meta = json.loads(meta_file.read_text())
+    meta = shipped_adapter_meta(adapter)
     if meta.get("base_model") != model_name.rsplit("/", 1)[-1]:
         return 0.0
     return float(meta.get("refusal_bias", 0.0))
@@ -115,11 +120,7 @@ def tuned_refusal_bias(adapter: str | None, model_name: str) -> float:
 def check_prompt_version(adapter: str | None) -> None:
     """A shipped adapter answers the prompts it was trained on: one trained on another
     prompt version would get text it never saw, so it is refused with what to do."""
-    path = shipped_adapters().get(adapter or "")
-    meta_file = path / ADAPTER_META if path else None
-    if meta_file is None or not meta_file.is_file():
-        return
-    trained_on = json.loads(meta_file.read_text()).get("prompt_version")
+    trained_on = shipped_adapter_meta(adapter).get("prompt_version")
     if trained_on and trained_on != PROMPT_VERSION:
         raise ValueError(
             f"adapter {adapter!r} was trained on prompts {trained_on}; this version writes "
