@@ -10,6 +10,8 @@ import json
 import socket
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -90,6 +92,21 @@ class ThreadServer:
     def client(self, key: str | None = None) -> httpx.Client:
         headers = {"Authorization": f"Bearer {key}"} if key else {}
         return httpx.Client(base_url=self.url, headers=headers, timeout=120)
+
+
+@contextmanager
+def playground_server(engine: Any, embedder: Any) -> Iterator[ThreadServer]:
+    """The service on loopback, replaying the nested case, with `OTHER` synced too."""
+    sync_other(engine, embedder)
+    srv = ThreadServer(case()["flow"]).start()
+    try:
+        yield srv
+    finally:
+        srv.stop()
+
+
+def playground_keys() -> dict[str, str]:
+    return {"admin": make_key(None), "acme": make_key("acme-itsm"), "other": make_key(OTHER)}
 
 
 def sse(response: httpx.Response) -> list[tuple[str, dict[str, Any]]]:

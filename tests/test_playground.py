@@ -10,22 +10,27 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from playground import OTHER, ThreadServer, case, generate, make_key, sync_other
+from playground import (
+    OTHER,
+    ThreadServer,
+    case,
+    generate,
+    playground_keys,
+    playground_server,
+)
 
 from flowgen.shipped import playground_dir
 
 
 @pytest.fixture(scope="module")
 def server(synced_store, engine, embedder) -> Iterator[ThreadServer]:
-    sync_other(engine, embedder)
-    srv = ThreadServer(case()["flow"]).start()
-    yield srv
-    srv.stop()
+    with playground_server(engine, embedder) as srv:
+        yield srv
 
 
 @pytest.fixture(scope="module")
 def keys(server) -> dict[str, str]:
-    return {"admin": make_key(None), "acme": make_key("acme-itsm"), "other": make_key(OTHER)}
+    return playground_keys()
 
 
 @pytest.fixture(scope="module")

@@ -18,7 +18,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from playground import OTHER, REPO, ThreadServer, case, make_key, sync_other
+from playground import (
+    OTHER,
+    REPO,
+    ThreadServer,
+    case,
+    playground_keys,
+    playground_server,
+)
 
 CHROMIUM = os.environ.get("FLOWGEN_CHROMIUM") or shutil.which("chromium")
 SHOTS = REPO / "build" / "screenshots"
@@ -45,15 +52,13 @@ pytestmark = [
 
 @pytest.fixture(scope="module")
 def server(synced_store, engine, embedder) -> Iterator[ThreadServer]:
-    sync_other(engine, embedder)
-    srv = ThreadServer(case()["flow"]).start()
-    yield srv
-    srv.stop()
+    with playground_server(engine, embedder) as srv:
+        yield srv
 
 
 @pytest.fixture(scope="module")
 def keys(server) -> dict[str, str]:
-    return {"admin": make_key(None), "acme": make_key("acme-itsm"), "other": make_key(OTHER)}
+    return playground_keys()
 
 
 @pytest.fixture
