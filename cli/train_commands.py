@@ -50,6 +50,15 @@ def train_command(
             "every item's inputs); the others train their outline call alone."
         ),
     ] = 1.0,
+    subflow_share: Annotated[
+        float,
+        typer.Option(
+            min=0.0,
+            max=1.0,
+            help="With --max-cases: at least this share of the synthetic sample are "
+            "subflow definitions (3% of the synthetic corpus).",
+        ),
+    ] = 0.0,
     refusal_examples: Annotated[
         bool,
         typer.Option(
@@ -89,7 +98,13 @@ def train_command(
     files = cases or corpus_files()
     out_dir = out_dir or shipped.adapters_dir() / "default"
     chosen, refusals = training_cases(
-        read_cases(files), installation, leave_out or [], refusal_examples, max_cases, seed
+        read_cases(files),
+        installation,
+        leave_out or [],
+        refusal_examples,
+        max_cases,
+        seed,
+        subflow_share,
     )
     if refusals:
         out.print(f"left {refusals} refusal cases to the guard (--refusal-examples keeps them)")
@@ -145,6 +160,7 @@ def train_command(
         "left_out": leave_out or [],
         "example_stats": stats.__dict__,
         "inputs_share": inputs_share,
+        "subflow_share": subflow_share,
         "refusal_examples": refusal_examples,
         "examples_per_prompt": examples_per_prompt,
         "examples_trained": len(examples),

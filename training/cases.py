@@ -134,10 +134,13 @@ def training_cases(
     refusal_examples: bool = False,
     max_cases: int | None = None,
     seed: int = 0,
+    subflow_share: float = 0.0,
 ) -> tuple[list[Case], int]:
     """The train-split cases an adapter learns from, and how many refusal cases were left
     to the refusal guard. With `max_cases`, every hand-written case is kept and the rest
-    is a seeded sample of the synthetic ones."""
+    is a seeded sample of the synthetic ones, of which `subflow_share` (at least) are
+    subflow definitions: they are 3% of the synthetic corpus, too few in a small sample
+    for a form the model writes nowhere else."""
     left_out = set(leave_out)
     chosen = [
         c
@@ -153,6 +156,10 @@ def training_cases(
     if max_cases and len(chosen) > max_cases:
         hand = [c for c in chosen if c.source == "handwritten"]
         synthetic = [c for c in chosen if c.source != "handwritten"]
-        sampled = random.Random(seed).sample(synthetic, max(0, max_cases - len(hand)))
-        chosen = hand + sampled
+        rng = random.Random(seed)
+        wanted = max(0, max_cases - len(hand))
+        subflows = [c for c in synthetic if c.flow is not None and c.flow.get("trigger") is None]
+        first = rng.sample(subflows, min(len(subflows), round(wanted * subflow_share)))
+        rest = [c for c in synthetic if c not in first]
+        chosen = hand + first + rng.sample(rest, wanted - len(first))
     return chosen, refusals
