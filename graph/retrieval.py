@@ -39,7 +39,9 @@ TRIGGER_K = 6
 STEP_K = 14
 CLAUSE_K = 6
 TABLE_K = 3
-COLUMN_K = 6
+COLUMN_K = (8, 4)  # columns shown of the most likely table, and of the others
+COLUMN_TABLES = 3  # tables whose columns an inputs turn shows
+QUERY_TYPES = ("condition", "values")
 WALK_HOPS = 3  # dot-walks offered up to three reference hops from a pill
 
 
@@ -176,10 +178,13 @@ class InputsRetriever:
         tables: list[dict[str, Any]] = []
         if any(p.type == "table" for p in params):
             tables = self._candidate_tables(annotation, pills, params)
-        shown = {t["name"]: self._shown_columns(t["name"], annotation) for t in tables}
-        for root in pills:  # the fields of pill records, for conditions like IF
-            if root.table and root.table not in shown and self.catalog.table(root.table):
-                shown[root.table] = self._shown_columns(root.table, annotation)
+        shown: dict[str, list[Column]] = {}
+        if any(p.type in QUERY_TYPES for p in params):
+            # Columns only where a condition or values can name them, and only of the
+            # tables most likely meant: every column line costs ~10 prompt tokens, and
+            # the grammar admits every column of the chosen table anyway.
+            for rank, name in enumerate(_column_tables(tables, pills, params)[:COLUMN_TABLES]):
+                shown[name] = self._shown_columns(name, annotation, COLUMN_K[min(rank, 1)])
         space = self._pill_space(pills)
         variants = self._variants(params, tables, pills, order)
         item = flow.component(order) if order else None
@@ -203,9 +208,9 @@ class InputsRetriever:
                 labels[extra] = table.label if table else None
         return [{"name": n, "label": labels.get(n)} for n in names[: TABLE_K + 2]]
 
-    def _shown_columns(self, table: str, annotation: str) -> list[Column]:
-        """The columns most relevant to the annotation, with their choice values."""
-        hits = self.tools.search_columns(table=table, query=annotation, k=COLUMN_K)
+    def _shown_columns(self, table: str, annotation: str, k: int) -> list[Column]:
+        """The k columns most relevant to the annotation, with their choice values."""
+        hits = self.tools.search_columns(table=table, query=annotation, k=k)
         by_name = {c.name: c for c in self.all_columns(table)}
         return [by_name[h["name"]] for h in hits if h["name"] in by_name]
 
@@ -271,7 +276,10 @@ class InputsRetriever:
             return InputSpec(p.name, "options", ["true", "false"], required=required)
         if p.name == "step" and p.type == "string" and order:  # GOBACKTO
             return InputSpec(p.name, "options", [str(o) for o in range(1, order)] or ["1"])
-        if p.type == "record" and any(r.type in ("record", "reference") for r in pills):
+        if p.type == "record":
+            # a record pill, or (none in scope) a literal sys_id: never a list, which the
+            # validator rejects and no inputs round can fix (send_email's optional record
+            # after a lookup took `{{1.records}}` on test)
             return InputSpec(p.name, "pills", required=required)
         lists = any(r.type in ("records", "array") for r in pills)
         if (p.type in ("records", "array") or p.name == "items") and lists:
@@ -291,6 +299,24 @@ class InputsRetriever:
 
     def _table_names(self) -> list[str]:
         return self.tools.list_names(kind="tables")
+
+
+def _column_tables(
+    tables: list[dict[str, Any]], pills: list[PillRoot], params: list[Param]
+) -> list[str]:
+    """The tables whose columns to show, most likely first: with a table input, the
+    candidates as retrieval ranked them, except that a table some record pill in scope
+    holds comes first when the item also takes a record (update_record on the loop's
+    item); without one (an IF), the tables of the record pills, latest first."""
+    record_tables = [r.table for r in reversed(pills) if r.table and r.type == "record"]
+    names = [t["name"] for t in tables]
+    if not names:
+        ordered = record_tables
+    elif any(p.type == "record" for p in params):
+        ordered = [t for t in record_tables if t in names] + names
+    else:
+        ordered = names
+    return list(dict.fromkeys(ordered))
 
 
 def _choices_by_field(cols: list[Column]) -> dict[str, list[str]]:

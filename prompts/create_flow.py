@@ -1,6 +1,7 @@
 """The createFlow prompt: requirement and retrieved suggestions → outline lines.
 
-Sections: context (the offered triggers, steps and flow logic), solved examples (the
+Sections: context (the offered triggers and steps; the flow-logic names only for a
+prompted model or when a subflow is asked for), solved examples (the
 flows nearest to the requirement, from the installation's own and the shared library),
 the requirement, guidelines (prompted models only: a fine-tuned one learned them), output
 format; earlier validator messages when retrying.
@@ -15,7 +16,7 @@ from typing import Any
 
 from flowgen.engine.base import ChatMessage
 
-VERSION = "create_flow/3"
+VERSION = "create_flow/4"
 
 SYSTEM = "You design ServiceNow flows, using only the names you are offered."
 
@@ -51,14 +52,11 @@ def create_flow_messages(
 ) -> list[ChatMessage]:
     """`examples`: (requirement, outline) pairs of solved flows like this one.
     `instructions`: add the guidelines (for a model not fine-tuned on this prompt)."""
-    parts = [
-        "## Triggers",
-        *(_item(t) for t in triggers),
-        "## Steps",
-        *(_item(s) for s in steps),
-        "## Flow logic",
-        " ".join(flow_logic),
-    ]
+    parts = ["## Triggers", *(_item(t) for t in triggers), "## Steps", *(_item(s) for s in steps)]
+    if instructions or "ASSIGNSUBFLOWOUTPUTS" in flow_logic:
+        # A fine-tuned model knows the fixed flow-logic names (the grammar admits them
+        # all); the list is shown only when it says something: a subflow was asked for.
+        parts += ["## Flow logic", " ".join(flow_logic)]
     for example, outline in examples or []:
         parts += [f"## Example: {' '.join(example.split())}", outline.rstrip()]
     parts += ["## Requirement", " ".join(requirement.split())]

@@ -17,12 +17,12 @@ from __future__ import annotations
 from pydantic import BaseModel, ConfigDict
 
 from flowgen.engine.base import ChatMessage
-from flowgen.flow.catalog import Column, Param
+from flowgen.flow.catalog import Choice, Column, Param
 from flowgen.flow.model import Flow, FlowInput
 from flowgen.flow.validator import PillRoot
 from flowgen.prompts.line_format import INDENT, declaration_lines, inputs_lines, outline_lines
 
-VERSION = "populate_inputs/3"
+VERSION = "populate_inputs/4"
 MAX_CHOICES = 12
 
 GUIDELINES = """\
@@ -66,9 +66,19 @@ def _param(p: Param) -> str:
 def _column(c: Column) -> str:
     text = f"{c.name} ({c.type}" + (f" → {c.reference}" if c.reference else "") + ")"
     if c.choices:
-        shown = ", ".join(f"{ch.value}={ch.label or ch.value}" for ch in c.choices[:MAX_CHOICES])
-        text += f" [{shown}]"
+        text += " [" + ", ".join(_choice(ch) for ch in c.choices[:MAX_CHOICES]) + "]"
     return text
+
+
+def _choice(choice: Choice) -> str:
+    """`value=label`, or the one of them that says both: `new` for new=New, `1 - High`
+    for 1=1 - High (choice lists are most of a turn's tokens)."""
+    label = choice.label or choice.value
+    if label.lower() == choice.value.lower():
+        return choice.value
+    if label.startswith(f"{choice.value} "):
+        return label
+    return f"{choice.value}={label}"
 
 
 def _pill(p: PillRoot) -> str:

@@ -10,7 +10,7 @@ import pytest
 from typer.testing import CliRunner
 
 from flowgen.cli.app import app
-from flowgen.flow.model import flow_json
+from flowgen.flow.model import Flow, flow_json
 from flowgen.flow.validator import validate_flow
 from flowgen.prompts.line_format import LineFormatError
 from flowgen.training.authoring import parse_authored
@@ -228,3 +228,18 @@ def test_training_cases_leave_refusals_to_the_guard_unless_asked() -> None:
     assert len(with_refusals) == len(tenant) + left
     general, _ = training_cases(cases, leave_out=["globex-csm"], refusal_examples=True)
     assert general and all(c.installation != "globex-csm" for c in general)
+
+
+def test_a_subflow_share_puts_subflow_definitions_in_a_small_sample() -> None:
+    cases = read_cases([REPO / "data" / "handwritten.jsonl", REPO / "data" / "synthetic.jsonl"])
+
+    def subflows(chosen: list[Case]) -> int:
+        return sum(c.flow is not None and Flow.model_validate(c.flow).is_subflow for c in chosen)
+
+    hand = sum(c.split == "train" and c.source == "handwritten" for c in cases)
+    plain, _ = training_cases(cases, refusal_examples=True, max_cases=hand + 40, seed=4)
+    shared, _ = training_cases(
+        cases, refusal_examples=True, max_cases=hand + 40, seed=4, subflow_share=0.25
+    )
+    assert len(plain) == len(shared) == hand + 40
+    assert subflows(shared) >= 10 > subflows(plain)

@@ -153,6 +153,65 @@ def test_a_foreach_over_a_record_goes_back_to_its_inputs_when_a_list_exists(
     assert "FOREACH items must be" in _prompt(retried[0])
 
 
+def test_a_record_input_is_never_offered_a_list(synced_store) -> None:
+    """send_email's optional record after a lookup, outside any loop: a list there is
+    what the validator rejects and no inputs round can fix, so the grammar refuses it."""
+    flow = Flow.model_validate(
+        {
+            "name": "nightly reminder",
+            "trigger": {
+                "type": "daily",
+                "annotation": "Every night",
+                "inputs": [{"name": "time", "value": "1970-01-01 22:00:00"}],
+            },
+            "components": [
+                {
+                    "order": 1,
+                    "category": "action",
+                    "definition": "look_up_records",
+                    "annotation": "open incidents",
+                    "inputs": [{"name": "table", "value": "incident"}],
+                },
+                {
+                    "order": 2,
+                    "category": "action",
+                    "definition": "send_email",
+                    "annotation": "email ops",
+                    "inputs": [
+                        {"name": "ah_to", "value": "it-ops@example.com"},
+                        {"name": "table_name", "value": "incident"},
+                        {"name": "record", "value": "{{1.records}}"},
+                    ],
+                },
+            ],
+        }
+    )
+    engine = ReplayEngine(flow)
+    generator(synced_store, engine, max_rounds=0).generate(
+        "Every night, email ops about open incidents"
+    )
+    assert [r.item for r in engine.rejections] == ["step 2"]
+    assert "{{1.records}}" in engine.rejections[0].answer
+
+
+def test_inputs_turns_show_columns_only_where_a_condition_can_name_them(synced_store) -> None:
+    """Columns are most of an inputs turn's tokens: none for a FOREACH (its items input
+    takes a pill), and at most COLUMN_TABLES tables' in any turn."""
+    from flowgen.graph.retrieval import COLUMN_TABLES
+
+    case = FLOW_CASES[0]  # lookup, FOREACH over it, update_record of the item
+    engine = ReplayEngine(Flow.model_validate(case["flow"]))
+    generator(synced_store, engine).generate(case["requirement"])
+    turns = [m.content for m in engine.requests[-1].messages if m.role == "user"][1:]
+    foreach = next(t for t in turns if "## Inputs of step 2. FOREACH" in t)
+    assert "## Columns" not in foreach
+    for turn in turns:
+        shown = turn.split("## Columns\n")[1].split("\n## ")[0] if "## Columns" in turn else ""
+        assert len(shown.splitlines()) <= COLUMN_TABLES
+    update = next(t for t in turns if "## Inputs of step 3. update_record" in t)
+    assert "## Columns\nincident:" in update  # the loop item's table comes first
+
+
 def test_a_refusal_bias_reaches_only_the_first_outline_call(synced_store) -> None:
     class Tokens(ReplayEngine):
         def tokenize(self, text: str) -> list[int]:

@@ -158,7 +158,7 @@ def training_cases(
         synthetic = [c for c in chosen if c.source != "handwritten"]
         rng = random.Random(seed)
         wanted = max(0, max_cases - len(hand))
-        subflows = [c for c in synthetic if c.flow is not None and c.flow.get("trigger") is None]
+        subflows = [c for c in synthetic if c.flow and Flow.model_validate(c.flow).is_subflow]
         first = rng.sample(subflows, min(len(subflows), round(wanted * subflow_share)))
         rest = [c for c in synthetic if c not in first]
         chosen = hand + first + rng.sample(rest, wanted - len(first))
