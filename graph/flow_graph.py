@@ -46,6 +46,7 @@ from flowgen.flow.validator import validate_flow
 from flowgen.graph.coverage import CoverageRule
 from flowgen.graph.guard import RefusalGuard
 from flowgen.graph.outline_repair import (
+    drop_repeated_steps,
     has_list_to_loop,
     loop_record_steps_over_lists,
     unwrap_loops_without_lists,
@@ -321,6 +322,9 @@ def outline_node(state: FlowState, runtime: Runtime[RunContext]) -> dict[str, An
                 "status": "refused",
             }
         flow = parsed.flow if result.complete else _drop_unfinished_blocks(parsed.flow)
+        flow, repeated = drop_repeated_steps(flow)
+        if repeated:
+            out["repeats_dropped"] = repeated
         flow, unwrapped = unwrap_loops_without_lists(flow, catalog)
         if unwrapped:
             out["unwrapped_loops"] = unwrapped

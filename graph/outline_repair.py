@@ -12,6 +12,8 @@ where only lists are in scope ("every day, find stale cases and close them" writ
 without its FOREACH). Its inputs call can only pass the list, which the validator
 rejects, and no inputs round fixes it. A FOREACH over the list is put around the step
 (and the siblings up to the last one that needs a record as well).
+
+And a step written again right after itself, same words, is dropped (a decoding loop).
 """
 
 from __future__ import annotations
@@ -71,6 +73,11 @@ def _unwrap(flow: Flow, loop: Component) -> Flow:
         if comp.definition in LOOP_LEAVES and comp.block == loop.order and not in_a_loop(block):
             continue  # EXITLOOP / SKIPITERATION mean nothing outside a loop
         kept.append(comp.model_copy(update={"block": block}))
+    return _renumbered(flow, kept)
+
+
+def _renumbered(flow: Flow, kept: list[Component]) -> Flow:
+    """`flow` holding only `kept` (in order), numbered 1.. again."""
     renumber = {c.order: i + 1 for i, c in enumerate(kept)}
     components = [
         c.model_copy(
@@ -82,6 +89,30 @@ def _unwrap(flow: Flow, loop: Component) -> Flow:
         for c in kept
     ]
     return flow.model_copy(update={"components": components})
+
+
+def drop_repeated_steps(flow: Flow) -> tuple[Flow, list[str]]:
+    """The flow without each step that repeats the sibling just before it (the same
+    action or subflow with the same annotation), and the annotations dropped (for the
+    trace). A small model caught in a loop writes `update_record | bump it to priority 2`
+    nine times over: 5% of adapter v3's test flows, and its slowest (each repeat is one
+    more inputs call). No requirement asks for one step twice on the same words."""
+    kept: list[Component] = []
+    dropped: list[str] = []
+    for comp in flow.components:
+        # the last kept component is this one's previous sibling exactly when it is in
+        # the same block (had it children, one of them would be last)
+        before = kept[-1] if kept else None
+        if (
+            before is not None
+            and comp.category != "flowlogic"
+            and (before.block, before.category, before.definition, before.annotation)
+            == (comp.block, comp.category, comp.definition, comp.annotation)
+        ):
+            dropped.append(comp.annotation or comp.definition)
+            continue
+        kept.append(comp)
+    return (_renumbered(flow, kept), dropped) if dropped else (flow, [])
 
 
 def list_for_a_record(flow: Flow, catalog: CatalogView, comp: Component) -> str | None:

@@ -1,5 +1,5 @@
-"""Outline repairs the grammar cannot express: a FOREACH with nothing to loop over, and a
-step that takes one record where only a list is in scope."""
+"""Outline repairs the grammar cannot express: a FOREACH with nothing to loop over, a
+step that takes one record where only a list is in scope, and a step written again."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from flowgen.flow.catalog import Catalog
 from flowgen.flow.model import Flow
 from flowgen.flow.validator import validate_flow
 from flowgen.graph.outline_repair import (
+    drop_repeated_steps,
     loop_record_steps_over_lists,
     unwrap_loops_without_lists,
 )
@@ -136,3 +137,40 @@ def test_no_loop_is_added_when_a_record_is_in_scope(catalog: Catalog) -> None:
     )
     repaired, looped = loop_record_steps_over_lists(flow, catalog)
     assert looped == [] and shape(repaired) == shape(flow)
+
+
+def test_a_step_written_again_on_the_same_words_is_dropped(catalog: Catalog) -> None:
+    """itsm-dev-018 with adapter v4: `update_record | bump it to priority 2` nine times
+    in a PATH. Repeats go; the same step on other words, a step repeated across blocks
+    and repeated flow logic stay."""
+    flow = outline(
+        "record_create",
+        [
+            (None, "flowlogic", "PARALLEL"),
+            (1, "flowlogic", "PATH"),
+            (2, "action", "update_record"),
+            (2, "action", "update_record"),
+            (2, "action", "update_record"),
+            (1, "flowlogic", "PATH"),
+            (6, "action", "update_record"),
+            (None, "action", "update_record"),
+            (None, "action", "send_email"),
+            (None, "action", "send_email"),
+        ],
+    )
+    words = {3: "bump it", 4: "bump it", 5: "bump it", 7: "bump it", 8: "bump it", 10: "tell"}
+    for comp in flow.components:
+        comp.annotation = words.get(comp.order, comp.annotation)
+    repaired, dropped = drop_repeated_steps(flow)
+    assert dropped == ["bump it", "bump it"]
+    assert [(c.order, c.block, c.definition, c.annotation) for c in repaired.components] == [
+        (1, None, "PARALLEL", "step 1"),
+        (2, 1, "PATH", "step 2"),
+        (3, 2, "update_record", "bump it"),
+        (4, 1, "PATH", "step 6"),
+        (5, 4, "update_record", "bump it"),
+        (6, None, "update_record", "bump it"),
+        (7, None, "send_email", "step 9"),
+        (8, None, "send_email", "tell"),
+    ]
+    assert drop_repeated_steps(repaired) == (repaired, [])
