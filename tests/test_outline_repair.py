@@ -141,8 +141,8 @@ def test_no_loop_is_added_when_a_record_is_in_scope(catalog: Catalog) -> None:
 
 def test_a_step_written_again_on_the_same_words_is_dropped(catalog: Catalog) -> None:
     """itsm-dev-018 with adapter v4: `update_record | bump it to priority 2` nine times
-    in a PATH. Repeats go; the same step on other words, a step repeated across blocks
-    and repeated flow logic stay."""
+    in a PATH (soc-dev-014: three steps in a cycle). Repeats go, adjacent or not; the
+    same step on other words, a step repeated across blocks and flow logic stay."""
     flow = outline(
         "record_create",
         [
@@ -156,13 +156,15 @@ def test_a_step_written_again_on_the_same_words_is_dropped(catalog: Catalog) -> 
             (None, "action", "update_record"),
             (None, "action", "send_email"),
             (None, "action", "send_email"),
+            (None, "action", "update_record"),
         ],
     )
     words = {3: "bump it", 4: "bump it", 5: "bump it", 7: "bump it", 8: "bump it", 10: "tell"}
+    words[11] = "bump it"  # a repeat of step 8 two steps later
     for comp in flow.components:
         comp.annotation = words.get(comp.order, comp.annotation)
     repaired, dropped = drop_repeated_steps(flow)
-    assert dropped == ["bump it", "bump it"]
+    assert dropped == ["bump it", "bump it", "bump it"]
     assert [(c.order, c.block, c.definition, c.annotation) for c in repaired.components] == [
         (1, None, "PARALLEL", "step 1"),
         (2, 1, "PATH", "step 2"),
