@@ -160,6 +160,7 @@ def training_cases(
         wanted = max(0, max_cases - len(hand))
         subflows = [c for c in synthetic if c.flow and Flow.model_validate(c.flow).is_subflow]
         first = rng.sample(subflows, min(len(subflows), round(wanted * subflow_share)))
-        rest = [c for c in synthetic if c not in first]
+        taken = {c.id for c in first}
+        rest = [c for c in synthetic if c.id not in taken]
         chosen = hand + first + rng.sample(rest, wanted - len(first))
     return chosen, refusals
