@@ -39,6 +39,10 @@ class GenerationRequest(BaseModel):
     # whenever the answer would end; False keeps it going where the grammar allows more
     # (the outline's coverage rule, graph/coverage.py).
     may_end: Callable[[str], bool] | None = Field(default=None, exclude=True, repr=False)
+    # In-process engines only: asked, with the answer so far, each time a line of it is
+    # complete; True ends the answer after that line, finished (the outline stops at a step that
+    # repeats an earlier one, graph/outline_repair.py).
+    ends_after_line: Callable[[str], bool] | None = Field(default=None, exclude=True, repr=False)
 
 
 class Usage(BaseModel):

@@ -196,6 +196,7 @@ class ConstrainedDecoder:
         # Guessed tokens already run, each with the logits after it, not yet chosen.
         ahead: list[tuple[int, Any]] = []
         drafted = accepted = 0
+        ended_at_line = False
         try:
             for step in range(request.max_tokens):
                 t = time.perf_counter()
@@ -223,6 +224,14 @@ class ConstrainedDecoder:
                 generated.append(token)
                 if request.stop and self._hit_stop(generated, request.stop):
                     finish = "stop"
+                    break
+                if (
+                    request.ends_after_line is not None
+                    and "\n" in self._text([token])
+                    and request.ends_after_line(self._text(generated))
+                ):
+                    finish = "stop"
+                    ended_at_line = True
                     break
                 # Deltas are cut where decoding is stable (a token may be half a character).
                 if deltas and not request.stop:
@@ -261,6 +270,8 @@ class ConstrainedDecoder:
         text = self._text(generated)
         if request.stop:
             text = _cut_at_stop(text, request.stop)
+        if ended_at_line:  # the newline's token may carry the next line's indent
+            text = text[: text.rfind("\n") + 1]
         if deltas and len(text) > len(emitted) and text.startswith(emitted):
             yield text[len(emitted) :]
         total_s = time.perf_counter() - started

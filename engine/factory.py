@@ -3,7 +3,8 @@
 `FLOWGEN_MODEL_URL` names an OpenAI-compatible server (vLLM in production); without it
 the model runs in-process on the embedded runtime, llama.cpp by default
 (`FLOWGEN_RUNTIME=torch` for the transformers reference; `FLOWGEN_WEIGHTS` picks
-llama.cpp's weight type: bf16 on CPUs with native bf16, Q8_0 elsewhere), with the
+llama.cpp's weight type: bf16 on CPUs with native bf16, Q8_0 elsewhere; the `default`
+adapter merged into the weights unless `FLOWGEN_MERGE_DEFAULT=0`), with the
 adapters that ship in the package (`training/adapters/NAME/`, a tenant adapter named
 after its installation; found by `flowgen.shipped`).
 """
@@ -71,7 +72,10 @@ def embedded_engine(
     from flowgen.engine.llamacpp import LlamaCppEngine
 
     weights = weights or weights_from_env()
-    return LlamaCppEngine(adapters=adapters, weights=weights)
+    # The default adapter serves most requests: merged, it skips the LoRA's work on every
+    # token (prompts 13% and decoding 20% faster, docs/engine.md); tenants stay LoRA.
+    merged = ["default"] if get_settings().merge_default and "default" in adapters else []
+    return LlamaCppEngine(adapters=adapters, weights=weights, merged=merged)
 
 
 @cache

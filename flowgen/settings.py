@@ -118,6 +118,11 @@ class Settings(BaseSettings):
         description="llama.cpp's weight type (None: bf16 where the CPU computes bf16 "
         "natively, else q8_0).",
     )
+    merge_default: bool = Field(
+        True,
+        description="llama.cpp runs the `default` adapter merged into its own copy of the "
+        "weights (no LoRA work per token); other adapters run as LoRA on the base model.",
+    )
     bf16: bool | None = Field(
         None,
         description="bf16 autocast in the torch runtime (None: only where the CPU has "

@@ -47,6 +47,7 @@ from flowgen.graph.coverage import CoverageRule
 from flowgen.graph.guard import RefusalGuard
 from flowgen.graph.outline_repair import (
     drop_repeated_steps,
+    ends_with_repeated_step,
     has_list_to_loop,
     loop_record_steps_over_lists,
     unwrap_loops_without_lists,
@@ -97,10 +98,8 @@ class FlowState(TypedDict, total=False):
     # Steps offered to the outline besides those retrieved (the perfect-RAG ablation
     # offers the gold steps): part of the run's input, so a resumed run offers them too.
     extra_steps: list[str]
-    # The inputs calls continue the outline's conversation (prompts/populate_inputs.py):
-    # the messages of the outline call that wrote the flow, and each filled item's turn
-    # by order, so a retried or resumed call rebuilds the same conversation.
-    outline_messages: list[dict[str, str]]
+    # The inputs calls are one conversation (prompts/populate_inputs.py): each filled
+    # item's turn by order, so a retried or resumed call rebuilds the same conversation.
     turns: dict[str, dict[str, Any]]
 
 
@@ -159,6 +158,7 @@ class RunContext:
         logit_bias: dict[int, float] | None = None,
         seed: int | None = None,
         may_end: Callable[[str], bool] | None = None,
+        ends_after_line: Callable[[str], bool] | None = None,
     ) -> GenerationResult:
         """One model call, traced. With `seed`, a sample instead of the greedy answer."""
         request = GenerationRequest(
@@ -170,6 +170,7 @@ class RunContext:
             temperature=CONSENSUS_TEMPERATURE if seed is not None else 0.0,
             seed=seed,
             may_end=may_end,
+            ends_after_line=ends_after_line,
         )
         with self.tracer.span(
             "model",
@@ -275,7 +276,12 @@ def outline_node(state: FlowState, runtime: Runtime[RunContext]) -> dict[str, An
         )
         bias = ctx.refusal_logit_bias if feedback is None else None
         rule = CoverageRule(requirement) if ctx.coverage else None
-        result = ctx.generate("outline", messages, grammar, OUTLINE_MAX_TOKENS, bias, None, rule)
+        # A step written again on the same words ends the outline: a model caught in a
+        # loop writes nothing else (the repeat itself is dropped below).
+        repeat = ends_with_repeated_step
+        result = ctx.generate(
+            "outline", messages, grammar, OUTLINE_MAX_TOKENS, bias, None, rule, repeat
+        )
         if rule is not None:
             out["coverage_extensions"] = rule.extensions
         catalog = tools.catalog()
@@ -289,6 +295,7 @@ def outline_node(state: FlowState, runtime: Runtime[RunContext]) -> dict[str, An
                     bias,
                     seed,
                     CoverageRule(requirement) if ctx.coverage else None,
+                    repeat,
                 )
                 for seed in range(1, ctx.consensus + 1)
             ]
@@ -340,7 +347,6 @@ def outline_node(state: FlowState, runtime: Runtime[RunContext]) -> dict[str, An
         return {
             "examples": shown,
             "outline_text": result.text,
-            "outline_messages": [m.model_dump() for m in messages],
             "turns": {},
             "flow": outline,
             "refusal": None,
@@ -370,15 +376,15 @@ def inputs_node(state: FlowState, runtime: Runtime[RunContext]) -> dict[str, Any
         examples = _input_examples(state.get("examples") or [], flow, order)
         offer = (offered.params, offered.tables, offered.columns, offered.pills)
         turn = item_turn(flow, order, *offer, earlier, examples, ctx.instructions)
-        outline_messages = [ChatMessage.model_validate(m) for m in state["outline_messages"]]
-        messages = inputs_conversation(outline_messages, flow, earlier, turn, feedback)
+        requirement = state["requirement"]
+        messages = inputs_conversation(requirement, flow, earlier, turn, feedback)
         if earlier and _tokens(ctx.engine, messages) > CONVERSATION_TOKENS:
-            # A long flow's conversation would outgrow the context: this item starts
-            # again after the outline, with the whole offer (the outline stays cached).
+            # A long flow's conversation would outgrow the context: this item starts a
+            # new one, with the outline and the whole offer.
             out["restarted_conversation"] = True
             earlier = []
             turn = item_turn(flow, order, *offer, earlier, examples, ctx.instructions)
-            messages = inputs_conversation(outline_messages, flow, earlier, turn, feedback)
+            messages = inputs_conversation(requirement, flow, earlier, turn, feedback)
         result = ctx.generate(node, messages, offered.grammar, INPUTS_MAX_TOKENS)
         text = result.text if result.complete else _complete_lines(result.text)
         inputs = [i for i in parse_inputs(text) if i.value]

@@ -13,7 +13,9 @@ without its FOREACH). Its inputs call can only pass the list, which the validato
 rejects, and no inputs round fixes it. A FOREACH over the list is put around the step
 (and the siblings up to the last one that needs a record as well).
 
-And a step written again in its block on the same words is dropped (a decoding loop).
+And a step written again in its block on the same words is dropped (a decoding loop);
+while the outline is decoded, such a line ends it (`ends_with_repeated_step`), so the
+loop costs no more tokens.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from flowgen.flow.flowlogic import FOLLOWS
 from flowgen.flow.model import Component, Flow
 from flowgen.flow.pills import parse_pill
 from flowgen.flow.validator import pill_roots
+from flowgen.prompts.line_format import INDENT
 
 LIST_TYPES = {"records", "array"}
 RECORD_TYPES = {"record", "reference"}
@@ -109,6 +112,30 @@ def drop_repeated_steps(flow: Flow) -> tuple[Flow, list[str]]:
         seen.add(key)
         kept.append(comp)
     return (_renumbered(flow, kept), dropped) if dropped else (flow, [])
+
+
+def ends_with_repeated_step(text: str) -> bool:
+    """Whether the last line of outline `text` (lines complete) writes a step that an
+    earlier sibling already wrote on the same words: the line `drop_repeated_steps` would
+    drop, after which a model caught in a loop writes only more of the same. Flow logic
+    (upper-case names) may repeat; declarations and the trigger are not steps."""
+    lines = text[: text.rfind("\n") + 1].splitlines()  # a newline token may carry indent
+    parents: list[int] = []  # the line index of the open item at each depth
+    seen: set[tuple[int, str]] = set()
+    for index, line in enumerate(lines):
+        body = line.lstrip(" ")
+        depth = (len(line) - len(body)) // len(INDENT)
+        if not body.startswith("- "):
+            continue
+        del parents[depth:]
+        parent = parents[-1] if parents else -1
+        parents.append(index)
+        name = body[2:].partition(" | ")[0].strip()
+        key = (parent, body)
+        if index == len(lines) - 1:
+            return not name.isupper() and key in seen
+        seen.add(key)
+    return False
 
 
 def list_for_a_record(flow: Flow, catalog: CatalogView, comp: Component) -> str | None:

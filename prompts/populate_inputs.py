@@ -1,14 +1,15 @@
 """The populateInputs prompt: one item (the trigger or a step) of an outline → its inputs.
 
-The inputs calls of a flow continue the outline's conversation: the createFlow prompt,
-the outline as the model's answer, then one user turn per item, each answered with
-that item's `name = value` lines. Each call's prompt is the previous call's prompt plus
-its answer and one new turn, so an engine that keeps its KV cache processes only the
-new turn: the requirement, the examples and the outline are read once per flow.
+The inputs calls of a flow are one conversation of their own: one user turn per item,
+each answered with that item's `name = value` lines. Each call's prompt is the previous
+call's prompt plus its answer and one new turn, so an engine that keeps its KV cache
+processes only the new turn. The first turn opens with the requirement and the numbered
+outline (pills and heads name items by number); the createFlow prompt (its catalog and
+solved outlines) is not repeated, so every turn attends to a short context: on a CPU,
+attention over a long one slowed the turns' prompts by a third (docs/engine.md).
 A turn shows what is new for its item: its head and declared inputs, the candidate
 tables, the columns (with stored values) that no earlier turn showed, the data pills
-that came into scope since, and the inputs solved flows gave the same step. The first
-turn also numbers the outline's items (pills and heads name them by number).
+that came into scope since, and the inputs solved flows gave the same step.
 Training renders its examples with these same functions.
 """
 
@@ -20,9 +21,10 @@ from flowgen.engine.base import ChatMessage
 from flowgen.flow.catalog import Choice, Column, Param
 from flowgen.flow.model import Flow, FlowInput
 from flowgen.flow.validator import PillRoot
-from flowgen.prompts.line_format import INDENT, declaration_lines, inputs_lines, outline_lines
+from flowgen.prompts.create_flow import SYSTEM
+from flowgen.prompts.line_format import INDENT, declaration_lines, inputs_lines
 
-VERSION = "populate_inputs/4"
+VERSION = "populate_inputs/5"
 MAX_CHOICES = 12
 
 GUIDELINES = """\
@@ -144,16 +146,17 @@ def item_turn(
 
 
 def inputs_conversation(
-    outline_messages: list[ChatMessage],
+    requirement: str,
     flow: Flow,
     earlier: list[ItemTurn],
     turn: ItemTurn,
     feedback: list[str] | None = None,
 ) -> list[ChatMessage]:
-    """The messages of one inputs call: the outline's conversation and its answer (the
-    outline of `flow`), each earlier turn with the inputs `flow` holds for its item, then
-    `turn` (with the validator's `feedback` when retrying)."""
-    messages = [*outline_messages, ChatMessage(role="assistant", content=outline_lines(flow))]
+    """The messages of one inputs call: the requirement, each earlier turn with the
+    inputs `flow` holds for its item, then `turn` (with the validator's `feedback` when
+    retrying). The system text is the createFlow prompt's, so its tokens stay cached."""
+    head = "## Requirement\n" + " ".join(requirement.split()) + "\n"
+    messages = [ChatMessage(role="system", content=SYSTEM)]
     for done in earlier:
         messages.append(ChatMessage(role="user", content=done.text))
         messages.append(
@@ -163,6 +166,7 @@ def inputs_conversation(
     if feedback:
         text += "\n" + "\n".join(["## Your last answer had these problems; fix them", *feedback])
     messages.append(ChatMessage(role="user", content=text))
+    messages[1] = ChatMessage(role="user", content=head + messages[1].content)
     return messages
 
 

@@ -203,15 +203,17 @@ def test_examples_replay_the_graph_prompts(synced_store) -> None:
     case = Case.model_validate({**GOLD[0], "split": "train"})
     examples, rejected = examples_for_case(case, synced_store)
     assert rejected == 0
-    # the outline call, and the last inputs call, whose conversation holds every call
+    # the outline call, and the last inputs call, whose conversation holds every inputs call
     assert [e.task for e in examples] == ["outline", "inputs"]
     assert examples[0].answer.startswith("T record_update | Every time a user becomes inactive")
     conversation = examples[1].messages
-    assert conversation[:2] == examples[0].messages
+    assert conversation[0] == examples[0].messages[0]  # the same system text, cached
+    first = conversation[1]["content"]
+    assert first.startswith(f"## Requirement\n{case.requirement}\n## Flow\nT record_update")
+    assert not any("## Steps" in m["content"] for m in conversation)  # no catalog again
     answers = [m["content"] for m in conversation if m["role"] == "assistant"]
-    assert answers[0] == examples[0].answer
-    assert answers[1] == "table = sys_user\ncondition = activeCHANGESTOfalse\n"
-    assert len(answers) == 4  # the outline, the trigger and steps 1 and 2
+    assert answers[0] == "table = sys_user\ncondition = activeCHANGESTOfalse\n"
+    assert len(answers) == 3  # the trigger and steps 1 and 2
     assert "## Inputs of step 3. update_record" in conversation[-1]["content"]
 
 

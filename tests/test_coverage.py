@@ -66,3 +66,24 @@ def test_the_engine_writes_on_while_may_end_says_no(engine) -> None:
         request.model_copy(update={"may_end": lambda text: len(text.splitlines()) >= wanted})
     )
     assert len(held.text.splitlines()) >= wanted
+
+
+def test_the_engine_ends_the_answer_after_the_line_ends_after_line_names(engine) -> None:
+    """The other hook (the outline's repeat stop): asked at each completed line, True
+    ends the answer after that line, finished, with nothing of the next line in it."""
+    grammar = 'root ::= word ("\\n" word)*\nword ::= "yes" | "no"'
+    question = [ChatMessage(role="user", content="Is the sky blue? Answer yes or no.")]
+    request = GenerationRequest(messages=question, grammar=grammar, max_tokens=30)
+    asked: list[str] = []
+
+    def two_lines(text: str) -> bool:
+        asked.append(text)
+        return len(text.splitlines()) >= 2
+
+    held = engine.generate(
+        request.model_copy(update={"may_end": lambda _: False, "ends_after_line": two_lines})
+    )
+    assert held.finish_reason == "stop" and held.complete
+    assert held.text.endswith("\n") and len(held.text.splitlines()) == 2
+    assert all(line in {"yes", "no"} for line in held.text.splitlines())
+    assert len(asked) == 2 and asked[-1].startswith(held.text)

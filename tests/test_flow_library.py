@@ -142,8 +142,8 @@ def test_the_graph_shows_examples_in_both_prompts_and_keeps_them_in_the_state(li
 
 
 def test_each_inputs_call_continues_the_previous_calls_conversation(library) -> None:
-    """Each inputs call's messages are the previous call's, its answer and one new turn,
-    so an engine reuses the KV cache of all the earlier calls; each table column is
+    """Each inputs call's messages are the previous inputs call's, its answer and one new
+    turn, so an engine reuses the KV cache of all the earlier calls; each table column is
     shown once per conversation."""
     case = FLOW_CASES[2]
     engine = ReplayEngine(Flow.model_validate(case["flow"]))
@@ -151,13 +151,12 @@ def test_each_inputs_call_continues_the_previous_calls_conversation(library) -> 
         case["requirement"]
     )
     assert len(engine.requests) >= 4
-    for before, answer, after in zip(
-        engine.requests, engine.answers, engine.requests[1:], strict=False
-    ):
+    inputs, answers = engine.requests[1:], engine.answers[1:]
+    for before, answer, after in zip(inputs, answers, inputs[1:], strict=False):
         assert after.messages[: len(before.messages)] == before.messages
         assert [m.role for m in after.messages[len(before.messages) :]] == ["assistant", "user"]
         assert after.messages[len(before.messages)].content == answer
-    turns = [m.content for m in engine.requests[-1].messages[2:] if m.role == "user"]
+    turns = [m.content for m in engine.requests[-1].messages if m.role == "user"]
     shown = [line for t in turns for line in t.split("## Columns\n")[1:]]
     columns = [
         f"{row.split(': ', 1)[0]}.{col.split(' (')[0]}"

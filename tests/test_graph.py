@@ -407,12 +407,12 @@ def test_when_the_guard_passes_a_requirement_the_model_may_not_refuse_it(synced_
     assert result.status == "refused" and unguarded.rejections == []  # the model decides
 
 
-def test_a_conversation_too_long_for_the_context_starts_again_after_the_outline(
+def test_a_conversation_too_long_for_the_context_starts_again_with_the_outline(
     synced_store,
 ) -> None:
     class LongTokens(ReplayEngine):
         def tokenize(self, text: str) -> list[int]:
-            return [0] * len(text)  # a token per character: every conversation is long
+            return [0] * (8 * len(text))  # eight tokens a character: every conversation is long
 
     case = FLOW_CASES[0]
     engine = LongTokens(Flow.model_validate(case["flow"]))
@@ -421,9 +421,10 @@ def test_a_conversation_too_long_for_the_context_starts_again_after_the_outline(
     assert without_name(result.flow) == without_name(case["flow"])
     inputs = engine.requests[1:]
     assert len(inputs) >= 3
-    for request in inputs:  # the outline's conversation, its answer, one whole turn
-        assert [m.role for m in request.messages] == ["system", "user", "assistant", "user"]
-        assert request.messages[:2] == engine.requests[0].messages
+    for request in inputs:  # a new conversation each: the requirement, one whole turn
+        assert [m.role for m in request.messages] == ["system", "user"]
+        assert request.messages[0] == engine.requests[0].messages[0]
+        assert request.messages[-1].content.startswith("## Requirement\n")
         assert "\n## Flow\n" in request.messages[-1].content  # the whole outline, numbered
 
 

@@ -8,6 +8,7 @@ from flowgen.flow.model import Flow
 from flowgen.flow.validator import validate_flow
 from flowgen.graph.outline_repair import (
     drop_repeated_steps,
+    ends_with_repeated_step,
     loop_record_steps_over_lists,
     unwrap_loops_without_lists,
 )
@@ -176,3 +177,29 @@ def test_a_step_written_again_on_the_same_words_is_dropped(catalog: Catalog) -> 
         (8, None, "send_email", "tell"),
     ]
     assert drop_repeated_steps(repaired) == (repaired, [])
+
+
+def test_the_outline_ends_at_the_first_line_that_repeats_a_sibling() -> None:
+    """Asked as each line is decoded: the outline ends at the line the repair would drop,
+    not before (the same words in another block, flow logic, a first occurrence)."""
+    lines = [
+        "T record_create | when an incident is created",
+        "- PARALLEL | at the same time",
+        "  - PATH | first",
+        "    - update_record | bump it",
+        "  - PATH | second",
+        "    - update_record | bump it",
+        "  - PATH | third",
+        "- update_record | bump it",
+        "- send_email | tell",
+    ]
+    text = ""
+    for line in lines:
+        text += line + "\n"
+        assert not ends_with_repeated_step(text), line
+    assert not ends_with_repeated_step(text + "- send_email | tell them")  # line not done
+    assert ends_with_repeated_step(text + "- send_email | tell\n")
+    assert ends_with_repeated_step(text + "- update_record | bump it\n  ")  # indent token
+    looped = "\n".join(lines[:6]) + "\n    - update_record | bump it\n"
+    assert ends_with_repeated_step(looped)
+    assert not ends_with_repeated_step(text + "- PARALLEL | at the same time\n")

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import random
+import re
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -76,9 +77,9 @@ def examples_for_case(
         instructions=False,
     )
     generator.generate(case.requirement)
-    # The inputs calls continue the outline's conversation, so the last call's prompt
-    # holds every earlier call's prompt and answer: one example teaches the whole flow.
-    # The outline call's own example stands for the cases trained on outlines only.
+    # The inputs calls are one conversation, so the last one's prompt holds every earlier
+    # inputs call's prompt and answer: with the outline call, two examples teach the
+    # whole flow.
     made: list[Example] = []
     calls = list(zip(engine.requests, engine.answers, strict=True))
     last_inputs = next((i for i in range(len(calls) - 1, -1, -1) if _is_inputs(calls[i][0])), None)
@@ -98,7 +99,8 @@ def examples_for_case(
 
 
 def _is_inputs(request: GenerationRequest) -> bool:
-    return any(m.role == "assistant" for m in request.messages or [])
+    users = [m.content for m in request.messages or [] if m.role == "user"]
+    return bool(users) and re.search(r"^## Inputs of ", users[-1], re.MULTILINE) is not None
 
 
 def build_examples(
