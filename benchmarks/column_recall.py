@@ -82,11 +82,11 @@ def main(split: str) -> None:
             instructions=False,  # the fine-tuned adapter's prompts
             guard=None,
         ).generate(case["requirement"])
-        # every turn once, in order (a conversation restarted at the context limit
-        # repeats none: its turns are new)
+        # every turn once, in order (the first opens with the requirement; a conversation
+        # restarted at the context limit repeats none: its turns are new)
         turns: list[str] = []
         for request in engine.requests[1:]:
-            for message in (request.messages or [])[2:]:
+            for message in request.messages or []:
                 if message.role == "user" and message.content not in turns:
                     turns.append(message.content)
         turn_tokens += sum(len(tokenizer(t, add_special_tokens=False)["input_ids"]) for t in turns)

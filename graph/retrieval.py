@@ -40,7 +40,7 @@ STEP_K = 14
 CLAUSE_K = 6
 TABLE_K = 3
 COLUMN_K = (8, 4)  # columns shown of the most likely table, and of the others
-COLUMN_TABLES = 3  # tables whose columns an inputs turn shows
+COLUMN_TABLES = 2  # tables whose columns an inputs turn shows (a third added no recall on dev)
 QUERY_TYPES = ("condition", "values")
 WALK_HOPS = 3  # dot-walks offered up to three reference hops from a pill
 

@@ -32,12 +32,12 @@ def _item(d: dict[str, Any]) -> str:
     # Names, and labels only where they say more than the name: descriptions cost ~15
     # tokens a line, and every prompt token costs at inference and in training.
     label = d.get("label") or ""
-    if _words(label) == _words(d["name"]):
+    if words(label) == words(d["name"]):
         return f"- {d['name']}"
     return f"- {d['name']}: {label}"
 
 
-def _words(text: str) -> list[str]:
+def words(text: str) -> list[str]:
     return re.findall(r"[a-z0-9]+", text.lower())
 
 

@@ -21,7 +21,7 @@ from flowgen.engine.base import ChatMessage
 from flowgen.flow.catalog import Choice, Column, Param
 from flowgen.flow.model import Flow, FlowInput
 from flowgen.flow.validator import PillRoot
-from flowgen.prompts.create_flow import SYSTEM
+from flowgen.prompts.create_flow import SYSTEM, words
 from flowgen.prompts.line_format import INDENT, declaration_lines, inputs_lines
 
 VERSION = "populate_inputs/5"
@@ -61,15 +61,24 @@ def flow_lines(flow: Flow) -> list[str]:
 
 
 def _param(p: Param) -> str:
-    about = p.type + (f" of {p.table_input}" if p.table_input else "")
-    return f"- {p.name}{'*' if p.required else ''} ({about})"
+    # Compact: a string is said by the bare name (most inputs are), the rest by type.
+    about = "" if p.type == "string" else p.type + (f" of {p.table_input}" if p.table_input else "")
+    return f"{p.name}{'*' if p.required else ''}" + (f" ({about})" if about else "")
 
 
 def _column(c: Column) -> str:
-    text = f"{c.name} ({c.type}" + (f" → {c.reference}" if c.reference else "") + ")"
+    """`name` for a string, `name → table` for a reference, `name [choices]` for a choice,
+    `name (type)` otherwise: columns are the largest part of a turn."""
     if c.choices:
-        text += " [" + ", ".join(_choice(ch) for ch in c.choices[:MAX_CHOICES]) + "]"
-    return text
+        return f"{c.name} [" + ", ".join(_choice(ch) for ch in c.choices[:MAX_CHOICES]) + "]"
+    if c.reference:
+        return f"{c.name} → {c.reference}"
+    return c.name if c.type == "string" else f"{c.name} ({c.type})"
+
+
+def _table(t: dict[str, str | None]) -> str:
+    name, label = t["name"] or "", t["label"] or ""
+    return name if words(label) == words(name) else f"{name} ({label})"
 
 
 def _choice(choice: Choice) -> str:
@@ -118,9 +127,11 @@ def item_turn(
             parts += ["## Task", "Fill in the inputs of each item of the flow, one at a time."]
             parts += ["## Guidelines", GUIDELINES]
         parts += ["## Flow", *flow_lines(flow)]
-    parts += [f"## Inputs of {head} | {annotation or ''}", *(_param(p) for p in params)]
+    parts += [f"## Inputs of {head} | {annotation or ''}"]
+    if params:
+        parts.append(", ".join(_param(p) for p in params))
     if tables:
-        parts += ["## Tables", ", ".join(f"{t['name']} ({t['label']})" for t in tables)]
+        parts += ["## Tables", ", ".join(_table(t) for t in tables)]
     new_columns: list[str] = []
     column_lines = []
     for table, cols in columns.items():

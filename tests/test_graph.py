@@ -202,7 +202,7 @@ def test_inputs_turns_show_columns_only_where_a_condition_can_name_them(synced_s
     case = FLOW_CASES[0]  # lookup, FOREACH over it, update_record of the item
     engine = ReplayEngine(Flow.model_validate(case["flow"]))
     generator(synced_store, engine).generate(case["requirement"])
-    turns = [m.content for m in engine.requests[-1].messages if m.role == "user"][1:]
+    turns = [m.content for m in engine.requests[-1].messages if m.role == "user"]
     foreach = next(t for t in turns if "## Inputs of step 2. FOREACH" in t)
     assert "## Columns" not in foreach
     for turn in turns:
