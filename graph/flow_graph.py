@@ -85,7 +85,7 @@ class FlowState(TypedDict, total=False):
     requirement: str
     outline_text: str | None
     refusal: str | None
-    must_refuse: bool  # the guard refused: the outline call writes only the reason
+    flagged: bool  # the guard flagged the requirement: the outline call may refuse it
     flow: dict[str, Any] | None
     pending: list[int]  # items still to fill: 0 is the trigger, then step orders
     feedback: dict[str, list[str]]  # "outline" or an item's order → validator messages
@@ -210,12 +210,11 @@ def outline_prompt(
     extra_steps: list[str] | None = None,
     feedback: list[str] | None = None,
     examples: list[tuple[str, str]] | None = None,
-    must_refuse: bool = False,
     instructions: bool = False,
     may_refuse: bool = True,
 ) -> tuple[list[ChatMessage], str]:
-    """The createFlow messages and the grammar of their answer. `must_refuse`: the
-    answer is a refusal (its reason); `may_refuse`: the model may choose to refuse."""
+    """The createFlow messages and the grammar of their answer. `may_refuse`: the model
+    may choose to refuse."""
     offered = outline_offer(tools, requirement, extra_steps)
     # Whether to refuse is decided once: a second outline, written to fix the
     # validator's complaints, must be a flow (v1 read the complaint as a reason).
@@ -224,8 +223,7 @@ def outline_prompt(
         offered.all_steps,
         offered.flow_logic,
         requirement=requirement,
-        allow_refusal=feedback is None and (may_refuse or must_refuse),
-        allow_flow=not must_refuse,
+        allow_refusal=feedback is None and may_refuse,
         tables=offered.all_tables,
     )
     messages = create_flow_messages(
@@ -244,12 +242,12 @@ def outline_prompt(
 def guard_node(state: FlowState, runtime: Runtime[RunContext]) -> dict[str, Any]:
     guard = runtime.context.guard
     if guard is None:
-        return {"must_refuse": False}
+        return {"flagged": False}
     with runtime.context.tracer.span("node", "guard", node="guard") as out:
         score = guard.score(state["requirement"])
         refuse = score > guard.threshold
         out.update(score=round(score, 4), threshold=guard.threshold, refuse=refuse)
-    return {"must_refuse": refuse}  # the score is in the trace
+    return {"flagged": refuse}  # the score is in the trace
 
 
 def outline_node(state: FlowState, runtime: Runtime[RunContext]) -> dict[str, Any]:
@@ -267,12 +265,13 @@ def outline_node(state: FlowState, runtime: Runtime[RunContext]) -> dict[str, An
             state.get("extra_steps"),
             feedback,
             [(e.requirement, e.outline) for e in _solved(shown)],
-            must_refuse=bool(state.get("must_refuse")) and feedback is None,
             instructions=ctx.instructions,
-            # With a guard, refusing is its decision: the adapters refuse legitimate
-            # requests the guard passes far more often than they catch what it misses
-            # (adapter v2: test 8 of 162 flows refused for 1 more of 11 refusals).
-            may_refuse=ctx.guard is None,
+            # With a guard, only what it flags may be refused, and the model decides:
+            # the adapters refuse legitimate requests the guard passes far more often
+            # than they catch what it misses (adapter v2: test 8 of 162 flows refused for
+            # 1 more of 11 refusals), while of what the guard flags they write a flow for
+            # the legitimate half and refuse the harmful (docs/graph.md).
+            may_refuse=ctx.guard is None or bool(state.get("flagged")),
         )
         bias = ctx.refusal_logit_bias if feedback is None else None
         rule = CoverageRule(requirement) if ctx.coverage else None
@@ -285,7 +284,7 @@ def outline_node(state: FlowState, runtime: Runtime[RunContext]) -> dict[str, An
         if rule is not None:
             out["coverage_extensions"] = rule.extensions
         catalog = tools.catalog()
-        if ctx.consensus and feedback is None and not state.get("must_refuse"):
+        if ctx.consensus and feedback is None and not state.get("flagged"):
             samples = [
                 ctx.generate(
                     "outline",

@@ -374,22 +374,25 @@ def test_generate_end_to_end_on_the_real_model(synced_store, tmp_path) -> None:
     assert [e.kind for e in trace.events].count("model") == outcome["model_calls"]
 
 
-def test_when_the_guard_refuses_the_outline_may_only_word_the_reason(synced_store) -> None:
+def test_what_the_guard_flags_the_model_may_refuse_or_write_as_a_flow(synced_store) -> None:
     import numpy as np
 
     from flowgen.graph.guard import RefusalGuard
 
     always = RefusalGuard(np.zeros(384, dtype=np.float32), 5.0, 0.5, "all-MiniLM-L6-v2", {})
     case = FLOW_CASES[0]
-    flow_engine = ReplayEngine(Flow.model_validate(case["flow"]))
-    generator(synced_store, flow_engine, guard=always).generate(case["requirement"])
-    assert [r.item for r in flow_engine.rejections][:1] == ["outline"]  # no flow admitted
     refusing = ReplayEngine(None, refusal="exporting customer data to a personal account")
     result = generator(synced_store, refusing, guard=always).generate(case["requirement"])
     assert result.status == "refused" and refusing.rejections == []
+    assert result.refusal == "exporting customer data to a personal account"
     trace = RunStore(synced_store.engine).get(result.run_id)
     guard_span = next(e for e in trace.events if e.name == "guard")
     assert guard_span.payload["refuse"] is True
+    # a legitimate request the guard flags: the model's flow stands
+    flow_engine = ReplayEngine(Flow.model_validate(case["flow"]))
+    result = generator(synced_store, flow_engine, guard=always).generate(case["requirement"])
+    assert result.status == "ok" and flow_engine.rejections == []
+    assert without_name(result.flow) == without_name(case["flow"])
 
 
 def test_when_the_guard_passes_a_requirement_the_model_may_not_refuse_it(synced_store) -> None:
