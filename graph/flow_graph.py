@@ -219,7 +219,7 @@ def outline_prompt(
     # Whether to refuse is decided once: a second outline, written to fix the
     # validator's complaints, must be a flow (v1 read the complaint as a reason).
     grammar = outline_grammar(
-        offered.all_triggers,
+        [offered.named_trigger] if offered.named_trigger else offered.all_triggers,
         offered.all_steps,
         offered.flow_logic,
         requirement=requirement,

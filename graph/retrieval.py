@@ -17,6 +17,7 @@ from flowgen.flow.catalog import CatalogView, Column, Param
 from flowgen.flow.flowlogic import FLOW_LOGIC, subflow_output_params
 from flowgen.flow.model import Flow
 from flowgen.flow.validator import PillRoot, pill_roots
+from flowgen.graph.trigger_cues import named_trigger
 from flowgen.tools.catalog_tools import Tools
 
 # The outline offers every flow-logic kind but ASSIGNSUBFLOWOUTPUTS, which admits the
@@ -64,6 +65,9 @@ class OutlineOffer:
     all_steps: list[str]
     flow_logic: list[str] = field(default_factory=lambda: list(OUTLINE_FLOW_LOGIC))
     all_tables: list[str] = field(default_factory=list)  # a subflow input's table
+    # The trigger the requirement names in so many words (graph/trigger_cues.py): the
+    # only one the outline grammar admits then.
+    named_trigger: str | None = None
 
 
 def outline_offer(
@@ -92,15 +96,17 @@ def outline_offer(
             if definition is not None:
                 by_name[name] = definition
                 names.append(name)
+    subflow = asks_for_subflow(requirement)
+    flow_logic = list(OUTLINE_FLOW_LOGIC) + (["ASSIGNSUBFLOWOUTPUTS"] if subflow else [])
+    all_triggers = tools.list_names(kind="triggers")
     return OutlineOffer(
         triggers=triggers,
         steps=[by_name[n] for n in names],
-        all_triggers=tools.list_names(kind="triggers"),
+        all_triggers=all_triggers,
         all_steps=tools.list_names(kind="steps"),
         all_tables=tools.list_names(kind="tables"),
-        flow_logic=[*OUTLINE_FLOW_LOGIC, "ASSIGNSUBFLOWOUTPUTS"]
-        if asks_for_subflow(requirement)
-        else list(OUTLINE_FLOW_LOGIC),
+        flow_logic=flow_logic,
+        named_trigger=None if subflow else named_trigger(requirement, all_triggers),
     )
 
 
