@@ -38,7 +38,7 @@ from langgraph.types import Checkpointer
 
 from flowgen.engine.base import ChatMessage, Engine, GenerationRequest, GenerationResult
 from flowgen.engine.grammar import outline_grammar
-from flowgen.flow.catalog import CatalogView
+from flowgen.flow.catalog import CatalogView, Param
 from flowgen.flow.errors import FlowError
 from flowgen.flow.flowlogic import FLOW_LOGIC
 from flowgen.flow.model import Flow, FlowInput, flow_json
@@ -58,6 +58,7 @@ from flowgen.graph.retrieval import (
     declared_inputs,
     outline_offer,
 )
+from flowgen.graph.schedule_inputs import schedule_inputs
 from flowgen.graph.tracing import RunTracer, TracedTools
 from flowgen.prompts.create_flow import create_flow_messages
 from flowgen.prompts.line_format import LineFormatError, parse_inputs, parse_outline
@@ -384,9 +385,20 @@ def inputs_node(state: FlowState, runtime: Runtime[RunContext]) -> dict[str, Any
             earlier = []
             turn = item_turn(flow, order, *offer, earlier, examples, ctx.instructions)
             messages = inputs_conversation(requirement, flow, earlier, turn, feedback)
-        result = ctx.generate(node, messages, offered.grammar, INPUTS_MAX_TOKENS)
-        text = result.text if result.complete else _complete_lines(result.text)
-        inputs = [i for i in parse_inputs(text) if i.value]
+        stated = None if order or feedback else _stated_schedule(flow, requirement, offered.params)
+        if stated is not None:
+            # A schedule's words give its inputs exactly: no model call. The turn stays
+            # in the conversation, answered with them, as training showed it.
+            inputs = [
+                FlowInput(name=p.name, value=stated[p.name])
+                for p in offered.params
+                if p.name in stated
+            ]
+            out["read_from_words"] = True
+        else:
+            result = ctx.generate(node, messages, offered.grammar, INPUTS_MAX_TOKENS)
+            text = result.text if result.complete else _complete_lines(result.text)
+            inputs = [i for i in parse_inputs(text) if i.value]
         _set_inputs(flow, order, inputs)
         out["inputs"] = [i.model_dump() for i in inputs]
     _emit({"event": "inputs", "order": order, "inputs": [i.model_dump() for i in inputs]})
@@ -534,6 +546,21 @@ def _input_examples(examples: list[dict[str, Any]], flow: Flow, order: int) -> l
 def _tokens(engine: Engine, messages: list[ChatMessage]) -> int:
     """About how many tokens the messages take (the chat template adds ~5 a message)."""
     return len(engine.tokenize("\n".join(m.content for m in messages))) + 5 * len(messages)
+
+
+def _stated_schedule(flow: Flow, requirement: str, params: list[Param]) -> dict[str, str] | None:
+    """A schedule trigger's inputs, where its annotation (or else the requirement) states
+    them all (graph/schedule_inputs.py) and the installation's trigger declares them."""
+    trigger = flow.trigger_type
+    if not trigger:
+        return None
+    annotation = (flow.trigger.annotation if flow.trigger else None) or ""
+    stated = schedule_inputs(trigger, annotation) or schedule_inputs(trigger, requirement)
+    declared = {p.name for p in params}
+    required = {p.name for p in params if p.required}
+    if stated is None or not set(stated) <= declared or not required <= set(stated):
+        return None
+    return stated
 
 
 def _complete_lines(text: str) -> str:
