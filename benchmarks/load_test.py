@@ -21,6 +21,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -87,6 +88,32 @@ def start_service(port: int) -> subprocess.Popen[bytes]:
         time.sleep(1)
     proc.kill()
     raise SystemExit("the service did not become ready")
+
+
+class PeakRss:
+    """The service process's peak resident memory, sampled twice a second while it runs
+    (the model loaded and generating): the figure the runtime issue bounds at 600 MB."""
+
+    def __init__(self, pid: int) -> None:
+        import psutil
+
+        self.process = psutil.Process(pid)
+        self.peak = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+        self._thread.start()
+
+    def _sample(self) -> None:
+        while not self._stop.wait(0.5):
+            try:
+                self.peak = max(self.peak, self.process.memory_info().rss)
+            except Exception:  # the process is gone
+                return
+
+    def stop(self) -> int:
+        self._stop.set()
+        self._thread.join(timeout=5)
+        return round(self.peak / 2**20)
 
 
 def run_scenario(scenario: Scenario, url: str, key: str, stop_timeout: int) -> list[Row]:
@@ -162,7 +189,7 @@ def show(rows: list[Row]) -> Table:
     return table
 
 
-def markdown(rows: list[Row], held: float | None) -> str:
+def markdown(rows: list[Row], held: float | None, peak_rss_mb: int) -> str:
     lines = [
         "| scenario | request | n | req/min | failures % | p10 s | p50 s | p90 s |",
         "|---|---|---:|---:|---:|---:|---:|---:|",
@@ -174,6 +201,7 @@ def markdown(rows: list[Row], held: float | None) -> str:
         )
     lines.append("")
     lines.append(f"Highest generation rate held with no failures: {held} per minute.")
+    lines.append(f"Peak RSS of `flowgen serve`: {peak_rss_mb} MB.")
     return "\n".join(lines) + "\n"
 
 
@@ -200,6 +228,7 @@ def main(
     url = f"http://127.0.0.1:{port}"
     os.environ["FLOWGEN_LOAD_INSTALLATION"] = installation
     service = start_service(port)
+    rss = PeakRss(service.pid)
     rows: list[Row] = []
     held: float | None = None
     try:
@@ -225,13 +254,23 @@ def main(
         console.print(show(rows))
         console.print(f"highest generation rate with no failures: {held} per minute")
     finally:
+        peak_rss_mb = rss.stop()
         service.terminate()
         service.wait(timeout=60)
+    console.print(f"peak RSS of the service: {peak_rss_mb} MB")
     out.mkdir(parents=True, exist_ok=True)
     (out / "load.json").write_text(
-        json.dumps({"rows": [asdict(r) for r in rows], "held_per_minute": held}, indent=2) + "\n"
+        json.dumps(
+            {
+                "rows": [asdict(r) for r in rows],
+                "held_per_minute": held,
+                "peak_rss_mb": peak_rss_mb,
+            },
+            indent=2,
+        )
+        + "\n"
     )
-    (out / "load.md").write_text(markdown(rows, held))
+    (out / "load.md").write_text(markdown(rows, held, peak_rss_mb))
     console.print(f"wrote {out / 'load.json'} and {out / 'load.md'}")
 
 

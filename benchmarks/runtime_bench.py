@@ -7,7 +7,8 @@ The calls are real createFlow / populateInputs requests recorded from dev flows
 
 - `llama.cpp plain`: llama-cpp-python on the package's own Q4_1 GGUF, base model, no
   grammar, argmax in numpy: what llama.cpp alone does with these prompts;
-- `flowgen llamacpp`: our embedded default (Q8_0, the shipped adapter, grammar-constrained);
+- `flowgen llamacpp`: our embedded default as the factory builds it (the CPU's weight
+  type, the shipped default adapter merged into the weights, grammar-constrained);
 - `flowgen torch`: the transformers reference engine (fp32, peft, same grammar).
 
 Prompt tokens/s is the whole prompt without cache reuse; decode tokens/s counts only the
@@ -85,11 +86,12 @@ def main() -> None:
     lines = [json.loads(x) for x in args.calls.read_text().splitlines() if x.strip()]
     requests = [GenerationRequest.model_validate(c["request"]) for c in lines[: args.n]]
 
-    from flowgen.engine.factory import shipped_adapters
+    from flowgen.engine.factory import embedded_engine, shipped_adapters
     from flowgen.engine.llamacpp import LlamaCppEngine
 
     rows = {}
-    engine = LlamaCppEngine(adapters=shipped_adapters())
+    engine = embedded_engine(runtime="llamacpp")
+    assert isinstance(engine, LlamaCppEngine)
     ours(engine, requests[:2])  # warm up: grammar compilation caches, first allocations
     rows["flowgen llamacpp"] = ours(engine, requests)
     rows["llama.cpp plain"] = plain_llamacpp(requests, engine.tokenize, engine.render)
