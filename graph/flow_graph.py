@@ -50,6 +50,7 @@ from flowgen.graph.outline_repair import (
     ends_with_repeated_step,
     has_list_to_loop,
     loop_record_steps_over_lists,
+    unwrap_lone_paths,
     unwrap_loops_without_lists,
 )
 from flowgen.graph.retrieval import (
@@ -332,6 +333,9 @@ def outline_node(state: FlowState, runtime: Runtime[RunContext]) -> dict[str, An
         flow, repeated = drop_repeated_steps(flow)
         if repeated:
             out["repeats_dropped"] = repeated
+        flow, lone = unwrap_lone_paths(flow)
+        if lone:
+            out["lone_paths_unwrapped"] = lone
         flow, unwrapped = unwrap_loops_without_lists(flow, catalog)
         if unwrapped:
             out["unwrapped_loops"] = unwrapped

@@ -114,6 +114,37 @@ def drop_repeated_steps(flow: Flow) -> tuple[Flow, list[str]]:
     return (_renumbered(flow, kept), dropped) if dropped else (flow, [])
 
 
+def unwrap_lone_paths(flow: Flow) -> tuple[Flow, list[str]]:
+    """The flow with each PARALLEL that holds fewer than two PATHs replaced by what its
+    PATH holds, and the annotations of the PARALLELs removed (for the trace). The grammar
+    never writes one, but an outline ended early (at a repeated step, or by the token
+    limit) can stop after the first PATH; one branch run "in parallel" is that branch."""
+    removed: list[str] = []
+    while True:
+        children: dict[int, list[Component]] = {}
+        for comp in flow.components:
+            if comp.block is not None:
+                children.setdefault(comp.block, []).append(comp)
+        lone = next(
+            (
+                c
+                for c in flow.components
+                if c.definition == "PARALLEL" and len(children.get(c.order, [])) < 2
+            ),
+            None,
+        )
+        if lone is None:
+            return flow, removed
+        removed.append(lone.annotation or f"PARALLEL at step {lone.order}")
+        dropped = {lone.order, *(c.order for c in children.get(lone.order, []))}
+        kept = [
+            c.model_copy(update={"block": lone.block if c.block in dropped else c.block})
+            for c in flow.components
+            if c.order not in dropped
+        ]
+        flow = _renumbered(flow, kept)
+
+
 def ends_with_repeated_step(text: str) -> bool:
     """Whether the last line of outline `text` (lines complete) writes a step that an
     earlier sibling already wrote on the same words: the line `drop_repeated_steps` would

@@ -10,6 +10,7 @@ from flowgen.graph.outline_repair import (
     drop_repeated_steps,
     ends_with_repeated_step,
     loop_record_steps_over_lists,
+    unwrap_lone_paths,
     unwrap_loops_without_lists,
 )
 
@@ -203,3 +204,38 @@ def test_the_outline_ends_at_the_first_line_that_repeats_a_sibling() -> None:
     looped = "\n".join(lines[:6]) + "\n    - update_record | bump it\n"
     assert ends_with_repeated_step(looped)
     assert not ends_with_repeated_step(text + "- PARALLEL | at the same time\n")
+
+
+def test_a_parallel_left_with_one_path_becomes_that_path(catalog: Catalog) -> None:
+    """soc-dev-014 with adapter v5: the outline ended at a repeated step inside the first
+    PATH, leaving a PARALLEL of one branch (a structure error no inputs can fix)."""
+    flow = outline(
+        "record_create",
+        [
+            (None, "flowlogic", "PARALLEL"),
+            (1, "flowlogic", "PATH"),
+            (2, "action", "send_email"),
+            (2, "action", "update_record"),
+            (None, "action", "log"),
+        ],
+    )
+    repaired, removed = unwrap_lone_paths(flow)
+    assert removed == ["step 1"]
+    assert shape(repaired) == [
+        (1, None, "send_email"),
+        (2, None, "update_record"),
+        (3, None, "log"),
+    ]
+    assert any(e.kind == "structure" for e in validate_flow(flow, catalog).errors)
+    assert not any(e.kind == "structure" for e in validate_flow(repaired, catalog).errors)
+    two = outline(
+        "record_create",
+        [
+            (None, "flowlogic", "PARALLEL"),
+            (1, "flowlogic", "PATH"),
+            (2, "action", "send_email"),
+            (1, "flowlogic", "PATH"),
+            (4, "action", "log"),
+        ],
+    )
+    assert unwrap_lone_paths(two) == (two, [])
