@@ -305,6 +305,7 @@ def outline_grammar(
     allow_flow: bool = True,
     max_block_steps: int = MAX_BLOCK_STEPS,
     tables: list[str] | None = None,
+    subflow_only: bool = False,
 ) -> str:
     """A refusal line (unless `allow_refusal` is off), or a trigger line then indented
     step lines, each with ` | span` (unless `allow_flow` is off: the guard has refused).
@@ -323,7 +324,8 @@ def outline_grammar(
     With ASSIGNSUBFLOWOUTPUTS in `flow_logic`, a subflow may be written instead: `T none`,
     its declared inputs then outputs (`  input <name> (<type>[ of <table>]) | span`, the
     table one of `tables` when given), then items among which ASSIGNSUBFLOWOUTPUTS is a
-    leaf; it is a leaf nowhere else. Without it the grammar is that of ordinary flows.
+    leaf; it is a leaf nowhere else. Without it the grammar is that of ordinary flows;
+    with `subflow_only` (a subflow was asked for in so many words) only the subflow form.
     """
     allowed = set(flow_logic)
     leaves = [*steps, *(n for n in LEAF_LOGIC if n in allowed)]
@@ -331,11 +333,13 @@ def outline_grammar(
     annotation = span_rules(requirement, "ann") if requirement else [f"ann ::= {TEXT}"]
     subflow = SUBFLOW_LOGIC in allowed
     flow = f'flow ::= "T " {one_of(triggers) if triggers else literal("none")} span items_0_0'
+    if subflow:
+        flow = "flow ::= subflow" if subflow_only else flow + " | subflow"
     rules = [
         "root ::= "
         + " | ".join(name for name, on in (("refusal", allow_refusal), ("flow", allow_flow)) if on),
         f'refusal ::= "REFUSE | " {TEXT} "\\n"',
-        flow + (" | subflow" if subflow else ""),
+        flow,
         'span ::= " | " ann "\\n"',
         f"leaf ::= {one_of(leaves) if leaves else literal('ENDFLOW')}",
         f"loopleaf ::= {one_of(loop_leaves)}" if loop_leaves else "loopleaf ::= leaf",

@@ -227,6 +227,9 @@ def outline_prompt(
         requirement=requirement,
         allow_refusal=feedback is None and may_refuse,
         tables=offered.all_tables,
+        # A requirement that asks for a subflow gets one: adapter v4 wrote a trigger for
+        # 9 of test's 10 (every train and dev requirement the cue matches is a subflow).
+        subflow_only="ASSIGNSUBFLOWOUTPUTS" in offered.flow_logic,
     )
     messages = create_flow_messages(
         requirement,

@@ -534,3 +534,17 @@ def test_a_resumed_few_shot_run_asks_what_an_uninterrupted_run_asks(library, cra
     done_before = crashing.requests[: crash_at - 1]  # the crashed call is asked again
     assert asked(done_before + healthy.requests) == asked(whole.requests)
     assert asked(crashing.requests[crash_at - 1 :]) == asked(healthy.requests[:1])
+
+
+def test_a_requirement_that_asks_for_a_subflow_admits_only_a_subflow(
+    synced_store, handwritten
+) -> None:
+    """Adapter v4 and v5 wrote a trigger for 9 of test's 10 subflow requests; where the
+    words ask for a subflow, the outline grammar has no trigger line to offer."""
+    case = handwritten["itsm-test-sub-001"]  # "Create a subflow that takes an incident ..."
+    subflow = ReplayEngine(Flow.model_validate(case["flow"]))
+    generator(synced_store, subflow).generate(case["requirement"])
+    assert "outline" not in [r.item for r in subflow.rejections]
+    ordinary = ReplayEngine(Flow.model_validate(FLOW_CASES[0]["flow"]), check_grammar=True)
+    generator(synced_store, ordinary).generate(case["requirement"])
+    assert [r.item for r in ordinary.rejections][:1] == ["outline"]  # a trigger line refused
