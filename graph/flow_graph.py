@@ -42,10 +42,11 @@ from flowgen.flow.catalog import CatalogView, Param
 from flowgen.flow.errors import FlowError
 from flowgen.flow.flowlogic import FLOW_LOGIC
 from flowgen.flow.model import Flow, FlowInput, flow_json
-from flowgen.flow.validator import validate_flow
+from flowgen.flow.validator import pill_roots, validate_flow
 from flowgen.graph.coverage import CoverageRule
 from flowgen.graph.guard import RefusalGuard
 from flowgen.graph.outline_repair import (
+    LIST_TYPES,
     drop_repeated_steps,
     ends_with_repeated_step,
     has_list_to_loop,
@@ -392,16 +393,23 @@ def inputs_node(state: FlowState, runtime: Runtime[RunContext]) -> dict[str, Any
             earlier = []
             turn = item_turn(flow, order, *offer, earlier, examples, ctx.instructions)
             messages = inputs_conversation(requirement, flow, earlier, turn, feedback)
-        stated = None if order or feedback else _stated_schedule(flow, requirement, offered.params)
-        if stated is not None:
-            # A schedule's words give its inputs exactly: no model call. The turn stays
-            # in the conversation, answered with them, as training showed it.
+        given = None
+        if not feedback:
+            given = (
+                _stated_schedule(flow, requirement, offered.params)
+                if order == 0
+                else _only_list_to_loop(flow, order, offered.params, retriever.catalog)
+            )
+        if given is not None:
+            # Inputs known without the model (a schedule's words; a loop with one list
+            # in scope): no model call. The turn stays in the conversation, answered
+            # with them, as training showed it.
             inputs = [
-                FlowInput(name=p.name, value=stated[p.name])
+                FlowInput(name=p.name, value=given[p.name])
                 for p in offered.params
-                if p.name in stated
+                if p.name in given
             ]
-            out["read_from_words"] = True
+            out["inputs_given"] = "schedule words" if order == 0 else "one list in scope"
         else:
             result = ctx.generate(node, messages, offered.grammar, INPUTS_MAX_TOKENS)
             text = result.text if result.complete else _complete_lines(result.text)
@@ -568,6 +576,18 @@ def _stated_schedule(flow: Flow, requirement: str, params: list[Param]) -> dict[
     if stated is None or not set(stated) <= declared or not required <= set(stated):
         return None
     return stated
+
+
+def _only_list_to_loop(
+    flow: Flow, order: int, params: list[Param], catalog: CatalogView
+) -> dict[str, str] | None:
+    """A FOREACH's `items` where one list is in scope: the only answer its grammar
+    admits, so the model is not asked."""
+    comp = flow.component(order)
+    if comp is None or comp.definition != "FOREACH" or [p.name for p in params] != ["items"]:
+        return None
+    lists = [r.text for r in pill_roots(flow, catalog, order, "items") if r.type in LIST_TYPES]
+    return {"items": f"{{{{{lists[0]}}}}}"} if len(lists) == 1 else None
 
 
 def _complete_lines(text: str) -> str:

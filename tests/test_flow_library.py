@@ -142,19 +142,21 @@ def test_the_graph_shows_examples_in_both_prompts_and_keeps_them_in_the_state(li
 
 
 def test_each_inputs_call_continues_the_previous_calls_conversation(library) -> None:
-    """Each inputs call's messages are the previous inputs call's, its answer and one new
-    turn, so an engine reuses the KV cache of all the earlier calls; each table column is
+    """Each inputs call's messages are the previous inputs call's, its answer and the new
+    turns, so an engine reuses the KV cache of all the earlier calls; each table column is
     shown once per conversation."""
     case = FLOW_CASES[2]
     engine = ReplayEngine(Flow.model_validate(case["flow"]))
     FlowGenerator("acme-itsm", store=library, engine=engine, checkpoints=False).generate(
         case["requirement"]
     )
-    assert len(engine.requests) >= 4
+    assert len(engine.requests) >= 3
     inputs, answers = engine.requests[1:], engine.answers[1:]
     for before, answer, after in zip(inputs, answers, inputs[1:], strict=False):
         assert after.messages[: len(before.messages)] == before.messages
-        assert [m.role for m in after.messages[len(before.messages) :]] == ["assistant", "user"]
+        added = [m.role for m in after.messages[len(before.messages) :]]
+        # one new turn, or more where an item's inputs were given without a call
+        assert added and added == ["assistant", "user"] * (len(added) // 2)
         assert after.messages[len(before.messages)].content == answer
     turns = [m.content for m in engine.requests[-1].messages if m.role == "user"]
     shown = [line for t in turns for line in t.split("## Columns\n")[1:]]

@@ -38,12 +38,14 @@ def items_with_inputs(flow: dict[str, Any]) -> int:
     return 1 + sum(1 for c in flow["components"] if c.get("inputs"))
 
 
-def stated_schedule(flow: dict[str, Any]) -> bool:
-    """Whether the trigger's inputs are read from its words, with no model call."""
+def given_items(flow: dict[str, Any]) -> int:
+    """Items whose inputs are given without a model call: a schedule trigger whose words
+    state them, and each loop over the one list in scope (every FOREACH of these cases)."""
     from flowgen.graph.schedule_inputs import schedule_inputs
 
     trigger = flow["trigger"]
-    return schedule_inputs(trigger["type"] or "", trigger["annotation"] or "") is not None
+    stated = schedule_inputs(trigger["type"] or "", trigger["annotation"] or "") is not None
+    return stated + sum(c["definition"] == "FOREACH" for c in flow["components"])
 
 
 @pytest.mark.parametrize("case", FLOW_CASES, ids=[c["id"] for c in FLOW_CASES])
@@ -53,9 +55,9 @@ def test_gold_answers_are_admitted_and_rebuild_the_gold_flow(synced_store, case)
     assert engine.rejections == []  # every gold answer fits the grammar the graph built
     assert result.status == "ok", result.errors
     assert without_name(result.flow) == without_name(case["flow"])
-    # one outline call, then one call per item that takes inputs (trigger included,
-    # unless a schedule states its inputs)
-    expected = 1 + items_with_inputs(case["flow"]) - stated_schedule(case["flow"])
+    # one outline call, then one call per item that takes inputs (trigger included),
+    # but none for inputs given without the model
+    expected = 1 + items_with_inputs(case["flow"]) - given_items(case["flow"])
     assert result.model_calls == expected
     assert [a.annotation for a in result.annotations] == [
         case["flow"]["trigger"]["annotation"],
@@ -134,7 +136,7 @@ def test_validator_sends_input_errors_back_to_their_step(synced_store) -> None:
     retried = [r for r in engine.requests if "had these problems" in _prompt(r)]
     assert len(retried) == 1 and "## Inputs of step 1." in _prompt(retried[0])
     assert "incidnet" in _prompt(retried[0])
-    assert result.model_calls == 1 + items_with_inputs(case["flow"]) + 1
+    assert result.model_calls == 1 + items_with_inputs(case["flow"]) - given_items(case["flow"]) + 1
 
 
 def test_validator_sends_structure_errors_back_to_the_outline(synced_store) -> None:
@@ -149,18 +151,21 @@ def test_validator_sends_structure_errors_back_to_the_outline(synced_store) -> N
     assert "empty_block" in _prompt(outline_prompts[1])
 
 
-def test_a_foreach_over_a_record_goes_back_to_its_inputs_when_a_list_exists(
-    synced_store,
-) -> None:
+def test_a_foreach_with_one_list_in_scope_is_given_it_without_the_model(synced_store) -> None:
+    """The only answer its grammar admits: no model call, so a model that would loop
+    over the trigger's record (a validator error and a retry before) cannot."""
     flow = Flow.model_validate(FLOW_CASES[0]["flow"])
     assert flow.components[1].definition == "FOREACH"  # after a look-up: a list exists
     flow.components[1].inputs[0].value = "{{trigger.current}}"  # a record, not a list
     engine = ReplayEngine(flow, check_grammar=False)
     result = generator(synced_store, engine, max_rounds=1).generate(FLOW_CASES[0]["requirement"])
-    assert [e["code"] for e in result.errors] == ["pill_type_mismatch"]
-    retried = [r for r in engine.requests if "had these problems" in _prompt(r)]
-    assert len(retried) == 1 and "## Inputs of step 2." in _prompt(retried[0])
-    assert "FOREACH items must be" in _prompt(retried[0])
+    assert result.status == "ok" and result.errors == []
+    assert result.flow is not None
+    assert result.flow["components"][1]["inputs"] == [{"name": "items", "value": "{{1.records}}"}]
+    asked = [r.messages[-1].content for r in engine.requests if r.messages]
+    assert not any(turn.startswith("## Inputs of step 2.") for turn in asked)
+    later = engine.requests[-1].messages or []
+    assert any("## Inputs of step 2. FOREACH" in m.content for m in later)  # the turn stays
 
 
 def test_a_record_input_is_never_offered_a_list(synced_store) -> None:
@@ -290,7 +295,7 @@ def test_a_crashed_run_resumes_from_its_checkpoint(synced_store) -> None:
     assert result.status == "ok"
     assert without_name(result.flow) == without_name(case["flow"])
     # the outline and the trigger's inputs were checkpointed: only the rest is asked again
-    assert len(healthy.requests) == items_with_inputs(case["flow"]) - 1
+    assert len(healthy.requests) == items_with_inputs(case["flow"]) - 1 - given_items(case["flow"])
     assert runs.get("resume-test-run").run.status == "ok"
 
 
@@ -453,7 +458,10 @@ def assert_replays_subflow(store: Any, requirement: str, gold: dict[str, Any]) -
     assert without_name(result.flow) == without_name(gold)
     assert result.flow["inputs"] == gold["inputs"] and result.flow["outputs"] == gold["outputs"]
     # no trigger inputs call: one outline call, then one per step that takes inputs
-    assert result.model_calls == 1 + sum(1 for c in gold["components"] if c.get("inputs"))
+    # (a loop over the one list in scope is given its items without one)
+    asked = [c for c in gold["components"] if c.get("inputs")]
+    loops = sum(1 for c in asked if c["definition"] == "FOREACH")
+    assert result.model_calls == 1 + len(asked) - loops
     prompts = [_prompt(r) for r in engine.requests]
     assert not any("## Inputs of the trigger" in p for p in prompts)
     assigns = [p for p in prompts if "ASSIGNSUBFLOWOUTPUTS |" in p.split("## Inputs of")[-1]]
