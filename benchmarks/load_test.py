@@ -240,8 +240,11 @@ def main(
             rows += run_scenario(scenario, url, key, stop_timeout)
             console.print(show(rows))
         for rate in (float(r) for r in rates.split(",")):
-            # `rate` users, each starting one generation a minute.
-            scenario = Scenario(f"{rate:g}/min", int(rate), rate, step_time, pacing=60.0)
+            # `rate` users, each starting one generation a minute, spawned one every
+            # 60/rate seconds so that generations arrive evenly at `rate` a minute (all
+            # spawned at once, they arrived as one burst a minute, which the queue of
+            # four refused whatever the rate).
+            scenario = Scenario(f"{rate:g}/min", int(rate), rate / 60, step_time, pacing=60.0)
             console.print(f"[bold]fixed rate[/]: {rate:g} generations per minute")
             step = run_scenario(scenario, url, key, stop_timeout)
             rows += step
