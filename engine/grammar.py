@@ -308,7 +308,7 @@ def outline_grammar(
     subflow_only: bool = False,
 ) -> str:
     """A refusal line (unless `allow_refusal` is off), or a trigger line then indented
-    step lines, each with ` | span` (unless `allow_flow` is off: the guard has refused).
+    step lines, each with ` | span` (unless `allow_flow` is off: only a refusal).
 
         T record_update | Every time a user becomes inactive
         - look_up_records | find all incidents assigned to them
