@@ -553,6 +553,6 @@ def test_a_requirement_that_asks_for_a_subflow_admits_only_a_subflow(
     subflow = ReplayEngine(Flow.model_validate(case["flow"]))
     generator(synced_store, subflow).generate(case["requirement"])
     assert "outline" not in [r.item for r in subflow.rejections]
-    ordinary = ReplayEngine(Flow.model_validate(FLOW_CASES[0]["flow"]), check_grammar=True)
+    ordinary = ReplayEngine(Flow.model_validate(FLOW_CASES[0]["flow"]))
     generator(synced_store, ordinary).generate(case["requirement"])
     assert [r.item for r in ordinary.rejections][:1] == ["outline"]  # a trigger line refused

@@ -3,20 +3,15 @@ inputs call the graph then does not make."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
 
 from flowgen.graph.schedule_inputs import schedule_inputs
+from flowgen.training.cases import read_cases
 
-CASES = {
-    case["id"]: case
-    for case in map(
-        json.loads,
-        (Path(__file__).parent.parent / "data" / "handwritten.jsonl").read_text().splitlines(),
-    )
-}
+REPO = Path(__file__).resolve().parent.parent
+CASES = {case.id: case for case in read_cases([REPO / "data" / "handwritten.jsonl"])}
 
 
 @pytest.mark.unit
@@ -72,16 +67,17 @@ def test_a_stated_schedule_makes_no_trigger_call_but_keeps_its_turn(synced_store
     from flowgen.training.replay import ReplayEngine
 
     case = CASES["itsm-dev-019"]  # "Every night at 11pm, close all resolved incidents ..."
-    assert case["flow"]["trigger"]["inputs"] == [{"name": "time", "value": "1970-01-01 23:00:00"}]
-    flow = Flow.model_validate(case["flow"])
+    assert case.flow is not None
+    assert case.flow["trigger"]["inputs"] == [{"name": "time", "value": "1970-01-01 23:00:00"}]
+    flow = Flow.model_validate(case.flow)
     assert flow.trigger is not None
     flow.trigger.inputs = []  # what the model would answer is not what the flow gets
     engine = ReplayEngine(flow)
     result = FlowGenerator(
         "acme-itsm", store=synced_store, engine=engine, checkpoints=False
-    ).generate(case["requirement"])
+    ).generate(case.requirement)
     assert result.flow is not None
-    assert result.flow["trigger"]["inputs"] == case["flow"]["trigger"]["inputs"]
+    assert result.flow["trigger"]["inputs"] == case.flow["trigger"]["inputs"]
     users = [[m.content for m in r.messages or [] if m.role == "user"] for r in engine.requests]
     assert not any("## Inputs of the trigger" in turns[-1] for turns in users)
     first_step = next(turns for turns in users if "## Inputs of step 1." in turns[-1])

@@ -11,7 +11,6 @@ from __future__ import annotations
 import hashlib
 import json
 import random
-import re
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -22,7 +21,7 @@ from flowgen.flow.model import Flow
 from flowgen.graph.flow_graph import ExampleRetrieval
 from flowgen.graph.generator import FlowGenerator
 from flowgen.training.cases import Case
-from flowgen.training.replay import ReplayEngine
+from flowgen.training.replay import ITEM_HEAD, ReplayEngine
 
 
 @dataclass
@@ -100,7 +99,7 @@ def examples_for_case(
 
 def _is_inputs(request: GenerationRequest) -> bool:
     users = [m.content for m in request.messages or [] if m.role == "user"]
-    return bool(users) and re.search(r"^## Inputs of ", users[-1], re.MULTILINE) is not None
+    return bool(users) and ITEM_HEAD.search(users[-1]) is not None
 
 
 def build_examples(

@@ -16,7 +16,8 @@ from flowgen.engine.base import GenerationRequest, GenerationResult, Timings, Us
 from flowgen.flow.model import Flow
 from flowgen.prompts.line_format import inputs_lines, outline_lines
 
-_ITEM = re.compile(r"^## Inputs of (?:the trigger|step (\d+)\.)", re.MULTILINE)
+# The head of an inputs turn (prompts/populate_inputs.py): which item the call is for.
+ITEM_HEAD = re.compile(r"^## Inputs of (?:the trigger|step (\d+)\.)", re.MULTILINE)
 
 
 @dataclass
@@ -48,7 +49,7 @@ class ReplayEngine:
     def answer(self, request: GenerationRequest) -> tuple[str, str]:
         # The item is named in the last user turn (earlier turns are other items').
         users = [m.content for m in request.messages or [] if m.role == "user"]
-        match = _ITEM.search(users[-1] if users else request.prompt or "")
+        match = ITEM_HEAD.search(users[-1] if users else request.prompt or "")
         if match is None:
             return "outline", outline_lines(self.flow, self.refusal)
         assert self.flow is not None
