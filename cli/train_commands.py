@@ -59,6 +59,15 @@ def train_command(
             "subflow definitions (3% of the synthetic corpus).",
         ),
     ] = 0.0,
+    long_share: Annotated[
+        float,
+        typer.Option(
+            min=0.0,
+            max=1.0,
+            help="With --max-cases: at least this share of the synthetic sample are long "
+            "flows (6 components or more; a quarter of the synthetic corpus).",
+        ),
+    ] = 0.0,
     refusal_examples: Annotated[
         bool,
         typer.Option(
@@ -105,6 +114,7 @@ def train_command(
         max_cases,
         seed,
         subflow_share,
+        long_share,
     )
     if refusals:
         out.print(f"left {refusals} refusal cases to the guard (--refusal-examples keeps them)")
@@ -161,6 +171,7 @@ def train_command(
         "example_stats": stats.__dict__,
         "inputs_share": inputs_share,
         "subflow_share": subflow_share,
+        "long_share": long_share,
         "refusal_examples": refusal_examples,
         "examples_per_prompt": examples_per_prompt,
         "examples_trained": len(examples),
