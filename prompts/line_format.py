@@ -83,7 +83,9 @@ def outline_lines(flow: Flow | None, refusal: str = "", spans: bool = True) -> s
     def line(head: str, annotation: str | None) -> str:
         return _line(head, annotation) if spans else head
 
-    lines = [line(f"T {flow.trigger_type or 'none'}", flow.trigger.annotation if flow.trigger else None)]
+    lines = [
+        line(f"T {flow.trigger_type or 'none'}", flow.trigger.annotation if flow.trigger else None)
+    ]
     if flow.is_subflow:
         lines += [line(INDENT + declaration(kind, p), p.annotation) for kind, p in _declared(flow)]
     depth: dict[int, int] = {}
