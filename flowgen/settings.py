@@ -137,7 +137,7 @@ class Settings(BaseSettings):
         description="A sentence-transformers folder for catalog embeddings (None: the "
         "tuned retriever when trained, else all-MiniLM-L6-v2).",
     )
-    query_threads: int = Field(1, description="Torch threads used to encode a search query.")
+    query_threads: int = Field(1, description="Threads used to encode a search query.")
     # -- tracing (graph/tracing.py); OpenTelemetry's own names -----------------------------
     otel_sdk_disabled: bool = _unprefixed(
         "OTEL_SDK_DISABLED", False, "No OpenTelemetry export at all."

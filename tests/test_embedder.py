@@ -1,0 +1,68 @@
+"""The embedder on ONNX Runtime: the vectors sentence-transformers computes, from a graph
+exported once and cached by the weights it came from."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from flowgen.db.onnx_export import ExportError, exported_model, pooling_mode, weights_hash
+
+
+def test_onnx_embeddings_are_sentence_transformers_embeddings(embedder):
+    from sentence_transformers import SentenceTransformer
+
+    texts = [
+        "Every time a user becomes inactive, find all incidents assigned to them",
+        "",
+        "P1",
+        "post a message to the #major-incidents Slack channel " * 80,  # past 256 tokens
+        "Ünïcode façade — naïve résumé",
+        "look up the caller's manager",
+    ]
+    reference = SentenceTransformer(str(embedder.path), device="cpu").encode(
+        texts, normalize_embeddings=True, batch_size=4
+    )
+    got = embedder.encode(texts)
+    assert got.shape == (len(texts), embedder.dim)
+    np.testing.assert_allclose(got, reference, atol=2e-5)
+    # One at a time (no padding) and in one batch (padded) give the same vectors.
+    alone = np.vstack([embedder.encode([t]) for t in texts])
+    np.testing.assert_allclose(alone, got, atol=2e-5)
+    queries = embedder.encode_queries(texts[:3])
+    np.testing.assert_allclose(queries, got[:3], atol=2e-5)
+
+
+def test_the_export_is_cached_by_the_weights(embedder, tmp_path):
+    cache = embedder.onnx_path.parent
+    before = embedder.onnx_path.stat().st_mtime_ns
+    assert exported_model(embedder.path, cache) == embedder.onnx_path
+    assert embedder.onnx_path.stat().st_mtime_ns == before  # not exported again
+
+    folder = tmp_path / "encoder"
+    folder.mkdir()
+    (folder / "model.safetensors").write_bytes(b"weights one")
+    first = weights_hash(folder)
+    (folder / "model.safetensors").write_bytes(b"weights two")
+    assert weights_hash(folder) != first  # a retrained retriever is exported again
+
+
+def test_a_folder_that_is_no_encoder_is_named(tmp_path: Path):
+    with pytest.raises(ExportError, match="no model weights"):
+        exported_model(tmp_path, tmp_path / "cache")
+    (tmp_path / "1_Pooling").mkdir()
+    (tmp_path / "1_Pooling" / "config.json").write_text(
+        json.dumps({"pooling_mode_max_tokens": True})
+    )
+    with pytest.raises(ExportError, match="not mean or CLS"):
+        pooling_mode(tmp_path)
+    (tmp_path / "model.safetensors").write_bytes(b"not a model")
+    (tmp_path / "1_Pooling" / "config.json").write_text(
+        json.dumps({"pooling_mode_mean_tokens": True})
+    )
+    with pytest.raises(ExportError, match="not a transformer folder"):
+        exported_model(tmp_path, tmp_path / "cache")
+    assert not list((tmp_path / "cache").glob("*"))  # nothing half-written left
