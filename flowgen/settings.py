@@ -128,6 +128,12 @@ class Settings(BaseSettings):
         description="bf16 autocast in the torch runtime (None: only where the CPU has "
         "native bf16).",
     )
+    outline_repeats: int = Field(
+        0,
+        ge=0,
+        description="Step lines an outline may write again on the same words before such "
+        "a line ends it (the repeats are dropped from the flow either way).",
+    )
     refusal_bias: float | None = Field(
         None, description="The outline call's refusal bias (None: the adapter's tuned value)."
     )

@@ -65,6 +65,7 @@ from flowgen.graph.tracing import RunTracer, TracedTools
 from flowgen.prompts.create_flow import create_flow_messages
 from flowgen.prompts.line_format import LineFormatError, parse_inputs, parse_outline
 from flowgen.prompts.populate_inputs import ItemTurn, inputs_conversation, item_turn
+from flowgen.settings import get_settings
 from flowgen.tools.catalog_tools import CatalogTools, Tools
 from flowgen.tools.example_index import SolvedCase
 
@@ -144,6 +145,9 @@ class RunContext:
     # The coverage rule (graph/coverage.py): an outline may not end while an action
     # clause of the requirement has no step. In-process engines only.
     coverage: bool = False
+    # Step lines an outline may write again on the same words before one ends it
+    # (`FLOWGEN_OUTLINE_REPEATS`).
+    outline_repeats: int = field(default_factory=lambda: get_settings().outline_repeats)
     # Table columns and embedded annotations, remembered across the inputs nodes: a
     # cache, whose contents change no prompt.
     retrieval_cache: RetrievalCache = field(default_factory=RetrievalCache)
@@ -286,10 +290,13 @@ def outline_node(state: FlowState, runtime: Runtime[RunContext]) -> dict[str, An
         )
         bias = ctx.refusal_logit_bias if feedback is None else None
         rule = CoverageRule(requirement) if ctx.coverage else None
+
         # A step written again on the same words ends the outline (the repeat itself is
         # dropped below): a loop cost v3 up to 70 s a flow. It also cut 4 of test's 24
         # long outlines that v4 went on to finish after a repeat (docs/results.md).
-        repeat = ends_with_repeated_step
+        def repeat(text: str) -> bool:
+            return ends_with_repeated_step(text, ctx.outline_repeats)
+
         result = ctx.generate(
             "outline", messages, grammar, OUTLINE_MAX_TOKENS, bias, None, rule, repeat
         )

@@ -145,14 +145,17 @@ def unwrap_lone_paths(flow: Flow) -> tuple[Flow, list[str]]:
         flow = _renumbered(flow, kept)
 
 
-def ends_with_repeated_step(text: str) -> bool:
+def ends_with_repeated_step(text: str, tolerated: int = 0) -> bool:
     """Whether the last line of outline `text` (lines complete) writes a step that an
-    earlier sibling already wrote on the same words: the line `drop_repeated_steps` would
-    drop, after which a model caught in a loop writes only more of the same. Flow logic
-    (upper-case names) may repeat; declarations and the trigger are not steps."""
+    earlier sibling already wrote on the same words (the line `drop_repeated_steps` would
+    drop), and more than `tolerated` such lines have been written: a model caught in a
+    loop writes only more of the same, while one that repeats once may go on to the
+    steps still missing. Flow logic (upper-case names) may repeat; declarations and the
+    trigger are not steps."""
     lines = text[: text.rfind("\n") + 1].splitlines()  # a newline token may carry indent
     parents: list[int] = []  # the line index of the open item at each depth
     seen: set[tuple[int, str]] = set()
+    repeats = 0
     for index, line in enumerate(lines):
         body = line.lstrip(" ")
         depth = (len(line) - len(body)) // len(INDENT)
@@ -163,8 +166,10 @@ def ends_with_repeated_step(text: str) -> bool:
         parents.append(index)
         name = body[2:].partition(" | ")[0].strip()
         key = (parent, body)
+        repeated = not name.isupper() and key in seen
+        repeats += repeated
         if index == len(lines) - 1:
-            return not name.isupper() and key in seen
+            return repeated and repeats > tolerated
         seen.add(key)
     return False
 

@@ -204,6 +204,11 @@ def test_the_outline_ends_at_the_first_line_that_repeats_a_sibling() -> None:
     looped = "\n".join(lines[:6]) + "\n    - update_record | bump it\n"
     assert ends_with_repeated_step(looped)
     assert not ends_with_repeated_step(text + "- PARALLEL | at the same time\n")
+    # Tolerating one repeat: the first goes on, the second ends the outline.
+    once = text + "- send_email | tell\n"
+    assert not ends_with_repeated_step(once, tolerated=1)
+    assert not ends_with_repeated_step(once + "- log | note it\n", tolerated=1)
+    assert ends_with_repeated_step(once + "- log | note it\n- send_email | tell\n", tolerated=1)
 
 
 def test_a_parallel_left_with_one_path_becomes_that_path(catalog: Catalog) -> None:
