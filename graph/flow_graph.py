@@ -236,14 +236,9 @@ def outline_prompt(
         # 9 of test's 10 (every train and dev requirement the cue matches is a subflow).
         subflow_only="ASSIGNSUBFLOWOUTPUTS" in offered.flow_logic,
     )
-    # A trigger named in so many words is the only one the grammar admits: the prompt
-    # offers it alone.
-    named = [t for t in offered.triggers if t["name"] == offered.named_trigger]
-    if offered.named_trigger and not named:
-        named = [{"name": offered.named_trigger}]
     messages = create_flow_messages(
         requirement,
-        named or offered.triggers,
+        offered.triggers,
         offered.steps,
         offered.flow_logic,
         feedback,
@@ -279,7 +274,7 @@ def outline_node(state: FlowState, runtime: Runtime[RunContext]) -> dict[str, An
             requirement,
             state.get("extra_steps"),
             feedback,
-            [(e.requirement, e.outline if ctx.instructions else e.shape) for e in _solved(shown)],
+            [(e.requirement, e.outline) for e in _solved(shown)],
             instructions=ctx.instructions,
             # With a guard, only what it flags may be refused, and the model decides:
             # the adapters refuse legitimate requests the guard passes far more often

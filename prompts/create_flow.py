@@ -1,10 +1,10 @@
 """The createFlow prompt: requirement and retrieved suggestions → outline lines.
 
-Sections: the requirement, context (the offered triggers and steps; the flow-logic names
-only for a prompted model or when a subflow is asked for), solved examples (the flows
-nearest to the requirement, from the installation's own and the shared library),
-guidelines (prompted models only: a fine-tuned one learned them), output format; earlier
-validator messages when retrying.
+Sections: context (the offered triggers and steps; the flow-logic names only for a
+prompted model or when a subflow is asked for), solved examples (the
+flows nearest to the requirement, from the installation's own and the shared library),
+the requirement, guidelines (prompted models only: a fine-tuned one learned them), output
+format; earlier validator messages when retrying.
 Training renders its examples with this same function (`training/`), so a change here
 bumps `VERSION` and calls for retraining.
 """
@@ -16,7 +16,7 @@ from typing import Any
 
 from flowgen.engine.base import ChatMessage
 
-VERSION = "create_flow/5"
+VERSION = "create_flow/4"
 
 SYSTEM = "You design ServiceNow flows, using only the names you are offered."
 
@@ -33,8 +33,8 @@ def _item(d: dict[str, Any]) -> str:
     # tokens a line, and every prompt token costs at inference and in training.
     label = d.get("label") or ""
     if words(label) == words(d["name"]):
-        return d["name"]
-    return f"{d['name']}: {label}"
+        return f"- {d['name']}"
+    return f"- {d['name']}: {label}"
 
 
 def words(text: str) -> list[str]:
@@ -50,20 +50,16 @@ def create_flow_messages(
     examples: list[tuple[str, str]] | None = None,
     instructions: bool = False,
 ) -> list[ChatMessage]:
-    """`examples`: (requirement, outline) pairs of solved flows like this one (a fine-tuned
-    model is shown the outlines without their spans, which repeat the requirement's words).
+    """`examples`: (requirement, outline) pairs of solved flows like this one.
     `instructions`: add the guidelines (for a model not fine-tuned on this prompt)."""
-    # The requirement opens the prompt: the inputs conversation opens with it too
-    # (prompts.populate_inputs), so its tokens are still in the KV cache there.
-    parts = ["## Requirement", " ".join(requirement.split())]
-    parts += ["## Triggers", "; ".join(_item(t) for t in triggers)]
-    parts += ["## Steps", "; ".join(_item(s) for s in steps)]
+    parts = ["## Triggers", *(_item(t) for t in triggers), "## Steps", *(_item(s) for s in steps)]
     if instructions or "ASSIGNSUBFLOWOUTPUTS" in flow_logic:
         # A fine-tuned model knows the fixed flow-logic names (the grammar admits them
         # all); the list is shown only when it says something: a subflow was asked for.
         parts += ["## Flow logic", " ".join(flow_logic)]
     for example, outline in examples or []:
         parts += [f"## Example: {' '.join(example.split())}", outline.rstrip()]
+    parts += ["## Requirement", " ".join(requirement.split())]
     if instructions:
         parts += ["## Guidelines", GUIDELINES]
     if feedback:
