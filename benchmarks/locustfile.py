@@ -27,7 +27,8 @@ SAMPLES = os.environ.get("FLOWGEN_LOAD_SAMPLES")
 REQUIREMENTS = [
     case["requirement"]
     for case in map(json.loads, (REPO / "data" / "handwritten.jsonl").open())
-    if case["installation"] == INSTALLATION and case["split"] == "dev"
+    if case["installation"] == INSTALLATION
+    and case["split"] == "dev"
     # The long dev cases (`*-dev-long-*`, 9-14 components, added after the load target of
     # issue 22 was set) stay out of the mix, so that rates compare across runs.
     and "-long-" not in case["id"]
