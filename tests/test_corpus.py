@@ -15,6 +15,7 @@ from flowgen.flow.validator import validate_flow
 from flowgen.prompts.line_format import LineFormatError
 from flowgen.training.authoring import parse_authored
 from flowgen.training.cases import (
+    LONG_FLOW,
     Case,
     CaseSourceError,
     authored_cases,
@@ -245,3 +246,23 @@ def test_a_subflow_share_puts_subflow_definitions_in_a_small_sample() -> None:
     )
     assert len(plain) == len(shared) == hand + 40
     assert subflows(shared) >= 10 > subflows(plain)
+
+
+def test_a_long_share_puts_long_flows_in_a_small_sample() -> None:
+    cases = read_cases([REPO / "data" / "handwritten.jsonl", REPO / "data" / "synthetic.jsonl"])
+
+    def long_synthetic(chosen: list[Case]) -> int:
+        return sum(
+            c.source != "handwritten"
+            and c.flow is not None
+            and len(Flow.model_validate(c.flow).components) >= LONG_FLOW
+            for c in chosen
+        )
+
+    hand = sum(c.split == "train" and c.source == "handwritten" for c in cases)
+    plain, _ = training_cases(cases, refusal_examples=True, max_cases=hand + 40, seed=4)
+    longer, _ = training_cases(
+        cases, refusal_examples=True, max_cases=hand + 40, seed=4, long_share=0.8
+    )
+    assert len(plain) == len(longer) == hand + 40
+    assert long_synthetic(longer) >= 32 > long_synthetic(plain)
