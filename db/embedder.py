@@ -68,7 +68,7 @@ class Embedder:
         self.onnx_path = exported_model(self.path, models_dir() / "onnx")
         self.tokenizer = Tokenizer.from_file(str(self.path / "tokenizer.json"))
         self.tokenizer.enable_truncation(max_length=max_seq_length(self.path))
-        self.tokenizer.no_padding()
+        self.tokenizer.enable_padding()  # to the longest of a batch, with attention masks
         # Queries run on one thread (`FLOWGEN_QUERY_THREADS`), syncs on every core; each
         # session is made on first use.
         self._sessions: dict[int, Any] = {}
@@ -84,12 +84,8 @@ class Embedder:
                 self._sessions[threads] = _session(self.onnx_path, threads)
             session = self._sessions[threads]
         encodings = self.tokenizer.encode_batch(texts)
-        width = max(len(e.ids) for e in encodings)
-        ids = np.zeros((len(texts), width), dtype=np.int64)
-        mask = np.zeros((len(texts), width), dtype=np.int64)
-        for row, e in enumerate(encodings):
-            ids[row, : len(e.ids)] = e.ids
-            mask[row, : len(e.ids)] = 1
+        ids = np.array([e.ids for e in encodings], dtype=np.int64)
+        mask = np.array([e.attention_mask for e in encodings], dtype=np.int64)
         (vectors,) = session.run(None, {"input_ids": ids, "attention_mask": mask})
         return np.asarray(vectors, dtype=np.float32)
 

@@ -29,6 +29,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any, Literal, TypedDict
 
 from langgraph.config import get_stream_writer
@@ -285,13 +286,10 @@ def outline_node(state: FlowState, runtime: Runtime[RunContext]) -> dict[str, An
         )
         bias = ctx.refusal_logit_bias if feedback is None else None
         rule = CoverageRule(requirement) if ctx.coverage else None
-
         # A step written again on the same words ends the outline (the repeat itself is
         # dropped below): a loop cost v3 up to 70 s a flow. It also cut 4 of test's 24
         # long outlines that v4 went on to finish after a repeat (docs/results.md).
-        def repeat(text: str) -> bool:
-            return ends_with_repeated_step(text, ctx.outline_repeats)
-
+        repeat = partial(ends_with_repeated_step, tolerated=ctx.outline_repeats)
         result = ctx.generate(
             "outline", messages, grammar, OUTLINE_MAX_TOKENS, bias, None, rule, repeat
         )

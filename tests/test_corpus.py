@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -15,7 +16,6 @@ from flowgen.flow.validator import validate_flow
 from flowgen.prompts.line_format import LineFormatError
 from flowgen.training.authoring import parse_authored
 from flowgen.training.cases import (
-    LONG_FLOW,
     Case,
     CaseSourceError,
     authored_cases,
@@ -233,36 +233,35 @@ def test_training_cases_leave_refusals_to_the_guard_unless_asked() -> None:
     assert general and all(c.installation != "globex-csm" for c in general)
 
 
-def test_a_subflow_share_puts_subflow_definitions_in_a_small_sample() -> None:
+def _subflows(chosen: list[Case]) -> int:
+    return sum(c.flow is not None and Flow.model_validate(c.flow).is_subflow for c in chosen)
+
+
+def _long_synthetic(chosen: list[Case]) -> int:
+    return sum(c.source != "handwritten" and "long_flow" in c.features for c in chosen)
+
+
+@pytest.mark.parametrize(
+    ("subflow_share", "long_share", "counted", "at_least"),
+    [(0.25, 0.0, _subflows, 10), (0.0, 0.8, _long_synthetic, 32)],
+    ids=["subflows", "long flows"],
+)
+def test_a_share_puts_its_kind_in_a_small_sample(
+    subflow_share: float,
+    long_share: float,
+    counted: Callable[[list[Case]], int],
+    at_least: int,
+) -> None:
     cases = read_cases([REPO / "data" / "handwritten.jsonl", REPO / "data" / "synthetic.jsonl"])
-
-    def subflows(chosen: list[Case]) -> int:
-        return sum(c.flow is not None and Flow.model_validate(c.flow).is_subflow for c in chosen)
-
     hand = sum(c.split == "train" and c.source == "handwritten" for c in cases)
     plain, _ = training_cases(cases, refusal_examples=True, max_cases=hand + 40, seed=4)
     shared, _ = training_cases(
-        cases, refusal_examples=True, max_cases=hand + 40, seed=4, subflow_share=0.25
+        cases,
+        refusal_examples=True,
+        max_cases=hand + 40,
+        seed=4,
+        subflow_share=subflow_share,
+        long_share=long_share,
     )
     assert len(plain) == len(shared) == hand + 40
-    assert subflows(shared) >= 10 > subflows(plain)
-
-
-def test_a_long_share_puts_long_flows_in_a_small_sample() -> None:
-    cases = read_cases([REPO / "data" / "handwritten.jsonl", REPO / "data" / "synthetic.jsonl"])
-
-    def long_synthetic(chosen: list[Case]) -> int:
-        return sum(
-            c.source != "handwritten"
-            and c.flow is not None
-            and len(Flow.model_validate(c.flow).components) >= LONG_FLOW
-            for c in chosen
-        )
-
-    hand = sum(c.split == "train" and c.source == "handwritten" for c in cases)
-    plain, _ = training_cases(cases, refusal_examples=True, max_cases=hand + 40, seed=4)
-    longer, _ = training_cases(
-        cases, refusal_examples=True, max_cases=hand + 40, seed=4, long_share=0.8
-    )
-    assert len(plain) == len(longer) == hand + 40
-    assert long_synthetic(longer) >= 32 > long_synthetic(plain)
+    assert counted(shared) >= at_least > counted(plain)

@@ -127,13 +127,6 @@ def authored_cases(path: Path, catalogs: dict[str, Catalog]) -> list[Case]:
     return cases
 
 
-LONG_FLOW = 6  # components: a long flow (issue 19 measures components on these apart)
-
-
-def _components(case: Case) -> int:
-    return len(Flow.model_validate(case.flow).components) if case.flow else 0
-
-
 def training_cases(
     cases: Iterable[Case],
     installation: str | None = None,
@@ -148,8 +141,9 @@ def training_cases(
     to the refusal guard. With `max_cases`, every hand-written case is kept and the rest
     is a seeded sample of the synthetic ones, of which `subflow_share` (at least) are
     subflow definitions: they are 3% of the synthetic corpus, too few in a small sample
-    for a form the model writes nowhere else. Likewise `long_share` (at least) have
-    `LONG_FLOW` components or more: long requirements are where outlines fall short."""
+    for a form the model writes nowhere else. Likewise `long_share` (at least) are
+    tagged `long_flow` (6 components or more, `training.features`): long requirements
+    are where outlines fall short."""
     left_out = set(leave_out)
     chosen = [
         c
@@ -170,9 +164,8 @@ def training_cases(
         subflows = [c for c in synthetic if c.flow and Flow.model_validate(c.flow).is_subflow]
         first = rng.sample(subflows, min(len(subflows), round(wanted * subflow_share)))
         taken = {c.id for c in first}
-        long_ones = [c for c in synthetic if c.id not in taken and _components(c) >= LONG_FLOW]
-        have = sum(_components(c) >= LONG_FLOW for c in first)
-        more = max(0, round(wanted * long_share) - have)
+        long_ones = [c for c in synthetic if c.id not in taken and "long_flow" in c.features]
+        more = max(0, round(wanted * long_share) - sum("long_flow" in c.features for c in first))
         first += rng.sample(long_ones, min(len(long_ones), more))
         taken = {c.id for c in first}
         rest = [c for c in synthetic if c.id not in taken]
