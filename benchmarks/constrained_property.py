@@ -6,7 +6,8 @@ the engine calls complete fail to parse, and is every cut-off output flagged?
 Each run draws a random grammar (an outline grammar with random trigger and step names,
 or an inputs grammar with random tables, fields, choice values and pills), a random
 prompt and a random token limit (2..48, so many outputs are cut off), then re-checks
-the output with a fresh xgrammar matcher. Prints one JSON summary line.
+the output with xgrammar (the grammar dialect's reference and vLLM's matcher), which the
+engine does not use: it decodes with llguidance. Prints one JSON summary line.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import time
 import xgrammar as xgr
 
 from flowgen.engine.base import ChatMessage, GenerationRequest
+from flowgen.engine.decoding import ConstrainedDecoder
 from flowgen.engine.factory import RUNTIMES, embedded_engine
 from flowgen.engine.grammar import InputSpec, inputs_grammar, outline_grammar
 from flowgen.flow.flowlogic import FLOW_LOGIC
@@ -60,6 +62,16 @@ def random_prompt(rng: random.Random) -> str:
     return "".join(rng.choices(string.printable, k=rng.randint(1, 200)))
 
 
+def xgrammar_compiler(stop_token_ids: list[int]) -> xgr.GrammarCompiler:
+    from transformers import AutoTokenizer
+
+    from flowgen.engine.base_model import ensure_tokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(ensure_tokenizer())
+    info = xgr.TokenizerInfo.from_huggingface(tokenizer, stop_token_ids=stop_token_ids)
+    return xgr.GrammarCompiler(info)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--n", type=int, default=1000)
@@ -68,6 +80,8 @@ def main() -> None:
     args = parser.parse_args()
     rng = random.Random(args.seed)
     engine = embedded_engine({}, args.runtime)  # the base model: no adapter
+    assert isinstance(engine, ConstrainedDecoder)
+    compiler = xgrammar_compiler(engine.stop_token_ids)
     counts = {"runs": 0, "complete": 0, "complete_but_unparseable": 0, "cut_off_flagged": 0,
               "cut_off_unflagged": 0, "tokens": 0}  # fmt: skip
     started = time.perf_counter()
@@ -77,7 +91,7 @@ def main() -> None:
         result = engine.generate(
             GenerationRequest(messages=messages, grammar=grammar, max_tokens=rng.randint(2, 48))
         )
-        matcher = xgr.GrammarMatcher(engine.compile(grammar))
+        matcher = xgr.GrammarMatcher(compiler.compile_grammar(grammar))
         parses = matcher.accept_string(result.text) and any(
             matcher.accept_token(t) for t in engine.stop_token_ids
         )

@@ -6,15 +6,23 @@ and supply three things (load the prompt, reusing what they can of the last one;
 one token; remember what the cache holds); everything a caller can observe (which tokens
 the grammar allows, how a token is chosen, when output stops, how a cut-off is flagged,
 the time split) is decided here, once, so the runtimes cannot drift apart.
+
+The loop needs neither torch nor transformers: logits are numpy arrays, the grammar is
+matched by llguidance (our grammars are written in the GBNF dialect that xgrammar and
+vLLM read; llguidance converts them), the tokenizer is `engine/tokenizer.py`. A serving
+process that runs llama.cpp therefore never imports torch (docs/engine.md: memory).
 """
 
 from __future__ import annotations
 
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from flowgen.engine.base import (
     EngineError,
@@ -25,38 +33,39 @@ from flowgen.engine.base import (
 )
 from flowgen.engine.base_model import BASE_MODEL_NAME
 from flowgen.engine.speculation import PromptLookup
+from flowgen.engine.tokenizer import IM_END, ChatTokenizer
+
+# Compiled grammars kept per engine: a flow's calls repeat few grammars (the outline's,
+# then one per step type), and a compile costs milliseconds that a cache hit does not.
+GRAMMAR_CACHE_SIZE = 64
 
 
 class ConstrainedDecoder:
     """Tokenizer, grammar compiler and the token loop; subclasses run the model."""
 
     def __init__(self, tokenizer_dir: Path, vocab_size: int | None = None):
-        import xgrammar as xgr
-        from transformers import AutoTokenizer
+        import llguidance
 
-        self._xgr = xgr
-        self.tokenizer = AutoTokenizer.from_pretrained(tokenizer_dir)
+        self._llg = llguidance
+        self.tokenizer = ChatTokenizer(tokenizer_dir)
         self.vocab_size = vocab_size or len(self.tokenizer)
         self.stop_token_ids = sorted(
-            {
-                t
-                for t in (self.tokenizer.eos_token_id, self._token_id("<|im_end|>"))
-                if t is not None
-            }
+            {t for t in (self.tokenizer.eos_token_id, self._token_id(IM_END)) if t is not None}
         )
-        # Special tokens other than the stops (`<|endoftext|>`, `<filename>`, ...) are text
-        # to the grammar, so a constrained call could write them into a value; they are
-        # never wanted in a flow, so constrained decoding masks them out.
+        # Special tokens other than the stops (`<|endoftext|>`, `<filename>`, ...) are never
+        # wanted in a flow; constrained decoding masks them out whatever the grammar says.
         self.banned_token_ids = sorted(
             i
-            for i, t in self.tokenizer.added_tokens_decoder.items()
-            if t.special and i not in self.stop_token_ids and i < self.vocab_size
+            for i in self.tokenizer.special_ids
+            if i not in self.stop_token_ids and i < self.vocab_size
         )
         self._never_drafted = frozenset(self.stop_token_ids) | frozenset(self.banned_token_ids)
-        info = xgr.TokenizerInfo.from_huggingface(
-            self.tokenizer, vocab_size=self.vocab_size, stop_token_ids=self.stop_token_ids
+        # The grammar ends the answer with any stop token (llguidance calls them EOS).
+        self._lltokenizer = llguidance.LLTokenizer(
+            self.tokenizer.to_json(), n_vocab=self.vocab_size, eos_token=self.stop_token_ids
         )
-        self._compiler = xgr.GrammarCompiler(info, max_threads=2)
+        self._grammars: OrderedDict[str, Any] = OrderedDict()
+        self._grammars_lock = threading.Lock()
         self._lock = threading.Lock()  # one model, one decoding loop at a time
 
     # -- what a runtime supplies --------------------------------------------------------
@@ -71,7 +80,7 @@ class ConstrainedDecoder:
     def _prefill(self, adapter: str | None, prompt_ids: list[int]) -> tuple[int, Any]:
         """Run the prompt (reusing the cached prefix where it can) with `adapter` active;
         the number of prompt tokens served from cache and the last position's logits as
-        a float32 CPU tensor of shape (1, vocab)."""
+        a float32 numpy vector of length vocab."""
         raise NotImplementedError
 
     def _feed(self, token: int) -> Any:
@@ -99,28 +108,43 @@ class ConstrainedDecoder:
         return BASE_MODEL_NAME
 
     def tokenize(self, text: str) -> list[int]:
-        return list(self.tokenizer(text, add_special_tokens=False).input_ids)
+        return self.tokenizer.encode(text)
 
     def render(self, request: GenerationRequest) -> str:
         if request.messages is not None:
-            # With tokenize=False the template returns the text (typed as any output).
-            return str(
-                self.tokenizer.apply_chat_template(
-                    [m.model_dump() for m in request.messages],
-                    tokenize=False,
-                    add_generation_prompt=True,
-                )
+            return self.tokenizer.apply_chat_template(
+                [m.model_dump() for m in request.messages], add_generation_prompt=True
             )
         if request.prompt is None:
             raise EngineError("a request needs `messages` or `prompt`")
         return request.prompt
 
     def compile(self, grammar: str) -> Any:
-        """Compile an EBNF grammar (cached by xgrammar); raises EngineError if invalid."""
+        """A matcher for an EBNF grammar (GBNF dialect), in its start state: callers
+        `deep_copy()` it. Compiled once per grammar text (a small LRU cache); raises
+        EngineError, naming the problem, if the grammar is invalid."""
+        with self._grammars_lock:
+            pristine = self._grammars.get(grammar)
+            if pristine is not None:
+                self._grammars.move_to_end(grammar)
+                return pristine
+        llg = self._llg
         try:
-            return self._compiler.compile_grammar(grammar)
-        except Exception as exc:  # xgrammar raises RuntimeError subclasses with the reason
+            converted = llg.grammar_from("gbnf", grammar)
+        except ValueError as exc:
             raise EngineError(f"invalid grammar: {exc}") from exc
+        pristine = llg.LLMatcher(self._lltokenizer, converted, log_level=0)
+        if pristine.is_error():
+            raise EngineError(f"invalid grammar: {pristine.get_error()}")
+        with self._grammars_lock:
+            self._grammars[grammar] = pristine
+            while len(self._grammars) > GRAMMAR_CACHE_SIZE:
+                self._grammars.popitem(last=False)
+        return pristine
+
+    def _matcher(self, grammar: str | None) -> Any:
+        """A fresh matcher for the grammar (None: unconstrained)."""
+        return self.compile(grammar).deep_copy() if grammar else None
 
     def generate(self, request: GenerationRequest) -> GenerationResult:
         *_, result = self._run(request, deltas=False)
@@ -134,11 +158,11 @@ class ConstrainedDecoder:
     def _run(self, request: GenerationRequest, deltas: bool) -> Iterator[str | GenerationResult]:
         self._check_adapter(request)
         started = time.perf_counter()
-        compiled = self.compile(request.grammar) if request.grammar else None
+        matcher = self._matcher(request.grammar)
         compile_s = time.perf_counter() - started
         prompt_ids = self.tokenize(self.render(request))
         with self._lock:
-            yield from self._decode(request, prompt_ids, compiled, started, compile_s, deltas)
+            yield from self._decode(request, prompt_ids, matcher, started, compile_s, deltas)
 
     def first_token_logprobs(
         self, request: GenerationRequest, top: int = 5, also: tuple[int, ...] = ()
@@ -147,21 +171,16 @@ class ConstrainedDecoder:
         the grammar allows, and of the tokens in `also`, with the request's logit bias
         applied: what the greedy first choice is and by how much (used to tune the
         refusal bias). A token the grammar forbids has -inf."""
-        import torch
-
         self._check_adapter(request)
-        compiled = self.compile(request.grammar) if request.grammar else None
-        matcher = self._xgr.GrammarMatcher(compiled) if compiled is not None else None
-        bitmask = self._xgr.allocate_token_bitmask(1, self.vocab_size) if matcher else None
+        matcher = self._matcher(request.grammar)
         prompt_ids = self.tokenize(self.render(request))
         with self._lock:
             _, raw = self._prefill(request.adapter, prompt_ids)
             self._finish(request.adapter, prompt_ids)
-            logits = self._allowed_logits(raw, request, matcher, bitmask)
-            logprobs = torch.log_softmax(logits[0], dim=-1)
-            values, ids = torch.topk(logprobs, top)
-            chosen = {int(i): float(v) for i, v in zip(ids, values, strict=True)}
-            chosen.update({t: float(logprobs[t]) for t in also})
+            logprobs = _log_softmax(self._allowed_logits(raw, request, matcher))
+        best = np.argsort(-logprobs, kind="stable")[:top]
+        chosen = {int(i): float(logprobs[i]) for i in best}
+        chosen.update({t: float(logprobs[t]) for t in also})
         return chosen
 
     # -- the loop -----------------------------------------------------------------------
@@ -169,21 +188,16 @@ class ConstrainedDecoder:
         self,
         request: GenerationRequest,
         prompt_ids: list[int],
-        compiled: Any,
+        matcher: Any,
         started: float,
         compile_s: float,
         deltas: bool,
     ) -> Iterator[str | GenerationResult]:
         """The token loop; with `deltas`, text is yielded as it becomes final (decoding
         the answer so far at every token, which `generate` has no use for)."""
-        import torch
-
-        xgr = self._xgr
-        matcher = xgr.GrammarMatcher(compiled) if compiled is not None else None
-        bitmask = xgr.allocate_token_bitmask(1, self.vocab_size) if matcher else None
         sampler = None
         if request.temperature > 0:
-            sampler = torch.Generator().manual_seed(request.seed or 0)
+            sampler = np.random.default_rng(request.seed or 0)
         t = time.perf_counter()
         reused, logits = self._prefill(request.adapter, prompt_ids)
         prompt_s = time.perf_counter() - t
@@ -200,7 +214,7 @@ class ConstrainedDecoder:
         try:
             for step in range(request.max_tokens):
                 t = time.perf_counter()
-                logits = self._allowed_logits(logits, request, matcher, bitmask)
+                logits = self._allowed_logits(logits, request, matcher)
                 token = self._choose(logits, request.temperature, sampler)
                 if (
                     request.may_end is not None
@@ -212,16 +226,21 @@ class ConstrainedDecoder:
                 if step == 0:
                     first_token_s = time.perf_counter() - started
                 if matcher is not None:
-                    if not matcher.accept_token(token):  # cannot happen after the bitmask
+                    if not matcher.consume_token(token):  # cannot happen after the mask
                         finish = "grammar_rejected"
                         break
-                    if matcher.is_terminated():
+                    if token in self.stop_token_ids:
                         finish = "stop"
                         break
                 elif token in self.stop_token_ids:
                     finish = "stop"
                     break
                 generated.append(token)
+                if matcher is not None and matcher.is_stopped():
+                    # The grammar admits nothing more: the model could only choose a stop
+                    # next, so running it once more would change nothing.
+                    finish = "stop"
+                    break
                 if request.stop and self._hit_stop(generated, request.stop):
                     finish = "stop"
                     break
@@ -305,72 +324,69 @@ class ConstrainedDecoder:
             return []
         lookup.extend(generated[len(lookup.tokens) - lookup.prompt_length :])
         draft = lookup.propose()
-        if not draft:
-            return []
         keep = 0
-        for token in draft:
-            if token in self._never_drafted:
-                break
-            if matcher is not None and not matcher.accept_token(token):
-                break
+        while keep < len(draft) and draft[keep] not in self._never_drafted:
             keep += 1
         if matcher is not None and keep:
-            matcher.rollback(keep)
+            keep = matcher.validate_tokens(draft[:keep])
         return draft[:keep]
 
     def _choose(self, logits: Any, temperature: float, sampler: Any) -> int:
-        import torch
-
         if sampler is None:
-            return int(torch.argmax(logits, dim=-1))
-        probs = torch.softmax(logits[0] / temperature, dim=-1)
-        return int(torch.multinomial(probs, 1, generator=sampler))
+            return int(np.argmax(logits))  # the first of equal maxima, as torch.argmax
+        scaled = logits.astype(np.float64) / temperature
+        probs = np.exp(scaled - scaled.max())
+        cumulative = np.cumsum(probs)
+        drawn = sampler.random() * cumulative[-1]
+        return int(min(np.searchsorted(cumulative, drawn, side="right"), len(probs) - 1))
 
     def _without_stops(
         self, logits: Any, request: GenerationRequest, sampler: Any, token: int
     ) -> int:
         """The choice with the stop tokens ruled out, if the grammar admits anything else."""
-        import torch
-
-        logits[:, self.stop_token_ids] = float("-inf")
-        if not bool(torch.isfinite(logits).any()):
+        logits[self.stop_token_ids] = -np.inf
+        if not np.isfinite(logits).any():
             return token
         return self._choose(logits, request.temperature, sampler)
 
     def _text(self, tokens: list[int]) -> str:
-        # One sequence of ids decodes to one string (decode is typed for batches too).
-        return str(
-            self.tokenizer.decode(
-                tokens, skip_special_tokens=False, clean_up_tokenization_spaces=False
-            )
-        )
+        return self.tokenizer.decode(tokens)
 
     def _check_adapter(self, request: GenerationRequest) -> None:
         if request.adapter is not None and request.adapter not in self.adapters():
             known = ", ".join(self.adapters()) or "none"
             raise EngineError(f"unknown adapter {request.adapter!r} (loaded: {known})")
 
-    def _allowed_logits(
-        self, logits: Any, request: GenerationRequest, matcher: Any, bitmask: Any
-    ) -> Any:
-        """The logits biased as the request asks, with what the grammar forbids (and
-        special tokens other than the stops) at -inf. Modifies `logits` in place."""
+    def _allowed_logits(self, logits: Any, request: GenerationRequest, matcher: Any) -> Any:
+        """The logits (a float32 vector) biased as the request asks, with what the
+        grammar forbids (and special tokens other than the stops) at -inf. Modifies
+        `logits` in place."""
         for token, bias in request.logit_bias.items():
             if 0 <= token < logits.shape[-1]:
-                logits[:, token] += bias
+                logits[token] += bias
         if matcher is not None:
-            matcher.fill_next_token_bitmask(bitmask)
-            self._xgr.apply_token_bitmask_inplace(logits, bitmask)
-            logits[:, self.banned_token_ids] = float("-inf")
+            # One bit per token, least significant first within each 32-bit word.
+            bits = np.frombuffer(matcher.compute_bitmask(), dtype=np.uint8)
+            if matcher.is_error():
+                raise EngineError(f"the grammar matcher failed: {matcher.get_error()}")
+            allowed = np.unpackbits(bits, bitorder="little", count=len(logits)).astype(bool)
+            logits[~allowed] = -np.inf
+            logits[self.banned_token_ids] = -np.inf
         return logits
 
     def _token_id(self, token: str) -> int | None:
-        tid = self.tokenizer.convert_tokens_to_ids(token)
-        return tid if isinstance(tid, int) and tid != self.tokenizer.unk_token_id else None
+        return self.tokenizer.token_id(token)
 
     def _hit_stop(self, generated: list[int], stops: list[str]) -> bool:
         tail = self.tokenizer.decode(generated[-16:], skip_special_tokens=True)
         return any(s in tail for s in stops)
+
+
+def _log_softmax(logits: Any) -> Any:
+    """Log-probabilities of a logits vector (-inf stays -inf), in float64."""
+    values = logits.astype(np.float64)
+    top = values[np.isfinite(values)].max()
+    return values - top - np.log(np.exp(values - top).sum())
 
 
 def common_prefix(cached: list[int], prompt: list[int]) -> int:

@@ -215,12 +215,10 @@ class LlamaCppEngine(ConstrainedDecoder):
     def _logits(self, position: int = -1) -> Any:
         """The logits after the `position`-th token of the last batch run."""
         import numpy as np
-        import torch
 
         row = self._llama_cpp.llama_get_logits_ith(self._current.llm.ctx, position)
         # A copy: the grammar mask is applied in place, and llama.cpp reuses its buffer.
-        values = np.ctypeslib.as_array(row, shape=(self.vocab_size,)).copy()
-        return torch.from_numpy(values).unsqueeze(0)
+        return np.ctypeslib.as_array(row, shape=(self.vocab_size,)).copy()
 
     def _activate(self, model: _Model, adapter: str | None) -> None:
         if adapter == model.active:

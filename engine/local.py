@@ -89,9 +89,9 @@ class LocalEngine(ConstrainedDecoder):
             torch.autocast(self.device, dtype=torch.bfloat16, enabled=self.bf16),
         ):
             out = self.model(input_ids=feed, cache=self._past, use_cache=True)
-        # Cloned outside inference mode: the loop masks the logits in place, which an
-        # inference tensor refuses (and without autocast `.float()` makes no copy).
-        return out.logits[:, -1, :].float().cpu().clone()
+        # A copy: the loop masks the logits in place (without autocast `.float()` makes
+        # none, and the numpy view would share the model's output).
+        return out.logits[0, -1, :].float().cpu().numpy().copy()
 
     def _prefill(self, adapter: str | None, prompt_ids: list[int]) -> tuple[int, Any]:
         from transformers import DynamicCache

@@ -6,6 +6,7 @@ llama.cpp engine against the reference on real flow calls; and the remote engine
 
 from __future__ import annotations
 
+import functools
 import socket
 import threading
 import time
@@ -85,9 +86,22 @@ def engine_data_dir(tmp_path_factory):
     reset_settings()
 
 
+@functools.cache
+def xgrammar_compiler(stop_token_ids: tuple[int, ...]) -> xgr.GrammarCompiler:
+    from transformers import AutoTokenizer
+
+    from flowgen.engine.base_model import ensure_tokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(ensure_tokenizer())
+    info = xgr.TokenizerInfo.from_huggingface(tokenizer, stop_token_ids=list(stop_token_ids))
+    return xgr.GrammarCompiler(info)
+
+
 def accepted(llm: LocalEngine, grammar: str, text: str) -> bool:
-    """Does `text` (plus the end of output) match `grammar`? Checked by a fresh matcher."""
-    matcher = xgr.GrammarMatcher(llm.compile(grammar))
+    """Does `text` (plus the end of output) match `grammar`? Checked by xgrammar, the
+    grammar dialect's reference (and vLLM's matcher), not by the engine's llguidance."""
+    compiled = xgrammar_compiler(tuple(llm.stop_token_ids)).compile_grammar(grammar)
+    matcher = xgr.GrammarMatcher(compiled)
     if not matcher.accept_string(text):
         return False
     return any(matcher.accept_token(t) for t in llm.stop_token_ids)
@@ -360,3 +374,59 @@ def test_speculative_decoding_writes_what_token_by_token_decoding_writes(
     assert answers[True].text == answers[False].text
     assert answers[False].usage.draft_tokens == 0
     assert answers[True].usage.accepted_draft_tokens > 0
+
+
+# -- the tokenizer without transformers ---------------------------------------------------
+TEXTS = [
+    "table = incident\ncondition = priority=1^active=true\n",
+    "T record_update | Every time a user becomes inactive\n- look_up_records | find all\n",
+    "values = {{trigger.current.caller_id.email}}  «naïve» 日本語 \t tabs\n\n",
+    "<|im_end|> special tokens in text <filename> stay text",
+]
+
+
+@pytest.mark.model
+def test_chat_tokenizer_matches_transformers() -> None:
+    """The serving path tokenizes and renders chats without transformers; it must give
+    the ids and text transformers gives on the same folder, or the adapters (trained
+    through transformers) would see other prompts."""
+    from transformers import AutoTokenizer
+
+    from flowgen.engine.base_model import ensure_tokenizer
+    from flowgen.engine.tokenizer import ChatTokenizer
+
+    folder = ensure_tokenizer()
+    ours, reference = ChatTokenizer(folder), AutoTokenizer.from_pretrained(folder)
+    for text in TEXTS:
+        ids = reference(text, add_special_tokens=False).input_ids
+        assert ours.encode(text) == ids
+        assert ours.decode(ids) == reference.decode(
+            ids, skip_special_tokens=False, clean_up_tokenization_spaces=False
+        )
+        assert ours.decode(ids, skip_special_tokens=True) == reference.decode(
+            ids, skip_special_tokens=True
+        )
+    for messages in (
+        [{"role": "user", "content": TEXTS[0]}],
+        [{"role": "system", "content": "Design flows."}, {"role": "user", "content": TEXTS[2]}],
+        [
+            {"role": "system", "content": "s"},
+            {"role": "user", "content": "u"},
+            {"role": "assistant", "content": TEXTS[1]},
+            {"role": "user", "content": "next"},
+        ],
+    ):
+        assert ours.apply_chat_template(messages) == reference.apply_chat_template(
+            messages, tokenize=False, add_generation_prompt=True
+        )
+    assert ours.eos_token_id == reference.eos_token_id
+    assert set(ours.special_ids) == {
+        i for i, t in reference.added_tokens_decoder.items() if t.special
+    }
+
+
+def test_a_tokenizer_folder_without_files_is_named(tmp_path: Path) -> None:
+    from flowgen.engine.tokenizer import ChatTokenizer
+
+    with pytest.raises(EngineError, match=str(tmp_path)):
+        ChatTokenizer(tmp_path)
