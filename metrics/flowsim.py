@@ -25,7 +25,6 @@ import zss
 
 from flowgen.flow.model import Flow, flow_json
 from flowgen.flow.parsing import MAX_COMPONENTS, MAX_FLOW_BYTES
-from flowgen.metrics.ted import tree_edit_distance
 
 ROOT, TRIGGER, COMPONENTS, INPUTS, OUTPUTS = "flow", "trigger", "components", "inputs", "outputs"
 # Inputs holding encoded queries; in the full variant they are split into query subtrees.
@@ -338,6 +337,10 @@ def zss_distance(a: Node, b: Node) -> float:
 
 def fast_distance(a: Node, b: Node) -> float:
     """The same distance from the compiled kernel (about 1,000x faster on real flows)."""
+    # Imported here: numba and LLVM take ~65 MB and 0.2 s, which every `flowgen` command
+    # (the HTTP service among them) would pay at start for a metric it may never compute.
+    from flowgen.metrics.ted import tree_edit_distance
+
     return tree_edit_distance(a, b, INSERT_COST, DELETE_COST, RELABEL_COST, RELABEL_COST_TYPED)
 
 
