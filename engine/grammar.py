@@ -22,6 +22,31 @@ def literal(text: str) -> str:
     return json.dumps(text, ensure_ascii=False)
 
 
+# In our grammars a token is a string literal or a character class with its repetition;
+# rule names, parentheses and the operators `| * + ?` read the same in Lark.
+_GBNF_TERMINAL = re.compile(r'"(?:[^"\\]|\\.)*"|\[(?:[^\]\\]|\\.)*\](?:[*+?]|\{\d*,?\d*\})?')
+_GBNF_RULE = re.compile(r"^(\w+) ::= ", re.MULTILINE)
+
+
+def to_lark(grammar: str) -> str:
+    """One of our grammars in the Lark dialect llguidance reads (the embedded engines'
+    matcher). Written for the grammars this module builds, not for any GBNF: `name ::=`
+    becomes `name:` (`root` is Lark's `start`), and a character class with its repetition
+    becomes one regular expression, so free text is one lexeme, not a rule per character.
+    llguidance's own general converter takes ~20 ms for a flow call's grammar in Python;
+    this takes well under one (`tests/test_grammar.py` checks both accept the same)."""
+
+    def terminal(match: re.Match[str]) -> str:
+        token = match.group()
+        return token if token[0] == '"' else "/" + token.replace("/", "\\/") + "/"
+
+    def rule(match: re.Match[str]) -> str:
+        name = match.group(1)
+        return ("start" if name == "root" else name) + ": "
+
+    return _GBNF_RULE.sub(rule, _GBNF_TERMINAL.sub(terminal, grammar))
+
+
 def one_of(options: Iterable[str]) -> str:
     """Alternatives of literals, longest first; `options` must not be empty."""
     unique = sorted(set(options), key=lambda s: (-len(s), s))

@@ -74,6 +74,24 @@ def test_search_leaves_out_excluded_names_and_near_copies(library) -> None:
     assert all(e["score"] < 0.93 for e in close) and case["id"] not in [e["name"] for e in close]
 
 
+def test_much_longer_examples_give_way_to_ones_of_the_requests_length(library) -> None:
+    """A documentation-length flow costs a one-line request a hundred prompt tokens a
+    call: it is shown for requests of its own length, not for short ones."""
+    case = FLOW_CASES[2]
+    padding = " ".join(["and keep the requester informed of progress at every stage"] * 10)
+    wordy = ExampleFlow(
+        "wordy", case["installation"], f"{case['requirement']} {padding}", case["flow"]
+    )
+    library.sync_flows(None, [solved(c) for c in FLOW_CASES] + [wordy], "gold")
+    try:
+        tools = CatalogTools(library, "acme-itsm")
+        short = [e["name"] for e in tools.search_examples(case["requirement"], k=3)]
+        assert len(short) == 3 and "wordy" not in short
+        assert "wordy" in [e["name"] for e in tools.search_examples(wordy.requirement, k=3)]
+    finally:
+        library.sync_flows(None, [solved(c) for c in FLOW_CASES], "gold")
+
+
 def test_shared_flows_are_offered_only_where_their_steps_exist(library, catalog, embedder) -> None:
     """An installation without `send_email` is never shown a shared flow that sends one."""
     smaller = catalog.model_copy(

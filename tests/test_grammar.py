@@ -1,10 +1,14 @@
-"""Grammars built from retrieval results accept what is offered and nothing else
-(checked with xgrammar's own matcher; no model needed)."""
+"""Grammars built from retrieval results accept what is offered and nothing else, read
+the same by the two matchers that run them: xgrammar (vLLM's) and llguidance through
+`to_lark` (the embedded engines'). No model needed: llguidance matches bytes here."""
 
 from __future__ import annotations
 
+from functools import cache
+
+import llguidance
 import pytest
-from xgrammar.testing import _is_grammar_accept_string as accepts
+from xgrammar.testing import _is_grammar_accept_string as xgrammar_accepts
 
 from flowgen.engine.grammar import (
     MAX_QUERY_TERMS,
@@ -14,8 +18,42 @@ from flowgen.engine.grammar import (
     WalkTarget,
     inputs_grammar,
     outline_grammar,
+    to_lark,
 )
 from flowgen.flow.flowlogic import FLOW_LOGIC
+
+
+class _Bytes:
+    """A tokenizer whose tokens are the 256 bytes and an end token: llguidance then
+    matches text exactly as written, without a model's vocabulary."""
+
+    eos_token_id = 256
+    bos_token_id = None
+    tokens = [bytes([i]) for i in range(256)] + [b"<end>"]
+
+    def __call__(self, text: bytes) -> list[int]:
+        return list(text)
+
+
+@cache
+def _byte_tokenizer() -> llguidance.LLTokenizer:
+    return llguidance.LLTokenizer(llguidance.TokenizerWrapper(_Bytes()))
+
+
+def llguidance_accepts(grammar: str, text: str) -> bool:
+    matcher = llguidance.LLMatcher(
+        _byte_tokenizer(), llguidance.LLMatcher.grammar_from_lark(to_lark(grammar)), log_level=0
+    )
+    assert not matcher.is_error(), matcher.get_error()
+    return matcher.consume_tokens(list(text.encode())) and matcher.is_accepting()
+
+
+def accepts(grammar: str, text: str) -> bool:
+    """Whether the grammar accepts `text`, asserting that both matchers agree."""
+    verdict = xgrammar_accepts(grammar, text)
+    assert llguidance_accepts(grammar, text) == verdict, f"the matchers disagree on {text!r}"
+    return verdict
+
 
 REQUIREMENT = (
     "Every time a user becomes inactive, find all incidents assigned to them and assign "
@@ -291,3 +329,12 @@ def test_without_assign_subflow_outputs_the_grammar_has_no_subflow_form() -> Non
     assert set(grammar.splitlines()) - set(with_subflow.splitlines()) == {
         grammar.splitlines()[2]  # `flow ::= ...`, which gains `| subflow`
     }
+
+
+def test_both_matchers_read_quotes_slashes_and_non_ascii_alike() -> None:
+    requirement = 'When a "VIP" café/bar request arrives, notify Zoë — naïvely [urgent]'
+    grammar = outline_grammar(["record_create"], ["send_email"], [], requirement=requirement)
+    assert accepts(grammar, 'T record_create | When a "VIP" café/bar\n- send_email | Zoë\n')
+    assert not accepts(grammar, "T record_create | When a VIP\n- send_email | Zoë\n")
+    text = inputs_grammar([InputSpec("subject", "text")])
+    assert accepts(text, "subject = a/b [x] «ü» \\ done\n")

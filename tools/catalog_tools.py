@@ -22,6 +22,12 @@ EXAMPLE_POOL = 20
 # An installation's own flow outranks a shared one this much less similar: it shows how
 # this customer builds.
 OWN_BONUS = 0.05
+# An example whose requirement is much longer than the request (more words than this many
+# times the request's, and more than EXAMPLE_WORDS_FLOOR) is shown only when too few
+# others are at hand: a documentation-style flow of a hundred words adds about a hundred
+# prompt tokens to every call of a one-line request and shows a shape it did not ask for.
+EXAMPLE_LENGTH_RATIO = 2.5
+EXAMPLE_WORDS_FLOOR = 40
 
 
 def _param(p: Param) -> dict[str, Any]:
@@ -141,7 +147,8 @@ class CatalogTools:
         exclude_above: float | None = None,
     ) -> list[dict[str, Any]]:
         """Solved flows like `query`: the installation's own and shared ones whose steps and
-        tables exist here, the nearest first and diverse (MMR). `exclude` drops examples
+        tables exist here, the nearest first and diverse (MMR), none much longer than the
+        request while enough others are at hand. `exclude` drops examples
         by name and `exclude_above` those at least this similar (training leaves a case
         and its near-copies out of its own prompt)."""
         found = self.store.nearest_examples(self.installation, query, EXAMPLE_POOL)
@@ -153,6 +160,11 @@ class CatalogTools:
         ]
         for e in kept:
             e.score += OWN_BONUS if e.own else 0.0
+        k = max(0, min(int(k), MAX_K))
+        limit = max(EXAMPLE_WORDS_FLOOR, EXAMPLE_LENGTH_RATIO * len(query.split()))
+        fitting = [e for e in kept if len(e.requirement.split()) <= limit]
+        if len(fitting) >= k:
+            kept = fitting
         return [
             {
                 "name": e.name,
@@ -161,7 +173,7 @@ class CatalogTools:
                 "own": e.own,
                 "score": round(e.score, 4),
             }
-            for e in mmr(kept, max(0, min(int(k), MAX_K)))
+            for e in mmr(kept, k)
         ]
 
     def list_names(self, kind: str) -> list[str]:
