@@ -1,5 +1,8 @@
 """Building EBNF grammars (xgrammar's dialect, root rule `root`) from what retrieval offered.
 
+vLLM reads them as written (its xgrammar backend); the embedded engines' matcher,
+llguidance, reads them through `to_lark`.
+
 The grammar of a call lists exactly the names the installation has and retrieval
 suggested, so the output can only name those: trigger and step names for an outline;
 for a step's inputs, its declared input names, and per input the tables, columns, choice
