@@ -69,20 +69,26 @@ class Embedder:
         self.tokenizer = Tokenizer.from_file(str(self.path / "tokenizer.json"))
         self.tokenizer.enable_truncation(max_length=max_seq_length(self.path))
         self.tokenizer.enable_padding()  # to the longest of a batch, with attention masks
-        # Queries run on one thread (`FLOWGEN_QUERY_THREADS`), syncs on every core; each
-        # session is made on first use.
-        self._sessions: dict[int, Any] = {}
+        # Queries run on one thread (`FLOWGEN_QUERY_THREADS`) in a session kept for the
+        # process; a batch on other threads (a sync on every core) gets a session of its
+        # own for that call only: a kept second session would hold the weights twice
+        # (~100 MB) in a service that synced a catalog once.
+        self._query_session: Any = None
         self._sessions_lock = threading.Lock()
         self._queries: OrderedDict[str, np.ndarray] = OrderedDict()
         self._queries_lock = threading.Lock()
         self.query_hits = 0
         self.query_misses = 0
 
-    def _run(self, texts: list[str], threads: int) -> np.ndarray:
+    def _session(self, threads: int) -> Any:
+        if threads != get_settings().query_threads:
+            return _session(self.onnx_path, threads)
         with self._sessions_lock:
-            if threads not in self._sessions:
-                self._sessions[threads] = _session(self.onnx_path, threads)
-            session = self._sessions[threads]
+            if self._query_session is None:
+                self._query_session = _session(self.onnx_path, threads)
+            return self._query_session
+
+    def _run(self, session: Any, texts: list[str]) -> np.ndarray:
         encodings = self.tokenizer.encode_batch(texts)
         ids = np.array([e.ids for e in encodings], dtype=np.int64)
         mask = np.array([e.attention_mask for e in encodings], dtype=np.int64)
@@ -96,12 +102,15 @@ class Embedder:
         threads: int = 0,
     ) -> np.ndarray:
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        if not texts:
+            return out
+        session = self._session(threads)
         for start in range(0, len(texts), CHUNK):
             chunk = list(range(start, min(start + CHUNK, len(texts))))
             chunk.sort(key=lambda i: len(texts[i]))  # similar lengths share a batch
             for b in range(0, len(chunk), self.batch_size):
                 rows = chunk[b : b + self.batch_size]
-                out[rows] = self._run([texts[i] for i in rows], threads)
+                out[rows] = self._run(session, [texts[i] for i in rows])
             if progress:
                 progress(len(chunk))
         return out

@@ -47,7 +47,7 @@ class ExampleIndex:
     def nearest(
         self, requirement: str, k: int = 3, installation: str | None = None
     ) -> list[SolvedCase]:
-        query = self.embedder.encode([requirement])[0]
+        query = self.embedder.encode_queries([requirement])[0]
         scores = self.vectors @ query
         order = np.argsort(-scores)
         found = []
