@@ -17,8 +17,8 @@ from __future__ import annotations
 
 import threading
 import time
-from collections import OrderedDict
 from collections.abc import Iterator
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -51,9 +51,8 @@ class ConstrainedDecoder:
         self._llg = llguidance
         self.tokenizer = ChatTokenizer(tokenizer_dir)
         self.vocab_size = vocab_size or len(self.tokenizer)
-        self.stop_token_ids = sorted(
-            {t for t in (self.tokenizer.eos_token_id, self._token_id(IM_END)) if t is not None}
-        )
+        stops = {self.tokenizer.eos_token_id, self.tokenizer.token_id(IM_END)}
+        self.stop_token_ids = sorted(t for t in stops if t is not None)
         # Special tokens other than the stops (`<|endoftext|>`, `<filename>`, ...) are never
         # wanted in a flow; constrained decoding masks them out whatever the grammar says.
         self.banned_token_ids = sorted(
@@ -66,8 +65,8 @@ class ConstrainedDecoder:
         self._lltokenizer = llguidance.LLTokenizer(
             self.tokenizer.to_json(), n_vocab=self.vocab_size, eos_token=self.stop_token_ids
         )
-        self._grammars: OrderedDict[str, Any] = OrderedDict()
-        self._grammars_lock = threading.Lock()
+        # A per-engine LRU: a failed compile raises and is not kept.
+        self._compiled = lru_cache(maxsize=GRAMMAR_CACHE_SIZE)(self._compile)
         self._lock = threading.Lock()  # one model, one decoding loop at a time
 
     # -- what a runtime supplies --------------------------------------------------------
@@ -123,22 +122,17 @@ class ConstrainedDecoder:
 
     def compile(self, grammar: str) -> Any:
         """A matcher for an EBNF grammar (GBNF dialect), in its start state: callers
-        `deep_copy()` it. Compiled once per grammar text (a small LRU cache); raises
-        EngineError, naming the problem, if the grammar is invalid."""
-        with self._grammars_lock:
-            pristine = self._grammars.get(grammar)
-            if pristine is not None:
-                self._grammars.move_to_end(grammar)
-                return pristine
+        `deep_copy()` it. Compiled once per grammar text (the last GRAMMAR_CACHE_SIZE are
+        kept); raises EngineError, naming the problem, if the grammar is invalid."""
+        return self._compiled(grammar)
+
+    def _compile(self, grammar: str) -> Any:
         llg = self._llg
-        converted = llg.LLMatcher.grammar_from_lark(to_lark(grammar))
-        pristine = llg.LLMatcher(self._lltokenizer, converted, log_level=0)
+        pristine = llg.LLMatcher(
+            self._lltokenizer, llg.LLMatcher.grammar_from_lark(to_lark(grammar)), log_level=0
+        )
         if pristine.is_error():
             raise EngineError(f"invalid grammar: {pristine.get_error()}")
-        with self._grammars_lock:
-            self._grammars[grammar] = pristine
-            while len(self._grammars) > GRAMMAR_CACHE_SIZE:
-                self._grammars.popitem(last=False)
         return pristine
 
     def _matcher(self, grammar: str | None) -> Any:
@@ -372,9 +366,6 @@ class ConstrainedDecoder:
             logits[~allowed] = -np.inf
             logits[self.banned_token_ids] = -np.inf
         return logits
-
-    def _token_id(self, token: str) -> int | None:
-        return self.tokenizer.token_id(token)
 
     def _hit_stop(self, generated: list[int], stops: list[str]) -> bool:
         tail = self.tokenizer.decode(generated[-16:], skip_special_tokens=True)

@@ -58,11 +58,8 @@ class ChatTokenizer:
 
     def token_id(self, token: Any) -> int | None:
         """The id of a token given by its text (or a config's {"content": ...} entry)."""
-        if isinstance(token, dict):
-            token = token.get("content")
-        if not isinstance(token, str):
-            return None
-        found = self.backend.token_to_id(token)
+        text = _content(token)
+        found = self.backend.token_to_id(text) if text else None
         return int(found) if found is not None else None
 
     def apply_chat_template(
@@ -98,6 +95,7 @@ class ChatTokenizer:
 
 
 def _content(token: Any) -> str:
+    """A special token's text, as a tokenizer config gives it (a string or a mapping)."""
     if isinstance(token, dict):
         return str(token.get("content", ""))
-    return token or ""
+    return token if isinstance(token, str) else ""
