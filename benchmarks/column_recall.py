@@ -3,6 +3,7 @@ tokens the turns cost, and how many of the columns the gold conditions and value
 the item's turn (or an earlier one) had shown: the recall of the column offers.
 
     python benchmarks/column_recall.py dev
+    SHOW_MISSES=1 python benchmarks/column_recall.py dev   # and each gold column not shown
 
 Run it before and after a change to the column offers (`graph/retrieval.py`): fewer
 tokens at the same recall is a change worth retraining for. No model runs (the replay
@@ -12,6 +13,7 @@ engine answers with the gold lines); it needs the catalogs synced in the data di
 from __future__ import annotations
 
 import json
+import os
 import re
 import sys
 from pathlib import Path
@@ -93,7 +95,12 @@ def main(split: str) -> None:
         shown = shown_by_item(turns)
         for order, table, column in gold_columns(case["flow"]):
             total += 1
-            hits += (table, column) in shown.get(order, set())
+            seen = (table, column) in shown.get(order, set())
+            hits += seen
+            if not seen and os.environ.get("SHOW_MISSES"):
+                comp = Flow.model_validate(case["flow"]).component(order) if order else None
+                span = comp.annotation if comp else ""
+                print(f"miss {case['id']} #{order} {table}.{column}: {span}")
     print(
         f"{split}: {len(cases)} flows; inputs turns {turn_tokens / len(cases):.0f} tokens per "
         f"flow; column recall {hits}/{total} = {hits / max(total, 1):.3f}"

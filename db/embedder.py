@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from flowgen.db.onnx_export import exported_model, max_seq_length
+from flowgen.db.onnx_export import EmbedderWeights, exported_model, max_seq_length
 from flowgen.settings import get_settings
 
 BATCH_SIZE = 32  # texts per ONNX Runtime call when encoding many (a sync)
@@ -48,7 +48,13 @@ def _session(model: Path, threads: int) -> Any:
 class Embedder:
     """Normalised embeddings (cosine similarity = dot product), computed in batches."""
 
-    def __init__(self, path: Path | str, batch_size: int = BATCH_SIZE):
+    def __init__(
+        self,
+        path: Path | str,
+        batch_size: int = BATCH_SIZE,
+        weights: EmbedderWeights | None = None,
+    ):
+        """`weights`: fp32 or int8 (None: `FLOWGEN_EMBEDDER_WEIGHTS`)."""
         from tokenizers import Tokenizer
 
         from flowgen.engine.base_model import models_dir
@@ -65,7 +71,10 @@ class Embedder:
         if not dim:  # the store's vector columns have a fixed size
             raise ValueError(f"{self.path}: the model does not say the size of its embeddings")
         self.dim: int = int(dim)
-        self.onnx_path = exported_model(self.path, models_dir() / "onnx")
+        self.weights: EmbedderWeights = weights or get_settings().embedder_weights
+        if self.weights != "fp32":
+            self.model_id += f"+{self.weights}"
+        self.onnx_path = exported_model(self.path, models_dir() / "onnx", self.weights)
         self.tokenizer = Tokenizer.from_file(str(self.path / "tokenizer.json"))
         self.tokenizer.enable_truncation(max_length=max_seq_length(self.path))
         self.tokenizer.enable_padding()  # to the longest of a batch, with attention masks

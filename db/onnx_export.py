@@ -12,10 +12,15 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 import tempfile
 import warnings
+from collections.abc import Callable
 from pathlib import Path
+from typing import Literal
+
+EmbedderWeights = Literal["fp32", "int8"]
 
 EXPORT_VERSION = "1"  # part of the cache key: a change to the exported graph re-exports
 WEIGHT_FILES = ("model.safetensors", "pytorch_model.bin")
@@ -64,21 +69,51 @@ def weights_hash(path: Path) -> str:
     return digest.hexdigest()[:16]
 
 
-def exported_model(path: Path, cache_dir: Path) -> Path:
+def exported_model(path: Path, cache_dir: Path, weights: EmbedderWeights = "fp32") -> Path:
     """The ONNX file of the encoder at `path`, exported into `cache_dir` if not there yet
-    (written to a temporary name and renamed: a concurrent exporter never sees half)."""
+    (written to a temporary name and renamed: a concurrent exporter never sees half).
+    With `int8`, its weights quantised (`quantized`)."""
     target = cache_dir / f"{path.name}-{weights_hash(path)}.onnx"
-    if target.is_file():
-        return target
-    cache_dir.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=cache_dir, suffix=".onnx.tmp")
+    if not target.is_file():
+        _write_atomically(target, lambda tmp: _export(path, tmp))
+    if weights == "int8":
+        return quantized(target)
+    return target
+
+
+def quantized(model: Path) -> Path:
+    """`model` with int8 weights (ONNX Runtime's dynamic quantisation, one scale per
+    output channel; activations quantised per call), next to it. A quarter of the
+    weights' memory and 2-2.5x faster queries here; the vectors differ from fp32 by a
+    cosine of ~0.99 (one scale per tensor gave 0.96), so it is a model of its own
+    (`Embedder.model_id`) and the store re-embeds with it (docs/catalog_store.md)."""
+    target = model.with_name(f"{model.stem}-int8.onnx")
+    if not target.is_file():
+        _write_atomically(target, lambda tmp: _quantize(model, tmp))
+    return target
+
+
+def _quantize(model: Path, out: Path) -> None:
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    logger = logging.getLogger()  # the quantiser warns on the root logger about pre-processing
+    level = logger.level
+    logger.setLevel(logging.ERROR)
+    try:
+        quantize_dynamic(model, out, weight_type=QuantType.QInt8, per_channel=True)
+    finally:
+        logger.setLevel(level)
+
+
+def _write_atomically(target: Path, write: Callable[[Path], None]) -> None:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=target.parent, suffix=".onnx.tmp")
     os.close(fd)
     try:
-        _export(path, Path(tmp))
+        write(Path(tmp))
         os.replace(tmp, target)
     finally:
         Path(tmp).unlink(missing_ok=True)
-    return target
 
 
 def _export(path: Path, out: Path) -> None:

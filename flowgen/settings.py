@@ -18,7 +18,7 @@ import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import AliasChoices, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -144,6 +144,11 @@ class Settings(BaseSettings):
         "tuned retriever when trained, else all-MiniLM-L6-v2).",
     )
     query_threads: int = Field(1, description="Threads used to encode a search query.")
+    embedder_weights: Literal["fp32", "int8"] = Field(
+        "fp32",
+        description="The embedder's weights: fp32, or int8 (a quarter of the memory, faster "
+        "queries; a model of its own, so the store re-embeds on the next sync).",
+    )
     # -- tracing (graph/tracing.py); OpenTelemetry's own names -----------------------------
     otel_sdk_disabled: bool = _unprefixed(
         "OTEL_SDK_DISABLED", False, "No OpenTelemetry export at all."

@@ -66,3 +66,25 @@ def test_a_folder_that_is_no_encoder_is_named(tmp_path: Path):
     with pytest.raises(ExportError, match="not a transformer folder"):
         exported_model(tmp_path, tmp_path / "cache")
     assert not list((tmp_path / "cache").glob("*"))  # nothing half-written left
+
+
+def test_int8_weights_are_a_model_of_their_own_close_to_fp32(embedder):
+    from flowgen.db.embedder import Embedder
+
+    full = Embedder(embedder.path, weights="fp32")
+    small = Embedder(embedder.path, weights="int8")
+    assert small.model_id != full.model_id  # the store re-embeds with it
+    assert small.onnx_path.name.endswith("-int8.onnx")
+    assert small.onnx_path.stat().st_size < full.onnx_path.stat().st_size / 3
+    assert Embedder(embedder.path, weights="int8").onnx_path == small.onnx_path  # cached
+    queries = ["find all incidents assigned to them", "page the on-call engineer"]
+    documents = [
+        "Look Up Records: find records of a table that match conditions",
+        "Create Incident (PagerDuty): page the on-call responder",
+        "Send SMS: text a phone number",
+    ]
+    a, b = full.encode(queries + documents), small.encode(queries + documents)
+    np.testing.assert_allclose(np.linalg.norm(b, axis=1), 1.0, atol=1e-5)
+    assert (a * b).sum(1).min() > 0.97
+    # int8 queries rank fp32-embedded documents as fp32 queries do
+    assert (b[:2] @ a[2:].T).argmax(1).tolist() == (a[:2] @ a[2:].T).argmax(1).tolist() == [0, 1]
