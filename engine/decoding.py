@@ -94,6 +94,9 @@ class ConstrainedDecoder:
     # Runtimes that can run several tokens at once and return the logits after each set
     # this and supply `_feed_many` and `_drop`: the loop then decodes speculatively.
     speculative = False
+    # Speculating, the text the grammar forces is run ahead first (benchmarks turn it off
+    # to measure what it saves).
+    draft_forced = True
 
     def _feed_many(self, tokens: list[int]) -> list[Any]:
         """Run `tokens`; the logits after each, as `_feed` returns them."""
@@ -310,13 +313,19 @@ class ConstrainedDecoder:
         )
 
     def _draft(self, lookup: PromptLookup | None, generated: list[int], matcher: Any) -> list[int]:
-        """Tokens to run ahead after the one just chosen (`generated[-1]`): the prompt
-        lookup's guess, cut where the grammar would refuse it (a guess it refuses cannot
-        be chosen, so running it is wasted)."""
+        """Tokens to run ahead after the one just chosen (`generated[-1]`): the text the
+        grammar forces next (the only tokens the model may choose, so certain to be
+        kept), then the prompt lookup's guess, cut where the grammar would refuse it (a
+        guess it refuses cannot be chosen, so running it is wasted)."""
         if lookup is None:
             return []
         lookup.extend(generated[len(lookup.tokens) - lookup.prompt_length :])
-        draft = lookup.propose()
+        forced = []
+        if matcher is not None and self.draft_forced:
+            forced = list(matcher.compute_ff_tokens())
+        forced = forced[: lookup.draft_tokens]
+        draft = forced + lookup.propose(forced)
+        draft = draft[: lookup.draft_tokens]
         keep = 0
         while keep < len(draft) and draft[keep] not in self._never_drafted:
             keep += 1

@@ -48,11 +48,14 @@ class PromptLookup:
                 if end - 1 >= n:
                     self._after[tuple(self.tokens[end - 1 - n : end - 1])] = end - 1
 
-    def propose(self) -> list[int]:
+    def propose(self, then: list[int] | None = None) -> list[int]:
+        """The guess; with `then`, the guess for after those tokens too (tokens certain
+        to come next, not yet written: the grammar's forced text)."""
+        tail = self.tokens[-self.max_ngram :] + (then or [])
         for n in range(self.max_ngram, self.min_ngram - 1, -1):
-            if len(self.tokens) < n:
+            if len(tail) < n:
                 continue
-            after = self._after.get(tuple(self.tokens[-n:]))
+            after = self._after.get(tuple(tail[-n:]))
             if after is not None:
                 return self.tokens[after : after + self.draft_tokens]
         return []

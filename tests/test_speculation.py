@@ -20,3 +20,12 @@ def test_nothing_is_proposed_without_a_shared_ngram_or_from_the_suffix_itself() 
     assert lookup.propose() == []  # (2, 3) occurs only as the suffix itself
     lookup.extend([8])
     assert lookup.propose() == []
+
+
+def test_a_guess_can_follow_tokens_not_yet_written() -> None:
+    # The grammar forces (2, 3) next: the guess is what followed them in the prompt.
+    lookup = PromptLookup([1, 2, 3, 4, 5, 6], draft_tokens=2)
+    lookup.extend([9])
+    assert lookup.propose() == []
+    assert lookup.propose([2, 3]) == [4, 5]
+    assert lookup.tokens[-1] == 9  # nothing was written
