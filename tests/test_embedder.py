@@ -15,6 +15,10 @@ from flowgen.db.onnx_export import ExportError, exported_model, pooling_mode, we
 def test_onnx_embeddings_are_sentence_transformers_embeddings(embedder):
     from sentence_transformers import SentenceTransformer
 
+    from flowgen.db.embedder import Embedder
+
+    embedder = Embedder(embedder.path, weights="fp32")
+
     texts = [
         "Every time a user becomes inactive, find all incidents assigned to them",
         "",
@@ -39,7 +43,7 @@ def test_onnx_embeddings_are_sentence_transformers_embeddings(embedder):
 def test_the_export_is_cached_by_the_weights(embedder, tmp_path):
     cache = embedder.onnx_path.parent
     before = embedder.onnx_path.stat().st_mtime_ns
-    assert exported_model(embedder.path, cache) == embedder.onnx_path
+    assert exported_model(embedder.path, cache, embedder.weights) == embedder.onnx_path
     assert embedder.onnx_path.stat().st_mtime_ns == before  # not exported again
 
     folder = tmp_path / "encoder"
