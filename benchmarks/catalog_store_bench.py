@@ -4,6 +4,7 @@ time of whole flows.
     python benchmarks/catalog_store_bench.py [--reuse] [--steps 2000 --tables 2000 \
         --columns-per-table 25 --choice-columns-per-table 5 --choices-per-column 10] \
         [--queries 200] [--flows-split dev --flows-limit N | --no-flows | --flows-only]
+        [--sync-only]
 
 Defaults give 2,000 steps, 2,000 tables, 50,000 columns and 100,000 choice values. Prints
 one JSON line per measurement: the embedding model's own encode throughput on the same
@@ -305,6 +306,13 @@ def main() -> None:
     parser.add_argument("--ceiling-sample", type=int, default=20000)
     parser.add_argument("--queries", type=int, default=200)
     parser.add_argument("--reuse", action="store_true", help="keep an installation synced before")
+    parser.add_argument(
+        "--sync-only",
+        action="store_true",
+        help="sync (with --reuse: bring an earlier installation up to date, e.g. re-embed it "
+        "after the embedder changed) and stop, so the searches can be measured on a quiet "
+        "machine later",
+    )
     parser.add_argument("--flows-cases", type=Path, default=REPO / "data" / "handwritten.jsonl")
     parser.add_argument("--flows-split", default="dev")
     parser.add_argument("--flows-limit", type=int, default=None)
@@ -340,6 +348,8 @@ def main() -> None:
         sync_file(path, engine, embedder=embedder)  # a no-op when the file is unchanged
     else:
         measure_sync(path, texts, rng, args, engine)
+    if args.sync_only:
+        return
 
     measure_searches(CatalogTools(store, catalog.installation), catalog, args)
     if not args.no_flows:
