@@ -72,7 +72,8 @@ def main(split: str) -> None:
     store = CatalogStore()
     hits = total = turn_tokens = 0
     for case in cases:
-        engine = ReplayEngine(Flow.model_validate(case["flow"]), check_grammar=False)
+        gold = Flow.model_validate(case["flow"])
+        engine = ReplayEngine(gold, check_grammar=False)
         FlowGenerator(
             case["installation"],
             store=store,
@@ -98,7 +99,7 @@ def main(split: str) -> None:
             seen = (table, column) in shown.get(order, set())
             hits += seen
             if not seen and os.environ.get("SHOW_MISSES"):
-                comp = Flow.model_validate(case["flow"]).component(order) if order else None
+                comp = gold.component(order) if order else None
                 span = comp.annotation if comp else ""
                 print(f"miss {case['id']} #{order} {table}.{column}: {span}")
     print(

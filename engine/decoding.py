@@ -320,12 +320,10 @@ class ConstrainedDecoder:
         if lookup is None:
             return []
         lookup.extend(generated[len(lookup.tokens) - lookup.prompt_length :])
-        forced = []
+        forced: list[int] = []
         if matcher is not None and self.draft_forced:
-            forced = list(matcher.compute_ff_tokens())
-        forced = forced[: lookup.draft_tokens]
-        draft = forced + lookup.propose(forced)
-        draft = draft[: lookup.draft_tokens]
+            forced = matcher.compute_ff_tokens()[: lookup.draft_tokens]
+        draft = (forced + lookup.propose(forced))[: lookup.draft_tokens]
         keep = 0
         while keep < len(draft) and draft[keep] not in self._never_drafted:
             keep += 1

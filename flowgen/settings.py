@@ -18,10 +18,12 @@ import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 from pydantic import AliasChoices, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from flowgen.db.onnx_export import EmbedderWeights
 
 # The longest requirement the generator takes (characters, after cleaning).
 MAX_REQUIREMENT_CHARS = 4000
@@ -144,7 +146,7 @@ class Settings(BaseSettings):
         "tuned retriever when trained, else all-MiniLM-L6-v2).",
     )
     query_threads: int = Field(1, description="Threads used to encode a search query.")
-    embedder_weights: Literal["fp32", "int8"] = Field(
+    embedder_weights: EmbedderWeights = Field(
         "int8",
         description="The embedder's weights: int8 (a quarter of fp32's memory, queries 2-2.5x "
         "faster, retrieval and FlowSim on dev as with fp32), or fp32 (sentence-transformers' "
