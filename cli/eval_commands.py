@@ -96,6 +96,10 @@ def run(
     coverage: Annotated[
         bool, typer.Option(help="The outline may not end while an action clause is uncovered.")
     ] = False,
+    ground_choices: Annotated[
+        bool,
+        typer.Option(help="Replace a choice value the item's annotation contradicts."),
+    ] = True,
 ) -> None:
     """Run the generator (or a baseline) on every case of CASES_FILE and write
     summary.json, cases.jsonl, features.md/.csv and plots to --out. A run stopped part-way
@@ -148,6 +152,7 @@ def run(
             + ("+perfect-rag" if perfect_rag else "")
             + (f"+consensus{consensus}" if consensus else "")
             + ("+coverage" if coverage else "")
+            + ("" if ground_choices else "+raw-choices")
         )
     )
     arm = Arm(
@@ -158,6 +163,7 @@ def run(
         perfect_rag=perfect_rag,
         consensus=consensus,
         coverage=coverage,
+        ground_choices=ground_choices,
     )
     columns = [TextColumn(name), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn()]
     with Progress(*columns) as progress:

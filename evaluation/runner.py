@@ -37,6 +37,7 @@ class Arm:
     max_rounds: int = 2
     consensus: int = 0  # outlines sampled besides the greedy one (graph/flow_graph.py)
     coverage: bool = False  # the outline's coverage rule (graph/coverage.py)
+    ground_choices: bool = True  # graph/choice_grounding.py
 
 
 def solved_cases(train: list[Case]) -> list[SolvedCase]:
@@ -114,6 +115,7 @@ def run_arm(
                     max_rounds=arm.max_rounds,
                     consensus=arm.consensus,
                     coverage=arm.coverage,
+                    ground_choices=arm.ground_choices,
                     examples=arm.examples,
                 )
             try:

@@ -44,6 +44,7 @@ from flowgen.flow.errors import FlowError
 from flowgen.flow.flowlogic import FLOW_LOGIC
 from flowgen.flow.model import Flow, FlowInput, flow_json
 from flowgen.flow.validator import pill_roots, validate_flow
+from flowgen.graph.choice_grounding import ground_choices
 from flowgen.graph.coverage import CoverageRule
 from flowgen.graph.guard import RefusalGuard
 from flowgen.graph.outline_repair import (
@@ -146,6 +147,9 @@ class RunContext:
     # The coverage rule (graph/coverage.py): an outline may not end while an action
     # clause of the requirement has no step. In-process engines only.
     coverage: bool = False
+    # Choice values the item's annotation contradicts replaced by the one it names
+    # (graph/choice_grounding.py).
+    ground_choices: bool = True
     # Step lines an outline may write again on the same words before one ends it
     # (`FLOWGEN_OUTLINE_REPEATS`).
     outline_repeats: int = field(default_factory=lambda: get_settings().outline_repeats)
@@ -420,6 +424,14 @@ def inputs_node(state: FlowState, runtime: Runtime[RunContext]) -> dict[str, Any
             result = ctx.generate(node, messages, offered.grammar, INPUTS_MAX_TOKENS)
             text = result.text if result.complete else _complete_lines(result.text)
             inputs = [i for i in parse_inputs(text) if i.value]
+            if ctx.ground_choices:
+                item = flow.trigger if order == 0 else flow.component(order)
+                annotation = item.annotation if item else None
+                inputs, grounded = ground_choices(
+                    inputs, offered.params, annotation, retriever.catalog
+                )
+                if grounded:
+                    out["choices_grounded"] = grounded
         _set_inputs(flow, order, inputs)
         out["inputs"] = [i.model_dump() for i in inputs]
     _emit({"event": "inputs", "order": order, "inputs": [i.model_dump() for i in inputs]})

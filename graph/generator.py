@@ -184,6 +184,7 @@ class FlowGenerator:
         guard: RefusalGuard | Literal["shipped"] | None = "shipped",
         consensus: int = 0,
         coverage: bool = False,
+        ground_choices: bool = True,
         max_requirement_chars: int | None = None,
     ):
         """`examples`: how many solved flows each prompt shows (the nearest, from the
@@ -197,6 +198,8 @@ class FlowGenerator:
         with the others is kept (each costs the outline's decoding, not its prompt).
         `coverage`: the outline may not end while an action clause of the requirement
         has no step (graph/coverage.py; in-process engines).
+        `ground_choices`: a choice value the item's annotation contradicts is replaced by
+        the one it names (graph/choice_grounding.py).
         `max_requirement_chars`: the longest requirement taken (None: the setting)."""
         self.store = store or CatalogStore()
         self.tools = CatalogTools(self.store, installation)  # raises for an unknown one
@@ -210,6 +213,7 @@ class FlowGenerator:
             raise ValueError(f"consensus takes 0 to 16 sampled outlines, not {consensus}")
         self.consensus = consensus
         self.coverage = coverage
+        self.ground_choices = ground_choices
         self.max_requirement_chars = max_requirement_chars
         bias = refusal_bias
         if bias is None:
@@ -297,6 +301,7 @@ class FlowGenerator:
             examples=self.examples,
             instructions=self.instructions,
             coverage=self.coverage,
+            ground_choices=self.ground_choices,
         )
         config = {"configurable": {"thread_id": run_id}, "recursion_limit": 200}
         final: dict[str, Any] = dict(state or {})

@@ -1,0 +1,70 @@
+"""Choice values grounded in the item's annotation (graph/choice_grounding.py), on the
+shipped acme-itsm catalog."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from flowgen.flow.catalog import load_catalog
+from flowgen.flow.model import FlowInput
+from flowgen.graph.choice_grounding import ground_choices, ground_query
+
+REPO = Path(__file__).resolve().parent.parent
+CATALOG = load_catalog(REPO / "catalogs" / "acme-itsm.yaml")
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize(
+    ("query", "table", "annotation", "grounded"),
+    [
+        # the model's habit (3, On Hold) where the words say Resolved (6)
+        ("stateCHANGESTO3", "incident", "When an incident is resolved", "stateCHANGESTO6"),
+        # the other terms, their connectors and pills stay as written
+        (
+            "stateCHANGESTO3^ORassigned_to={{trigger.current}}^active=true",
+            "incident",
+            "lookup incident tasks of a resolved incident",
+            "stateCHANGESTO6^ORassigned_to={{trigger.current}}^active=true",
+        ),
+        # a set value as well as a condition; a label with a rank: "1 - Critical"
+        ("state=-4", "change_request", "cancel the change", "state=4"),
+        ("priority=3", "incident", "raise it to critical", "priority=1"),
+        # the written choice is named: nothing changes
+        ("stateCHANGESTO6", "incident", "once the incident is resolved", "stateCHANGESTO6"),
+        # two choices named: the words do not decide
+        ("state=3", "incident", "move resolved incidents to closed", "state=3"),
+        # no choice named, a dot-walk, a boolean, a column that is no choice
+        ("state=3", "incident", "when the caller replies", "state=3"),
+        ("caller_id.active=false", "incident", "resolved", "caller_id.active=false"),
+        ("active=true", "incident", "when it becomes inactive", "active=true"),
+        ("short_description=Resolved", "incident", "resolved", "short_description=Resolved"),
+    ],
+)
+def test_a_choice_the_words_contradict_becomes_the_one_they_name(
+    query: str, table: str, annotation: str, grounded: str
+) -> None:
+    assert ground_query(query, table, annotation, CATALOG) == grounded
+
+
+@pytest.mark.unit
+def test_the_table_a_query_reads_is_its_params_table_input() -> None:
+    step = CATALOG.step("update_record")
+    assert step is not None
+    inputs = [
+        FlowInput(name="table_name", value="change_request"),
+        FlowInput(name="record", value="{{trigger.current}}"),
+        FlowInput(name="values", value="state=-4^work_notes=Cancelled"),
+    ]
+    grounded, changes = ground_choices(inputs, step.inputs, "cancel the change", CATALOG)
+    assert [i.value for i in grounded] == [
+        "change_request",
+        "{{trigger.current}}",
+        "state=4^work_notes=Cancelled",
+    ]
+    assert changes == ["state=-4^work_notes=Cancelled -> state=4^work_notes=Cancelled"]
+    # change_task's state has no Canceled: the same words leave it alone
+    inputs[0] = FlowInput(name="table_name", value="change_task")
+    inputs[2] = FlowInput(name="values", value="state=3")
+    assert ground_choices(inputs, step.inputs, "cancel the change", CATALOG) == (inputs, [])
