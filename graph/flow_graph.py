@@ -50,11 +50,12 @@ from flowgen.graph.guard import RefusalGuard
 from flowgen.graph.outline_repair import (
     LIST_TYPES,
     drop_repeated_steps,
-    ends_with_repeated_step,
+    ends_in_a_loop,
     has_list_to_loop,
     loop_record_steps_over_lists,
     unwrap_lone_paths,
     unwrap_loops_without_lists,
+    without_repeated_block,
 )
 from flowgen.graph.retrieval import (
     InputsRetriever,
@@ -293,7 +294,7 @@ def outline_node(state: FlowState, runtime: Runtime[RunContext]) -> dict[str, An
         # A step written again on the same words ends the outline (the repeat itself is
         # dropped below): a loop cost v3 up to 70 s a flow. It also cut 4 of test's 24
         # long outlines that v4 went on to finish after a repeat (docs/results.md).
-        repeat = partial(ends_with_repeated_step, tolerated=ctx.outline_repeats)
+        repeat = partial(ends_in_a_loop, tolerated=ctx.outline_repeats)
         result = ctx.generate(
             "outline", messages, grammar, OUTLINE_MAX_TOKENS, bias, None, rule, repeat
         )
@@ -318,6 +319,9 @@ def outline_node(state: FlowState, runtime: Runtime[RunContext]) -> dict[str, An
             out["consensus"] = {"chosen": chosen, "agreement": agreement}
             result = [result, *samples][chosen]
         text = result.text if result.complete else _complete_lines(result.text)
+        text, looped_lines = without_repeated_block(text)
+        if looped_lines:
+            out["repeated_lines_cut"] = looped_lines
         try:
             parsed = parse_outline(text, catalog, name=flow_title(requirement))
         except LineFormatError as exc:
@@ -343,7 +347,9 @@ def outline_node(state: FlowState, runtime: Runtime[RunContext]) -> dict[str, An
                 "pending": [],
                 "status": "refused",
             }
-        flow = parsed.flow if result.complete else _drop_unfinished_blocks(parsed.flow)
+        # A cut copy may leave a block opened in its last line without children.
+        whole = result.complete and not looped_lines
+        flow = parsed.flow if whole else _drop_unfinished_blocks(parsed.flow)
         flow, repeated = drop_repeated_steps(flow)
         if repeated:
             out["repeats_dropped"] = repeated

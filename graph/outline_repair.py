@@ -15,7 +15,10 @@ rejects, and no inputs round fixes it. A FOREACH over the list is put around the
 
 And a step written again in its block on the same words is dropped (a decoding loop);
 while the outline is decoded, such a line ends it (`ends_with_repeated_step`), so the
-loop costs no more tokens.
+loop costs no more tokens. A loop through flow logic (`IF | if not` and its steps,
+written again and again, each copy under a new parent) escapes that rule: a run of
+lines that repeats the run just before it ends the outline too, and the copy is cut
+(`repeated_block`).
 """
 
 from __future__ import annotations
@@ -31,6 +34,9 @@ LIST_TYPES = {"records", "array"}
 RECORD_TYPES = {"record", "reference"}
 LOOPS = {"FOREACH", "DOUNTIL"}
 LOOP_LEAVES = {"EXITLOOP", "SKIPITERATION"}
+# The longest run of lines checked for a copy of the run before it: adapter v7's loops
+# on test repeated 2 to 4 lines; no gold flow, hand-written or synthetic, repeats a run.
+MAX_BLOCK_LINES = 8
 
 
 def has_list_to_loop(flow: Flow, catalog: CatalogView, order: int) -> bool:
@@ -172,6 +178,33 @@ def ends_with_repeated_step(text: str, tolerated: int = 0) -> bool:
             return repeated and repeats > tolerated
         seen.add(key)
     return False
+
+
+def repeated_block(text: str) -> int:
+    """How many lines at the end of outline `text` (lines complete) repeat, in the same
+    words and indentation, the lines just before them; 0 when none do."""
+    lines = text[: text.rfind("\n") + 1].splitlines()
+    for size in range(1, MAX_BLOCK_LINES + 1):
+        if 2 * size > len(lines):
+            break
+        if lines[-size:] == lines[-2 * size : -size]:
+            return size
+    return 0
+
+
+def without_repeated_block(text: str) -> tuple[str, int]:
+    """`text` without a repeated run at its end (see `repeated_block`), and its length."""
+    size = repeated_block(text)
+    if not size:
+        return text, 0
+    lines = text[: text.rfind("\n") + 1].splitlines(keepends=True)
+    return "".join(lines[:-size]), size
+
+
+def ends_in_a_loop(text: str, tolerated: int = 0) -> bool:
+    """Whether the outline should end at this line: a step repeated in its block
+    (`ends_with_repeated_step`) or a run of lines repeating the run before it."""
+    return ends_with_repeated_step(text, tolerated) or repeated_block(text) > 0
 
 
 def list_for_a_record(flow: Flow, catalog: CatalogView, comp: Component) -> str | None:

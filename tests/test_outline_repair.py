@@ -8,10 +8,13 @@ from flowgen.flow.model import Flow
 from flowgen.flow.validator import validate_flow
 from flowgen.graph.outline_repair import (
     drop_repeated_steps,
+    ends_in_a_loop,
     ends_with_repeated_step,
     loop_record_steps_over_lists,
+    repeated_block,
     unwrap_lone_paths,
     unwrap_loops_without_lists,
+    without_repeated_block,
 )
 
 
@@ -209,6 +212,29 @@ def test_the_outline_ends_at_the_first_line_that_repeats_a_sibling() -> None:
     assert not ends_with_repeated_step(once, tolerated=1)
     assert not ends_with_repeated_step(once + "- log | note it\n", tolerated=1)
     assert ends_with_repeated_step(once + "- log | note it\n- send_email | tell\n", tolerated=1)
+
+
+def test_a_run_of_lines_that_repeats_the_run_before_it_ends_the_outline() -> None:
+    """itsm-test-long-007 with adapter v7: an IF and its steps written six times, each
+    copy under a new IF, which the repeated-step rule never sees (a new parent each
+    time). The copy ends the outline and is cut; the first run stays."""
+    head = (
+        "T record_create | When one is raised\n"
+        "- ask_for_approval | have both approve it\n"
+        "- IF | if not\n"
+        "  - update_record | wait 30 days\n"
+    )
+    run = "  - IF | if not\n    - update_record | record the revoke date\n"
+    assert repeated_block(head) == 0
+    assert not ends_in_a_loop(head + run)
+    assert repeated_block(head + run + run) == 2
+    assert ends_in_a_loop(head + run + run)
+    assert not ends_with_repeated_step(head + run + run)  # the rule this one completes
+    assert without_repeated_block(head + run + run) == (head + run, 2)
+    # the same step under two different branches is no run repeated
+    branches = head + "- ELSE | otherwise\n  - update_record | wait 30 days\n"
+    assert repeated_block(branches) == 0
+    assert without_repeated_block(branches) == (branches, 0)
 
 
 def test_a_parallel_left_with_one_path_becomes_that_path(catalog: Catalog) -> None:
