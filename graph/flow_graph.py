@@ -65,6 +65,7 @@ from flowgen.graph.retrieval import (
 )
 from flowgen.graph.schedule_inputs import schedule_inputs
 from flowgen.graph.tracing import RunTracer, TracedTools
+from flowgen.graph.trigger_condition import settle_change_operators
 from flowgen.prompts.create_flow import create_flow_messages
 from flowgen.prompts.line_format import LineFormatError, parse_inputs, parse_outline
 from flowgen.prompts.populate_inputs import ItemTurn, inputs_conversation, item_turn
@@ -438,6 +439,10 @@ def inputs_node(state: FlowState, runtime: Runtime[RunContext]) -> dict[str, Any
                 )
                 if grounded:
                     out["choices_grounded"] = grounded
+            if order == 0:
+                inputs, settled = settle_change_operators(flow.trigger_type, inputs)
+                if settled:
+                    out["trigger_condition_settled"] = settled
         _set_inputs(flow, order, inputs)
         out["inputs"] = [i.model_dump() for i in inputs]
     _emit({"event": "inputs", "order": order, "inputs": [i.model_dump() for i in inputs]})
