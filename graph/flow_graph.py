@@ -435,7 +435,7 @@ def inputs_node(state: FlowState, runtime: Runtime[RunContext]) -> dict[str, Any
                 item = flow.trigger if order == 0 else flow.component(order)
                 annotation = item.annotation if item else None
                 inputs, grounded = ground_choices(
-                    inputs, offered.params, annotation, retriever.catalog
+                    inputs, offered.params, annotation, retriever.catalog, trigger=order == 0
                 )
                 if grounded:
                     out["choices_grounded"] = grounded

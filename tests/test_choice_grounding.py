@@ -35,6 +35,10 @@ CATALOG = load_catalog(REPO / "catalogs" / "acme-itsm.yaml")
         ("stateCHANGESTO6", "incident", "once the incident is resolved", "stateCHANGESTO6"),
         # two choices named: the words do not decide
         ("state=3", "incident", "move resolved incidents to closed", "state=3"),
+        # the written label is in part named (Closed Complete): no contradiction
+        ("state=3", "task", "close all of its open tasks", "state=3"),
+        # cancel, canceled, cancelled are one word
+        ("state=-4", "change_request", "it gets cancelled", "state=4"),
         # no choice named, a dot-walk, a boolean, a column that is no choice
         ("state=3", "incident", "when the caller replies", "state=3"),
         ("caller_id.active=false", "incident", "resolved", "caller_id.active=false"),
@@ -46,6 +50,32 @@ def test_a_choice_the_words_contradict_becomes_the_one_they_name(
     query: str, table: str, annotation: str, grounded: str
 ) -> None:
     assert ground_query(query, table, annotation, CATALOG) == grounded
+
+
+@pytest.mark.unit
+def test_a_steps_condition_is_left_alone_a_triggers_is_grounded() -> None:
+    """A lookup's span says what its step does with the records ("close the resolved
+    ones" selects state=6 and sets nothing), so only the values a step sets and a
+    trigger's condition are grounded."""
+    lookup = CATALOG.step("look_up_records")
+    trigger = CATALOG.trigger("record_update")
+    assert lookup is not None and trigger is not None
+    inputs = [
+        FlowInput(name="table", value="incident"),
+        FlowInput(name="conditions", value="state=3"),
+    ]
+    assert ground_choices(inputs, lookup.inputs, "close the resolved ones", CATALOG) == (
+        inputs,
+        [],
+    )
+    condition = [
+        FlowInput(name="table", value="incident"),
+        FlowInput(name="condition", value="stateCHANGESTO3"),
+    ]
+    grounded, _ = ground_choices(
+        condition, trigger.inputs, "when an incident is resolved", CATALOG, trigger=True
+    )
+    assert grounded[1].value == "stateCHANGESTO6"
 
 
 @pytest.mark.unit
