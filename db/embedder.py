@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -117,30 +117,12 @@ class Embedder:
         for start in range(0, len(texts), CHUNK):
             chunk = list(range(start, min(start + CHUNK, len(texts))))
             chunk.sort(key=lambda i: len(texts[i]))  # similar lengths share a batch
-            for rows in self._batches(chunk, texts):
+            for b in range(0, len(chunk), self.batch_size):
+                rows = chunk[b : b + self.batch_size]
                 out[rows] = self._run(session, [texts[i] for i in rows])
             if progress:
                 progress(len(chunk))
         return out
-
-    def _batches(self, order: list[int], texts: list[str]) -> Iterator[list[int]]:
-        """`order` (shortest text first) cut into batches of at most `batch_size` in
-        which padding to the longest at most doubles the work: a long requirement
-        embedded with its sixteen clauses padded them all to its length (305 ms for
-        the batch, 42 ms with the requirement apart)."""
-        batch: list[int] = []
-        length = 0
-        for i in order:
-            longest = max(len(texts[i]), 1)
-            if batch and (
-                len(batch) == self.batch_size or (len(batch) + 1) * longest > 2 * (length + longest)
-            ):
-                yield batch
-                batch, length = [], 0
-            batch.append(i)
-            length += longest
-        if batch:
-            yield batch
 
     def encode_queries(self, texts: list[str]) -> np.ndarray:
         """Embeddings of search queries: remembered (LRU), and the texts not seen yet

@@ -92,19 +92,3 @@ def test_int8_weights_are_a_model_of_their_own_close_to_fp32(embedder):
     assert (a * b).sum(1).min() > 0.97
     # int8 queries rank fp32-embedded documents as fp32 queries do
     assert (b[:2] @ a[2:].T).argmax(1).tolist() == (a[:2] @ a[2:].T).argmax(1).tolist() == [0, 1]
-
-
-def test_a_long_text_is_not_batched_with_short_ones(embedder):
-    """Padding to the longest of a batch: a long requirement with its short clauses in
-    one batch cost 305 ms against 42 ms apart. Batches at most double the real work."""
-    clauses = [f"email the {word} team" for word in ("service", "network", "desk", "cab")]
-    requirement = "When a priority 1 incident is created, " + ", then ".join(clauses) * 8
-    texts = [*clauses, requirement]
-    order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
-    assert [sorted(b) for b in embedder._batches(order, texts)] == [[0, 1, 2, 3], [4]]
-    same = [f"find open incidents {i}" for i in range(40)]
-    sizes = [len(b) for b in embedder._batches(list(range(40)), same)]
-    assert sizes == [embedder.batch_size, 40 - embedder.batch_size]
-    vectors = embedder.encode(texts)
-    assert vectors.shape == (5, embedder.dim)
-    assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-4)
