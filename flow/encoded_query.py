@@ -97,6 +97,14 @@ def split_parts(query: str) -> list[tuple[str, str]]:
     return [(c, p) for c, p in parts if p]
 
 
+def join_parts(parts: list[tuple[str, str]]) -> str:
+    """The inverse of `split_parts`: [("AND", "a=1"), ("OR", "b=2")] -> `a=1^ORb=2`."""
+    query = ""
+    for connector, part in parts:
+        query += part if not query else ("^" if connector == "AND" else f"^{connector}") + part
+    return query
+
+
 def _inside_pill(text: str, pos: int) -> bool:
     return text.rfind("{{", 0, pos) > text.rfind("}}", 0, pos)
 

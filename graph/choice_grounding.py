@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 
 from flowgen.flow.catalog import CatalogView, Choice, Param
-from flowgen.flow.encoded_query import parse_query
+from flowgen.flow.encoded_query import join_parts, parse_query
 from flowgen.flow.model import FlowInput
 
 # `=` and `!=` as well as the change operators: a set value ("close them" → state=7)
@@ -40,17 +40,20 @@ def stems(text: str) -> list[str]:
     return [_stem(w) for w in re.findall(r"[a-z0-9]+", text.lower())]
 
 
-def names(annotation: list[str], choice: Choice) -> bool:
-    """Whether the annotation's words hold the choice's label as a phrase."""
-    label = stems(_RANK.sub("", choice.label or choice.value))
+def label_stems(choice: Choice) -> list[str]:
+    return stems(_RANK.sub("", choice.label or choice.value))
+
+
+def names(annotation: list[str], label: list[str]) -> bool:
+    """Whether the annotation's words hold a choice's label (its stems) as a phrase."""
     n = len(label)
     return n > 0 and any(annotation[i : i + n] == label for i in range(len(annotation) - n + 1))
 
 
-def supports(annotation: list[str], choice: Choice) -> bool:
-    """Whether any word of the choice's label is in the annotation ("close" for Closed
+def supports(annotation: list[str], label: list[str]) -> bool:
+    """Whether any word of a choice's label is in the annotation ("close" for Closed
     Complete): the words do not contradict it then."""
-    return bool(set(stems(_RANK.sub("", choice.label or choice.value))) & set(annotation))
+    return bool(set(label) & set(annotation))
 
 
 def ground_query(query: str, table: str, annotation: str, catalog: CatalogView) -> str:
@@ -60,9 +63,9 @@ def ground_query(query: str, table: str, annotation: str, catalog: CatalogView) 
     said = stems(annotation)
     about = catalog.table(table)
     table_words = set(stems(f"{table} {about.label or ''}" if about else table))
-    parts: list[str] = []
-    changed = False
-    for term in parse_query(query):
+    terms = parse_query(query)
+    parts: list[tuple[str, str]] = []
+    for term in terms:
         raw = term.raw
         column = (
             catalog.column(table, term.field)
@@ -70,19 +73,19 @@ def ground_query(query: str, table: str, annotation: str, catalog: CatalogView) 
             else None
         )
         if column is not None and column.choices and column.type != "boolean":
-            written = next((c for c in column.choices if c.value == term.value), None)
+            labels = {c.value: label_stems(c) for c in column.choices}
+            written = labels.get(term.value)
             named = [
-                c
-                for c in column.choices
-                if names(said, c)
-                and not set(stems(_RANK.sub("", c.label or c.value))) <= table_words
+                value
+                for value, label in labels.items()
+                if names(said, label) and not set(label) <= table_words
             ]
             if written is not None and not supports(said, written) and len(named) == 1:
-                raw = f"{term.field}{term.operator}{named[0].value}"
-                changed = True
-        joint = "" if not parts else "^" if term.connector == "AND" else f"^{term.connector}"
-        parts.append(joint + raw)
-    return "".join(parts) if changed else query
+                raw = f"{term.field}{term.operator}{named[0]}"
+        parts.append((term.connector, raw))
+    if [raw for _, raw in parts] == [term.raw for term in terms]:
+        return query
+    return join_parts(parts)
 
 
 def ground_choices(

@@ -98,9 +98,9 @@ def outline_offer(
             by_name.setdefault(step["name"], step)
     best_of_clauses = {ranking[0]["name"] for ranking in rankings[1:] if ranking}
     ranked = sorted(fused, key=lambda n: -fused[n])
-    names = [n for n in ranked if n in best_of_clauses]
-    names += [n for n in ranked if n not in best_of_clauses][: max(0, k - len(names))]
-    names.sort(key=ranked.index)
+    others = [n for n in ranked if n not in best_of_clauses]
+    kept = best_of_clauses | set(others[: max(0, k - len(best_of_clauses))])
+    names = [n for n in ranked if n in kept]  # in fused order, as training showed them
     for name in extra_steps or []:
         if name not in names and name not in FLOW_LOGIC:
             definition = tools.get_step(name=name)

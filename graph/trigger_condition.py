@@ -13,7 +13,7 @@ kept. Replayed over those flows: 8 closer to gold, 1 further (docs/results.md).
 
 from __future__ import annotations
 
-from flowgen.flow.encoded_query import parse_query
+from flowgen.flow.encoded_query import join_parts, parse_query
 from flowgen.flow.model import FlowInput
 
 CHANGE_OPERATORS = ("CHANGESTO", "CHANGESFROM", "CHANGES")
@@ -59,8 +59,4 @@ def _settled(trigger: str | None, query: str) -> str:
             parts[first] = f"{term.field}CHANGESTO{term.value}"
     if parts == [term.raw for term in terms]:
         return query
-    out = ""
-    for term, part in zip(terms, parts, strict=True):
-        joint = "" if not out else "^" if term.connector == "AND" else f"^{term.connector}"
-        out += joint + part
-    return out
+    return join_parts([(t.connector, part) for t, part in zip(terms, parts, strict=True)])
