@@ -109,7 +109,9 @@ class Embedder:
         texts: list[str],
         progress: Callable[[int], None] | None = None,
         threads: int = 0,
+        batch_size: int | None = None,
     ) -> np.ndarray:
+        batch_size = batch_size or self.batch_size
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
         if not texts:
             return out
@@ -117,8 +119,8 @@ class Embedder:
         for start in range(0, len(texts), CHUNK):
             chunk = list(range(start, min(start + CHUNK, len(texts))))
             chunk.sort(key=lambda i: len(texts[i]))  # similar lengths share a batch
-            for b in range(0, len(chunk), self.batch_size):
-                rows = chunk[b : b + self.batch_size]
+            for b in range(0, len(chunk), batch_size):
+                rows = chunk[b : b + batch_size]
                 out[rows] = self._run(session, [texts[i] for i in rows])
             if progress:
                 progress(len(chunk))
@@ -126,14 +128,19 @@ class Embedder:
 
     def encode_queries(self, texts: list[str]) -> np.ndarray:
         """Embeddings of search queries: remembered (LRU), and the texts not seen yet
-        encoded in one batch with `FLOWGEN_QUERY_THREADS` threads."""
+        encoded one at a time with `FLOWGEN_QUERY_THREADS` threads.
+
+        One text per run, because a batch costs twice over: it is padded to its longest
+        text (a long requirement with its 16 clauses took 350-700 ms as one batch, 65 ms
+        one by one), and the int8 model quantises activations over the whole batch, so a
+        query's vector would depend on the texts beside it (up to 0.03 per component)."""
         with self._queries_lock:
             known = {t: self._queries[t] for t in texts if t in self._queries}
             for t in known:
                 self._queries.move_to_end(t)
         missing = list(dict.fromkeys(t for t in texts if t not in known))
         if missing:
-            vectors = self.encode(missing, threads=get_settings().query_threads)
+            vectors = self.encode(missing, threads=get_settings().query_threads, batch_size=1)
             vectors.setflags(write=False)  # shared by every caller of the cache
             fresh = dict(zip(missing, vectors, strict=True))
             with self._queries_lock:

@@ -367,7 +367,7 @@ class CatalogStore:
         return (f"{query} ({implied})" if implied else query), implied
 
     def embed_queries(self, queries: Sequence[tuple[type[CatalogItem], str]]) -> int:
-        """Embed in one batch the queries searches are about to make (model, query), so
+        """Embed up front the queries searches are about to make (model, query), so
         that each search finds its vector cached; returns how many were new."""
         texts = list(dict.fromkeys(self.query_text(model, q)[0] for model, q in queries))
         before = self.embedder.query_misses

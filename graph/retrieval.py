@@ -162,7 +162,7 @@ class RetrievalCache:
     embedder has no cached vectors, fills it again, and its offers are the same."""
 
     columns: dict[str, list[Column]] = field(default_factory=dict)  # by table
-    # Annotations already embedded in one batch (every item's annotation at once).
+    # Annotations already embedded (every item's annotation at once, up front).
     embedded: set[str] = field(default_factory=set)
 
 
@@ -188,7 +188,7 @@ class InputsRetriever:
             comp = flow.component(order)
             annotation = (comp.annotation if comp else None) or requirement
             pills = pill_roots(flow, self.catalog, order, "condition")
-        if annotation not in self.cache.embedded:  # every item's annotation in one batch
+        if annotation not in self.cache.embedded:  # every item's annotation up front
             batch = [a or requirement for _, _, a in flow.annotated_items()] + [annotation]
             self.tools.embed_queries(others=batch)
             self.cache.embedded.update(batch)

@@ -318,17 +318,18 @@ def test_one_statement_ranks_as_the_per_ranker_queries(synced_store, mode) -> No
             assert got == expected, (model, query)
 
 
-def test_query_embeddings_are_cached_and_batched(engine, embedder, synced_store) -> None:
+def test_query_embeddings_are_cached_and_embedded_up_front(engine, embedder, synced_store) -> None:
     store = CatalogStore(engine, embedder)
     tools = CatalogTools(store, "acme-itsm")
     embedder.clear_query_cache()
     queries = ["reassign the incident to the manager", "email the caller"]
     fresh = embedder.encode_queries(queries)
-    assert np.allclose(fresh, embedder.encode(queries), atol=1e-6)  # the same vectors
+    alone = np.vstack([embedder.encode([q]) for q in queries])
+    assert np.allclose(fresh, alone, atol=1e-6)  # each query's vector as if alone
     misses = embedder.query_misses
     again = embedder.encode_queries([queries[1], queries[0], queries[1]])
     assert embedder.query_misses == misses and np.array_equal(again[1], fresh[0])
-    # A flow embeds its queries in one batch first; its searches then embed nothing.
+    # A flow embeds its queries up front; its searches then embed nothing.
     embedder.clear_query_cache()
     # "reassign ..." gets the lexicon's "update record" as a step query; "email" gets none.
     assert tools.embed_queries(steps=queries, others=queries) == 3

@@ -92,3 +92,22 @@ def test_int8_weights_are_a_model_of_their_own_close_to_fp32(embedder):
     assert (a * b).sum(1).min() > 0.97
     # int8 queries rank fp32-embedded documents as fp32 queries do
     assert (b[:2] @ a[2:].T).argmax(1).tolist() == (a[:2] @ a[2:].T).argmax(1).tolist() == [0, 1]
+
+
+def test_an_int8_query_vector_does_not_depend_on_the_queries_beside_it(embedder):
+    """int8 activations are quantised over the whole batch, so a query embedded beside a
+    long requirement would get another vector than alone; queries run one at a time."""
+    from flowgen.db.embedder import Embedder
+
+    small = Embedder(embedder.path, weights="int8")
+    clause = "email the assignment group's manager that nobody is on call"
+    long_requirement = (
+        "When an incident is created with priority 1, do the following in parallel. First, "
+        "page the on-call engineer through PagerDuty and post the incident number in the "
+        "#major-incidents Slack channel. Second, look up who is on call for the group."
+    )
+    alone = small.encode([clause])[0]
+    batched = small.encode([long_requirement, clause])[1]
+    assert np.abs(batched - alone).max() > 1e-4  # the effect the query path avoids
+    with_neighbour = small.encode_queries([long_requirement, clause])[1]
+    np.testing.assert_array_equal(with_neighbour, alone)

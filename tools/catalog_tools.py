@@ -133,7 +133,7 @@ class CatalogTools:
         return [{"value": r.name, "label": r.label, "score": round(s, 4)} for r, s in hits]
 
     def embed_queries(self, steps: list[str] | None = None, others: list[str] | None = None) -> int:
-        """Embed, in one batch, the queries of searches about to be made: `steps` for
+        """Embed, up front, the queries of searches about to be made: `steps` for
         `search_steps`, `others` for the other searches. Each later search then finds its
         query's vector cached; returns how many were not cached yet."""
         queries = [(StepRow, q) for q in steps or []] + [(TableRow, q) for q in others or []]
