@@ -10,6 +10,11 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+# Inputs holding encoded queries (spec §4): conditions, and the field values a step sets.
+CONDITION_INPUTS = frozenset({"condition", "conditions", "email_conditions"})
+VALUE_INPUTS = frozenset({"values", "fields", "field_values"})
+QUERY_INPUTS = CONDITION_INPUTS | VALUE_INPUTS
+
 # Longest first, so `<=` wins over `<` and `CHANGESTO` over `CHANGES`.
 OPERATORS: tuple[str, ...] = tuple(
     sorted(

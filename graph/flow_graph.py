@@ -57,6 +57,7 @@ from flowgen.graph.outline_repair import (
     unwrap_loops_without_lists,
     without_repeated_block,
 )
+from flowgen.graph.repeated_terms import drop_repeated_terms
 from flowgen.graph.retrieval import (
     InputsRetriever,
     RetrievalCache,
@@ -430,7 +431,9 @@ def inputs_node(state: FlowState, runtime: Runtime[RunContext]) -> dict[str, Any
         else:
             result = ctx.generate(node, messages, offered.grammar, INPUTS_MAX_TOKENS)
             text = result.text if result.complete else _complete_lines(result.text)
-            inputs = [i for i in parse_inputs(text) if i.value]
+            inputs, dropped = drop_repeated_terms([i for i in parse_inputs(text) if i.value])
+            if dropped:
+                out["repeated_terms_dropped"] = dropped
             if ctx.ground_choices:
                 item = flow.trigger if order == 0 else flow.component(order)
                 annotation = item.annotation if item else None

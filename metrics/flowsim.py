@@ -23,14 +23,12 @@ from typing import Any, Literal
 
 import zss
 
+from flowgen.flow.encoded_query import QUERY_INPUTS
 from flowgen.flow.model import Flow, flow_json
 from flowgen.flow.parsing import MAX_COMPONENTS, MAX_FLOW_BYTES
 
 ROOT, TRIGGER, COMPONENTS, INPUTS, OUTPUTS = "flow", "trigger", "components", "inputs", "outputs"
-# Inputs holding encoded queries; in the full variant they are split into query subtrees.
-CONDITION_INPUTS = frozenset({"condition", "conditions", "email_conditions"})
-VALUE_INPUTS = frozenset({"values", "fields", "field_values"})
-QUERY_INPUTS = CONDITION_INPUTS | VALUE_INPUTS
+# QUERY_INPUTS hold encoded queries; in the full variant they are split into subtrees.
 # Insert/delete cost 0. The reference tests labels, not positions: a query field named
 # `values` is free too.
 FREE_LABELS = frozenset({ROOT, TRIGGER, COMPONENTS, INPUTS, OUTPUTS}) | QUERY_INPUTS
