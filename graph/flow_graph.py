@@ -49,6 +49,7 @@ from flowgen.graph.coverage import CoverageRule
 from flowgen.graph.guard import RefusalGuard
 from flowgen.graph.outline_repair import (
     LIST_TYPES,
+    catch_failures,
     drop_repeated_steps,
     ends_in_a_loop,
     has_list_to_loop,
@@ -358,6 +359,9 @@ def outline_node(state: FlowState, runtime: Runtime[RunContext]) -> dict[str, An
         flow, lone = unwrap_lone_paths(flow)
         if lone:
             out["lone_paths_unwrapped"] = lone
+        flow, caught = catch_failures(flow)
+        if caught:
+            out["failures_caught"] = caught
         flow, unwrapped = unwrap_loops_without_lists(flow, catalog)
         if unwrapped:
             out["unwrapped_loops"] = unwrapped

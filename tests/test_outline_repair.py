@@ -7,6 +7,7 @@ from flowgen.flow.catalog import Catalog
 from flowgen.flow.model import Flow
 from flowgen.flow.validator import validate_flow
 from flowgen.graph.outline_repair import (
+    catch_failures,
     drop_repeated_steps,
     ends_in_a_loop,
     ends_with_repeated_step,
@@ -270,3 +271,74 @@ def test_a_parallel_left_with_one_path_becomes_that_path(catalog: Catalog) -> No
         ],
     )
     assert unwrap_lone_paths(two) == (two, [])
+
+
+def with_annotations(flow: Flow, annotations: dict[int, str]) -> Flow:
+    return flow.model_copy(
+        update={
+            "components": [
+                c.model_copy(update={"annotation": annotations.get(c.order, c.annotation)})
+                for c in flow.components
+            ]
+        }
+    )
+
+
+def test_an_if_that_tests_the_step_before_failing_becomes_its_catch(catalog: Catalog) -> None:
+    """itsm-dev-022 with adapter v7: "try to open a GitHub issue ...; if that fails, email
+    the platform team lead" was written as the step, then an IF."""
+    flow = outline(
+        "record_create",
+        [
+            (None, "action", "look_up_record"),
+            (None, "action", "create_record"),
+            (None, "flowlogic", "IF"),
+            (3, "action", "log"),
+            (3, "action", "send_email"),
+            (None, "action", "update_record"),
+        ],
+    )
+    flow = with_annotations(flow, {2: "try to open a GitHub issue", 3: "if that fails"})
+    repaired, turned = catch_failures(flow)
+    assert turned == ["if that fails"]
+    assert shape(repaired) == [
+        (1, None, "look_up_record"),
+        (2, None, "TRY"),
+        (3, 2, "create_record"),
+        (4, None, "CATCH"),
+        (5, 4, "log"),
+        (6, 4, "send_email"),
+        (7, None, "update_record"),
+    ]
+    assert repaired.component(2).annotation == "try to open a GitHub issue"
+    assert not any(e.kind == "structure" for e in validate_flow(repaired, catalog).errors)
+
+
+def test_an_if_on_other_words_or_with_nothing_to_try_is_left_alone() -> None:
+    tested = outline(
+        "record_create",
+        [
+            (None, "action", "create_record"),
+            (None, "flowlogic", "IF"),
+            (2, "action", "send_email"),
+        ],
+    )
+    assert catch_failures(with_annotations(tested, {2: "if it is a P1"})) == (
+        with_annotations(tested, {2: "if it is a P1"}),
+        [],
+    )
+    first = outline("record_create", [(None, "flowlogic", "IF"), (1, "action", "send_email")])
+    first = with_annotations(first, {1: "if CrowdStrike fails"})
+    assert catch_failures(first) == (first, [])  # no step before it to try
+    chain = outline(
+        "record_create",
+        [
+            (None, "action", "create_record"),
+            (None, "flowlogic", "IF"),
+            (2, "action", "send_email"),
+            (None, "flowlogic", "ELSE"),
+            (4, "action", "log"),
+        ],
+    )
+    chain = with_annotations(chain, {2: "if the okta call fails"})
+    assert catch_failures(chain) == (chain, [])  # an IF/ELSE chain is a real test
