@@ -23,10 +23,11 @@ def drop_repeated_terms(inputs: list[FlowInput]) -> tuple[list[FlowInput], list[
         if given.name not in QUERY_INPUTS:
             kept_inputs.append(given)
             continue
+        terms = parse_query(given.value)
         seen: set[tuple[str, str]] = set()
         fields: set[str] = set()
         parts: list[tuple[str, str]] = []
-        for term in parse_query(given.value):
+        for term in terms:
             assigned = given.name in VALUE_INPUTS and term.field is not None
             if (term.connector, term.raw) in seen or (assigned and term.field in fields):
                 dropped.append(f"{given.name}: {term.raw}")
@@ -35,6 +36,6 @@ def drop_repeated_terms(inputs: list[FlowInput]) -> tuple[list[FlowInput], list[
             if assigned:
                 fields.add(str(term.field))
             parts.append((term.connector, term.raw))
-        value = join_parts(parts) if len(parts) < len(parse_query(given.value)) else given.value
+        value = join_parts(parts) if len(parts) < len(terms) else given.value
         kept_inputs.append(given.model_copy(update={"value": value}))
     return kept_inputs, dropped
