@@ -21,9 +21,7 @@ def test_a_term_the_model_repeated_is_dropped_and_the_rest_kept_in_order() -> No
     assert dropped == ["conditions: active=true", "condition: stateCHANGESTO3"]
 
 
-def test_a_field_set_twice_keeps_its_first_value_but_a_condition_may_name_a_field_twice() -> (
-    None
-):
+def test_a_field_set_twice_keeps_its_first_value_a_condition_may_name_one_twice() -> None:
     inputs = [
         FlowInput(
             name="values",
