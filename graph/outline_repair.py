@@ -19,6 +19,9 @@ loop costs no more tokens. A loop through flow logic (`IF | if not` and its step
 written again and again, each copy under a new parent) escapes that rule: a run of
 lines that repeats the run just before it ends the outline too, and the copy is cut
 (`repeated_block`).
+
+"If that fails, email the team" written as an IF after the step that may fail becomes
+that step's CATCH, the step wrapped in a TRY (`catch_failures`).
 """
 
 from __future__ import annotations
@@ -318,7 +321,7 @@ FAILURE = re.compile(
     r"|does(?: not|n't) work|goes wrong)\b",
     re.IGNORECASE,
 )
-CHAIN_HEADS = {"IF", "ELSEIF", "ELSE", "TRY", "CATCH"}
+CHAIN_PARTS = {"IF", "ELSEIF", "ELSE", "TRY", "CATCH"}
 
 
 def catch_failures(flow: Flow) -> tuple[Flow, list[str]]:
@@ -365,7 +368,7 @@ def _failure_test(flow: Flow) -> tuple[Component, Component] | None:
         at = siblings.index(comp)
         before = siblings[at - 1] if at else None
         after = siblings[at + 1] if at + 1 < len(siblings) else None
-        if before is None or before.definition in CHAIN_HEADS:
+        if before is None or before.definition in CHAIN_PARTS:
             continue
         if after is not None and after.definition in FOLLOWS and "IF" in FOLLOWS[after.definition]:
             continue
