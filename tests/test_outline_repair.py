@@ -19,8 +19,13 @@ from flowgen.graph.outline_repair import (
 )
 
 
-def outline(trigger: str, components: list[tuple[int | None, str, str]]) -> Flow:
-    """(block, category, definition) per component, orders 1..N."""
+def outline(
+    trigger: str,
+    components: list[tuple[int | None, str, str]],
+    annotations: dict[int, str] | None = None,
+) -> Flow:
+    """(block, category, definition) per component, orders 1..N; each annotated
+    `step N` unless `annotations` gives its words."""
     return Flow.model_validate(
         {
             "name": "t",
@@ -31,7 +36,7 @@ def outline(trigger: str, components: list[tuple[int | None, str, str]]) -> Flow
                     "block": block,
                     "category": category,
                     "definition": definition,
-                    "annotation": f"step {i + 1}",
+                    "annotation": (annotations or {}).get(i + 1, f"step {i + 1}"),
                 }
                 for i, (block, category, definition) in enumerate(components)
             ],
@@ -273,17 +278,6 @@ def test_a_parallel_left_with_one_path_becomes_that_path(catalog: Catalog) -> No
     assert unwrap_lone_paths(two) == (two, [])
 
 
-def with_annotations(flow: Flow, annotations: dict[int, str]) -> Flow:
-    return flow.model_copy(
-        update={
-            "components": [
-                c.model_copy(update={"annotation": annotations.get(c.order, c.annotation)})
-                for c in flow.components
-            ]
-        }
-    )
-
-
 def test_an_if_that_tests_the_step_before_failing_becomes_its_catch(catalog: Catalog) -> None:
     """itsm-dev-022 with adapter v7: "try to open a GitHub issue ...; if that fails, email
     the platform team lead" was written as the step, then an IF."""
@@ -297,8 +291,8 @@ def test_an_if_that_tests_the_step_before_failing_becomes_its_catch(catalog: Cat
             (3, "action", "send_email"),
             (None, "action", "update_record"),
         ],
+        {2: "try to open a GitHub issue", 3: "if that fails"},
     )
-    flow = with_annotations(flow, {2: "try to open a GitHub issue", 3: "if that fails"})
     repaired, turned = catch_failures(flow)
     assert turned == ["if that fails"]
     assert shape(repaired) == [
@@ -322,13 +316,14 @@ def test_an_if_on_other_words_or_with_nothing_to_try_is_left_alone() -> None:
             (None, "flowlogic", "IF"),
             (2, "action", "send_email"),
         ],
+        {2: "if it is a P1"},
     )
-    assert catch_failures(with_annotations(tested, {2: "if it is a P1"})) == (
-        with_annotations(tested, {2: "if it is a P1"}),
-        [],
+    assert catch_failures(tested) == (tested, [])
+    first = outline(
+        "record_create",
+        [(None, "flowlogic", "IF"), (1, "action", "send_email")],
+        {1: "if CrowdStrike fails"},
     )
-    first = outline("record_create", [(None, "flowlogic", "IF"), (1, "action", "send_email")])
-    first = with_annotations(first, {1: "if CrowdStrike fails"})
     assert catch_failures(first) == (first, [])  # no step before it to try
     chain = outline(
         "record_create",
@@ -339,6 +334,6 @@ def test_an_if_on_other_words_or_with_nothing_to_try_is_left_alone() -> None:
             (None, "flowlogic", "ELSE"),
             (4, "action", "log"),
         ],
+        {2: "if the okta call fails"},
     )
-    chain = with_annotations(chain, {2: "if the okta call fails"})
     assert catch_failures(chain) == (chain, [])  # an IF/ELSE chain is a real test
