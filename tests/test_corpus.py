@@ -98,6 +98,30 @@ def test_a_source_file_reports_every_problem(tmp_path, catalog) -> None:
     assert "teleport_user" in info.value.problems[1]
 
 
+NOT_IN_CATALOG = """\
+  - id: c
+    requirement: Every morning, close the old incidents.
+    flow: |
+      T daily | Every morning
+        time = 1970-01-01 09:00:00
+      - look_up_records | find the old incidents
+        table = incidnet
+"""
+
+
+def test_a_source_file_is_checked_against_the_catalog_and_the_requirement(
+    tmp_path, catalog
+) -> None:
+    # The line format admits both problems; only the catalog and the requirement say no.
+    source = tmp_path / "unchecked.yaml"
+    source.write_text("installation: acme-itsm\nsplit: train\ncases:\n" + NOT_IN_CATALOG)
+    with pytest.raises(CaseSourceError) as info:
+        authored_cases(source, {"acme-itsm": catalog})
+    problems = info.value.problems
+    assert any("cases[0] (c)" in p and "incidnet" in p for p in problems)
+    assert any("'find the old incidents' is not in the requirement" in p for p in problems)
+
+
 def _case(case_id: str, requirement: str, flow: dict | None, split: str = "train") -> Case:
     return Case(
         id=case_id,
