@@ -27,7 +27,7 @@ CUES: list[tuple[str, re.Pattern[str]]] = [
     (
         "repeat",
         re.compile(
-            rf"\b(?:every|each)\s+(?:{_NUMBER}\s+)?(?:minutes?|hours?)\b|\bhourly\b"
+            rf"\b(?:every|each)\s+(?:{_NUMBER}\s+)?(?:minutes?|mins?|hours?|hrs?)\b|\bhourly\b"
             rf"|\bevery\s+(?:half\s+an|quarter\s+of\s+an)\s+hour\b"
         ),
     ),

@@ -23,6 +23,8 @@ TRIGGERS = [t.name for t in load_catalog(REPO / "catalogs" / "acme-itsm.yaml").t
     [
         ("Every 30 minutes, check for P1 incidents with no assignee.", "repeat"),
         ("Every hour, find high severity security incidents still in Draft.", "repeat"),
+        ("every 15 min: find unassigned sec incidents still in draft", "repeat"),
+        ("Runs every 2 hrs and closes stale alerts.", "repeat"),
         ("Every weekday morning at 8am, email each group manager their open P2s.", "daily"),
         ("Nightly at 2am clean up requested items stuck in the cancelled stage.", "daily"),
         ("Every Monday at 8am, look up overdue access reviews and remind the reviewers.", "weekly"),
