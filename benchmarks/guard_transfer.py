@@ -29,10 +29,6 @@ from flowgen.training.guard import train_guard
 SCALE = 5.0
 
 
-def unit(vectors: np.ndarray) -> np.ndarray:
-    return vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
-
-
 def catalog_vectors(installation: str) -> list[np.ndarray]:
     catalog = load_catalog(catalogs()[installation])
     texts = [
@@ -40,7 +36,7 @@ def catalog_vectors(installation: str) -> list[np.ndarray]:
         [f"{t.label or t.name}. {t.description or ''}" for t in catalog.tables],
         [f"{t.label or t.name}. {t.description or ''}" for t in catalog.triggers],
     ]
-    return [unit(base_embedder().encode(t)) for t in texts]
+    return [base_embedder().encode(t) for t in texts]  # unit vectors: cosine = dot
 
 
 def closeness_to(catalog: list[np.ndarray], vector: np.ndarray) -> list[float]:
@@ -53,7 +49,7 @@ def closeness_to(catalog: list[np.ndarray], vector: np.ndarray) -> list[float]:
 
 def main() -> None:
     cases = [c for c in read_cases(corpus_files()) if c.split == "train"]
-    vectors = unit(base_embedder().encode([c.requirement for c in cases]))
+    vectors = base_embedder().encode([c.requirement for c in cases])
     items = {name: catalog_vectors(name) for name in sorted({c.installation for c in cases})}
     closeness = np.array(
         [closeness_to(items[c.installation], v) for c, v in zip(cases, vectors, strict=True)]
