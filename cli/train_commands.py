@@ -370,7 +370,11 @@ def train_guard_command(
     max_false: Annotated[
         float, typer.Option(help="Share of held-out hand-written train flows it may refuse.")
     ] = 0.03,
-    c: Annotated[float, typer.Option("--c", help="Inverse regularisation strength.")] = 64.0,
+    c: Annotated[float, typer.Option("--c", help="Inverse regularisation strength.")] = 16.0,
+    words_weight: Annotated[
+        float,
+        typer.Option(help="Length of the words' TF-IDF vector beside the embedding (0: none)."),
+    ] = 2.0,
     seed: Annotated[int, typer.Option()] = 0,
 ) -> None:
     """Train the refusal guard on the train split; report it on every other split."""
@@ -392,6 +396,7 @@ def train_guard_command(
         embedder.model_id,
         max_false=max_false,
         c=c,
+        words_weight=words_weight or None,
         seed=seed,
     )
     reports = {}

@@ -1,10 +1,12 @@
 """Train the refusal guard (`graph/guard.py`) on the train split.
 
-Logistic regression (class-balanced) on all-MiniLM-L6-v2 embeddings of the requirement:
-refusal cases (hand-written and synthetic) against flows. The threshold comes from
-5-fold cross-validated probabilities on the train split: the lowest value that refuses
-at most `max_false` of the hand-written train flows, the realistic legitimate requests
-(synthetic flows are easier to tell apart and would set it too low).
+Logistic regression (class-balanced) on all-MiniLM-L6-v2 embeddings of the requirement
+and its words (TF-IDF, `graph/guard.py` says why): refusal cases (hand-written and
+synthetic) against flows. The threshold comes from
+cross-validated probabilities on the train split, each installation scored by a guard
+trained on the others: the lowest value that flags at most `max_false` of the
+hand-written train flows, the realistic legitimate requests (synthetic flows are easier
+to tell apart and would set it too low).
 """
 
 from __future__ import annotations
@@ -13,8 +15,17 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from flowgen.graph.guard import RefusalGuard
+from flowgen.graph.guard import RefusalGuard, WordFeatures
 from flowgen.training.cases import Case
+
+
+def fit_words(texts: Sequence[str], weight: float) -> WordFeatures:
+    """The vocabulary (words in at least two requirements) and IDF of `texts`."""
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    fitted = TfidfVectorizer(min_df=2, sublinear_tf=True).fit(texts)
+    vocabulary = {str(w): int(i) for w, i in fitted.vocabulary_.items()}
+    return WordFeatures(vocabulary, fitted.idf_.astype(np.float32), weight)
 
 
 def train_guard(
@@ -23,30 +34,56 @@ def train_guard(
     embedding_model: str,
     *,
     max_false: float = 0.03,
-    c: float = 64.0,
+    c: float = 16.0,
+    words_weight: float | None = 2.0,
+    threshold_by_installation: bool = True,
     seed: int = 0,
 ) -> RefusalGuard:
+    """`words_weight`: the TF-IDF vector's length beside the unit embedding (None: the
+    embedding alone). `threshold_by_installation`: the threshold from scores of guards
+    trained without the scored installation (else from stratified folds). C, the weight
+    and the folds were chosen with one installation left out
+    (`benchmarks/guard_transfer.py`)."""
     from sklearn.linear_model import LogisticRegression
-    from sklearn.model_selection import StratifiedKFold, cross_val_predict
+    from sklearn.model_selection import LeaveOneGroupOut, StratifiedKFold, cross_val_predict
 
     labels = np.array([case.flow is None for case in cases])
     if labels.all() or not labels.any():
         raise ValueError("the guard needs both refusal cases and flows to learn from")
+    texts = [case.requirement for case in cases]
+    words = fit_words(texts, words_weight) if words_weight else None
+    features = (
+        np.hstack([embeddings, np.stack([words.vector(text) for text in texts])])
+        if words
+        else embeddings
+    )
     model = LogisticRegression(C=c, class_weight="balanced", max_iter=4000)
-    folds = StratifiedKFold(n_splits=5, shuffle=True, random_state=seed)
-    held_out = cross_val_predict(model, embeddings, labels, cv=folds, method="predict_proba")[:, 1]
+    # Each installation's scores come from a guard trained without it: a new customer's
+    # installation is one the guard has not seen, and stratified folds (which mix every
+    # installation into training) set a threshold that flags three times the share there.
+    groups = np.array([case.installation for case in cases])
+    folds = (
+        LeaveOneGroupOut().split(features, labels, groups)
+        if threshold_by_installation and len(set(groups)) > 1
+        else StratifiedKFold(n_splits=5, shuffle=True, random_state=seed).split(features, labels)
+    )
+    held_out = cross_val_predict(model, features, labels, cv=list(folds), method="predict_proba")
+    held_out = held_out[:, 1]
     hand_flows = np.array([c.source == "handwritten" and c.flow is not None for c in cases])
     pool = held_out[hand_flows] if hand_flows.any() else held_out[~labels]
     threshold = float(np.quantile(pool, 1.0 - max_false))
-    model.fit(embeddings, labels)
+    model.fit(features, labels)
     hand_refusals = np.array([c.source == "handwritten" and c.flow is None for c in cases])
     return RefusalGuard(
         weights=model.coef_[0].astype(np.float32),
         intercept=float(model.intercept_[0]),
         threshold=threshold,
         embedding_model=embedding_model,
+        words=words,
         meta={
             "c": c,
+            "words_weight": words_weight,
+            "threshold_by_installation": threshold_by_installation,
             "max_false": max_false,
             "train_cases": len(cases),
             "train_refusals": int(labels.sum()),
@@ -65,7 +102,12 @@ def guard_report(
     from sklearn.metrics import roc_auc_score
 
     labels = np.array([case.flow is None for case in cases])
-    scores = np.array([guard.probability(e) for e in embeddings])
+    scores = np.array(
+        [
+            guard.probability(guard.features(e, case.requirement))
+            for case, e in zip(cases, embeddings, strict=True)
+        ]
+    )
     refused = scores > guard.threshold
     report: dict[str, float | int] = {
         "refusals": int(labels.sum()),
