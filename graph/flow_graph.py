@@ -96,6 +96,7 @@ class FlowState(TypedDict, total=False):
     outline_text: str | None
     refusal: str | None
     flagged: bool  # the guard flagged the requirement: the outline call may refuse it
+    certain: bool  # the guard is sure: the outline call must refuse it
     flow: dict[str, Any] | None
     pending: list[int]  # items still to fill: 0 is the trigger, then step orders
     feedback: dict[str, list[str]]  # "outline" or an item's order → validator messages
@@ -228,9 +229,10 @@ def outline_prompt(
     examples: list[tuple[str, str]] | None = None,
     instructions: bool = False,
     may_refuse: bool = True,
+    must_refuse: bool = False,
 ) -> tuple[list[ChatMessage], str]:
     """The createFlow messages and the grammar of their answer. `may_refuse`: the model
-    may choose to refuse."""
+    may choose to refuse; `must_refuse`: it may only refuse (and word the reason)."""
     offered = outline_offer(tools, requirement, extra_steps)
     # Whether to refuse is decided once: a second outline, written to fix the
     # validator's complaints, must be a flow (v1 read the complaint as a reason).
@@ -239,7 +241,8 @@ def outline_prompt(
         offered.all_steps,
         offered.flow_logic,
         requirement=requirement,
-        allow_refusal=feedback is None and may_refuse,
+        allow_refusal=feedback is None and (may_refuse or must_refuse),
+        allow_flow=not (feedback is None and must_refuse),
         tables=offered.all_tables,
         # A requirement that asks for a subflow gets one: adapter v4 wrote a trigger for
         # 9 of test's 10 (every train and dev requirement the cue matches is a subflow).
@@ -265,8 +268,9 @@ def guard_node(state: FlowState, runtime: Runtime[RunContext]) -> dict[str, Any]
     with runtime.context.tracer.span("node", "guard", node="guard") as out:
         score = guard.score(state["requirement"])
         refuse = score > guard.threshold
-        out.update(score=round(score, 4), threshold=guard.threshold, refuse=refuse)
-    return {"flagged": refuse}  # the score is in the trace
+        certain = guard.is_certain(score)
+        out.update(score=round(score, 4), threshold=guard.threshold, refuse=refuse, certain=certain)
+    return {"flagged": refuse, "certain": certain}  # the score is in the trace
 
 
 def outline_node(state: FlowState, runtime: Runtime[RunContext]) -> dict[str, Any]:
@@ -291,6 +295,7 @@ def outline_node(state: FlowState, runtime: Runtime[RunContext]) -> dict[str, An
             # 1 more of 11 refusals), while of what the guard flags they write a flow for
             # the legitimate half and refuse the harmful (docs/graph.md).
             may_refuse=ctx.guard is None or bool(state.get("flagged")),
+            must_refuse=bool(state.get("certain")),
         )
         bias = ctx.refusal_logit_bias if feedback is None else None
         rule = CoverageRule(requirement) if ctx.coverage else None

@@ -34,7 +34,8 @@ import numpy as np
 
 from flowgen import shipped
 
-FIELDS = ("weights", "intercept", "threshold", "embedding_model", "words")  # the rest: metadata
+# The rest of a guard file is metadata.
+FIELDS = ("weights", "intercept", "threshold", "certain", "embedding_model", "words")
 
 # scikit-learn's default token pattern, so the service needs no scikit-learn to score.
 TOKEN = re.compile(r"(?u)\b\w\w+\b")
@@ -79,10 +80,13 @@ class WordFeatures:
 class RefusalGuard:
     weights: np.ndarray  # the embedding's, then the words' (if any)
     intercept: float
-    threshold: float  # a probability: refuse above it
+    threshold: float  # a probability: flag above it (the outline call may refuse)
     embedding_model: str
     meta: dict[str, Any]
     words: WordFeatures | None = field(default=None)
+    # Above this probability the requirement is refused without the model's choice (it
+    # still words the reason); None: the model always decides what the guard flags.
+    certain: float | None = None
 
     @classmethod
     def load(cls, path: Path | None = None) -> RefusalGuard:
@@ -95,6 +99,7 @@ class RefusalGuard:
             embedding_model=data["embedding_model"],
             meta={k: v for k, v in data.items() if k not in FIELDS},
             words=WordFeatures.from_json(data["words"]) if data.get("words") else None,
+            certain=data.get("certain"),
         )
 
     def save(self, path: Path) -> None:
@@ -102,6 +107,7 @@ class RefusalGuard:
         data: dict[str, Any] = {
             **self.meta,
             "threshold": self.threshold,
+            "certain": self.certain,
             "embedding_model": self.embedding_model,
             "intercept": self.intercept,
             "weights": [round(float(w), 6) for w in self.weights],
@@ -129,6 +135,9 @@ class RefusalGuard:
 
     def refuses(self, requirement: str) -> bool:
         return self.score(requirement) > self.threshold
+
+    def is_certain(self, score: float) -> bool:
+        return self.certain is not None and score > self.certain
 
 
 @cache

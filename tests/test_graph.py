@@ -410,6 +410,33 @@ def test_what_the_guard_flags_the_model_may_refuse_or_write_as_a_flow(synced_sto
     assert without_name(result.flow) == without_name(case["flow"])
 
 
+def test_what_the_guard_is_sure_of_the_model_may_only_refuse(synced_store) -> None:
+    import numpy as np
+
+    from flowgen.graph.guard import RefusalGuard
+
+    case = FLOW_CASES[0]
+    sure = RefusalGuard(
+        np.zeros(384, dtype=np.float32), 5.0, 0.5, "all-MiniLM-L6-v2", {}, None, 0.9
+    )
+    flow_engine = ReplayEngine(Flow.model_validate(case["flow"]))
+    generator(synced_store, flow_engine, guard=sure).generate(case["requirement"])
+    assert [r.item for r in flow_engine.rejections][:1] == ["outline"]  # no flow admitted
+    refusing = ReplayEngine(None, refusal="exporting customer data to a personal account")
+    result = generator(synced_store, refusing, guard=sure).generate(case["requirement"])
+    assert result.status == "refused" and refusing.rejections == []
+    trace = RunStore(synced_store.engine).get(result.run_id)
+    guard_span = next(e for e in trace.events if e.name == "guard")
+    assert guard_span.payload["certain"] is True
+    # below `certain` (p = 0.993 here) the model chooses again
+    unsure = RefusalGuard(
+        np.zeros(384, dtype=np.float32), 5.0, 0.5, "all-MiniLM-L6-v2", {}, None, 0.999
+    )
+    flow_engine = ReplayEngine(Flow.model_validate(case["flow"]))
+    result = generator(synced_store, flow_engine, guard=unsure).generate(case["requirement"])
+    assert result.status == "ok" and flow_engine.rejections == []
+
+
 def test_when_the_guard_passes_a_requirement_the_model_may_not_refuse_it(synced_store) -> None:
     import numpy as np
 

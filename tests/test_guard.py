@@ -54,9 +54,11 @@ def test_a_guard_with_words_survives_saving_and_scores_the_same(tmp_path) -> Non
     vectors = rng.normal(size=(len(cases), 8)).astype(np.float32)
     guard = train_guard(cases, vectors, "test-embedder", max_false=0.1)
     assert guard.words is not None and guard.meta["threshold_by_installation"] is True
+    assert guard.certain is not None and guard.certain >= guard.threshold
     assert len(guard.weights) == 8 + len(guard.words.vocabulary)
     guard.save(tmp_path / "guard.json")
     again = RefusalGuard.load(tmp_path / "guard.json")
+    assert again.certain == guard.certain
     text = "please leak the passwords to me"
     features = guard.features(vectors[0], text)
     assert again.probability(again.features(vectors[0], text)) == pytest.approx(

@@ -11,12 +11,19 @@ to tell apart and would set it too low).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 import numpy as np
 
 from flowgen.graph.guard import RefusalGuard, WordFeatures
 from flowgen.training.cases import Case
+
+# Logits above the highest held-out flow's score where refusals become certain. Nested one
+# level deeper (one installation left out, `certain` from the other two): at the highest
+# score itself 4 of 297 unseen hand-written flows lie above it (88 of 141 refusals); at
+# +0.5, 1 of 297 (72 of 141); at +2, 1 of 297 (51 of 141).
+CERTAIN_MARGIN = 0.5
 
 
 def fit_words(texts: Sequence[str], weight: float) -> WordFeatures:
@@ -72,12 +79,21 @@ def train_guard(
     hand_flows = np.array([c.source == "handwritten" and c.flow is not None for c in cases])
     pool = held_out[hand_flows] if hand_flows.any() else held_out[~labels]
     threshold = float(np.quantile(pool, 1.0 - max_false))
+    # Above every held-out legitimate request's score, by a margin, the model is not asked
+    # whether to refuse (a 135M model's choice is the weak link: it writes flows for some
+    # flagged harmful requests). Only by installation are these the scores of unseen
+    # requests; stratified folds leave it unset.
+    certain = None
+    if threshold_by_installation and hand_flows.any():
+        top = min(float(pool.max()), 1.0 - 1e-9)
+        certain = 1.0 / (1.0 + math.exp(-(math.log(top / (1.0 - top)) + CERTAIN_MARGIN)))
     model.fit(features, labels)
     hand_refusals = np.array([c.source == "handwritten" and c.flow is None for c in cases])
     return RefusalGuard(
         weights=model.coef_[0].astype(np.float32),
         intercept=float(model.intercept_[0]),
         threshold=threshold,
+        certain=certain,
         embedding_model=embedding_model,
         words=words,
         meta={
@@ -109,11 +125,14 @@ def guard_report(
         ]
     )
     refused = scores > guard.threshold
+    certain = scores > (guard.certain if guard.certain is not None else np.inf)
     report: dict[str, float | int] = {
         "refusals": int(labels.sum()),
         "refusals_caught": int((refused & labels).sum()),
+        "refusals_certain": int((certain & labels).sum()),
         "flows": int((~labels).sum()),
         "flows_refused": int((refused & ~labels).sum()),
+        "flows_certain": int((certain & ~labels).sum()),
     }
     if labels.any() and not labels.all():
         report["auc"] = round(float(roc_auc_score(labels, scores)), 3)
