@@ -14,9 +14,9 @@ while the sentence embedding separates them well (AUC 1.0 on dev, 0.98 on test).
 Why words beside the embedding: on an installation it was not trained on, the embedding
 alone reads an unfamiliar domain (visitors, permits) as unusual and flags it; the words
 of harm ("personal Gmail", "hide", "without approval") carry over between installations.
-With one installation left out of the train split, the words lift the AUC from 0.94 to
-0.98 and halve the unseen installation's flagged requests
-(`benchmarks/guard_transfer.py`).
+With one installation left out of the train split, the words (and a threshold set on
+installations the guard did not see) lift the AUC from 0.90 to 0.96 and cut the unseen
+installation's flagged requests from 10.6% to 3.9% (`benchmarks/guard_transfer.py`).
 """
 
 from __future__ import annotations
