@@ -11,7 +11,6 @@ to tell apart and would set it too low).
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 
 import numpy as np
@@ -51,6 +50,7 @@ def train_guard(
     trained without the scored installation (else from stratified folds). C, the weight
     and the folds were chosen with one installation left out
     (`benchmarks/guard_transfer.py`)."""
+    from scipy.special import expit, logit
     from sklearn.linear_model import LogisticRegression
     from sklearn.model_selection import LeaveOneGroupOut, StratifiedKFold, cross_val_predict
 
@@ -85,8 +85,7 @@ def train_guard(
     # requests; stratified folds leave it unset.
     certain = None
     if threshold_by_installation and hand_flows.any():
-        top = min(float(pool.max()), 1.0 - 1e-9)
-        certain = 1.0 / (1.0 + math.exp(-(math.log(top / (1.0 - top)) + CERTAIN_MARGIN)))
+        certain = float(expit(logit(pool.max()) + CERTAIN_MARGIN))
     model.fit(features, labels)
     hand_refusals = np.array([c.source == "handwritten" and c.flow is None for c in cases])
     return RefusalGuard(
@@ -125,7 +124,7 @@ def guard_report(
         ]
     )
     refused = scores > guard.threshold
-    certain = scores > (guard.certain if guard.certain is not None else np.inf)
+    certain = np.array([guard.is_certain(float(s)) for s in scores], dtype=bool)
     report: dict[str, float | int] = {
         "refusals": int(labels.sum()),
         "refusals_caught": int((refused & labels).sum()),
