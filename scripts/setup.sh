@@ -51,6 +51,20 @@ extras=${1:-}
 target="."
 [ -n "$extras" ] && target=".[${extras}]"
 export CMAKE_BUILD_PARALLEL_LEVEL=${CMAKE_BUILD_PARALLEL_LEVEL:-$(nproc)}
+# ggml's AMX kernels (compiled in by -march=native on CPUs with AMX) crash on their first
+# batch of quantised weights (Q8_0, Q4_1) on this project's AMX machines: segfault in the
+# tests and in `FLOWGEN_WEIGHTS=q8_0` (llama.cpp issue 20824). Built without them, those
+# weights run on AVX-512 VNNI; bf16 never used them. A build that has them is redone.
+amx_off="-mno-amx-tile -mno-amx-int8 -mno-amx-bf16"
+if grep -qw amx_tile /proc/cpuinfo 2>/dev/null; then
+  export CMAKE_ARGS="${CMAKE_ARGS:-} -DCMAKE_C_FLAGS='$amx_off' -DCMAKE_CXX_FLAGS='$amx_off'"
+  if python_has llama_cpp && .venv/bin/python -c \
+    "import llama_cpp, sys; sys.exit(b'AMX_INT8 = 1' not in llama_cpp.llama_print_system_info())"; then
+    say "rebuilding llama.cpp without its AMX kernels (about 5 minutes)"
+    version=$(.venv/bin/python -c "import importlib.metadata as m; print(m.version('llama-cpp-python'))")
+    pip_shown --no-cache-dir --force-reinstall --no-deps "llama-cpp-python==$version"
+  fi
+fi
 if python_has flowgen && python_has llama_cpp; then
   say "checking flowgen's dependencies${extras:+ (extras: $extras)}"
   pip_quiet -e "$target"
