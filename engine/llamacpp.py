@@ -53,6 +53,23 @@ def quiet_llama() -> None:
     llama_cpp.llama_log_set(_QUIET, ctypes.c_void_p(0))
 
 
+# Weight types whose matrix products ggml's AMX kernels would take (quantised blocks).
+_UNQUANTISED: frozenset[str] = frozenset({"bf16", "f16", "f32"})
+
+
+def check_amx_build(weights: WeightType, system_info: str) -> None:
+    """Refuse quantised weights on a llama.cpp built with ggml's AMX kernels: on this
+    project's AMX machines they segfault on the first batch (llama.cpp issue 20824),
+    taking the process with them. `scripts/setup.sh` builds without them."""
+    if weights in _UNQUANTISED or "AMX_INT8 = 1" not in system_info:
+        return
+    raise EngineError(
+        f"FLOWGEN_WEIGHTS={weights}: this llama.cpp was built with ggml's AMX kernels,"
+        " which crash on quantised weights (llama.cpp issue 20824). Rebuild it without"
+        " them (bash scripts/setup.sh does) or use FLOWGEN_WEIGHTS=bf16."
+    )
+
+
 class _Model:
     """One llama.cpp model and context, with what its KV cache holds."""
 
@@ -100,6 +117,7 @@ class LlamaCppEngine(ConstrainedDecoder):
         quiet_llama()
         import llama_cpp
 
+        check_amx_build(weights, llama_cpp.llama_print_system_info().decode())
         self._llama_cpp = llama_cpp
         self._threads = threads or len(os.sched_getaffinity(0))
         adapters = adapters or {}

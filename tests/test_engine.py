@@ -435,3 +435,19 @@ def test_a_tokenizer_folder_without_files_is_named(tmp_path: Path) -> None:
 
     with pytest.raises(EngineError, match=str(tmp_path)):
         ChatTokenizer(tmp_path)
+
+
+def test_quantised_weights_on_an_amx_build_are_refused_with_the_fix_named() -> None:
+    from flowgen.engine.llamacpp import check_amx_build
+
+    amx = "CPU : AVX512 = 1 | AVX512_BF16 = 1 | AMX_INT8 = 1 | OPENMP = 1 | "
+    with pytest.raises(EngineError, match=r"FLOWGEN_WEIGHTS=q8_0: .*AMX.*setup\.sh"):
+        check_amx_build("q8_0", amx)
+    check_amx_build("bf16", amx)  # ggml's AMX kernels never take bf16
+    check_amx_build("q8_0", amx.replace("AMX_INT8 = 1 | ", ""))
+
+
+def test_setup_built_llama_cpp_without_amx_kernels() -> None:
+    import llama_cpp
+
+    assert "AMX_INT8 = 1" not in llama_cpp.llama_print_system_info().decode()
