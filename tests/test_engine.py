@@ -146,19 +146,18 @@ def test_prefix_reuse_changes_nothing_but_time(
     assert warm.text == reference.text
 
 
-def test_adapters_are_chosen_per_request(engine_data_dir, adapters, runtime: Runtime) -> None:
-    # Engines of their own without prefix reuse: a prompt run after a cached prefix is
-    # computed in other shapes, which under bf16 can flip a near tie (seen with torch on
-    # an AMX CPU), and this test is about which weights answer, not about the cache.
-    llm = make(runtime, adapters, prefix_cache=False)
+def test_adapters_are_chosen_per_request(llm: LocalEngine, runtime: Runtime, monkeypatch) -> None:
+    # Without prefix reuse: a prompt run after a cached prefix is computed in other
+    # shapes, which under bf16 can flip a near tie (seen with torch on an AMX CPU), and
+    # this test is about which weights answer, not about the cache.
+    monkeypatch.setattr(llm, "use_prefix_cache", False)
     assert llm.adapters() == ["tenant-a", "tenant-b"]
     texts = {
         a: llm.generate(GenerationRequest(messages=ASK, adapter=a, max_tokens=10)).text
         for a in (None, "tenant-a", "tenant-b")
     }
-    plain = make(runtime, prefix_cache=False)
-    plain_text = plain.generate(GenerationRequest(messages=ASK, max_tokens=10)).text
-    assert texts[None] == plain_text  # no adapter: exactly the base model
+    plain = make(runtime).generate(GenerationRequest(messages=ASK, max_tokens=10)).text
+    assert texts[None] == plain  # no adapter: exactly the base model
     assert len(set(texts.values())) == 3
     with pytest.raises(EngineError, match="unknown adapter 'tenant-z'"):
         llm.generate(GenerationRequest(messages=ASK, adapter="tenant-z"))
