@@ -34,7 +34,7 @@ from flowgen.engine.base import (
 from flowgen.engine.base_model import BASE_MODEL_NAME
 from flowgen.engine.grammar import to_lark
 from flowgen.engine.speculation import PromptLookup
-from flowgen.engine.tokenizer import IM_END, ChatTokenizer
+from flowgen.engine.tokenizer import ChatTokenizer
 
 # Compiled grammars kept per engine (~0.5 MB each). Most of a flow's grammars are its own
 # (the offered names differ); a repeat, when there is one, comes within a few calls (a
@@ -49,10 +49,9 @@ class ConstrainedDecoder:
         import llguidance
 
         self._llg = llguidance
-        self.tokenizer = ChatTokenizer(tokenizer_dir)
+        self.tokenizer = ChatTokenizer(tokenizer_dir, n_vocab=vocab_size)
         self.vocab_size = vocab_size or len(self.tokenizer)
-        stops = {self.tokenizer.eos_token_id, self.tokenizer.token_id(IM_END)}
-        self.stop_token_ids = sorted(t for t in stops if t is not None)
+        self.stop_token_ids = self.tokenizer.stop_token_ids
         # Special tokens other than the stops (`<|endoftext|>`, `<filename>`, ...) are never
         # wanted in a flow; constrained decoding masks them out whatever the grammar says.
         self.banned_token_ids = sorted(
@@ -62,9 +61,7 @@ class ConstrainedDecoder:
         )
         self._never_drafted = frozenset(self.stop_token_ids) | frozenset(self.banned_token_ids)
         # The grammar ends the answer with any stop token (llguidance calls them EOS).
-        self._lltokenizer = llguidance.LLTokenizer(
-            self.tokenizer.to_json(), n_vocab=self.vocab_size, eos_token=self.stop_token_ids
-        )
+        self._lltokenizer = self.tokenizer.lltokenizer
         # A per-engine LRU: a failed compile raises and is not kept.
         self._compiled = lru_cache(maxsize=GRAMMAR_CACHE_SIZE)(self._compile)
         self._lock = threading.Lock()  # one model, one decoding loop at a time

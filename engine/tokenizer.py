@@ -1,10 +1,15 @@
 """The base model's tokenizer and chat template, without transformers.
 
-The embedded engines need four things of a tokenizer: text to ids, ids to text, the chat
-template, and which tokens are special. The Rust `tokenizers` library reads the saved
-`tokenizer.json` and jinja2 renders the saved template the way transformers renders it
+The embedded engines need five things of a tokenizer: text to ids, ids to text, the chat
+template, which tokens are special, and llguidance's view of the vocabulary for the
+grammar. llguidance reads the saved `tokenizer.json` with the Rust `tokenizers` crate, so
+its tokenizer also encodes and decodes exactly as Hugging Face does: one copy of the
+vocabulary serves both, where a second (the Python `tokenizers` binding) held another
+~50 MB in every serving process (docs/engine.md, "Memory"). llama.cpp's own tokenizer is
+not used: it splits indentation differently (`"\n  3."`), and the adapters were trained
+on Hugging Face's ids. jinja2 renders the saved template the way transformers renders it
 (same environment options), so the serving process imports neither transformers nor
-torch. `tests/test_engine.py` checks both against transformers on the same folder.
+torch. `tests/test_engine.py` checks all of it against transformers on the same folder.
 """
 
 from __future__ import annotations
@@ -23,16 +28,18 @@ IM_END = "<|im_end|>"
 class ChatTokenizer:
     """A saved Hugging Face tokenizer folder: `tokenizer.json`, `tokenizer_config.json`
     and the chat template (`chat_template.jinja`, or inside the config as older
-    transformers saved it)."""
+    transformers saved it). `n_vocab`: the model's vocabulary size when it pads the
+    tokenizer's (the grammar masks logits of that length)."""
 
-    def __init__(self, folder: Path):
-        from tokenizers import Tokenizer
+    def __init__(self, folder: Path, n_vocab: int | None = None):
+        import llguidance
 
         self.folder = folder
         try:
-            self.backend = Tokenizer.from_file(str(folder / "tokenizer.json"))
+            raw = (folder / "tokenizer.json").read_text()
             config = json.loads((folder / "tokenizer_config.json").read_text())
-        except Exception as exc:  # tokenizers raises a plain Exception for a bad file
+            added = _added_tokens(raw)
+        except (OSError, ValueError) as exc:
             raise EngineError(f"cannot read the tokenizer in {folder}: {exc}") from exc
         template_file = folder / "chat_template.jinja"
         template = (
@@ -42,25 +49,43 @@ class ChatTokenizer:
             raise EngineError(f"the tokenizer in {folder} has no chat template")
         self._template_source = template
         self.config = config
-        added = self.backend.get_added_tokens_decoder()
-        self.special_ids = {i: t.content for i, t in added.items() if t.special}
+        self._added = {t["content"]: int(t["id"]) for t in added}
+        self.special_ids = {int(t["id"]): t["content"] for t in added if t.get("special")}
         self.eos_token_id = self.token_id(config.get("eos_token"))
         self.bos_token_id = self.token_id(config.get("bos_token"))
+        # What ends an answer: the grammar's end (llguidance calls them EOS) accepts these.
+        self.stop_token_ids = sorted(
+            {t for t in (self.eos_token_id, self.token_id(IM_END)) if t is not None}
+        )
+        try:
+            self.lltokenizer = llguidance.LLTokenizer(
+                raw, n_vocab=n_vocab, eos_token=self.stop_token_ids
+            )
+        except ValueError as exc:
+            raise EngineError(f"cannot read the tokenizer in {folder}: {exc}") from exc
 
     def __len__(self) -> int:
-        return int(self.backend.get_vocab_size(with_added_tokens=True))
+        return int(self.lltokenizer.vocab_size)
 
     def encode(self, text: str) -> list[int]:
-        return list(self.backend.encode(text, add_special_tokens=False).ids)
+        """Hugging Face's ids for `text` without added BOS/EOS; special tokens written in
+        the text (the chat template's `<|im_start|>`) become their ids."""
+        return list(self.lltokenizer.tokenize_str(text))
 
     def decode(self, ids: Sequence[int], skip_special_tokens: bool = False) -> str:
-        return str(self.backend.decode(list(ids), skip_special_tokens=skip_special_tokens))
+        if skip_special_tokens:
+            ids = [i for i in ids if i not in self.special_ids]
+        return str(self.lltokenizer.decode_str(list(ids)))
 
     def token_id(self, token: Any) -> int | None:
         """The id of a token given by its text (or a config's {"content": ...} entry)."""
         text = _content(token)
-        found = self.backend.token_to_id(text) if text else None
-        return int(found) if found is not None else None
+        if not text:
+            return None
+        if text in self._added:
+            return self._added[text]
+        ids = self.encode(text)
+        return ids[0] if len(ids) == 1 else None
 
     def apply_chat_template(
         self, messages: list[dict[str, str]], add_generation_prompt: bool = True
@@ -73,10 +98,6 @@ class ChatTokenizer:
                 eos_token=_content(self.config.get("eos_token")),
             )
         )
-
-    def to_json(self) -> str:
-        """The tokenizer as `tokenizer.json` holds it (what llguidance reads)."""
-        return str(self.backend.to_str())
 
     @cached_property
     def _template(self) -> Any:
@@ -92,6 +113,18 @@ class ChatTokenizer:
         )
         env.globals["raise_exception"] = raise_exception
         return env.from_string(self._template_source)
+
+
+def _added_tokens(tokenizer_json: str) -> list[dict[str, Any]]:
+    """The `added_tokens` list of a `tokenizer.json` (ids, text, whether special), read
+    without parsing the vocabulary and merges around it."""
+    start = tokenizer_json.find('"added_tokens"')
+    if start < 0:
+        return []
+    tokens, _ = json.JSONDecoder().raw_decode(tokenizer_json, tokenizer_json.index("[", start))
+    if not isinstance(tokens, list):
+        raise ValueError("added_tokens is not a list")
+    return tokens
 
 
 def _content(token: Any) -> str:
