@@ -28,7 +28,7 @@ from flowgen.graph.generator import FlowGenerator
 from flowgen.training.replay import ReplayEngine
 
 CASES = Path(__file__).resolve().parent.parent / "data" / "handwritten.jsonl"
-ITEM = re.compile(r"^## Inputs of step (\d+)\.", re.MULTILINE)
+ITEM = re.compile(r"^## Step (\d+)\.", re.MULTILINE)
 QUERY_INPUTS = ("conditions", "condition", "values")
 
 
@@ -42,7 +42,8 @@ def shown_by_item(turns: list[str]) -> dict[int, set[tuple[str, str]]]:
         section = turn.split("## Columns\n")[1].split("\n## ")[0] if "## Columns\n" in turn else ""
         for line in section.splitlines():
             table, _, columns = line.partition(":")
-            shown |= {(table.strip(), c.strip().split(" ")[0]) for c in columns.split(";")}
+            table = table.split(" (")[0].strip()  # `name (label)` where the label says more
+            shown |= {(table, c.strip().split(" ")[0]) for c in columns.split(";")}
         by_item[int(match.group(1)) if match else 0] = set(shown)
     return by_item
 

@@ -80,6 +80,8 @@ OUTLINE_MAX_TOKENS = 320
 # most samples stay plausible, high enough that they differ where the model is unsure.
 CONSENSUS_TEMPERATURE = 0.7
 INPUTS_MAX_TOKENS = 256
+# Example answers shown in an inputs turn (the nearest solved flows' inputs for the step).
+INPUT_EXAMPLES = 1
 # The longest conversation an inputs call sends: the embedded engine's 4,096-token
 # context less the answer and the chat template's tokens.
 CONVERSATION_TOKENS = 3584
@@ -248,9 +250,14 @@ def outline_prompt(
         # 9 of test's 10 (every train and dev requirement the cue matches is a subflow).
         subflow_only="ASSIGNSUBFLOWOUTPUTS" in offered.flow_logic,
     )
+    # A trigger named in so many words is the only one the grammar admits: the prompt
+    # offers it alone.
+    named = [t for t in offered.triggers if t["name"] == offered.named_trigger]
+    if offered.named_trigger and not named:
+        named = [{"name": offered.named_trigger}]
     messages = create_flow_messages(
         requirement,
-        offered.triggers,
+        named or offered.triggers,
         offered.steps,
         offered.flow_logic,
         feedback,
@@ -287,7 +294,7 @@ def outline_node(state: FlowState, runtime: Runtime[RunContext]) -> dict[str, An
             requirement,
             state.get("extra_steps"),
             feedback,
-            [(e.requirement, e.outline) for e in _solved(shown)],
+            [(e.requirement, e.outline if ctx.instructions else e.shape) for e in _solved(shown)],
             instructions=ctx.instructions,
             # With a guard, only what it flags may be refused, and the model decides:
             # the adapters refuse legitimate requests the guard passes far more often
@@ -591,12 +598,13 @@ def _solved(examples: list[dict[str, Any]]) -> list[SolvedCase]:
 
 
 def _input_examples(examples: list[dict[str, Any]], flow: Flow, order: int) -> list[str] | None:
-    """The inputs the examples gave the same step (at most two answers)."""
+    """The inputs the nearest example that has the same step gave it: one answer (a
+    second cost ~35 prompt tokens a flow, docs/results.md)."""
     comp = flow.component(order) if order else None
     definition = comp.definition if comp else flow.trigger_type
     answers = [c.inputs_of(definition) for c in _solved(examples)] if definition else []
     distinct = list(dict.fromkeys(a for a in answers if a))  # the same answer shown once
-    return distinct[:2] or None
+    return distinct[:INPUT_EXAMPLES] or None
 
 
 def _tokens(engine: Engine, messages: list[ChatMessage]) -> int:

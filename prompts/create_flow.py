@@ -1,10 +1,11 @@
 """The createFlow prompt: requirement and retrieved suggestions → outline lines.
 
-Sections: context (the offered triggers and steps; the flow-logic names only for a
-prompted model or when a subflow is asked for), solved examples (the
-flows nearest to the requirement, from the installation's own and the shared library),
-the requirement, guidelines (prompted models only: a fine-tuned one learned them), output
-format; earlier validator messages when retrying.
+Sections: the requirement, context (the offered triggers and steps, each list on one
+line; the flow-logic names only for a prompted model or when a subflow is asked for),
+solved examples (the flows nearest to the requirement, from the installation's own and
+the shared library; a fine-tuned model sees their outline shapes, without the spans that
+repeat their requirement's words), guidelines (prompted models only: a fine-tuned one
+learned them), output format; earlier validator messages when retrying.
 Training renders its examples with this same function (`training/`), so a change here
 bumps `VERSION` and calls for retraining.
 """
@@ -16,7 +17,7 @@ from typing import Any
 
 from flowgen.engine.base import ChatMessage
 
-VERSION = "create_flow/4"
+VERSION = "create_flow/5"
 
 SYSTEM = "You design ServiceNow flows, using only the names you are offered."
 
@@ -32,9 +33,9 @@ def _item(d: dict[str, Any]) -> str:
     # Names, and labels only where they say more than the name: descriptions cost ~15
     # tokens a line, and every prompt token costs at inference and in training.
     label = d.get("label") or ""
-    if words(label) == words(d["name"]):
-        return f"- {d['name']}"
-    return f"- {d['name']}: {label}"
+    if not label or words(label) == words(d["name"]):
+        return str(d["name"])
+    return f"{d['name']}: {label}"
 
 
 def words(text: str) -> list[str]:
@@ -52,14 +53,17 @@ def create_flow_messages(
 ) -> list[ChatMessage]:
     """`examples`: (requirement, outline) pairs of solved flows like this one.
     `instructions`: add the guidelines (for a model not fine-tuned on this prompt)."""
-    parts = ["## Triggers", *(_item(t) for t in triggers), "## Steps", *(_item(s) for s in steps)]
+    # The requirement opens the prompt: the inputs conversation opens with it too
+    # (prompts.populate_inputs), so its tokens are still in the KV cache there.
+    parts = ["## Requirement", " ".join(requirement.split())]
+    parts += ["## Triggers", "; ".join(_item(t) for t in triggers)]
+    parts += ["## Steps", "; ".join(_item(s) for s in steps)]
     if instructions or "ASSIGNSUBFLOWOUTPUTS" in flow_logic:
         # A fine-tuned model knows the fixed flow-logic names (the grammar admits them
         # all); the list is shown only when it says something: a subflow was asked for.
         parts += ["## Flow logic", " ".join(flow_logic)]
     for example, outline in examples or []:
         parts += [f"## Example: {' '.join(example.split())}", outline.rstrip()]
-    parts += ["## Requirement", " ".join(requirement.split())]
     if instructions:
         parts += ["## Guidelines", GUIDELINES]
     if feedback:

@@ -7,9 +7,12 @@ processes only the new turn. The first turn opens with the requirement and the n
 outline (pills and heads name items by number); the createFlow prompt (its catalog and
 solved outlines) is not repeated, so every turn attends to a short context: on a CPU,
 attention over a long one slowed the turns' prompts by a third (docs/engine.md).
-A turn shows what is new for its item: its head and declared inputs, the candidate
-tables, the columns (with stored values) that no earlier turn showed, the data pills
-that came into scope since, and the inputs solved flows gave the same step.
+A turn shows what is new for its item: its head (its number and name: its span is in the
+numbered outline above) and declared inputs (by name; `*` marks the required), the
+candidate tables (those whose columns follow are named once, on their columns line), the
+columns (with stored values) that no earlier turn showed, the data pills that came into
+scope since, and the inputs a solved flow gave the same step. Versions 5 → 6 cut a dev
+flow's prompt by about a fifth this way (docs/results.md).
 Training renders its examples with these same functions.
 """
 
@@ -24,7 +27,7 @@ from flowgen.flow.validator import PillRoot
 from flowgen.prompts.create_flow import SYSTEM, words
 from flowgen.prompts.line_format import INDENT, declaration_lines, inputs_lines
 
-VERSION = "populate_inputs/5"
+VERSION = "populate_inputs/6"
 MAX_CHOICES = 12
 
 GUIDELINES = """\
@@ -60,10 +63,12 @@ def flow_lines(flow: Flow) -> list[str]:
     return lines
 
 
-def _param(p: Param) -> str:
-    # Compact: a string is said by the bare name (most inputs are), the rest by type.
+def _param(p: Param, instructions: bool) -> str:
+    # A fine-tuned model learned each input's kind of value (the grammar enforces it);
+    # a prompted one is told: `name (type of table_input)`, strings by the bare name.
     about = "" if p.type == "string" else p.type + (f" of {p.table_input}" if p.table_input else "")
-    return f"{p.name}{'*' if p.required else ''}" + (f" ({about})" if about else "")
+    shown = f" ({about})" if about and instructions else ""
+    return f"{p.name}{'*' if p.required else ''}{shown}"
 
 
 def _column(c: Column) -> str:
@@ -112,13 +117,11 @@ def item_turn(
     `examples`: the inputs solved flows gave the same step. `instructions`: the task
     and guidelines in the first turn (for a model not fine-tuned on this prompt)."""
     if order == 0:
-        head = f"the trigger {flow.trigger_type}"
-        annotation = flow.trigger.annotation if flow.trigger else ""
+        head = f"Trigger {flow.trigger_type}"
     else:
         comp = flow.component(order)
         assert comp is not None
-        head = f"step {order}. {comp.definition}"
-        annotation = comp.annotation
+        head = f"Step {order}. {comp.definition}"
     seen_columns = {c for turn in earlier for c in turn.columns}
     seen_pills = {p for turn in earlier for p in turn.pills}
     parts = []
@@ -127,18 +130,22 @@ def item_turn(
             parts += ["## Task", "Fill in the inputs of each item of the flow, one at a time."]
             parts += ["## Guidelines", GUIDELINES]
         parts += ["## Flow", *flow_lines(flow)]
-    parts += [f"## Inputs of {head} | {annotation or ''}"]
+    parts += [f"## {head}"]
     if params:
-        parts.append(", ".join(_param(p) for p in params))
-    if tables:
-        parts += ["## Tables", ", ".join(_table(t) for t in tables)]
+        parts.append(", ".join(_param(p, instructions) for p in params))
+    labels = {t["name"]: _table(t) for t in tables}
     new_columns: list[str] = []
     column_lines = []
     for table, cols in columns.items():
         fresh = [c for c in cols if f"{table}.{c.name}" not in seen_columns]
         if fresh:
-            column_lines.append(f"{table}: " + "; ".join(_column(c) for c in fresh))
+            line = "; ".join(_column(c) for c in fresh)
+            column_lines.append(f"{labels.get(table, table)}: {line}")
             new_columns += [f"{table}.{c.name}" for c in fresh]
+    named = {line.split(":", 1)[0] for line in column_lines}
+    listed = [label for label in labels.values() if label not in named]
+    if listed:
+        parts += ["## Tables", ", ".join(listed)]
     if column_lines:
         parts += ["## Columns", *column_lines]
     fresh_pills = [p for p in pills if p.text not in seen_pills]

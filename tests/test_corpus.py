@@ -239,7 +239,7 @@ def test_examples_replay_the_graph_prompts(synced_store) -> None:
     answers = [m["content"] for m in conversation if m["role"] == "assistant"]
     assert answers[0] == "table = sys_user\ncondition = activeCHANGESTOfalse\n"
     assert len(answers) == 3  # the trigger and steps 1 and 2
-    assert "## Inputs of step 3. update_record" in conversation[-1]["content"]
+    assert "## Step 3. update_record" in conversation[-1]["content"]
 
 
 def test_training_cases_leave_refusals_to_the_guard_unless_asked() -> None:

@@ -155,7 +155,7 @@ def test_the_graph_shows_examples_in_both_prompts_and_keeps_them_in_the_state(li
     state = generator.graph.get_state({"configurable": {"thread_id": result.run_id}}).values
     shown = [e["name"] for e in state["examples"]]
     assert len(shown) == 3 and case["id"] not in shown
-    email = next(r for r in engine.requests if "## Inputs of step 3. send_email" in prompt(r))
+    email = next(r for r in engine.requests if "## Step 3. send_email" in prompt(r))
     assert "## Example\nah_to = {{" in email.messages[-1].content
 
 

@@ -5,6 +5,7 @@ the real model through `flowgen generate`."""
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -134,7 +135,7 @@ def test_validator_sends_input_errors_back_to_their_step(synced_store) -> None:
     assert [e["code"] for e in result.errors] == ["unknown_table"]
     assert result.validator_rounds == 1
     retried = [r for r in engine.requests if "had these problems" in _prompt(r)]
-    assert len(retried) == 1 and "## Inputs of step 1." in _prompt(retried[0])
+    assert len(retried) == 1 and "## Step 1." in _prompt(retried[0])
     assert "incidnet" in _prompt(retried[0])
     assert result.model_calls == 1 + items_with_inputs(case["flow"]) - given_items(case["flow"]) + 1
 
@@ -146,7 +147,7 @@ def test_validator_sends_structure_errors_back_to_the_outline(synced_store) -> N
     result = generator(synced_store, engine, max_rounds=2).generate(FLOW_CASES[0]["requirement"])
     assert result.status == "invalid" and result.validator_rounds == 2
     assert "empty_block" in {e["code"] for e in result.errors}
-    outline_prompts = [r for r in engine.requests if "## Inputs of" not in _prompt(r)]
+    outline_prompts = [r for r in engine.requests if "## Output: the outline" in _prompt(r)]
     assert len(outline_prompts) == 3
     assert "empty_block" in _prompt(outline_prompts[1])
 
@@ -163,9 +164,9 @@ def test_a_foreach_with_one_list_in_scope_is_given_it_without_the_model(synced_s
     assert result.flow is not None
     assert result.flow["components"][1]["inputs"] == [{"name": "items", "value": "{{1.records}}"}]
     asked = [r.messages[-1].content for r in engine.requests if r.messages]
-    assert not any(turn.startswith("## Inputs of step 2.") for turn in asked)
+    assert not any(turn.startswith("## Step 2.") for turn in asked)
     later = engine.requests[-1].messages or []
-    assert any("## Inputs of step 2. FOREACH" in m.content for m in later)  # the turn stays
+    assert any("## Step 2. FOREACH" in m.content for m in later)  # the turn stays
 
 
 def test_a_record_input_is_never_offered_a_list(synced_store) -> None:
@@ -218,12 +219,12 @@ def test_inputs_turns_show_columns_only_where_a_condition_can_name_them(synced_s
     engine = ReplayEngine(Flow.model_validate(case["flow"]))
     generator(synced_store, engine).generate(case["requirement"])
     turns = [m.content for m in engine.requests[-1].messages if m.role == "user"]
-    foreach = next(t for t in turns if "## Inputs of step 2. FOREACH" in t)
+    foreach = next(t for t in turns if "## Step 2. FOREACH" in t)
     assert "## Columns" not in foreach
     for turn in turns:
         shown = turn.split("## Columns\n")[1].split("\n## ")[0] if "## Columns" in turn else ""
         assert len(shown.splitlines()) <= COLUMN_TABLES
-    update = next(t for t in turns if "## Inputs of step 3. update_record" in t)
+    update = next(t for t in turns if "## Step 3. update_record" in t)
     assert "## Columns\nincident:" in update  # the loop item's table comes first
 
 
@@ -238,13 +239,19 @@ def test_a_refusal_bias_reaches_only_the_first_outline_call(synced_store) -> Non
     generator(synced_store, engine, max_rounds=1, refusal_bias=2.5).generate(
         FLOW_CASES[0]["requirement"]
     )
-    outlines = [r for r in engine.requests if "## Inputs of" not in _prompt(r)]
+    outlines = [r for r in engine.requests if "## Output: the outline" in _prompt(r)]
     assert [r.logit_bias for r in outlines] == [{7: 2.5}, {}]
     assert all(r.logit_bias == {} for r in engine.requests if r not in outlines)
 
 
 def _prompt(request: GenerationRequest) -> str:
     return "\n".join(m.content for m in request.messages or [])
+
+
+def _turns(prompt: str) -> list[str]:
+    """An inputs conversation cut at each item's head (`## Trigger ...`, `## Step N. ...`):
+    what comes before the first item, then each item's turn onwards."""
+    return re.split(r"^## (?:Trigger|Step \d+\.) ", prompt, flags=re.MULTILINE)
 
 
 def test_run_is_traced_and_shown_as_a_timeline(synced_store) -> None:
@@ -259,7 +266,7 @@ def test_run_is_traced_and_shown_as_a_timeline(synced_store) -> None:
     searches = [e for e in trace.events if e.name == "search_steps"]
     assert searches and searches[0].payload["arguments"]["query"] == case["requirement"]
     model = next(e for e in trace.events if e.kind == "model")
-    assert model.payload["prompt"][1]["content"].startswith("## Triggers")
+    assert model.payload["prompt"][1]["content"].startswith("## Requirement")
     shown = runner.invoke(app, ["runs", "show", result.run_id])
     assert shown.exit_code == 0, shown.output
     assert "outline" in shown.output and "search_steps" in shown.output
@@ -490,11 +497,11 @@ def assert_replays_subflow(store: Any, requirement: str, gold: dict[str, Any]) -
     loops = sum(1 for c in asked if c["definition"] == "FOREACH")
     assert result.model_calls == 1 + len(asked) - loops
     prompts = [_prompt(r) for r in engine.requests]
-    assert not any("## Inputs of the trigger" in p for p in prompts)
-    assigns = [p for p in prompts if "ASSIGNSUBFLOWOUTPUTS |" in p.split("## Inputs of")[-1]]
+    assert not any("## Trigger " in p for p in prompts)
+    assigns = [p for p in prompts if ". ASSIGNSUBFLOWOUTPUTS\n" in _turns(p)[-1]]
     # the subflow's inputs are pills in scope: shown in the turn of the item they came
     # into scope for, or an earlier one (a conversation shows each pill once)
-    assert assigns and all("{{subflow_inputs." in p.split("## Inputs of")[1] for p in assigns)
+    assert assigns and all("{{subflow_inputs." in _turns(p)[1] for p in assigns)
 
 
 @pytest.mark.parametrize("case_id", SUBFLOW_CASES)
@@ -553,7 +560,7 @@ def test_a_resumed_few_shot_run_asks_what_an_uninterrupted_run_asks(library, cra
     generator(library, whole, **options).generate(case["requirement"], extra_steps=extra_steps)
     prompts = [_prompt(r) for r in whole.requests]
     assert prompts[0].count("## Example: ") == 3 and "create_task" in prompts[0]
-    assert any("## Example\n" in p.split("## Inputs of")[-1] for p in prompts[1:])
+    assert any("## Example\n" in _turns(p)[-1] for p in prompts[1:])
 
     run_id = f"resume-few-shot-{crash_at}"
     crashing = CrashingEngine(flow)

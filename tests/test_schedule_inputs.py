@@ -79,6 +79,6 @@ def test_a_stated_schedule_makes_no_trigger_call_but_keeps_its_turn(synced_store
     assert result.flow is not None
     assert result.flow["trigger"]["inputs"] == case.flow["trigger"]["inputs"]
     users = [[m.content for m in r.messages or [] if m.role == "user"] for r in engine.requests]
-    assert not any("## Inputs of the trigger" in turns[-1] for turns in users)
-    first_step = next(turns for turns in users if "## Inputs of step 1." in turns[-1])
-    assert "## Inputs of the trigger daily" in first_step[0]  # the turn, answered, stays
+    assert not any("## Trigger " in turns[-1] for turns in users)
+    first_step = next(turns for turns in users if "## Step 1." in turns[-1])
+    assert "## Trigger daily" in first_step[0]  # the turn, answered, stays

@@ -64,9 +64,9 @@ def test_a_conversation_has_loss_on_every_answer_and_loses_its_end_when_too_long
             {"role": "system", "content": "You design flows."},
             {"role": "user", "content": "## Requirement\nClose stale incidents daily."},
             {"role": "assistant", "content": "T daily | daily\n- look_up_records | stale\n"},
-            {"role": "user", "content": "## Inputs of the trigger daily"},
+            {"role": "user", "content": "## Trigger daily"},
             {"role": "assistant", "content": "time = 02:00\n"},
-            {"role": "user", "content": "## Inputs of step 1. look_up_records"},
+            {"role": "user", "content": "## Step 1. look_up_records"},
         ],
         answer="table = incident\n",
     )

@@ -17,7 +17,7 @@ from flowgen.flow.model import Flow
 from flowgen.prompts.line_format import inputs_lines, outline_lines
 
 # The head of an inputs turn (prompts/populate_inputs.py): which item the call is for.
-ITEM_HEAD = re.compile(r"^## Inputs of (?:the trigger|step (\d+)\.)", re.MULTILINE)
+ITEM_HEAD = re.compile(r"^## (?:Trigger |Step (\d+)\.)", re.MULTILINE)
 
 
 @dataclass
