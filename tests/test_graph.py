@@ -498,7 +498,7 @@ def assert_replays_subflow(store: Any, requirement: str, gold: dict[str, Any]) -
     assert result.model_calls == 1 + len(asked) - loops
     prompts = [_prompt(r) for r in engine.requests]
     assert not any("## Trigger " in p for p in prompts)
-    assigns = [p for p in prompts if ". ASSIGNSUBFLOWOUTPUTS\n" in _turns(p)[-1]]
+    assigns = [p for p in prompts if _turns(p)[-1].startswith("ASSIGNSUBFLOWOUTPUTS\n")]
     # the subflow's inputs are pills in scope: shown in the turn of the item they came
     # into scope for, or an earlier one (a conversation shows each pill once)
     assert assigns and all("{{subflow_inputs." in _turns(p)[1] for p in assigns)
