@@ -294,7 +294,7 @@ def outline_node(state: FlowState, runtime: Runtime[RunContext]) -> dict[str, An
             requirement,
             state.get("extra_steps"),
             feedback,
-            [(e.requirement, e.outline if ctx.instructions else e.shape) for e in _solved(shown)],
+            [(e.requirement, e.outline) for e in _solved(shown)],
             instructions=ctx.instructions,
             # With a guard, only what it flags may be refused, and the model decides:
             # the adapters refuse legitimate requests the guard passes far more often

@@ -1,11 +1,14 @@
 """The createFlow prompt: requirement and retrieved suggestions → outline lines.
 
-Sections: the requirement, context (the offered triggers and steps, each list on one
-line; the flow-logic names only for a prompted model or when a subflow is asked for),
-solved examples (the flows nearest to the requirement, from the installation's own and
-the shared library; a fine-tuned model sees their outline shapes, without the spans that
-repeat their requirement's words), guidelines (prompted models only: a fine-tuned one
-learned them), output format; earlier validator messages when retrying.
+Sections: context (the offered triggers and steps, each list on one line; the
+flow-logic names only for a prompted model or when a subflow is asked for), solved
+examples (the flows nearest to the requirement, from the installation's own and the
+shared library, each outline with its spans), the requirement, guidelines (prompted
+models only: a fine-tuned one learned them), output format; earlier validator messages
+when retrying. Version 5 opened with the requirement (cached for the inputs calls) and
+showed the examples without their spans: 115 fewer prompt tokens a flow, but adapter v10
+trained on it wrote triggers and spans from the wrong words (dev outline −0.038,
+docs/training.md), so version 6 keeps v4's order and spans.
 Training renders its examples with this same function (`training/`), so a change here
 bumps `VERSION` and calls for retraining.
 """
@@ -17,7 +20,7 @@ from typing import Any
 
 from flowgen.engine.base import ChatMessage
 
-VERSION = "create_flow/5"
+VERSION = "create_flow/6"
 
 SYSTEM = "You design ServiceNow flows, using only the names you are offered."
 
@@ -53,10 +56,7 @@ def create_flow_messages(
 ) -> list[ChatMessage]:
     """`examples`: (requirement, outline) pairs of solved flows like this one.
     `instructions`: add the guidelines (for a model not fine-tuned on this prompt)."""
-    # The requirement opens the prompt: the inputs conversation opens with it too
-    # (prompts.populate_inputs), so its tokens are still in the KV cache there.
-    parts = ["## Requirement", " ".join(requirement.split())]
-    parts += ["## Triggers", "; ".join(_item(t) for t in triggers)]
+    parts = ["## Triggers", "; ".join(_item(t) for t in triggers)]
     parts += ["## Steps", "; ".join(_item(s) for s in steps)]
     if instructions or "ASSIGNSUBFLOWOUTPUTS" in flow_logic:
         # A fine-tuned model knows the fixed flow-logic names (the grammar admits them
@@ -64,6 +64,7 @@ def create_flow_messages(
         parts += ["## Flow logic", " ".join(flow_logic)]
     for example, outline in examples or []:
         parts += [f"## Example: {' '.join(example.split())}", outline.rstrip()]
+    parts += ["## Requirement", " ".join(requirement.split())]
     if instructions:
         parts += ["## Guidelines", GUIDELINES]
     if feedback:

@@ -74,23 +74,18 @@ def _line(head: str, annotation: str | None) -> str:
     return f"{head} | {' '.join((annotation or '').split())}"
 
 
-def outline_lines(flow: Flow | None, refusal: str = "", spans: bool = True) -> str:
-    """The outline as the model writes it; `spans=False`: without the ` | span` of each
-    line (a solved example's shape, shown under its requirement, which holds the spans)."""
+def outline_lines(flow: Flow | None, refusal: str = "") -> str:
     if flow is None:
         return _line(REFUSE, refusal) + "\n"
-
-    def line(head: str, annotation: str | None) -> str:
-        return _line(head, annotation) if spans else head
-
-    trigger = flow.trigger.annotation if flow.trigger else None
-    lines = [line(f"T {flow.trigger_type or 'none'}", trigger)]
+    lines = [
+        _line(f"T {flow.trigger_type or 'none'}", flow.trigger.annotation if flow.trigger else None)
+    ]
     if flow.is_subflow:
-        lines += [line(INDENT + declaration(kind, p), p.annotation) for kind, p in _declared(flow)]
+        lines += declaration_lines(flow)
     depth: dict[int, int] = {}
     for comp in flow.components:
         depth[comp.order] = depth[comp.block] + 1 if comp.block in depth else 0
-        lines.append(line(f"{INDENT * depth[comp.order]}- {comp.definition}", comp.annotation))
+        lines.append(_line(f"{INDENT * depth[comp.order]}- {comp.definition}", comp.annotation))
     return "\n".join(lines) + "\n"
 
 
@@ -101,17 +96,13 @@ def declaration(kind: str, param: SubflowParam) -> str:
     return f"{kind} {param.name} ({type_}{table})"
 
 
-def _declared(flow: Flow) -> list[tuple[str, SubflowParam]]:
+def declaration_lines(flow: Flow) -> list[str]:
+    """A subflow's declared inputs, then outputs, each on its own indented line."""
     return [
-        (kind, p)
+        _line(INDENT + declaration(kind, p), p.annotation)
         for kind, params in (("input", flow.input_params), ("output", flow.output_params))
         for p in params
     ]
-
-
-def declaration_lines(flow: Flow) -> list[str]:
-    """A subflow's declared inputs, then outputs, each on its own indented line."""
-    return [_line(INDENT + declaration(kind, p), p.annotation) for kind, p in _declared(flow)]
 
 
 def parse_declaration(line: str) -> tuple[str, SubflowParam] | None:

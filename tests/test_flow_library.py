@@ -150,7 +150,7 @@ def test_the_graph_shows_examples_in_both_prompts_and_keeps_them_in_the_state(li
         outline.count("## Example: ") == 3
         and case["requirement"] not in outline.split("## Requirement")[0]
     )
-    assert outline.index("## Requirement") < outline.index("## Example: ")
+    assert outline.rindex("## Example: ") < outline.index("## Requirement")
     assert "## Guidelines" not in outline
     state = generator.graph.get_state({"configurable": {"thread_id": result.run_id}}).values
     shown = [e["name"] for e in state["examples"]]

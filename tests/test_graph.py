@@ -266,7 +266,7 @@ def test_run_is_traced_and_shown_as_a_timeline(synced_store) -> None:
     searches = [e for e in trace.events if e.name == "search_steps"]
     assert searches and searches[0].payload["arguments"]["query"] == case["requirement"]
     model = next(e for e in trace.events if e.kind == "model")
-    assert model.payload["prompt"][1]["content"].startswith("## Requirement")
+    assert model.payload["prompt"][1]["content"].startswith("## Triggers")
     shown = runner.invoke(app, ["runs", "show", result.run_id])
     assert shown.exit_code == 0, shown.output
     assert "outline" in shown.output and "search_steps" in shown.output

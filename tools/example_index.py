@@ -24,11 +24,6 @@ class SolvedCase:
     def outline(self) -> str:
         return outline_lines(self.flow, self.refusal or "not a workflow request")
 
-    @property
-    def shape(self) -> str:
-        """The outline without its spans: what a fine-tuned prompt shows of an example."""
-        return outline_lines(self.flow, self.refusal or "not a workflow request", spans=False)
-
     def inputs_of(self, definition: str) -> str | None:
         """The inputs of this case's first item of `definition`, as answer lines."""
         if self.flow is None:
