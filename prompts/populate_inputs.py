@@ -11,8 +11,8 @@ A turn shows what is new for its item: its head (its number and name: its span i
 numbered outline above) and declared inputs (by name; `*` marks the required), the
 candidate tables (those whose columns follow are named once, on their columns line), the
 columns (with stored values) that no earlier turn showed, the data pills that came into
-scope since, and the inputs a solved flow gave the same step. Versions 5 → 6 cut a dev
-flow's prompt by about a fifth this way (docs/results.md).
+scope since, and the inputs a solved flow gave the same step. Versions 5 → 6 cut the
+inputs turns of a dev flow by a fifth this way (docs/results.md).
 Training renders its examples with these same functions.
 """
 
@@ -142,8 +142,8 @@ def item_turn(
             line = "; ".join(_column(c) for c in fresh)
             column_lines.append(f"{labels.get(table, table)}: {line}")
             new_columns += [f"{table}.{c.name}" for c in fresh]
-    named = {line.split(":", 1)[0] for line in column_lines}
-    listed = [label for label in labels.values() if label not in named]
+    with_columns = {c.split(".", 1)[0] for c in new_columns}
+    listed = [label for name, label in labels.items() if name not in with_columns]
     if listed:
         parts += ["## Tables", ", ".join(listed)]
     if column_lines:
