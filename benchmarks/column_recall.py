@@ -25,10 +25,10 @@ from flowgen.engine.base_model import ensure_base_model
 from flowgen.flow.model import Flow
 from flowgen.graph.flow_graph import ExampleRetrieval
 from flowgen.graph.generator import FlowGenerator
+from flowgen.prompts.populate_inputs import ITEM_HEAD
 from flowgen.training.replay import ReplayEngine
 
 CASES = Path(__file__).resolve().parent.parent / "data" / "handwritten.jsonl"
-ITEM = re.compile(r"^## Step (\d+)\.", re.MULTILINE)
 QUERY_INPUTS = ("conditions", "condition", "values")
 
 
@@ -38,13 +38,13 @@ def shown_by_item(turns: list[str]) -> dict[int, set[tuple[str, str]]]:
     shown: set[tuple[str, str]] = set()
     by_item: dict[int, set[tuple[str, str]]] = {}
     for turn in turns:
-        match = ITEM.search(turn)
+        match = ITEM_HEAD.search(turn)
         section = turn.split("## Columns\n")[1].split("\n## ")[0] if "## Columns\n" in turn else ""
         for line in section.splitlines():
             table, _, columns = line.partition(":")
             table = table.split(" (")[0].strip()  # `name (label)` where the label says more
             shown |= {(table, c.strip().split(" ")[0]) for c in columns.split(";")}
-        by_item[int(match.group(1)) if match else 0] = set(shown)
+        by_item[int(match.group(1)) if match and match.group(1) else 0] = set(shown)
     return by_item
 
 

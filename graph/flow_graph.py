@@ -250,14 +250,15 @@ def outline_prompt(
         # 9 of test's 10 (every train and dev requirement the cue matches is a subflow).
         subflow_only="ASSIGNSUBFLOWOUTPUTS" in offered.flow_logic,
     )
-    # A trigger named in so many words is the only one the grammar admits: the prompt
-    # offers it alone.
-    named = [t for t in offered.triggers if t["name"] == offered.named_trigger]
-    if offered.named_trigger and not named:
-        named = [{"name": offered.named_trigger}]
+    triggers = offered.triggers
+    if offered.named_trigger:
+        # A trigger named in so many words is the only one the grammar admits: the
+        # prompt offers it alone (with its label where retrieval found it).
+        named = [t for t in triggers if t["name"] == offered.named_trigger]
+        triggers = named or [{"name": offered.named_trigger}]
     messages = create_flow_messages(
         requirement,
-        named or offered.triggers,
+        triggers,
         offered.steps,
         offered.flow_logic,
         feedback,

@@ -18,6 +18,8 @@ Training renders its examples with these same functions.
 
 from __future__ import annotations
 
+import re
+
 from pydantic import BaseModel, ConfigDict
 
 from flowgen.engine.base import ChatMessage
@@ -29,6 +31,9 @@ from flowgen.prompts.line_format import INDENT, declaration_lines, inputs_lines
 
 VERSION = "populate_inputs/6"
 MAX_CHOICES = 12
+# The head `item_turn` writes (`## Trigger name`, `## Step N. name`): which item a turn is
+# for, the step's number in group 1 (None for the trigger).
+ITEM_HEAD = re.compile(r"^## (?:Trigger |Step (\d+)\.)", re.MULTILINE)
 
 GUIDELINES = """\
 - Conditions and values are encoded queries: field=value joined by ^ or ^OR; choices take the \
@@ -136,13 +141,14 @@ def item_turn(
     labels = {t["name"]: _table(t) for t in tables}
     new_columns: list[str] = []
     column_lines = []
+    with_columns = set()  # tables named on a columns line, not again under Tables
     for table, cols in columns.items():
         fresh = [c for c in cols if f"{table}.{c.name}" not in seen_columns]
         if fresh:
             line = "; ".join(_column(c) for c in fresh)
             column_lines.append(f"{labels.get(table, table)}: {line}")
             new_columns += [f"{table}.{c.name}" for c in fresh]
-    with_columns = {c.split(".", 1)[0] for c in new_columns}
+            with_columns.add(table)
     listed = [label for name, label in labels.items() if name not in with_columns]
     if listed:
         parts += ["## Tables", ", ".join(listed)]

@@ -20,8 +20,9 @@ from flowgen.engine.base import GenerationRequest
 from flowgen.flow.model import Flow
 from flowgen.graph.flow_graph import ExampleRetrieval
 from flowgen.graph.generator import FlowGenerator
+from flowgen.prompts.populate_inputs import ITEM_HEAD
 from flowgen.training.cases import Case
-from flowgen.training.replay import ITEM_HEAD, ReplayEngine
+from flowgen.training.replay import ReplayEngine
 
 
 @dataclass

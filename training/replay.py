@@ -9,15 +9,12 @@ along a known path.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 
 from flowgen.engine.base import GenerationRequest, GenerationResult, Timings, Usage
 from flowgen.flow.model import Flow
 from flowgen.prompts.line_format import inputs_lines, outline_lines
-
-# The head of an inputs turn (prompts/populate_inputs.py): which item the call is for.
-ITEM_HEAD = re.compile(r"^## (?:Trigger |Step (\d+)\.)", re.MULTILINE)
+from flowgen.prompts.populate_inputs import ITEM_HEAD
 
 
 @dataclass
