@@ -7,13 +7,15 @@ The calls are real createFlow / populateInputs requests recorded from dev flows
 
 - `llama.cpp plain`: llama-cpp-python on the package's own Q4_1 GGUF, base model, no
   grammar, argmax in numpy: what llama.cpp alone does with these prompts;
-- `flowgen llamacpp`: our embedded default as the factory builds it (the CPU's weight
-  type, the shipped default adapter merged into the weights, grammar-constrained);
+- `flowgen torch-bf16` (on CPUs with AMX, where it is the default) and `flowgen
+  llamacpp`: our embedded engines as the factory builds them (the shipped default
+  adapter merged into the weights, grammar-constrained, speculative; llama.cpp in the
+  CPU's weight type);
 - `flowgen torch`: the transformers reference engine (fp32, peft, same grammar).
 
 Prompt tokens/s is the whole prompt without cache reuse; decode tokens/s counts only the
 tokens after the first (for ours: constrained, grammar masks included). The last line
-gives ours against plain llama.cpp.
+gives the default runtime against plain llama.cpp.
 """
 
 from __future__ import annotations
@@ -86,14 +88,14 @@ def main() -> None:
     lines = [json.loads(x) for x in args.calls.read_text().splitlines() if x.strip()]
     requests = [GenerationRequest.model_validate(c["request"]) for c in lines[: args.n]]
 
-    from flowgen.engine.factory import embedded_engine, shipped_adapters
-    from flowgen.engine.llamacpp import LlamaCppEngine
+    from flowgen.engine.factory import embedded_engine, runtime_from_env, shipped_adapters
 
     rows = {}
-    engine = embedded_engine(runtime="llamacpp")
-    assert isinstance(engine, LlamaCppEngine)
-    ours(engine, requests[:2])  # warm up: grammar compilation caches, first allocations
-    rows["flowgen llamacpp"] = ours(engine, requests)
+    default = runtime_from_env()  # what this CPU runs by default (FLOWGEN_RUNTIME=auto)
+    for runtime in dict.fromkeys((default, "llamacpp")):
+        engine = embedded_engine(runtime=runtime)
+        ours(engine, requests[:2])  # warm up: grammar compilation caches, first allocations
+        rows[f"flowgen {runtime}"] = ours(engine, requests)
     rows["llama.cpp plain"] = plain_llamacpp(requests, engine.tokenize, engine.render)
     if not args.skip_torch:
         from flowgen.engine.local import LocalEngine
@@ -104,8 +106,9 @@ def main() -> None:
     for name, row in rows.items():
         print(json.dumps({"runtime": name, "calls": len(requests)}
                          | {k: round(v, 1) for k, v in row.items()}))  # fmt: skip
-    mine, plain = rows["flowgen llamacpp"], rows["llama.cpp plain"]
+    mine, plain = rows[f"flowgen {default}"], rows["llama.cpp plain"]
     print(json.dumps({
+        "default_runtime": default,
         "ours_vs_llamacpp_prompt": round(mine["prompt_tok_s"] / plain["prompt_tok_s"], 2),
         "ours_vs_llamacpp_decode": round(mine["decode_tok_s"] / plain["decode_tok_s"], 2),
     }))  # fmt: skip

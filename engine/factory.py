@@ -1,8 +1,9 @@
 """Which engine serves the model: resolved here, once, for every caller.
 
 `FLOWGEN_MODEL_URL` names an OpenAI-compatible server (vLLM in production); without it
-the model runs in-process on the embedded runtime, llama.cpp by default
-(`FLOWGEN_RUNTIME=torch` for the transformers reference; `FLOWGEN_WEIGHTS` picks
+the model runs in-process on the embedded runtime (`FLOWGEN_RUNTIME`): by default the
+bf16 engine on CPUs with AMX (engine/torch_bf16.py: prompts about five times faster
+there) and llama.cpp elsewhere; `torch` for the transformers reference; `FLOWGEN_WEIGHTS` picks
 llama.cpp's weight type: bf16 on CPUs with native bf16, Q8_0 elsewhere; the `default`
 adapter merged into the weights unless `FLOWGEN_MERGE_DEFAULT=0`), with the
 adapters that ship in the package (`training/adapters/NAME/`, a tenant adapter named
@@ -22,8 +23,8 @@ from flowgen.settings import get_settings
 if TYPE_CHECKING:
     from flowgen.engine.gguf_files import WeightType
 
-Runtime = Literal["llamacpp", "torch"]
-RUNTIMES: tuple[Runtime, ...] = ("llamacpp", "torch")
+Runtime = Literal["llamacpp", "torch-bf16", "torch"]
+RUNTIMES: tuple[Runtime, ...] = ("llamacpp", "torch-bf16", "torch")
 
 
 def shipped_adapters() -> dict[str, Path]:
@@ -50,10 +51,17 @@ def weights_from_env() -> WeightType:
 
 
 def runtime_from_env() -> Runtime:
+    """`FLOWGEN_RUNTIME`; `auto` (the default) is the fastest runtime measured on this
+    kind of CPU: the bf16 engine where the CPU has AMX, llama.cpp elsewhere."""
     value = get_settings().runtime
+    if value == "auto":
+        from flowgen.engine.torch_bf16 import cpu_has_amx
+
+        return "torch-bf16" if cpu_has_amx() else "llamacpp"
     if value not in RUNTIMES:
-        raise ValueError(f"FLOWGEN_RUNTIME={value!r}: choose one of {', '.join(RUNTIMES)}")
-    return value
+        choices = ", ".join(("auto", *RUNTIMES))
+        raise ValueError(f"FLOWGEN_RUNTIME={value!r}: choose one of {choices}")
+    return cast("Runtime", value)
 
 
 def embedded_engine(
@@ -69,12 +77,16 @@ def embedded_engine(
         from flowgen.engine.local import LocalEngine
 
         return LocalEngine(adapters=adapters or None)
-    from flowgen.engine.llamacpp import LlamaCppEngine
-
-    weights = weights or weights_from_env()
     # The default adapter serves most requests: merged, it skips the LoRA's work on every
     # token (prompts 13% and decoding 20% faster, docs/engine.md); tenants stay LoRA.
     merged = ["default"] if get_settings().merge_default and "default" in adapters else []
+    if runtime == "torch-bf16":
+        from flowgen.engine.torch_bf16 import TorchBf16Engine
+
+        return TorchBf16Engine(adapters=adapters, merged=merged)
+    from flowgen.engine.llamacpp import LlamaCppEngine
+
+    weights = weights or weights_from_env()
     return LlamaCppEngine(adapters=adapters, weights=weights, merged=merged)
 
 

@@ -113,7 +113,9 @@ class Settings(BaseSettings):
     )
     model: str = Field("flowgen", description="The model name sent to FLOWGEN_MODEL_URL.")
     runtime: str = Field(
-        "llamacpp", description="The embedded runtime: llamacpp, or torch (the reference)."
+        "auto",
+        description="The embedded runtime: auto (torch-bf16 on CPUs with AMX, else llamacpp), "
+        "llamacpp, torch-bf16, or torch (the transformers reference).",
     )
     weights: str | None = Field(
         None,

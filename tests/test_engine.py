@@ -60,12 +60,16 @@ def make(runtime: Runtime, adapters: dict[str, Path] | None = None, **options) -
         from flowgen.engine.local import LocalEngine as TorchEngine
 
         return TorchEngine(adapters=adapters, **options)
+    if runtime == "torch-bf16":
+        from flowgen.engine.torch_bf16 import TorchBf16Engine
+
+        return TorchBf16Engine(adapters=adapters, **options)
     from flowgen.engine.llamacpp import LlamaCppEngine
 
     return LlamaCppEngine(adapters=adapters, **options)
 
 
-@pytest.fixture(scope="module", params=["llamacpp", "torch"])
+@pytest.fixture(scope="module", params=["llamacpp", "torch-bf16", "torch"])
 def runtime(request) -> Runtime:
     return request.param
 
@@ -292,8 +296,9 @@ def test_logit_bias_moves_the_choice_and_travels_to_a_remote_server(
 # -- llama.cpp against the transformers reference -------------------------------------------
 @pytest.mark.model
 def test_llamacpp_writes_what_the_reference_writes_on_flow_calls(engine_data_dir) -> None:
-    """The shipped adapter, converted to llama.cpp's LoRA format, answers a createFlow and
-    a populateInputs call as the transformers engine does (benchmarks/engine_calls.py
+    """The shipped adapter, converted to llama.cpp's LoRA format and merged into the bf16
+    engine's weights, answers a createFlow and a populateInputs call as the transformers
+    engine does (benchmarks/engine_calls.py
     measures the same on whole dev flows). f32 weights, so that the conversion is what is
     tested: quantised weights flip near-ties (adapter v5 on Q8_0 writes record_update
     here, bf16 and f32 record_create; docs/engine.md)."""
@@ -317,9 +322,11 @@ def test_llamacpp_writes_what_the_reference_writes_on_flow_calls(engine_data_dir
     answers = {
         "llamacpp": make("llamacpp", adapters, weights="f32").generate(request),
         "torch": make("torch", adapters).generate(request),
+        # as the factory builds it: the adapter added into bf16 weights
+        "torch-bf16": make("torch-bf16", adapters, merged=["default"]).generate(request),
     }
     assert answers["llamacpp"].complete
-    assert answers["llamacpp"].text == answers["torch"].text
+    assert answers["llamacpp"].text == answers["torch"].text == answers["torch-bf16"].text
     assert answers["llamacpp"].text.startswith("T record_")
     assert "\n- send_email | email its assignment group's manager" in answers["llamacpp"].text
 
@@ -343,12 +350,15 @@ def test_adapters_are_converted_once_and_again_when_they_change(
         adapter_gguf(folder)
 
 
-def test_default_runtime_is_llamacpp_and_unknown_runtime_is_named(monkeypatch) -> None:
+def test_default_runtime_follows_the_cpu_and_unknown_runtime_is_named(monkeypatch) -> None:
     from flowgen.engine.factory import runtime_from_env
+    from flowgen.engine.torch_bf16 import cpu_has_amx
     from flowgen.settings import Settings, override_settings
 
     monkeypatch.delenv("FLOWGEN_RUNTIME", raising=False)
     with override_settings(runtime=Settings().runtime):
+        assert runtime_from_env() == ("torch-bf16" if cpu_has_amx() else "llamacpp")
+    with override_settings(runtime="llamacpp"):
         assert runtime_from_env() == "llamacpp"
     with (
         override_settings(runtime="onnx"),
@@ -360,8 +370,8 @@ def test_default_runtime_is_llamacpp_and_unknown_runtime_is_named(monkeypatch) -
 def test_speculative_decoding_writes_what_token_by_token_decoding_writes(
     llm: LocalEngine, runtime: Runtime
 ) -> None:
-    if runtime != "llamacpp":
-        pytest.skip("only the llama.cpp engine runs guesses in a batch")
+    if runtime == "torch":
+        pytest.skip("the transformers reference runs no guesses in a batch")
     requirement = "When an incident is closed, email the caller and close all its tasks"
     copy = GenerationRequest(
         messages=[ChatMessage(role="user", content=f"Repeat this sentence exactly: {requirement}")],

@@ -76,7 +76,7 @@ def test_defaults_and_overrides(monkeypatch) -> None:
     for name in ("FLOWGEN_RUNTIME", "FLOWGEN_SERVICE_MAX_RUNNING", "FLOWGEN_PG_KEEP_RUNNING"):
         monkeypatch.delenv(name, raising=False)
     defaults = Settings()
-    assert defaults.runtime == "llamacpp" and defaults.service.max_running == 1
+    assert defaults.runtime == "auto" and defaults.service.max_running == 1
     assert defaults.pg_keep_running is False
     assert all(field.description for field in Settings.model_fields.values())
     assert all(field.description for field in type(defaults.service).model_fields.values())
