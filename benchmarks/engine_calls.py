@@ -53,7 +53,7 @@ class RecordingEngine:
 
 
 def build_engine(name: str) -> Engine:
-    """`torch`, `llamacpp`, or `llamacpp:WEIGHTS` (q8_0, bf16, f32, ...)."""
+    """`torch`, `torch-bf16`, `llamacpp`, or `llamacpp:WEIGHTS` (q8_0, bf16, f32, ...)."""
     from flowgen.engine.factory import embedded_engine
 
     runtime, _, weights = name.partition(":")

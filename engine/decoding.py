@@ -33,7 +33,7 @@ from flowgen.engine.base import (
 )
 from flowgen.engine.base_model import BASE_MODEL_NAME
 from flowgen.engine.grammar import to_lark
-from flowgen.engine.speculation import PromptLookup
+from flowgen.engine.speculation import DRAFT_TOKENS, PromptLookup
 from flowgen.engine.tokenizer import ChatTokenizer
 
 # Compiled grammars kept per engine (~0.5 MB each). Most of a flow's grammars are its own
@@ -94,6 +94,9 @@ class ConstrainedDecoder:
     # Speculating, the text the grammar forces is run ahead first (benchmarks turn it off
     # to measure what it saves).
     draft_forced = True
+    # The most tokens guessed ahead at once: as many as a batch costs little more than
+    # one token to run.
+    draft_tokens = DRAFT_TOKENS
 
     def _feed_many(self, tokens: list[int]) -> list[Any]:
         """Run `tokens`; the logits after each, as `_feed` returns them."""
@@ -199,7 +202,9 @@ class ConstrainedDecoder:
         finish = "length"
         first_token_s = decode_s = mask_s = 0.0
         emitted = ""
-        lookup = PromptLookup(prompt_ids) if self.speculative else None
+        lookup = (
+            PromptLookup(prompt_ids, draft_tokens=self.draft_tokens) if self.speculative else None
+        )
         # Guessed tokens already run, each with the logits after it, not yet chosen.
         ahead: list[tuple[int, Any]] = []
         drafted = accepted = 0
@@ -369,6 +374,12 @@ class ConstrainedDecoder:
             allowed = np.unpackbits(bits, bitorder="little", count=len(logits)).astype(bool)
             logits[~allowed] = -np.inf
             logits[self.banned_token_ids] = -np.inf
+        return self._rescore_best(logits, request.logit_bias)
+
+    def _rescore_best(self, logits: Any, bias: dict[int, float]) -> Any:
+        """The allowed, biased logits with the best few recomputed exactly, for runtimes
+        whose logits are rounded (the bf16 engine's products): a rounding must not
+        decide between two near-equal tokens. Others return `logits` as it is."""
         return logits
 
     def _hit_stop(self, generated: list[int], stops: list[str]) -> bool:

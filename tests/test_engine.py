@@ -460,3 +460,27 @@ def test_setup_built_llama_cpp_without_amx_kernels() -> None:
     import llama_cpp
 
     assert "AMX_INT8 = 1" not in llama_cpp.llama_print_system_info().decode()
+
+
+@pytest.mark.model
+def test_bf16_engine_recomputes_the_best_logits_exactly(engine_data_dir, adapters) -> None:
+    """bf16 products round a logit to ~0.1: the tokens near the best are recomputed in
+    fp32 from the hidden state (with the request's bias), the rest are left as they are."""
+    import numpy as np
+
+    engine = make("torch-bf16", adapters)
+    request = GenerationRequest(messages=ASK)
+    ids = engine.tokenize(engine.render(request))
+    _, row = engine._prefill(None, ids)
+    raw = np.array(row)
+    best, second = (int(t) for t in np.argsort(-raw)[:2])
+    # The runner-up biased to just under the best: a near tie the rounding could decide.
+    request.logit_bias = {second: float(raw[best] - raw[second]) - 0.05}
+    rescored = engine._allowed_logits(row, request, None)
+    exact = (engine._current.net.embed[[best, second]].float() @ row.hidden).numpy()
+    np.testing.assert_allclose(rescored[best], exact[0], atol=1e-3)
+    np.testing.assert_allclose(rescored[second], exact[1] + request.logit_bias[second], atol=1e-3)
+    far = raw < raw.max() - 2
+    far[second] = False
+    assert far.sum() > 1000 and (rescored[far] == raw[far]).all()
+    engine._finish(None, ids)
