@@ -22,6 +22,9 @@ speculation are the shared ones (engine/decoding.py).
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
+import ctypes.util
 import json
 import os
 from collections.abc import Collection
@@ -39,6 +42,9 @@ DEFAULT_CONTEXT = 4096
 # Prompt tokens per forward pass: long enough for AMX's tiles to pay, short enough that
 # the attention scores of a chunk (heads x chunk x context, fp32) stay a few MB.
 PROMPT_CHUNK = 512
+# Compiled products oneDNN keeps: the 17 decoding shapes (1 token and 1 + up to 16
+# guesses) and a few dozen prompt lengths.
+PRODUCT_CACHE = 64
 # The batch size oneDNN lays the packed weights out for; the layout serves any batch
 # (one token ran as fast as with a layout for one).
 PACK_HINT = 256
@@ -193,36 +199,43 @@ class Bf16Llama:
         self.length = 0  # positions the KV cache holds
         bf16 = torch.bfloat16
 
-        # Tensor by tensor, so loading never holds the fp32 checkpoint whole.
-        with safe_open(str(folder / "model.safetensors"), "pt") as fh:
+        checkpoint = folder / "model.safetensors"
 
-            def weight(layer: int, module: str, part: str) -> Any:
-                w = fh.get_tensor(f"model.layers.{layer}.{part}.{module}.weight")
-                if merged is not None and (layer, module) in merged.pairs:
-                    a, b = merged.pairs[(layer, module)]
-                    w = w + merged.scale * (b @ a)
-                return w.to(bf16)
+        def read(name: str) -> Any:
+            # One tensor per opening: safetensors maps the whole file, and every page
+            # read stays resident while the mapping lives; reading the checkpoint
+            # through one mapping made the load peak 538 MB higher. A copy, so that
+            # nothing kept holds the mapping.
+            with safe_open(str(checkpoint), "pt") as fh:
+                return fh.get_tensor(name).clone()
 
-            def norm(name: str) -> Any:
-                return fh.get_tensor(name).to(torch.float32)
+        def weight(layer: int, module: str, part: str) -> Any:
+            w = read(f"model.layers.{layer}.{part}.{module}.weight")
+            if merged is not None and (layer, module) in merged.pairs:
+                a, b = merged.pairs[(layer, module)]
+                w = w + merged.scale * (b @ a)
+            return w.to(bf16)
 
-            self.embed = fh.get_tensor("model.embed_tokens.weight").to(bf16)
-            self.head = _pack(self.embed)
-            self.norm = norm("model.norm.weight")
-            self.layers = []
-            for i in range(c.layers):
-                attn = [weight(i, m, "self_attn") for m in ("q_proj", "k_proj", "v_proj")]
-                mlp = [weight(i, m, "mlp") for m in ("gate_proj", "up_proj")]
-                self.layers.append(
-                    _Layer(
-                        attn_norm=norm(f"model.layers.{i}.input_layernorm.weight"),
-                        qkv=_Linear(_pack(torch.cat(attn))),
-                        out=_Linear(_pack(weight(i, "o_proj", "self_attn"))),
-                        mlp_norm=norm(f"model.layers.{i}.post_attention_layernorm.weight"),
-                        gate_up=_Linear(_pack(torch.cat(mlp))),
-                        down=_Linear(_pack(weight(i, "down_proj", "mlp"))),
-                    )
+        self.head = _pack(read("model.embed_tokens.weight").to(bf16))
+        self.norm = read("model.norm.weight").float()
+        self.layers = []
+        for i in range(c.layers):
+            attn = [weight(i, m, "self_attn") for m in ("q_proj", "k_proj", "v_proj")]
+            mlp = [weight(i, m, "mlp") for m in ("gate_proj", "up_proj")]
+            self.layers.append(
+                _Layer(
+                    attn_norm=read(f"model.layers.{i}.input_layernorm.weight").float(),
+                    qkv=_Linear(_pack(torch.cat(attn))),
+                    out=_Linear(_pack(weight(i, "o_proj", "self_attn"))),
+                    mlp_norm=read(f"model.layers.{i}.post_attention_layernorm.weight").float(),
+                    gate_up=_Linear(_pack(torch.cat(mlp))),
+                    down=_Linear(_pack(weight(i, "down_proj", "mlp"))),
                 )
+            )
+        # Token embeddings are read by row (the prompt's tokens, the few near-best logits
+        # recomputed) straight from the checkpoint, mapped: only rows read are resident,
+        # where a second bf16 copy beside the packed head would hold 57 MB.
+        self.embed = _mapped_tensor(folder / "model.safetensors", "model.embed_tokens.weight")
         # Rotary tables as transformers computes them (fp32, then the activations' dtype).
         inv_freq = 1.0 / (
             c.rope_theta ** (torch.arange(0, c.head_dim, 2, dtype=torch.int64).float() / c.head_dim)
@@ -297,7 +310,8 @@ class Bf16Llama:
         """The logits of `tokens` from `hidden` in fp32: what the bf16 product rounds (to
         2^-8 of the logit, ~0.1 at the logits a choice is made between)."""
         with self.torch.inference_mode():
-            return (self.embed[self.torch.from_numpy(tokens)].float() @ hidden).numpy()
+            rows = self.torch.from_numpy(np.ascontiguousarray(self.embed[tokens]))
+            return (rows @ hidden).numpy()
 
     def _run(self, ids: list[int]) -> Any:
         """The final-norm hidden states (fp32) of `ids`; their keys and values cached."""
@@ -307,7 +321,7 @@ class Bf16Llama:
         n, start = len(ids), self.length
         end = start + n
         bf16 = torch.bfloat16
-        x = self.embed[torch.tensor(ids)].float()
+        x = torch.from_numpy(self.embed[np.asarray(ids)])
         cos, sin = self.cos[start:end, None], self.sin[start:end, None]
         # Each new token sees the cache and the new tokens up to itself.
         mask = None
@@ -337,6 +351,29 @@ class Bf16Llama:
             x = x + layer.down(F.silu(gate) * up).float()
         self.length = end
         return F.rms_norm(x, (c.hidden,), self.norm, c.eps)
+
+
+def _return_freed_memory() -> None:
+    """Hand back to the system what loading freed: the fp32 checkpoint passed through the
+    heap tensor by tensor, and glibc keeps freed heap memory (~60 MB here) unless asked."""
+    name = ctypes.util.find_library("c")
+    if name is None:
+        return
+    with contextlib.suppress(OSError, AttributeError):  # not glibc
+        ctypes.CDLL(name).malloc_trim(0)
+
+
+def _mapped_tensor(path: Path, name: str) -> Any:
+    """An fp32 tensor of a safetensors file as a read-only numpy memory map."""
+    with path.open("rb") as fh:
+        size = int.from_bytes(fh.read(8), "little")
+        header = json.loads(fh.read(size))
+    info = header.get(name)
+    if info is None or info["dtype"] != "F32":
+        raise EngineError(f"{path} has no fp32 tensor {name}")
+    start = info["data_offsets"][0]
+    shape = tuple(info["shape"])
+    return np.memmap(path, dtype=np.float32, mode="r", offset=8 + size + start, shape=shape)
 
 
 def _out_rows(c: _Config, module: str) -> int:
@@ -399,6 +436,10 @@ class TorchBf16Engine(ConstrainedDecoder):
     ):
         """`merged` names adapters added into their own copy of the weights; the others
         run as LoRA on the base weights, loaded when a request first needs them."""
+        # oneDNN keeps 1,024 compiled products by default, one per batch shape it met; a
+        # prompt of each length is a new shape, and a serving process grew ~100 MB over
+        # twenty flows. Read when oneDNN first compiles, so set before any product runs.
+        os.environ.setdefault("ONEDNN_PRIMITIVE_CACHE_CAPACITY", str(PRODUCT_CACHE))
         import torch
 
         torch.set_num_threads(threads or len(os.sched_getaffinity(0)))
@@ -421,11 +462,13 @@ class TorchBf16Engine(ConstrainedDecoder):
             self._load_base()
         self._current = self._base or next(iter(self._merged.values()))
         super().__init__(ensure_tokenizer(), vocab_size=self._current.net.config.vocab)
+        _return_freed_memory()
         self._adapter_names = list(adapters)
 
     def _load_base(self) -> _Model:
         if self._base is None:
             self._base = _Model(Bf16Llama(self._folder, self.context))
+            _return_freed_memory()
         return self._base
 
     def adapters(self) -> list[str]:

@@ -477,7 +477,7 @@ def test_bf16_engine_recomputes_the_best_logits_exactly(engine_data_dir, adapter
     # The runner-up biased to just under the best: a near tie the rounding could decide.
     request.logit_bias = {second: float(raw[best] - raw[second]) - 0.05}
     rescored = engine._allowed_logits(row, request, None)
-    exact = (engine._current.net.embed[[best, second]].float() @ row.hidden).numpy()
+    exact = engine._current.net.embed[[best, second]] @ row.hidden.numpy()
     np.testing.assert_allclose(rescored[best], exact[0], atol=1e-3)
     np.testing.assert_allclose(rescored[second], exact[1] + request.logit_bias[second], atol=1e-3)
     far = raw < raw.max() - 2
