@@ -61,7 +61,7 @@ def runtime_from_env() -> Runtime:
     if value not in RUNTIMES:
         choices = ", ".join(("auto", *RUNTIMES))
         raise ValueError(f"FLOWGEN_RUNTIME={value!r}: choose one of {choices}")
-    return cast("Runtime", value)
+    return value
 
 
 def embedded_engine(

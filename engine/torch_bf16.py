@@ -37,6 +37,7 @@ import numpy as np
 from flowgen.engine.base import EngineError
 from flowgen.engine.base_model import ensure_base_model, ensure_tokenizer
 from flowgen.engine.decoding import ConstrainedDecoder, common_prefix
+from flowgen.settings import limit_onednn_kernel_cache
 
 DEFAULT_CONTEXT = 4096
 # Prompt tokens per forward pass: long enough for AMX's tiles to pay, short enough that
@@ -439,7 +440,7 @@ class TorchBf16Engine(ConstrainedDecoder):
         # oneDNN keeps 1,024 compiled products by default, one per batch shape it met; a
         # prompt of each length is a new shape, and a serving process grew ~100 MB over
         # twenty flows. Read when oneDNN first compiles, so set before any product runs.
-        os.environ.setdefault("ONEDNN_PRIMITIVE_CACHE_CAPACITY", str(PRODUCT_CACHE))
+        limit_onednn_kernel_cache(PRODUCT_CACHE)
         import torch
 
         torch.set_num_threads(threads or len(os.sched_getaffinity(0)))

@@ -217,6 +217,13 @@ def override_settings(**values: Any) -> Iterator[Settings]:
         _current = before
 
 
+def limit_onednn_kernel_cache(capacity: int) -> None:
+    """Keep at most `capacity` compiled oneDNN products (the bf16 engine's, torch's CPU
+    kernels). oneDNN keeps one per batch shape it meets, up to 1,024 by default, and
+    reads the variable when it first compiles; a user's own value wins."""
+    os.environ.setdefault("ONEDNN_PRIMITIVE_CACHE_CAPACITY", str(capacity))
+
+
 def quiet_hf_libraries() -> None:
     """No model hub, no progress bars, no library warnings in our users' output.
 

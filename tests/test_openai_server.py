@@ -90,9 +90,13 @@ def test_models_list_the_base_model_and_every_adapter(client: openai.OpenAI) -> 
 
 
 def test_streamed_chat_is_the_answer_in_pieces(client: openai.OpenAI) -> None:
-    whole = client.chat.completions.create(
-        model="default", messages=ASK, max_tokens=12, temperature=0
-    )
+    # Asked twice, so that the answer compared was decoded from the same cached prefix
+    # as the streamed one: on the bf16 engine a prompt run in one batch or in two may
+    # round differently and flip a near-tie (docs/engine.md).
+    for _ in range(2):
+        whole = client.chat.completions.create(
+            model="default", messages=ASK, max_tokens=12, temperature=0
+        )
     chunks = list(
         client.chat.completions.create(
             model="default",

@@ -279,8 +279,9 @@ def bulk_catalog(columns: int) -> dict[str, Any]:
 @pytest.fixture(scope="module")
 @needs("model")
 def strict_server(synced_store) -> Iterator[Server]:
-    # Every sync is a background job; a generation may take 2 seconds.
-    srv = Server(sync_job_items=0, generation_timeout_s=2).start()
+    # Every sync is a background job; a generation may take half a second (a flow takes
+    # 1-3 s even on the bf16 engine).
+    srv = Server(sync_job_items=0, generation_timeout_s=0.5).start()
     yield srv
     srv.stop()
 
