@@ -89,6 +89,14 @@ def train_command(
             "cases first) with each case and its near-copies left out.",
         ),
     ] = 3,
+    same_shape_examples: Annotated[
+        bool,
+        typer.Option(
+            help="Let a case's prompts show library flows of its own outline shape. Off "
+            "by default since adapter v13: synthetic cases of one recipe showed each other's "
+            "outlines, which taught copying the nearest outline (docs/training.md).",
+        ),
+    ] = False,
     base_model: Annotated[
         Path | None,
         typer.Option(help="A Hugging Face model folder instead of the embedded SmolLM2."),
@@ -127,13 +135,10 @@ def train_command(
         if name not in catalog_files:
             raise fail(f"no shipped catalog for {name!r} in {shipped.catalogs_dir()}")
         sync_file(catalog_files[name], store.engine)
+    library = [c for c in all_cases if c.split == "train" and c.flow]
     if examples_per_prompt:
         # The shared library is the train pool: prompts show its flows as inference will.
-        pool = [
-            ExampleFlow(c.id, c.installation, c.requirement, c.flow)
-            for c in all_cases
-            if c.split == "train" and c.flow
-        ]
+        pool = [ExampleFlow(c.id, c.installation, c.requirement, c.flow) for c in library]
         out.print(f"shared library: {store.sync_flows(None, pool, 'train cases').as_dict()}")
     out_dir.mkdir(parents=True, exist_ok=True)
     examples_file = out_dir / "examples.jsonl"
@@ -147,7 +152,12 @@ def train_command(
     with Progress(*columns) as progress:
         task = progress.add_task("examples", total=len(chosen), info="")
         stats = build_examples(
-            chosen, store, examples_file, lambda: progress.advance(task), examples_per_prompt
+            chosen,
+            store,
+            examples_file,
+            lambda: progress.advance(task),
+            examples_per_prompt,
+            library=None if same_shape_examples else library,
         )
     out.print(f"examples: {stats}")
     examples = read_examples(examples_file)
@@ -174,6 +184,7 @@ def train_command(
         "long_share": long_share,
         "refusal_examples": refusal_examples,
         "examples_per_prompt": examples_per_prompt,
+        "same_shape_examples": same_shape_examples,
         "examples_trained": len(examples),
     }
     with Progress(*columns) as progress:

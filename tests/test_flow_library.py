@@ -211,3 +211,46 @@ def test_flows_sync_command_reads_case_files_and_names_problems(library, tmp_pat
     assert library.flow_counts()["acme-itsm"] == 2
     foreign = flowgen("flows", "sync", REPO / "examples" / "gold.jsonl", "--installation", "x")
     assert foreign.returncode == 2 and "'x'" in foreign.stderr
+
+
+def test_training_prompts_leave_out_flows_of_the_cases_own_shape(library, tmp_path) -> None:
+    """A synthetic recipe's cases share one outline shape: a training prompt that showed
+    a sibling would teach copying the nearest outline, so siblings are left out (the
+    case's near-copies already were); without the library given, they are shown."""
+    from flowgen.training.cases import Case
+    from flowgen.training.examples import build_examples, outline_shape, read_examples
+
+    case = Case.model_validate({**FLOW_CASES[2], "split": "train"})
+    sibling = ExampleFlow(
+        "sibling",
+        "acme-itsm",
+        "Each Friday at 4pm look up the open change tasks and email every assignee a nudge",
+        case.flow,
+    )
+    library.sync_flows(None, [solved(c) for c in FLOW_CASES] + [sibling], "gold")
+    try:
+        assert outline_shape(Flow.model_validate(sibling.flow)) == outline_shape(
+            Flow.model_validate(case.flow)
+        )
+        pool = [Case.model_validate({**c, "split": "train"}) for c in FLOW_CASES]
+        pool.append(
+            Case(
+                id="sibling",
+                installation="acme-itsm",
+                requirement=sibling.requirement,
+                flow=case.flow,
+                split="train",
+            )
+        )
+        shown = {}
+        for name, given in (("kept", None), ("left", pool)):
+            out = tmp_path / f"{name}.jsonl"
+            build_examples([case], library, out, k=3, library=given)
+            outline = next(e for e in read_examples(out) if e.task == "outline")
+            shown[name] = outline.messages[-1]["content"]
+        assert "## Example: Each Friday at 4pm" in shown["kept"]
+        assert "## Example: Each Friday at 4pm" not in shown["left"]
+        assert shown["left"].count("## Example: ") == 3  # others take its place
+        assert case.requirement not in shown["left"].split("## Requirement")[0]
+    finally:
+        library.sync_flows(None, [solved(c) for c in FLOW_CASES], "gold")

@@ -151,8 +151,10 @@ class CatalogTools:
         request while enough others are at hand. `exclude` drops examples
         by name and `exclude_above` those at least this similar (training leaves a case
         and its near-copies out of its own prompt)."""
-        found = self.store.nearest_examples(self.installation, query, EXAMPLE_POOL)
         skip = set(exclude or [])
+        # Training may leave out hundreds of flows (those of the case's own shape): the
+        # pool grows by as many, so k others are still found.
+        found = self.store.nearest_examples(self.installation, query, EXAMPLE_POOL + len(skip))
         kept = [
             e
             for e in found
