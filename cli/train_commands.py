@@ -138,7 +138,7 @@ def train_command(
     library = [c for c in all_cases if c.split == "train" and c.flow]
     if examples_per_prompt:
         # The shared library is the train pool: prompts show its flows as inference will.
-        pool = [ExampleFlow(c.id, c.installation, c.requirement, c.flow) for c in library]
+        pool = [ExampleFlow(c.id, c.installation, c.requirement, c.flow or {}) for c in library]
         out.print(f"shared library: {store.sync_flows(None, pool, 'train cases').as_dict()}")
     out_dir.mkdir(parents=True, exist_ok=True)
     examples_file = out_dir / "examples.jsonl"
