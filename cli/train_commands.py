@@ -92,11 +92,12 @@ def train_command(
     same_shape_examples: Annotated[
         bool,
         typer.Option(
-            help="Let a case's prompts show library flows of its own outline shape. Off "
-            "by default since adapter v13: synthetic cases of one recipe showed each other's "
-            "outlines, which taught copying the nearest outline (docs/training.md).",
+            help="Let a case's prompts show library flows of its own outline shape (as "
+            "every shipped adapter was trained). `--no-same-shape-examples` leaves them "
+            "out, so train prompts show examples as helpful as dev's at inference; adapter "
+            "v13 tried it and lost on dev (docs/training.md).",
         ),
-    ] = False,
+    ] = True,
     base_model: Annotated[
         Path | None,
         typer.Option(help="A Hugging Face model folder instead of the embedded SmolLM2."),

@@ -81,8 +81,9 @@ def example_retrieval(
     `same_shape`: library flows of the case's own outline shape, left out. The synthetic
     cases come from a few dozen recipes, so the nearest library flow of a synthetic case
     had its very outline in 47% of v11's prompts (hand-written train 2%, dev at
-    inference 5%): the model learned to copy the nearest outline, which on requirements
-    from elsewhere is the wrong one (docs/training.md, adapter v13)."""
+    inference 5%). Leaving them out (`flowgen train --no-same-shape-examples`) was meant
+    to stop the model copying the nearest outline; adapter v13, trained so, lost on dev
+    (docs/training.md), so shipped adapters keep them."""
     rng = random.Random(case.id)
     draw = rng.random()
     if draw < NO_EXAMPLES_SHARE:
