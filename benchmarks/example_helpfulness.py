@@ -21,19 +21,20 @@ from pathlib import Path
 from flowgen.db.store import CatalogStore
 from flowgen.flow.model import Flow
 from flowgen.graph.flow_graph import ExampleRetrieval, retrieve_examples
+from flowgen.metrics.lcss import lcs_length
 from flowgen.tools.catalog_tools import CatalogTools
 from flowgen.training.cases import Case, read_cases, training_cases
-from flowgen.training.examples import Shape, example_retrieval, outline_shape, shapes_of
+from flowgen.training.examples import (
+    Shape,
+    example_retrieval,
+    outline_shape,
+    same_shape,
+    shapes_of,
+)
 
 
 def similarity(a: Shape, b: Shape) -> float:
-    table = [[0] * (len(b) + 1) for _ in range(len(a) + 1)]
-    for i, x in enumerate(a):
-        for j, y in enumerate(b):
-            table[i + 1][j + 1] = (
-                table[i][j] + 1 if x == y else max(table[i][j + 1], table[i + 1][j])
-            )
-    return 2 * table[-1][-1] / (len(a) + len(b))
+    return 2 * lcs_length(list(a), list(b)) / (len(a) + len(b))
 
 
 def shown(tools: CatalogTools, case: Case, rule: ExampleRetrieval) -> tuple[float, float] | None:
@@ -77,12 +78,7 @@ def main(files: list[str]) -> None:
             for case in (
                 c for c in flows if (c.source == "handwritten") == (source == "handwritten")
             ):
-                assert case.flow is not None
-                same = (
-                    by_shape.get(outline_shape(Flow.model_validate(case.flow)), [])
-                    if leave_out
-                    else []
-                )
+                same = same_shape(case, by_shape) if leave_out else []
                 rule = example_retrieval(case, others, 3, same)
                 # Training's prompts without examples or with another requirement's are
                 # left out: they measure the rule's draw, not retrieval.
@@ -96,7 +92,6 @@ def main(files: list[str]) -> None:
     ):
         pairs = [shown(tools_for(c.installation), c, ExampleRetrieval(k=3)) for c in subset]
         print(line(name, pairs), flush=True)
-    sys.stdout.flush()
 
 
 if __name__ == "__main__":

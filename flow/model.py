@@ -105,6 +105,14 @@ class Flow(_Open):
     def component(self, order: int) -> Component | None:
         return next((c for c in self.components if c.order == order), None)
 
+    def depths(self) -> dict[int, int]:
+        """Each component's nesting depth by order (0: top level), in component order; a
+        block that is not an earlier component counts as top level."""
+        depth: dict[int, int] = {}
+        for comp in self.components:
+            depth[comp.order] = depth[comp.block] + 1 if comp.block in depth else 0
+        return depth
+
     def children(self, order: int | None) -> list[Component]:
         """Direct children of the block `order` (top-level components for None)."""
         return [c for c in self.components if c.block == order]

@@ -82,9 +82,8 @@ def outline_lines(flow: Flow | None, refusal: str = "") -> str:
     ]
     if flow.is_subflow:
         lines += declaration_lines(flow)
-    depth: dict[int, int] = {}
+    depth = flow.depths()
     for comp in flow.components:
-        depth[comp.order] = depth[comp.block] + 1 if comp.block in depth else 0
         lines.append(_line(f"{INDENT * depth[comp.order]}- {comp.definition}", comp.annotation))
     return "\n".join(lines) + "\n"
 

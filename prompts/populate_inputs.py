@@ -60,9 +60,8 @@ def flow_lines(flow: Flow) -> list[str]:
     lines = [f"T {flow.trigger_type or 'none'} | {(trigger.annotation if trigger else '') or ''}"]
     if flow.is_subflow:
         lines += declaration_lines(flow)
-    depth: dict[int, int] = {}
+    depth = flow.depths()
     for comp in flow.components:
-        depth[comp.order] = depth[comp.block] + 1 if comp.block in depth else 0
         pad = INDENT * depth[comp.order]
         lines.append(f"{pad}{comp.order}. {comp.definition} | {comp.annotation or ''}")
     return lines

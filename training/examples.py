@@ -56,12 +56,9 @@ Shape = tuple[str, ...]
 def outline_shape(flow: Flow) -> Shape:
     """The trigger and each step's name at its depth: two flows of one shape differ only
     in their spans and inputs."""
-    depth: dict[int, int] = {}
-    shape = [f"T {flow.trigger_type or 'none'}"]
-    for comp in flow.components:
-        depth[comp.order] = depth[comp.block] + 1 if comp.block in depth else 0
-        shape.append(f"{depth[comp.order]} {comp.definition}")
-    return tuple(shape)
+    depth = flow.depths()
+    steps = [f"{depth[c.order]} {c.definition}" for c in flow.components]
+    return (f"T {flow.trigger_type or 'none'}", *steps)
 
 
 def shapes_of(pool: Iterable[Case]) -> dict[Shape, list[str]]:
@@ -72,6 +69,13 @@ def shapes_of(pool: Iterable[Case]) -> dict[Shape, list[str]]:
         if case.flow:
             by_shape.setdefault(outline_shape(Flow.model_validate(case.flow)), []).append(case.id)
     return by_shape
+
+
+def same_shape(case: Case, by_shape: dict[Shape, list[str]]) -> list[str]:
+    """The library flows (of `shapes_of`) whose outline shape is the case's."""
+    if not case.flow:
+        return []
+    return by_shape.get(outline_shape(Flow.model_validate(case.flow)), [])
 
 
 def example_retrieval(
@@ -154,9 +158,7 @@ def build_examples(
     by_shape = shapes_of(library) if library is not None else {}
     with tmp.open("w", encoding="utf-8") as fh:
         for case in cases:
-            same: list[str] = []
-            if by_shape and case.flow:
-                same = by_shape.get(outline_shape(Flow.model_validate(case.flow)), [])
+            same = same_shape(case, by_shape)
             retrieval = example_retrieval(case, others, k, same) if k else None
             examples, rejected = examples_for_case(case, store, retrieval)
             stats.cases += 1

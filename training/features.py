@@ -30,9 +30,8 @@ def flow_features(flow: Flow | None) -> set[str]:
         found.add(flow.trigger_type)
     elif flow.input_params or flow.output_params:
         found.add("defines_subflow")  # a subflow itself (`subflow`: one that calls one)
-    depth: dict[int, int] = {}
+    depth = flow.depths()
     for comp in flow.components:
-        depth[comp.order] = depth[comp.block] + 1 if comp.block in depth else 0
         if comp.category == "flowlogic":
             found.add(comp.definition)
         elif comp.category == "subflow":
