@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import re
 
-from flowgen.flow.catalog import CatalogView, Choice, Param
+from flowgen.flow.catalog import CatalogView, Choice, Column, Param
 from flowgen.flow.encoded_query import join_parts, parse_query
 from flowgen.flow.model import FlowInput
 
@@ -118,3 +118,77 @@ def ground_choices(
             changes.append(f"{given.value} -> {value}")
         grounded.append(given.model_copy(update={"value": value}))
     return grounded, changes
+
+
+# Words a boolean column's label is negated with: "becomes inactive", "is unassigned".
+_NEGATIONS = ("in", "un", "non")
+_FILLER = frozenset({"is", "a", "an", "the"})
+
+
+def named_settings(annotation: str, table: str, columns: list[Column]) -> list[tuple[str, str]]:
+    """The (column, value) pairs the annotation names by label: a choice by its label
+    ("is approved" → approval=approved), a boolean by its label or the label negated
+    ("becomes inactive" → active=false). Labels that are words of the table's own name
+    are no evidence (see `ground_query`)."""
+    said = stems(annotation)
+    table_words = set(stems(table))
+    found: list[tuple[str, str]] = []
+    for column in columns:
+        if column.type == "boolean":
+            label = [w for w in stems(column.label or column.name) if w not in _FILLER]
+            if not label or set(label) <= table_words:
+                continue
+            negated = [prefix + label[0] for prefix in _NEGATIONS] if len(label) == 1 else []
+            if any(w in said for w in negated) or names(said, ["not", *label]):
+                found.append((column.name, "false"))
+            elif names(said, label):
+                found.append((column.name, "true"))
+        elif column.choices:
+            named = [
+                choice.value
+                for choice in column.choices
+                if names(said, label_stems(choice)) and not set(label_stems(choice)) <= table_words
+            ]
+            if len(named) == 1:
+                found.append((column.name, named[0]))
+    return found
+
+
+def ground_trigger_fields(query: str, table: str, annotation: str, columns: list[Column]) -> str:
+    """A record trigger's condition with a term its annotation gives no word for moved to
+    the one column setting the annotation names. The small model writes the fields it saw
+    most in training (`stateCHANGESTO4`, `priority=1`) where the event is another
+    column's ("When a change request is approved": `approvalCHANGESTOapproved`); value
+    grounding (`ground_query`) cannot help when the column itself is wrong. Only a term
+    on a column of the table whose label, name and value the annotation never mentions
+    is replaced, and only when the annotation names exactly one setting of a column the
+    condition does not already test; its operator stays."""
+    named = named_settings(annotation, table, columns)
+    if len(named) != 1:
+        return query
+    column_name, value = named[0]
+    said = set(stems(annotation))
+    by_name = {c.name: c for c in columns}
+    terms = parse_query(query)
+    parts = [(t.connector, t.raw) for t in terms]
+    for i, term in enumerate(terms):
+        if term.field == column_name:
+            # the column is right; a boolean's value is settled here ("becomes
+            # inactive"), a choice's by `ground_query`
+            if by_name[column_name].type == "boolean" and term.value != value:
+                parts[i] = (term.connector, f"{column_name}{term.operator}{value}")
+                return join_parts(parts)
+            return query
+    for i, term in enumerate(terms):
+        column = by_name.get(term.field or "")
+        if column is None or term.operator not in GROUNDED_OPERATORS:
+            continue
+        mentioned = set(stems(f"{column.name} {column.label or ''} {term.value}"))
+        if column.choices:
+            written = [c for c in column.choices if c.value == term.value]
+            mentioned |= {w for c in written for w in label_stems(c)}
+        if mentioned & said:
+            continue
+        parts[i] = (term.connector, f"{column_name}{term.operator}{value}")
+        return join_parts(parts)
+    return query

@@ -44,7 +44,7 @@ from flowgen.flow.errors import FlowError
 from flowgen.flow.flowlogic import FLOW_LOGIC
 from flowgen.flow.model import Flow, FlowInput, flow_json
 from flowgen.flow.validator import pill_roots, validate_flow
-from flowgen.graph.choice_grounding import ground_choices
+from flowgen.graph.choice_grounding import ground_choices, ground_trigger_fields
 from flowgen.graph.coverage import CoverageRule
 from flowgen.graph.guard import RefusalGuard
 from flowgen.graph.outline_repair import (
@@ -457,6 +457,9 @@ def inputs_node(state: FlowState, runtime: Runtime[RunContext]) -> dict[str, Any
                 inputs, grounded = ground_choices(
                     inputs, offered.params, annotation, retriever.catalog, trigger=order == 0
                 )
+                if order == 0 and annotation:
+                    inputs, moved = _ground_trigger_fields(inputs, annotation, retriever)
+                    grounded += moved
                 if grounded:
                     out["choices_grounded"] = grounded
             if order == 0:
@@ -611,6 +614,24 @@ def _input_examples(examples: list[dict[str, Any]], flow: Flow, order: int) -> l
 def _tokens(engine: Engine, messages: list[ChatMessage]) -> int:
     """About how many tokens the messages take (the chat template adds ~5 a message)."""
     return len(engine.tokenize("\n".join(m.content for m in messages))) + 5 * len(messages)
+
+
+def _ground_trigger_fields(
+    inputs: list[FlowInput], annotation: str, retriever: InputsRetriever
+) -> tuple[list[FlowInput], list[str]]:
+    """A record trigger's condition with a term on a column its annotation never names
+    moved to the one it names (graph/choice_grounding.py), and the change for the trace."""
+    values = {i.name: i.value for i in inputs}
+    table, condition = values.get("table"), values.get("condition")
+    if not table or not condition:
+        return inputs, []
+    grounded = ground_trigger_fields(condition, table, annotation, retriever.all_columns(table))
+    if grounded == condition:
+        return inputs, []
+    settled = [
+        i.model_copy(update={"value": grounded}) if i.name == "condition" else i for i in inputs
+    ]
+    return settled, [f"{condition} -> {grounded}"]
 
 
 def _stated_schedule(flow: Flow, requirement: str, params: list[Param]) -> dict[str, str] | None:

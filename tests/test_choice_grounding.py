@@ -9,7 +9,7 @@ import pytest
 
 from flowgen.flow.catalog import load_catalog
 from flowgen.flow.model import FlowInput
-from flowgen.graph.choice_grounding import ground_choices, ground_query
+from flowgen.graph.choice_grounding import ground_choices, ground_query, ground_trigger_fields
 
 REPO = Path(__file__).resolve().parent.parent
 CATALOG = load_catalog(REPO / "catalogs" / "acme-itsm.yaml")
@@ -98,3 +98,55 @@ def test_the_table_a_query_reads_is_its_params_table_input() -> None:
     inputs[0] = FlowInput(name="table_name", value="change_task")
     inputs[2] = FlowInput(name="values", value="state=3")
     assert ground_choices(inputs, step.inputs, "cancel the change", CATALOG) == (inputs, [])
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize(
+    ("query", "table", "annotation", "grounded"),
+    [
+        # a column the words never name, where they name one setting of another
+        (
+            "stateCHANGESTO4",
+            "change_request",
+            "When a change request is approved",
+            "approvalCHANGESTOapproved",
+        ),
+        (
+            "stateCHANGESTO2",
+            "incident",
+            "When a major incident is accepted",
+            "major_incident_stateCHANGESTOaccepted",
+        ),
+        # a boolean named, and named negated
+        (
+            "stateCHANGESTO24",
+            "sn_hr_core_case",
+            "If an HR case is marked sensitive",
+            "sensitiveCHANGESTOtrue",
+        ),
+        (
+            "activeCHANGESTOtrue",
+            "sys_user",
+            "Every time a user becomes inactive",
+            "activeCHANGESTOfalse",
+        ),
+        # other terms and connectors stay
+        (
+            "priority=1^ORstateCHANGESTO4",
+            "change_request",
+            "a priority 1 change is approved",
+            "priority=1^ORapprovalCHANGESTOapproved",
+        ),
+        # the written term is named ("priority 1"): it stays
+        ("priority=1", "incident", "When a priority 1 incident is put on hold", "priority=1"),
+        # two settings named ("high" is a risk and an impact): the words do not decide
+        ("state=-5", "change_request", "a high risk, high impact change", "state=-5"),
+        # nothing named; the named column already tested (its value is ground_query's)
+        ("state=2", "incident", "when the caller replies", "state=2"),
+        ("approval=requested", "change_request", "once it is approved", "approval=requested"),
+    ],
+)
+def test_a_trigger_term_on_an_unnamed_column_moves_to_the_named_one(
+    query: str, table: str, annotation: str, grounded: str
+) -> None:
+    assert ground_trigger_fields(query, table, annotation, CATALOG.columns(table)) == grounded

@@ -1,0 +1,85 @@
+"""Replays the trigger-field grounding (graph/choice_grounding.py, `ground_trigger_fields`)
+over an eval's stored flows: each record trigger's condition is grounded as the inputs
+node would ground it, and FlowSim full is scored before and after against gold. No
+model runs, so a rule can be judged on dev in seconds before a live run confirms it.
+
+    python benchmarks/trigger_grounding_replay.py results/amd-v11-dev100-today
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+import sys
+from pathlib import Path
+
+from flowgen.flow.catalog import Catalog, load_catalog
+from flowgen.flow.model import FlowInput
+from flowgen.graph.choice_grounding import ground_trigger_fields
+from flowgen.graph.trigger_condition import settle_change_operators
+from flowgen.metrics.flowsim import flowsim
+
+GOLD = Path("data/handwritten.jsonl")
+CATALOGS = Path("catalogs")
+
+
+def grounded_trigger(flow: dict, catalog: Catalog) -> dict | None:
+    """The flow's trigger with its condition grounded, or None when nothing changes."""
+    trigger = flow.get("trigger") or {}
+    inputs = {i["name"]: i["value"] for i in trigger.get("inputs", [])}
+    table, condition = inputs.get("table"), inputs.get("condition")
+    if not (table and condition and trigger.get("annotation")):
+        return None
+    value = ground_trigger_fields(condition, table, trigger["annotation"], catalog.columns(table))
+    if value == condition:
+        return None
+    given = [FlowInput(name=n, value=value if n == "condition" else v) for n, v in inputs.items()]
+    settled, _ = settle_change_operators(trigger["type"], given)
+    return {**trigger, "inputs": [i.model_dump() for i in settled]}
+
+
+def _condition(trigger: dict | None) -> str | None:
+    inputs = {i["name"]: i["value"] for i in (trigger or {}).get("inputs", [])}
+    return inputs.get("condition")
+
+
+def main(folders: list[str]) -> None:
+    gold = {c["id"]: c for c in map(json.loads, GOLD.read_text().splitlines()) if c}
+    catalogs: dict[str, Catalog] = {}
+    for folder in folders:
+        rows = [
+            json.loads(line) for line in (Path(folder) / "cases.jsonl").read_text().splitlines()
+        ]
+        diffs: list[float] = []
+        changed = []
+        for row in rows:
+            flow, case = row.get("flow"), gold.get(row["id"])
+            if not flow or not case or not case.get("flow"):
+                diffs.append(0.0)
+                continue
+            name = row["installation"]
+            catalog = catalogs.setdefault(name, load_catalog(CATALOGS / f"{name}.yaml"))
+            trigger = grounded_trigger(flow, catalog)
+            if trigger is None:
+                diffs.append(0.0)
+                continue
+            before = flowsim(flow, case["flow"], "full")
+            after = flowsim({**flow, "trigger": trigger}, case["flow"], "full")
+            diffs.append(after - before)
+            old, new = _condition(flow["trigger"]), _condition(trigger)
+            changed.append(
+                (row["id"], old, new, _condition(case["flow"]["trigger"]), after - before)
+            )
+        for case_id, old, new, want, delta in changed:
+            print(f"  {case_id:22s} {old} -> {new}   (gold {want})  {delta:+.3f}")
+        better = sum(d > 0 for d in diffs)
+        worse = sum(d < 0 for d in diffs)
+        se = statistics.stdev(diffs) / len(diffs) ** 0.5 if len(diffs) > 1 else 0.0
+        print(
+            f"{folder}: {len(changed)} of {len(rows)} conditions changed; FlowSim full"
+            f" {statistics.mean(diffs):+.4f} ± {se:.4f} a case; {better} closer, {worse} further"
+        )
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
