@@ -65,6 +65,11 @@ _OPENING = re.compile(
     r"^(?:when(?:ever)?|once|as soon as|each time|every time|any time|anytime|if|"
     r"for (?:each|every|any))\b[^,;.:]*"
 )
+# ... or in a clause that closes the sentence: "Mirror every billing case to Salesforce
+# when it is created" ("if" there is a step's condition, so it does not count).
+_LATER = re.compile(r"\b(?:when(?:ever)?|as soon as|each time|every time|any time)\b[^,;.:]*")
+# ... or before the arrow of a terse one: "web case created -> auto-reply with the number".
+_ARROW = re.compile(r"^[^,;.:>]*(?=\s*->)")
 RECORD_CUES: list[tuple[str, re.Pattern[str]]] = [
     (
         "email",
@@ -80,6 +85,8 @@ RECORD_CUES: list[tuple[str, re.Pattern[str]]] = [
             r"(?!\s+(?:to|above|below|by|from)\b)"
             r"|\bnew(?:ly created)?\s+(?!value|state|status|priority|owner|assignee)"
             r"|\bcomes?\s+in\b"
+            # the active voice: "When someone submits an access request"
+            r"|\b(?:submits|raises|opens|logs|files|reports|registers)\s+(?:a|an|new)\b"
         ),
     ),
     (
@@ -87,8 +94,11 @@ RECORD_CUES: list[tuple[str, re.Pattern[str]]] = [
         re.compile(
             r"\b(?:is|are|gets|get|was|were|has been|have been)\s+(?:updated|changed|"
             r"closed|resolved|approved|rejected|reassigned|escalated|cancell?ed|completed|"
-            r"implemented|deactivated|reopened|put on hold)\b"
+            r"implemented|deactivated|reopened|put on hold|set|marked|published|accepted|"
+            r"revoked|moved|switched|retired|contained|triaged|lowered|downgraded|"
+            r"deferred|delivered)\b"
             r"|\b(?:becomes?|changes?\s+to|moves?\s+to|goes\s+to|turns?)\b"
+            r"|\b(?:changes|expires|closes|goes\s+(?:above|below|negative|positive|high|low))\b"
         ),
     ),
 ]
@@ -106,10 +116,13 @@ def named_trigger(requirement: str, offered: list[str]) -> str | None:
             found.append((match.start(), trigger))
     if found:
         return min(found)[1]
-    opening = _OPENING.match(text)
+    arrow = _ARROW.match(text)
+    opening = _OPENING.match(text) or arrow or _LATER.search(text)
     if opening is None:
         return None
     clause = opening.group(0)
+    if opening is arrow:  # "case closed ->" says "a case is closed"
+        clause = re.sub(r"\b(\w+ed)\s*$", r"is \1", clause)
     named = [t for t, pattern in RECORD_CUES if pattern.search(clause)]
     if _CATALOG.search(clause):
         return None  # a requested item: record or service catalog trigger, either is written

@@ -52,6 +52,17 @@ def test_a_schedule_named_in_so_many_words_is_that_trigger(requirement: str, tri
             "record_update",
         ),
         ("When an email arrives at the abuse mailbox, open a phishing report.", "email"),
+        # the active voice, a closing clause, a terse arrow
+        ("When someone submits an access request for production, get approval.", "record_create"),
+        ("Whenever a VIP user raises an incident, bump it to priority 2.", "record_create"),
+        ("Mirror every billing case to Salesforce when it is created.", "record_create"),
+        ("web case created -> auto-reply email with case number", "record_create"),
+        ("case closed -> send CSAT survey", "record_update"),
+        # states set, marked, published; a field that changes
+        ("When a major incident is accepted, run the major incident subflow.", "record_update"),
+        ("If an HR case is marked sensitive, restrict it to the HR managers.", "record_update"),
+        ("When an incident's assignment group changes, email the new manager.", "record_update"),
+        ("When a security incident's risk score goes above 80, open a war room.", "record_update"),
     ],
 )
 def test_a_record_event_named_in_the_opening_clause_is_that_trigger(
@@ -73,6 +84,8 @@ def test_a_record_event_named_in_the_opening_clause_is_that_trigger(
         # created and updated cues both in the opening clause
         "When a new requested item is approved, create a catalog task.",
         "Every time the SLA breaches, tell the manager.",
+        # a closing "if" is a step's condition, not the trigger's event
+        "Find the open changes and close them if the change is approved.",
     ],
 )
 def test_no_trigger_is_named_where_the_words_leave_a_choice(requirement: str) -> None:
