@@ -16,6 +16,7 @@ from typer.core import TyperGroup
 from flowgen.cli.adapter_option import folder_engine, local_adapter
 from flowgen.cli.console import fail, out
 from flowgen.cli.data_commands import corpus_files
+from flowgen.graph.coverage import DEFAULT_COVERAGE, Coverage
 from flowgen.metrics.scoring import SUMMARY_KEYS
 
 if TYPE_CHECKING:
@@ -94,8 +95,12 @@ def run(
         ),
     ] = 0,
     coverage: Annotated[
-        bool, typer.Option(help="The outline may not end while an action clause is uncovered.")
-    ] = False,
+        Coverage,
+        typer.Option(
+            help="The outline may not end while an action clause is uncovered: on every"
+            " requirement, on those with many action clauses (long), or never."
+        ),
+    ] = DEFAULT_COVERAGE,
     ground_choices: Annotated[
         bool,
         typer.Option(help="Replace a choice value the item's annotation contradicts."),
@@ -151,7 +156,7 @@ def run(
             + (f"+{examples}ex" if examples != 3 else "")
             + ("+perfect-rag" if perfect_rag else "")
             + (f"+consensus{consensus}" if consensus else "")
-            + ("+coverage" if coverage else "")
+            + (f"+coverage-{coverage}" if coverage != DEFAULT_COVERAGE else "")
             + ("" if ground_choices else "+raw-choices")
         )
     )

@@ -17,6 +17,7 @@ from flowgen.db.connection import DatabaseError
 from flowgen.db.store import UnknownInstallation
 from flowgen.flow.model import Flow
 from flowgen.flow.render import flow_tree
+from flowgen.graph.coverage import DEFAULT_COVERAGE, Coverage
 from flowgen.settings import get_settings
 
 if TYPE_CHECKING:
@@ -52,8 +53,12 @@ def generate(
         ),
     ] = 0,
     coverage: Annotated[
-        bool, typer.Option(help="The outline may not end while an action clause is uncovered.")
-    ] = False,
+        Coverage,
+        typer.Option(
+            help="The outline may not end while an action clause is uncovered: on every"
+            " requirement, on those with many action clauses (long), or never."
+        ),
+    ] = DEFAULT_COVERAGE,
 ) -> None:
     """Generate a flow for REQUIREMENT, showing the outline and each step as they come."""
     from flowgen.graph.generator import FlowGenerator, RequirementError

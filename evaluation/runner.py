@@ -22,6 +22,7 @@ from flowgen.engine.base import Engine
 from flowgen.evaluation.component_counts import components
 from flowgen.evaluation.summary import feature_matrix, matrix_csv, matrix_markdown, summary
 from flowgen.flow.model import Flow, flow_json
+from flowgen.graph.coverage import DEFAULT_COVERAGE, Coverage
 from flowgen.metrics.scoring import score_case
 from flowgen.tools.example_index import ExampleIndex, SolvedCase
 from flowgen.training.cases import Case
@@ -36,7 +37,7 @@ class Arm:
     perfect_rag: bool = False
     max_rounds: int = 2
     consensus: int = 0  # outlines sampled besides the greedy one (graph/flow_graph.py)
-    coverage: bool = False  # the outline's coverage rule (graph/coverage.py)
+    coverage: Coverage = DEFAULT_COVERAGE  # the outline's coverage rule (graph/coverage.py)
     ground_choices: bool = True  # graph/choice_grounding.py
 
 

@@ -15,6 +15,7 @@ cannot place does not make it write forever.
 from __future__ import annotations
 
 import re
+from typing import Literal
 
 from flowgen.graph.retrieval import clauses
 
@@ -32,6 +33,12 @@ STOPWORDS = frozenset(
     "then also all any each every".split()
 )
 MAX_EXTENSIONS = 4
+# When the rule applies: never, on every requirement, or on those with at least
+# LONG_ACTIONS action clauses. Dev's 100 short requirements have at most 4 (one has 4);
+# 23 of its 24 long ones have 5 or more.
+Coverage = Literal["off", "long", "on"]
+LONG_ACTIONS = 4
+DEFAULT_COVERAGE: Coverage = "off"
 
 
 def _words(text: str) -> set[str]:
@@ -66,6 +73,14 @@ class CoverageRule:
     def __init__(self, requirement: str):
         self.actions = action_clauses(requirement)
         self.extensions = 0
+
+    @classmethod
+    def when(cls, coverage: Coverage, requirement: str) -> CoverageRule | None:
+        """The rule for this requirement under `coverage`, or None where it does not apply."""
+        if coverage == "off":
+            return None
+        rule = cls(requirement)
+        return rule if coverage == "on" or len(rule.actions) >= LONG_ACTIONS else None
 
     def __call__(self, text: str) -> bool:
         if not self.actions or self.extensions >= MAX_EXTENSIONS or text.startswith("REFUSE"):

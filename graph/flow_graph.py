@@ -45,7 +45,7 @@ from flowgen.flow.flowlogic import FLOW_LOGIC
 from flowgen.flow.model import Flow, FlowInput, flow_json
 from flowgen.flow.validator import pill_roots, validate_flow
 from flowgen.graph.choice_grounding import ground_choices, ground_trigger_fields
-from flowgen.graph.coverage import CoverageRule
+from flowgen.graph.coverage import DEFAULT_COVERAGE, Coverage, CoverageRule
 from flowgen.graph.guard import RefusalGuard
 from flowgen.graph.outline_repair import (
     LIST_TYPES,
@@ -152,8 +152,9 @@ class RunContext:
     # Guidelines in the prompts, for a model not fine-tuned on them (prompted baselines).
     instructions: bool = False
     # The coverage rule (graph/coverage.py): an outline may not end while an action
-    # clause of the requirement has no step. In-process engines only.
-    coverage: bool = False
+    # clause of the requirement has no step ("long": on requirements with many).
+    # In-process engines only.
+    coverage: Coverage = DEFAULT_COVERAGE
     # Choice values the item's annotation contradicts replaced by the one it names
     # (graph/choice_grounding.py).
     ground_choices: bool = True
@@ -306,7 +307,7 @@ def outline_node(state: FlowState, runtime: Runtime[RunContext]) -> dict[str, An
             must_refuse=bool(state.get("certain")),
         )
         bias = ctx.refusal_logit_bias if feedback is None else None
-        rule = CoverageRule(requirement) if ctx.coverage else None
+        rule = CoverageRule.when(ctx.coverage, requirement)
         # A step written again on the same words ends the outline (the repeat itself is
         # dropped below): a loop cost v3 up to 70 s a flow. It also cut 4 of test's 24
         # long outlines that v4 went on to finish after a repeat (docs/results.md).
@@ -326,7 +327,7 @@ def outline_node(state: FlowState, runtime: Runtime[RunContext]) -> dict[str, An
                     OUTLINE_MAX_TOKENS,
                     bias,
                     seed,
-                    CoverageRule(requirement) if ctx.coverage else None,
+                    CoverageRule.when(ctx.coverage, requirement),
                     repeat,
                 )
                 for seed in range(1, ctx.consensus + 1)

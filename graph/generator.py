@@ -27,6 +27,7 @@ from flowgen.db.store import CatalogStore
 from flowgen.engine.base import Engine, GenerationResult
 from flowgen.engine.factory import default_engine, shipped_adapters
 from flowgen.flow.model import Flow
+from flowgen.graph.coverage import DEFAULT_COVERAGE, Coverage
 from flowgen.graph.flow_graph import (
     ExampleRetrieval,
     FlowState,
@@ -183,7 +184,7 @@ class FlowGenerator:
         refusal_bias: float | None = None,
         guard: RefusalGuard | Literal["shipped"] | None = "shipped",
         consensus: int = 0,
-        coverage: bool = False,
+        coverage: Coverage = DEFAULT_COVERAGE,
         ground_choices: bool = True,
         max_requirement_chars: int | None = None,
     ):
@@ -197,7 +198,8 @@ class FlowGenerator:
         `consensus`: outlines sampled besides the greedy one; the one that agrees most
         with the others is kept (each costs the outline's decoding, not its prompt).
         `coverage`: the outline may not end while an action clause of the requirement
-        has no step (graph/coverage.py; in-process engines).
+        has no step: "on", "off", or "long" (requirements with many action clauses;
+        graph/coverage.py; in-process engines).
         `ground_choices`: a choice value the item's annotation contradicts is replaced by
         the one it names (graph/choice_grounding.py).
         `max_requirement_chars`: the longest requirement taken (None: the setting)."""

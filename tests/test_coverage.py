@@ -7,7 +7,13 @@ import pytest
 from conftest import needs
 
 from flowgen.engine.base import ChatMessage, GenerationRequest
-from flowgen.graph.coverage import MAX_EXTENSIONS, CoverageRule, action_clauses, uncovered
+from flowgen.graph.coverage import (
+    LONG_ACTIONS,
+    MAX_EXTENSIONS,
+    CoverageRule,
+    action_clauses,
+    uncovered,
+)
 
 LONG = (
     "When a P1 incident is created, do the following. First, notify the on-call group in "
@@ -45,6 +51,16 @@ def test_the_rule_refuses_to_end_an_outline_that_left_actions_out_then_gives_up(
     for _ in range(MAX_EXTENSIONS):
         rule(one_step)
     assert rule(one_step) is True  # bounded: a clause it cannot place ends the outline
+
+
+def test_long_applies_the_rule_only_where_many_actions_are_asked() -> None:
+    short = "When a P1 incident is created, notify the on-call group and email the caller."
+    many = LONG + " Then assign it to the network team and close the parent task."
+    assert len(action_clauses(short)) < LONG_ACTIONS <= len(action_clauses(many))
+    assert CoverageRule.when("long", short) is None
+    assert CoverageRule.when("long", many) is not None
+    assert CoverageRule.when("on", short) is not None
+    assert CoverageRule.when("off", many) is None
 
 
 @pytest.fixture(scope="module")
