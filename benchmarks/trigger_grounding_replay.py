@@ -30,7 +30,14 @@ def grounded_trigger(flow: dict, catalog: Catalog) -> dict | None:
     table, condition = inputs.get("table"), inputs.get("condition")
     if not (table and condition and trigger.get("annotation")):
         return None
-    value = ground_trigger_fields(condition, table, trigger["annotation"], catalog.columns(table))
+    about = catalog.table(table)
+    value = ground_trigger_fields(
+        condition,
+        table,
+        about.label if about else None,
+        trigger["annotation"],
+        catalog.columns(table),
+    )
     if value == condition:
         return None
     given = [FlowInput(name=n, value=value if n == "condition" else v) for n, v in inputs.items()]

@@ -123,15 +123,19 @@ def ground_choices(
 # Words a boolean column's label is negated with: "becomes inactive", "is unassigned".
 _NEGATIONS = ("in", "un", "non")
 _FILLER = frozenset({"is", "a", "an", "the"})
+# A record trigger's own event ("a new case", "is opened"): the state New or Open it names
+# is what the trigger already says, no evidence for a condition.
+_EVENT_WORDS = frozenset(stems("new open opened created"))
 
 
-def named_settings(annotation: str, table: str, columns: list[Column]) -> list[tuple[str, str]]:
+def named_settings(
+    annotation: str, table_words: set[str], columns: list[Column]
+) -> list[tuple[str, str]]:
     """The (column, value) pairs the annotation names by label: a choice by its label
     ("is approved" → approval=approved), a boolean by its label or the label negated
-    ("becomes inactive" → active=false). Labels that are words of the table's own name
-    are no evidence (see `ground_query`)."""
+    ("becomes inactive" → active=false). Labels that are words of the table's name or
+    label, or the trigger's own event, are no evidence (see `ground_query`)."""
     said = stems(annotation)
-    table_words = set(stems(table))
     found: list[tuple[str, str]] = []
     for column in columns:
         if column.type == "boolean":
@@ -147,23 +151,26 @@ def named_settings(annotation: str, table: str, columns: list[Column]) -> list[t
             named = [
                 choice.value
                 for choice in column.choices
-                if names(said, label_stems(choice)) and not set(label_stems(choice)) <= table_words
+                if names(said, label_stems(choice))
+                and not set(label_stems(choice)) <= table_words | _EVENT_WORDS
             ]
             if len(named) == 1:
                 found.append((column.name, named[0]))
     return found
 
 
-def ground_trigger_fields(query: str, table: str, annotation: str, columns: list[Column]) -> str:
+def ground_trigger_fields(
+    query: str, table: str, table_label: str | None, annotation: str, columns: list[Column]
+) -> str:
     """A record trigger's condition with a term its annotation gives no word for moved to
     the one column setting the annotation names. The small model writes the fields it saw
     most in training (`stateCHANGESTO4`, `priority=1`) where the event is another
     column's ("When a change request is approved": `approvalCHANGESTOapproved`); value
     grounding (`ground_query`) cannot help when the column itself is wrong. Only a term
     on a column of the table whose label, name and value the annotation never mentions
-    is replaced, and only when the annotation names exactly one setting of a column the
-    condition does not already test; its operator stays."""
-    named = named_settings(annotation, table, columns)
+    (`P1` mentions priority 1) is replaced, and only when the annotation names exactly
+    one setting of a column the condition does not already test; its operator stays."""
+    named = named_settings(annotation, set(stems(f"{table} {table_label or ''}")), columns)
     if len(named) != 1:
         return query
     column_name, value = named[0]
@@ -183,7 +190,7 @@ def ground_trigger_fields(query: str, table: str, annotation: str, columns: list
         column = by_name.get(term.field or "")
         if column is None or term.operator not in GROUNDED_OPERATORS:
             continue
-        mentioned = set(stems(f"{column.name} {column.label or ''} {term.value}"))
+        mentioned = set(stems(f"{column.name} {column.label or ''} {term.value} p{term.value}"))
         if column.choices:
             written = [c for c in column.choices if c.value == term.value]
             mentioned |= {w for c in written for w in label_stems(c)}

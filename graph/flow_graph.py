@@ -626,7 +626,10 @@ def _ground_trigger_fields(
     table, condition = values.get("table"), values.get("condition")
     if not table or not condition:
         return inputs, []
-    grounded = ground_trigger_fields(condition, table, annotation, retriever.all_columns(table))
+    about = retriever.catalog.table(table)
+    grounded = ground_trigger_fields(
+        condition, table, about.label if about else None, annotation, retriever.all_columns(table)
+    )
     if grounded == condition:
         return inputs, []
     settled = [

@@ -149,4 +149,7 @@ def test_the_table_a_query_reads_is_its_params_table_input() -> None:
 def test_a_trigger_term_on_an_unnamed_column_moves_to_the_named_one(
     query: str, table: str, annotation: str, grounded: str
 ) -> None:
-    assert ground_trigger_fields(query, table, annotation, CATALOG.columns(table)) == grounded
+    label = CATALOG.table(table).label  # type: ignore[union-attr]
+    assert (
+        ground_trigger_fields(query, table, label, annotation, CATALOG.columns(table)) == grounded
+    )
