@@ -182,7 +182,11 @@ def ground_trigger_fields(
         if term.field == column_name:
             # the column is right; a boolean's value is settled here ("becomes
             # inactive"), a choice's by `ground_query`
-            if by_name[column_name].type == "boolean" and term.value != value:
+            if (
+                by_name[column_name].type == "boolean"
+                and term.value != value
+                and not set(stems(term.value)) & said  # "(open set to false)"
+            ):
                 parts[i] = (term.connector, f"{column_name}{term.operator}{value}")
                 return join_parts(parts)
             return query

@@ -130,6 +130,13 @@ def test_the_table_a_query_reads_is_its_params_table_input() -> None:
             "Every time a user becomes inactive",
             "activeCHANGESTOfalse",
         ),
+        # the value written is the one the words say
+        (
+            "activeCHANGESTOfalse",
+            "sys_user",
+            "When a user is inactive (active set to false)",
+            "activeCHANGESTOfalse",
+        ),
         # other terms and connectors stay
         (
             "priority=1^ORstateCHANGESTO4",
