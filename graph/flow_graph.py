@@ -54,7 +54,6 @@ from flowgen.graph.outline_repair import (
     ends_in_a_loop,
     has_list_to_loop,
     loop_record_steps_over_lists,
-    name_product_steps,
     unwrap_lone_paths,
     unwrap_loops_without_lists,
     without_repeated_block,
@@ -62,7 +61,6 @@ from flowgen.graph.outline_repair import (
 from flowgen.graph.repeated_terms import drop_repeated_terms
 from flowgen.graph.retrieval import (
     InputsRetriever,
-    OutlineOffer,
     RetrievalCache,
     declared_inputs,
     outline_offer,
@@ -235,10 +233,9 @@ def outline_prompt(
     instructions: bool = False,
     may_refuse: bool = True,
     must_refuse: bool = False,
-) -> tuple[list[ChatMessage], str, OutlineOffer]:
-    """The createFlow messages, the grammar of their answer and what they offer.
-    `may_refuse`: the model may choose to refuse; `must_refuse`: it may only refuse (and
-    word the reason)."""
+) -> tuple[list[ChatMessage], str]:
+    """The createFlow messages and the grammar of their answer. `may_refuse`: the model
+    may choose to refuse; `must_refuse`: it may only refuse (and word the reason)."""
     offered = outline_offer(tools, requirement, extra_steps)
     # Whether to refuse is decided once: a second outline, written to fix the
     # validator's complaints, must be a flow (v1 read the complaint as a reason).
@@ -269,7 +266,7 @@ def outline_prompt(
         examples,
         instructions,
     )
-    return messages, grammar, offered
+    return messages, grammar
 
 
 # -- nodes and the routing after each --------------------------------------------------------
@@ -294,7 +291,7 @@ def outline_node(state: FlowState, runtime: Runtime[RunContext]) -> dict[str, An
         shown = state.get("examples")
         if shown is None:
             shown = retrieve_examples(tools, ctx.examples, requirement)
-        messages, grammar, offered = outline_prompt(
+        messages, grammar = outline_prompt(
             tools,
             requirement,
             state.get("extra_steps"),
@@ -370,9 +367,6 @@ def outline_node(state: FlowState, runtime: Runtime[RunContext]) -> dict[str, An
         # A cut copy may leave a block opened in its last line without children.
         whole = result.complete and not looped_lines
         flow = parsed.flow if whole else _drop_unfinished_blocks(parsed.flow)
-        flow, named = name_product_steps(flow, offered.steps)
-        if named:
-            out["product_steps_named"] = named
         flow, repeated = drop_repeated_steps(flow)
         if repeated:
             out["repeats_dropped"] = repeated

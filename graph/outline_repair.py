@@ -27,14 +27,12 @@ that step's CATCH, the step wrapped in a TRY (`catch_failures`).
 from __future__ import annotations
 
 import re
-from typing import Any
 
 from flowgen.flow.catalog import CatalogView
 from flowgen.flow.flowlogic import FOLLOWS
 from flowgen.flow.model import Component, Flow
 from flowgen.flow.pills import parse_pill
 from flowgen.flow.validator import pill_roots
-from flowgen.graph.choice_grounding import stems
 from flowgen.prompts.line_format import INDENT
 
 LIST_TYPES = {"records", "array"}
@@ -376,73 +374,3 @@ def _failure_test(flow: Flow) -> tuple[Component, Component] | None:
             continue
         return before, comp
     return None
-
-
-# Steps of the platform that say no product: the small model writes them where the words
-# name a spoke's action ("create a war room channel in Slack" as create_record).
-GENERIC_STEPS = frozenset(
-    {
-        "create_record",
-        "update_record",
-        "look_up_record",
-        "look_up_records",
-        "update_multiple_records",
-        "log",
-    }
-)
-_SCOPE_WORDS = frozenset({"sn", "ms", "hr", "core", "ah", "v2", "spoke"})
-_FILLER = frozenset("a an the to of in on for and or it its them their with by from up".split())
-
-
-def _products(step: dict[str, Any]) -> set[str]:
-    """The product a spoke step belongs to, as people name it: its label's parenthesis
-    (`Contain Host (CrowdStrike)`) and its scope's words (`sn_slack_ah_v2`: slack)."""
-    scope = str(step.get("scope") or "global")
-    if scope == "global" or scope.startswith("x_"):
-        return set()
-    named = re.findall(r"\(([^)]+)\)", str(step.get("label") or ""))
-    words = [w for w in scope.split("_") if w not in _SCOPE_WORDS and len(w) > 2]
-    return {n.lower() for n in named} | set(words)
-
-
-def name_product_steps(flow: Flow, offered: list[dict[str, Any]]) -> tuple[Flow, list[str]]:
-    """The flow with each generic step whose words name a product and that product's
-    action replaced by the offered step of that product ("create a war room channel in
-    Slack": create_record → create_channel), and the changes (for the trace). The step's
-    verb must be in the words (`create_channel` needs "create"), and one step of the
-    product must fit them best (the words of its name, label and description). Of the
-    4,767 generic steps of the train and dev gold flows it changes none."""
-    by_product: dict[str, list[dict[str, Any]]] = {}
-    for step in offered:
-        for product in _products(step):
-            by_product.setdefault(product, []).append(step)
-    changes: list[str] = []
-    components = list(flow.components)
-    for i, comp in enumerate(components):
-        if comp.category != "action" or comp.definition not in GENERIC_STEPS:
-            continue
-        annotation = (comp.annotation or "").lower()
-        said = set(stems(annotation)) - _FILLER
-        for product, steps in by_product.items():
-            if not re.search(rf"\b{re.escape(product)}\b", annotation):
-                continue
-            fits = []
-            for step in steps:
-                name = str(step["name"])
-                if not set(stems(name.split("_")[0])) & said:
-                    continue
-                about = f"{step.get('label') or ''} {step.get('description') or ''}"
-                text = f"{name.replace('_', ' ')} {about}"
-                words = set(stems(text)) - _FILLER - set(stems(product))
-                fits.append((len(words & said), name, str(step.get("scope") or "global")))
-            fits.sort(reverse=True)
-            if fits and fits[0][0] >= 1 and (len(fits) == 1 or fits[0][0] > fits[1][0]):
-                _, name, scope = fits[0]
-                changes.append(f"{comp.definition} -> {name}: {comp.annotation}")
-                components[i] = comp.model_copy(
-                    update={"definition": name, "scope": scope, "inputs": []}
-                )
-                break
-    if not changes:
-        return flow, []
-    return flow.model_copy(update={"components": components}), changes

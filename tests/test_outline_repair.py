@@ -12,7 +12,6 @@ from flowgen.graph.outline_repair import (
     ends_in_a_loop,
     ends_with_repeated_step,
     loop_record_steps_over_lists,
-    name_product_steps,
     repeated_block,
     unwrap_lone_paths,
     unwrap_loops_without_lists,
@@ -338,62 +337,3 @@ def test_an_if_on_other_words_or_with_nothing_to_try_is_left_alone() -> None:
         {2: "if the okta call fails"},
     )
     assert catch_failures(chain) == (chain, [])  # an IF/ELSE chain is a real test
-
-
-SLACK = [
-    {
-        "name": "post_message",
-        "scope": "sn_slack_ah_v2",
-        "label": "Post Message",
-        "description": "Post a message to a Slack channel.",
-    },
-    {
-        "name": "create_channel",
-        "scope": "sn_slack_ah_v2",
-        "label": "Create Channel",
-        "description": "Create a public or private Slack channel, e.g. a war room.",
-    },
-    {
-        "name": "contain_host",
-        "scope": "sn_crowdstrike_spoke",
-        "label": "Contain Host (CrowdStrike)",
-        "description": "Network-contain a host.",
-    },
-    {
-        "name": "update_record",
-        "scope": "global",
-        "label": "Update Record",
-        "description": "Update a record.",
-    },
-]
-
-
-def test_a_generic_step_whose_words_name_a_products_action_becomes_that_step() -> None:
-    flow = outline(
-        "record_create",
-        [(None, "action", "create_record"), (None, "action", "update_record")],
-        {1: "create a war room channel in Slack", 2: "post the number in the Slack channel"},
-    )
-    named, changes = name_product_steps(flow, SLACK)
-    assert [(c.definition, c.scope) for c in named.components] == [
-        ("create_channel", "sn_slack_ah_v2"),
-        ("post_message", "sn_slack_ah_v2"),
-    ]
-    assert len(changes) == 2
-
-
-def test_a_product_step_needs_its_verb_and_a_generic_step_to_replace() -> None:
-    flow = outline(
-        "record_create",
-        [
-            (None, "action", "update_record"),
-            (None, "action", "send_email"),
-            (None, "action", "update_record"),
-        ],
-        {
-            1: "the affected host in CrowdStrike",  # no verb of contain_host
-            2: "post it in Slack",  # send_email is no generic record step
-            3: "store the Slack channel name on the incident",  # no product verb
-        },
-    )
-    assert name_product_steps(flow, SLACK) == (flow, [])
