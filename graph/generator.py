@@ -184,7 +184,7 @@ class FlowGenerator:
         refusal_bias: float | None = None,
         guard: RefusalGuard | Literal["shipped"] | None = "shipped",
         consensus: int = 0,
-        coverage: Coverage = DEFAULT_COVERAGE,
+        coverage: Coverage | bool = DEFAULT_COVERAGE,
         ground_choices: bool = True,
         max_requirement_chars: int | None = None,
     ):
@@ -199,7 +199,8 @@ class FlowGenerator:
         with the others is kept (each costs the outline's decoding, not its prompt).
         `coverage`: the outline may not end while an action clause of the requirement
         has no step: "on", "off", or "long" (requirements with many action clauses;
-        graph/coverage.py; in-process engines).
+        graph/coverage.py; in-process engines); True and False, as before the modes,
+        mean "on" and "off".
         `ground_choices`: a choice value the item's annotation contradicts is replaced by
         the one it names (graph/choice_grounding.py).
         `max_requirement_chars`: the longest requirement taken (None: the setting)."""
@@ -214,7 +215,9 @@ class FlowGenerator:
         if not 0 <= consensus <= 16:
             raise ValueError(f"consensus takes 0 to 16 sampled outlines, not {consensus}")
         self.consensus = consensus
-        self.coverage = coverage
+        self.coverage: Coverage = (
+            ("on" if coverage else "off") if isinstance(coverage, bool) else coverage
+        )
         self.ground_choices = ground_choices
         self.max_requirement_chars = max_requirement_chars
         bias = refusal_bias
