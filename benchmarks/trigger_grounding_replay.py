@@ -1,9 +1,12 @@
-"""Replays the trigger-field grounding (graph/choice_grounding.py, `ground_trigger_fields`)
-over an eval's stored flows: each record trigger's condition is grounded as the inputs
-node would ground it, and FlowSim full is scored before and after against gold. No
-model runs, so a rule can be judged on dev in seconds before a live run confirms it.
+"""Replays the trigger-field grounding (graph/choice_grounding.py: `ground_trigger_fields`,
+then `add_named_terms`) over an eval's stored flows, or the gold flows themselves with
+`--gold` (a rule must leave them alone): each record trigger's condition is grounded as
+the inputs node would ground it, and FlowSim full is scored before and after against
+gold. No model runs, so a rule can be judged on dev in seconds before a live run
+confirms it.
 
     python benchmarks/trigger_grounding_replay.py results/amd-v11-dev100-today
+    python benchmarks/trigger_grounding_replay.py --gold   # gold conditions changed, by split
 """
 
 from __future__ import annotations
@@ -11,11 +14,12 @@ from __future__ import annotations
 import json
 import statistics
 import sys
+from collections import Counter
 from pathlib import Path
 
 from flowgen.flow.catalog import Catalog, load_catalog
 from flowgen.flow.model import FlowInput
-from flowgen.graph.choice_grounding import ground_trigger_fields
+from flowgen.graph.choice_grounding import add_named_terms, ground_trigger_fields
 from flowgen.graph.trigger_condition import settle_change_operators
 from flowgen.metrics.flowsim import flowsim
 
@@ -28,19 +32,18 @@ def grounded_trigger(flow: dict, catalog: Catalog) -> dict | None:
     trigger = flow.get("trigger") or {}
     inputs = {i["name"]: i["value"] for i in trigger.get("inputs", [])}
     table, condition = inputs.get("table"), inputs.get("condition")
-    if not (table and condition and trigger.get("annotation")):
+    if not (table and trigger.get("annotation")):
         return None
     about = catalog.table(table)
-    value = ground_trigger_fields(
-        condition,
-        table,
-        about.label if about else None,
-        trigger["annotation"],
-        catalog.columns(table),
-    )
-    if value == condition:
+    label, columns = (about.label if about else None), catalog.columns(table)
+    words, value = trigger["annotation"], condition
+    if condition:
+        value = ground_trigger_fields(condition, table, label, words, columns)
+    value = add_named_terms(value, trigger.get("type"), table, label, words, columns)
+    if value == condition or value is None:
         return None
-    given = [FlowInput(name=n, value=value if n == "condition" else v) for n, v in inputs.items()]
+    given = [FlowInput(name=n, value=v) for n, v in inputs.items() if n != "condition"]
+    given.append(FlowInput(name="condition", value=value))
     settled, _ = settle_change_operators(trigger["type"], given)
     return {**trigger, "inputs": [i.model_dump() for i in settled]}
 
@@ -88,5 +91,30 @@ def main(folders: list[str]) -> None:
         )
 
 
+def gold_changes() -> None:
+    """How many gold trigger conditions the rules would change, by corpus and split."""
+    catalogs: dict[str, Catalog] = {}
+    changed: Counter[str] = Counter()
+    seen: Counter[str] = Counter()
+    for path in (GOLD, Path("data/synthetic.jsonl")):
+        for case in map(json.loads, path.read_text().splitlines()):
+            flow = case.get("flow")
+            if not flow or not flow.get("trigger"):
+                continue
+            name = case["installation"]
+            catalog = catalogs.setdefault(name, load_catalog(CATALOGS / f"{name}.yaml"))
+            where = f"{path.stem} {case['split']}"
+            seen[where] += 1
+            trigger = grounded_trigger(flow, catalog)
+            if trigger is not None:
+                changed[where] += 1
+                print(f"  {case['id']:22s} {_condition(flow['trigger'])} -> {_condition(trigger)}")
+    for where in sorted(seen):
+        print(f"{where}: {changed[where]} of {seen[where]} gold conditions changed")
+
+
 if __name__ == "__main__":
-    main(sys.argv[1:])
+    if sys.argv[1:] == ["--gold"]:
+        gold_changes()
+    else:
+        main(sys.argv[1:])

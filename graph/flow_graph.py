@@ -44,7 +44,7 @@ from flowgen.flow.errors import FlowError
 from flowgen.flow.flowlogic import FLOW_LOGIC
 from flowgen.flow.model import Flow, FlowInput, flow_json
 from flowgen.flow.validator import pill_roots, validate_flow
-from flowgen.graph.choice_grounding import ground_choices, ground_trigger_fields
+from flowgen.graph.choice_grounding import add_named_terms, ground_choices, ground_trigger_fields
 from flowgen.graph.coverage import DEFAULT_COVERAGE, Coverage, CoverageRule
 from flowgen.graph.guard import RefusalGuard
 from flowgen.graph.outline_repair import (
@@ -459,7 +459,9 @@ def inputs_node(state: FlowState, runtime: Runtime[RunContext]) -> dict[str, Any
                     inputs, offered.params, annotation, retriever.catalog, trigger=order == 0
                 )
                 if order == 0 and annotation:
-                    inputs, moved = _ground_trigger_fields(inputs, annotation, retriever)
+                    inputs, moved = _ground_trigger_fields(
+                        inputs, flow.trigger_type, offered.params, annotation, retriever
+                    )
                     grounded += moved
                 if grounded:
                     out["choices_grounded"] = grounded
@@ -618,23 +620,32 @@ def _tokens(engine: Engine, messages: list[ChatMessage]) -> int:
 
 
 def _ground_trigger_fields(
-    inputs: list[FlowInput], annotation: str, retriever: InputsRetriever
+    inputs: list[FlowInput],
+    trigger_type: str | None,
+    params: list[Param],
+    annotation: str,
+    retriever: InputsRetriever,
 ) -> tuple[list[FlowInput], list[str]]:
-    """A record trigger's condition with a term on a column its annotation never names
-    moved to the one it names (graph/choice_grounding.py), and the change for the trace."""
+    """A record trigger's condition grounded in its annotation (graph/choice_grounding.py):
+    a term on a column the words never name moved to the one they name, then the settings
+    they name that it lacks added; and the change for the trace."""
     values = {i.name: i.value for i in inputs}
     table, condition = values.get("table"), values.get("condition")
-    if not table or not condition:
+    if not table or not any(p.name == "condition" for p in params):
         return inputs, []
     about = retriever.catalog.table(table)
-    grounded = ground_trigger_fields(
-        condition, table, about.label if about else None, annotation, retriever.all_columns(table)
-    )
-    if grounded == condition:
+    label, columns = (about.label if about else None), retriever.all_columns(table)
+    grounded = condition
+    if condition:
+        grounded = ground_trigger_fields(condition, table, label, annotation, columns)
+    grounded = add_named_terms(grounded, trigger_type, table, label, annotation, columns)
+    if not grounded or grounded == condition:
         return inputs, []
     settled = [
         i.model_copy(update={"value": grounded}) if i.name == "condition" else i for i in inputs
     ]
+    if condition is None:
+        settled.append(FlowInput(name="condition", value=grounded))
     return settled, [f"{condition} -> {grounded}"]
 
 

@@ -9,7 +9,12 @@ import pytest
 
 from flowgen.flow.catalog import load_catalog
 from flowgen.flow.model import FlowInput
-from flowgen.graph.choice_grounding import ground_choices, ground_query, ground_trigger_fields
+from flowgen.graph.choice_grounding import (
+    add_named_terms,
+    ground_choices,
+    ground_query,
+    ground_trigger_fields,
+)
 
 REPO = Path(__file__).resolve().parent.parent
 CATALOG = load_catalog(REPO / "catalogs" / "acme-itsm.yaml")
@@ -160,3 +165,74 @@ def test_a_trigger_term_on_an_unnamed_column_moves_to_the_named_one(
     assert (
         ground_trigger_fields(query, table, label, annotation, CATALOG.columns(table)) == grounded
     )
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize(
+    ("query", "trigger", "table", "annotation", "grounded"),
+    [
+        # the qualifier the words give, dropped by the model, added (as written on gold)
+        (
+            "parent.parent=true",
+            "record_create",
+            "incident",
+            "When a new incident comes in by phone",
+            "parent.parent=true^contact_type=phone",
+        ),
+        (
+            None,
+            "record_create",
+            "incident",
+            "When a new incident comes in by phone",
+            "contact_type=phone",
+        ),
+        # an update trigger holding its change: the qualifier filters beside it
+        (
+            "stateCHANGESTO6",
+            "record_update",
+            "incident",
+            "When a phone incident is resolved",
+            "stateCHANGESTO6^contact_type=phone",
+        ),
+        # an update trigger without a change: the named setting may be the event itself
+        (
+            "contact_type=phone",
+            "record_update",
+            "incident",
+            "When a phone incident is resolved",
+            "contact_type=phone",
+        ),
+        # the named value on a column that does not hold it: the term moves
+        (
+            "category=phone",
+            "record_create",
+            "incident",
+            "When a new incident comes in by phone",
+            "contact_type=phone",
+        ),
+        # the column is tested already, with another value: ground_query's business
+        (
+            "stateCHANGESTO6^contact_type=email",
+            "record_update",
+            "incident",
+            "When a phone incident is resolved",
+            "stateCHANGESTO6^contact_type=email",
+        ),
+        # "high" names a risk and an impact: no evidence for either
+        (None, "record_create", "change_request", "a high risk, high impact change", None),
+        # the words a tested column accounts for ("on hold" is the hold reason's)
+        (
+            "hold_reasonCHANGESTO1",
+            "record_update",
+            "incident",
+            "If an incident has been on hold awaiting the caller",
+            "hold_reasonCHANGESTO1",
+        ),
+    ],
+)
+def test_a_setting_the_trigger_words_name_is_added_to_its_condition(
+    query: str | None, trigger: str, table: str, annotation: str, grounded: str | None
+) -> None:
+    label = CATALOG.table(table).label  # type: ignore[union-attr]
+    columns = CATALOG.columns(table)
+    assert add_named_terms(query, trigger, table, label, annotation, columns) == grounded
