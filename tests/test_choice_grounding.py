@@ -10,6 +10,7 @@ import pytest
 from flowgen.flow.catalog import load_catalog
 from flowgen.flow.model import FlowInput
 from flowgen.graph.choice_grounding import (
+    add_named_settings,
     add_named_terms,
     ground_choices,
     ground_query,
@@ -236,3 +237,25 @@ def test_a_setting_the_trigger_words_name_is_added_to_its_condition(
     label = CATALOG.table(table).label  # type: ignore[union-attr]
     columns = CATALOG.columns(table)
     assert add_named_terms(query, trigger, table, label, annotation, columns) == grounded
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize(
+    ("query", "annotation", "grounded"),
+    [
+        ("active=true", "look up the active phone incidents", "active=true^contact_type=phone"),
+        (None, "find the network incidents", "category=network"),
+        # the word belongs to a value already written: it names a group, not a category
+        (
+            "assignment_group=Network Operations",
+            "set the assignment group to Network Operations",
+            "assignment_group=Network Operations",
+        ),
+    ],
+)
+def test_a_step_query_gets_the_settings_its_span_names(
+    query: str | None, annotation: str, grounded: str
+) -> None:
+    label = CATALOG.table("incident").label  # type: ignore[union-attr]
+    columns = CATALOG.columns("incident")
+    assert add_named_settings(query, "incident", label, annotation, columns) == grounded

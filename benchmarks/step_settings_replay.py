@@ -1,0 +1,112 @@
+"""Replays the named-settings rule on steps (graph/flow_graph.py, `NAMED_STEP_INPUTS`;
+graph/choice_grounding.py, `add_named_settings`) over an eval's stored flows, or over the
+gold flows with `--gold` (the rule should leave them alone): each listed step's query
+gets the settings its span names, and FlowSim full is scored before and after against
+gold. No model runs.
+
+    python benchmarks/step_settings_replay.py results/grounded-dev100
+    python benchmarks/step_settings_replay.py --gold
+    STEPS=update_record:values python benchmarks/step_settings_replay.py FOLDER  # try others
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+import statistics
+import sys
+from pathlib import Path
+from typing import Any
+
+from flowgen.flow.catalog import Catalog, load_catalog
+from flowgen.graph.choice_grounding import add_named_settings
+from flowgen.graph.flow_graph import NAMED_STEP_INPUTS
+from flowgen.metrics.flowsim import flowsim
+
+GOLD = Path("data/handwritten.jsonl")
+CATALOGS = Path("catalogs")
+
+
+def steps_to_ground() -> dict[str, str]:
+    given = os.environ.get("STEPS")
+    if not given:
+        return dict(NAMED_STEP_INPUTS)
+    return dict(pair.split(":") for pair in given.split(","))
+
+
+def grounded_steps(
+    flow: dict[str, Any], catalog: Catalog, steps: dict[str, str]
+) -> tuple[dict[str, Any], list[str]]:
+    """The flow with each listed step's query grounded, and the changes as text."""
+    grounded = copy.deepcopy(flow)
+    changes = []
+    for comp in grounded.get("components", []):
+        name = steps.get(comp.get("definition", ""))
+        step = catalog.step(comp["definition"]) if name else None
+        param = next((p for p in step.inputs if p.name == name), None) if step else None
+        if param is None or not param.table_input or not comp.get("annotation"):
+            continue
+        inputs = comp.setdefault("inputs", [])
+        values = {i["name"]: i["value"] for i in inputs}
+        table = values.get(param.table_input)
+        about = catalog.table(table) if isinstance(table, str) else None
+        query = values.get(name)
+        if about is None or not (query is None or isinstance(query, str)):
+            continue
+        new = add_named_settings(
+            query, about.name, about.label, comp["annotation"], catalog.columns(about.name)
+        )
+        if not new or new == query:
+            continue
+        if query is None:
+            inputs.append({"name": name, "value": new})
+        for item in inputs:
+            if item["name"] == name:
+                item["value"] = new
+        changes.append(
+            f"#{comp['order']} {comp['definition']} '{comp['annotation']}': {query} -> {new}"
+        )
+    return grounded, changes
+
+
+def replay(rows: list[dict[str, Any]], gold: dict[str, dict[str, Any]], label: str) -> None:
+    catalogs: dict[str, Catalog] = {}
+    steps = steps_to_ground()
+    diffs: list[float] = []
+    for row in rows:
+        flow, case = row.get("flow"), gold.get(row["id"])
+        if not flow or not case or not case.get("flow"):
+            diffs.append(0.0)
+            continue
+        name = row["installation"]
+        catalog = catalogs.setdefault(name, load_catalog(CATALOGS / f"{name}.yaml"))
+        grounded, changes = grounded_steps(flow, catalog, steps)
+        if not changes:
+            diffs.append(0.0)
+            continue
+        delta = flowsim(grounded, case["flow"], "full") - flowsim(flow, case["flow"], "full")
+        diffs.append(delta)
+        for change in changes:
+            print(f"  {row['id']:22s} {delta:+.3f} {change}")
+    se = statistics.stdev(diffs) / len(diffs) ** 0.5 if len(diffs) > 1 else 0.0
+    print(
+        f"{label}: {sum(d != 0 for d in diffs)} of {len(rows)} flows changed; FlowSim full"
+        f" {statistics.mean(diffs):+.4f} ± {se:.4f} a case;"
+        f" {sum(d > 0 for d in diffs)} closer, {sum(d < 0 for d in diffs)} further"
+    )
+
+
+def main(args: list[str]) -> None:
+    gold = {c["id"]: c for c in map(json.loads, GOLD.read_text().splitlines()) if c}
+    if args == ["--gold"]:
+        rows = [c for c in gold.values() if c.get("flow")]
+        replay(rows, gold, "gold flows")
+        return
+    for folder in args:
+        lines = (Path(folder) / "cases.jsonl").read_text().splitlines()
+        replay([json.loads(line) for line in lines], gold, folder)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
