@@ -265,10 +265,11 @@ def add_named_settings(
     model often writes the event or the main field and drops the qualifiers the words
     give. On the gold flows of train, dev and synthetic, a setting named this way has a
     term on its column in 806 of 812 trigger conditions, 341 of 344 look-up conditions,
-    23 of 23 create_record values and 986 of 999 update_record values. A term whose value is the named one on a
-    column that does not hold it (`source=url` for "is a URL") moves to the one that
-    does; words a tested column already accounts for add nothing ("on hold awaiting the
-    caller" is `hold_reason`, not also the state On Hold)."""
+    23 of 23 create_record values and 986 of 999 update_record values. A term whose
+    value is the named one on a column that does not hold it (`source=url` for "is a
+    URL") moves to the one that does; words a tested column already accounts for add
+    nothing ("on hold awaiting the caller" is `hold_reason`, not also the state On
+    Hold)."""
     terms = parse_query(query) if query else []
     tested = {t.field for t in terms if t.field}
     named = unambiguous_settings(annotation, set(stems(f"{table} {table_label or ''}")), columns)
