@@ -259,3 +259,59 @@ def test_a_step_query_gets_the_settings_its_span_names(
     label = CATALOG.table("incident").label  # type: ignore[union-attr]
     columns = CATALOG.columns("incident")
     assert add_named_settings(query, "incident", label, annotation, columns) == grounded
+
+
+def test_the_inputs_node_adds_the_settings_the_words_name(synced_store) -> None:
+    """Through the graph: the model's answers (replayed) leave out what the words say;
+    the flow the generator returns has it, on the trigger and on a look-up."""
+    from flowgen.flow.model import Flow
+    from flowgen.graph.generator import FlowGenerator
+    from flowgen.training.replay import ReplayEngine
+
+    requirement = (
+        "When a new incident comes in by phone, find the open network incidents assigned"
+        " to its caller and add a work note to each"
+    )
+    answered = Flow.model_validate(
+        {
+            "name": "phone incidents",
+            "trigger": {
+                "type": "record_create",
+                "annotation": "When a new incident comes in by phone",
+                "inputs": [
+                    {"name": "table", "value": "incident"},
+                    {"name": "condition", "value": "parentISNOTEMPTY"},
+                ],
+            },
+            "components": [
+                {
+                    "order": 1,
+                    "category": "action",
+                    "definition": "look_up_records",
+                    "scope": "global",
+                    "annotation": "find the open network incidents assigned to its caller",
+                    "inputs": [
+                        {"name": "table", "value": "incident"},
+                        {
+                            "name": "conditions",
+                            "value": "assigned_to={{trigger.current.caller_id}}^active=true",
+                        },
+                    ],
+                }
+            ],
+        }
+    )
+    result = FlowGenerator(
+        "acme-itsm",
+        store=synced_store,
+        engine=ReplayEngine(answered, check_grammar=False),
+        checkpoints=False,
+        guard=None,
+    ).generate(requirement)
+    assert result.flow is not None
+    trigger = {i["name"]: i["value"] for i in result.flow["trigger"]["inputs"]}
+    assert trigger["condition"] == "parentISNOTEMPTY^contact_type=phone"
+    lookup = {i["name"]: i["value"] for i in result.flow["components"][0]["inputs"]}
+    assert lookup["conditions"] == (
+        "assigned_to={{trigger.current.caller_id}}^active=true^category=network"
+    )
