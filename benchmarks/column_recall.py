@@ -4,6 +4,8 @@ the item's turn (or an earlier one) had shown: the recall of the column offers.
 
     python benchmarks/column_recall.py dev
     SHOW_MISSES=1 python benchmarks/column_recall.py dev   # and each gold column not shown
+    WITH_TRIGGER=1 COLUMN_K=6,3 python benchmarks/column_recall.py dev  # the trigger's
+        # condition columns counted too; another number of columns shown
 
 Run it before and after a change to the column offers (`graph/retrieval.py`): fewer
 tokens at the same recall is a change worth retraining for. No model runs (the replay
@@ -23,6 +25,7 @@ from transformers import AutoTokenizer
 from flowgen.db.store import CatalogStore
 from flowgen.engine.base_model import ensure_base_model
 from flowgen.flow.model import Flow
+from flowgen.graph import retrieval
 from flowgen.graph.flow_graph import ExampleRetrieval
 from flowgen.graph.generator import FlowGenerator
 from flowgen.prompts.populate_inputs import ITEM_HEAD
@@ -50,8 +53,16 @@ def shown_by_item(turns: list[str]) -> dict[int, set[tuple[str, str]]]:
 
 def gold_columns(flow: dict) -> list[tuple[int, str, str]]:
     """(order, table, column) for each term of a step's conditions or values on its own
-    table input (an IF's pill conditions name no table)."""
+    table input (an IF's pill conditions name no table); with `WITH_TRIGGER=1`, of the
+    trigger's condition as well (order 0)."""
     found = []
+    trigger = {i["name"]: i["value"] for i in (flow.get("trigger") or {}).get("inputs", [])}
+    if os.environ.get("WITH_TRIGGER") and trigger.get("table"):
+        value = trigger.get("condition")
+        for term in re.split(r"\^OR|\^NQ|\^", value if isinstance(value, str) else ""):
+            field = re.match(r"[a-z_0-9]+", term)
+            if field:
+                found.append((0, trigger["table"], field.group(0)))
     for comp in flow.get("components", []):
         inputs = {i["name"]: i["value"] for i in comp.get("inputs", [])}
         table = inputs.get("table") or inputs.get("table_name")
@@ -67,6 +78,8 @@ def gold_columns(flow: dict) -> list[tuple[int, str, str]]:
 
 
 def main(split: str) -> None:
+    if os.environ.get("COLUMN_K"):
+        retrieval.COLUMN_K = tuple(int(k) for k in os.environ["COLUMN_K"].split(","))  # type: ignore[assignment]
     tokenizer = AutoTokenizer.from_pretrained(ensure_base_model())
     cases = [json.loads(line) for line in CASES.read_text().splitlines() if line]
     cases = [c for c in cases if c["split"] == split and c.get("flow")]
