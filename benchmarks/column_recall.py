@@ -56,14 +56,10 @@ def gold_columns(flow: dict) -> list[tuple[int, str, str]]:
     table input (an IF's pill conditions name no table); with `WITH_TRIGGER=1`, of the
     trigger's condition as well (order 0)."""
     found = []
-    trigger = {i["name"]: i["value"] for i in (flow.get("trigger") or {}).get("inputs", [])}
-    if os.environ.get("WITH_TRIGGER") and trigger.get("table"):
-        value = trigger.get("condition")
-        for term in re.split(r"\^OR|\^NQ|\^", value if isinstance(value, str) else ""):
-            field = re.match(r"[a-z_0-9]+", term)
-            if field:
-                found.append((0, trigger["table"], field.group(0)))
-    for comp in flow.get("components", []):
+    items = list(flow.get("components", []))
+    if os.environ.get("WITH_TRIGGER") and flow.get("trigger"):
+        items.insert(0, {**flow["trigger"], "order": 0})
+    for comp in items:
         inputs = {i["name"]: i["value"] for i in comp.get("inputs", [])}
         table = inputs.get("table") or inputs.get("table_name")
         for name in QUERY_INPUTS:

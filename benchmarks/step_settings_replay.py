@@ -1,5 +1,5 @@
 """Replays the named-settings rule on steps (graph/flow_graph.py, `NAMED_STEP_INPUTS`;
-graph/choice_grounding.py, `add_named_settings`) over an eval's stored flows, or over the
+graph/choice_grounding.py, `add_step_settings`) over an eval's stored flows, or over the
 gold flows with `--gold` (the rule should leave them alone): each listed step's query
 gets the settings its span names, and FlowSim full is scored before and after against
 gold. No model runs.
@@ -14,13 +14,15 @@ from __future__ import annotations
 import copy
 import json
 import os
-import statistics
 import sys
 from pathlib import Path
 from typing import Any
 
+from trigger_grounding_replay import summary  # this folder: run as a script
+
 from flowgen.flow.catalog import Catalog, load_catalog
-from flowgen.graph.choice_grounding import add_named_settings
+from flowgen.flow.model import FlowInput
+from flowgen.graph.choice_grounding import add_step_settings
 from flowgen.graph.flow_graph import NAMED_STEP_INPUTS
 from flowgen.metrics.flowsim import flowsim
 
@@ -38,35 +40,23 @@ def steps_to_ground() -> dict[str, str]:
 def grounded_steps(
     flow: dict[str, Any], catalog: Catalog, steps: dict[str, str]
 ) -> tuple[dict[str, Any], list[str]]:
-    """The flow with each listed step's query grounded, and the changes as text."""
+    """The flow with each listed step's query grounded as the inputs node grounds it, and
+    the changes as text."""
     grounded = copy.deepcopy(flow)
     changes = []
     for comp in grounded.get("components", []):
         name = steps.get(comp.get("definition", ""))
         step = catalog.step(comp["definition"]) if name else None
-        param = next((p for p in step.inputs if p.name == name), None) if step else None
-        if param is None or not param.table_input or not comp.get("annotation"):
+        if name is None or step is None or not comp.get("annotation"):
             continue
-        inputs = comp.setdefault("inputs", [])
-        values = {i["name"]: i["value"] for i in inputs}
-        table = values.get(param.table_input)
-        about = catalog.table(table) if isinstance(table, str) else None
-        query = values.get(name)
-        if about is None or not (query is None or isinstance(query, str)):
-            continue
-        new = add_named_settings(
-            query, about.name, about.label, comp["annotation"], catalog.columns(about.name)
+        given = [FlowInput(**i) for i in comp.get("inputs", [])]
+        inputs, changed = add_step_settings(
+            given, name, step.inputs, comp["annotation"], catalog, catalog.columns
         )
-        if not new or new == query:
-            continue
-        if query is None:
-            inputs.append({"name": name, "value": new})
-        for item in inputs:
-            if item["name"] == name:
-                item["value"] = new
-        changes.append(
-            f"#{comp['order']} {comp['definition']} '{comp['annotation']}': {query} -> {new}"
-        )
+        comp["inputs"] = [i.model_dump() for i in inputs]
+        changes += [
+            f"#{comp['order']} {comp['definition']} '{comp['annotation']}': {c}" for c in changed
+        ]
     return grounded, changes
 
 
@@ -89,12 +79,7 @@ def replay(rows: list[dict[str, Any]], gold: dict[str, dict[str, Any]], label: s
         diffs.append(delta)
         for change in changes:
             print(f"  {row['id']:22s} {delta:+.3f} {change}")
-    se = statistics.stdev(diffs) / len(diffs) ** 0.5 if len(diffs) > 1 else 0.0
-    print(
-        f"{label}: {sum(d != 0 for d in diffs)} of {len(rows)} flows changed; FlowSim full"
-        f" {statistics.mean(diffs):+.4f} ± {se:.4f} a case;"
-        f" {sum(d > 0 for d in diffs)} closer, {sum(d < 0 for d in diffs)} further"
-    )
+    print(summary(label, diffs, f"{sum(d != 0 for d in diffs)} of {len(rows)} flows changed"))
 
 
 def main(args: list[str]) -> None:

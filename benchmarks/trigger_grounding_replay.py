@@ -1,9 +1,9 @@
-"""Replays the trigger-field grounding (graph/choice_grounding.py: `ground_trigger_fields`,
-then `add_named_terms`) over an eval's stored flows, or the gold flows themselves with
-`--gold` (a rule must leave them alone): each record trigger's condition is grounded as
-the inputs node would ground it, and FlowSim full is scored before and after against
-gold. No model runs, so a rule can be judged on dev in seconds before a live run
-confirms it.
+"""Replays the trigger-field grounding (graph/choice_grounding.py,
+`ground_trigger_condition`: `ground_trigger_fields`, then `add_named_terms`) over an
+eval's stored flows, or the gold flows themselves with `--gold` (a rule must leave them
+alone): each record trigger's condition is grounded as the inputs node grounds it, and
+FlowSim full is scored before and after against gold. No model runs, so a rule can be
+judged on dev in seconds before a live run confirms it.
 
     python benchmarks/trigger_grounding_replay.py results/amd-v11-dev100-today
     python benchmarks/trigger_grounding_replay.py --gold   # gold conditions changed, by split
@@ -19,7 +19,7 @@ from pathlib import Path
 
 from flowgen.flow.catalog import Catalog, load_catalog
 from flowgen.flow.model import FlowInput
-from flowgen.graph.choice_grounding import add_named_terms, ground_trigger_fields
+from flowgen.graph.choice_grounding import ground_trigger_condition
 from flowgen.graph.trigger_condition import settle_change_operators
 from flowgen.metrics.flowsim import flowsim
 
@@ -28,23 +28,19 @@ CATALOGS = Path("catalogs")
 
 
 def grounded_trigger(flow: dict, catalog: Catalog) -> dict | None:
-    """The flow's trigger with its condition grounded, or None when nothing changes."""
+    """The flow's trigger with its condition grounded as the inputs node grounds it, or
+    None when nothing changes."""
     trigger = flow.get("trigger") or {}
-    inputs = {i["name"]: i["value"] for i in trigger.get("inputs", [])}
-    table, condition = inputs.get("table"), inputs.get("condition")
-    if not (table and trigger.get("annotation")):
+    declared = catalog.trigger(trigger.get("type", ""))
+    if declared is None or not trigger.get("annotation"):
         return None
-    about = catalog.table(table)
-    label, columns = (about.label if about else None), catalog.columns(table)
-    words, value = trigger["annotation"], condition
-    if condition:
-        value = ground_trigger_fields(condition, table, label, words, columns)
-    value = add_named_terms(value, trigger.get("type"), table, label, words, columns)
-    if value == condition or value is None:
+    given = [FlowInput(**i) for i in trigger.get("inputs", [])]
+    grounded, changes = ground_trigger_condition(
+        given, trigger["type"], declared.inputs, trigger["annotation"], catalog, catalog.columns
+    )
+    if not changes:
         return None
-    given = [FlowInput(name=n, value=v) for n, v in inputs.items() if n != "condition"]
-    given.append(FlowInput(name="condition", value=value))
-    settled, _ = settle_change_operators(trigger["type"], given)
+    settled, _ = settle_change_operators(trigger["type"], grounded)
     return {**trigger, "inputs": [i.model_dump() for i in settled]}
 
 
@@ -82,13 +78,17 @@ def main(folders: list[str]) -> None:
             )
         for case_id, old, new, want, delta in changed:
             print(f"  {case_id:22s} {old} -> {new}   (gold {want})  {delta:+.3f}")
-        better = sum(d > 0 for d in diffs)
-        worse = sum(d < 0 for d in diffs)
-        se = statistics.stdev(diffs) / len(diffs) ** 0.5 if len(diffs) > 1 else 0.0
-        print(
-            f"{folder}: {len(changed)} of {len(rows)} conditions changed; FlowSim full"
-            f" {statistics.mean(diffs):+.4f} ± {se:.4f} a case; {better} closer, {worse} further"
-        )
+        print(summary(folder, diffs, f"{len(changed)} of {len(rows)} conditions changed"))
+
+
+def summary(label: str, diffs: list[float], changed: str) -> str:
+    """One line for a replay: what changed, the mean FlowSim full difference a case with
+    its standard error, and how many cases came closer to gold or went further."""
+    se = statistics.stdev(diffs) / len(diffs) ** 0.5 if len(diffs) > 1 else 0.0
+    return (
+        f"{label}: {changed}; FlowSim full {statistics.mean(diffs):+.4f} ± {se:.4f} a case;"
+        f" {sum(d > 0 for d in diffs)} closer, {sum(d < 0 for d in diffs)} further"
+    )
 
 
 def gold_changes() -> None:

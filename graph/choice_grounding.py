@@ -14,6 +14,7 @@ stay, so nothing downstream (pills, scope) can break.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 from flowgen.flow.catalog import CatalogView, Choice, Column, Param
 from flowgen.flow.encoded_query import join_parts, parse_query
@@ -273,14 +274,16 @@ def add_named_settings(
     terms = parse_query(query) if query else []
     tested = {t.field for t in terms if t.field}
     named = unambiguous_settings(annotation, set(stems(f"{table} {table_label or ''}")), columns)
+    named_columns = {column for column, _ in named}
     by_name = {c.name: c for c in columns}
     parts = [(t.connector, t.raw) for t in terms]
     # words the tested columns and their values already account for ("on hold awaiting
     # the caller" is `hold_reason`, not also the state On Hold; "set the group to Network
     # Operations" is `assignment_group`, not also the category Network)
-    accounted = set(
-        stems(" ".join(f"{f} {getattr(by_name.get(f), 'label', '') or ''}" for f in tested))
-    ) | {w for t in terms if t.field for w in stems(t.value)}
+    accounted = {
+        w for f in tested for w in stems(f"{f} {(by_name[f].label or '') if f in by_name else ''}")
+    } | {w for t in terms if t.field for w in stems(t.value)}
+    changed = False
     for column, value in named:
         if column in tested:
             continue
@@ -294,16 +297,79 @@ def add_named_settings(
                 if t.operator == "="
                 and t.field
                 and "." not in t.field
-                and t.field not in {c for c, _ in named}
+                and t.field not in named_columns
                 and set(stems(t.value)) == words
             ),
             None,
         )
         if misplaced is not None:
             parts[misplaced] = (terms[misplaced].connector, f"{column}={value}")
+            changed = True
         elif not words & accounted:
             parts.append(("AND", f"{column}={value}"))
+            changed = True
         tested.add(column)
-    if not parts or parts == [(t.connector, t.raw) for t in terms]:
-        return query
-    return join_parts(parts)
+    return join_parts(parts) if changed else query
+
+
+def with_input(inputs: list[FlowInput], name: str, value: str) -> list[FlowInput]:
+    """`inputs` with `name` set to `value`, appended when the model left it out."""
+    if not any(i.name == name for i in inputs):
+        return [*inputs, FlowInput(name=name, value=value)]
+    return [i.model_copy(update={"value": value}) if i.name == name else i for i in inputs]
+
+
+ColumnsOf = Callable[[str], list[Column]]
+
+
+def ground_trigger_condition(
+    inputs: list[FlowInput],
+    trigger_type: str | None,
+    params: list[Param],
+    annotation: str,
+    catalog: CatalogView,
+    columns_of: ColumnsOf,
+) -> tuple[list[FlowInput], list[str]]:
+    """A record trigger's inputs with their condition grounded in the annotation: a term on
+    a column the words never name moved to the one they name (`ground_trigger_fields`),
+    then the settings they name that it lacks added (`add_named_terms`); and the change,
+    as `old -> new`, for the trace."""
+    values = {i.name: i.value for i in inputs}
+    table, condition = values.get("table"), values.get("condition")
+    if not table or not any(p.name == "condition" for p in params):
+        return inputs, []
+    about = catalog.table(table)
+    label, columns = (about.label if about else None), columns_of(table)
+    grounded = condition
+    if condition:
+        grounded = ground_trigger_fields(condition, table, label, annotation, columns)
+    grounded = add_named_terms(grounded, trigger_type, table, label, annotation, columns)
+    if not grounded or grounded == condition:
+        return inputs, []
+    return with_input(inputs, "condition", grounded), [f"{condition} -> {grounded}"]
+
+
+def add_step_settings(
+    inputs: list[FlowInput],
+    name: str,
+    params: list[Param],
+    annotation: str,
+    catalog: CatalogView,
+    columns_of: ColumnsOf,
+) -> tuple[list[FlowInput], list[str]]:
+    """A step's inputs with its query input `name` given the settings its annotation names
+    (`add_named_settings`) on the table its declared `table_input` holds; and the change
+    for the trace."""
+    param = next((p for p in params if p.name == name), None)
+    values = {i.name: i.value for i in inputs}
+    table = values.get(param.table_input) if param and param.table_input else None
+    about = catalog.table(table) if table else None
+    if about is None:
+        return inputs, []
+    query = values.get(name)
+    grounded = add_named_settings(
+        query, about.name, about.label, annotation, columns_of(about.name)
+    )
+    if not grounded or grounded == query:
+        return inputs, []
+    return with_input(inputs, name, grounded), [f"{query} -> {grounded}"]

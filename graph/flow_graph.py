@@ -45,10 +45,9 @@ from flowgen.flow.flowlogic import FLOW_LOGIC
 from flowgen.flow.model import Flow, FlowInput, flow_json
 from flowgen.flow.validator import pill_roots, validate_flow
 from flowgen.graph.choice_grounding import (
-    add_named_settings,
-    add_named_terms,
+    add_step_settings,
     ground_choices,
-    ground_trigger_fields,
+    ground_trigger_condition,
 )
 from flowgen.graph.coverage import DEFAULT_COVERAGE, Coverage, CoverageRule
 from flowgen.graph.guard import RefusalGuard
@@ -475,18 +474,24 @@ def inputs_node(state: FlowState, runtime: Runtime[RunContext]) -> dict[str, Any
                     inputs, offered.params, annotation, retriever.catalog, trigger=order == 0
                 )
                 if order == 0 and annotation:
-                    inputs, moved = _ground_trigger_fields(
-                        inputs, flow.trigger_type, offered.params, annotation, retriever
+                    inputs, moved = ground_trigger_condition(
+                        inputs,
+                        flow.trigger_type,
+                        offered.params,
+                        annotation,
+                        retriever.catalog,
+                        retriever.all_columns,
                     )
                     grounded += moved
                 step = flow.component(order) if order else None
                 if annotation and step is not None and step.definition in NAMED_STEP_INPUTS:
-                    inputs, added = _add_named_step_settings(
+                    inputs, added = add_step_settings(
                         inputs,
                         NAMED_STEP_INPUTS[step.definition],
                         offered.params,
                         annotation,
-                        retriever,
+                        retriever.catalog,
+                        retriever.all_columns,
                     )
                     grounded += added
                 if grounded:
@@ -643,63 +648,6 @@ def _input_examples(examples: list[dict[str, Any]], flow: Flow, order: int) -> l
 def _tokens(engine: Engine, messages: list[ChatMessage]) -> int:
     """About how many tokens the messages take (the chat template adds ~5 a message)."""
     return len(engine.tokenize("\n".join(m.content for m in messages))) + 5 * len(messages)
-
-
-def _ground_trigger_fields(
-    inputs: list[FlowInput],
-    trigger_type: str | None,
-    params: list[Param],
-    annotation: str,
-    retriever: InputsRetriever,
-) -> tuple[list[FlowInput], list[str]]:
-    """A record trigger's condition grounded in its annotation (graph/choice_grounding.py):
-    a term on a column the words never name moved to the one they name, then the settings
-    they name that it lacks added; and the change for the trace."""
-    values = {i.name: i.value for i in inputs}
-    table, condition = values.get("table"), values.get("condition")
-    if not table or not any(p.name == "condition" for p in params):
-        return inputs, []
-    about = retriever.catalog.table(table)
-    label, columns = (about.label if about else None), retriever.all_columns(table)
-    grounded = condition
-    if condition:
-        grounded = ground_trigger_fields(condition, table, label, annotation, columns)
-    grounded = add_named_terms(grounded, trigger_type, table, label, annotation, columns)
-    if not grounded or grounded == condition:
-        return inputs, []
-    settled = [
-        i.model_copy(update={"value": grounded}) if i.name == "condition" else i for i in inputs
-    ]
-    if condition is None:
-        settled.append(FlowInput(name="condition", value=grounded))
-    return settled, [f"{condition} -> {grounded}"]
-
-
-def _add_named_step_settings(
-    inputs: list[FlowInput],
-    name: str,
-    params: list[Param],
-    annotation: str,
-    retriever: InputsRetriever,
-) -> tuple[list[FlowInput], list[str]]:
-    """The step's query input `name` with the settings its annotation names added
-    (graph/choice_grounding.py, `add_named_settings`), and the change for the trace."""
-    param = next((p for p in params if p.name == name), None)
-    values = {i.name: i.value for i in inputs}
-    table = values.get(param.table_input) if param and param.table_input else None
-    if not table:
-        return inputs, []
-    about = retriever.catalog.table(table)
-    query = values.get(name)
-    grounded = add_named_settings(
-        query, table, about.label if about else None, annotation, retriever.all_columns(table)
-    )
-    if not grounded or grounded == query:
-        return inputs, []
-    settled = [i.model_copy(update={"value": grounded}) if i.name == name else i for i in inputs]
-    if query is None:
-        settled.append(FlowInput(name=name, value=grounded))
-    return settled, [f"{query} -> {grounded}"]
 
 
 def _stated_schedule(flow: Flow, requirement: str, params: list[Param]) -> dict[str, str] | None:
