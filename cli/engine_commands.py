@@ -40,9 +40,9 @@ def serve_model(
 
     from flowgen.engine.factory import embedded_engine, shipped_adapters
     from flowgen.engine.server import create_app
-    from flowgen.service.memory import limit_malloc_arenas
+    from flowgen.service.memory import tune_malloc
 
-    limit_malloc_arenas()
+    tune_malloc()
     # The shipped adapters by the names generators ask for (`default`, an installation's
     # own), so a RemoteEngine pointed here finds what the embedded engine would have.
     engine = embedded_engine({**shipped_adapters(), **_adapters(adapter or [])})

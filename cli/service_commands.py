@@ -34,7 +34,7 @@ def serve(
     import uvicorn
 
     from flowgen.service.app import create_app
-    from flowgen.service.memory import limit_malloc_arenas
+    from flowgen.service.memory import tune_malloc
     from flowgen.service.settings import ServiceSettings
 
     settings = ServiceSettings.from_env(
@@ -43,7 +43,7 @@ def serve(
         generation_timeout_s=generation_timeout,
     )
     err.print(f"flowgen service on http://{host}:{port} · {settings.model_dump()}")
-    limit_malloc_arenas()
+    tune_malloc()
     uvicorn.run(create_app(settings), host=host, port=port, log_level="warning")
 
 

@@ -6,20 +6,39 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 
-# glibc's mallopt parameter for the number of malloc arenas (malloc.h).
+# glibc's mallopt parameters (malloc.h).
+_M_MMAP_THRESHOLD = -3
 _M_ARENA_MAX = -8
+# glibc's own starting threshold: blocks from 128 KiB up get their own mapping.
+MMAP_THRESHOLD = 128 * 1024
 
 
-def limit_malloc_arenas(arenas: int = 2) -> bool:
-    """Let glibc keep at most `arenas` malloc arenas. By default it opens one per thread
-    that allocates (up to 8 per core), and each keeps the memory its thread freed: the
-    service's request, generation and database threads held ~40 MB that way after a few
-    flows (docs/engine.md, "Memory"). True if set (False off glibc)."""
+def _libc() -> ctypes.CDLL | None:
     name = ctypes.util.find_library("c")
     if name is None:
+        return None
+    try:
+        return ctypes.CDLL(name)
+    except OSError:
+        return None
+
+
+def tune_malloc(arenas: int = 2) -> bool:
+    """Keep freed memory from piling up in glibc's malloc; True if set (False off glibc).
+
+    At most `arenas` malloc arenas: by default glibc opens one per thread that allocates
+    (up to 8 per core), and each keeps the memory its thread freed: the service's
+    request, generation and database threads held ~40 MB that way after a few flows.
+    A fixed mmap threshold: glibc raises it each time a mapped block is freed, after
+    which every large block (a 192 KiB row of logits, copied per decoded token) comes
+    from the heap and stays there when freed: ~20 MB more after four flows
+    (docs/engine.md, "Memory")."""
+    libc = _libc()
+    if libc is None:
         return False
     try:
-        libc = ctypes.CDLL(name)
-        return bool(libc.mallopt(_M_ARENA_MAX, arenas))
-    except (OSError, AttributeError):  # not glibc (musl has no mallopt)
+        return bool(libc.mallopt(_M_ARENA_MAX, arenas)) and bool(
+            libc.mallopt(_M_MMAP_THRESHOLD, MMAP_THRESHOLD)
+        )
+    except AttributeError:  # not glibc (musl has no mallopt)
         return False
