@@ -66,14 +66,15 @@ def run(
         ),
     ] = "default",
     examples: Annotated[
-        int,
+        int | None,
         typer.Option(
             min=0,
             max=8,
             help="Solved flows shown in each prompt: the nearest of the installation's own "
-            "flows and the shared library (`flowgen flows sync`).",
+            "flows and the shared library (`flowgen flows sync`). By default as many as "
+            "the adapter was trained with (three for the base model).",
         ),
-    ] = 3,
+    ] = None,
     perfect_rag: Annotated[bool, typer.Option(help="Offer every gold step.")] = False,
     baseline: Annotated[
         Literal["none", "nearest"],
@@ -153,7 +154,7 @@ def run(
         if baseline == "nearest"
         else (
             f"{_engine_label(engine)}:{model or 'SmolLM2-135M'}+{adapter}"
-            + (f"+{examples}ex" if examples != 3 else "")
+            + (f"+{examples}ex" if examples is not None else "")
             + ("+perfect-rag" if perfect_rag else "")
             + (f"+consensus{consensus}" if consensus else "")
             + (f"+coverage-{coverage}" if coverage != DEFAULT_COVERAGE else "")

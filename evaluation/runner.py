@@ -33,7 +33,9 @@ class Arm:
     name: str
     kind: Literal["generator", "nearest"] = "generator"
     adapter: str | None = "default"
-    examples: int = 3  # solved flows shown in each prompt (graph/flow_graph.py)
+    # Solved flows shown in each prompt (graph/flow_graph.py); None: as many as the
+    # adapter was trained with.
+    examples: int | None = None
     perfect_rag: bool = False
     max_rounds: int = 2
     consensus: int = 0  # outlines sampled besides the greedy one (graph/flow_graph.py)

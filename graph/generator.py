@@ -44,6 +44,8 @@ from flowgen.tools.catalog_tools import CatalogTools
 
 DEFAULT_ADAPTER = "default"
 ADAPTER_META = "flowgen_adapter.json"
+# Solved flows in an outline prompt when the adapter does not say how many it learned on.
+DEFAULT_EXAMPLES = 3
 
 
 class RequirementError(ValueError):
@@ -118,6 +120,13 @@ def tuned_refusal_bias(adapter: str | None, model_name: str) -> float:
     return float(meta.get("refusal_bias", 0.0))
 
 
+def trained_examples(adapter: str | None) -> int:
+    """How many solved flows the adapter's outline prompts showed in training
+    (`examples_per_prompt` in its metadata): a fine-tuned model reads best the prompts it
+    learned on. Three for the base model and adapters that do not say."""
+    return int(shipped_adapter_meta(adapter).get("examples_per_prompt", DEFAULT_EXAMPLES))
+
+
 def check_prompt_version(adapter: str | None) -> None:
     """A shipped adapter answers the prompts it was trained on: one trained on another
     prompt version would get text it never saw, so it is refused with what to do."""
@@ -179,7 +188,7 @@ class FlowGenerator:
         checkpoints: bool = True,
         trace: bool = True,
         max_rounds: int = 2,
-        examples: ExampleRetrieval | int = 3,
+        examples: ExampleRetrieval | int | None = None,
         instructions: bool | None = None,
         refusal_bias: float | None = None,
         guard: RefusalGuard | Literal["shipped"] | None = "shipped",
@@ -189,7 +198,8 @@ class FlowGenerator:
         max_requirement_chars: int | None = None,
     ):
         """`examples`: how many solved flows each prompt shows (the nearest, from the
-        installation's own flows and the shared library), or the whole retrieval rule.
+        installation's own flows and the shared library), or the whole retrieval rule;
+        by default as many as the adapter was trained with (`trained_examples`).
         `instructions`: guidelines in the prompts; by default only without an adapter (a
         fine-tuned model learned them).
         `refusal_bias`: how much more readily the outline call refuses; by default the
@@ -226,6 +236,8 @@ class FlowGenerator:
         # The refusal's first token, looked up once (a served model answers over HTTP).
         refuse_tokens = self.engine.tokenize(REFUSE) if bias else []
         self.refusal_logit_bias = {refuse_tokens[0]: bias} if refuse_tokens else {}
+        if examples is None:
+            examples = trained_examples(self.adapter)
         self.examples = (
             examples if isinstance(examples, ExampleRetrieval) else ExampleRetrieval(k=examples)
         )

@@ -1,4 +1,5 @@
-"""Choosing the refusal bias from first-token margins, and where the generator reads it."""
+"""Choosing the refusal bias from first-token margins, and what the generator reads from an
+adapter's metadata (its refusal bias, prompt version and examples per prompt)."""
 
 from __future__ import annotations
 
@@ -77,3 +78,14 @@ def test_an_adapter_trained_on_other_prompts_is_refused_by_name(tmp_path, monkey
         generator.check_prompt_version("old")
     generator.check_prompt_version("new")
     generator.check_prompt_version(None)  # the base model: prompted, nothing to match
+
+
+def test_prompts_show_as_many_examples_as_the_adapter_learned_on(tmp_path, monkeypatch) -> None:
+    for name, meta in (("two", {"examples_per_prompt": 2}), ("silent", {})):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "adapter_config.json").write_text("{}")
+        (tmp_path / name / generator.ADAPTER_META).write_text(json.dumps(meta))
+    monkeypatch.setattr(shipped, "adapters_dir", lambda: tmp_path)
+    assert generator.trained_examples("two") == 2
+    assert generator.trained_examples("silent") == generator.DEFAULT_EXAMPLES == 3
+    assert generator.trained_examples(None) == 3  # the base model, prompted
