@@ -87,7 +87,8 @@ def embedded_engine(
     from flowgen.engine.llamacpp import LlamaCppEngine
 
     weights = weights or weights_from_env()
-    return LlamaCppEngine(adapters=adapters, weights=weights, merged=merged)
+    keys = get_settings().kv_keys
+    return LlamaCppEngine(adapters=adapters, weights=weights, merged=merged, keys=keys)
 
 
 @cache

@@ -70,11 +70,21 @@ def check_amx_build(weights: WeightType, system_info: str) -> None:
     )
 
 
+# ggml's type ids for the KV cache's keys (`type_k`).
+_KEY_TYPES = {"f16": 1, "q8_0": 8}
+
+
 class _Model:
     """One llama.cpp model and context, with what its KV cache holds."""
 
     def __init__(
-        self, llama_cpp: Any, path: Path, context: int, threads: int, flash_attention: bool
+        self,
+        llama_cpp: Any,
+        path: Path,
+        context: int,
+        threads: int,
+        flash_attention: bool,
+        keys: str = "f16",
     ):
         self.llm = llama_cpp.Llama(
             model_path=str(path),
@@ -84,6 +94,7 @@ class _Model:
             n_threads=threads,
             n_threads_batch=threads,
             flash_attn=flash_attention,
+            type_k=_KEY_TYPES[keys],
             verbose=False,
         )
         # Freed before the interpreter tears down the ctypes bindings: left to
@@ -109,11 +120,13 @@ class LlamaCppEngine(ConstrainedDecoder):
         merged: Collection[str] = (),
         speculative: bool = True,
         flash_attention: bool = False,
+        keys: str = "f16",
     ):
         """`merged` names adapters run as their own model, the adapter added into the
         base weights (engine/gguf_files.merged_model_gguf): no LoRA work per token, one
         more model in memory each. The others run as LoRA on the base model, which is
-        loaded only when a request needs it."""
+        loaded only when a request needs it. `keys`: the KV cache's type for keys, f16
+        or q8_0 (half their memory; `FLOWGEN_KV_KEYS`)."""
         quiet_llama()
         import llama_cpp
 
@@ -129,15 +142,11 @@ class LlamaCppEngine(ConstrainedDecoder):
         self.use_prefix_cache = prefix_cache
         self.speculative = speculative
         self.flash_attention = flash_attention
+        if keys not in _KEY_TYPES:
+            raise EngineError(f"KV cache keys {keys!r}: choose one of {', '.join(_KEY_TYPES)}")
+        self.keys = keys
         self._merged: dict[str, _Model] = {
-            name: _Model(
-                llama_cpp,
-                merged_model_gguf(adapters[name], weights),
-                context,
-                self._threads,
-                flash_attention,
-            )
-            for name in merged
+            name: self._model(merged_model_gguf(adapters[name], weights)) for name in merged
         }
         self._lora_files = {
             name: adapter_gguf(folder) for name, folder in adapters.items() if name not in merged
@@ -151,17 +160,13 @@ class LlamaCppEngine(ConstrainedDecoder):
         self._adapter_names = list(adapters)
 
     def _model(self, path: Path) -> _Model:
-        return _Model(self._llama_cpp, path, self.context, self._threads, self.flash_attention)
+        return _Model(
+            self._llama_cpp, path, self.context, self._threads, self.flash_attention, self.keys
+        )
 
     def _load_base(self) -> _Model:
         if self._base is None:
-            base = _Model(
-                self._llama_cpp,
-                base_model_gguf(self.weights),
-                self.context,
-                self._threads,
-                self.flash_attention,
-            )
+            base = self._model(base_model_gguf(self.weights))
             for name, path in self._lora_files.items():
                 handle = self._llama_cpp.llama_adapter_lora_init(base.llm.model, str(path).encode())
                 if not handle:

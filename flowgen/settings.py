@@ -18,7 +18,7 @@ import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import AliasChoices, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -121,6 +121,11 @@ class Settings(BaseSettings):
         None,
         description="llama.cpp's weight type (None: bf16 where the CPU computes bf16 "
         "natively, else q8_0).",
+    )
+    kv_keys: Literal["f16", "q8_0"] = Field(
+        "f16",
+        description="llama.cpp's KV cache type for keys: q8_0 holds them in half the memory "
+        "(values stay f16: quantised values need flash attention).",
     )
     merge_default: bool = Field(
         True,
