@@ -456,6 +456,13 @@ def test_quantised_weights_on_an_amx_build_are_refused_with_the_fix_named() -> N
     check_amx_build("q8_0", amx.replace("AMX_INT8 = 1 | ", ""))
 
 
+def test_an_unknown_kv_key_type_is_refused_before_any_model_loads() -> None:
+    from flowgen.engine.llamacpp import LlamaCppEngine
+
+    with pytest.raises(EngineError, match=r"KV cache keys 'q4_0': choose one of f16, q8_0"):
+        LlamaCppEngine({}, weights="bf16", keys="q4_0")
+
+
 def test_setup_built_llama_cpp_without_amx_kernels() -> None:
     import llama_cpp
 
