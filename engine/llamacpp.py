@@ -84,7 +84,7 @@ class _Model:
         context: int,
         threads: int,
         flash_attention: bool,
-        keys: str = "f16",
+        keys: str,
     ):
         self.llm = llama_cpp.Llama(
             model_path=str(path),

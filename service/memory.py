@@ -13,16 +13,6 @@ _M_ARENA_MAX = -8
 MMAP_THRESHOLD = 128 * 1024
 
 
-def _libc() -> ctypes.CDLL | None:
-    name = ctypes.util.find_library("c")
-    if name is None:
-        return None
-    try:
-        return ctypes.CDLL(name)
-    except OSError:
-        return None
-
-
 def tune_malloc(arenas: int = 2) -> bool:
     """Keep freed memory from piling up in glibc's malloc; True if set (False off glibc).
 
@@ -33,12 +23,13 @@ def tune_malloc(arenas: int = 2) -> bool:
     which every large block (a 192 KiB row of logits, copied per decoded token) comes
     from the heap and stays there when freed: ~20 MB more after four flows
     (docs/engine.md, "Memory")."""
-    libc = _libc()
-    if libc is None:
+    name = ctypes.util.find_library("c")
+    if name is None:
         return False
     try:
-        return bool(libc.mallopt(_M_ARENA_MAX, arenas)) and bool(
-            libc.mallopt(_M_MMAP_THRESHOLD, MMAP_THRESHOLD)
-        )
-    except AttributeError:  # not glibc (musl has no mallopt)
+        libc = ctypes.CDLL(name)
+        arenas_set = libc.mallopt(_M_ARENA_MAX, arenas)
+        threshold_set = libc.mallopt(_M_MMAP_THRESHOLD, MMAP_THRESHOLD)
+    except (OSError, AttributeError):  # not glibc (musl has no mallopt)
         return False
+    return bool(arenas_set and threshold_set)
