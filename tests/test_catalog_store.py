@@ -122,6 +122,26 @@ def test_incremental_update_and_removal(engine, embedder) -> None:
     assert tools.search_steps("fax the signed contract", k=1)[0]["name"] == "send_fax"
 
 
+def test_catalog_lookups_last_until_the_next_sync(engine, embedder) -> None:
+    """A process keeps one view of an installation's catalog across flows; a sync of it
+    (from this process or another) is seen at the next `catalog()`."""
+    sync_catalog(small("cached"), engine, embedder=embedder)
+    store = CatalogStore(engine, embedder)
+    view = store.catalog("cached")
+    assert store.catalog("cached") is view
+    assert [c.name for c in view.columns("x_globex_plant")] == ["output_tons", "state"]
+    assert CatalogTools(store, "cached").list_names("steps") == ["log", "notify_plant_manager"]
+    steps = [*SMALL["steps"], {"name": "send_fax", "description": "Fax a document"}]
+    tables = [SMALL["tables"][0]]  # the plant table is gone
+    sync_catalog(small("cached", steps=steps, tables=tables), engine, embedder=embedder)
+    fresh = store.catalog("cached")
+    assert fresh is not view
+    assert fresh.table("x_globex_plant") is None and fresh.columns("x_globex_plant") == []
+    assert "send_fax" in CatalogTools(store, "cached").list_names("steps")
+    with pytest.raises(UnknownInstallation):
+        store.catalog("never-synced")
+
+
 def test_installations_are_isolated(engine, embedder, synced_store) -> None:
     sync_catalog(small("globex"), engine, embedder=embedder)
     acme, globex = CatalogTools(synced_store, "acme-itsm"), CatalogTools(synced_store, "globex")

@@ -13,7 +13,7 @@ from langchain_core.tools import BaseTool, StructuredTool, ToolException
 from flowgen.db.example_flows import mmr
 from flowgen.db.models import ChoiceRow, ColumnRow, StepRow, TableRow, TriggerRow
 from flowgen.db.search import Mode
-from flowgen.db.store import CatalogStore, step_def, trigger_def
+from flowgen.db.store import CatalogStore, StoredCatalog, step_def, trigger_def
 from flowgen.flow.catalog import CatalogView, Column, Param, StepDef, TriggerDef
 
 MAX_K = 50
@@ -183,7 +183,7 @@ class CatalogTools:
         models = {"triggers": TriggerRow, "steps": StepRow, "tables": TableRow}
         if kind not in models:
             raise ToolException(f"kind must be one of {sorted(models)}, not {kind!r}")
-        return self.store.names(models[kind], self.installation)
+        return self.catalog().names(models[kind])
 
     def get_step(self, name: str) -> dict[str, Any] | None:
         """A step's full definition, or None."""
@@ -213,14 +213,14 @@ class CatalogTools:
             ],
         }
 
-    def catalog(self) -> CatalogView:
+    def catalog(self) -> StoredCatalog:
         """The installation's definitions, as the validator and the grammars read them."""
         return self.store.catalog(self.installation)
 
     def columns(self, table: str) -> list[Column]:
         """Every column of `table`, inherited ones included (its own first), with its
         stored choice values."""
-        return self.store.columns(self.installation, table)
+        return self.catalog().columns(table)
 
     def as_langchain_tools(self) -> list[BaseTool]:
         functions = (
