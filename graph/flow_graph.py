@@ -37,6 +37,7 @@ from langgraph.graph import END, START, StateGraph
 from langgraph.runtime import Runtime
 from langgraph.types import Checkpointer
 
+from flowgen.db.store import StoredCatalog
 from flowgen.engine.base import ChatMessage, Engine, GenerationRequest, GenerationResult
 from flowgen.engine.grammar import outline_grammar
 from flowgen.flow.catalog import CatalogView, Param
@@ -153,6 +154,10 @@ class RunContext:
     tools: CatalogTools
     engine: Engine
     tracer: RunTracer
+    # The installation's catalog view, taken when the run starts: its nodes share its
+    # cached lookups without checking the revision again, and what the run has read
+    # stays as it read it if a sync lands meanwhile (None: the current view per node).
+    catalog: StoredCatalog | None = None
     adapter: str | None = None
     max_rounds: int = 2
     # Outlines sampled besides the greedy one; the one closest to all the others (mean
@@ -182,7 +187,7 @@ class RunContext:
 
     def tools_at(self, node: str) -> TracedTools:
         """The tools as `node` calls them: each call is traced under it."""
-        return TracedTools(self.tools, self.tracer, node)
+        return TracedTools(self.tools, self.tracer, node, self.catalog)
 
     def generate(
         self,

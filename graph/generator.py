@@ -309,6 +309,7 @@ class FlowGenerator:
             tools=self.tools,
             engine=self.engine,
             tracer=tracer,
+            catalog=self.tools.catalog(),
             adapter=self.adapter,
             max_rounds=self.max_rounds,
             consensus=self.consensus,

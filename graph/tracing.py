@@ -21,6 +21,7 @@ from typing import Any, ParamSpec, TypeVar
 from opentelemetry import trace
 
 from flowgen.db.runs import RunStore
+from flowgen.db.store import StoredCatalog
 from flowgen.flow.catalog import CatalogView, Column
 from flowgen.settings import get_settings
 from flowgen.tools.catalog_tools import CatalogTools
@@ -152,10 +153,17 @@ class TracedTools:
     definitions for the grammars and the validator (nothing is ranked or chosen), and
     the pill grammar reads the columns of every table within three hops."""
 
-    def __init__(self, tools: CatalogTools, tracer: RunTracer, node: str) -> None:
+    def __init__(
+        self,
+        tools: CatalogTools,
+        tracer: RunTracer,
+        node: str,
+        catalog: StoredCatalog | None = None,
+    ) -> None:
         self._tools = tools
         self._tracer = tracer
         self.node = node
+        self._catalog = catalog  # the run's view; None: the tools' current one
 
     def _call(self, tool: Callable[P, R], *args: P.args, **arguments: P.kwargs) -> R:
         with self._tracer.span("tool", tool.__name__, node=self.node, arguments=arguments) as out:
@@ -205,7 +213,9 @@ class TracedTools:
         return self._call(self._tools.get_step, name=name)
 
     def catalog(self) -> CatalogView:
-        return self._tools.catalog()
+        return self._catalog or self._tools.catalog()
 
     def columns(self, table: str) -> list[Column]:
+        if self._catalog is not None:
+            return self._catalog.columns(table)
         return self._tools.columns(table)

@@ -22,6 +22,7 @@ from flowgen.db.store import CatalogStore, UnknownInstallation
 from flowgen.db.sync import sync_catalog
 from flowgen.flow.catalog import Catalog, StepDef, parse_catalog
 from flowgen.flow.validator import validate_flow
+from flowgen.graph.tracing import RunTracer, TracedTools
 from flowgen.tools.catalog_tools import CatalogTools
 
 SMALL = {
@@ -140,6 +141,23 @@ def test_catalog_lookups_last_until_the_next_sync(engine, embedder) -> None:
     assert "send_fax" in CatalogTools(store, "cached").list_names("steps")
     with pytest.raises(UnknownInstallation):
         store.catalog("never-synced")
+
+
+def test_a_run_keeps_what_it_read_of_the_catalog(engine, embedder) -> None:
+    """The tools a run's nodes get share the view the run started with: no revision
+    query per node, and what the run already read (the outline's tables, a step's
+    columns) does not change under a later node when a sync lands meanwhile."""
+    sync_catalog(small("pinned"), engine, embedder=embedder)
+    store = CatalogStore(engine, embedder)
+    tools = CatalogTools(store, "pinned")
+    run_catalog = tools.catalog()
+    outline = TracedTools(tools, RunTracer(None, "run-1"), "outline", run_catalog)
+    assert [c.name for c in outline.columns("x_globex_plant")] == ["output_tons", "state"]
+    sync_catalog(small("pinned", tables=[SMALL["tables"][0]]), engine, embedder=embedder)
+    assert tools.catalog().table("x_globex_plant") is None  # the store moved on
+    inputs = TracedTools(tools, RunTracer(None, "run-1"), "inputs:1", run_catalog)
+    assert inputs.catalog() is run_catalog
+    assert [c.name for c in inputs.columns("x_globex_plant")] == ["output_tons", "state"]
 
 
 def test_installations_are_isolated(engine, embedder, synced_store) -> None:
