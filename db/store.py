@@ -428,10 +428,7 @@ class StoredCatalog:
     cached (what they return is shared: read it, do not change it)."""
 
     def __init__(
-        self,
-        store: CatalogStore,
-        installation: str,
-        revision: tuple[str | None, datetime | None] = (None, None),
+        self, store: CatalogStore, installation: str, revision: tuple[str | None, datetime | None]
     ):
         self.store = store
         self._installation = installation

@@ -213,7 +213,7 @@ class TracedTools:
         return self._call(self._tools.get_step, name=name)
 
     def catalog(self) -> CatalogView:
-        return self._catalog or self._tools.catalog()
+        return self._catalog if self._catalog is not None else self._tools.catalog()
 
     def columns(self, table: str) -> list[Column]:
         if self._catalog is not None:
