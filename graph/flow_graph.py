@@ -155,9 +155,9 @@ class RunContext:
     engine: Engine
     tracer: RunTracer
     # The installation's catalog view, taken when the run starts: its nodes share its
-    # cached lookups without checking the revision again, and what the run has read
-    # stays as it read it if a sync lands meanwhile (None: the current view per node).
-    catalog: StoredCatalog | None = None
+    # cached lookups (tables, columns, definitions) without checking the revision again,
+    # and what the run has read stays as it read it if a sync lands meanwhile.
+    catalog: StoredCatalog
     adapter: str | None = None
     max_rounds: int = 2
     # Outlines sampled besides the greedy one; the one closest to all the others (mean
@@ -181,8 +181,8 @@ class RunContext:
     # Step lines an outline may write again on the same words before one ends it
     # (`FLOWGEN_OUTLINE_REPEATS`).
     outline_repeats: int = field(default_factory=lambda: get_settings().outline_repeats)
-    # Table columns and embedded annotations, remembered across the inputs nodes: a
-    # cache, whose contents change no prompt.
+    # Annotations already embedded, remembered across the inputs nodes: a cache, whose
+    # contents change no prompt.
     retrieval_cache: RetrievalCache = field(default_factory=RetrievalCache)
 
     def tools_at(self, node: str) -> TracedTools:

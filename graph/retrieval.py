@@ -158,10 +158,10 @@ def declared_inputs(catalog: CatalogView, flow: Flow, order: int) -> list[Param]
 @dataclass
 class RetrievalCache:
     """What the inputs calls of one run remember between nodes: answers that do not
-    change during a run. Not checkpointed: a resumed run, often in a new process whose
-    embedder has no cached vectors, fills it again, and its offers are the same."""
+    change during a run (columns come from the run's catalog view, cached there). Not
+    checkpointed: a resumed run, often in a new process whose embedder has no cached
+    vectors, fills it again, and its offers are the same."""
 
-    columns: dict[str, list[Column]] = field(default_factory=dict)  # by table
     # Annotations already embedded (every item's annotation at once, up front).
     embedded: set[str] = field(default_factory=set)
 
@@ -175,9 +175,7 @@ class InputsRetriever:
         self.catalog = tools.catalog()
 
     def all_columns(self, table: str) -> list[Column]:
-        if table not in self.cache.columns:
-            self.cache.columns[table] = self.tools.columns(table)
-        return self.cache.columns[table]
+        return self.tools.columns(table)
 
     def offer(self, flow: Flow, order: int, requirement: str) -> InputsOffer:
         params = declared_inputs(self.catalog, flow, order) or []

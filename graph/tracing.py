@@ -158,12 +158,12 @@ class TracedTools:
         tools: CatalogTools,
         tracer: RunTracer,
         node: str,
-        catalog: StoredCatalog | None = None,
+        catalog: StoredCatalog,
     ) -> None:
         self._tools = tools
         self._tracer = tracer
         self.node = node
-        self._catalog = catalog  # the run's view; None: the tools' current one
+        self._catalog = catalog  # the run's view of the installation
 
     def _call(self, tool: Callable[P, R], *args: P.args, **arguments: P.kwargs) -> R:
         with self._tracer.span("tool", tool.__name__, node=self.node, arguments=arguments) as out:
@@ -213,9 +213,7 @@ class TracedTools:
         return self._call(self._tools.get_step, name=name)
 
     def catalog(self) -> CatalogView:
-        return self._catalog if self._catalog is not None else self._tools.catalog()
+        return self._catalog
 
     def columns(self, table: str) -> list[Column]:
-        if self._catalog is not None:
-            return self._catalog.columns(table)
-        return self._tools.columns(table)
+        return self._catalog.columns(table)
