@@ -254,3 +254,27 @@ def test_training_prompts_leave_out_flows_of_the_cases_own_shape(library, tmp_pa
         assert case.requirement not in shown["left"].split("## Requirement")[0]
     finally:
         library.sync_flows(None, [solved(c) for c in FLOW_CASES], "gold")
+
+
+def test_a_rephrased_case_is_never_shown_the_flow_it_restates(library, tmp_path) -> None:
+    """A rephrased train case (`data/rephrased/`) has its source's very flow, and the
+    source is in the library: its training prompt must not show it (nor the case itself)."""
+    from flowgen.training.cases import Case
+    from flowgen.training.examples import build_examples, read_examples
+
+    source = FLOW_CASES[0]
+    rephrased = Case.model_validate(
+        {
+            **source,
+            "id": f"{source['id']}-rephrased",
+            "split": "train",
+            "requirement": "Hi team, every time a user becomes inactive please find all "
+            "incidents assigned to them and assign them to their manager.",
+        }
+    )
+    out = tmp_path / "rephrased.jsonl"
+    build_examples([rephrased], library, out, k=3)
+    outline = next(e for e in read_examples(out) if e.task == "outline")
+    shown = outline.messages[-1]["content"].split("## Requirement")[0]
+    assert shown.count("## Example: ") == 3  # others take its place
+    assert source["requirement"] not in shown

@@ -49,6 +49,15 @@ class ExampleStats:
 NEAR_COPY = 0.93  # MiniLM cosine, the near-duplicate line of `flowgen data check`
 NO_EXAMPLES_SHARE = 0.1
 UNHELPFUL_SHARE = 0.1
+# A rephrased case (`data/rephrased/`) is another voice for a train case's very flow; its
+# source is in the library, and showing it would teach copying as a near-copy would.
+REPHRASED = "-rephrased"
+
+
+def source_case(case_id: str) -> str:
+    """The case a rephrased case restates (its own id for any other case)."""
+    return case_id.removesuffix(REPHRASED)
+
 
 Shape = tuple[str, ...]
 
@@ -93,7 +102,8 @@ def example_retrieval(
     if draw < NO_EXAMPLES_SHARE:
         return ExampleRetrieval(k=0)
     query = rng.choice(others) if draw < NO_EXAMPLES_SHARE + UNHELPFUL_SHARE and others else None
-    exclude = (case.id, *sorted(set(same_shape) - {case.id}))
+    own = {case.id, source_case(case.id)}
+    exclude = (*sorted(own), *sorted(set(same_shape) - own))
     return ExampleRetrieval(k=k, exclude=exclude, exclude_above=NEAR_COPY, query=query)
 
 
