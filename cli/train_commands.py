@@ -110,7 +110,7 @@ def train_command(
     from flowgen.db.sync import sync_file
     from flowgen.prompts import PROMPT_VERSION
     from flowgen.training.cases import read_cases, training_cases
-    from flowgen.training.examples import build_examples, file_hash, read_examples
+    from flowgen.training.examples import build_examples, file_hash, library_cases, read_examples
     from flowgen.training.train import TrainConfig, train
 
     files = cases or corpus_files()
@@ -136,7 +136,7 @@ def train_command(
         if name not in catalog_files:
             raise fail(f"no shipped catalog for {name!r} in {shipped.catalogs_dir()}")
         sync_file(catalog_files[name], store.engine)
-    library = [c for c in all_cases if c.split == "train" and c.flow]
+    library = library_cases(all_cases)
     if examples_per_prompt:
         # The shared library is the train pool: prompts show its flows as inference will.
         pool = [ExampleFlow(c.id, c.installation, c.requirement, c.flow or {}) for c in library]

@@ -257,6 +257,34 @@ def test_training_cases_leave_refusals_to_the_guard_unless_asked() -> None:
     assert general and all(c.installation != "globex-csm" for c in general)
 
 
+def test_rephrased_cases_train_but_stay_out_of_the_library() -> None:
+    """Each rephrased case restates a hand-written train case's flow in another voice:
+    it is trained on (every hand-written case is kept in a sample), never a library
+    flow, and its source is a train case."""
+    from flowgen.training.examples import library_cases, source_case
+
+    original = read_cases([REPO / "data" / "handwritten.jsonl"])
+    rephrased = read_cases([REPO / "data" / "rephrased.jsonl"])
+    by_id = {c.id: c for c in original}
+    assert len(rephrased) >= 150
+    for case in rephrased:
+        source = by_id[source_case(case.id)]
+        assert source.split == case.split == "train"
+        assert _spanless(source.flow) == _spanless(case.flow)  # the same flow, other spans
+        assert case.requirement != source.requirement
+    chosen, _ = training_cases([*original, *rephrased], max_cases=10)
+    assert {c.id for c in rephrased} <= {c.id for c in chosen}
+    library = {c.id for c in library_cases([*original, *rephrased])}
+    assert library and not library & {c.id for c in rephrased}
+
+
+def _spanless(flow: dict | None) -> object:
+    assert flow is not None
+    trigger = {k: v for k, v in (flow.get("trigger") or {}).items() if k != "annotation"}
+    steps = [{k: v for k, v in c.items() if k != "annotation"} for c in flow["components"]]
+    return trigger, steps, flow.get("inputs"), flow.get("outputs")
+
+
 def _subflows(chosen: list[Case]) -> int:
     return sum(c.flow is not None and Flow.model_validate(c.flow).is_subflow for c in chosen)
 

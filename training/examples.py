@@ -59,6 +59,13 @@ def source_case(case_id: str) -> str:
     return case_id.removesuffix(REPHRASED)
 
 
+def library_cases(cases: Iterable[Case]) -> list[Case]:
+    """The train flows a training run's prompts draw their examples from. Not the
+    rephrased cases: they teach phrasing, and as library flows they would show their
+    sources' prompts their own answers."""
+    return [c for c in cases if c.split == "train" and c.flow and source_case(c.id) == c.id]
+
+
 Shape = tuple[str, ...]
 
 
