@@ -264,7 +264,7 @@ def test_rephrased_cases_train_but_stay_out_of_the_library() -> None:
     from flowgen.training.examples import library_cases, source_case
 
     original = read_cases([REPO / "data" / "handwritten.jsonl"])
-    rephrased = read_cases([REPO / "data" / "rephrased.jsonl"])
+    rephrased = read_cases([REPO / "data" / "rephrased" / "cases.jsonl"])
     by_id = {c.id: c for c in original}
     assert len(rephrased) >= 150
     for case in rephrased:
