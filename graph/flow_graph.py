@@ -485,7 +485,7 @@ def inputs_node(state: FlowState, runtime: Runtime[RunContext]) -> dict[str, Any
                         offered.params,
                         annotation,
                         retriever.catalog,
-                        retriever.all_columns,
+                        retriever.tools.columns,
                     )
                     grounded += moved
                 step = flow.component(order) if order else None
@@ -496,7 +496,7 @@ def inputs_node(state: FlowState, runtime: Runtime[RunContext]) -> dict[str, Any
                         offered.params,
                         annotation,
                         retriever.catalog,
-                        retriever.all_columns,
+                        retriever.tools.columns,
                     )
                     grounded += added
                 if grounded:

@@ -174,9 +174,6 @@ class InputsRetriever:
         self.cache = cache
         self.catalog = tools.catalog()
 
-    def all_columns(self, table: str) -> list[Column]:
-        return self.tools.columns(table)
-
     def offer(self, flow: Flow, order: int, requirement: str) -> InputsOffer:
         params = declared_inputs(self.catalog, flow, order) or []
         if order == 0:
@@ -226,7 +223,7 @@ class InputsRetriever:
     def _shown_columns(self, table: str, annotation: str, k: int) -> list[Column]:
         """The k columns most relevant to the annotation, with their choice values."""
         hits = self.tools.search_columns(table=table, query=annotation, k=k)
-        by_name = {c.name: c for c in self.all_columns(table)}
+        by_name = {c.name: c for c in self.tools.columns(table)}
         return [by_name[h["name"]] for h in hits if h["name"] in by_name]
 
     def _pill_space(self, pills: list[PillRoot]) -> PillSpace:
@@ -237,7 +234,7 @@ class InputsRetriever:
             for table in frontier:
                 if table in columns or self.catalog.table(table) is None:
                     continue
-                cols = self.all_columns(table)
+                cols = self.tools.columns(table)
                 columns[table] = [
                     PillColumn(c.name, c.reference, tuple(ch.value for ch in c.choices or []))
                     for c in cols
@@ -274,7 +271,7 @@ class InputsRetriever:
             table = table or p.reference
             if table is None:
                 return InputSpec(p.name, "query", required=required)  # fields are pills
-            cols = self.all_columns(table)
+            cols = self.tools.columns(table)
             return InputSpec(
                 p.name,
                 "query",
@@ -305,7 +302,7 @@ class InputsRetriever:
         """One hop through each reference column, as in `caller_id.vip=true`."""
         walks = {}
         for c in cols:
-            target = self.all_columns(c.reference) if c.reference else []
+            target = self.tools.columns(c.reference) if c.reference else []
             if c.reference and target:
                 walks[c.name] = WalkTarget(
                     c.reference, [t.name for t in target], _choices_by_field(target)
