@@ -55,6 +55,15 @@ CUES: list[tuple[str, re.Pattern[str]]] = [
         ),
     ),
     ("record_create_or_update", re.compile(r"\bcreated\s+or\s+updated\b")),
+    # a share of an SLA's time, or a flow its SLA definition starts
+    (
+        "sla_task",
+        re.compile(
+            r"\b\d+\s*%\s+of\s+(?:the\s+)?(?:\w+\s+){0,3}sla\b"
+            r"|\bsla\s+(?:time\s+)?(?:hits|reaches)\s+\d+\s*%"
+            r"|\b(?:started|run|triggered)\s+(?:by|from)\s+the\s+(?:[\w-]+\s+){0,4}sla\b"
+        ),
+    ),
 ]
 
 
@@ -62,19 +71,24 @@ CUES: list[tuple[str, re.Pattern[str]]] = [
 # is a URL, ...", "For every new security incident, ..."), never by a step's words
 # ("... and create a new task").
 _OPENING = re.compile(
-    r"^(?:when(?:ever)?|once|as soon as|each time|every time|any time|anytime|if|"
+    r"^(?:when(?:ever)?|once|as soon as|each time|every time|any time|anytime|if|upon|"
     r"for (?:each|every|any))\b[^,;.:]*"
 )
 # ... or in a clause that closes the sentence: "Mirror every billing case to Salesforce
 # when it is created" ("if" there is a step's condition, so it does not count).
-_LATER = re.compile(r"\b(?:when(?:ever)?|as soon as|each time|every time|any time)\b[^,;.:]*")
+_LATER = re.compile(
+    r"\b(?:when(?:ever)?|as soon as|each time|every time|any time|upon)\b[^,;.:]*"
+    r"|\btrigger:[^;.]*"  # a numbered or bulleted spec: "1. Trigger: a new observable ..."
+)
 # ... or before the arrow of a terse one: "web case created -> auto-reply with the number".
-_ARROW = re.compile(r"^[^,;.:>]*(?=\s*->)")
+_ARROW = re.compile(r"^[^;.:>]*?(?=\s*->)")
 RECORD_CUES: list[tuple[str, re.Pattern[str]]] = [
     (
         "email",
         re.compile(
             r"\be-?mails?\s+(?:arrives?|is\s+received|comes\s+in)\b|\breplies\s+by\s+e-?mail\b"
+            r"|\binbound\s+e-?mails?\b|\b(?:customer|caller|user|someone)\s+e-?mails\s+\w"
+            r"|^e-?mails?\s+(?:to|from)\b"  # "email to the service desk with ... ->"
         ),
     ),
     (
@@ -87,6 +101,8 @@ RECORD_CUES: list[tuple[str, re.Pattern[str]]] = [
             r"|\bcomes?\s+in\b"
             # the active voice: "When someone submits an access request"
             r"|\b(?:submits|raises|opens|logs|files|reports|registers)\s+(?:a|an|new)\b"
+            # the formal register: "Upon creation of a Case Escalation"
+            r"|\b(?:upon|on|after)\s+(?:the\s+)?(?:creation|submission|registration)\s+of\b"
         ),
     ),
     (
@@ -99,6 +115,16 @@ RECORD_CUES: list[tuple[str, re.Pattern[str]]] = [
             r"deferred|delivered)\b"
             r"|\b(?:becomes?|changes?\s+to|moves?\s+to|goes\s+to|turns?)\b"
             r"|\b(?:changes|expires|closes|goes\s+(?:above|below|negative|positive|high|low))\b"
+            r"|\b(?:is|are|gets|get|was|were|has been|have been)\s+(?:assigned|denied|"
+            r"changing|(?:raised|reduced|increased|lowered|dropped)\s+(?:to|above|below))\b"
+            r"|\b(?:has|have)\s+(?:its|their)\s+[\w\s]{1,30}?\bchanged\b"
+            r"|\bbeing\s+(?:updated|changed|populated|filled|set|raised|closed|resolved)\b"
+            # the active voice: "When an analyst sets a report's verdict to Spam"
+            r"|\b(?:sets?|changes|closes?|resolves?|reassigns?|marks?|approves?|rejects?|"
+            r"cancels?)\s+(?:the|a|an|its|their)\b"
+            # the formal register: "Upon cancellation of a purchase order"
+            r"|\b(?:upon|on|after)\s+(?:the\s+)?(?:cancellation|closure|resolution|approval|"
+            r"rejection|completion|update|escalation|expiry|expiration)\s+of\b"
         ),
     ),
 ]
@@ -117,15 +143,18 @@ def named_trigger(requirement: str, offered: list[str]) -> str | None:
     if found:
         return min(found)[1]
     arrow = _ARROW.match(text)
-    opening = _OPENING.match(text) or arrow or _LATER.search(text)
-    if opening is None:
-        return None
-    clause = opening.group(0)
-    if opening is arrow:  # "case closed ->" says "a case is closed"
-        clause = re.sub(r"\b(\w+ed)\s*$", r"is \1", clause)
-    named = [t for t, pattern in RECORD_CUES if pattern.search(clause)]
-    if _CATALOG.search(clause):
-        return None  # a requested item: record or service catalog trigger, either is written
-    if "email" in named:
-        named = ["email"]  # an inbound email, whatever else the clause says of the record
-    return named[0] if len(named) == 1 and named[0] in offered else None
+    opening = _OPENING.match(text) or arrow
+    clauses = [opening] if opening is not None else list(_LATER.finditer(text))
+    for clause_match in clauses:
+        clause = clause_match.group(0)
+        if clause_match is arrow:  # "case closed ->" says "a case is closed"
+            clause = re.sub(r"\b(\w+ed)\b", r"is \1", clause, count=1)
+        if _CATALOG.search(clause):
+            return None  # a requested item: record or service catalog trigger, either is written
+        named = [t for t, pattern in RECORD_CUES if pattern.search(clause)]
+        if "email" in named:
+            named = ["email"]  # an inbound email, whatever else the clause says of the record
+        if named:
+            # The first clause that names a trigger decides; two names are no cue.
+            return named[0] if len(named) == 1 and named[0] in offered else None
+    return None

@@ -63,6 +63,11 @@ def test_a_schedule_named_in_so_many_words_is_that_trigger(requirement: str, tri
         ("If an HR case is marked sensitive, restrict it to the HR managers.", "record_update"),
         ("When an incident's assignment group changes, email the new manager.", "record_update"),
         ("When a security incident's risk score goes above 80, open a war room.", "record_update"),
+        # raised or reduced *to* a value is a field that changed (csm-train-010)
+        (
+            "When an escalation's severity is raised to 1, page the escalation manager.",
+            "record_update",
+        ),
     ],
 )
 def test_a_record_event_named_in_the_opening_clause_is_that_trigger(
@@ -77,8 +82,6 @@ def test_a_record_event_named_in_the_opening_clause_is_that_trigger(
     [
         # a step's words, not the trigger's
         "If the caller is a VIP, create a new task for the service desk.",
-        # raised *to* a value is an update, not a new record: too unclear, the model decides
-        "When an escalation's severity is raised to 1, page the escalation manager.",
         # a requested item may be a record or a service catalog trigger
         "When a catalog request comes in, get the variables and create a catalog task.",
         # created and updated cues both in the opening clause
@@ -90,6 +93,60 @@ def test_a_record_event_named_in_the_opening_clause_is_that_trigger(
 )
 def test_no_trigger_is_named_where_the_words_leave_a_choice(requirement: str) -> None:
     assert named_trigger(requirement, TRIGGERS) is None
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize(
+    ("requirement", "trigger"),
+    [
+        # the formal register of a specification
+        ("Upon creation of a Case Escalation with High severity, assign it.", "record_create"),
+        ("Upon cancellation of a purchase order, cancel its line items.", "record_update"),
+        (
+            "Upon the Reported by field of a security incident being populated, email them.",
+            "record_update",
+        ),
+        # a numbered or bulleted specification names its trigger in a line of its own
+        (
+            "Observable intake: 1. Trigger: a new observable of type Email address is created."
+            " 2. Look up the most recent phishing report.",
+            "record_create",
+        ),
+        # a ticket's context before the request: the first "when" that names an event
+        (
+            "hi team, when a product goes end of life we lose track of its cases. can you make"
+            " it so when a product model is set to not active, the flow flags its cases?",
+            "record_update",
+        ),
+        # the active voice of an update, and words the cues missed
+        (
+            "When an analyst sets a phishing report's verdict to Spam, pull the message.",
+            "record_update",
+        ),
+        ("hey, when we close a security incident pls copy its attachments", "record_update"),
+        ("Runs when an observable has its finding changed to Suspicious.", "record_update"),
+        (
+            "whenever a case from a Platinum account is assigned to them, text the agent",
+            "record_update",
+        ),
+        ("When a warranty claim is denied, email the primary contact.", "record_update"),
+        # an arrow after a parenthesis, the participle before the end of the clause
+        ("on-call shift created (any group, primary or backup) -> sms the user", "record_create"),
+        ("onboarding req created w/ MacBook as laptop -> order it", "record_create"),
+        # an inbound email in other words
+        ("When an inbound email has VPN in the subject, find the sender.", "email"),
+        ("When a customer emails support with refund in the subject, open a case.", "email"),
+        ('email to the service desk with "outage" in the subject -> open an incident', "email"),
+        # a share of an SLA's time
+        ("When an incident's SLA hits 75%, escalate it to the assignee's manager.", "sla_task"),
+        ("When 50% of the SLA time has elapsed, add a work note.", "sla_task"),
+        ("Step 1: this flow is started by the security incident response SLA.", "sla_task"),
+    ],
+)
+def test_other_voices_name_their_record_trigger(requirement: str, trigger: str) -> None:
+    """Requirements written as specifications, tickets and terse notes (the dev voices
+    set: 34 of 60 named before these cues, 52 after, none wrong)."""
+    assert named_trigger(requirement, TRIGGERS) == trigger
 
 
 @pytest.mark.unit
