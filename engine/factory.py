@@ -4,7 +4,7 @@
 the model runs in-process on the embedded runtime (`FLOWGEN_RUNTIME`): by default the
 bf16 engine on CPUs with AMX (engine/torch_bf16.py: prompts about five times faster
 there) and llama.cpp elsewhere; `torch` for the transformers reference; `FLOWGEN_WEIGHTS` picks
-llama.cpp's weight type: bf16 on CPUs with native bf16, Q8_0 elsewhere; the `default`
+llama.cpp's weight type: bf16 on CPUs with AVX-512, Q8_0 on AVX2 ones; the `default`
 adapter merged into the weights unless `FLOWGEN_MERGE_DEFAULT=0`), with the
 adapters that ship in the package (`training/adapters/NAME/`, a tenant adapter named
 after its installation; found by `flowgen.shipped`).
@@ -33,16 +33,24 @@ def shipped_adapters() -> dict[str, Path]:
     return shipped.adapter_folders()
 
 
+def default_weights(flags: set[str]) -> WeightType:
+    """bf16 where the CPU has AVX-512 (native bf16 products with AVX512-BF16 or AMX; with
+    AVX-512 alone ggml widens bf16 to f32 in registers, and prompts still ran 12% faster
+    than Q8_0 on the Intel machine without them, and its answers are the bf16 hosts'),
+    Q8_0 on CPUs with AVX2 alone, the choice made on the first machines (docs/engine.md,
+    "Choosing the runtime")."""
+    return "bf16" if {"avx512f", "avx512_bf16", "amx_bf16"} & flags else "q8_0"
+
+
 def weights_from_env() -> WeightType:
-    """The llama.cpp engine's weight type (`FLOWGEN_WEIGHTS`). By default bf16 where the
-    CPU computes bf16 natively (AVX512-BF16 or AMX: faster prompts and closer to the fp32
-    reference than Q8_0), Q8_0 elsewhere, where bf16 is emulated (docs/engine.md)."""
+    """The llama.cpp engine's weight type (`FLOWGEN_WEIGHTS`), by default the CPU's
+    (`default_weights`)."""
     from typing import get_args
 
     from flowgen.engine.gguf_files import WeightType
-    from flowgen.engine.local import cpu_has_fast_bf16
+    from flowgen.engine.local import cpu_flags
 
-    default = "bf16" if cpu_has_fast_bf16() else "q8_0"
+    default = default_weights(cpu_flags())
     value = get_settings().weights or default
     if value not in get_args(WeightType):
         choices = ", ".join(get_args(WeightType))

@@ -17,6 +17,16 @@ from flowgen.engine.decoding import ConstrainedDecoder, common_prefix
 from flowgen.settings import get_settings, quiet_hf_libraries
 
 
+def cpu_flags() -> set[str]:
+    """The CPU's feature flags (/proc/cpuinfo; none where it cannot be read)."""
+    try:
+        with open("/proc/cpuinfo", encoding="ascii", errors="ignore") as fh:
+            line = next((line for line in fh if line.startswith("flags")), "")
+    except OSError:
+        return set()
+    return set(line.partition(":")[2].split())
+
+
 def cpu_has_fast_bf16() -> bool:
     """bf16 autocast only where the CPU computes bf16 natively (AVX512-BF16 or AMX).
 
@@ -25,12 +35,7 @@ def cpu_has_fast_bf16() -> bool:
     forced = get_settings().bf16
     if forced is not None:
         return forced
-    try:
-        with open("/proc/cpuinfo", encoding="ascii", errors="ignore") as fh:
-            flags = next((line for line in fh if line.startswith("flags")), "")
-    except OSError:
-        return False
-    return "avx512_bf16" in flags or "amx_bf16" in flags
+    return bool({"avx512_bf16", "amx_bf16"} & cpu_flags())
 
 
 class LocalEngine(ConstrainedDecoder):

@@ -367,6 +367,23 @@ def test_default_runtime_follows_the_cpu_and_unknown_runtime_is_named(monkeypatc
         runtime_from_env()
 
 
+@pytest.mark.unit
+def test_default_weights_follow_the_cpu_and_an_unknown_type_is_named(monkeypatch) -> None:
+    from flowgen.engine.factory import default_weights, weights_from_env
+    from flowgen.settings import override_settings
+
+    # AVX-512 with or without native bf16 products, AMX: bf16; AVX2 alone: Q8_0
+    assert default_weights({"avx2", "avx512f", "avx512bw", "avx512_vnni"}) == "bf16"
+    assert default_weights({"avx2", "avx512f", "avx512_bf16"}) == "bf16"
+    assert default_weights({"avx2", "amx_bf16", "amx_tile"}) == "bf16"
+    assert default_weights({"avx2", "fma"}) == "q8_0"
+    assert default_weights(set()) == "q8_0"
+    with override_settings(weights="q4_1"):
+        assert weights_from_env() == "q4_1"
+    with override_settings(weights="int3"), pytest.raises(ValueError, match="'int3'"):
+        weights_from_env()
+
+
 def test_speculative_decoding_writes_what_token_by_token_decoding_writes(
     llm: LocalEngine, runtime: Runtime
 ) -> None:
