@@ -37,6 +37,7 @@ import numpy as np
 from flowgen.engine.base import EngineError
 from flowgen.engine.base_model import ensure_base_model, ensure_tokenizer
 from flowgen.engine.decoding import ConstrainedDecoder, common_prefix
+from flowgen.engine.local import cpu_flags
 from flowgen.settings import limit_onednn_kernel_cache
 
 DEFAULT_CONTEXT = 4096
@@ -54,12 +55,7 @@ _MODULES = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "dow
 
 def cpu_has_amx() -> bool:
     """AMX bf16 tiles: where this engine beats llama.cpp (docs/engine.md)."""
-    try:
-        with open("/proc/cpuinfo", encoding="ascii", errors="ignore") as fh:
-            flags = next((line for line in fh if line.startswith("flags")), "")
-    except OSError:
-        return False
-    return "amx_bf16" in flags.split()
+    return "amx_bf16" in cpu_flags()
 
 
 def _pack(weight: Any) -> Any:
