@@ -52,6 +52,7 @@ from flowgen.graph.choice_grounding import (
 )
 from flowgen.graph.coverage import DEFAULT_COVERAGE, Coverage, CoverageRule
 from flowgen.graph.guard import RefusalGuard
+from flowgen.graph.input_examples import closest_item_inputs
 from flowgen.graph.outline_repair import (
     LIST_TYPES,
     catch_failures,
@@ -85,8 +86,6 @@ OUTLINE_MAX_TOKENS = 320
 # most samples stay plausible, high enough that they differ where the model is unsure.
 CONSENSUS_TEMPERATURE = 0.7
 INPUTS_MAX_TOKENS = 256
-# Example answers shown in an inputs turn (the nearest solved flows' inputs for the step).
-INPUT_EXAMPLES = 1
 # The longest conversation an inputs call sends: the embedded engine's 4,096-token
 # context less the answer and the chat template's tokens.
 CONVERSATION_TOKENS = 3584
@@ -124,6 +123,10 @@ class FlowState(TypedDict, total=False):
     # The solved flows shown as examples ({name, requirement, flow}), retrieved once by
     # the first outline call so that retries and resumed runs show the same ones.
     examples: list[dict[str, Any]]
+    # The inputs of the items of the nearest solved flows (`search_item_inputs`), from
+    # which each inputs turn shows one: retrieved by the first inputs call, kept so that
+    # retries and resumed runs show the same ones.
+    input_examples: list[dict[str, Any]]
     # Steps offered to the outline besides those retrieved (the perfect-RAG ablation
     # offers the gold steps): part of the run's input, so a resumed run offers them too.
     extra_steps: list[str]
@@ -437,7 +440,12 @@ def inputs_node(state: FlowState, runtime: Runtime[RunContext]) -> dict[str, Any
         offered = retriever.offer(flow, order, state["requirement"])
         turns = {int(k): ItemTurn.model_validate(v) for k, v in (state.get("turns") or {}).items()}
         earlier = [turns[o] for o in sorted(turns) if o < order]
-        examples = _input_examples(state.get("examples") or [], flow, order)
+        pool = state.get("input_examples")
+        retrieved = pool is None
+        if pool is None:
+            pool = retrieve_input_examples(ctx.tools_at(node), ctx.examples, state["requirement"])
+        shown = [e["name"] for e in state.get("examples") or []]
+        examples = _input_examples(pool, shown, flow, order)
         offer = (offered.params, offered.tables, offered.columns, offered.pills)
         turn = item_turn(flow, order, *offer, earlier, examples, ctx.instructions)
         requirement = state["requirement"]
@@ -509,11 +517,14 @@ def inputs_node(state: FlowState, runtime: Runtime[RunContext]) -> dict[str, Any
         out["inputs"] = [i.model_dump() for i in inputs]
     _emit({"event": "inputs", "order": order, "inputs": [i.model_dump() for i in inputs]})
     turns[order] = turn
-    return {
+    update: dict[str, Any] = {
         "flow": flow_json(flow),
         "pending": rest,
         "turns": {str(o): t.model_dump(mode="json") for o, t in turns.items()},
     }
+    if retrieved:
+        update["input_examples"] = pool
+    return update
 
 
 def after_inputs(state: FlowState) -> Literal["inputs", "validate"]:
@@ -640,14 +651,31 @@ def _solved(examples: list[dict[str, Any]]) -> list[SolvedCase]:
     ]
 
 
-def _input_examples(examples: list[dict[str, Any]], flow: Flow, order: int) -> list[str] | None:
-    """The inputs the nearest example that has the same step gave it: one answer (a
-    second cost ~35 prompt tokens a flow, docs/results.md)."""
+def retrieve_input_examples(
+    tools: Tools, wanted: ExampleRetrieval, requirement: str
+) -> list[dict[str, Any]]:
+    """The solved items whose inputs the inputs turns may show (none when no examples
+    are wanted), found as the outline's examples are: the same query and exclusions."""
+    if wanted.k <= 0:
+        return []
+    return tools.search_item_inputs(
+        query=wanted.query or requirement,
+        exclude=list(wanted.exclude),
+        exclude_above=wanted.exclude_above,
+    )
+
+
+def _input_examples(
+    pool: list[dict[str, Any]], shown: list[str], flow: Flow, order: int
+) -> list[str] | None:
+    """The inputs of the solved item most like this one (graph/input_examples.py): one
+    answer (a second cost ~35 prompt tokens a flow, docs/results.md)."""
     comp = flow.component(order) if order else None
+    item = comp if order else flow.trigger
     definition = comp.definition if comp else flow.trigger_type
-    answers = [c.inputs_of(definition) for c in _solved(examples)] if definition else []
-    distinct = list(dict.fromkeys(a for a in answers if a))  # the same answer shown once
-    return distinct[:INPUT_EXAMPLES] or None
+    annotation = item.annotation if item else None
+    answer = closest_item_inputs(pool, definition, order == 0, annotation, shown)
+    return [answer] if answer else None
 
 
 def _tokens(engine: Engine, messages: list[ChatMessage]) -> int:

@@ -15,6 +15,7 @@ from flowgen.flow.catalog import Catalog, CatalogError, parse_catalog
 from flowgen.flow.model import Flow
 from flowgen.graph.flow_graph import ExampleRetrieval
 from flowgen.graph.generator import FlowGenerator
+from flowgen.graph.input_examples import closest_item_inputs
 from flowgen.tools.catalog_tools import CatalogTools
 from flowgen.training.replay import ReplayEngine
 from tests.conftest import flowgen
@@ -157,6 +158,46 @@ def test_the_graph_shows_examples_in_both_prompts_and_keeps_them_in_the_state(li
     assert len(shown) == 3 and case["id"] not in shown
     email = next(r for r in engine.requests if "## Step 3. send_email" in prompt(r))
     assert "## Example\nah_to = {{" in email.messages[-1].content
+    pool = state["input_examples"]
+    assert pool and case["id"] not in {e["example"] for e in pool}
+
+
+def test_item_inputs_come_from_the_nearest_flows_and_leave_out_excluded_ones(library) -> None:
+    tools = CatalogTools(library, "acme-itsm")
+    case = FLOW_CASES[2]
+    pool = tools.search_item_inputs(case["requirement"])
+    assert pool[0]["example"] == case["id"]  # itself first, when allowed
+    assert {e["trigger"] for e in pool} == {True, False}
+    assert all(e["inputs"] for e in pool)
+    others = tools.search_item_inputs(case["requirement"], exclude=[case["id"]])
+    assert others and case["id"] not in {e["example"] for e in others}
+
+
+def test_an_inputs_turn_shows_the_solved_item_that_reads_most_like_its_own() -> None:
+    def entry(definition: str, annotation: str, values: str, trigger: bool = False) -> dict:
+        inputs = [{"name": "values", "value": values}]
+        return {
+            "definition": definition,
+            "trigger": trigger,
+            "annotation": annotation,
+            "inputs": inputs,
+            "example": annotation,
+        }
+
+    pool = [
+        entry("update_record", "close the incident", "state=7"),
+        entry("update_record", "assign it to the manager", "assigned_to={{2.item.manager}}"),
+        entry("record_update", "when the manager changes", "manager", trigger=True),
+    ]
+    closest = closest_item_inputs(pool, "update_record", False, "assign them to their manager")
+    assert closest == "values = assigned_to={{2.item.manager}}\n"
+    # No word in common: the nearest flow's item; no item of the step: no example.
+    assert closest_item_inputs(pool, "update_record", False, "page someone") == "values = state=7\n"
+    assert closest_item_inputs(pool, "send_email", False, "email the manager") is None
+    assert closest_item_inputs(pool, "update_record", True, "assign") is None
+    # A flow shown to the outline call that has the step gives its first item.
+    shown = closest_item_inputs(pool, "update_record", False, "assign", ["x", "close the incident"])
+    assert shown == "values = state=7\n"
 
 
 def test_each_inputs_call_continues_the_previous_calls_conversation(library) -> None:

@@ -178,6 +178,47 @@ class CatalogTools:
             for e in mmr(kept, k)
         ]
 
+    def search_item_inputs(
+        self,
+        query: str,
+        n: int = EXAMPLE_POOL,
+        exclude: list[str] | None = None,
+        exclude_above: float | None = None,
+    ) -> list[dict[str, Any]]:
+        """The inputs that solved flows like `query` gave their trigger and steps, one
+        entry per item that has inputs ({definition, trigger, annotation, inputs,
+        example}), from the `n` nearest flows that may be shown here, nearest first.
+        An inputs turn shows the entry of its own step whose annotation reads most like
+        its own (graph/input_examples.py); `exclude` and `exclude_above` as for
+        `search_examples`."""
+        skip = set(exclude or [])
+        found = self.store.nearest_examples(self.installation, query, n + len(skip))
+        kept = [
+            e
+            for e in found
+            if e.name not in skip and (exclude_above is None or e.score < exclude_above)
+        ]
+        kept.sort(key=lambda e: -(e.score + (OWN_BONUS if e.own else 0.0)))
+        entries: list[dict[str, Any]] = []
+        # All that were kept, not only n: the examples shown beside them (MMR over the
+        # same ones) must be among them.
+        for e in kept:
+            trigger = e.flow.get("trigger") or {}
+            items = [(trigger, True)] if trigger.get("type") else []
+            items += [(c, False) for c in e.flow.get("components", [])]
+            for item, is_trigger in items:
+                if item.get("inputs"):
+                    entries.append(
+                        {
+                            "definition": item["type"] if is_trigger else item["definition"],
+                            "trigger": is_trigger,
+                            "annotation": item.get("annotation") or "",
+                            "inputs": item["inputs"],
+                            "example": e.name,
+                        }
+                    )
+        return entries
+
     def list_names(self, kind: str) -> list[str]:
         """Every name of `kind` (triggers, steps or tables) in the installation."""
         models = {"triggers": TriggerRow, "steps": StepRow, "tables": TableRow}
@@ -257,6 +298,14 @@ class Tools(Protocol):
         self,
         query: str,
         k: int = 3,
+        exclude: list[str] | None = None,
+        exclude_above: float | None = None,
+    ) -> list[dict[str, Any]]: ...
+
+    def search_item_inputs(
+        self,
+        query: str,
+        n: int = EXAMPLE_POOL,
         exclude: list[str] | None = None,
         exclude_above: float | None = None,
     ) -> list[dict[str, Any]]: ...
