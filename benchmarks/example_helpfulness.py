@@ -41,7 +41,7 @@ def shown(tools: CatalogTools, case: Case, rule: ExampleRetrieval) -> tuple[floa
     """(first, best of k) similarity of what `rule` shows for `case`; None if nothing."""
     assert case.flow is not None
     gold = outline_shape(Flow.model_validate(case.flow))
-    found = retrieve_examples(tools, rule, case.requirement)
+    found, _ = retrieve_examples(tools, rule, case.requirement)
     sims = [similarity(gold, outline_shape(Flow.model_validate(e["flow"]))) for e in found]
     return (sims[0], max(sims)) if sims else None
 

@@ -83,8 +83,8 @@ def main() -> None:
             continue
         tools = CatalogTools(store, case["installation"])
         exclude = [case["id"]] if args.split == "train" else []
-        shown = tools.search_examples(case["requirement"], k=3, exclude=exclude)
-        pool = tools.search_item_inputs(case["requirement"], exclude=exclude)
+        found = tools.search_solved_flows(case["requirement"], k=3, exclude=exclude)
+        shown, pool = found["examples"], found["item_inputs"]
         for definition, trigger, annotation, gold in items(case["flow"]):
             names = [e["name"] for e in shown]
             rules = {

@@ -123,9 +123,8 @@ class FlowState(TypedDict, total=False):
     # The solved flows shown as examples ({name, requirement, flow}), retrieved once by
     # the first outline call so that retries and resumed runs show the same ones.
     examples: list[dict[str, Any]]
-    # The inputs of the items of the nearest solved flows (`search_item_inputs`), from
-    # which each inputs turn shows one: retrieved by the first inputs call, kept so that
-    # retries and resumed runs show the same ones.
+    # The inputs of the items of the nearest solved flows (`search_solved_flows`), from
+    # which each inputs turn shows one: retrieved with `examples`, kept with them.
     input_examples: list[dict[str, Any]]
     # Steps offered to the outline besides those retrieved (the perfect-RAG ablation
     # offers the gold steps): part of the run's input, so a resumed run offers them too.
@@ -311,9 +310,9 @@ def outline_node(state: FlowState, runtime: Runtime[RunContext]) -> dict[str, An
     requirement = state["requirement"]
     feedback = state.get("feedback", {}).get("outline")
     with ctx.tracer.span("node", "outline", node="outline", round=state.get("rounds", 0)) as out:
-        shown = state.get("examples")
+        shown, pool = state.get("examples"), state.get("input_examples")
         if shown is None:
-            shown = retrieve_examples(tools, ctx.examples, requirement)
+            shown, pool = retrieve_examples(tools, ctx.examples, requirement)
         messages, grammar = outline_prompt(
             tools,
             requirement,
@@ -369,6 +368,7 @@ def outline_node(state: FlowState, runtime: Runtime[RunContext]) -> dict[str, An
             error = FlowError(code="unparseable", order=None, path="outline", message=str(exc))
             return {
                 "examples": shown,
+                "input_examples": pool or [],
                 "outline_text": result.text,
                 "flow": None,
                 "refusal": None,
@@ -381,6 +381,7 @@ def outline_node(state: FlowState, runtime: Runtime[RunContext]) -> dict[str, An
             _emit({"event": "refusal", "reason": parsed.refusal})
             return {
                 "examples": shown,
+                "input_examples": pool or [],
                 "outline_text": result.text,
                 "flow": None,
                 "refusal": parsed.refusal or "refused",
@@ -413,6 +414,7 @@ def outline_node(state: FlowState, runtime: Runtime[RunContext]) -> dict[str, An
         _emit({"event": "outline", "flow": outline})
         return {
             "examples": shown,
+            "input_examples": pool or [],
             "outline_text": result.text,
             "turns": {},
             "flow": outline,
@@ -440,12 +442,8 @@ def inputs_node(state: FlowState, runtime: Runtime[RunContext]) -> dict[str, Any
         offered = retriever.offer(flow, order, state["requirement"])
         turns = {int(k): ItemTurn.model_validate(v) for k, v in (state.get("turns") or {}).items()}
         earlier = [turns[o] for o in sorted(turns) if o < order]
-        pool = state.get("input_examples")
-        retrieved = pool is None
-        if pool is None:
-            pool = retrieve_input_examples(ctx.tools_at(node), ctx.examples, state["requirement"])
         shown = [e["name"] for e in state.get("examples") or []]
-        examples = _input_examples(pool, shown, flow, order)
+        examples = _input_examples(state.get("input_examples") or [], shown, flow, order)
         offer = (offered.params, offered.tables, offered.columns, offered.pills)
         turn = item_turn(flow, order, *offer, earlier, examples, ctx.instructions)
         requirement = state["requirement"]
@@ -517,14 +515,11 @@ def inputs_node(state: FlowState, runtime: Runtime[RunContext]) -> dict[str, Any
         out["inputs"] = [i.model_dump() for i in inputs]
     _emit({"event": "inputs", "order": order, "inputs": [i.model_dump() for i in inputs]})
     turns[order] = turn
-    update: dict[str, Any] = {
+    return {
         "flow": flow_json(flow),
         "pending": rest,
         "turns": {str(o): t.model_dump(mode="json") for o, t in turns.items()},
     }
-    if retrieved:
-        update["input_examples"] = pool
-    return update
 
 
 def after_inputs(state: FlowState) -> Literal["inputs", "validate"]:
@@ -631,17 +626,20 @@ def _owned_by_outline(error: FlowError, flow: Flow, catalog: CatalogView) -> boo
 
 def retrieve_examples(
     tools: Tools, wanted: ExampleRetrieval, requirement: str
-) -> list[dict[str, Any]]:
-    """The solved flows to show for `requirement`, as JSON for the state."""
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The solved flows to show for `requirement`, as JSON for the state, and the inputs
+    of their and their neighbours' items that the inputs turns choose from (one search;
+    none of either when no examples are wanted)."""
     if wanted.k <= 0:
-        return []
-    found = tools.search_examples(
+        return [], []
+    found = tools.search_solved_flows(
         query=wanted.query or requirement,
         k=wanted.k,
         exclude=list(wanted.exclude),
         exclude_above=wanted.exclude_above,
     )
-    return [{k: e[k] for k in ("name", "requirement", "flow")} for e in found]
+    shown = [{k: e[k] for k in ("name", "requirement", "flow")} for e in found["examples"]]
+    return shown, found["item_inputs"]
 
 
 def _solved(examples: list[dict[str, Any]]) -> list[SolvedCase]:
@@ -649,20 +647,6 @@ def _solved(examples: list[dict[str, Any]]) -> list[SolvedCase]:
         SolvedCase(e["name"], "", e["requirement"], Flow.model_validate(e["flow"]))
         for e in examples
     ]
-
-
-def retrieve_input_examples(
-    tools: Tools, wanted: ExampleRetrieval, requirement: str
-) -> list[dict[str, Any]]:
-    """The solved items whose inputs the inputs turns may show (none when no examples
-    are wanted), found as the outline's examples are: the same query and exclusions."""
-    if wanted.k <= 0:
-        return []
-    return tools.search_item_inputs(
-        query=wanted.query or requirement,
-        exclude=list(wanted.exclude),
-        exclude_above=wanted.exclude_above,
-    )
 
 
 def _input_examples(

@@ -4,7 +4,7 @@ The example is the first item of the same step in the flows shown to the outline
 (their order), as the adapters were trained. A quarter of the items of dev's gold flows
 found none there, since the three flows are chosen for the whole requirement, not for
 each step, and their turns showed no example. Such a turn now shows the item of the
-same step, among the twenty nearest solved flows (`search_item_inputs`), whose
+same step, among the twenty nearest solved flows (`search_solved_flows`), whose
 annotation shares most words with its own. Choosing by annotation among all twenty for
 every turn brought the examples closer to gold still, but live it changed examples the
 model used well (a trigger's example from another table, whose table it copied):
@@ -19,7 +19,8 @@ from typing import Any
 from flowgen.flow.model import FlowInput
 from flowgen.prompts.line_format import inputs_lines
 
-# Words that say nothing about which inputs a step gets.
+# Words that say nothing about which inputs a step gets. Not graph/coverage.py's set:
+# here "when", "if", "from" and "as" open most trigger annotations and match any of them.
 STOPWORDS = frozenset(
     "a an and any are as at be by each every for from if in is it its of on or so "
     "that the their them then they this to when with".split()

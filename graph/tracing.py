@@ -24,7 +24,7 @@ from flowgen.db.runs import RunStore
 from flowgen.db.store import StoredCatalog
 from flowgen.flow.catalog import CatalogView, Column
 from flowgen.settings import get_settings
-from flowgen.tools.catalog_tools import EXAMPLE_POOL, CatalogTools
+from flowgen.tools.catalog_tools import CatalogTools
 
 MAX_ATTRIBUTE = 4000  # span attributes are truncated; the database keeps everything
 _otel_lock = threading.Lock()
@@ -206,17 +206,17 @@ class TracedTools:
             exclude_above=exclude_above,
         )
 
-    def search_item_inputs(
+    def search_solved_flows(
         self,
         query: str,
-        n: int = EXAMPLE_POOL,
+        k: int = 3,
         exclude: list[str] | None = None,
         exclude_above: float | None = None,
-    ) -> list[dict[str, Any]]:
+    ) -> dict[str, list[dict[str, Any]]]:
         return self._call(
-            self._tools.search_item_inputs,
+            self._tools.search_solved_flows,
             query=query,
-            n=n,
+            k=k,
             exclude=exclude,
             exclude_above=exclude_above,
         )

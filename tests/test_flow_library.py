@@ -165,11 +165,11 @@ def test_the_graph_shows_examples_in_both_prompts_and_keeps_them_in_the_state(li
 def test_item_inputs_come_from_the_nearest_flows_and_leave_out_excluded_ones(library) -> None:
     tools = CatalogTools(library, "acme-itsm")
     case = FLOW_CASES[2]
-    pool = tools.search_item_inputs(case["requirement"])
+    pool = tools.search_solved_flows(case["requirement"])["item_inputs"]
     assert pool[0]["example"] == case["id"]  # itself first, when allowed
     assert {e["trigger"] for e in pool} == {True, False}
     assert all(e["inputs"] for e in pool)
-    others = tools.search_item_inputs(case["requirement"], exclude=[case["id"]])
+    others = tools.search_solved_flows(case["requirement"], exclude=[case["id"]])["item_inputs"]
     assert others and case["id"] not in {e["example"] for e in others}
 
 

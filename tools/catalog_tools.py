@@ -10,7 +10,7 @@ from typing import Any, Protocol
 
 from langchain_core.tools import BaseTool, StructuredTool, ToolException
 
-from flowgen.db.example_flows import mmr
+from flowgen.db.example_flows import FoundExample, mmr
 from flowgen.db.models import ChoiceRow, ColumnRow, StepRow, TableRow, TriggerRow
 from flowgen.db.search import Mode
 from flowgen.db.store import CatalogStore, StoredCatalog, step_def, trigger_def
@@ -151,6 +151,28 @@ class CatalogTools:
         request while enough others are at hand. `exclude` drops examples
         by name and `exclude_above` those at least this similar (training leaves a case
         and its near-copies out of its own prompt)."""
+        return _shown(self._allowed_examples(query, exclude, exclude_above), query, k)
+
+    def search_solved_flows(
+        self,
+        query: str,
+        k: int = 3,
+        exclude: list[str] | None = None,
+        exclude_above: float | None = None,
+    ) -> dict[str, list[dict[str, Any]]]:
+        """From one search, what the graph shows of the solved flows like `query`:
+        `examples`, the k flows `search_examples` gives, and `item_inputs`, the inputs
+        every allowed nearby flow gave its trigger and steps, one entry per item with
+        inputs ({definition, trigger, annotation, inputs, example}), nearest flow first.
+        An inputs turn shows one of them (graph/input_examples.py)."""
+        allowed = self._allowed_examples(query, exclude, exclude_above)
+        return {"examples": _shown(allowed, query, k), "item_inputs": _item_inputs(allowed)}
+
+    def _allowed_examples(
+        self, query: str, exclude: list[str] | None, exclude_above: float | None
+    ) -> list[FoundExample]:
+        """The stored flows nearest `query` that may be shown here, less the excluded,
+        scored with the own-flow bonus."""
         skip = set(exclude or [])
         # Training may leave out hundreds of flows (those of the case's own shape): the
         # pool grows by as many, so k others are still found.
@@ -162,62 +184,7 @@ class CatalogTools:
         ]
         for e in kept:
             e.score += OWN_BONUS if e.own else 0.0
-        k = max(0, min(int(k), MAX_K))
-        limit = max(EXAMPLE_WORDS_FLOOR, EXAMPLE_LENGTH_RATIO * len(query.split()))
-        fitting = [e for e in kept if len(e.requirement.split()) <= limit]
-        if len(fitting) >= k:
-            kept = fitting
-        return [
-            {
-                "name": e.name,
-                "requirement": e.requirement,
-                "flow": e.flow,
-                "own": e.own,
-                "score": round(e.score, 4),
-            }
-            for e in mmr(kept, k)
-        ]
-
-    def search_item_inputs(
-        self,
-        query: str,
-        n: int = EXAMPLE_POOL,
-        exclude: list[str] | None = None,
-        exclude_above: float | None = None,
-    ) -> list[dict[str, Any]]:
-        """The inputs that solved flows like `query` gave their trigger and steps, one
-        entry per item that has inputs ({definition, trigger, annotation, inputs,
-        example}), from the `n` nearest flows that may be shown here, nearest first.
-        An inputs turn shows the entry of its own step whose annotation reads most like
-        its own (graph/input_examples.py); `exclude` and `exclude_above` as for
-        `search_examples`."""
-        skip = set(exclude or [])
-        found = self.store.nearest_examples(self.installation, query, n + len(skip))
-        kept = [
-            e
-            for e in found
-            if e.name not in skip and (exclude_above is None or e.score < exclude_above)
-        ]
-        kept.sort(key=lambda e: -(e.score + (OWN_BONUS if e.own else 0.0)))
-        entries: list[dict[str, Any]] = []
-        # All that were kept, not only n: the examples shown beside them (MMR over the
-        # same ones) must be among them.
-        for e in kept:
-            trigger = e.flow.get("trigger") or {}
-            items = [(trigger, True)] if trigger.get("type") else []
-            items += [(c, False) for c in e.flow.get("components", [])]
-            for item, is_trigger in items:
-                if item.get("inputs"):
-                    entries.append(
-                        {
-                            "definition": item["type"] if is_trigger else item["definition"],
-                            "trigger": is_trigger,
-                            "annotation": item.get("annotation") or "",
-                            "inputs": item["inputs"],
-                            "example": e.name,
-                        }
-                    )
-        return entries
+        return kept
 
     def list_names(self, kind: str) -> list[str]:
         """Every name of `kind` (triggers, steps or tables) in the installation."""
@@ -278,6 +245,46 @@ class CatalogTools:
         return [StructuredTool.from_function(f, handle_tool_error=True) for f in functions]
 
 
+def _shown(allowed: list[FoundExample], query: str, k: int) -> list[dict[str, Any]]:
+    """The k examples to show: diverse (MMR), of about the request's length where enough
+    such are at hand."""
+    k = max(0, min(int(k), MAX_K))
+    limit = max(EXAMPLE_WORDS_FLOOR, EXAMPLE_LENGTH_RATIO * len(query.split()))
+    fitting = [e for e in allowed if len(e.requirement.split()) <= limit]
+    kept = fitting if len(fitting) >= k else allowed
+    return [
+        {
+            "name": e.name,
+            "requirement": e.requirement,
+            "flow": e.flow,
+            "own": e.own,
+            "score": round(e.score, 4),
+        }
+        for e in mmr(kept, k)
+    ]
+
+
+def _item_inputs(allowed: list[FoundExample]) -> list[dict[str, Any]]:
+    """Each item with inputs of the flows, nearest flow first."""
+    entries: list[dict[str, Any]] = []
+    for e in sorted(allowed, key=lambda e: -e.score):
+        trigger = e.flow.get("trigger") or {}
+        items = [(trigger, True)] if trigger.get("type") else []
+        items += [(c, False) for c in e.flow.get("components", [])]
+        for item, is_trigger in items:
+            if item.get("inputs"):
+                entries.append(
+                    {
+                        "definition": item["type"] if is_trigger else item["definition"],
+                        "trigger": is_trigger,
+                        "annotation": item.get("annotation") or "",
+                        "inputs": item["inputs"],
+                        "example": e.name,
+                    }
+                )
+    return entries
+
+
 class Tools(Protocol):
     """The tools as the graph and the prompt builders call them: `CatalogTools` itself,
     or `graph.tracing.TracedTools`, which records each call of a run."""
@@ -302,13 +309,13 @@ class Tools(Protocol):
         exclude_above: float | None = None,
     ) -> list[dict[str, Any]]: ...
 
-    def search_item_inputs(
+    def search_solved_flows(
         self,
         query: str,
-        n: int = EXAMPLE_POOL,
+        k: int = 3,
         exclude: list[str] | None = None,
         exclude_above: float | None = None,
-    ) -> list[dict[str, Any]]: ...
+    ) -> dict[str, list[dict[str, Any]]]: ...
 
     def list_names(self, kind: str) -> list[str]: ...
 
