@@ -12,10 +12,11 @@ and after against gold, as `trigger_grounding_replay.py` does.
 from __future__ import annotations
 
 import json
-import statistics
 import sys
 from pathlib import Path
 from typing import Any
+
+from trigger_grounding_replay import summary  # this folder: run as a script
 
 from flowgen.flow.catalog import Catalog, load_catalog
 from flowgen.flow.encoded_query import Term, join_parts, parse_query
@@ -72,9 +73,7 @@ def without_unsaid_terms(
 def replayed(flow: dict[str, Any], requirement: str, catalog: Catalog) -> tuple[dict | None, list]:
     trigger = flow.get("trigger") or {}
     values = {i["name"]: i["value"] for i in trigger.get("inputs", [])}
-    if trigger.get("type") not in RECORD_TRIGGERS or not values.get("table"):
-        return None, []
-    if "condition" not in values:
+    if trigger.get("type") not in RECORD_TRIGGERS or not {"table", "condition"} <= values.keys():
         return None, []
     condition, dropped = without_unsaid_terms(
         values["condition"], values["table"], requirement, catalog
@@ -85,14 +84,6 @@ def replayed(flow: dict[str, Any], requirement: str, catalog: Catalog) -> tuple[
         {**i, "value": condition} if i["name"] == "condition" else i for i in trigger["inputs"]
     ]
     return {**flow, "trigger": {**trigger, "inputs": inputs}}, dropped
-
-
-def summary(label: str, diffs: list[float], changed: str) -> str:
-    se = statistics.stdev(diffs) / len(diffs) ** 0.5 if len(diffs) > 1 else 0.0
-    return (
-        f"{label}: {changed}; FlowSim full {statistics.mean(diffs):+.4f} ± {se:.4f} a case;"
-        f" {sum(d > 0 for d in diffs)} closer, {sum(d < 0 for d in diffs)} further"
-    )
 
 
 def main(folders: list[str]) -> None:
