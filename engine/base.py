@@ -43,6 +43,14 @@ class GenerationRequest(BaseModel):
     # complete; True ends the answer after that line, finished (the outline stops at a step that
     # repeats an earlier one, graph/outline_repair.py).
     ends_after_line: Callable[[str], bool] | None = Field(default=None, exclude=True, repr=False)
+    # In-process engines only: how many times a line that `ends_after_line` flags is
+    # written again, differently, before such a line ends the answer. Decoding goes back
+    # to the least certain choice made since the newline before that line and bars the
+    # token chosen there (the outline's repeated step, docs/graph.md).
+    redo_lines: int = Field(default=0, ge=0, exclude=True)
+    # Asked, with the answer so far, before a flagged line is written again; False ends
+    # the answer there instead (None: always written again, while `redo_lines` last).
+    may_redo: Callable[[str], bool] | None = Field(default=None, exclude=True, repr=False)
 
 
 class Usage(BaseModel):
@@ -53,6 +61,8 @@ class Usage(BaseModel):
     # how many of them the model chose.
     draft_tokens: int = 0
     accepted_draft_tokens: int = 0
+    # Lines written again (`GenerationRequest.redo_lines`).
+    redone_lines: int = 0
 
 
 class Timings(BaseModel):

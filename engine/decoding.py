@@ -209,10 +209,22 @@ class ConstrainedDecoder:
         ahead: list[tuple[int, Any]] = []
         drafted = accepted = 0
         ended_at_line = False
+        # Lines flagged by `ends_after_line` may be written again (`request.redo_lines`):
+        # the allowed logits of each choice since the newline before the current line,
+        # the tokens barred at a position by a redo, and the logits to choose from next
+        # when a redo has already worked them out.
+        rewinds = request.ends_after_line is not None and request.redo_lines > 0
+        redos = 0
+        window: list[tuple[int, Any]] = []
+        barred: dict[int, set[int]] = {}
+        preset: Any = None
         try:
             for step in range(request.max_tokens):
                 t = time.perf_counter()
-                logits = self._allowed_logits(logits, request, matcher)
+                if preset is None:
+                    logits = self._allowed_logits(logits, request, matcher)
+                else:
+                    logits, preset = preset, None
                 token = self._choose(logits, request.temperature, sampler)
                 if (
                     request.may_end is not None
@@ -223,6 +235,8 @@ class ConstrainedDecoder:
                 mask_s += time.perf_counter() - t
                 if step == 0:
                     first_token_s = time.perf_counter() - started
+                if rewinds:
+                    window.append((len(generated), logits.copy()))
                 if matcher is not None:
                     if not matcher.consume_token(token):  # cannot happen after the mask
                         finish = "grammar_rejected"
@@ -242,17 +256,47 @@ class ConstrainedDecoder:
                 if request.stop and self._hit_stop(generated, request.stop):
                     finish = "stop"
                     break
+                ends_line = "\n" in self._text([token])
                 if (
                     request.ends_after_line is not None
-                    and "\n" in self._text([token])
+                    and ends_line
                     and request.ends_after_line(self._text(generated))
                 ):
-                    finish = "stop"
-                    ended_at_line = True
-                    break
-                # Deltas are cut where decoding is stable (a token may be half a character).
+                    back = None
+                    if redos < request.redo_lines and (
+                        request.may_redo is None or request.may_redo(self._text(generated))
+                    ):
+                        back = _least_certain(window[:-1], generated, self.stop_token_ids)
+                    if back is None:
+                        finish = "stop"
+                        ended_at_line = True
+                        break
+                    # Write the line again from its least certain choice, which is barred
+                    # there: the cache, the grammar and the guesses go back to before it.
+                    redos += 1
+                    at, allowed = back
+                    if matcher is not None:
+                        matcher.rollback(len(generated) - at)
+                    if ahead:
+                        self._drop(len(ahead))
+                        ahead = []
+                    self._drop(len(fed) - len(prompt_ids) - at)
+                    del fed[len(prompt_ids) + at :]
+                    barred = {p: bar for p, bar in barred.items() if p < at}
+                    barred[at] = {generated[at], *barred.get(at, ()), *self.stop_token_ids}
+                    del generated[at:]
+                    window = [(p, row) for p, row in window if p < at]
+                    preset = allowed.copy()
+                    preset[sorted(barred[at])] = -np.inf
+                    if lookup is not None:
+                        lookup = PromptLookup(prompt_ids, draft_tokens=self.draft_tokens)
+                    continue
+                if rewinds and ends_line:
+                    window = window[-1:]  # a redo may still go back to this newline
+                # Deltas are cut where decoding is stable (a token may be half a character)
+                # and, where a line may be written again, before that line's newline.
                 if deltas and not request.stop:
-                    text = self._text(generated)
+                    text = self._text(generated[: window[0][0]] if rewinds else generated)
                     if not text.endswith("\ufffd") and len(text) > len(emitted):
                         yield text[len(emitted) :]
                         emitted = text
@@ -301,6 +345,7 @@ class ConstrainedDecoder:
                 cached_prompt_tokens=reused,
                 draft_tokens=drafted,
                 accepted_draft_tokens=accepted,
+                redone_lines=redos,
             ),
             timings=Timings(
                 first_token_s=first_token_s,
@@ -385,6 +430,27 @@ class ConstrainedDecoder:
     def _hit_stop(self, generated: list[int], stops: list[str]) -> bool:
         tail = self.tokenizer.decode(generated[-16:], skip_special_tokens=True)
         return any(s in tail for s in stops)
+
+
+def _least_certain(
+    window: list[tuple[int, Any]], generated: list[int], stops: list[int]
+) -> tuple[int, Any] | None:
+    """Of the choices in `window` (each position with its allowed logits), the one the
+    chosen token won by the smallest margin over another allowed token that is not a
+    stop (a line written again goes on: ending is what the answer does without redos);
+    None when every choice was the only one."""
+    best: tuple[float, int, Any] | None = None
+    for at, allowed in window:
+        chosen = generated[at]
+        others = allowed.copy()
+        others[[chosen, *stops]] = -np.inf
+        runner_up = float(others.max())
+        if runner_up == -np.inf:
+            continue
+        margin = float(allowed[chosen]) - runner_up
+        if best is None or margin < best[0]:
+            best = (margin, at, allowed)
+    return None if best is None else (best[1], best[2])
 
 
 def _log_softmax(logits: Any) -> Any:

@@ -118,6 +118,10 @@ class LocalEngine(ConstrainedDecoder):
     def _feed(self, token: int) -> Any:
         return self._forward([token])
 
+    def _drop(self, n: int) -> None:
+        if n > 0:  # crop(0) would empty the cache
+            self._past.crop(-n)
+
     def _finish(self, adapter: str | None, fed: list[int]) -> None:
         self._prefix = _PrefixCache(adapter, fed, self._past)
         self._past = None

@@ -143,6 +143,13 @@ class Settings(BaseSettings):
         description="Step lines an outline may write again on the same words before such "
         "a line ends it (the repeats are dropped from the flow either way).",
     )
+    outline_redos: int = Field(
+        2,
+        ge=0,
+        description="Times a step line that would end the outline (see outline_repeats) is "
+        "written again instead, from the choice its tokens were least certain of, which is "
+        "then barred (in-process engines only).",
+    )
     refusal_bias: float | None = Field(
         None, description="The outline call's refusal bias (None: the adapter's tuned value)."
     )

@@ -90,3 +90,22 @@ class CoverageRule:
             return True
         self.extensions += 1
         return False
+
+
+class MissingSteps:
+    """`may_redo` for one outline call (engine.base.GenerationRequest): whether a step
+    line that repeats an earlier one should be written again, differently, rather than
+    end the outline. Only while an action clause has no step yet and the outline is not
+    already long for what was asked (`2 * clauses + 2` step lines): past that, a model
+    that repeats itself is looping, not missing steps (on dev, redoing there wrote up to
+    27 steps where 10 were asked)."""
+
+    def __init__(self, requirement: str):
+        self.actions = action_clauses(requirement)
+
+    def __call__(self, text: str) -> bool:
+        lines = text.splitlines()
+        steps = sum(line.lstrip().startswith("- ") for line in lines)
+        if steps >= 2 * len(self.actions) + 2:
+            return False
+        return bool(uncovered(self.actions, [line.partition(" | ")[2] for line in lines]))

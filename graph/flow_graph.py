@@ -50,7 +50,7 @@ from flowgen.graph.choice_grounding import (
     ground_choices,
     ground_trigger_condition,
 )
-from flowgen.graph.coverage import DEFAULT_COVERAGE, Coverage, CoverageRule
+from flowgen.graph.coverage import DEFAULT_COVERAGE, Coverage, CoverageRule, MissingSteps
 from flowgen.graph.guard import RefusalGuard
 from flowgen.graph.input_examples import closest_item_inputs
 from flowgen.graph.outline_repair import (
@@ -183,6 +183,9 @@ class RunContext:
     # Step lines an outline may write again on the same words before one ends it
     # (`FLOWGEN_OUTLINE_REPEATS`).
     outline_repeats: int = field(default_factory=lambda: get_settings().outline_repeats)
+    # Times an outline's repeated step line is written again from its least certain
+    # token before one ends the outline (`FLOWGEN_OUTLINE_REDOS`). In-process engines only.
+    outline_redos: int = field(default_factory=lambda: get_settings().outline_redos)
     # Annotations already embedded, remembered across the inputs nodes: a cache, whose
     # contents change no prompt.
     retrieval_cache: RetrievalCache = field(default_factory=RetrievalCache)
@@ -201,6 +204,8 @@ class RunContext:
         seed: int | None = None,
         may_end: Callable[[str], bool] | None = None,
         ends_after_line: Callable[[str], bool] | None = None,
+        redo_lines: int = 0,
+        may_redo: Callable[[str], bool] | None = None,
     ) -> GenerationResult:
         """One model call, traced. With `seed`, a sample instead of the greedy answer."""
         request = GenerationRequest(
@@ -213,6 +218,8 @@ class RunContext:
             seed=seed,
             may_end=may_end,
             ends_after_line=ends_after_line,
+            redo_lines=redo_lines,
+            may_redo=may_redo,
         )
         with self.tracer.span(
             "model",
@@ -333,12 +340,25 @@ def outline_node(state: FlowState, runtime: Runtime[RunContext]) -> dict[str, An
         # A step written again on the same words ends the outline (the repeat itself is
         # dropped below): a loop cost v3 up to 70 s a flow. It also cut 4 of test's 24
         # long outlines that v4 went on to finish after a repeat (docs/results.md).
+        # While a clause of the requirement has no step, the line is first written
+        # again from its least certain token (`outline_redos`, docs/graph.md).
         repeat = partial(ends_in_a_loop, tolerated=ctx.outline_repeats)
         result = ctx.generate(
-            "outline", messages, grammar, OUTLINE_MAX_TOKENS, bias, None, rule, repeat
+            "outline",
+            messages,
+            grammar,
+            OUTLINE_MAX_TOKENS,
+            bias,
+            None,
+            rule,
+            repeat,
+            ctx.outline_redos,
+            MissingSteps(requirement),
         )
         if rule is not None:
             out["coverage_extensions"] = rule.extensions
+        if result.usage.redone_lines:
+            out["lines_redone"] = result.usage.redone_lines
         catalog = tools.catalog()
         if ctx.consensus and feedback is None and not state.get("flagged"):
             samples = [
@@ -351,6 +371,8 @@ def outline_node(state: FlowState, runtime: Runtime[RunContext]) -> dict[str, An
                     seed,
                     CoverageRule.when(ctx.coverage, requirement),
                     repeat,
+                    ctx.outline_redos,
+                    MissingSteps(requirement),
                 )
                 for seed in range(1, ctx.consensus + 1)
             ]

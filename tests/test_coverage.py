@@ -11,6 +11,7 @@ from flowgen.graph.coverage import (
     LONG_ACTIONS,
     MAX_EXTENSIONS,
     CoverageRule,
+    MissingSteps,
     action_clauses,
     uncovered,
 )
@@ -82,6 +83,20 @@ def test_the_engine_writes_on_while_may_end_says_no(engine) -> None:
         request.model_copy(update={"may_end": lambda text: len(text.splitlines()) >= wanted})
     )
     assert len(held.text.splitlines()) >= wanted
+
+
+def test_a_repeated_line_is_redone_only_while_steps_are_missing() -> None:
+    """`MissingSteps`: redo while an action clause has no step, unless the outline is
+    already long for the clauses asked (a loop, not a gap)."""
+    missing = MissingSteps(LONG)
+    start = "T record_create | When a P1 incident is created\n"
+    notify = "- send_teams_message | notify the on-call group in Teams\n"
+    assert missing(start + notify + notify)
+    covered = start + notify + "- create_record | create a problem record\n"
+    assert not missing(covered + "- send_email | email the caller's manager\n" * 2)
+    looping = start + "".join(f"  - log | step {n}\n" for n in range(2 * 3 + 2))
+    assert not missing(looping)
+    assert missing(start + "".join(f"  - log | step {n}\n" for n in range(2 * 3 + 1)))
 
 
 def test_the_engine_ends_the_answer_after_the_line_ends_after_line_names(engine) -> None:

@@ -7,6 +7,7 @@ llama.cpp engine against the reference on real flow calls; and the remote engine
 from __future__ import annotations
 
 import functools
+import itertools
 import socket
 import threading
 import time
@@ -196,6 +197,42 @@ def test_streamed_deltas_make_the_generated_text(llm: LocalEngine) -> None:
     *deltas, result = items
     assert isinstance(result, GenerationResult) and all(isinstance(d, str) for d in deltas)
     assert len(deltas) > 1 and "".join(deltas) == result.text == llm.generate(request).text
+
+
+def test_a_flagged_line_is_written_again_differently(llm: LocalEngine) -> None:
+    """`redo_lines`: a line `ends_after_line` flags is not kept; decoding goes back to
+    the least certain choice since the line before and writes something else there, the
+    cache, grammar and streamed text going back with it."""
+    grammar = 'root ::= word ("\\n" word)*\nword ::= "yes" | "no" | "maybe"'
+    question = [ChatMessage(role="user", content="Is the sky blue? Answer yes or no.")]
+
+    def repeats_the_line_before(text: str) -> bool:
+        lines = text.splitlines()
+        return len(lines) >= 2 and lines[-1] == lines[-2]
+
+    request = GenerationRequest(
+        messages=question,
+        grammar=grammar,
+        max_tokens=40,
+        may_end=lambda text: len(text.splitlines()) >= 4,
+        ends_after_line=repeats_the_line_before,
+    )
+    stopped = llm.generate(request)
+    assert stopped.usage.redone_lines == 0
+    lines = stopped.text.splitlines()
+    assert len(lines) < 4 and repeats_the_line_before(stopped.text)  # the model repeats itself
+
+    redone = request.model_copy(update={"redo_lines": 6})
+    *deltas, result = llm.stream(redone)
+    assert isinstance(result, GenerationResult)
+    assert "".join(str(d) for d in deltas) == result.text
+    assert result.usage.redone_lines >= 1
+    lines = result.text.splitlines()
+    assert lines[0] == stopped.text.splitlines()[0]
+    assert all(before != after for before, after in itertools.pairwise(lines))
+    assert len(lines) >= 4 or result.usage.redone_lines == 6
+    assert accepted(llm, grammar, result.text.rstrip("\n"))
+    assert llm.generate(redone).text == result.text
 
 
 def test_invalid_grammar_is_a_clear_error(llm: LocalEngine) -> None:
