@@ -61,6 +61,7 @@ def one_of(options: Iterable[str]) -> str:
 # Free text on one line. Braces are excluded: a data pill can only be one of those offered.
 TEXT = r"[^\n{}]*"
 QUERY_TEXT = r"[^\n^{}]*"  # also no `^`, which separates query terms
+ADDRESS_TEXT = '[A-Za-z0-9._%+-]+ "@" [A-Za-z0-9.-]+'  # one literal email address
 OPERATORS = [
     *("=", "!=", "<", "<=", ">", ">=", "LIKE", "NOT LIKE", "STARTSWITH", "ENDSWITH"),
     *("CHANGESTO", "CHANGESFROM"),  # record-trigger conditions, e.g. activeCHANGESTOfalse
@@ -90,11 +91,12 @@ class InputSpec:
     pill), `query` (an encoded query over `fields`; choice fields take their stored values
     from `choices_by_field`; a reference field in `walks` may be dot-walked one hop, as in
     `caller_id.vip=true`; with no fields and a pill space, the fields are data pills, as
-    in an IF condition) or `text` (free text with pills). `records` asks for a pill holding
-    a list (a FOREACH's items). A `required` line must be written."""
+    in an IF condition), `text` (free text with pills) or `address` (an email address: a
+    pill whose last field holds one, or a literal address). `records` asks for a pill
+    holding a list (a FOREACH's items). A `required` line must be written."""
 
     name: str
-    kind: Literal["options", "pills", "query", "text"]
+    kind: Literal["options", "pills", "query", "text", "address"]
     options: list[str] = field(default_factory=list)
     pills: list[str] = field(default_factory=list)
     fields: list[str] = field(default_factory=list)
@@ -118,6 +120,7 @@ class PillColumn:
     name: str
     reference: str | None = None  # the table a reference column points to
     choices: tuple[str, ...] = ()
+    address: bool = False  # holds an email address
 
 
 @dataclass
@@ -129,6 +132,8 @@ class PillSpace:
 
     roots: dict[str, tuple[str, str | None]]
     columns: dict[str, list[PillColumn]]
+    # roots that are themselves an email address (`trigger.from_address`)
+    addresses: frozenset[str] = frozenset()
 
     def walkable(self, table: str | None) -> bool:
         return table is not None and table in self.columns
@@ -199,6 +204,7 @@ class _InputsGrammar:
         self.rules.append('precord ::= "{{" (' + " | ".join(record_roots or ['"none"']) + ') "}}"')
         self.rules.append('plist ::= "{{" (' + " | ".join(list_roots or ['"none"']) + ') "}}"')
         self.rules.append('pcond ::= "{{" (' + " | ".join(cond_roots or ['"none" "}}"']) + ")")
+        self._address_rules(space)
         self.rules.append(f"qtext ::= {QUERY_TEXT}")
         self.rules.append("qval ::= qtext (pill qtext)*" if any_roots else "qval ::= qtext")
         self.rules.append(
@@ -226,6 +232,36 @@ class _InputsGrammar:
             )
             self.rules.append(f'pc_{table} ::= "." (' + " | ".join(conds) + ")")
 
+    def _address_rules(self, space: PillSpace) -> None:
+        """paddress: a pill that ends at an address, walking reference columns only
+        towards tables from which an address column can be reached."""
+        reach = {t for t, cols in space.columns.items() if any(c.address for c in cols)}
+        while True:
+            more = {
+                t
+                for t, cols in space.columns.items()
+                if t not in reach and any(c.reference in reach for c in cols)
+            }
+            if not more:
+                break
+            reach |= more
+        roots = []
+        for text, (type_, table) in sorted(space.roots.items()):
+            if text in space.addresses:
+                roots.append(literal(text))
+            elif type_ in ("record", "reference") and table in reach:
+                roots.append(f"({literal(text)} pa_{table})")
+        self.available["paddress"] = bool(roots)
+        self.rules.append('paddress ::= "{{" (' + " | ".join(roots or ['"none"']) + ') "}}"')
+        for table in sorted(reach):
+            ends = []
+            for col in space.columns[table]:
+                if col.address:
+                    ends.append(literal(col.name))
+                elif col.reference in reach:
+                    ends.append(f"({literal(col.name)} pa_{col.reference})")
+            self.rules.append(f'pa_{table} ::= "." (' + " | ".join(ends) + ")")
+
     def _pill(self, spec: InputSpec, which: str = "pill") -> str | None:
         if self.space is not None:
             return which if self.available[which] else None
@@ -240,6 +276,9 @@ class _InputsGrammar:
         if spec.kind == "pills":
             pill = self._pill(spec, "plist" if spec.records else "precord")
             return pill or TEXT
+        if spec.kind == "address":
+            pill = self._pill(spec, "paddress")
+            return f"({pill} | {ADDRESS_TEXT})" if pill else ADDRESS_TEXT
         pill = self._pill(spec)
         if spec.kind == "text":
             if pill is None:

@@ -45,6 +45,17 @@ COLUMN_K = (8, 4)  # columns shown of the most likely table, and of the others
 COLUMN_TABLES = 2  # tables whose columns an inputs turn shows (a third added no recall on dev)
 QUERY_TYPES = ("condition", "values")
 WALK_HOPS = 3  # dot-walks offered up to three reference hops from a pill
+# Inputs that take an email address (ServiceNow's Send Email action): a pill ending in a
+# field that holds one, or a literal address. Offered any pill, adapter v11 sent 15 of
+# dev's 56 emails to `{{trigger.current.number}}`, `{{trigger.run_start_time}}` and the
+# like; every hand-written and synthetic recipient is an address.
+ADDRESS_INPUTS = frozenset({"ah_to", "ah_cc", "ah_bcc"})
+
+
+def is_address_field(name: str) -> bool:
+    """Whether a column or pill of this name holds an email address (`email`,
+    `assignee_email`, `from_address`; not `ip_address` or `delivery_address`)."""
+    return name.endswith(("email", "emails")) or name == "from_address"
 
 
 def clauses(requirement: str) -> list[str]:
@@ -236,13 +247,24 @@ class InputsRetriever:
                     continue
                 cols = self.tools.columns(table)
                 columns[table] = [
-                    PillColumn(c.name, c.reference, tuple(ch.value for ch in c.choices or []))
+                    PillColumn(
+                        c.name,
+                        c.reference,
+                        tuple(ch.value for ch in c.choices or []),
+                        address=is_address_field(c.name),
+                    )
                     for c in cols
                 ]
                 next_frontier += [c.reference for c in cols if c.reference]
             frontier = next_frontier
         roots = {r.text: (r.type, r.table) for r in pills}
-        return PillSpace(roots=roots, columns=columns)
+        addresses = frozenset(
+            r.text
+            for r in pills
+            if r.type not in ("record", "reference", "records", "array")
+            and is_address_field(r.text.rpartition(".")[2])
+        )
+        return PillSpace(roots=roots, columns=columns, addresses=addresses)
 
     # -- grammar -----------------------------------------------------------------------
     def _variants(
@@ -288,6 +310,8 @@ class InputsRetriever:
             return InputSpec(p.name, "options", ["true", "false"], required=required)
         if p.name == "step" and p.type == "string" and order:  # GOBACKTO
             return InputSpec(p.name, "options", [str(o) for o in range(1, order)] or ["1"])
+        if p.name in ADDRESS_INPUTS:
+            return InputSpec(p.name, "address", required=required)
         if p.type == "record":
             # a record pill, or (none in scope) a literal sys_id: never a list, which the
             # validator rejects and no inputs round can fix (send_email's optional record

@@ -223,6 +223,44 @@ def test_pill_grammar(text: str, ok: bool) -> None:
     assert accepts(PILLED, text) is ok
 
 
+ADDRESSED = inputs_grammar(
+    [InputSpec("ah_to", "address", required=True)],
+    pills=PillSpace(
+        roots={**SPACE.roots, "trigger.from_address": ("string", None)},
+        columns={
+            **SPACE.columns,
+            "sys_user": [
+                PillColumn("email", address=True),
+                PillColumn("phone"),
+                PillColumn("manager", reference="sys_user"),
+            ],
+        },
+        addresses=frozenset({"trigger.from_address"}),
+    ),
+)
+
+
+@pytest.mark.parametrize(
+    ("text", "ok"),
+    [
+        ("ah_to = {{trigger.current.caller_id.email}}\n", True),
+        ("ah_to = {{2.item.assignment_group.manager.manager.email}}\n", True),
+        ("ah_to = {{trigger.from_address}}\n", True),
+        ("ah_to = hr-ops@acme.com\n", True),
+        ("ah_to = {{trigger.current.number}}\n", False),  # not an address
+        ("ah_to = {{trigger.current.caller_id.phone}}\n", False),
+        ("ah_to = {{trigger.current.caller_id}}\n", False),  # a record, not its address
+        ("ah_to = {{1.count}}\n", False),
+        ("ah_to = the caller's manager\n", False),
+        ("ah_to = Dear {{2.item.caller_id.email}}, hi\n", False),
+    ],
+)
+def test_an_address_input_takes_a_pill_ending_in_an_address_or_a_literal_one(
+    text: str, ok: bool
+) -> None:
+    assert accepts(ADDRESSED, text) is ok
+
+
 def test_table_variants_offer_the_fields_of_the_table_chosen() -> None:
     def variant(table: str, fields: list[str]) -> list[InputSpec]:
         return [

@@ -104,6 +104,26 @@ def test_dot_walks_and_found_record_checks_are_admitted(synced_store, handwritte
     assert without_name(result.flow) == without_name(case["flow"])
 
 
+def test_an_email_goes_to_an_address(synced_store, handwritten) -> None:
+    """`ah_to` admits a pill ending at an address field, however deep the walk, and no
+    other pill (adapter v11 wrote `{{trigger.current.number}}` there)."""
+    for case_id in ["itsm-train-006", "itsm-train-long-06"]:  # deep walks to `.email`
+        case = handwritten[case_id]
+        engine = ReplayEngine(Flow.model_validate(case["flow"]))
+        generator(synced_store, engine, max_rounds=0).generate(case["requirement"])
+        assert engine.rejections == []
+    case = handwritten["itsm-train-006"]
+    wrong = json.loads(json.dumps(case["flow"]))
+    for comp in wrong["components"]:
+        for item in comp.get("inputs", []):
+            if item["name"] == "ah_to":
+                item["value"] = "{{trigger.current.number}}"
+    engine = ReplayEngine(Flow.model_validate(wrong))
+    generator(synced_store, engine, max_rounds=0).generate(case["requirement"])
+    assert [r.item for r in engine.rejections] == ["step 1"]
+    assert "ah_to = {{trigger.current.number}}" in engine.rejections[0].answer
+
+
 def test_a_refusal_is_a_result_not_an_error(synced_store) -> None:
     engine = ReplayEngine(None, refusal="deleting records to hide activity")
     result = generator(synced_store, engine).generate(
