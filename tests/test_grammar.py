@@ -253,12 +253,23 @@ ADDRESSED = inputs_grammar(
         ("ah_to = {{1.count}}\n", False),
         ("ah_to = the caller's manager\n", False),
         ("ah_to = Dear {{2.item.caller_id.email}}, hi\n", False),
+        (f"ah_to = {'x' * 65}@acme.com\n", False),  # bounded: a runaway must write the @
     ],
 )
 def test_an_address_input_takes_a_pill_ending_in_an_address_or_a_literal_one(
     text: str, ok: bool
 ) -> None:
     assert accepts(ADDRESSED, text) is ok
+
+
+def test_with_no_address_in_scope_an_address_input_is_free_text() -> None:
+    """A literal would be made up: the input reads as before, any pill or text."""
+    grammar = inputs_grammar(
+        [InputSpec("ah_to", "address", required=True)],
+        pills=PillSpace(roots={"trigger.run_start_time": ("datetime", None)}, columns={}),
+    )
+    assert accepts(grammar, "ah_to = {{trigger.run_start_time}}\n")
+    assert accepts(grammar, "ah_to = the security team\n")
 
 
 def test_table_variants_offer_the_fields_of_the_table_chosen() -> None:
