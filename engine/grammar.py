@@ -207,7 +207,6 @@ class _InputsGrammar:
         self.rules.append('precord ::= "{{" (' + " | ".join(record_roots or ['"none"']) + ') "}}"')
         self.rules.append('plist ::= "{{" (' + " | ".join(list_roots or ['"none"']) + ') "}}"')
         self.rules.append('pcond ::= "{{" (' + " | ".join(cond_roots or ['"none" "}}"']) + ")")
-        self._address_rules(space)
         self.rules.append(f"qtext ::= {QUERY_TEXT}")
         self.rules.append("qval ::= qtext (pill qtext)*" if any_roots else "qval ::= qtext")
         self.rules.append(
@@ -237,7 +236,8 @@ class _InputsGrammar:
 
     def _address_rules(self, space: PillSpace) -> None:
         """paddress: a pill that ends at an address, walking reference columns only
-        towards tables from which an address column can be reached."""
+        towards tables from which an address column can be reached (written with the
+        first address input: most calls have none)."""
         reach = {t for t, cols in space.columns.items() if any(c.address for c in cols)}
         while True:
             more = {
@@ -280,6 +280,8 @@ class _InputsGrammar:
             pill = self._pill(spec, "plist" if spec.records else "precord")
             return pill or TEXT
         if spec.kind == "address":
+            if self.space is not None and "paddress" not in self.available:
+                self._address_rules(self.space)
             address = self._pill(spec, "paddress")
             if address is not None:
                 return f"({address} | {ADDRESS_TEXT})"
