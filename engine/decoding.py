@@ -256,11 +256,13 @@ class ConstrainedDecoder:
                 if request.stop and self._hit_stop(generated, request.stop):
                     finish = "stop"
                     break
-                ends_line = "\n" in self._text([token])
+                # Only calls with a line hook need to know where lines end.
+                ends_after_line = request.ends_after_line
+                ends_line = ends_after_line is not None and "\n" in self._text([token])
                 if (
-                    request.ends_after_line is not None
+                    ends_after_line is not None
                     and ends_line
-                    and request.ends_after_line(self._text(generated))
+                    and ends_after_line(self._text(generated))
                 ):
                     back = None
                     if redos < request.redo_lines and (

@@ -147,8 +147,9 @@ class Settings(BaseSettings):
         2,
         ge=0,
         description="Times a step line that would end the outline (see outline_repeats) is "
-        "written again instead, from the choice its tokens were least certain of, which is "
-        "then barred (in-process engines only).",
+        "written again instead, while an action clause of the requirement has no step: from "
+        "the choice its tokens were least certain of, which is then barred (in-process "
+        "engines only).",
     )
     refusal_bias: float | None = Field(
         None, description="The outline call's refusal bias (None: the adapter's tuned value)."

@@ -67,6 +67,11 @@ def uncovered(actions: list[str], annotations: list[str]) -> list[str]:
     return left
 
 
+def outline_annotations(outline: str) -> list[str]:
+    """The annotation of each line of outline text written so far (empty where none)."""
+    return [line.partition(" | ")[2] for line in outline.splitlines()]
+
+
 class CoverageRule:
     """`may_end` for one outline call (engine.base.GenerationRequest)."""
 
@@ -85,8 +90,7 @@ class CoverageRule:
     def __call__(self, text: str) -> bool:
         if not self.actions or self.extensions >= MAX_EXTENSIONS or text.startswith("REFUSE"):
             return True
-        annotations = [line.partition(" | ")[2] for line in text.splitlines()]
-        if not uncovered(self.actions, annotations):
+        if not uncovered(self.actions, outline_annotations(text)):
             return True
         self.extensions += 1
         return False
@@ -104,8 +108,7 @@ class MissingSteps:
         self.actions = action_clauses(requirement)
 
     def __call__(self, text: str) -> bool:
-        lines = text.splitlines()
-        steps = sum(line.lstrip().startswith("- ") for line in lines)
+        steps = sum(line.lstrip().startswith("- ") for line in text.splitlines())
         if steps >= 2 * len(self.actions) + 2:
             return False
-        return bool(uncovered(self.actions, [line.partition(" | ")[2] for line in lines]))
+        return bool(uncovered(self.actions, outline_annotations(text)))
