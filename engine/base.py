@@ -51,11 +51,6 @@ class GenerationRequest(BaseModel):
     # Asked, with the answer so far, before a flagged line is written again; False ends
     # the answer there instead (None: always written again, while `redo_lines` last).
     may_redo: Callable[[str], bool] | None = Field(default=None, exclude=True, repr=False)
-    # In-process engines only: asked, like `ends_after_line`, each time a line is
-    # complete; True writes that line again (sharing `redo_lines` and `may_redo`), but
-    # keeps it where no redo is left instead of ending the answer (the outline's step
-    # that passes over an earlier action of the requirement, graph/coverage.py).
-    redo_line: Callable[[str], bool] | None = Field(default=None, exclude=True, repr=False)
 
 
 class Usage(BaseModel):

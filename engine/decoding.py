@@ -213,8 +213,7 @@ class ConstrainedDecoder:
         # the allowed logits of each choice since the newline before the current line,
         # the tokens barred at a position by a redo, and the logits to choose from next
         # when a redo has already worked them out.
-        line_hooks = request.ends_after_line is not None or request.redo_line is not None
-        rewinds = line_hooks and request.redo_lines > 0
+        rewinds = request.ends_after_line is not None and request.redo_lines > 0
         redos = 0
         window: list[tuple[int, Any]] = []
         barred: dict[int, set[int]] = {}
@@ -258,25 +257,22 @@ class ConstrainedDecoder:
                     finish = "stop"
                     break
                 # Only calls with a line hook need to know where lines end.
-                ends_line = line_hooks and "\n" in self._text([token])
-                back = None
-                if ends_line:
-                    so_far = self._text(generated)
-                    ends = request.ends_after_line is not None and request.ends_after_line(so_far)
-                    again = not ends and request.redo_line is not None and request.redo_line(so_far)
-                if ends_line and (ends or again):
+                ends_after_line = request.ends_after_line
+                ends_line = ends_after_line is not None and "\n" in self._text([token])
+                if (
+                    ends_after_line is not None
+                    and ends_line
+                    and ends_after_line(self._text(generated))
+                ):
+                    back = None
                     if redos < request.redo_lines and (
-                        request.may_redo is None or request.may_redo(so_far)
+                        request.may_redo is None or request.may_redo(self._text(generated))
                     ):
-                        # A line kept if not rewritten is rewritten within itself: going
-                        # back to the newline before it would lengthen the line above.
-                        choices = window[1:-1] if again else window[:-1]
-                        back = _least_certain(choices, generated, self.stop_token_ids)
-                    if back is None and ends:
+                        back = _least_certain(window[:-1], generated, self.stop_token_ids)
+                    if back is None:
                         finish = "stop"
                         ended_at_line = True
                         break
-                if back is not None:
                     # Write the line again from its least certain choice, which is barred
                     # there: the cache, the grammar and the guesses go back to before it.
                     redos += 1

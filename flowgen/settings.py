@@ -151,12 +151,6 @@ class Settings(BaseSettings):
         "the choice its tokens were least certain of, which is then barred (in-process "
         "engines only).",
     )
-    redo_passed_over: bool = Field(
-        True,
-        description="Whether an outline's step line that passes over an earlier action "
-        "clause of the requirement, with no line yet, is written again (within "
-        "outline_redos; kept where none is left).",
-    )
     refusal_bias: float | None = Field(
         None, description="The outline call's refusal bias (None: the adapter's tuned value)."
     )

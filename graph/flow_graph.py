@@ -50,13 +50,7 @@ from flowgen.graph.choice_grounding import (
     ground_choices,
     ground_trigger_condition,
 )
-from flowgen.graph.coverage import (
-    DEFAULT_COVERAGE,
-    Coverage,
-    CoverageRule,
-    MissingSteps,
-    PassedOver,
-)
+from flowgen.graph.coverage import DEFAULT_COVERAGE, Coverage, CoverageRule, MissingSteps
 from flowgen.graph.guard import RefusalGuard
 from flowgen.graph.input_examples import closest_item_inputs
 from flowgen.graph.outline_repair import (
@@ -192,9 +186,6 @@ class RunContext:
     # Times an outline's repeated step line is written again from its least certain
     # token before one ends the outline (`FLOWGEN_OUTLINE_REDOS`). In-process engines only.
     outline_redos: int = field(default_factory=lambda: get_settings().outline_redos)
-    # Whether a step line that passes over an earlier action of the requirement is
-    # written again too (`FLOWGEN_REDO_PASSED_OVER`, graph/coverage.py).
-    redo_passed_over: bool = field(default_factory=lambda: get_settings().redo_passed_over)
     # Annotations already embedded, remembered across the inputs nodes: a cache, whose
     # contents change no prompt.
     retrieval_cache: RetrievalCache = field(default_factory=RetrievalCache)
@@ -215,7 +206,6 @@ class RunContext:
         ends_after_line: Callable[[str], bool] | None = None,
         redo_lines: int = 0,
         may_redo: Callable[[str], bool] | None = None,
-        redo_line: Callable[[str], bool] | None = None,
     ) -> GenerationResult:
         """One model call, traced. With `seed`, a sample instead of the greedy answer."""
         request = GenerationRequest(
@@ -230,7 +220,6 @@ class RunContext:
             ends_after_line=ends_after_line,
             redo_lines=redo_lines,
             may_redo=may_redo,
-            redo_line=redo_line,
         )
         with self.tracer.span(
             "model",
@@ -354,7 +343,6 @@ def outline_node(state: FlowState, runtime: Runtime[RunContext]) -> dict[str, An
         # While a clause of the requirement has no step, the line is first written
         # again from its least certain token (`outline_redos`, docs/graph.md).
         repeat = partial(ends_in_a_loop, tolerated=ctx.outline_repeats)
-        passed_over = PassedOver(requirement) if ctx.redo_passed_over else None
         result = ctx.generate(
             "outline",
             messages,
@@ -366,7 +354,6 @@ def outline_node(state: FlowState, runtime: Runtime[RunContext]) -> dict[str, An
             repeat,
             ctx.outline_redos,
             MissingSteps(requirement),
-            passed_over,
         )
         if rule is not None:
             out["coverage_extensions"] = rule.extensions
@@ -386,7 +373,6 @@ def outline_node(state: FlowState, runtime: Runtime[RunContext]) -> dict[str, An
                     repeat,
                     ctx.outline_redos,
                     MissingSteps(requirement),
-                    passed_over,
                 )
                 for seed in range(1, ctx.consensus + 1)
             ]

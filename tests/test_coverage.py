@@ -12,7 +12,6 @@ from flowgen.graph.coverage import (
     MAX_EXTENSIONS,
     CoverageRule,
     MissingSteps,
-    PassedOver,
     action_clauses,
     uncovered,
 )
@@ -119,24 +118,3 @@ def test_the_engine_ends_the_answer_after_the_line_ends_after_line_names(engine)
     assert held.text.endswith("\n") and len(held.text.splitlines()) == 2
     assert all(line in {"yes", "no"} for line in held.text.splitlines())
     assert len(asked) == 2 and asked[-1].startswith(held.text)
-
-
-def test_a_step_line_that_passes_over_an_earlier_action_is_flagged() -> None:
-    """`PassedOver`: the step just written starts at a later action while an earlier one
-    has no line; a line in order, a line on words that are no action, the trigger line
-    and a one-action requirement are not flagged."""
-    two = (
-        "When a P1 incident is created, page the on-call engineer in PagerDuty and post the "
-        "incident number in the #major-incidents Slack channel."
-    )
-    passed = PassedOver(two)
-    start = "T record_create | When a P1 incident is created\n"
-    post = "- post_message | post the incident number in the #major-incidents Slack channel\n"
-    page = "- create_pagerduty_incident | page the on-call engineer in PagerDuty\n"
-    assert passed(start + post)
-    assert not passed(start)
-    assert not passed(start + page)
-    assert not passed(start + page + post)
-    assert not passed(start + "- log | the on-call roster\n")
-    assert PassedOver(LONG)(start + "  - send_email | email the caller's manager\n")
-    assert not PassedOver("When a P1 incident is created, post it in Slack.")(start + post)

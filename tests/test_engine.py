@@ -235,33 +235,6 @@ def test_a_flagged_line_is_written_again_differently(llm: LocalEngine) -> None:
     assert llm.generate(redone).text == result.text
 
 
-def test_a_line_flagged_by_redo_line_is_rewritten_or_kept(llm: LocalEngine) -> None:
-    """`redo_line`: a flagged line is written again within the line itself (what came
-    before it stays), and kept, the answer going on, once no redo is left."""
-    grammar = 'root ::= word ("\\n" word)*\nword ::= "yes" | "no" | "maybe"'
-    question = [ChatMessage(role="user", content="Is the sky blue? Answer yes or no.")]
-    asked: list[str] = []
-
-    def second_line(text: str) -> bool:
-        asked.append(text)
-        return len(text.splitlines()) == 2
-
-    plain = GenerationRequest(
-        messages=question,
-        grammar=grammar,
-        max_tokens=40,
-        may_end=lambda text: len(text.splitlines()) >= 3,
-    )
-    first = llm.generate(plain)
-    kept = llm.generate(plain.model_copy(update={"redo_line": second_line}))
-    assert asked and kept.usage.redone_lines == 0 and kept.text == first.text
-    redone = llm.generate(plain.model_copy(update={"redo_line": second_line, "redo_lines": 1}))
-    assert redone.usage.redone_lines == 1
-    before, after = first.text.splitlines(), redone.text.splitlines()
-    assert after[0] == before[0] and after[1] != before[1] and len(after) >= 3
-    assert accepted(llm, grammar, redone.text.rstrip("\n"))
-
-
 def test_invalid_grammar_is_a_clear_error(llm: LocalEngine) -> None:
     with pytest.raises(EngineError, match="invalid grammar"):
         llm.generate(GenerationRequest(messages=ASK, grammar="root ::= missing_rule"))
