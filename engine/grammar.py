@@ -61,9 +61,15 @@ def one_of(options: Iterable[str]) -> str:
 # Free text on one line. Braces are excluded: a data pill can only be one of those offered.
 TEXT = r"[^\n{}]*"
 QUERY_TEXT = r"[^\n^{}]*"  # also no `^`, which separates query terms
-# One literal email address, bounded: free to write letters, a small model can go on
-# without ever writing the `@` (test's soc-test-043 ran into the token limit).
-ADDRESS_TEXT = '[A-Za-z0-9._%+-]{1,64} "@" [A-Za-z0-9.-]{1,64}'
+# What an address input is: an email address (Send Email's recipients) or a phone number
+# (Send SMS, WhatsApp).
+AddressKind = Literal["email", "phone"]
+# One literal address of each kind, bounded: free to write letters, a small model can go
+# on without ever writing the `@` (test's soc-test-043 ran into the token limit).
+ADDRESS_TEXT: dict[AddressKind, str] = {
+    "email": '[A-Za-z0-9._%+-]{1,64} "@" [A-Za-z0-9.-]{1,64}',
+    "phone": '"+"? [0-9] [0-9-]{5,19}',
+}
 OPERATORS = [
     *("=", "!=", "<", "<=", ">", ">=", "LIKE", "NOT LIKE", "STARTSWITH", "ENDSWITH"),
     *("CHANGESTO", "CHANGESFROM"),  # record-trigger conditions, e.g. activeCHANGESTOfalse
@@ -93,10 +99,11 @@ class InputSpec:
     pill), `query` (an encoded query over `fields`; choice fields take their stored values
     from `choices_by_field`; a reference field in `walks` may be dot-walked one hop, as in
     `caller_id.vip=true`; with no fields and a pill space, the fields are data pills, as
-    in an IF condition), `text` (free text with pills) or `address` (an email address: a
-    pill whose last field holds one, or a literal address; free text where no pill in
-    scope ends at an address). `records` asks for a pill holding a list (a FOREACH's
-    items). A `required` line must be written."""
+    in an IF condition), `text` (free text with pills) or `address` (an address of kind
+    `address`, an email address or a phone number: a pill whose last field holds one, or
+    a literal address; free text where no pill in scope ends at such an address).
+    `records` asks for a pill holding a list (a FOREACH's items). A `required` line must
+    be written."""
 
     name: str
     kind: Literal["options", "pills", "query", "text", "address"]
@@ -107,6 +114,7 @@ class InputSpec:
     walks: dict[str, WalkTarget] = field(default_factory=dict)
     required: bool = False
     records: bool = False
+    address: AddressKind = "email"
 
 
 @dataclass
@@ -123,7 +131,7 @@ class PillColumn:
     name: str
     reference: str | None = None  # the table a reference column points to
     choices: tuple[str, ...] = ()
-    address: bool = False  # holds an email address
+    address: AddressKind | None = None  # the kind of address it holds
 
 
 @dataclass
@@ -135,8 +143,8 @@ class PillSpace:
 
     roots: dict[str, tuple[str, str | None]]
     columns: dict[str, list[PillColumn]]
-    # roots that are themselves an email address (`trigger.from_address`)
-    addresses: frozenset[str] = frozenset()
+    # roots that are themselves an address, with its kind (`trigger.from_address`: email)
+    addresses: dict[str, AddressKind] = field(default_factory=dict)
 
     def walkable(self, table: str | None) -> bool:
         return table is not None and table in self.columns
@@ -234,11 +242,15 @@ class _InputsGrammar:
             )
             self.rules.append(f'pc_{table} ::= "." (' + " | ".join(conds) + ")")
 
-    def _address_rules(self, space: PillSpace) -> None:
-        """paddress: a pill that ends at an address, walking reference columns only
-        towards tables from which an address column can be reached (written with the
-        first address input: most calls have none)."""
-        reach = {t for t, cols in space.columns.items() if any(c.address for c in cols)}
+    def _address_rules(self, space: PillSpace, kind: AddressKind) -> str:
+        """The rule of a pill that ends at an address of `kind` (`p_email`, `p_phone`),
+        walking reference columns only towards tables from which such an address column
+        can be reached; written with the first input that asks for one (most calls have
+        none)."""
+        rule = f"p_{kind}"
+        if rule in self.available:
+            return rule
+        reach = {t for t, cols in space.columns.items() if any(c.address == kind for c in cols)}
         while True:
             more = {
                 t
@@ -250,20 +262,21 @@ class _InputsGrammar:
             reach |= more
         roots = []
         for text, (type_, table) in sorted(space.roots.items()):
-            if text in space.addresses:
+            if space.addresses.get(text) == kind:
                 roots.append(literal(text))
             elif type_ in ("record", "reference") and table in reach:
-                roots.append(f"({literal(text)} pa_{table})")
-        self.available["paddress"] = bool(roots)
-        self.rules.append('paddress ::= "{{" (' + " | ".join(roots or ['"none"']) + ') "}}"')
+                roots.append(f"({literal(text)} pa_{kind}_{table})")
+        self.available[rule] = bool(roots)
+        self.rules.append(f'{rule} ::= "{{{{" (' + " | ".join(roots or ['"none"']) + ') "}}"')
         for table in sorted(reach):
             ends = []
             for col in space.columns[table]:
-                if col.address:
+                if col.address == kind:
                     ends.append(literal(col.name))
                 elif col.reference in reach:
-                    ends.append(f"({literal(col.name)} pa_{col.reference})")
-            self.rules.append(f'pa_{table} ::= "." (' + " | ".join(ends) + ")")
+                    ends.append(f"({literal(col.name)} pa_{kind}_{col.reference})")
+            self.rules.append(f'pa_{kind}_{table} ::= "." (' + " | ".join(ends) + ")")
+        return rule
 
     def _pill(self, spec: InputSpec, which: str = "pill") -> str | None:
         if self.space is not None:
@@ -280,11 +293,16 @@ class _InputsGrammar:
             pill = self._pill(spec, "plist" if spec.records else "precord")
             return pill or TEXT
         if spec.kind == "address":
-            if self.space is not None and "paddress" not in self.available:
-                self._address_rules(self.space)
-            address = self._pill(spec, "paddress")
+            address = None
+            if self.space is not None:
+                address = self._pill(spec, self._address_rules(self.space, spec.address))
+            elif spec.pills:
+                address = self._pill(spec)
+            if address is not None and spec.address == "phone":
+                # A text may go to several numbers (two hand-written recipients list two).
+                address = f'({address} ("," {address}){{0,3}})'
             if address is not None:
-                return f"({address} | {ADDRESS_TEXT})"
+                return f"({address} | {ADDRESS_TEXT[spec.address]})"
             # With no address in scope the only address left to write is a made-up one:
             # the input stays free text, as any other.
         pill = self._pill(spec)

@@ -12,7 +12,14 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from flowgen.engine.grammar import InputSpec, PillColumn, PillSpace, WalkTarget, inputs_grammar
+from flowgen.engine.grammar import (
+    AddressKind,
+    InputSpec,
+    PillColumn,
+    PillSpace,
+    WalkTarget,
+    inputs_grammar,
+)
 from flowgen.flow.catalog import CatalogView, Column, Param
 from flowgen.flow.flowlogic import FLOW_LOGIC, subflow_output_params
 from flowgen.flow.model import Flow
@@ -45,17 +52,30 @@ COLUMN_K = (8, 4)  # columns shown of the most likely table, and of the others
 COLUMN_TABLES = 2  # tables whose columns an inputs turn shows (a third added no recall on dev)
 QUERY_TYPES = ("condition", "values")
 WALK_HOPS = 3  # dot-walks offered up to three reference hops from a pill
-# Inputs that take an email address (ServiceNow's Send Email action): a pill ending in a
-# field that holds one, or a literal address. Offered any pill, adapter v11 sent 15 of
-# dev's 56 emails to `{{trigger.current.number}}`, `{{trigger.run_start_time}}` and the
-# like; every hand-written and synthetic recipient is an address.
-ADDRESS_INPUTS = frozenset({"ah_to", "ah_cc", "ah_bcc"})
+# Inputs that take an address, and its kind: Send Email's recipients (ServiceNow's Send
+# Email action), Send SMS's and WhatsApp's numbers. Offered any pill, adapter v11 sent 15
+# of dev's 56 emails to `{{trigger.current.number}}`, `{{trigger.run_start_time}}` and the
+# like, and texts to `{{trigger.run_start_time}}` and to records; every hand-written
+# recipient is an address of its kind. (`recipients` is an input of Send SMS alone in
+# the catalogs; Look Up Email has an output of that name.)
+ADDRESS_INPUTS: dict[str, AddressKind] = {
+    "ah_to": "email",
+    "ah_cc": "email",
+    "ah_bcc": "email",
+    "recipients": "phone",
+    "to_number": "phone",
+}
 
 
-def is_address_field(name: str) -> bool:
-    """Whether a column or pill of this name holds an email address (`email`,
-    `assignee_email`, `from_address`; not `ip_address` or `delivery_address`)."""
-    return name.endswith(("email", "emails")) or name == "from_address"
+def address_kind(name: str) -> AddressKind | None:
+    """The kind of address a column or pill of this name holds: `email`,
+    `assignee_email`, `from_address` an email address (not `ip_address` or
+    `delivery_address`); `phone`, `mobile_phone` a phone number."""
+    if name.endswith(("email", "emails")) or name == "from_address":
+        return "email"
+    if name == "phone" or name.endswith("_phone"):
+        return "phone"
+    return None
 
 
 def clauses(requirement: str) -> list[str]:
@@ -251,19 +271,19 @@ class InputsRetriever:
                         c.name,
                         c.reference,
                         tuple(ch.value for ch in c.choices or []),
-                        address=is_address_field(c.name),
+                        address=address_kind(c.name),
                     )
                     for c in cols
                 ]
                 next_frontier += [c.reference for c in cols if c.reference]
             frontier = next_frontier
         roots = {r.text: (r.type, r.table) for r in pills}
-        addresses = frozenset(
-            r.text
+        addresses = {
+            r.text: kind
             for r in pills
             if r.type not in ("record", "reference", "records", "array")
-            and is_address_field(r.text.rpartition(".")[2])
-        )
+            and (kind := address_kind(r.text.rpartition(".")[2])) is not None
+        }
         return PillSpace(roots=roots, columns=columns, addresses=addresses)
 
     # -- grammar -----------------------------------------------------------------------
@@ -311,7 +331,7 @@ class InputsRetriever:
         if p.name == "step" and p.type == "string" and order:  # GOBACKTO
             return InputSpec(p.name, "options", [str(o) for o in range(1, order)] or ["1"])
         if p.name in ADDRESS_INPUTS:
-            return InputSpec(p.name, "address", required=required)
+            return InputSpec(p.name, "address", required=required, address=ADDRESS_INPUTS[p.name])
         if p.type == "record":
             # a record pill, or (none in scope) a literal sys_id: never a list, which the
             # validator rejects and no inputs round can fix (send_email's optional record

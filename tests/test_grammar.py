@@ -223,19 +223,25 @@ def test_pill_grammar(text: str, ok: bool) -> None:
     assert accepts(PILLED, text) is ok
 
 
-ADDRESSED = inputs_grammar(
-    [InputSpec("ah_to", "address", required=True)],
+ADDRESSED_SPACE = PillSpace(
+    roots={**SPACE.roots, "trigger.from_address": ("string", None)},
+    columns={
+        **SPACE.columns,
+        "sys_user": [
+            PillColumn("email", address="email"),
+            PillColumn("phone", address="phone"),
+            PillColumn("manager", reference="sys_user"),
+        ],
+    },
+    addresses={"trigger.from_address": "email", "1.phone": "phone"},
+)
+ADDRESSED = inputs_grammar([InputSpec("ah_to", "address", required=True)], pills=ADDRESSED_SPACE)
+TEXTED = inputs_grammar(
+    [InputSpec("recipients", "address", required=True, address="phone")],
     pills=PillSpace(
-        roots={**SPACE.roots, "trigger.from_address": ("string", None)},
-        columns={
-            **SPACE.columns,
-            "sys_user": [
-                PillColumn("email", address=True),
-                PillColumn("phone"),
-                PillColumn("manager", reference="sys_user"),
-            ],
-        },
-        addresses=frozenset({"trigger.from_address"}),
+        roots={**ADDRESSED_SPACE.roots, "1.phone": ("string", None)},
+        columns=ADDRESSED_SPACE.columns,
+        addresses=ADDRESSED_SPACE.addresses,
     ),
 )
 
@@ -260,6 +266,28 @@ def test_an_address_input_takes_a_pill_ending_in_an_address_or_a_literal_one(
     text: str, ok: bool
 ) -> None:
     assert accepts(ADDRESSED, text) is ok
+
+
+@pytest.mark.parametrize(
+    ("text", "ok"),
+    [
+        ("recipients = {{trigger.current.caller_id.phone}}\n", True),
+        ("recipients = {{2.item.assignment_group.manager.phone}}\n", True),
+        ("recipients = {{1.phone}}\n", True),
+        ("recipients = +15550100\n", True),
+        ("recipients = 555-0100\n", True),
+        ("recipients = {{1.phone}},{{trigger.current.caller_id.manager.phone}}\n", True),
+        ("recipients = {{trigger.current.caller_id.email}}\n", False),  # an email address
+        ("recipients = {{trigger.current.caller_id}}\n", False),  # a record
+        ("recipients = {{trigger.from_address}}\n", False),
+        ("recipients = the on-call engineer\n", False),
+        (f"recipients = +{'1' * 30}\n", False),  # bounded
+    ],
+)
+def test_a_phone_input_takes_a_pill_ending_in_a_phone_number_or_a_literal_one(
+    text: str, ok: bool
+) -> None:
+    assert accepts(TEXTED, text) is ok
 
 
 def test_with_no_address_in_scope_an_address_input_is_free_text() -> None:
