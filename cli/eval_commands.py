@@ -106,6 +106,10 @@ def run(
         bool,
         typer.Option(help="Replace a choice value the item's annotation contradicts."),
     ] = True,
+    name_steps: Annotated[
+        bool,
+        typer.Option(help="Rename a core step whose span names an offered step better."),
+    ] = True,
 ) -> None:
     """Run the generator (or a baseline) on every case of CASES_FILE and write
     summary.json, cases.jsonl, features.md/.csv and plots to --out. A run stopped part-way
@@ -159,6 +163,7 @@ def run(
             + (f"+consensus{consensus}" if consensus else "")
             + (f"+coverage-{coverage}" if coverage != DEFAULT_COVERAGE else "")
             + ("" if ground_choices else "+raw-choices")
+            + ("" if name_steps else "+unnamed-steps")
         )
     )
     arm = Arm(
@@ -170,6 +175,7 @@ def run(
         consensus=consensus,
         coverage=coverage,
         ground_choices=ground_choices,
+        name_steps=name_steps,
     )
     columns = [TextColumn(name), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn()]
     with Progress(*columns) as progress:

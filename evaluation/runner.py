@@ -41,6 +41,7 @@ class Arm:
     consensus: int = 0  # outlines sampled besides the greedy one (graph/flow_graph.py)
     coverage: Coverage = DEFAULT_COVERAGE  # the outline's coverage rule (graph/coverage.py)
     ground_choices: bool = True  # graph/choice_grounding.py
+    name_steps: bool = True  # graph/named_steps.py
 
 
 def solved_cases(train: list[Case]) -> list[SolvedCase]:
@@ -119,6 +120,7 @@ def run_arm(
                     consensus=arm.consensus,
                     coverage=arm.coverage,
                     ground_choices=arm.ground_choices,
+                    name_steps=arm.name_steps,
                     examples=arm.examples,
                 )
             try:

@@ -53,6 +53,7 @@ from flowgen.graph.choice_grounding import (
 from flowgen.graph.coverage import DEFAULT_COVERAGE, Coverage, CoverageRule, MissingSteps
 from flowgen.graph.guard import RefusalGuard
 from flowgen.graph.input_examples import closest_item_inputs
+from flowgen.graph.named_steps import name_steps
 from flowgen.graph.outline_repair import (
     LIST_TYPES,
     catch_failures,
@@ -180,6 +181,9 @@ class RunContext:
     # Choice values the item's annotation contradicts replaced by the one it names
     # (graph/choice_grounding.py).
     ground_choices: bool = True
+    # A core step whose span names an offered step better becomes that step
+    # (graph/named_steps.py).
+    name_steps: bool = True
     # Step lines an outline may write again on the same words before one ends it
     # (`FLOWGEN_OUTLINE_REPEATS`).
     outline_repeats: int = field(default_factory=lambda: get_settings().outline_repeats)
@@ -262,9 +266,10 @@ def outline_prompt(
     instructions: bool = False,
     may_refuse: bool = True,
     must_refuse: bool = False,
-) -> tuple[list[ChatMessage], str]:
-    """The createFlow messages and the grammar of their answer. `may_refuse`: the model
-    may choose to refuse; `must_refuse`: it may only refuse (and word the reason)."""
+) -> tuple[list[ChatMessage], str, list[dict[str, Any]]]:
+    """The createFlow messages, the grammar of their answer and the steps offered.
+    `may_refuse`: the model may choose to refuse; `must_refuse`: it may only refuse (and
+    word the reason)."""
     offered = outline_offer(tools, requirement, extra_steps)
     # Whether to refuse is decided once: a second outline, written to fix the
     # validator's complaints, must be a flow (v1 read the complaint as a reason).
@@ -295,7 +300,7 @@ def outline_prompt(
         examples,
         instructions,
     )
-    return messages, grammar
+    return messages, grammar, offered.steps
 
 
 # -- nodes and the routing after each --------------------------------------------------------
@@ -320,7 +325,7 @@ def outline_node(state: FlowState, runtime: Runtime[RunContext]) -> dict[str, An
         shown, pool = state.get("examples"), state.get("input_examples")
         if shown is None:
             shown, pool = retrieve_examples(tools, ctx.examples, requirement)
-        messages, grammar = outline_prompt(
+        messages, grammar, offered_steps = outline_prompt(
             tools,
             requirement,
             state.get("extra_steps"),
@@ -428,6 +433,10 @@ def outline_node(state: FlowState, runtime: Runtime[RunContext]) -> dict[str, An
         flow, looped = loop_record_steps_over_lists(flow, catalog)
         if looped:
             out["loops_added_over"] = looped
+        if ctx.name_steps:
+            flow, named = name_steps(flow, offered_steps)
+            if named:
+                out["steps_named"] = named
         pending = [
             o for o in [0, *(c.order for c in flow.components)] if declared_inputs(catalog, flow, o)
         ]

@@ -195,6 +195,7 @@ class FlowGenerator:
         consensus: int = 0,
         coverage: Coverage | bool = DEFAULT_COVERAGE,
         ground_choices: bool = True,
+        name_steps: bool = True,
         max_requirement_chars: int | None = None,
     ):
         """`examples`: how many solved flows each prompt shows (the nearest, from the
@@ -213,6 +214,9 @@ class FlowGenerator:
         mean "on" and "off".
         `ground_choices`: a choice value the item's annotation contradicts is replaced by
         the one it names (graph/choice_grounding.py).
+        `name_steps`: a core step whose span names an offered step better ("book a
+        meeting room" written under update_record) becomes that step
+        (graph/named_steps.py).
         `max_requirement_chars`: the longest requirement taken (None: the setting)."""
         self.store = store or CatalogStore()
         self.tools = CatalogTools(self.store, installation)  # raises for an unknown one
@@ -229,6 +233,7 @@ class FlowGenerator:
             ("on" if coverage else "off") if isinstance(coverage, bool) else coverage
         )
         self.ground_choices = ground_choices
+        self.name_steps = name_steps
         self.max_requirement_chars = max_requirement_chars
         bias = refusal_bias
         if bias is None:
@@ -320,6 +325,7 @@ class FlowGenerator:
             instructions=self.instructions,
             coverage=self.coverage,
             ground_choices=self.ground_choices,
+            name_steps=self.name_steps,
         )
         config = {"configurable": {"thread_id": run_id}, "recursion_limit": 200}
         final: dict[str, Any] = dict(state or {})

@@ -45,7 +45,7 @@ def refusal_margins(
     refuse_token = engine.tokenize(REFUSE)[0]
     margins = []
     for case in cases:
-        messages, grammar = outline_prompt(tools_for(case.installation), case.requirement)
+        messages, grammar, _ = outline_prompt(tools_for(case.installation), case.requirement)
         request = GenerationRequest(messages=messages, grammar=grammar, adapter=adapter)
         top = engine.first_token_logprobs(request, top=2, also=(refuse_token,))
         refuse = top.pop(refuse_token)

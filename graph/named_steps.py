@@ -1,0 +1,193 @@
+"""The step a span names in so many words: "book a meeting room" is `book_meeting_room`,
+"text the CISO" is `send_sms`, "look it up in CrowdStrike" is `get_device_details`.
+
+The small model writes a step line's name before its span, and on an installation's own
+steps it falls back on the core ones it saw most in training: `update_record | book a
+meeting room for 30 people`, `send_email | send the transfer letter through DocuSign`,
+`look_up_records | look it up in CrowdStrike`. Of the specific steps the gold flows of
+the ood split hold and the predictions lack, most had their very span written under a
+core step (issue 19, nineteenth session). The span is right and the name wrong, so once
+the outline is read, a core step (scope `global`) whose span names an offered step better
+than it names the core one becomes that step.
+
+A span names a step when it holds
+- the step's verb, or one of the same kind ("open" or "raise" for create, "text" or
+  "tell" for send, "reserve" for book), and all the words of its object
+  (`create_work_order`: "work", "order"), an object that is not one of the core steps'
+  own ("email", "record", "task", "note");
+- or, for a vendor's step (the vendor in brackets in its label, "Get Worker (Workday)",
+  or a Slack, Teams, Jira or Outlook step by its description), the vendor's name and the
+  verb or the object. A vendor's step is never named without its vendor: "add a comment"
+  is not Jira's `add_comment`.
+The names are scored (the verb counts double, each object word and the vendor once) and
+a tie names nothing. The chosen core step keeps its place when its own score is as high
+("email the host and text the manager" stays `send_email`).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from flowgen.flow.model import Component, Flow
+
+CORE_SCOPE = "global"
+STOPWORDS = frozenset(
+    "a an the to of and or for in on at by with it its them their they this that is are be "
+    "then also all any each every from as into up via through".split()
+)
+# Verbs that ask for the same kind of action; a step's verb is the first word of its name.
+VERB_KINDS: tuple[frozenset[str], ...] = tuple(
+    frozenset(kind.split())
+    for kind in (
+        "create open raise log file make submit start spin",
+        "add attach include",
+        "get look lookup find pull read fetch check retrieve search query",
+        "send tell notify inform message let ping dm chat alert text sms email",
+        "book reserve schedule hold",
+        "update set change mark move store save write put copy record",
+        "post publish announce",
+        "suspend disable deactivate lock block",
+        "terminate offboard",
+        "contain isolate",
+        "remove unassign revoke",
+    )
+)
+# Words a span may open with before its verb ("try to reserve", "just send").
+LEADING_FILLERS = frozenset(
+    "try just also then please so immediately automatically first second third finally "
+    "always we i you should must can could will need needs want".split()
+)
+# Object words that other words say: an SMS is a text, a Teams chat is named by Teams.
+SAME_AS = {"sms": frozenset({"sms", "text"}), "chat": frozenset({"chat", "teams"})}
+# What the core steps act on: no evidence of a specific step ("email" in look_up_email).
+CORE_OBJECTS = frozenset({"email", "record", "task", "notification", "note", "work", "log"})
+# Vendors the catalogs name in a description rather than in the label's brackets.
+DESCRIBED_VENDORS = ("Slack", "Microsoft Teams", "Jira", "Outlook")
+_LABEL_VENDOR = re.compile(r"\(([^)]+)\)")
+
+
+def _stem(word: str) -> str:
+    for suffix in ("ing", "es", "s", "ed"):
+        if word.endswith(suffix) and len(word) - len(suffix) >= 3:
+            return word[: -len(suffix)]
+    return word
+
+
+def _tokens(text: str) -> list[str]:
+    return [w for w in re.findall(r"[a-z0-9]+", text.lower()) if w not in STOPWORDS]
+
+
+_KINDS = tuple(frozenset(_stem(w) for w in kind) for kind in VERB_KINDS)
+_SAME_AS = {_stem(k): frozenset(_stem(w) for w in v) for k, v in SAME_AS.items()}
+
+
+def _verb_kind(verb: str) -> frozenset[str]:
+    verb = _stem(verb)
+    return next((kind for kind in _KINDS if verb in kind), frozenset({verb}))
+
+
+@dataclass(frozen=True)
+class StepCue:
+    """What a span must say to name one step."""
+
+    name: str
+    verbs: frozenset[str]  # stemmed, the step's verb and its kind
+    objects: frozenset[str]  # stemmed object words, the vendor's left out
+    vendor: frozenset[str]  # the vendor's words as written (lowercase), or none
+
+    @classmethod
+    def of(cls, step: Mapping[str, Any]) -> StepCue:
+        name = str(step["name"])
+        words = [w for w in name.split("_") if w and w not in STOPWORDS]
+        vendor = _vendor(step)
+        stemmed_vendor = {_stem(w) for w in vendor}
+        objects = {_stem(w) for w in words[1:] if w not in ("record", "records")}
+        return cls(
+            name=name,
+            verbs=_verb_kind(words[0]) if words else frozenset(),
+            objects=frozenset(objects - stemmed_vendor),
+            vendor=vendor,
+        )
+
+    def score(self, span: str) -> tuple[int, bool]:
+        """(how well the span names this step, whether it names it at all)."""
+        tokens = _tokens(span)
+        raw = set(tokens)
+        stemmed = {_stem(w) for w in raw}
+        lead = _lead(tokens)
+        verb = lead in self.verbs
+        found = [o for o in self.objects if _SAME_AS.get(o, frozenset({o})) & stemmed]
+        whole_object = bool(self.objects - CORE_OBJECTS) and len(found) == len(self.objects)
+        vendor = bool(self.vendor) and self.vendor <= raw
+        score = 2 * verb + len(found) + (len(self.vendor) if vendor else 0)
+        if self.vendor and not vendor:
+            return score, False
+        # A vendor's object without its verb names it only in a span with no other verb
+        # ("the affected host in CrowdStrike", not "store the Salesforce case ID").
+        bare = bool(found) and not any(lead in kind for kind in _KINDS)
+        return score, (verb and whole_object) or (vendor and (verb or bare))
+
+
+def _lead(tokens: list[str]) -> str:
+    """The span's verb: imperative spans open with it ("book a meeting room"), while a
+    verb further in describes ("look up the booked desks", "open catalog tasks")."""
+    return next((_stem(w) for w in tokens if w not in LEADING_FILLERS), "")
+
+
+def _vendor(step: Mapping[str, Any]) -> frozenset[str]:
+    found = _LABEL_VENDOR.search(str(step.get("label") or ""))
+    if found:
+        return frozenset(_tokens(found.group(1)))
+    description = str(step.get("description") or "")
+    for vendor in DESCRIBED_VENDORS:
+        if vendor in description:
+            return frozenset(_tokens(vendor)) - {"microsoft"}
+    return frozenset()
+
+
+def named_step(span: str, chosen: str, offered: Iterable[StepCue]) -> str | None:
+    """The offered step the span names better than it names `chosen`, or None."""
+    own = StepCue.of({"name": chosen}).score(span)[0]
+    hits = []
+    for cue in offered:
+        score, named = cue.score(span)
+        if named and cue.name != chosen:
+            hits.append((score, cue.name))
+    hits.sort(reverse=True)
+    if not hits or hits[0][0] <= own or (len(hits) > 1 and hits[1][0] == hits[0][0]):
+        return None
+    return hits[0][1]
+
+
+def name_steps(flow: Flow, offered: Sequence[Mapping[str, Any]]) -> tuple[Flow, list[str]]:
+    """The flow with each core step whose span names an offered step renamed to it, and
+    `"order: old -> new"` for each renamed step."""
+    cues = [StepCue.of(s) for s in offered]
+    steps = {str(s["name"]): s for s in offered}
+    renamed: list[str] = []
+    components: list[Component] = []
+    for comp in flow.components:
+        new = None
+        if comp.category != "flowlogic" and comp.scope == CORE_SCOPE and comp.annotation:
+            new = named_step(comp.annotation, comp.definition, cues)
+        if new is None:
+            components.append(comp)
+            continue
+        step = steps[new]
+        renamed.append(f"{comp.order}: {comp.definition} -> {new}")
+        components.append(
+            comp.model_copy(
+                update={
+                    "definition": new,
+                    "category": step.get("category") or "action",
+                    "scope": step.get("scope") or CORE_SCOPE,
+                    "inputs": [],
+                }
+            )
+        )
+    if not renamed:
+        return flow, []
+    return flow.model_copy(update={"components": components}), renamed
