@@ -427,16 +427,18 @@ def outline_node(state: FlowState, runtime: Runtime[RunContext]) -> dict[str, An
         flow, caught = catch_failures(flow)
         if caught:
             out["failures_caught"] = caught
+        # Before the loop repairs: a renamed step has other outputs (look_up_slack_user's
+        # one user id where look_up_records had a list to loop over).
+        if ctx.name_steps:
+            flow, named = name_steps(flow, offered_steps)
+            if named:
+                out["steps_named"] = named
         flow, unwrapped = unwrap_loops_without_lists(flow, catalog)
         if unwrapped:
             out["unwrapped_loops"] = unwrapped
         flow, looped = loop_record_steps_over_lists(flow, catalog)
         if looped:
             out["loops_added_over"] = looped
-        if ctx.name_steps:
-            flow, named = name_steps(flow, offered_steps)
-            if named:
-                out["steps_named"] = named
         pending = [
             o for o in [0, *(c.order for c in flow.components)] if declared_inputs(catalog, flow, o)
         ]
