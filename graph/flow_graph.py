@@ -53,16 +53,11 @@ from flowgen.graph.choice_grounding import (
 from flowgen.graph.coverage import DEFAULT_COVERAGE, Coverage, CoverageRule, MissingSteps
 from flowgen.graph.guard import RefusalGuard
 from flowgen.graph.input_examples import closest_item_inputs
-from flowgen.graph.named_steps import name_steps
 from flowgen.graph.outline_repair import (
     LIST_TYPES,
-    catch_failures,
-    drop_repeated_steps,
     ends_in_a_loop,
     has_list_to_loop,
-    loop_record_steps_over_lists,
-    unwrap_lone_paths,
-    unwrap_loops_without_lists,
+    repair_outline,
     without_repeated_block,
 )
 from flowgen.graph.repeated_terms import drop_repeated_terms
@@ -418,27 +413,8 @@ def outline_node(state: FlowState, runtime: Runtime[RunContext]) -> dict[str, An
         # A cut copy may leave a block opened in its last line without children.
         whole = result.complete and not looped_lines
         flow = parsed.flow if whole else _drop_unfinished_blocks(parsed.flow)
-        flow, repeated = drop_repeated_steps(flow)
-        if repeated:
-            out["repeats_dropped"] = repeated
-        flow, lone = unwrap_lone_paths(flow)
-        if lone:
-            out["lone_paths_unwrapped"] = lone
-        flow, caught = catch_failures(flow)
-        if caught:
-            out["failures_caught"] = caught
-        # Before the loop repairs: a renamed step has other outputs (look_up_slack_user's
-        # one user id where look_up_records had a list to loop over).
-        if ctx.name_steps:
-            flow, named = name_steps(flow, offered_steps)
-            if named:
-                out["steps_named"] = named
-        flow, unwrapped = unwrap_loops_without_lists(flow, catalog)
-        if unwrapped:
-            out["unwrapped_loops"] = unwrapped
-        flow, looped = loop_record_steps_over_lists(flow, catalog)
-        if looped:
-            out["loops_added_over"] = looped
+        flow, changes = repair_outline(flow, catalog, offered_steps if ctx.name_steps else None)
+        out.update(changes)
         pending = [
             o for o in [0, *(c.order for c in flow.components)] if declared_inputs(catalog, flow, o)
         ]

@@ -22,17 +22,24 @@ lines that repeats the run just before it ends the outline too, and the copy is 
 
 "If that fails, email the team" written as an IF after the step that may fail becomes
 that step's CATCH, the step wrapped in a TRY (`catch_failures`).
+
+`repair_outline` runs them all in order, with the named-steps rule (graph/named_steps.py)
+before the loop repairs.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Mapping, Sequence
+from functools import partial
+from typing import Any
 
 from flowgen.flow.catalog import CatalogView
 from flowgen.flow.flowlogic import FOLLOWS
 from flowgen.flow.model import Component, Flow
 from flowgen.flow.pills import parse_pill
 from flowgen.flow.validator import pill_roots
+from flowgen.graph.named_steps import name_steps
 from flowgen.prompts.line_format import INDENT
 
 LIST_TYPES = {"records", "array"}
@@ -374,3 +381,29 @@ def _failure_test(flow: Flow) -> tuple[Component, Component] | None:
             continue
         return before, comp
     return None
+
+
+def repair_outline(
+    flow: Flow, catalog: CatalogView, offered_steps: Sequence[Mapping[str, Any]] | None = None
+) -> tuple[Flow, dict[str, list[str]]]:
+    """Every repair of a parsed outline, in order, and what each changed (by its trace
+    key). With `offered_steps`, core steps whose span names one of them are renamed
+    (graph/named_steps.py) before the loop repairs: a renamed step has other outputs
+    (look_up_slack_user's one user id where look_up_records had a list to loop over)."""
+    changes: dict[str, list[str]] = {}
+    repairs: list[tuple[str, Callable[[Flow], tuple[Flow, list[str]]]]] = [
+        ("repeats_dropped", drop_repeated_steps),
+        ("lone_paths_unwrapped", unwrap_lone_paths),
+        ("failures_caught", catch_failures),
+    ]
+    if offered_steps is not None:
+        repairs.append(("steps_named", partial(name_steps, offered=offered_steps)))
+    repairs += [
+        ("unwrapped_loops", partial(unwrap_loops_without_lists, catalog=catalog)),
+        ("loops_added_over", partial(loop_record_steps_over_lists, catalog=catalog)),
+    ]
+    for key, repair in repairs:
+        flow, changed = repair(flow)
+        if changed:
+            changes[key] = changed
+    return flow, changes

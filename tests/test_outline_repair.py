@@ -12,6 +12,7 @@ from flowgen.graph.outline_repair import (
     ends_in_a_loop,
     ends_with_repeated_step,
     loop_record_steps_over_lists,
+    repair_outline,
     repeated_block,
     unwrap_lone_paths,
     unwrap_loops_without_lists,
@@ -337,3 +338,27 @@ def test_an_if_on_other_words_or_with_nothing_to_try_is_left_alone() -> None:
         {2: "if the okta call fails"},
     )
     assert catch_failures(chain) == (chain, [])  # an IF/ELSE chain is a real test
+
+
+def test_a_renamed_step_decides_the_loop_repairs(catalog: Catalog) -> None:
+    """look_up_records over "look up their Slack user" becomes look_up_slack_user, whose
+    one user id leaves the FOREACH after it nothing to loop over: it is unwrapped, so
+    the flow is valid (renamed after the loop repairs, the loop stayed and failed)."""
+    flow = outline(
+        "record_create",
+        [
+            (None, "action", "look_up_records"),
+            (None, "flowlogic", "FOREACH"),
+            (2, "action", "send_direct_message"),
+        ],
+        {1: "look up their Slack user", 3: "DM them the shift times"},
+    )
+    steps = [s.model_dump() for s in catalog.steps]
+    repaired, changes = repair_outline(flow, catalog, steps)
+    assert changes == {
+        "steps_named": ["1: look_up_records -> look_up_slack_user"],
+        "unwrapped_loops": ["step 2"],  # by its span
+    }
+    assert shape(repaired) == [(1, None, "look_up_slack_user"), (2, None, "send_direct_message")]
+    # Without the offer nothing is renamed and the loop over the list stays.
+    assert shape(repair_outline(flow, catalog)[0]) == shape(flow)
