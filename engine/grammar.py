@@ -102,8 +102,9 @@ class InputSpec:
     in an IF condition), `text` (free text with pills) or `address` (an address of kind
     `address`, an email address or a phone number: a pill whose last field holds one, or
     a literal address; free text where no pill in scope ends at such an address).
-    `records` asks for a pill holding a list (a FOREACH's items). A `required` line must
-    be written."""
+    `records` asks for a pill holding a list (a FOREACH's items); `single` keeps lists
+    out of a text's pills (a reference input takes one record, never a list). A
+    `required` line must be written."""
 
     name: str
     kind: Literal["options", "pills", "query", "text", "address"]
@@ -114,6 +115,7 @@ class InputSpec:
     walks: dict[str, WalkTarget] = field(default_factory=dict)
     required: bool = False
     records: bool = False
+    single: bool = False
     address: AddressKind = "email"
 
 
@@ -188,13 +190,15 @@ class _InputsGrammar:
 
     # -- pills ------------------------------------------------------------------------
     def _pill_rules(self, space: PillSpace) -> None:
-        """pill (any), precord (a record), plist (a list of records), pcond (a pill as the
-        field of a condition, with its operator and value)."""
-        any_roots, record_roots, list_roots, cond_roots = [], [], [], []
+        """pill (any), pone (any but a list), precord (a record), plist (a list of records),
+        pcond (a pill as the field of a condition, with its operator and value)."""
+        any_roots, one_roots, record_roots, list_roots, cond_roots = [], [], [], [], []
         for text, (type_, table) in sorted(space.roots.items()):
             lit = literal(text)
             walk = space.walkable(table) and type_ in ("record", "reference")
             any_roots.append(f"({lit} pw_{table}?)" if walk else lit)
+            if type_ not in ("records", "array"):
+                one_roots.append(any_roots[-1])
             if type_ in ("record", "reference"):
                 record_roots.append(f"({lit} pr_{table}?)" if walk else lit)
                 # `{{1.record}}ISNOTEMPTY` (was a record found?) or a field of it
@@ -207,11 +211,13 @@ class _InputsGrammar:
                 cond_roots.append(f'({lit} "}}}}" opv)')
         self.available = {
             "pill": bool(any_roots),
+            "pone": bool(one_roots),
             "precord": bool(record_roots),
             "plist": bool(list_roots),
             "pcond": bool(cond_roots),
         }
         self.rules.append('pill ::= "{{" (' + " | ".join(any_roots or ['"none"']) + ') "}}"')
+        self.rules.append('pone ::= "{{" (' + " | ".join(one_roots or ['"none"']) + ') "}}"')
         self.rules.append('precord ::= "{{" (' + " | ".join(record_roots or ['"none"']) + ') "}}"')
         self.rules.append('plist ::= "{{" (' + " | ".join(list_roots or ['"none"']) + ') "}}"')
         self.rules.append('pcond ::= "{{" (' + " | ".join(cond_roots or ['"none" "}}"']) + ")")
@@ -305,7 +311,7 @@ class _InputsGrammar:
                 return f"({address} | {ADDRESS_TEXT[spec.address]})"
             # With no address in scope the only address left to write is a made-up one:
             # the input stays free text, as any other.
-        pill = self._pill(spec)
+        pill = self._pill(spec, "pone" if spec.single else "pill")
         if spec.kind in ("text", "address"):
             if pill is None:
                 return TEXT

@@ -340,7 +340,9 @@ class InputsRetriever:
         lists = any(r.type in ("records", "array") for r in pills)
         if (p.type in ("records", "array") or p.name == "items") and lists:
             return InputSpec(p.name, "pills", required=required, records=True)
-        return InputSpec(p.name, "text", required=required)
+        # A reference takes one record: a list pill there is a catalog error no inputs
+        # round fixes (book_meeting_room's building given `{{3.records}}` on ood).
+        return InputSpec(p.name, "text", required=required, single=p.type == "reference")
 
     def _walks(self, cols: list[Column]) -> dict[str, WalkTarget]:
         """One hop through each reference column, as in `caller_id.vip=true`."""

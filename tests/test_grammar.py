@@ -223,6 +223,26 @@ def test_pill_grammar(text: str, ok: bool) -> None:
     assert accepts(PILLED, text) is ok
 
 
+REFERENCED = inputs_grammar(
+    [InputSpec("building", "text", required=True, single=True), InputSpec("body", "text")],
+    pills=SPACE,
+)
+
+
+@pytest.mark.parametrize(
+    ("text", "ok"),
+    [
+        ("building = {{2.item}}\n", True),
+        ("building = {{trigger.current.caller_id}}\n", True),
+        ("building = Lisbon Campus\n", True),
+        ("building = {{1.records}}\n", False),  # one record, never a list
+        ("building = {{2.item}}\nbody = {{1.records}}\n", True),  # text takes any pill
+    ],
+)
+def test_a_reference_input_takes_no_list(text: str, ok: bool) -> None:
+    assert accepts(REFERENCED, text) is ok
+
+
 ADDRESSED_SPACE = PillSpace(
     roots={**SPACE.roots, "trigger.from_address": ("string", None)},
     columns={
