@@ -90,6 +90,20 @@ def _verb_kind(verb: str) -> frozenset[str]:
 
 
 @dataclass(frozen=True)
+class Span:
+    """A step line's span as the cues read it, worked out once for all of them."""
+
+    raw: frozenset[str]  # its words, lowercase, stopwords left out
+    stemmed: frozenset[str]
+    lead: str  # the stemmed verb it opens with
+
+    @classmethod
+    def of(cls, text: str) -> Span:
+        tokens = _tokens(text)
+        return cls(frozenset(tokens), frozenset(_stem(w) for w in tokens), _lead(tokens))
+
+
+@dataclass(frozen=True)
 class StepCue:
     """What a span must say to name one step."""
 
@@ -112,22 +126,18 @@ class StepCue:
             vendor=vendor,
         )
 
-    def score(self, span: str) -> tuple[int, bool]:
+    def score(self, span: Span) -> tuple[int, bool]:
         """(how well the span names this step, whether it names it at all)."""
-        tokens = _tokens(span)
-        raw = set(tokens)
-        stemmed = {_stem(w) for w in raw}
-        lead = _lead(tokens)
-        verb = lead in self.verbs
-        found = [o for o in self.objects if _SAME_AS.get(o, frozenset({o})) & stemmed]
+        verb = span.lead in self.verbs
+        found = [o for o in self.objects if _SAME_AS.get(o, frozenset({o})) & span.stemmed]
         whole_object = bool(self.objects - CORE_OBJECTS) and len(found) == len(self.objects)
-        vendor = bool(self.vendor) and self.vendor <= raw
+        vendor = bool(self.vendor) and self.vendor <= span.raw
         score = 2 * verb + len(found) + (len(self.vendor) if vendor else 0)
         if self.vendor and not vendor:
             return score, False
         # A vendor's object without its verb names it only in a span with no other verb
         # ("the affected host in CrowdStrike", not "store the Salesforce case ID").
-        bare = bool(found) and not any(lead in kind for kind in _KINDS)
+        bare = bool(found) and not any(span.lead in kind for kind in _KINDS)
         return score, (verb and whole_object) or (vendor and (verb or bare))
 
 
@@ -150,10 +160,11 @@ def _vendor(step: Mapping[str, Any]) -> frozenset[str]:
 
 def named_step(span: str, chosen: str, offered: Iterable[StepCue]) -> str | None:
     """The offered step the span names better than it names `chosen`, or None."""
-    own = StepCue.of({"name": chosen}).score(span)[0]
+    read = Span.of(span)
+    own = StepCue.of({"name": chosen}).score(read)[0]
     hits = []
     for cue in offered:
-        score, named = cue.score(span)
+        score, named = cue.score(read)
         if named and cue.name != chosen:
             hits.append((score, cue.name))
     hits.sort(reverse=True)
