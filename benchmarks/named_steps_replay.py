@@ -22,15 +22,16 @@ from flowgen.flow.catalog import load_catalog
 from flowgen.flow.model import Flow
 from flowgen.graph.named_steps import name_steps
 from flowgen.metrics.flowsim import flowsim
+from flowgen.shipped import catalogs
 
 HANDWRITTEN = Path("data/handwritten.jsonl")
-CATALOGS = Path("catalogs")
 
 
 def catalog_steps() -> dict[str, list[dict[str, Any]]]:
+    """Every step of each shipped catalog, by installation."""
     return {
-        path.stem: [s.model_dump() for s in load_catalog(path).steps]
-        for path in CATALOGS.glob("*.yaml")
+        installation: [s.model_dump() for s in load_catalog(path).steps]
+        for installation, path in catalogs().items()
     }
 
 

@@ -12,11 +12,12 @@ import pytest
 from flowgen.flow.catalog import load_catalog
 from flowgen.flow.model import Flow
 from flowgen.graph.named_steps import StepCue, name_steps, named_step
+from flowgen.shipped import catalogs
 
 REPO = Path(__file__).resolve().parent.parent
 STEPS: dict[str, list[dict[str, Any]]] = {
-    path.stem: [s.model_dump() for s in load_catalog(path).steps]
-    for path in (REPO / "catalogs").glob("*.yaml")
+    installation: [s.model_dump() for s in load_catalog(path).steps]
+    for installation, path in catalogs().items()
 }
 CUES = {inst: [StepCue.of(s) for s in steps] for inst, steps in STEPS.items()}
 
