@@ -26,6 +26,7 @@ from flowgen.engine.base import EngineError
 from flowgen.engine.base_model import ensure_tokenizer
 from flowgen.engine.decoding import ConstrainedDecoder, common_prefix
 from flowgen.engine.gguf_files import WeightType, adapter_gguf, base_model_gguf, merged_model_gguf
+from flowgen.engine.zero_pages import anonymous_memory, drop_zero_pages
 
 DEFAULT_CONTEXT = 4096
 # Tokens per forward pass while running a prompt. Smaller than llama.cpp's 512: a flow
@@ -86,6 +87,7 @@ class _Model:
         flash_attention: bool,
         keys: str,
     ):
+        before = anonymous_memory()
         self.llm = llama_cpp.Llama(
             model_path=str(path),
             n_ctx=context,
@@ -97,6 +99,9 @@ class _Model:
             type_k=_KEY_TYPES[keys],
             verbose=False,
         )
+        # The cleared KV cache is zeros: given back, only the cells a call fills are
+        # resident (engine/zero_pages.py).
+        self.zero_pages_dropped = drop_zero_pages(before)
         # Freed before the interpreter tears down the ctypes bindings: left to
         # `Llama.__del__` at exit, the free function is already gone and Python prints
         # a traceback after every command.

@@ -545,3 +545,32 @@ def test_bf16_engine_recomputes_the_best_logits_exactly(engine_data_dir, adapter
     far[second] = False
     assert far.sum() > 1000 and (rescored[far] == raw[far]).all()
     engine._finish(None, ids)
+
+
+@pytest.mark.model
+def test_llamacpp_cleared_cache_is_not_resident(engine_data_dir) -> None:
+    """llama.cpp zero-fills its KV cache on load; those pages go back (engine/zero_pages.py),
+    and the answers stay those of a context whose cache stayed resident."""
+    import flowgen.engine.zero_pages as zero_pages
+    from flowgen.engine.llamacpp import LlamaCppEngine
+
+    request = GenerationRequest(
+        messages=[ChatMessage(role="user", content="Name a ServiceNow table.")], max_tokens=12
+    )
+    lean = LlamaCppEngine({}, weights="bf16")
+    model = lean._base
+    assert model is not None
+    # SmolLM2-135M: 30 layers, keys and values of 192 f16 each per cell.
+    cache_bytes = lean.context * 30 * 2 * 192 * 2
+    assert model.zero_pages_dropped >= cache_bytes
+    answer = lean.generate(request).text
+    del lean, model
+
+    threshold = zero_pages.MIN_REGION
+    zero_pages.MIN_REGION = 1 << 62  # nothing is given back
+    try:
+        resident = LlamaCppEngine({}, weights="bf16")
+        assert resident._base is not None and resident._base.zero_pages_dropped == 0
+        assert resident.generate(request).text == answer
+    finally:
+        zero_pages.MIN_REGION = threshold

@@ -1,0 +1,66 @@
+"""Giving back the zero pages a model load leaves resident (engine/zero_pages.py)."""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import mmap
+import sys
+
+import pytest
+
+from flowgen.engine.zero_pages import PAGE, anonymous_memory, drop_zero_pages, subtract
+
+pytestmark = pytest.mark.skipif(sys.platform != "linux", reason="reads /proc/self/maps")
+
+
+def resident_pages(buffer: mmap.mmap) -> int:
+    """How many of the buffer's pages are in memory (mincore)."""
+    pages = len(buffer) // PAGE
+    start = ctypes.addressof(ctypes.c_char.from_buffer(buffer))
+    vector = (ctypes.c_ubyte * pages)()
+    libc = ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True)
+    libc.mincore.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_void_p]
+    assert libc.mincore(start, len(buffer), vector) == 0
+    return sum(v & 1 for v in vector)
+
+
+def zeroed_buffer(pages: int) -> mmap.mmap:
+    """Private anonymous memory written with zeros, as llama.cpp clears its KV cache."""
+    buffer = mmap.mmap(-1, pages * PAGE, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS)
+    buffer.write(b"\0" * (pages * PAGE))
+    return buffer
+
+
+def test_subtract_keeps_only_what_is_new() -> None:
+    assert subtract([(0, 100)], [(20, 30), (60, 100)]) == [(0, 20), (30, 60)]
+    assert subtract([(0, 100)], [(0, 100)]) == []
+    assert subtract([(0, 100), (200, 300)], []) == [(0, 100), (200, 300)]
+
+
+def test_zero_pages_are_given_back_and_data_kept() -> None:
+    before = anonymous_memory()
+    pages = 8192  # 32 MB, above MIN_REGION
+    buffer = zeroed_buffer(pages)
+    written = [3, 4, 5000, pages - 1]
+    for page in written:
+        buffer[page * PAGE + 17] = 0x5A
+    assert resident_pages(buffer) == pages
+
+    dropped = drop_zero_pages(before)
+
+    assert dropped >= (pages - len(written)) * PAGE
+    assert resident_pages(buffer) == len(written)
+    for page in written:  # what was written is still there, the rest reads as zeros
+        assert buffer[page * PAGE + 17] == 0x5A
+    assert buffer[:PAGE] == b"\0" * PAGE
+    assert sum(buffer[3 * PAGE : 6 * PAGE]) == 2 * 0x5A
+    buffer.close()
+
+
+def test_memory_mapped_before_is_left_alone() -> None:
+    buffer = zeroed_buffer(8192)
+    before = anonymous_memory()  # already mapped: not the load's memory
+    drop_zero_pages(before)
+    assert resident_pages(buffer) == 8192
+    buffer.close()
