@@ -60,8 +60,15 @@ def subtract(ranges: Ranges, old: Ranges) -> Ranges:
 
 
 def drop_zero_pages(before: Ranges) -> int:
-    """madvise away the all-zero pages of the anonymous memory mapped since `before`
-    (regions of at least MIN_REGION); returns the bytes given back (0 off Linux)."""
+    """madvise away the resident all-zero pages of the anonymous memory mapped since
+    `before` (regions of at least MIN_REGION); returns the bytes given back (0 off Linux).
+
+    Only resident pages: a page holding zeros in memory was written with them (a
+    cleared buffer, as llama.cpp's cache), while another thread's fresh buffer that it
+    has not filled yet is not resident at all, so it is neither read nor dropped. Left
+    unguarded: a zero page of another thread's new buffer of 16 MB or more, written with
+    zeros and then written again between the check and the madvise; nothing in flowgen
+    fills such a buffer while a model loads."""
     import numpy as np
 
     name = ctypes.util.find_library("c")
@@ -69,16 +76,22 @@ def drop_zero_pages(before: Ranges) -> int:
         return 0
     libc = ctypes.CDLL(name, use_errno=True)
     libc.madvise.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int]
+    libc.mincore.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_void_p]
     dropped = 0
     for start, end in subtract(anonymous_memory(), before):
         if end - start < MIN_REGION:
             continue
         for chunk in range(start, end, _CHUNK_PAGES * PAGE):
             size = min(_CHUNK_PAGES * PAGE, end - chunk)
+            residency = (ctypes.c_ubyte * (size // PAGE))()
+            if libc.mincore(chunk, size, residency) != 0:
+                continue
+            resident = np.flatnonzero(np.frombuffer(residency, dtype=np.uint8) & 1)
             words = np.ctypeslib.as_array(
                 (ctypes.c_uint64 * (size // 8)).from_address(chunk)
             ).reshape(-1, PAGE // 8)
-            zero = ~words.any(axis=1)
+            zero = np.zeros(size // PAGE, dtype=bool)
+            zero[resident] = ~words[resident].any(axis=1)  # reads resident pages only
             # Runs of zero pages, each given back with one call.
             edges = np.flatnonzero(np.diff(np.concatenate(([0], zero.view(np.int8), [0]))))
             for first, last in zip(edges[::2], edges[1::2], strict=True):

@@ -58,6 +58,15 @@ def test_zero_pages_are_given_back_and_data_kept() -> None:
     buffer.close()
 
 
+def test_untouched_memory_is_neither_read_nor_counted() -> None:
+    before = anonymous_memory()
+    fresh = mmap.mmap(-1, 8192 * PAGE, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS)
+    fresh[5 * PAGE] = 1  # one page written, the rest never touched
+    assert drop_zero_pages(before) == 0
+    assert resident_pages(fresh) == 1
+    fresh.close()
+
+
 def test_memory_mapped_before_is_left_alone() -> None:
     buffer = zeroed_buffer(8192)
     before = anonymous_memory()  # already mapped: not the load's memory
