@@ -86,7 +86,7 @@ def drop_zero_pages(before: Ranges) -> int:
             residency = (ctypes.c_ubyte * (size // PAGE))()
             if libc.mincore(chunk, size, residency) != 0:
                 continue
-            resident = np.flatnonzero(np.frombuffer(residency, dtype=np.uint8) & 1)
+            resident = np.flatnonzero(np.ctypeslib.as_array(residency) & 1)
             words = np.ctypeslib.as_array(
                 (ctypes.c_uint64 * (size // 8)).from_address(chunk)
             ).reshape(-1, PAGE // 8)
