@@ -71,8 +71,12 @@ class LocalEngine(ConstrainedDecoder):
             self._adapters = names
         self.model = model
         if bf16 is None:
+            # On the CPU this engine is the reference the others are measured against, so
+            # it computes in fp32 unless `FLOWGEN_BF16=1`: under autocast it agreed with
+            # its own fp32 answers on 92% of dev calls (docs/engine.md, "Choosing the
+            # runtime"). Training keeps autocast where the CPU has native bf16.
             on_gpu = self.device == "cuda"
-            bf16 = torch.cuda.is_bf16_supported() if on_gpu else cpu_has_fast_bf16()
+            bf16 = torch.cuda.is_bf16_supported() if on_gpu else get_settings().bf16 is True
         self.bf16 = bf16
         self.use_prefix_cache = prefix_cache
         self._prefix: _PrefixCache | None = None

@@ -134,8 +134,8 @@ class Settings(BaseSettings):
     )
     bf16: bool | None = Field(
         None,
-        description="bf16 autocast in the torch runtime (None: only where the CPU has "
-        "native bf16).",
+        description="bf16 autocast on the CPU: in training (None: only where the CPU has "
+        "native bf16) and in the torch runtime, the fp32 reference (None: off).",
     )
     outline_repeats: int = Field(
         0,
