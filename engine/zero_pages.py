@@ -48,7 +48,10 @@ def subtract(ranges: Ranges, old: Ranges) -> Ranges:
     left: Ranges = []
     for start, end in ranges:
         pieces = [(start, end)]
-        for o_start, o_end in old:
+        overlapping = [
+            (o_start, o_end) for o_start, o_end in old if o_start < end and o_end > start
+        ]
+        for o_start, o_end in overlapping:
             pieces = [
                 part
                 for s, e in pieces
