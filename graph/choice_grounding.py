@@ -4,7 +4,8 @@ A requirement names a choice by its label ("when an incident is resolved"), a qu
 stores its value (`stateCHANGESTO6`). The small model often writes a value it has seen
 most in training (`stateCHANGESTO3`, On Hold) where its own item's annotation names
 another choice of the same column. When the annotation names exactly one choice of that
-column and no word of the one written, the value is replaced by the named one. Replayed
+column (a label found only inside a longer one, High in "Very High", is not named)
+and no word of the one written, the value is replaced by the named one. Replayed
 over adapter v7's flows of dev (124), test and ood, this changed 74 values: 46 flows came
 closer to gold, none moved away; on the 17,492 items of the gold flows it changes 4
 (docs/results.md). Only the value changes; the column, operator and every other term
@@ -51,6 +52,32 @@ def names(annotation: list[str], label: list[str]) -> bool:
     return n > 0 and any(annotation[i : i + n] == label for i in range(len(annotation) - n + 1))
 
 
+def occurrences(annotation: list[str], label: list[str]) -> set[int]:
+    """Where the label starts as a phrase in the annotation's words."""
+    n = len(label)
+    return {i for i in range(len(annotation) - n + 1) if n and annotation[i : i + n] == label}
+
+
+def longest_named(annotation: list[str], labels: dict[str, list[str]]) -> list[str]:
+    """The values whose labels the annotation names, less those named only inside a
+    longer named label: "set to Very High" names Very High, not High as well."""
+    spans = {v: occurrences(annotation, label) for v, label in labels.items()}
+    covered = {
+        v: {i + j for i in starts for j in range(len(labels[v]))} for v, starts in spans.items()
+    }
+    named = [v for v, starts in spans.items() if starts]
+    return [
+        v
+        for v in named
+        if not any(
+            w != v
+            and len(labels[w]) > len(labels[v])
+            and all(set(range(i, i + len(labels[v]))) <= covered[w] for i in spans[v])
+            for w in named
+        )
+    ]
+
+
 def supports(annotation: list[str], label: list[str]) -> bool:
     """Whether any word of a choice's label is in the annotation ("close" for Closed
     Complete): the words do not contradict it then."""
@@ -78,8 +105,8 @@ def ground_query(query: str, table: str, annotation: str, catalog: CatalogView) 
             written = labels.get(term.value)
             named = [
                 value
-                for value, label in labels.items()
-                if names(said, label) and not set(label) <= table_words
+                for value in longest_named(said, labels)
+                if not set(labels[value]) <= table_words
             ]
             if written is not None and not supports(said, written) and len(named) == 1:
                 raw = f"{term.field}{term.operator}{named[0]}"
@@ -149,11 +176,11 @@ def named_settings(
             elif names(said, label):
                 found.append((column.name, "true"))
         elif column.choices:
+            labels = {choice.value: label_stems(choice) for choice in column.choices}
             named = [
-                choice.value
-                for choice in column.choices
-                if names(said, label_stems(choice))
-                and not set(label_stems(choice)) <= table_words | _EVENT_WORDS
+                value
+                for value in longest_named(said, labels)
+                if not set(labels[value]) <= table_words | _EVENT_WORDS
             ]
             if len(named) == 1:
                 found.append((column.name, named[0]))

@@ -41,6 +41,11 @@ CATALOG = load_catalog(REPO / "catalogs" / "acme-itsm.yaml")
         ("stateCHANGESTO6", "incident", "once the incident is resolved", "stateCHANGESTO6"),
         # two choices named: the words do not decide
         ("state=3", "incident", "move resolved incidents to closed", "state=3"),
+        # a label named only inside a longer one is not named: Very High, not High
+        ("riskCHANGESTO3", "change_request", "risk is set to Very High", "riskCHANGESTO1"),
+        ("riskCHANGESTO3", "change_request", "risk is set to High", "riskCHANGESTO2"),
+        # both named apart: undecided
+        ("risk=3", "change_request", "from High to Very High", "risk=3"),
         # the written label is in part named (Closed Complete): no contradiction
         ("state=3", "task", "close all of its open tasks", "state=3"),
         # cancel, canceled, cancelled are one word
