@@ -72,9 +72,9 @@ class LocalEngine(ConstrainedDecoder):
         self.model = model
         if bf16 is None:
             # On the CPU this engine is the reference the others are measured against, so
-            # it computes in fp32 unless `FLOWGEN_BF16=1`: under autocast it agreed with
-            # its own fp32 answers on 92% of dev calls (docs/engine.md, "Choosing the
-            # runtime"). Training keeps autocast where the CPU has native bf16.
+            # it computes in fp32 unless `FLOWGEN_BF16=1`: under autocast its greedy
+            # answers matched fp32 ones on 92% of dev calls (docs/engine.md, "Choosing
+            # the runtime"). Training keeps autocast where the CPU has native bf16.
             on_gpu = self.device == "cuda"
             bf16 = torch.cuda.is_bf16_supported() if on_gpu else get_settings().bf16 is True
         self.bf16 = bf16
