@@ -48,8 +48,7 @@ def label_stems(choice: Choice) -> list[str]:
 
 def names(annotation: list[str], label: list[str]) -> bool:
     """Whether the annotation's words hold a choice's label (its stems) as a phrase."""
-    n = len(label)
-    return n > 0 and any(annotation[i : i + n] == label for i in range(len(annotation) - n + 1))
+    return bool(occurrences(annotation, label))
 
 
 def occurrences(annotation: list[str], label: list[str]) -> set[int]:
@@ -61,20 +60,15 @@ def occurrences(annotation: list[str], label: list[str]) -> set[int]:
 def longest_named(annotation: list[str], labels: dict[str, list[str]]) -> list[str]:
     """The values whose labels the annotation names, less those named only inside a
     longer named label: "set to Very High" names Very High, not High as well."""
-    spans = {v: occurrences(annotation, label) for v, label in labels.items()}
     covered = {
-        v: {i + j for i in starts for j in range(len(labels[v]))} for v, starts in spans.items()
+        v: {i + j for i in occurrences(annotation, label) for j in range(len(label))}
+        for v, label in labels.items()
     }
-    named = [v for v, starts in spans.items() if starts]
+    named = [v for v in labels if covered[v]]
     return [
         v
         for v in named
-        if not any(
-            w != v
-            and len(labels[w]) > len(labels[v])
-            and all(set(range(i, i + len(labels[v]))) <= covered[w] for i in spans[v])
-            for w in named
-        )
+        if not any(len(labels[w]) > len(labels[v]) and covered[v] <= covered[w] for w in named)
     ]
 
 
