@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
+from functools import cache
 from pathlib import Path
+from typing import Any
 
 PAGE = 4096
 _MADV_DONTNEED = 4
@@ -62,6 +64,30 @@ def subtract(ranges: Ranges, old: Ranges) -> Ranges:
     return left
 
 
+@cache
+def _libc() -> Any:
+    """glibc with `madvise` and `mincore` typed; None where there is no C library."""
+    name = ctypes.util.find_library("c")
+    if name is None:
+        return None
+    libc = ctypes.CDLL(name, use_errno=True)
+    libc.madvise.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int]
+    libc.mincore.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_void_p]
+    return libc
+
+
+def resident_pages(start: int, end: int) -> Any:
+    """Which pages of [start, end) are in memory, as a numpy bool array (mincore);
+    None if it cannot be read."""
+    import numpy as np
+
+    libc = _libc()
+    residency = (ctypes.c_ubyte * ((end - start) // PAGE))()
+    if libc is None or libc.mincore(start, end - start, residency) != 0:
+        return None
+    return (np.ctypeslib.as_array(residency) & 1).astype(bool)
+
+
 def drop_zero_pages(before: Ranges) -> int:
     """madvise away the resident all-zero pages of the anonymous memory mapped since
     `before` (regions of at least MIN_REGION); returns the bytes given back (0 off Linux).
@@ -74,27 +100,23 @@ def drop_zero_pages(before: Ranges) -> int:
     fills such a buffer while a model loads."""
     import numpy as np
 
-    name = ctypes.util.find_library("c")
-    if name is None:
+    libc = _libc()
+    if libc is None:
         return 0
-    libc = ctypes.CDLL(name, use_errno=True)
-    libc.madvise.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int]
-    libc.mincore.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_void_p]
     dropped = 0
     for start, end in subtract(anonymous_memory(), before):
         if end - start < MIN_REGION:
             continue
         for chunk in range(start, end, _CHUNK_PAGES * PAGE):
             size = min(_CHUNK_PAGES * PAGE, end - chunk)
-            residency = (ctypes.c_ubyte * (size // PAGE))()
-            if libc.mincore(chunk, size, residency) != 0:
+            in_memory = resident_pages(chunk, chunk + size)
+            if in_memory is None:
                 continue
-            resident = np.flatnonzero(np.ctypeslib.as_array(residency) & 1)
             words = np.ctypeslib.as_array(
                 (ctypes.c_uint64 * (size // 8)).from_address(chunk)
             ).reshape(-1, PAGE // 8)
             zero = np.zeros(size // PAGE, dtype=bool)
-            zero[resident] = ~words[resident].any(axis=1)  # reads resident pages only
+            zero[in_memory] = ~words[in_memory].any(axis=1)  # reads resident pages only
             # Runs of zero pages, each given back with one call.
             edges = np.flatnonzero(np.diff(np.concatenate(([0], zero.view(np.int8), [0]))))
             for first, last in zip(edges[::2], edges[1::2], strict=True):

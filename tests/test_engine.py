@@ -547,23 +547,6 @@ def test_bf16_engine_recomputes_the_best_logits_exactly(engine_data_dir, adapter
     engine._finish(None, ids)
 
 
-def _resident_bytes(ranges: list[tuple[int, int]]) -> int:
-    """Bytes of these address ranges in memory (mincore)."""
-    import ctypes
-    import ctypes.util
-
-    from flowgen.engine.zero_pages import PAGE
-
-    libc = ctypes.CDLL(ctypes.util.find_library("c"))
-    libc.mincore.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_void_p]
-    total = 0
-    for start, end in ranges:
-        vector = (ctypes.c_ubyte * ((end - start) // PAGE))()
-        assert libc.mincore(start, end - start, vector) == 0
-        total += sum(v & 1 for v in vector) * PAGE
-    return total
-
-
 @pytest.mark.model
 @pytest.mark.skipif(not Path("/proc/self/maps").exists(), reason="reads /proc/self/maps")
 def test_llamacpp_cache_is_not_resident_before_it_is_used(engine_data_dir) -> None:
@@ -585,7 +568,8 @@ def test_llamacpp_cache_is_not_resident_before_it_is_used(engine_data_dir) -> No
         if end - start >= zero_pages.MIN_REGION
     ]
     assert sum(end - start for start, end in loaded) >= cache_bytes  # the cache is there
-    assert _resident_bytes(loaded) < cache_bytes // 4  # but not in memory
+    in_memory = sum(int(zero_pages.resident_pages(a, b).sum()) for a, b in loaded)
+    assert in_memory * zero_pages.PAGE < cache_bytes // 4  # but not in memory
     answer = lean.generate(request).text
     del lean
 

@@ -3,26 +3,26 @@
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
 import mmap
 import sys
 
 import pytest
 
-from flowgen.engine.zero_pages import PAGE, anonymous_memory, drop_zero_pages, subtract
+from flowgen.engine.zero_pages import (
+    PAGE,
+    anonymous_memory,
+    drop_zero_pages,
+    resident_pages,
+    subtract,
+)
 
 pytestmark = pytest.mark.skipif(sys.platform != "linux", reason="reads /proc/self/maps")
 
 
-def resident_pages(buffer: mmap.mmap) -> int:
-    """How many of the buffer's pages are in memory (mincore)."""
-    pages = len(buffer) // PAGE
+def resident(buffer: mmap.mmap) -> int:
+    """How many of the buffer's pages are in memory."""
     start = ctypes.addressof(ctypes.c_char.from_buffer(buffer))
-    vector = (ctypes.c_ubyte * pages)()
-    libc = ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True)
-    libc.mincore.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_void_p]
-    assert libc.mincore(start, len(buffer), vector) == 0
-    return sum(v & 1 for v in vector)
+    return int(resident_pages(start, start + len(buffer)).sum())
 
 
 def zeroed_buffer(pages: int) -> mmap.mmap:
@@ -45,12 +45,12 @@ def test_zero_pages_are_given_back_and_data_kept() -> None:
     written = [3, 4, 5000, pages - 1]
     for page in written:
         buffer[page * PAGE + 17] = 0x5A
-    assert resident_pages(buffer) == pages
+    assert resident(buffer) == pages
 
     dropped = drop_zero_pages(before)
 
     assert dropped >= (pages - len(written)) * PAGE
-    assert resident_pages(buffer) == len(written)
+    assert resident(buffer) == len(written)
     for page in written:  # what was written is still there, the rest reads as zeros
         assert buffer[page * PAGE + 17] == 0x5A
     assert buffer[:PAGE] == b"\0" * PAGE
@@ -63,7 +63,7 @@ def test_untouched_memory_is_neither_read_nor_counted() -> None:
     fresh = mmap.mmap(-1, 8192 * PAGE, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS)
     fresh[5 * PAGE] = 1  # one page written, the rest never touched
     assert drop_zero_pages(before) == 0
-    assert resident_pages(fresh) == 1
+    assert resident(fresh) == 1
     fresh.close()
 
 
@@ -71,5 +71,5 @@ def test_memory_mapped_before_is_left_alone() -> None:
     buffer = zeroed_buffer(8192)
     before = anonymous_memory()  # already mapped: not the load's memory
     drop_zero_pages(before)
-    assert resident_pages(buffer) == 8192
+    assert resident(buffer) == 8192
     buffer.close()
