@@ -420,3 +420,27 @@ def train_guard_command(
     target = out_file or shipped.guard_file()
     guard.save(target)
     out.print(f"threshold {guard.threshold:.4f} · {guard.meta} · saved to {target}")
+
+
+def soup_command(
+    adapters: Annotated[
+        list[Path],
+        typer.Argument(help="Adapter folders written by `flowgen train` from the same start."),
+    ],
+    out_dir: Annotated[Path, typer.Option("--out", help="A new folder for the soup.")],
+    max_rank: Annotated[
+        int | None,
+        typer.Option(help="Keep the mean update's leading directions up to this rank."),
+    ] = None,
+) -> None:
+    """Average adapters into one (a model soup): its update is the mean of theirs."""
+    from flowgen.training.soup import SoupError, soup
+
+    try:
+        report = soup(adapters, out_dir, max_rank=max_rank)
+    except SoupError as exc:
+        raise fail(str(exc)) from None
+    out.print(
+        f"soup of {len(report.ingredients)} adapters → {out_dir}: rank {report.rank},"
+        f" {report.kept_energy:.2%} of the mean update kept, {report.megabytes:.1f} MB"
+    )
