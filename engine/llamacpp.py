@@ -33,8 +33,9 @@ DEFAULT_CONTEXT = 4096
 # holds its tokens' attention scores against the whole context (tokens × context × 9
 # heads in f32: 37 MB for 256 tokens against 4,096), so the compute buffer grows with
 # the batch: 96 tokens keep it at 19 MB, 12 MB less resident at the service's peak than
-# 256, and ran prompts as fast or faster on 2 cores. The logits are bit for bit the
-# same at any batch size (docs/engine.md, "Memory").
+# 256, and ran prompts as fast or faster on 2 cores. The logits are bit for bit those
+# of 256 unless one setting ends the prompt on a batch of a single token, which llama.cpp
+# computes on its one-token kernel (docs/engine.md, "Memory").
 PROMPT_BATCH = 96
 DEFAULT_WEIGHTS: WeightType = "q8_0"
 
