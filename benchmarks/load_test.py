@@ -220,9 +220,10 @@ def main(
     from flowgen.db.connection import get_engine
     from flowgen.db.keys import KeyStore
     from flowgen.db.sync import sync_file
+    from flowgen.shipped import catalogs
 
     engine = get_engine()
-    sync_file(REPO / "catalogs" / f"{installation}.yaml", engine)
+    sync_file(catalogs()[installation], engine)
     key = KeyStore(engine).create(installation, "load test")
     port = free_port()
     url = f"http://127.0.0.1:{port}"

@@ -7,7 +7,7 @@ the embedded runtime), posts dev requirements of one installation one after anot
 and after start-up and each flow prints the process's resident memory from
 `/proc/PID/smaps_rollup` (file-backed: mapped model and libraries; anonymous: heaps, KV
 cache, buffers), plus the peak the kernel recorded (`VmHWM`). Environment variables
-reach the service, so settings compare by running it twice (`FLOWGEN_MALLOC_TRIM=0`).
+reach the service, so settings compare by running it twice (`FLOWGEN_KV_KEYS=q8_0`).
 """
 
 from __future__ import annotations
@@ -75,9 +75,10 @@ def main(
     from flowgen.db.connection import get_engine
     from flowgen.db.keys import KeyStore
     from flowgen.db.sync import sync_file
+    from flowgen.shipped import catalogs
 
     engine = get_engine()
-    sync_file(REPO / "catalogs" / f"{installation}.yaml", engine)
+    sync_file(catalogs()[installation], engine)
     key = KeyStore(engine).create(installation, "memory benchmark")
     requirements = [
         case["requirement"]
