@@ -92,9 +92,10 @@ def soup(adapters: Sequence[Path], out: Path, max_rank: int | None = None) -> So
 
     n = len(read)
     dtype = next(iter(first_weights.values())).dtype
+    stacked = sum(int(config["r"]) for config, _, _ in read)
+    rank = min(stacked, max_rank) if max_rank is not None else stacked
     tensors: dict[str, np.ndarray] = {}
-    kept = total = 0.0
-    rank = 0
+    kept = total = 0.0  # squared singular values, summed where the rank is cut
     for a_key, b_key in modules.values():
         a_parts, b_parts = [], []
         for config, weights, _ in read:
@@ -102,20 +103,15 @@ def soup(adapters: Sequence[Path], out: Path, max_rank: int | None = None) -> So
             a_parts.append(weights[a_key].astype(np.float64))
             b_parts.append(weights[b_key].astype(np.float64) * scale / n)
         a, b = np.concatenate(a_parts, axis=0), np.concatenate(b_parts, axis=1)
-        if max_rank is not None and a.shape[0] > max_rank:
+        if rank < stacked:
             # The mean update's leading directions: SVD of B·A through two thin QRs.
             qb, rb = np.linalg.qr(b)
             qa, ra = np.linalg.qr(a.T)
             u, s, vt = np.linalg.svd(rb @ ra.T)
-            kept += float(np.sum(s[:max_rank] ** 2))
+            kept += float(np.sum(s[:rank] ** 2))
             total += float(np.sum(s**2))
-            b = (qb @ u[:, :max_rank]) * s[:max_rank]
-            a = vt[:max_rank] @ qa.T
-        else:
-            energy = float(np.linalg.norm(b @ a) ** 2)
-            kept += energy
-            total += energy
-        rank = a.shape[0]
+            b = (qb @ u[:, :rank]) * s[:rank]
+            a = vt[:rank] @ qa.T
         tensors[a_key], tensors[b_key] = a.astype(dtype), b.astype(dtype)
 
     from safetensors.numpy import save_file
