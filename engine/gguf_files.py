@@ -23,7 +23,9 @@ import numpy as np
 
 from flowgen.engine.base_model import BASE_MODEL_NAME, gguf_path, models_dir
 
-WeightType = Literal["q8_0", "f32-q8emb", "q8-f32emb", "q4_0", "q4_k", "bf16", "f16", "f32", "q4_1"]
+WeightType = Literal[
+    "q8_0", "bf16-q8emb", "f32-q8emb", "q8-f32emb", "q4_0", "q4_k", "bf16", "f16", "f32", "q4_1"
+]
 # ggml tensor type ids (ggml.h) for the embedding (tied to the output) override.
 _GGML_F32, _GGML_Q8_0 = 0, 8
 
@@ -94,6 +96,7 @@ def _quantize(source: Path, staging: Path, weights: WeightType) -> None:
     quiet_llama()
     ftypes = {
         "q8_0": llama_cpp.LLAMA_FTYPE_MOSTLY_Q8_0,
+        "bf16-q8emb": llama_cpp.LLAMA_FTYPE_MOSTLY_BF16,
         "f32-q8emb": llama_cpp.LLAMA_FTYPE_ALL_F32,
         "q8-f32emb": llama_cpp.LLAMA_FTYPE_MOSTLY_Q8_0,
         "q4_0": llama_cpp.LLAMA_FTYPE_MOSTLY_Q4_0,
@@ -104,7 +107,9 @@ def _quantize(source: Path, staging: Path, weights: WeightType) -> None:
     }
     params = llama_cpp.llama_model_quantize_default_params()
     params.ftype = ftypes[weights]
-    embedding = {"f32-q8emb": _GGML_Q8_0, "q8-f32emb": _GGML_F32}.get(weights)
+    embedding = {"bf16-q8emb": _GGML_Q8_0, "f32-q8emb": _GGML_Q8_0, "q8-f32emb": _GGML_F32}.get(
+        weights
+    )
     if embedding is not None:  # SmolLM2 ties the output to the token embedding
         params.token_embedding_type = embedding
         params.output_tensor_type = embedding

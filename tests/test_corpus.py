@@ -172,6 +172,41 @@ def test_synthetic_cases_are_valid_spanned_deterministic_and_train_only(catalog)
         assert validate_flow(case.flow, catalog).ok if case.flow else case.refusal
 
 
+def test_synthetic_updates_of_many_records_are_written_as_the_hand_written_flows_write_them(
+    catalog,
+) -> None:
+    """The same values for every record found: one update_multiple_records, as 33 of 37
+    such updates in the hand-written train flows; a loop only where the words say each."""
+    cases, _ = synthesize(catalog, 400, seed=7)
+    many = loops = 0
+    for case in cases:
+        components = (case.flow or {}).get("components", [])
+        many += sum(c["definition"] == "update_multiple_records" for c in components)
+        for loop in (c for c in components if c["definition"] == "FOREACH"):
+            body = [c for c in components if c.get("block") == loop["order"]]
+            if len(body) != 1 or body[0]["definition"] != "update_record":
+                continue
+            values = next(i["value"] for i in body[0]["inputs"] if i["name"] == "values")
+            if ".item" not in values:  # nothing of the record itself: the words said each
+                loops += 1
+                assert "each" in body[0]["annotation"], case.requirement
+    assert many >= 10 and loops >= 1
+
+
+def test_synthetic_emails_leave_out_what_hand_written_emails_never_name(catalog) -> None:
+    """No email names the optional `table_name` / `record`: none of the 62 emails of the
+    hand-written train flows does, and the model copies what its examples show."""
+    cases, _ = synthesize(catalog, 400, seed=7)
+    emails = 0
+    for case in cases:
+        for c in (case.flow or {}).get("components", []):
+            if c["definition"] == "send_email":
+                emails += 1
+                names = {i["name"] for i in c.get("inputs", [])}
+                assert "ah_to" in names and not names & {"table_name", "record"}, case.requirement
+    assert emails >= 50
+
+
 @pytest.mark.parametrize("name", sorted(LONG_RECIPES))
 def test_synthetic_long_recipe_makes_valid_long_spanned_flows(catalog, name) -> None:
     import random

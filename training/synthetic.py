@@ -245,14 +245,17 @@ def close_children(rng: random.Random, catalog: Catalog) -> Draft:
     values = f"state={close_value}" + (
         f"^work_notes=Closed because {{{{trigger.current.number}}}} was {label}" if note else ""
     )
-    flow = "\n".join(
-        [
-            f"T record_update | {trigger}",
-            f"  table = {parent.name}",
-            f"  condition = stateCHANGESTO{value}",
+    head = [
+        f"T record_update | {trigger}",
+        f"  table = {parent.name}",
+        f"  condition = stateCHANGESTO{value}",
+    ]
+    conditions = f"{ref}={{{{trigger.current}}}}^active=true"
+    if "each" in act:
+        body = [
             f"- look_up_records | {find}",
             f"  table = {child}",
-            f"  conditions = {ref}={{{{trigger.current}}}}^active=true",
+            f"  conditions = {conditions}",
             f"- FOREACH | {loop}",
             "  items = {{1.records}}",
             f"  - update_record | {act}",
@@ -260,8 +263,16 @@ def close_children(rng: random.Random, catalog: Catalog) -> Draft:
             "    record = {{2.item}}",
             f"    values = {values}",
         ]
-    )
-    return Draft(requirement, flow, {"implicit_action"})
+    else:
+        # The same values for every record: the hand-written train flows write that as
+        # one update_multiple_records (33 of 37 such updates), not a loop of updates.
+        body = [
+            f"- update_multiple_records | {find} and {act}",
+            f"  table_name = {child}",
+            f"  conditions = {conditions}",
+            f"  values = {values}",
+        ]
+    return Draft(requirement, "\n".join(head + body), {"implicit_action"})
 
 
 DAYS = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]
@@ -1063,7 +1074,10 @@ def approval_process(rng: random.Random, catalog: Catalog) -> Draft:
         "  record = {{trigger.current}}",
     ]
     loop_first = stages[0][0][1] == find
-    a_order = 4 if loop_first else 1
+    # "close each one" is a loop; the same values for all of them are one
+    # update_multiple_records, as the hand-written train flows write it (close_children).
+    per_record = "each" in c[close]
+    a_order = (4 if per_record else 2) if loop_first else 1
     decide_lines = [
         f"- IF | {c[yes]}",
         f"  condition = {{{{{a_order}.approval_state}}}}=approved",
@@ -1083,14 +1097,25 @@ def approval_process(rng: random.Random, catalog: Catalog) -> Draft:
             f"{a_order}.approval_state}}}}",
         ]
     l_order = 1 if loop_first else 1 + 3 + 3 + (2 if has_else else 0) + 1
-    loop = [
-        f"- look_up_records | {c[find]}",
-        f"  table = {child}",
-        f"  conditions = {ref}={{{{trigger.current}}}}^active=true",
-        f"- FOREACH | {plural}",
-        f"  items = {{{{{l_order}.records}}}}",
-        *_update("  ", c[close], child, f"{{{{{l_order + 1}.item}}}}", f"state={closed}"),
-    ]
+    conditions = f"{ref}={{{{trigger.current}}}}^active=true"
+    if per_record:
+        loop = [
+            f"- look_up_records | {c[find]}",
+            f"  table = {child}",
+            f"  conditions = {conditions}",
+            f"- FOREACH | {plural}",
+            f"  items = {{{{{l_order}.records}}}}",
+            *_update("  ", c[close], child, f"{{{{{l_order + 1}.item}}}}", f"state={closed}"),
+        ]
+    else:
+        # The span as the requirement writes it (a numbered stage opens capitalised).
+        both = re.search(rf"{re.escape(c[find])} and {re.escape(c[close])}", requirement, re.I)
+        loop = [
+            f"- update_multiple_records | {both.group(0) if both else c[close]}",
+            f"  table_name = {child}",
+            f"  conditions = {conditions}",
+            f"  values = state={closed}",
+        ]
     if final_kind == "note":
         final = rec("", c[fin], "work_notes=Approval process finished")
     else:
@@ -1510,7 +1535,7 @@ def synthesize(
         if key in seen:
             continue
         try:
-            flow = parse_authored(draft.flow, catalog, name=requirement[:60])
+            flow = parse_authored(_emails_as_written(draft.flow), catalog, name=requirement[:60])
         except LineFormatError:
             report.dropped[name] = report.dropped.get(name, 0) + 1
             continue
@@ -1532,6 +1557,21 @@ def synthesize(
         )
     report.made = len(cases)
     return cases, report
+
+
+def _emails_as_written(authored: str) -> str:
+    """The authored flow without send_email's optional `table_name` and `record`: none of
+    the 62 emails of the hand-written train flows names them (the recipes did on 73%),
+    and the model copies what its examples show (docs/training.md)."""
+    kept, email_inputs = [], None
+    for line in authored.split("\n"):
+        indent = len(line) - len(line.lstrip())
+        if line.lstrip().startswith("- "):
+            email_inputs = indent + 2 if line.lstrip().startswith("- send_email |") else None
+        elif email_inputs == indent and line.split("=")[0].strip() in ("table_name", "record"):
+            continue
+        kept.append(line)
+    return "\n".join(kept)
 
 
 def _spans_ok(flow: Flow, requirement: str) -> bool:
