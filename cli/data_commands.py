@@ -142,19 +142,25 @@ def synth(
             "made for a seed, which are otherwise those of data/synthetic.jsonl)."
         ),
     ] = False,
+    embed: Annotated[
+        bool, typer.Option(help="Near-duplicates by embedding too, not only by trigrams.")
+    ] = True,
 ) -> None:
     """Compose synthetic training cases from the catalogs (split `train` only), none a
-    copy of a held-out hand-written requirement."""
+    copy or a near-duplicate (as `flowgen data check` finds them) of a held-out
+    hand-written requirement."""
     from flowgen.training.cases import read_cases, write_cases
+    from flowgen.training.checks import without_near_duplicates
     from flowgen.training.synthetic import synthesize
 
     by_installation = load_catalogs(catalogs)
     chosen = installations or ["acme-itsm"]
-    held_out = {
-        " ".join(c.requirement.lower().split())
+    held_cases = [
+        c
         for c in read_cases(corpus_files("handwritten*.jsonl", instead=None))
         if c.split != "train"
-    }
+    ]
+    held_out = {" ".join(c.requirement.lower().split()) for c in held_cases}
     cases = []
     for i, installation in enumerate(chosen):
         if installation not in by_installation:
@@ -168,4 +174,12 @@ def synth(
             f"dropped {report.dropped or 0}"
         )
         cases += made
+    # Dropped after the draws, not skipped during them: every other case stays the one
+    # its seed made (a gap in the ids marks each dropped one).
+    cases, leaks = without_near_duplicates(cases, held_cases, embed)
+    for leak in leaks:
+        out.print(
+            f"dropped {leak.train}: a near-duplicate of held-out {leak.held_out} "
+            f"(cosine {leak.cosine:.3f}, trigram Jaccard {leak.jaccard:.2f})"
+        )
     out.print(f"wrote {write_cases(out_file, cases)} cases to {out_file}")

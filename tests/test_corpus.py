@@ -22,7 +22,7 @@ from flowgen.training.cases import (
     read_cases,
     training_cases,
 )
-from flowgen.training.checks import check_cases
+from flowgen.training.checks import check_cases, without_near_duplicates
 from flowgen.training.features import flow_features
 from flowgen.training.synthetic import LONG_RECIPES, Skip, _spans_ok, synthesize
 
@@ -191,6 +191,20 @@ def test_synthetic_updates_of_many_records_are_written_as_the_hand_written_flows
                 loops += 1
                 assert "each" in body[0]["annotation"], case.requirement
     assert many >= 10 and loops >= 1
+
+
+def test_synthetic_cases_near_a_held_out_requirement_are_dropped_and_the_rest_kept() -> None:
+    def case(id_: str, text: str, split: str) -> Case:
+        return Case(id=id_, installation="acme-itsm", requirement=text, flow=None, split=split)
+
+    held = [case("t1", "Create a subflow that takes an incident and posts a note", "test")]
+    made = [
+        case("s0", "Create a subflow that takes an incident and posts a work note", "train"),
+        case("s1", "When a change is approved, email its requester", "train"),
+    ]
+    kept, found = without_near_duplicates(made, held, embed=False)
+    assert [c.id for c in kept] == ["s1"]
+    assert [(d.held_out, d.train) for d in found] == [("t1", "s0")] and found[0].jaccard >= 0.6
 
 
 def test_synthetic_emails_leave_out_what_hand_written_emails_never_name(catalog) -> None:

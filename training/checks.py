@@ -96,6 +96,17 @@ def near_duplicates(cases: list[Case], embed: bool = True) -> list[NearDuplicate
     return found
 
 
+def without_near_duplicates(
+    made: list[Case], held_out: list[Case], embed: bool = True
+) -> tuple[list[Case], list[NearDuplicate]]:
+    """`made` (train cases) less those `flowgen data check` would flag as near-duplicates
+    of a held-out requirement, and what was flagged. The others keep their ids, so a
+    generator's remaining cases stay exactly those it made."""
+    found = near_duplicates([*held_out, *made], embed)
+    leaked = {d.train for d in found}
+    return [c for c in made if c.id not in leaked], found
+
+
 def check_cases(cases: list[Case], catalogs: dict[str, Catalog], embed: bool = True) -> DataReport:
     report = DataReport(cases=len(cases))
     ids = Counter(c.id for c in cases)
