@@ -116,6 +116,8 @@ def soup(adapters: Sequence[Path], out: Path, max_rank: int | None = None) -> So
 
     from safetensors.numpy import save_file
 
+    ingredients = [str(Path(folder)) for folder in adapters]
+
     # Written beside the target and renamed: a failure leaves no half-written adapter.
     out.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}-"))
@@ -124,7 +126,6 @@ def soup(adapters: Sequence[Path], out: Path, max_rank: int | None = None) -> So
         # The ingredients' scales are folded into B: the soup's own scale is 1.
         config = dict(first_config, r=rank, lora_alpha=rank)
         (staging / CONFIG).write_text(json.dumps(config, indent=2) + "\n")
-        ingredients = [str(Path(folder)) for folder in adapters]
         meta = dict(first_meta, soup_of=ingredients, soup_rank=rank)
         (staging / ADAPTER_META).write_text(json.dumps(meta, indent=2) + "\n")
         if out.exists():
@@ -134,7 +135,7 @@ def soup(adapters: Sequence[Path], out: Path, max_rank: int | None = None) -> So
         shutil.rmtree(staging, ignore_errors=True)
         raise
     return SoupReport(
-        ingredients=[str(folder) for folder in adapters],
+        ingredients=ingredients,
         rank=rank,
         kept_energy=kept / total if total else 1.0,
         megabytes=(out / WEIGHTS).stat().st_size / 1e6,

@@ -154,11 +154,7 @@ def notify_on_change(rng: random.Random, catalog: Catalog) -> Draft:
     )
     lines = [
         head,
-        f"- send_email | {notify}",
-        f"  ah_to = {{{{trigger.current.{pill}}}}}",
-        f"  ah_subject = {subject}",
-        f"  table_name = {table.name}",
-        "  record = {{trigger.current}}",
+        *_email("", notify, f"{{{{trigger.current.{pill}}}}}", subject),
     ]
     requirement = f"{trigger}, {notify}"
     if rng.random() < 0.4 and table.has("work_notes"):
@@ -266,12 +262,7 @@ def close_children(rng: random.Random, catalog: Catalog) -> Draft:
     else:
         # The same values for every record: the hand-written train flows write that as
         # one update_multiple_records (33 of 37 such updates), not a loop of updates.
-        body = [
-            f"- update_multiple_records | {find} and {act}",
-            f"  table_name = {child}",
-            f"  conditions = {conditions}",
-            f"  values = {values}",
-        ]
+        body = _update_many(f"{find} and {act}", child, conditions, values)
     return Draft(requirement, "\n".join(head + body), {"implicit_action"})
 
 
@@ -331,11 +322,9 @@ def scheduled_reminder(rng: random.Random, catalog: Catalog) -> Draft:
             f"  conditions = {'^'.join(conds)}",
             f"- FOREACH | {loop_span}",
             "  items = {{1.records}}",
-            f"  - send_email | {remind}",
-            f"    ah_to = {{{{2.item.{pill}}}}}",
-            "    ah_subject = Reminder: {{2.item.number}} is still open",
-            f"    table_name = {table.name}",
-            "    record = {{2.item}}",
+            *_email(
+                "  ", remind, f"{{{{2.item.{pill}}}}}", "Reminder: {{2.item.number}} is still open"
+            ),
         ]
     )
     return Draft(f"{when}, {find} and {remind}.", flow, {"implicit_action"})
@@ -661,13 +650,13 @@ def _spoke_lines(
     return lines
 
 
-def _email(indent: str, ann: str, to: str, subject: str, table: str, record: str) -> list[str]:
+def _email(indent: str, ann: str, to: str, subject: str) -> list[str]:
+    # No `table_name` / `record`: optional, and none of the 62 emails of the hand-written
+    # train flows names them (the recipes did on 73%); the model copies its examples.
     return [
         f"{indent}- send_email | {ann}",
         f"{indent}  ah_to = {to}",
         f"{indent}  ah_subject = {subject}",
-        f"{indent}  table_name = {table}",
-        f"{indent}  record = {record}",
     ]
 
 
@@ -677,6 +666,15 @@ def _update(indent: str, ann: str, table: str, record: str, values: str) -> list
         f"{indent}  table_name = {table}",
         f"{indent}  record = {record}",
         f"{indent}  values = {values}",
+    ]
+
+
+def _update_many(ann: str, table: str, conditions: str, values: str) -> list[str]:
+    return [
+        f"- update_multiple_records | {ann}",
+        f"  table_name = {table}",
+        f"  conditions = {conditions}",
+        f"  values = {values}",
     ]
 
 
@@ -893,7 +891,7 @@ def parallel_response(rng: random.Random, catalog: Catalog) -> Draft:
         kind = spec[0][0]
         if kind == "email":
             _, to, subject = spec[0]
-            lines += _email("    ", c[bc], to, subject, table.name, "{{trigger.current}}")
+            lines += _email("    ", c[bc], to, subject)
         elif kind == "spoke":
             _, name, fb = spec[0]
             if fb is None:
@@ -916,8 +914,6 @@ def parallel_response(rng: random.Random, catalog: Catalog) -> Draft:
                         ann,
                         f"{{{{trigger.current.{p2}}}}}",
                         f"{name} failed for {{{{trigger.current.number}}}}",
-                        table.name,
-                        "{{trigger.current}}",
                     )
         elif kind == "problem":
             lines += [
@@ -944,8 +940,6 @@ def parallel_response(rng: random.Random, catalog: Catalog) -> Draft:
         c[then_c],
         f"{{{{trigger.current.{p2}}}}}",
         "Escalation: {{trigger.current.number}}",
-        table.name,
-        "{{trigger.current}}",
     )
     if else_c is not None:
         lines.append(f"- ELSE | {other}")
@@ -1063,8 +1057,6 @@ def approval_process(rng: random.Random, catalog: Catalog) -> Draft:
             ann,
             f"{{{{trigger.current.{pill}}}}}",
             subject,
-            table.name,
-            "{{trigger.current}}",
         )
 
     head = [line.replace("{trig}", c[trig]) for line in head]
@@ -1110,12 +1102,9 @@ def approval_process(rng: random.Random, catalog: Catalog) -> Draft:
     else:
         # The span as the requirement writes it (a numbered stage opens capitalised).
         both = re.search(rf"{re.escape(c[find])} and {re.escape(c[close])}", requirement, re.I)
-        loop = [
-            f"- update_multiple_records | {both.group(0) if both else c[close]}",
-            f"  table_name = {child}",
-            f"  conditions = {conditions}",
-            f"  values = state={closed}",
-        ]
+        loop = _update_many(
+            both.group(0) if both else c[close], child, conditions, f"state={closed}"
+        )
     if final_kind == "note":
         final = rec("", c[fin], "work_notes=Approval process finished")
     else:
@@ -1223,8 +1212,6 @@ def scheduled_sweep(rng: random.Random, catalog: Catalog) -> Draft:
             c[if1_do],
             f"{{{{2.item.{p1}}}}}",
             "{{2.item.number}} is still open",
-            table.name,
-            "{{2.item}}",
         ),
     ]
     if spoke:
@@ -1250,8 +1237,6 @@ def scheduled_sweep(rng: random.Random, catalog: Catalog) -> Draft:
             c[if2_do],
             f"{{{{2.item.{p2}}}}}",
             "Reminder: {{2.item.number}}",
-            table.name,
-            "{{2.item}}",
         ),
     ]
     if has_else:
@@ -1363,7 +1348,7 @@ def subflow_note_and_notify(rng: random.Random, catalog: Catalog) -> Draft:
         lines += _update("", note[form], table.name, rec, f"work_notes={msg}")
     to = f"{{{{subflow_inputs.{record}.{walk}}}}}"
     subject = f"{{{{subflow_inputs.{record}.number}}}}: {msg}"
-    lines += _email("", notify[form], to, subject, table.name, rec)
+    lines += _email("", notify[form], to, subject)
     if state is not None and moved is not None:
         lines += _update("", moved[form], table.name, rec, f"state={state[0]}")
     lines.append(f"- ASSIGNSUBFLOWOUTPUTS | {ret[form]}")
@@ -1535,7 +1520,7 @@ def synthesize(
         if key in seen:
             continue
         try:
-            flow = parse_authored(_emails_as_written(draft.flow), catalog, name=requirement[:60])
+            flow = parse_authored(draft.flow, catalog, name=requirement[:60])
         except LineFormatError:
             report.dropped[name] = report.dropped.get(name, 0) + 1
             continue
@@ -1557,21 +1542,6 @@ def synthesize(
         )
     report.made = len(cases)
     return cases, report
-
-
-def _emails_as_written(authored: str) -> str:
-    """The authored flow without send_email's optional `table_name` and `record`: none of
-    the 62 emails of the hand-written train flows names them (the recipes did on 73%),
-    and the model copies what its examples show (docs/training.md)."""
-    kept, email_inputs = [], None
-    for line in authored.split("\n"):
-        indent = len(line) - len(line.lstrip())
-        if line.lstrip().startswith("- "):
-            email_inputs = indent + 2 if line.lstrip().startswith("- send_email |") else None
-        elif email_inputs == indent and line.split("=")[0].strip() in ("table_name", "record"):
-            continue
-        kept.append(line)
-    return "\n".join(kept)
 
 
 def _spans_ok(flow: Flow, requirement: str) -> bool:
