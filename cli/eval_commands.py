@@ -4,7 +4,9 @@ runs."""
 from __future__ import annotations
 
 import json
+import math
 import random
+import statistics
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
@@ -303,6 +305,11 @@ def compare(dirs: list[Path], installation: str | None = None, flows_only: bool 
             "—",
             *(paired_counts(runs[0], run, ids, metric) for run in runs[1:]),
         )
+        table.add_row(
+            f"{metric}: mean difference from the first run ± s.e.",
+            "—",
+            *(paired_difference(runs[0], run, ids, metric) for run in runs[1:]),
+        )
     out.print(table)
 
 
@@ -314,6 +321,21 @@ def paired_counts(
     above = sum(other[i]["score"][metric] > first[i]["score"][metric] for i in ids)
     below = sum(other[i]["score"][metric] < first[i]["score"][metric] for i in ids)
     return f"{above} / {below}"
+
+
+def paired_difference(
+    first: dict[str, dict[str, Any]], other: dict[str, dict[str, Any]], ids: list[str], metric: str
+) -> str:
+    """The mean of the case-by-case differences from the first run, with its standard
+    error: two arms on the same cases differ on few of them, so the paired error is far
+    smaller than the spread of either run's scores, and it says whether a difference in
+    the means is more than the noise of which cases happened to move."""
+    differences = [other[i]["score"][metric] - first[i]["score"][metric] for i in ids]
+    mean = statistics.fmean(differences)
+    if len(differences) < 2:
+        return f"{mean:+.3f}"
+    error = statistics.stdev(differences) / math.sqrt(len(differences))
+    return f"{mean:+.3f} ± {error:.3f}"
 
 
 def _engine_label(engine: str) -> str:

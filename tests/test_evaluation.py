@@ -215,6 +215,16 @@ def test_compare_scores_runs_on_the_cases_they_share(synced_store, tmp_path) -> 
     assert shown.exit_code == 0, shown.output
     assert "3 cases scored by every run" in shown.output
     assert "0 / 0" in shown.output  # the same arm on the same cases: no case differs
+    assert "+0.000 ± 0.000" in shown.output
+    # One case scored 0.5 lower: the paired mean moves by 0.5 / 5, its error with it.
+    lower = tmp_path / "lower"
+    lower.mkdir()
+    (lower / "summary.json").write_text((full / "summary.json").read_text())
+    records = [json.loads(line) for line in (full / "cases.jsonl").read_text().splitlines()]
+    records[0]["score"]["flowsim_full"] -= 0.5
+    (lower / "cases.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records))
+    shown = runner.invoke(app, ["eval", "compare", str(full), str(lower)], terminal_width=200)
+    assert "-0.100 ± 0.100" in shown.output and "0 / 1" in shown.output
     refusals = sum(1 for c in gold if c["flow"] is None)
     flows = runner.invoke(
         app, ["eval", "compare", str(full), str(full), "--flows-only"], terminal_width=200
