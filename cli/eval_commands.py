@@ -74,7 +74,8 @@ def run(
             max=8,
             help="Solved flows shown in each prompt: the nearest of the installation's own "
             "flows and the shared library (`flowgen flows sync`). By default as many as "
-            "the adapter was trained with (three for the base model).",
+            "the adapter was trained with (three for the base model), and five for a "
+            "requirement that asks for four actions or more; a number here is for all.",
         ),
     ] = None,
     perfect_rag: Annotated[bool, typer.Option(help="Offer every gold step.")] = False,

@@ -55,6 +55,12 @@ def action_clauses(requirement: str) -> list[str]:
     return found
 
 
+def long_requirement(requirement: str) -> bool:
+    """Whether the requirement asks for LONG_ACTIONS actions or more (what "long" means
+    to the coverage rule and to how many examples a prompt shows)."""
+    return len(action_clauses(requirement)) >= LONG_ACTIONS
+
+
 def uncovered(actions: list[str], annotations: list[str]) -> list[str]:
     """The action clauses none of whose content words appears in an annotation; a clause
     half of whose words an annotation holds counts as covered."""

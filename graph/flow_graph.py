@@ -50,7 +50,13 @@ from flowgen.graph.choice_grounding import (
     ground_choices,
     ground_trigger_condition,
 )
-from flowgen.graph.coverage import DEFAULT_COVERAGE, Coverage, CoverageRule, MissingSteps
+from flowgen.graph.coverage import (
+    DEFAULT_COVERAGE,
+    Coverage,
+    CoverageRule,
+    MissingSteps,
+    long_requirement,
+)
 from flowgen.graph.guard import RefusalGuard
 from flowgen.graph.input_examples import closest_item_inputs
 from flowgen.graph.outline_repair import (
@@ -141,6 +147,14 @@ class ExampleRetrieval:
     exclude: tuple[str, ...] = ()
     exclude_above: float | None = None
     query: str | None = None
+    # For a long requirement (graph/coverage.py, `long_requirement`): more solved flows,
+    # since one flow rarely shows every part of many (None: k).
+    k_long: int | None = None
+
+    def k_for(self, requirement: str) -> int:
+        if self.k_long is None or self.k_long == self.k:
+            return self.k
+        return self.k_long if long_requirement(requirement) else self.k
 
 
 @dataclass(frozen=True)
@@ -639,11 +653,12 @@ def retrieve_examples(
     """The solved flows to show for `requirement`, as JSON for the state, and the inputs
     of their and their neighbours' items that the inputs turns choose from (one search;
     none of either when no examples are wanted)."""
-    if wanted.k <= 0:
+    k = wanted.k_for(requirement)
+    if k <= 0:
         return [], []
     found = tools.search_solved_flows(
         query=wanted.query or requirement,
-        k=wanted.k,
+        k=k,
         exclude=list(wanted.exclude),
         exclude_above=wanted.exclude_above,
     )

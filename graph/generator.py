@@ -46,6 +46,10 @@ DEFAULT_ADAPTER = "default"
 ADAPTER_META = "flowgen_adapter.json"
 # Solved flows in an outline prompt when the adapter does not say how many it learned on.
 DEFAULT_EXAMPLES = 3
+# Solved flows shown for a long requirement (graph/coverage.py, `long_requirement`) when
+# the caller does not choose: on dev's 38 long cases five did better than the three the
+# adapter was trained with (docs/results.md, twenty-third session).
+LONG_EXAMPLES = 5
 
 
 class RequirementError(ValueError):
@@ -200,7 +204,8 @@ class FlowGenerator:
     ):
         """`examples`: how many solved flows each prompt shows (the nearest, from the
         installation's own flows and the shared library), or the whole retrieval rule;
-        by default as many as the adapter was trained with (`trained_examples`).
+        by default as many as the adapter was trained with (`trained_examples`), and
+        LONG_EXAMPLES for a requirement that asks for many actions.
         `instructions`: guidelines in the prompts; by default only without an adapter (a
         fine-tuned model learned them).
         `refusal_bias`: how much more readily the outline call refuses; by default the
@@ -242,7 +247,8 @@ class FlowGenerator:
         refuse_tokens = self.engine.tokenize(REFUSE) if bias else []
         self.refusal_logit_bias = {refuse_tokens[0]: bias} if refuse_tokens else {}
         if examples is None:
-            examples = trained_examples(self.adapter)
+            trained = trained_examples(self.adapter)
+            examples = ExampleRetrieval(k=trained, k_long=max(trained, LONG_EXAMPLES))
         self.examples = (
             examples if isinstance(examples, ExampleRetrieval) else ExampleRetrieval(k=examples)
         )

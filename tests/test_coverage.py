@@ -13,6 +13,7 @@ from flowgen.graph.coverage import (
     CoverageRule,
     MissingSteps,
     action_clauses,
+    long_requirement,
     uncovered,
 )
 
@@ -62,6 +63,18 @@ def test_long_applies_the_rule_only_where_many_actions_are_asked() -> None:
     assert CoverageRule.when("long", many) is not None
     assert CoverageRule.when("on", short) is not None
     assert CoverageRule.when("off", many) is None
+
+
+def test_a_long_requirement_is_shown_more_solved_flows() -> None:
+    from flowgen.graph.flow_graph import ExampleRetrieval
+
+    short = "When a P1 incident is created, notify the on-call group and email the caller."
+    many = LONG + " Then assign it to the network team and close the parent task."
+    assert not long_requirement(short) and long_requirement(many)
+    rule = ExampleRetrieval(k=3, k_long=5)
+    assert (rule.k_for(short), rule.k_for(many)) == (3, 5)
+    assert ExampleRetrieval(k=3).k_for(many) == 3  # no long rule: k for every requirement
+    assert ExampleRetrieval(k=0, k_long=0).k_for(many) == 0
 
 
 @pytest.fixture(scope="module")
