@@ -37,9 +37,25 @@ DEFAULT_CONTEXT = 4096
 # of 256 unless one setting ends the prompt on a batch of a single token, which llama.cpp
 # computes on its one-token kernel (docs/engine.md, "Memory").
 PROMPT_BATCH = 96
+# The smallest batch a prompt's last token runs in. llama.cpp computes the logits of a
+# batch of one token on its one-token path, whose sums round otherwise (0.12-0.34 apart
+# on recorded dev prompts); in any batch of two or more they are bit for bit the same.
+# A prompt whose last token ran alone (all but one token served from the cache, as when
+# the same request comes again, or a tail of 97 tokens) could get another answer.
+LAST_BATCH = 2
 DEFAULT_WEIGHTS: WeightType = "q8_0"
 
 _QUIET: Any = None
+
+
+def prompt_batches(n: int, size: int = PROMPT_BATCH, last: int = LAST_BATCH) -> list[int]:
+    """Batch sizes for `n` prompt tokens: `size` each, but the last batch holds at least
+    `last` tokens where `n` allows (97 tokens: 95 and 2, not 96 and 1)."""
+    sizes = [size] * (n // size) + ([n % size] if n % size else [])
+    if len(sizes) > 1 and sizes[-1] < last:
+        sizes[-2] -= last - sizes[-1]
+        sizes[-1] = last
+    return sizes
 
 
 def quiet_llama() -> None:
@@ -204,9 +220,14 @@ class LlamaCppEngine(ConstrainedDecoder):
         reused = 0
         if self.use_prefix_cache and model.cached_adapter == adapter:
             reused = common_prefix(model.cached, prompt_ids)
+        # The answer must not depend on what the cache held: the last token never runs
+        # alone (LAST_BATCH), so a prompt served but for one token gives one back.
+        reused = max(0, min(reused, len(prompt_ids) - LAST_BATCH))
         # Llama.eval appends after `n_tokens` and drops whatever the cache held beyond it.
         model.llm.n_tokens = reused
-        self._eval(prompt_ids[reused:])
+        for size in prompt_batches(len(prompt_ids) - reused):
+            start = model.llm.n_tokens
+            self._eval(prompt_ids[start : start + size])
         return reused, self._logits()
 
     def _feed(self, token: int) -> Any:

@@ -581,3 +581,31 @@ def test_llamacpp_cache_is_not_resident_before_it_is_used(engine_data_dir) -> No
         assert resident.generate(request).text == answer
     finally:
         zero_pages.MIN_REGION = threshold
+
+
+def test_prompt_batches_never_leave_the_last_token_alone() -> None:
+    from flowgen.engine.llamacpp import LAST_BATCH, PROMPT_BATCH, prompt_batches
+
+    for n in range(1, 3 * PROMPT_BATCH + 3):
+        sizes = prompt_batches(n)
+        assert sum(sizes) == n and max(sizes) <= PROMPT_BATCH
+        assert sizes[-1] >= min(n, LAST_BATCH)
+    assert prompt_batches(PROMPT_BATCH + 1) == [PROMPT_BATCH - 1, 2]
+
+
+@pytest.mark.model
+def test_llamacpp_answers_a_request_asked_again_as_it_did_on_an_empty_cache(
+    engine_data_dir,
+) -> None:
+    """Asked again, a request is served from the cache but for its last tokens; they
+    run as a batch of two, not one (llama.cpp's one-token path rounds its logits
+    otherwise), so the answer does not depend on what the cache held."""
+    from flowgen.engine.llamacpp import LlamaCppEngine
+
+    engine = LlamaCppEngine({}, weights="bf16")
+    request = GenerationRequest(
+        messages=[ChatMessage(role="user", content="Name a ServiceNow table.")], max_tokens=8
+    )
+    fresh = engine.first_token_logprobs(request, top=50)
+    again = engine.first_token_logprobs(request, top=50)
+    assert again == fresh
