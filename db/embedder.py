@@ -22,7 +22,7 @@ import numpy as np
 from flowgen.db.onnx_export import EmbedderWeights, exported_model, max_seq_length
 from flowgen.settings import get_settings
 
-BATCH_SIZE = 32  # texts per ONNX Runtime call when encoding many (a sync)
+BATCH_SIZE = 32  # texts per ONNX Runtime call when encoding many (a sync), fp32 weights
 # Texts per progress callback: sorted by length within it so that batches pad little.
 CHUNK = 1024
 TUNED_META = "flowgen_retriever.json"
@@ -51,16 +51,20 @@ class Embedder:
     def __init__(
         self,
         path: Path | str,
-        batch_size: int = BATCH_SIZE,
+        batch_size: int | None = None,
         weights: EmbedderWeights | None = None,
     ):
-        """`weights`: fp32 or int8 (None: `FLOWGEN_EMBEDDER_WEIGHTS`)."""
+        """`weights`: fp32 or int8 (None: `FLOWGEN_EMBEDDER_WEIGHTS`). `batch_size`: texts
+        per run when encoding many; by default BATCH_SIZE for fp32 weights and one for
+        int8, whose activations are quantised over the whole batch: a text's vector
+        would depend on the texts synced beside it (cosine 0.98-1.00 to its own vector
+        on 1,024 library requirements; the three nearest neighbours of a requirement the
+        same for only 63%), and on which items a sync happened to re-embed together."""
         from tokenizers import Tokenizer
 
         from flowgen.engine.base_model import models_dir
 
         self.path = Path(path)
-        self.batch_size = batch_size
         # Part of every item's content hash: another model means new embeddings.
         self.model_id = self.path.name if self.path.name != "model" else "all-MiniLM-L6-v2"
         meta = self.path / TUNED_META
@@ -72,8 +76,11 @@ class Embedder:
             raise ValueError(f"{self.path}: the model does not say the size of its embeddings")
         self.dim: int = int(dim)
         self.weights: EmbedderWeights = weights or get_settings().embedder_weights
+        self.batch_size = batch_size or (BATCH_SIZE if self.weights == "fp32" else 1)
         if self.weights != "fp32":
-            self.model_id += f"+{self.weights}"
+            # "-single": vectors of one text per run, as every query's (before, stored
+            # items were encoded in batches and are embedded again).
+            self.model_id += f"+{self.weights}" + ("-single" if self.batch_size == 1 else "")
         self.onnx_path = exported_model(self.path, models_dir() / "onnx", self.weights)
         self.tokenizer = Tokenizer.from_file(str(self.path / "tokenizer.json"))
         self.tokenizer.enable_truncation(max_length=max_seq_length(self.path))

@@ -94,9 +94,11 @@ def test_int8_weights_are_a_model_of_their_own_close_to_fp32(embedder):
     assert (b[:2] @ a[2:].T).argmax(1).tolist() == (a[:2] @ a[2:].T).argmax(1).tolist() == [0, 1]
 
 
-def test_an_int8_query_vector_does_not_depend_on_the_queries_beside_it(embedder):
-    """int8 activations are quantised over the whole batch, so a query embedded beside a
-    long requirement would get another vector than alone; queries run one at a time."""
+def test_an_int8_vector_does_not_depend_on_the_texts_beside_it(embedder):
+    """int8 activations are quantised over the whole batch, so a text embedded beside a
+    long requirement would get another vector than alone; with int8 weights, queries and
+    the items a sync stores run one at a time, so an item's stored vector is the one its
+    text gets as a query, whatever was synced with it."""
     from flowgen.db.embedder import Embedder
 
     small = Embedder(embedder.path, weights="int8")
@@ -107,7 +109,9 @@ def test_an_int8_query_vector_does_not_depend_on_the_queries_beside_it(embedder)
         "#major-incidents Slack channel. Second, look up who is on call for the group."
     )
     alone = small.encode([clause])[0]
-    batched = small.encode([long_requirement, clause])[1]
-    assert np.abs(batched - alone).max() > 1e-4  # the effect the query path avoids
+    batched = small.encode([long_requirement, clause], batch_size=32)[1]
+    assert np.abs(batched - alone).max() > 1e-4  # the effect one text per run avoids
+    np.testing.assert_array_equal(small.encode([long_requirement, clause])[1], alone)
     with_neighbour = small.encode_queries([long_requirement, clause])[1]
     np.testing.assert_array_equal(with_neighbour, alone)
+    assert small.model_id.endswith("+int8-single")  # stores embed their items again
