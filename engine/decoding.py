@@ -462,11 +462,11 @@ def _log_softmax(logits: Any) -> Any:
     return values - top - np.log(np.exp(values - top).sum())
 
 
-def common_prefix(cached: list[int], prompt: list[int]) -> int:
-    """How many leading tokens of `prompt` the cache can serve; at least one prompt token
-    is always left to run, since its logits start the answer."""
+def common_prefix(cached: list[int], prompt: list[int], left: int = 1) -> int:
+    """How many leading tokens of `prompt` the cache can serve; at least `left` prompt
+    tokens are always left to run (one at least, since its logits start the answer)."""
     n = 0
-    limit = min(len(cached), len(prompt) - 1)
+    limit = min(len(cached), len(prompt) - left)
     while n < limit and cached[n] == prompt[n]:
         n += 1
     return n

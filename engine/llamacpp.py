@@ -219,15 +219,14 @@ class LlamaCppEngine(ConstrainedDecoder):
         self._current = model
         reused = 0
         if self.use_prefix_cache and model.cached_adapter == adapter:
-            reused = common_prefix(model.cached, prompt_ids)
-        # The answer must not depend on what the cache held: the last token never runs
-        # alone (LAST_BATCH), so a prompt served but for one token gives one back.
-        reused = max(0, min(reused, len(prompt_ids) - LAST_BATCH))
+            # The answer must not depend on what the cache held: the last token never
+            # runs alone (LAST_BATCH), so a prompt served but for one token gives one back.
+            reused = common_prefix(model.cached, prompt_ids, left=LAST_BATCH)
         # Llama.eval appends after `n_tokens` and drops whatever the cache held beyond it.
-        model.llm.n_tokens = reused
+        model.llm.n_tokens = start = reused
         for size in prompt_batches(len(prompt_ids) - reused):
-            start = model.llm.n_tokens
             self._eval(prompt_ids[start : start + size])
+            start += size
         return reused, self._logits()
 
     def _feed(self, token: int) -> Any:
