@@ -58,8 +58,11 @@ class ChatTokenizer:
             {t for t in (self.eos_token_id, self.token_id(IM_END)) if t is not None}
         )
         try:
+            # No slicer tables (`slices=[]`): they speed up masks over large free-text
+            # vocabularies, but our grammars' masks cost the same without them (42
+            # recorded calls: 0.189 s against 0.193 s), and they hold 15 MB.
             self.lltokenizer = llguidance.LLTokenizer(
-                raw, n_vocab=n_vocab, eos_token=self.stop_token_ids
+                raw, n_vocab=n_vocab, eos_token=self.stop_token_ids, slices=[]
             )
         except ValueError as exc:
             raise EngineError(f"cannot read the tokenizer in {folder}: {exc}") from exc
