@@ -88,10 +88,9 @@ class CoverageRule:
     @classmethod
     def when(cls, coverage: Coverage, requirement: str) -> CoverageRule | None:
         """The rule for this requirement under `coverage`, or None where it does not apply."""
-        if coverage == "off":
+        if coverage == "off" or (coverage == "long" and not long_requirement(requirement)):
             return None
-        rule = cls(requirement)
-        return rule if coverage == "on" or len(rule.actions) >= LONG_ACTIONS else None
+        return cls(requirement)
 
     def __call__(self, text: str) -> bool:
         if not self.actions or self.extensions >= MAX_EXTENSIONS or text.startswith("REFUSE"):
