@@ -91,7 +91,7 @@ def get_engine(*, migrate: bool | None = None) -> Engine:
     `migrate` defaults to True for the embedded server and False for `DATABASE_URL`,
     where a schema behind the code raises DatabaseError naming `flowgen db upgrade`.
     """
-    from flowgen.db.migrate import current_revision, head_revision, upgrade
+    from flowgen.db.migrate import SCHEMA_REVISION, current_revision, upgrade
 
     with _lock:
         url = database_url()
@@ -103,7 +103,7 @@ def get_engine(*, migrate: bool | None = None) -> Engine:
                 conn.execute(text("SELECT 1"))
         except Exception as exc:  # the driver's errors vary; the message is what matters
             raise DatabaseError(f"cannot connect to the catalog store: {exc}") from exc
-        if current_revision(engine) != head_revision():
+        if current_revision(engine) != SCHEMA_REVISION:
             if not migrate:
                 raise DatabaseError(
                     "the database schema is not up to date; run `flowgen db upgrade`"

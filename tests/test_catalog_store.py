@@ -417,3 +417,21 @@ def test_scoped_searches_name_what_is_missing(engine, embedder) -> None:
         tools.search_values("x_plant", "state", "open")
     with pytest.raises(Exception, match="no column 'colour'"):
         tools.search_values("x_globex_plant", "colour", "red")
+
+
+def test_a_current_store_is_checked_without_alembic(engine) -> None:
+    """get_engine compares the store's revision with SCHEMA_REVISION, which must be
+    Alembic's head; a process whose store is current never imports Alembic."""
+    from flowgen.db.migrate import SCHEMA_REVISION, current_revision, head_revision
+
+    assert head_revision() == SCHEMA_REVISION
+    assert current_revision(engine) == SCHEMA_REVISION
+    check = (
+        "import sys; from flowgen.db.connection import get_engine; get_engine(); "
+        "print(sorted(m for m in sys.modules if m.split('.')[0] == 'alembic'))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", check], capture_output=True, text=True, env=os.environ, timeout=120
+    )
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "[]"
