@@ -113,6 +113,14 @@ def run(
         bool,
         typer.Option(help="Rename a core step whose span names an offered step better."),
     ] = True,
+    shown_steps_only: Annotated[
+        bool,
+        typer.Option(
+            "--shown-steps-only/--any-step",
+            help="The outline names only steps its prompt shows (offered or in an example)"
+            " or any step of the installation.",
+        ),
+    ] = True,
 ) -> None:
     """Run the generator (or a baseline) on every case of CASES_FILE and write
     summary.json, cases.jsonl, features.md/.csv and plots to --out. A run stopped part-way
@@ -167,6 +175,7 @@ def run(
             + (f"+coverage-{coverage}" if coverage != DEFAULT_COVERAGE else "")
             + ("" if ground_choices else "+raw-choices")
             + ("" if name_steps else "+unnamed-steps")
+            + ("" if shown_steps_only else "+any-step")
         )
     )
     arm = Arm(
@@ -179,6 +188,7 @@ def run(
         coverage=coverage,
         ground_choices=ground_choices,
         name_steps=name_steps,
+        shown_steps_only=shown_steps_only,
     )
     columns = [TextColumn(name), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn()]
     with Progress(*columns) as progress:

@@ -42,6 +42,7 @@ class Arm:
     coverage: Coverage = DEFAULT_COVERAGE  # the outline's coverage rule (graph/coverage.py)
     ground_choices: bool = True  # graph/choice_grounding.py
     name_steps: bool = True  # graph/named_steps.py
+    shown_steps_only: bool = True  # the outline names only steps its prompt shows
 
 
 def solved_cases(train: list[Case]) -> list[SolvedCase]:
@@ -121,6 +122,7 @@ def run_arm(
                     coverage=arm.coverage,
                     ground_choices=arm.ground_choices,
                     name_steps=arm.name_steps,
+                    shown_steps_only=arm.shown_steps_only,
                     examples=arm.examples,
                 )
             try:

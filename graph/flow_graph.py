@@ -40,7 +40,7 @@ from langgraph.types import Checkpointer
 from flowgen.db.store import StoredCatalog
 from flowgen.engine.base import ChatMessage, Engine, GenerationRequest, GenerationResult
 from flowgen.engine.grammar import outline_grammar
-from flowgen.flow.catalog import CatalogView, Param
+from flowgen.flow.catalog import CatalogView, Param, StepDef
 from flowgen.flow.errors import FlowError
 from flowgen.flow.flowlogic import FLOW_LOGIC
 from flowgen.flow.model import Flow, FlowInput, flow_json
@@ -59,6 +59,7 @@ from flowgen.graph.coverage import (
 )
 from flowgen.graph.guard import RefusalGuard
 from flowgen.graph.input_examples import closest_item_inputs
+from flowgen.graph.named_steps import CORE_SCOPE
 from flowgen.graph.outline_repair import (
     LIST_TYPES,
     ends_in_a_loop,
@@ -193,6 +194,8 @@ class RunContext:
     # A core step whose span names an offered step better becomes that step
     # (graph/named_steps.py).
     name_steps: bool = True
+    # The outline may name only the steps its prompt shows (offered or in an example).
+    shown_steps_only: bool = True
     # Step lines an outline may write again on the same words before one ends it
     # (`FLOWGEN_OUTLINE_REPEATS`).
     outline_repeats: int = field(default_factory=lambda: get_settings().outline_repeats)
@@ -271,20 +274,39 @@ def outline_prompt(
     requirement: str,
     extra_steps: list[str] | None = None,
     feedback: list[str] | None = None,
-    examples: list[tuple[str, str]] | None = None,
+    examples: list[SolvedCase] | None = None,
     instructions: bool = False,
     may_refuse: bool = True,
     must_refuse: bool = False,
+    shown_steps_only: bool = True,
 ) -> tuple[list[ChatMessage], str, list[dict[str, Any]]]:
     """The createFlow messages, the grammar of their answer and the steps offered.
     `may_refuse`: the model may choose to refuse; `must_refuse`: it may only refuse (and
-    word the reason)."""
+    word the reason). `shown_steps_only`: of the installation's spoke and custom steps,
+    the grammar admits only those the prompt shows (offered, or in an example's outline);
+    the platform's core steps (scope global) always; otherwise any step."""
     offered = outline_offer(tools, requirement, extra_steps)
+    examples = examples or []
+    steps = offered.all_steps
+    if shown_steps_only:
+        # A spoke or custom step neither offered nor in an example is a name the model
+        # remembers from other installations' training flows (`assign_okta_application`
+        # for "assign them to their manager"); core steps stay, since retrieval may rank
+        # `send_email` low for a requirement that plainly asks for an email (docs/graph.md).
+        catalog = tools.catalog()
+        shown = {s["name"] for s in offered.steps} | {
+            c.definition for e in examples if e.flow for c in e.flow.components
+        }
+        steps = [
+            name
+            for name in offered.all_steps
+            if name in shown or _scope(catalog.step(name)) == CORE_SCOPE
+        ]
     # Whether to refuse is decided once: a second outline, written to fix the
     # validator's complaints, must be a flow (v1 read the complaint as a reason).
     grammar = outline_grammar(
         [offered.named_trigger] if offered.named_trigger else offered.all_triggers,
-        offered.all_steps,
+        steps,
         offered.flow_logic,
         requirement=requirement,
         allow_refusal=feedback is None and (may_refuse or must_refuse),
@@ -306,7 +328,7 @@ def outline_prompt(
         offered.steps,
         offered.flow_logic,
         feedback,
-        examples,
+        [(e.requirement, e.outline) for e in examples],
         instructions,
     )
     return messages, grammar, offered.steps
@@ -339,7 +361,7 @@ def outline_node(state: FlowState, runtime: Runtime[RunContext]) -> dict[str, An
             requirement,
             state.get("extra_steps"),
             feedback,
-            [(e.requirement, e.outline) for e in _solved(shown)],
+            _solved(shown),
             instructions=ctx.instructions,
             # With a guard, only what it flags may be refused, and the model decides:
             # the adapters refuse legitimate requests the guard passes far more often
@@ -348,6 +370,7 @@ def outline_node(state: FlowState, runtime: Runtime[RunContext]) -> dict[str, An
             # the legitimate half and refuse the harmful (docs/graph.md).
             may_refuse=ctx.guard is None or bool(state.get("flagged")),
             must_refuse=bool(state.get("certain")),
+            shown_steps_only=ctx.shown_steps_only,
         )
         bias = ctx.refusal_logit_bias if feedback is None else None
         rule = CoverageRule.when(ctx.coverage, requirement)
@@ -664,6 +687,10 @@ def retrieve_examples(
     )
     shown = [{k: e[k] for k in ("name", "requirement", "flow")} for e in found["examples"]]
     return shown, found["item_inputs"]
+
+
+def _scope(step: StepDef | None) -> str | None:
+    return step.scope if step else None
 
 
 def _solved(examples: list[dict[str, Any]]) -> list[SolvedCase]:

@@ -200,6 +200,7 @@ class FlowGenerator:
         coverage: Coverage | bool = DEFAULT_COVERAGE,
         ground_choices: bool = True,
         name_steps: bool = True,
+        shown_steps_only: bool = True,
         max_requirement_chars: int | None = None,
     ):
         """`examples`: how many solved flows each prompt shows (the nearest, from the
@@ -222,6 +223,8 @@ class FlowGenerator:
         `name_steps`: a core step whose span names an offered step better ("book a
         meeting room" written under update_record) becomes that step
         (graph/named_steps.py).
+        `shown_steps_only`: the outline names only steps its prompt shows (offered, or in
+        an example); False: any step of the installation.
         `max_requirement_chars`: the longest requirement taken (None: the setting)."""
         self.store = store or CatalogStore()
         self.tools = CatalogTools(self.store, installation)  # raises for an unknown one
@@ -239,6 +242,7 @@ class FlowGenerator:
         )
         self.ground_choices = ground_choices
         self.name_steps = name_steps
+        self.shown_steps_only = shown_steps_only
         self.max_requirement_chars = max_requirement_chars
         bias = refusal_bias
         if bias is None:
@@ -332,6 +336,7 @@ class FlowGenerator:
             coverage=self.coverage,
             ground_choices=self.ground_choices,
             name_steps=self.name_steps,
+            shown_steps_only=self.shown_steps_only,
         )
         config = {"configurable": {"thread_id": run_id}, "recursion_limit": 200}
         final: dict[str, Any] = dict(state or {})

@@ -635,3 +635,31 @@ def test_a_long_requirement_is_offered_each_clauses_best_step(synced_store) -> N
     assert len(offered) == STEP_K + len(parts) - 4
     for clause in parts:
         assert tools.search_steps(query=clause, k=1)[0]["name"] in offered
+
+
+def test_the_outline_names_a_spoke_step_only_where_the_prompt_shows_it(synced_store) -> None:
+    """Adapter v11 wrote `assign_okta_application` for "assign them to their manager":
+    a spoke step neither offered nor in an example is not in the outline's grammar, while
+    core steps always are (retrieval may rank `send_email` low)."""
+    from flowgen.graph.flow_graph import outline_prompt
+    from flowgen.tools.catalog_tools import CatalogTools
+
+    tools = CatalogTools(synced_store, "acme-itsm")
+    requirement = (
+        "Every time a user becomes inactive, find all incidents assigned to them and "
+        "assign them to their manager"
+    )
+    _, grammar, offered = outline_prompt(tools, requirement)
+    _, every_step, _ = outline_prompt(tools, requirement, shown_steps_only=False)
+    names = {s["name"] for s in offered}
+    spoke = [
+        n
+        for n in tools.list_names(kind="steps")
+        if n not in names and tools.catalog().step(n).scope != "global"
+    ]
+    assert "assign_okta_application" in spoke
+    for name in spoke:
+        assert f'"{name}"' not in grammar
+        assert f'"{name}"' in every_step
+    for name in ("send_email", "update_record", *names):
+        assert f'"{name}"' in grammar
