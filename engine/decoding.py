@@ -36,10 +36,12 @@ from flowgen.engine.grammar import to_lark
 from flowgen.engine.speculation import DRAFT_TOKENS, PromptLookup
 from flowgen.engine.tokenizer import ChatTokenizer
 
-# Compiled grammars kept per engine (~0.5 MB each). Most of a flow's grammars are its own
-# (the offered names differ); a repeat, when there is one, comes within a few calls (a
-# retry, the same step type again): 30 of 200 recorded dev calls hit a cache of 8.
-GRAMMAR_CACHE_SIZE = 16
+# Compiled grammars kept per engine. Most of a flow's grammars are its own (the offered
+# names and the requirement's spans differ), so a cache barely pays: on 40 dev flows (143
+# calls) 2 hit a cache of 2 and 6 one of 16, each hit saving a ~5 ms compile, while every
+# kept matcher holds ~1 MB (its lexer's caches grow with use): 16 of them took 12 MB of
+# the service's peak (docs/engine.md). Two keep a retry and an immediate repeat.
+GRAMMAR_CACHE_SIZE = 2
 
 
 class ConstrainedDecoder:
