@@ -273,16 +273,18 @@ class CatalogStore:
         with self.reader() as s:
             return s.scalars(owner_select(installation, table, column)).first()
 
-    def names(self, model: type[CatalogItem], installation: str) -> list[str]:
-        """Every name of one kind of item (steps, tables, ...) of the installation."""
+    def names(
+        self, model: type[CatalogItem], installation: str, scope: str | None = None
+    ) -> list[str]:
+        """Every name of one kind of item (steps, tables, ...) of the installation; with
+        `scope`, only the steps of that scope."""
+        query = select(model.name).where(model.installation_id == installation)
+        if scope is not None:
+            if model is not StepRow:
+                raise ValueError(f"only steps have a scope, not {model.__tablename__}")
+            query = query.where(StepRow.scope == scope)
         with self.reader() as s:
-            return list(
-                s.scalars(
-                    select(model.name)
-                    .where(model.installation_id == installation)
-                    .order_by(model.name)
-                ).all()
-            )
+            return list(s.scalars(query.order_by(model.name)).all())
 
     def load_catalog(self, installation: str) -> Catalog:
         """The whole installation as a catalog model (as the file that was synced)."""
@@ -455,8 +457,8 @@ class StoredCatalog:
     def _columns_by_name(self, table: str) -> dict[str, Column]:
         return {c.name: c for c in self.store.columns(self._installation, table)}
 
-    def _names_of(self, model: type[CatalogItem]) -> tuple[str, ...]:
-        return tuple(self.store.names(model, self._installation))
+    def _names_of(self, model: type[CatalogItem], scope: str | None) -> tuple[str, ...]:
+        return tuple(self.store.names(model, self._installation, scope))
 
     def column(self, table: str, name: str) -> Column | None:
         return self._columns(table).get(name)
@@ -465,6 +467,6 @@ class StoredCatalog:
         """Columns of `table` and the tables it extends (its own first)."""
         return list(self._columns(table).values())
 
-    def names(self, model: type[CatalogItem]) -> list[str]:
-        """Every name of one kind of item, sorted."""
-        return list(self._names(model))
+    def names(self, model: type[CatalogItem], scope: str | None = None) -> list[str]:
+        """Every name of one kind of item, sorted; with `scope`, the steps of that scope."""
+        return list(self._names(model, scope))

@@ -93,9 +93,14 @@ class TriggerDef(_Strict):
         return next((p for p in self.outputs if p.name == name), None)
 
 
+# The platform's own steps (look up, create, update, email, ...); spokes and custom apps
+# have scopes of their own.
+CORE_SCOPE = "global"
+
+
 class StepDef(TriggerDef):
     category: Literal["action", "subflow"] = "action"
-    scope: str = "global"
+    scope: str = CORE_SCOPE
 
 
 class Column(_Strict):

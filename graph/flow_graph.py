@@ -40,7 +40,7 @@ from langgraph.types import Checkpointer
 from flowgen.db.store import StoredCatalog
 from flowgen.engine.base import ChatMessage, Engine, GenerationRequest, GenerationResult
 from flowgen.engine.grammar import outline_grammar
-from flowgen.flow.catalog import CatalogView, Param, StepDef
+from flowgen.flow.catalog import CatalogView, Param
 from flowgen.flow.errors import FlowError
 from flowgen.flow.flowlogic import FLOW_LOGIC
 from flowgen.flow.model import Flow, FlowInput, flow_json
@@ -59,7 +59,6 @@ from flowgen.graph.coverage import (
 )
 from flowgen.graph.guard import RefusalGuard
 from flowgen.graph.input_examples import closest_item_inputs
-from flowgen.graph.named_steps import CORE_SCOPE
 from flowgen.graph.outline_repair import (
     LIST_TYPES,
     ends_in_a_loop,
@@ -293,15 +292,9 @@ def outline_prompt(
         # remembers from other installations' training flows (`assign_okta_application`
         # for "assign them to their manager"); core steps stay, since retrieval may rank
         # `send_email` low for a requirement that plainly asks for an email (docs/graph.md).
-        catalog = tools.catalog()
-        shown = {s["name"] for s in offered.steps} | {
-            c.definition for e in examples if e.flow for c in e.flow.components
-        }
-        steps = [
-            name
-            for name in offered.all_steps
-            if name in shown or _scope(catalog.step(name)) == CORE_SCOPE
-        ]
+        admitted = {s["name"] for s in offered.steps} | set(offered.core_steps)
+        admitted |= {c.definition for e in examples if e.flow for c in e.flow.components}
+        steps = [name for name in offered.all_steps if name in admitted]
     # Whether to refuse is decided once: a second outline, written to fix the
     # validator's complaints, must be a flow (v1 read the complaint as a reason).
     grammar = outline_grammar(
@@ -687,10 +680,6 @@ def retrieve_examples(
     )
     shown = [{k: e[k] for k in ("name", "requirement", "flow")} for e in found["examples"]]
     return shown, found["item_inputs"]
-
-
-def _scope(step: StepDef | None) -> str | None:
-    return step.scope if step else None
 
 
 def _solved(examples: list[dict[str, Any]]) -> list[SolvedCase]:

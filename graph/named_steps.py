@@ -31,9 +31,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from flowgen.flow.catalog import CORE_SCOPE
 from flowgen.flow.model import Component, Flow
 
-CORE_SCOPE = "global"
 STOPWORDS = frozenset(
     "a an the to of and or for in on at by with it its them their they this that is are be "
     "then also all any each every from as into up via through".split()

@@ -87,14 +87,16 @@ def clauses(requirement: str) -> list[str]:
 
 @dataclass
 class OutlineOffer:
-    """The suggestions shown in the prompt, and every name the grammar admits: the whole
-    installation, so a step retrieval ranked too low can still be chosen (never one the
-    installation lacks)."""
+    """The suggestions shown in the prompt, and the installation's names the grammar
+    chooses from (never one the installation lacks): the outline admits the core steps
+    whether shown or not, so a core step retrieval ranked too low can still be chosen."""
 
     triggers: list[dict[str, Any]]
     steps: list[dict[str, Any]]
     all_triggers: list[str]
     all_steps: list[str]
+    # The platform's own steps among them (scope global): admitted whether shown or not.
+    core_steps: list[str] = field(default_factory=list)
     flow_logic: list[str] = field(default_factory=lambda: list(OUTLINE_FLOW_LOGIC))
     all_tables: list[str] = field(default_factory=list)  # a subflow input's table
     # The trigger the requirement names in so many words (graph/trigger_cues.py): the
@@ -146,6 +148,7 @@ def outline_offer(
         steps=[by_name[n] for n in names],
         all_triggers=all_triggers,
         all_steps=tools.list_names(kind="steps"),
+        core_steps=tools.list_names(kind="core_steps"),
         all_tables=tools.list_names(kind="tables"),
         flow_logic=flow_logic,
         named_trigger=None if subflow else named_trigger(requirement, all_triggers),

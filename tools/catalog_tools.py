@@ -14,7 +14,7 @@ from flowgen.db.example_flows import FoundExample, mmr
 from flowgen.db.models import ChoiceRow, ColumnRow, StepRow, TableRow, TriggerRow
 from flowgen.db.search import Mode
 from flowgen.db.store import CatalogStore, StoredCatalog, step_def, trigger_def
-from flowgen.flow.catalog import CatalogView, Column, Param, StepDef, TriggerDef
+from flowgen.flow.catalog import CORE_SCOPE, CatalogView, Column, Param, StepDef, TriggerDef
 
 MAX_K = 50
 # Examples ranked first by similarity, from this many nearest, then picked for diversity.
@@ -187,11 +187,17 @@ class CatalogTools:
         return kept
 
     def list_names(self, kind: str) -> list[str]:
-        """Every name of `kind` (triggers, steps or tables) in the installation."""
-        models = {"triggers": TriggerRow, "steps": StepRow, "tables": TableRow}
+        """Every name of `kind` (triggers, steps, core_steps: the platform's own, or
+        tables) in the installation."""
+        models = {
+            "triggers": TriggerRow,
+            "steps": StepRow,
+            "core_steps": StepRow,
+            "tables": TableRow,
+        }
         if kind not in models:
             raise ToolException(f"kind must be one of {sorted(models)}, not {kind!r}")
-        return self.catalog().names(models[kind])
+        return self.catalog().names(models[kind], CORE_SCOPE if kind == "core_steps" else None)
 
     def get_step(self, name: str) -> dict[str, Any] | None:
         """A step's full definition, or None."""
