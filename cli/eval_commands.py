@@ -117,8 +117,8 @@ def run(
         bool,
         typer.Option(
             "--shown-steps-only/--any-step",
-            help="The outline names only steps its prompt shows (offered or in an example)"
-            " or any step of the installation.",
+            help="The outline names core steps and only the spoke or custom steps its prompt"
+            " shows (offered or in an example), or any step of the installation.",
         ),
     ] = True,
 ) -> None:

@@ -42,7 +42,7 @@ class Arm:
     coverage: Coverage = DEFAULT_COVERAGE  # the outline's coverage rule (graph/coverage.py)
     ground_choices: bool = True  # graph/choice_grounding.py
     name_steps: bool = True  # graph/named_steps.py
-    shown_steps_only: bool = True  # the outline names only steps its prompt shows
+    shown_steps_only: bool = True  # spoke/custom steps only where the prompt shows them
 
 
 def solved_cases(train: list[Case]) -> list[SolvedCase]:

@@ -193,7 +193,8 @@ class RunContext:
     # A core step whose span names an offered step better becomes that step
     # (graph/named_steps.py).
     name_steps: bool = True
-    # The outline may name only the steps its prompt shows (offered or in an example).
+    # The outline may name core steps and only the spoke or custom steps its prompt shows
+    # (offered or in an example).
     shown_steps_only: bool = True
     # Step lines an outline may write again on the same words before one ends it
     # (`FLOWGEN_OUTLINE_REPEATS`).

@@ -223,8 +223,8 @@ class FlowGenerator:
         `name_steps`: a core step whose span names an offered step better ("book a
         meeting room" written under update_record) becomes that step
         (graph/named_steps.py).
-        `shown_steps_only`: the outline names only steps its prompt shows (offered, or in
-        an example); False: any step of the installation.
+        `shown_steps_only`: the outline names core steps and only the spoke or custom
+        steps its prompt shows (offered, or in an example); False: any step.
         `max_requirement_chars`: the longest requirement taken (None: the setting)."""
         self.store = store or CatalogStore()
         self.tools = CatalogTools(self.store, installation)  # raises for an unknown one
