@@ -88,9 +88,15 @@ OUTLINE_MAX_TOKENS = 320
 # most samples stay plausible, high enough that they differ where the model is unsure.
 CONSENSUS_TEMPERATURE = 0.7
 INPUTS_MAX_TOKENS = 256
-# The longest conversation an inputs call sends: the embedded engine's 4,096-token
-# context less the answer and the chat template's tokens.
-CONVERSATION_TOKENS = 3584
+# The longest conversation an inputs call sends: 2,048 KV cells less the answer and the
+# chat template's tokens, though the embedded engine's context holds 4,096. llama.cpp
+# stores values transposed (without flash attention), one 8 KB row of 4,096 cells per
+# layer and dimension, so a conversation that reaches cell 2,048 makes the second page of
+# all 5,760 rows resident at once: 22.5 MB more for the rest of the process (measured:
+# 711 → 734 MB between 2,001 and 2,041 tokens; docs/engine.md, "Memory"). No dev 100
+# conversation comes near; a long flow's later items start a new conversation instead.
+KV_CELLS_KEPT = 2048
+CONVERSATION_TOKENS = KV_CELLS_KEPT - INPUTS_MAX_TOKENS - 32
 # Steps whose query gets the settings its annotation names (`add_named_settings`): a
 # look-up's conditions and the values a new record gets. Replayed over dev's stored flows
 # both came closer to gold (dev 100 3 closer / 2 further, long dev 5 / 1) and change 1
