@@ -95,6 +95,8 @@ INPUTS_MAX_TOKENS = 256
 # all 5,760 rows resident at once: 22.5 MB more for the rest of the process (measured:
 # 711 → 734 MB between 2,001 and 2,041 tokens; docs/engine.md, "Memory"). No dev 100
 # conversation comes near; a long flow's later items start a new conversation instead.
+# The cap holds for every engine (a remote one has no such pages), so a flow is asked
+# the same way whichever engine serves it.
 KV_CELLS_KEPT = 2048
 CONVERSATION_TOKENS = KV_CELLS_KEPT - INPUTS_MAX_TOKENS - 32
 # Steps whose query gets the settings its annotation names (`add_named_settings`): a

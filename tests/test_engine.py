@@ -585,7 +585,7 @@ def test_llamacpp_cache_is_not_resident_before_it_is_used(engine_data_dir) -> No
 
 
 @pytest.mark.model
-@pytest.mark.skipif(not Path("/proc/self/maps").exists(), reason="reads /proc/self/maps")
+@pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="reads /proc/self/status")
 def test_llamacpp_values_take_half_their_pages_until_cell_2048(engine_data_dir) -> None:
     """Why an inputs conversation stays under `KV_CELLS_KEPT` cells (graph/flow_graph.py):
     llama.cpp stores values transposed, a row of all 4,096 cells per layer and dimension
