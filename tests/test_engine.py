@@ -549,6 +549,50 @@ def test_bf16_engine_recomputes_the_best_logits_exactly(engine_data_dir, adapter
 
 
 @pytest.mark.model
+def test_llamacpp_models_carry_no_vocabulary_of_their_own(engine_data_dir, tmp_path) -> None:
+    """The engine tokenizes with llguidance and hands llama.cpp token ids, so the GGUF
+    files it writes leave the tokenizer out (llama.cpp's tables for it held ~13 MB of the
+    service): the vocabulary's size stays, the weights are the quantiser's byte for byte,
+    and llama.cpp computes the same logits as from the file with the tokenizer in."""
+    import gguf
+    import llama_cpp
+    import numpy as np
+
+    from flowgen.engine.base_model import gguf_path
+    from flowgen.engine.gguf_files import _quantize, base_model_gguf
+    from flowgen.engine.llamacpp import LlamaCppEngine, quiet_llama
+
+    lean = gguf.GGUFReader(str(base_model_gguf("bf16")))
+    assert [f for f in lean.fields if f.startswith("tokenizer.")] == ["tokenizer.ggml.model"]
+    assert lean.get_field("tokenizer.ggml.model").contents() == "none"  # type: ignore[union-attr]
+    engine = LlamaCppEngine({}, weights="bf16")
+    vocab_size = lean.get_field("llama.vocab_size").contents()  # type: ignore[union-attr]
+    assert engine.vocab_size == vocab_size == 49152
+    ids = engine.tokenize("When an incident is closed, email the caller.")
+    del engine
+
+    full_path = tmp_path / "with-vocabulary.gguf"
+    _quantize(gguf_path(), full_path, "bf16")
+    full = gguf.GGUFReader(str(full_path))
+    assert full.get_field("tokenizer.ggml.merges") is not None
+    assert [t.name for t in lean.tensors] == [t.name for t in full.tensors]
+    pairs = zip(lean.tensors, full.tensors, strict=True)
+    assert all(np.array_equal(a.data, b.data) for a, b in pairs)
+
+    quiet_llama()
+
+    def last_logits(path: Path) -> np.ndarray:
+        llm = llama_cpp.Llama(model_path=str(path), n_ctx=256, n_threads=2, verbose=False)
+        llm.eval(ids)
+        row = llama_cpp.llama_get_logits_ith(llm.ctx, -1)
+        logits = np.ctypeslib.as_array(row, shape=(llm.n_vocab(),)).copy()
+        llm.close()
+        return logits
+
+    assert np.array_equal(last_logits(base_model_gguf("bf16")), last_logits(full_path))
+
+
+@pytest.mark.model
 @pytest.mark.skipif(not Path("/proc/self/maps").exists(), reason="reads /proc/self/maps")
 def test_llamacpp_cache_is_not_resident_before_it_is_used(engine_data_dir) -> None:
     """The KV cache llama.cpp clears on load is not held in memory (engine/zero_pages.py),
