@@ -18,6 +18,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -212,12 +213,13 @@ class ConstrainedDecoder:
         drafted = accepted = 0
         ended_at_line = False
         # Lines flagged by `ends_after_line` may be written again (`request.redo_lines`):
-        # the allowed logits of each choice since the newline before the current line,
-        # the tokens barred at a position by a redo, and the logits to choose from next
-        # when a redo has already worked them out.
+        # the allowed logits of each choice since the newline before the current line
+        # (sparse: a dense row is 192 KB, and a line of 40 tokens held 8 MB of them), the
+        # tokens barred at a position by a redo, and the logits to choose from next when a
+        # redo has already worked them out.
         rewinds = request.ends_after_line is not None and request.redo_lines > 0
         redos = 0
-        window: list[tuple[int, Any]] = []
+        window: list[tuple[int, _Allowed]] = []
         barred: dict[int, set[int]] = {}
         preset: Any = None
         try:
@@ -238,7 +240,7 @@ class ConstrainedDecoder:
                 if step == 0:
                     first_token_s = time.perf_counter() - started
                 if rewinds:
-                    window.append((len(generated), logits.copy()))
+                    window.append((len(generated), _Allowed.of(logits)))
                 if matcher is not None:
                     if not matcher.consume_token(token):  # cannot happen after the mask
                         finish = "grammar_rejected"
@@ -290,7 +292,7 @@ class ConstrainedDecoder:
                     barred[at] = {generated[at], *barred.get(at, ()), *self.stop_token_ids}
                     del generated[at:]
                     window = [(p, row) for p, row in window if p < at]
-                    preset = allowed.copy()
+                    preset = allowed.dense(len(logits))
                     preset[sorted(barred[at])] = -np.inf
                     if lookup is not None:
                         lookup = PromptLookup(prompt_ids, draft_tokens=self.draft_tokens)
@@ -436,22 +438,41 @@ class ConstrainedDecoder:
         return any(s in tail for s in stops)
 
 
+@dataclass(frozen=True)
+class _Allowed:
+    """The allowed logits at one position, kept sparse: the tokens not at -inf, with
+    their values (a grammar admits a handful of the 49k tokens at most positions)."""
+
+    ids: Any  # int32 token ids, ascending
+    values: Any  # their float32 logits
+
+    @classmethod
+    def of(cls, logits: Any) -> _Allowed:
+        ids = np.flatnonzero(logits != -np.inf).astype(np.int32)
+        return cls(ids, logits[ids].copy())
+
+    def dense(self, size: int) -> Any:
+        row = np.full(size, -np.inf, dtype=np.float32)
+        row[self.ids] = self.values
+        return row
+
+
 def _least_certain(
-    window: list[tuple[int, Any]], generated: list[int], stops: list[int]
-) -> tuple[int, Any] | None:
+    window: list[tuple[int, _Allowed]], generated: list[int], stops: list[int]
+) -> tuple[int, _Allowed] | None:
     """Of the choices in `window` (each position with its allowed logits), the one the
     chosen token won by the smallest margin over another allowed token that is not a
     stop (a line written again goes on: ending is what the answer does without redos);
     None when every choice was the only one."""
-    best: tuple[float, int, Any] | None = None
+    best: tuple[float, int, _Allowed] | None = None
     for at, allowed in window:
         chosen = generated[at]
-        others = allowed.copy()
-        others[[chosen, *stops]] = -np.inf
-        runner_up = float(others.max())
-        if runner_up == -np.inf:
+        others = ~np.isin(allowed.ids, [chosen, *stops])
+        if not others.any():
             continue
-        margin = float(allowed[chosen]) - runner_up
+        runner_up = float(allowed.values[others].max())
+        mine = allowed.values[allowed.ids == chosen]
+        margin = (float(mine[0]) if mine.size else -np.inf) - runner_up
         if best is None or margin < best[0]:
             best = (margin, at, allowed)
     return None if best is None else (best[1], best[2])

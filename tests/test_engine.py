@@ -656,6 +656,44 @@ def test_llamacpp_values_take_half_their_pages_until_cell_2048(engine_data_dir) 
     assert above - below > 0.8 * half_of_values  # 200 more past 2,048: 22.5 MB (24 measured)
 
 
+@given(st.data())
+@settings(max_examples=60, deadline=None)
+def test_a_line_written_again_starts_from_its_least_certain_choice(data) -> None:
+    """The window a redo chooses from keeps each position's allowed logits sparse; what it
+    gives back is the dense row as the mask left it, and the position chosen is the one
+    won by the smallest margin over an allowed token that is not a stop."""
+    import numpy as np
+
+    from flowgen.engine.decoding import _Allowed, _least_certain
+
+    size, stops = 64, [0, 1]
+    window, generated, rows = [], [], []
+    for at in range(data.draw(st.integers(1, 6))):
+        allowed = data.draw(st.sets(st.integers(0, size - 1), min_size=1, max_size=8))
+        row = np.full(size, -np.inf, dtype=np.float32)
+        for token in allowed:
+            row[token] = data.draw(st.floats(-20, 20, width=32))
+        chosen = data.draw(st.sampled_from(sorted(allowed)))
+        sparse = _Allowed.of(row)
+        assert np.array_equal(sparse.dense(size), row)
+        window.append((at, sparse))
+        generated.append(chosen)
+        rows.append(row)
+
+    margins = {}
+    for at, row in enumerate(rows):
+        others = row.copy()
+        others[[generated[at], *stops]] = -np.inf
+        if others.max() > -np.inf:
+            margins[at] = float(row[generated[at]] - others.max())
+    back = _least_certain(window, generated, stops)
+    if not margins:
+        assert back is None
+    else:
+        assert back is not None and margins[back[0]] == min(margins.values())
+        assert np.array_equal(back[1].dense(size), rows[back[0]])
+
+
 def test_prompt_batches_never_leave_the_last_token_alone() -> None:
     from flowgen.engine.llamacpp import LAST_BATCH, PROMPT_BATCH, prompt_batches
 
