@@ -492,6 +492,8 @@ def inputs_node(state: FlowState, runtime: Runtime[RunContext]) -> dict[str, Any
         earlier = [turns[o] for o in sorted(turns) if o < order]
         shown = [e["name"] for e in state.get("examples") or []]
         examples = _input_examples(state.get("input_examples") or [], shown, flow, order)
+        if offered.named_table:
+            out["table_named"] = offered.named_table
         offer = (offered.params, offered.tables, offered.columns, offered.pills)
         turn = item_turn(flow, order, *offer, earlier, examples, ctx.instructions)
         requirement = state["requirement"]

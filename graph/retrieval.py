@@ -24,6 +24,7 @@ from flowgen.flow.catalog import CatalogView, Column, Param
 from flowgen.flow.flowlogic import FLOW_LOGIC, subflow_output_params
 from flowgen.flow.model import Flow
 from flowgen.flow.validator import PillRoot, pill_roots
+from flowgen.graph.named_table import named_table
 from flowgen.graph.trigger_cues import named_trigger
 from flowgen.tools.catalog_tools import Tools
 
@@ -164,6 +165,7 @@ class InputsOffer:
     columns: dict[str, list[Column]]  # per candidate table, the columns shown
     pills: list[PillRoot]
     grammar: str
+    named_table: str | None = None  # the table the trigger's words name, the only one admitted
 
     @property
     def empty(self) -> bool:
@@ -232,13 +234,17 @@ class InputsRetriever:
             for rank, name in enumerate(_column_tables(tables, pills, params)[:COLUMN_TABLES]):
                 shown[name] = self._shown_columns(name, annotation, COLUMN_K[min(rank, 1)])
         space = self._pill_space(pills)
-        variants = self._variants(params, tables, pills, order)
+        # A record trigger's table named by its label in the span is the only one the
+        # grammar admits (graph/named_table.py); the prompt shows the offer as retrieved.
+        named = named_table(annotation, tables) if order == 0 else None
+        chosen = [t for t in tables if t["name"] == named] if named else tables
+        variants = self._variants(params, chosen, pills, order)
         item = flow.component(order) if order else None
         if item is not None and item.definition == "ASSIGNSUBFLOWOUTPUTS":
             # an output's value: a pill (of any type) or a literal such as `true`
             variants = [[InputSpec(p.name, "text") for p in params]]
         grammar = inputs_grammar(variants=variants, pills=space)
-        return InputsOffer(params, tables, shown, pills, grammar)
+        return InputsOffer(params, tables, shown, pills, grammar, named)
 
     # -- retrieval ---------------------------------------------------------------------
     def _candidate_tables(
