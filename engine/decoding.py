@@ -449,7 +449,7 @@ class _Allowed:
     @classmethod
     def of(cls, logits: Any) -> _Allowed:
         ids = np.flatnonzero(logits != -np.inf).astype(np.int32)
-        return cls(ids, logits[ids].copy())
+        return cls(ids, logits[ids])  # indexing by an array copies
 
     def dense(self, size: int) -> Any:
         row = np.full(size, -np.inf, dtype=np.float32)

@@ -6,7 +6,7 @@ and F32 reproduces the dequantised weights the torch engine runs exactly. Adapte
 the peft folders `flowgen train` writes; llama.cpp reads LoRA as a GGUF of its own, so
 each is converted on first use. The files written here carry no vocabulary: the engine
 tokenizes with llguidance and hands llama.cpp token ids, and llama.cpp's own tables for
-a 49k-token BPE vocabulary held ~13 MB of the serving process for nothing
+a 49k-token BPE vocabulary held ~12 MB of the serving process for nothing
 (docs/engine.md, "Memory"). Both land in the user's model cache (`models/gguf/`
 under `FLOWGEN_CACHE_DIR`, by default ~/.cache/flowgen on Linux: once per user, whatever
 the data directory), named by a digest of what they were made from: an adapter retrained
@@ -86,9 +86,8 @@ def base_model_gguf(weights: WeightType = "q8_0") -> Path:
     if weights == "q4_1":
         return source
     stat = source.stat()
-    key = hashlib.sha256(f"{source.name}:{stat.st_size}:{weights}:{_FORMAT}".encode()).hexdigest()[
-        :12
-    ]
+    made_from = f"{source.name}:{stat.st_size}:{weights}:{_FORMAT}"
+    key = hashlib.sha256(made_from.encode()).hexdigest()[:12]
     target = gguf_dir() / f"{BASE_MODEL_NAME}.{weights}.{key}.gguf"
     if target.is_file():
         return target

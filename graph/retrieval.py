@@ -165,7 +165,7 @@ class InputsOffer:
     columns: dict[str, list[Column]]  # per candidate table, the columns shown
     pills: list[PillRoot]
     grammar: str
-    named_table: str | None = None  # the table the trigger's words name, the only one admitted
+    named_table: str | None = None  # the table the words name, the only one admitted
 
     @property
     def empty(self) -> bool:
@@ -234,9 +234,11 @@ class InputsRetriever:
             for rank, name in enumerate(_column_tables(tables, pills, params)[:COLUMN_TABLES]):
                 shown[name] = self._shown_columns(name, annotation, COLUMN_K[min(rank, 1)])
         space = self._pill_space(pills)
-        # A record trigger's table named by its label in the span is the only one the
-        # grammar admits (graph/named_table.py); the prompt shows the offer as retrieved.
-        named = named_table(annotation, tables) if order == 0 else None
+        # A table named by its label in the span is the only one the grammar admits
+        # (graph/named_table.py), for a record trigger and for a step whose table no
+        # record input decides; the prompt shows the offer as retrieved.
+        record_bound = any(p.type == "record" for p in params)
+        named = named_table(annotation, tables) if not record_bound else None
         chosen = [t for t in tables if t["name"] == named] if named else tables
         variants = self._variants(params, chosen, pills, order)
         item = flow.component(order) if order else None
