@@ -157,9 +157,10 @@ def test_the_grammar_admits_only_the_named_table_where_no_record_decides(synced_
         "acme-itsm", store=synced_store, engine=replay, checkpoints=False, guard=None
     ).generate(
         "Whenever an incident task is closed, find the open incident tasks and mark the"
-        " incident task's incident on hold"
+        " incident task on hold"
     )
     rejected = {r.item: r.answer for r in replay.rejections}
+    assert sorted(rejected) == ["step 1", "trigger"], rejected
     assert rejected.get("trigger", "").startswith("table = incident\n"), rejected
     assert rejected.get("step 1", "").startswith("table = incident\n"), rejected
     assert "step 2" not in rejected, rejected
