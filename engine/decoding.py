@@ -102,8 +102,13 @@ class ConstrainedDecoder:
     draft_tokens = DRAFT_TOKENS
 
     def _feed_many(self, tokens: list[int]) -> list[Any]:
-        """Run `tokens`; the logits after each, as `_feed` returns them."""
+        """Run `tokens`; the logits after each, as `_feed` returns them, or (after the
+        first) a handle `_row` turns into them while no other tokens have run since."""
         raise NotImplementedError
+
+    def _row(self, logits: Any) -> Any:
+        """The logits `_feed_many` handed back for a later position, as a vector."""
+        return logits
 
     def _drop(self, n: int) -> None:
         """Forget the last `n` tokens run (guesses the model did not choose)."""
@@ -310,7 +315,7 @@ class ConstrainedDecoder:
                     break  # the token budget is spent: no need to run the model again
                 if ahead and ahead[0][0] == token:  # the model chose the guess: already run
                     fed.append(token)
-                    logits = ahead.pop(0)[1]
+                    logits = self._row(ahead.pop(0)[1])
                     accepted += 1
                     continue
                 t = time.perf_counter()

@@ -19,6 +19,7 @@ import ctypes
 import os
 import weakref
 from collections.abc import Collection
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -92,6 +93,13 @@ def check_amx_build(weights: WeightType, system_info: str) -> None:
 
 # ggml's type ids for the KV cache's keys (`type_k`).
 _KEY_TYPES = {"f16": 1, "q8_0": 8}
+
+
+@dataclass(frozen=True)
+class _LaterRow:
+    """The logits after the `position`-th token of the last batch, not yet copied."""
+
+    position: int
 
 
 class _Model:
@@ -251,7 +259,13 @@ class LlamaCppEngine(ConstrainedDecoder):
             raise EngineError(f"llama.cpp could not run the tokens: {exc}") from exc
         llm.input_ids[start : start + len(tokens)] = tokens
         llm.n_tokens += len(tokens)
-        return [self._logits(i) for i in range(len(tokens))]
+        # Only the first row is surely used; a guess's row (192 KB) is copied out of
+        # llama.cpp's buffer when the model chose the guess before it (`_row`), which
+        # the decoding loop does before it runs anything else. Most guesses are not.
+        return [self._logits(0), *(_LaterRow(i) for i in range(1, len(tokens)))]
+
+    def _row(self, logits: Any) -> Any:
+        return self._logits(logits.position) if isinstance(logits, _LaterRow) else logits
 
     def _drop(self, n: int) -> None:
         # The next eval removes everything past `n_tokens` from the KV cache.
