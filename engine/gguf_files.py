@@ -111,9 +111,9 @@ def _copy_fields(reader: gguf.GGUFReader, writer: gguf.GGUFWriter) -> None:
 
     for field in reader.fields.values():
         # The writer adds the architecture and the GGUF.* header fields itself.
-        if field.name == gguf.Keys.General.ARCHITECTURE or field.name.startswith("GGUF."):
-            continue
-        if field.name.startswith("tokenizer."):
+        if field.name == gguf.Keys.General.ARCHITECTURE or field.name.startswith(
+            ("GGUF.", "tokenizer.")
+        ):
             continue
         kind = field.types[0]
         sub = field.types[-1] if kind == gguf.GGUFValueType.ARRAY else None
@@ -279,7 +279,8 @@ def merged_model_gguf(folder: Path, weights: WeightType = "q8_0") -> Path:
     base model; cached by the adapter's content."""
     config_file, weights_file = _adapter_files(folder)
     base = base_model_gguf("f32")
-    key = _digest(config_file, weights_file, extra=f"merged-v1:{base.name}:{weights}:{_FORMAT}")
+    # The base's name carries its digest, and with it `_FORMAT`.
+    key = _digest(config_file, weights_file, extra=f"merged-v1:{base.name}:{weights}")
     target = gguf_dir() / "merged" / f"{folder.resolve().name}.{weights}.{key}.gguf"
     if target.is_file():
         return target

@@ -28,7 +28,19 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import Any, NamedTuple
+
+
+class _Mention(NamedTuple):
+    start: int
+    end: int
+    table: str
+    words: int  # in the table's label
+
+    def inside(self, other: _Mention) -> bool:
+        """Within a longer mention: "incident" in "incident task"."""
+        longer = other.end - other.start > self.end - self.start
+        return longer and other.start <= self.start and self.end <= other.end
 
 
 def _label_pattern(label: str) -> re.Pattern[str]:
@@ -41,19 +53,13 @@ def named_table(words: str, candidates: Iterable[Mapping[str, Any]]) -> str | No
     """The one candidate (`name`, `label`) that `words` name by a label of two or more
     words, or None."""
     text = words.lower()
-    found: list[tuple[int, int, str, int]] = []  # start, end, table, words in the label
-    for table in candidates:
-        label = (table.get("label") or "").strip()
-        if not label:
-            continue
-        for match in _label_pattern(label).finditer(text):
-            found.append((match.start(), match.end(), table["name"], len(label.split())))
-    named = [
-        f
-        for f in found
-        if not any(o[0] <= f[0] and f[1] <= o[1] and o[1] - o[0] > f[1] - f[0] for o in found)
+    found = [
+        _Mention(match.start(), match.end(), table["name"], len(label.split()))
+        for table in candidates
+        if (label := (table.get("label") or "").strip())
+        for match in _label_pattern(label).finditer(text)
     ]
-    if len({name for _, _, name, _ in named}) != 1:
+    named = [m for m in found if not any(m.inside(other) for other in found)]
+    if len({m.table for m in named}) != 1:
         return None
-    _, _, name, size = named[0]
-    return name if size >= 2 else None
+    return named[0].table if named[0].words >= 2 else None

@@ -5,20 +5,32 @@ trigger of the train and dev splits."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from flowgen.flow.catalog import load_catalog
 from flowgen.graph.named_table import named_table
 from flowgen.shipped import catalogs
+from flowgen.training.cases import read_cases
 
 REPO = Path(__file__).resolve().parent.parent
+CATALOGS = {installation: load_catalog(path) for installation, path in catalogs().items()}
 TABLES = {
-    installation: [{"name": t.name, "label": t.label} for t in load_catalog(path).tables]
-    for installation, path in catalogs().items()
+    installation: [{"name": t.name, "label": t.label} for t in catalog.tables]
+    for installation, catalog in CATALOGS.items()
 }
+# The gold flows the rule was judged on: train and dev, on the shipped installations.
+GOLD = [
+    case
+    for case in read_cases([REPO / "data" / "handwritten.jsonl"])
+    if case.split in ("train", "dev") and case.flow and case.installation in TABLES
+]
+
+
+def _inputs(item: dict[str, Any]) -> dict[str, str]:
+    return {i["name"]: i["value"] for i in item.get("inputs", [])}
 
 
 @pytest.mark.unit
@@ -62,18 +74,15 @@ def test_the_named_table_is_the_gold_one_on_every_train_and_dev_trigger() -> Non
     """Precision, replayed on the gold flows with all the installation's tables offered:
     wherever the rule names a table, the gold trigger has it (88 of 324 triggers named)."""
     named = 0
-    for line in (REPO / "data" / "handwritten.jsonl").read_text().splitlines():
-        case = json.loads(line)
-        flow = case.get("flow")
-        if case["split"] not in ("train", "dev") or not flow or not flow.get("trigger"):
+    for case in GOLD:
+        trigger = case.flow["trigger"] if case.flow else None
+        table = _inputs(trigger).get("table") if trigger else None
+        if trigger is None or table is None:
             continue
-        table = {i["name"]: i["value"] for i in flow["trigger"].get("inputs", [])}.get("table")
-        if table is None or case["installation"] not in TABLES:
-            continue
-        found = named_table(flow["trigger"].get("annotation") or "", TABLES[case["installation"]])
+        found = named_table(trigger.get("annotation") or "", TABLES[case.installation])
         if found is not None:
             named += 1
-            assert found == table, (case["id"], flow["trigger"]["annotation"])
+            assert found == table, (case.id, trigger["annotation"])
     assert named >= 80
 
 
@@ -81,25 +90,17 @@ def test_the_named_table_is_the_gold_one_on_every_train_and_dev_trigger() -> Non
 def test_the_named_step_table_is_the_gold_one_on_nearly_every_train_and_dev_step() -> None:
     """Steps whose table no record input decides: wherever the rule names a table, the
     gold step has it but for the blind spot the module describes (47 named, 46 right)."""
-    steps = {
-        installation: {s.name: s for s in load_catalog(path).steps}
-        for installation, path in catalogs().items()
-    }
     named = right = 0
-    for line in (REPO / "data" / "handwritten.jsonl").read_text().splitlines():
-        case = json.loads(line)
-        flow = case.get("flow")
-        if case["split"] not in ("train", "dev") or not flow or case["installation"] not in TABLES:
-            continue
-        for comp in flow["components"]:
-            step = steps[case["installation"]].get(comp["definition"])
+    for case in GOLD:
+        for comp in case.flow["components"] if case.flow else []:
+            step = CATALOGS[case.installation].step(comp["definition"])
             if step is None or any(p.type == "record" for p in step.inputs):
                 continue
-            table_param = next((p.name for p in step.inputs if p.type == "table"), None)
-            table = {i["name"]: i["value"] for i in comp.get("inputs", [])}.get(table_param or "")
+            table_param = next((p.name for p in step.inputs if p.type == "table"), "")
+            table = _inputs(comp).get(table_param)
             if not table or "{{" in table:
                 continue
-            found = named_table(comp.get("annotation") or "", TABLES[case["installation"]])
+            found = named_table(comp.get("annotation") or "", TABLES[case.installation])
             if found is not None:
                 named += 1
                 right += found == table
