@@ -1,0 +1,84 @@
+"""A record trigger's condition without the terms its words never name.
+
+The small model pads a trigger's condition with terms it saw often in training:
+"case closed -> send CSAT survey" gets `stateCHANGESTO3^channel=chat`, "Mirror every
+billing case to Salesforce when it is created" gets `productISNOTEMPTY^category=billing`.
+Each such term costs the flow three nodes of FlowSim (field, operator, value) and,
+worse, narrows the flow to records the requirement never asked about. A term is kept
+when the trigger's span (its annotation, the words the trigger came from) holds a word
+of its field (each part of a dot-walk), of the column's label, of its value or of the
+value's choice label, or names a priority the `P1` way; the other terms are dropped. A
+condition none of whose terms is named stays as written (the model may know what the
+words leave implicit), and so does a query with OR or a directive.
+
+This runs after the grounding of choices and fields (graph/choice_grounding.py), whose
+terms are named by construction, and before the change operator is settled
+(graph/trigger_condition.py), so that when the model's only change was an unnamed term,
+the named term left becomes the change.
+
+Measured (issue 19, twenty-eighth session): replayed on the gold record triggers of train
+and dev, it changes 19 of the 309 hand-written conditions (terms the experts left
+implicit: `affected_hostISNOTEMPTY` on a containment) and none of the 1,214 synthetic ones;
+replayed on the shipped flows of all 184 dev cases, full FlowSim +0.005 ± 0.002 (15 flows
+closer, 3 further). Steps' conditions and values were replayed the same way and lost
+(−0.002 and ±0): a step's span says what it does to its records, not which records.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from flowgen.flow.catalog import Column
+from flowgen.flow.encoded_query import join_parts, parse_query
+from flowgen.graph.choice_grounding import label_stems, stems
+
+ColumnsOf = Callable[[str], list[Column]]
+
+# Words a field's parts hold that name nothing ("u_", "sys_id"; "the", "of" in labels).
+_NO_EVIDENCE = frozenset({"u", "sys", "id", "the", "a", "an", "of", "to", "is", "by", "on", "in"})
+
+
+def _column(table: str, field: str, columns_of: ColumnsOf) -> Column | None:
+    """The column a (dot-walked) field ends on, or None where a part is unknown."""
+    column: Column | None = None
+    current: str | None = table
+    for part in field.split("."):
+        if current is None:
+            return None
+        column = next((c for c in columns_of(current) if c.name == part), None)
+        if column is None:
+            return None
+        current = column.reference
+    return column
+
+
+def _term_words(table: str, field: str, value: str, columns_of: ColumnsOf) -> set[str]:
+    """The words that name a term: its field's parts, the column's label, the value
+    and its choice label, and `p1` for a priority of 1."""
+    words = set(stems(field.replace(".", " ")))
+    words |= set(stems(value)) | {f"p{value}"}
+    column = _column(table, field, columns_of)
+    if column is not None:
+        words |= set(stems(column.label or ""))
+        for choice in column.choices or []:
+            if choice.value == value:
+                words |= set(label_stems(choice))
+    return words - _NO_EVIDENCE
+
+
+def drop_unnamed_terms(
+    condition: str, table: str, annotation: str, columns_of: ColumnsOf
+) -> tuple[str, list[str]]:
+    """`condition` without the terms `annotation` never names (see above), and the terms
+    dropped."""
+    terms = parse_query(condition)
+    if any(t.field is None or t.connector != "AND" for t in terms):
+        return condition, []
+    said = set(stems(annotation))
+    named = [
+        bool(t.field and _term_words(table, t.field, t.value, columns_of) & said) for t in terms
+    ]
+    if all(named) or not any(named):
+        return condition, []
+    kept = [(t.connector, t.raw) for t, n in zip(terms, named, strict=True) if n]
+    return join_parts(kept), [t.raw for t, n in zip(terms, named, strict=True) if not n]
