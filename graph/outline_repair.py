@@ -39,6 +39,7 @@ from flowgen.flow.flowlogic import FOLLOWS
 from flowgen.flow.model import Component, Flow
 from flowgen.flow.pills import parse_pill
 from flowgen.flow.validator import pill_roots
+from flowgen.graph.core_verbs import name_core_steps
 from flowgen.graph.named_steps import name_steps
 from flowgen.prompts.line_format import INDENT
 
@@ -388,7 +389,8 @@ def repair_outline(
 ) -> tuple[Flow, dict[str, list[str]]]:
     """Every repair of a parsed outline, in order, and what each changed (by its trace
     key). With `offered_steps`, core steps whose span names one of them are renamed
-    (graph/named_steps.py) before the loop repairs: a renamed step has other outputs
+    (graph/named_steps.py), then those whose span's verb names another core step
+    (graph/core_verbs.py), before the loop repairs: a renamed step has other outputs
     (look_up_slack_user's one user id where look_up_records had a list to loop over)."""
     changes: dict[str, list[str]] = {}
     repairs: list[tuple[str, Callable[[Flow], tuple[Flow, list[str]]]]] = [
@@ -398,6 +400,7 @@ def repair_outline(
     ]
     if offered_steps is not None:
         repairs.append(("steps_named", partial(name_steps, offered=offered_steps)))
+        repairs.append(("core_steps_named", name_core_steps))
     repairs += [
         ("unwrapped_loops", partial(unwrap_loops_without_lists, catalog=catalog)),
         ("loops_added_over", partial(loop_record_steps_over_lists, catalog=catalog)),

@@ -1,0 +1,92 @@
+"""The core step a span's verb names: "email the reviewer a reminder" is `send_email`,
+"log who it moved to" is `log`, "text the on-call engineer" is `send_sms`.
+
+The small model writes a step line's name before its span and falls back on the step it
+saw most in training: `update_record | just email the reviewer a reminder`,
+`update_record | log who it moved to`, `send_sms | email the customer success manager`.
+graph/named_steps.py renames a core step to an installation's step the span names, and
+leaves core steps among themselves alone. This module takes the next step: where the
+span opens with a verb that asks for one core step, a record or look-up step (or another
+of the three messages) written over it becomes that step.
+
+The verbs, as the hand-written gold flows of train and dev use them (a span's first word
+after fillers such as "just" or "then"): "email" 72 of 73 spans `send_email`; "text" 13
+of 14 `send_sms` (the other says WhatsApp, whose step named_steps gives by its vendor);
+"remind" 6 of 7 `send_email` (the other on Slack); "log" 48 of 52 `log` (the others log a
+case in Salesforce). A "log" span that says where it logs, a note or a record ("log a work
+note on the record", "log it as a new incident"), names no step here. Vendor steps come
+first: this runs after graph/named_steps.py, on the core steps it left.
+
+Measured (issue 19, twenty-eighth session): replayed on the shipped outlines of all 184 dev
+cases, 14 flows changed, outline FlowSim +0.011 ± 0.004 (8 closer, none further).
+"""
+
+from __future__ import annotations
+
+import re
+
+from flowgen.flow.catalog import CORE_SCOPE
+from flowgen.flow.model import Component, Flow
+from flowgen.graph.named_steps import LEADING_FILLERS
+
+# The span's opening verb → the core step it asks for.
+VERB_STEPS = {
+    "email": "send_email",
+    "e": "send_email",  # "e-mail"
+    "mail": "send_email",
+    "remind": "send_email",
+    "text": "send_sms",
+    "sms": "send_sms",
+    "log": "log",
+}
+# The steps a named verb may replace: those that store or fetch records, and the three
+# messages among themselves. A step that asks, waits or creates a task is left alone.
+REPLACEABLE = frozenset(
+    {
+        "update_record",
+        "create_record",
+        "look_up_record",
+        "look_up_records",
+        "update_multiple_records",
+        "send_email",
+        "send_sms",
+        "log",
+    }
+)
+# Words that make a "log" span say where it writes, not the flow log.
+_LOG_TARGETS = frozenset({"note", "notes", "as", "on", "record", "ticket", "case", "incident"})
+
+
+def _opening_verb(words: list[str]) -> str:
+    """The span's first word after fillers ("just", "then"), singular: "logs" is "log". An
+    article there makes it a noun phrase ("the email's attachments"), with no verb."""
+    word = next((w for w in words if w not in LEADING_FILLERS), "")
+    return word[:-1] if word.endswith("s") and len(word) > 3 else word
+
+
+def core_step_named(span: str) -> str | None:
+    """The core step the span's opening verb asks for, or None."""
+    words = re.findall(r"[a-z]+", span.lower())
+    step = VERB_STEPS.get(_opening_verb(words))
+    if step == "log" and _LOG_TARGETS & set(words):
+        return None
+    return step
+
+
+def name_core_steps(flow: Flow) -> tuple[Flow, list[str]]:
+    """The flow with each replaceable core step whose span's verb names another core step
+    renamed to it (see above), and `"order: old -> new"` for each."""
+    renamed: list[str] = []
+    components: list[Component] = []
+    for comp in flow.components:
+        new = None
+        if comp.scope == CORE_SCOPE and comp.definition in REPLACEABLE and comp.annotation:
+            new = core_step_named(comp.annotation)
+        if new is None or new == comp.definition:
+            components.append(comp)
+            continue
+        renamed.append(f"{comp.order}: {comp.definition} -> {new}")
+        components.append(comp.model_copy(update={"definition": new, "inputs": []}))
+    if not renamed:
+        return flow, []
+    return flow.model_copy(update={"components": components}), renamed
