@@ -217,6 +217,12 @@ def main(
     / "results"
     / "load",
 ) -> None:
+    if not (BIN / "locust").exists():
+        # checked first: the service and the store would start for nothing
+        raise typer.BadParameter(
+            f"Locust is not installed in {BIN.parent}: pip install -e '.[load]'",
+            param_hint="the load extra",
+        )
     from flowgen.db.connection import get_engine
     from flowgen.db.keys import KeyStore
     from flowgen.db.sync import sync_file

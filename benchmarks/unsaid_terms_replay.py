@@ -1,12 +1,15 @@
-"""Replays a rule that was tried and not shipped: drop the AND-ed terms of a record
-trigger's condition that no word of the requirement supports (a term's evidence: the
-words of its field path and their column labels, its value and the value's choice
-label). The small model copies terms from the trigger's example (`^channel=chat` on
-"case closed"); the rule would drop them. No model runs; FlowSim full is scored before
-and after against gold, as `trigger_grounding_replay.py` does.
+"""Replays the rule of graph/unnamed_terms.py on stored runs: a record trigger's condition
+without the AND-ed terms its span never names. No model runs; FlowSim full is scored
+before and after against gold, as `trigger_grounding_replay.py` does. The change
+operator is settled afterwards, as the graph does (graph/trigger_condition.py).
 
-    python benchmarks/unsaid_terms_replay.py results/inex-dev100 results/inex-voices
+    python benchmarks/unsaid_terms_replay.py results/s27-steptable-dev100
+    python benchmarks/unsaid_terms_replay.py --requirement results/s27-steptable-dev100
     python benchmarks/unsaid_terms_replay.py --gold   # gold conditions it would change
+
+`--requirement` takes the whole requirement as the words that may name a term, not the
+trigger's span: the variant the fifteenth session replayed and did not ship (it also
+spared each condition's first term).
 """
 
 from __future__ import annotations
@@ -19,74 +22,43 @@ from typing import Any
 from trigger_grounding_replay import summary  # this folder: run as a script
 
 from flowgen.flow.catalog import Catalog, load_catalog
-from flowgen.flow.encoded_query import Term, join_parts, parse_query
-from flowgen.graph.choice_grounding import label_stems, stems
+from flowgen.flow.model import FlowInput
+from flowgen.graph.trigger_condition import settle_change_operators
+from flowgen.graph.unnamed_terms import drop_unnamed_terms
 from flowgen.metrics.flowsim import flowsim
 
 GOLD = Path("data/handwritten.jsonl")
 CATALOGS = Path("catalogs")
 RECORD_TRIGGERS = {"record_create", "record_update", "record_create_or_update"}
-NO_EVIDENCE = set(stems("a an the is are be of to in on for and or with by it its true false"))
 
 
-def evidence(term: Term, table: str, catalog: Catalog) -> set[str]:
-    """The words that would say `term`: its field path's names and labels, its value and
-    the label of that value's choice."""
-    words: set[str] = set()
-    current: str | None = table
-    path = term.field.split(".")
-    for segment in path:
-        words |= set(stems(segment.replace("_", " ")))
-        column = catalog.column(current, segment) if current else None
-        if column is None:
-            current = None
-            continue
-        words |= set(stems(column.label or ""))
-        if segment == path[-1] and column.choices:
-            for value in term.value.split(","):
-                words |= {w for c in column.choices if c.value == value for w in label_stems(c)}
-        current = column.reference
-    words |= set(stems(term.value.replace("_", " ")))
-    return words - NO_EVIDENCE
-
-
-def without_unsaid_terms(
-    condition: str, table: str, requirement: str, catalog: Catalog
-) -> tuple[str, list[str]]:
-    """`condition` without the AND-ed terms after the first that nothing in
-    `requirement` says, and the terms dropped."""
-    terms = parse_query(condition)
-    if len(terms) < 2 or any(t.connector != "AND" for t in terms):
-        return condition, []
-    said = set(stems(requirement))
-    kept: list[tuple[str, str]] = []
-    dropped: list[str] = []
-    for index, term in enumerate(terms):
-        words = set() if index == 0 or "{{" in term.raw else evidence(term, table, catalog)
-        if words and not words & said:
-            dropped.append(term.raw)
-        else:
-            kept.append((term.connector, term.raw))
-    return (join_parts(kept) if dropped else condition), dropped
-
-
-def replayed(flow: dict[str, Any], requirement: str, catalog: Catalog) -> tuple[dict | None, list]:
+def replayed(
+    flow: dict[str, Any], words: str | None, catalog: Catalog
+) -> tuple[dict[str, Any] | None, list[str]]:
+    """The flow with the rule applied to its trigger's condition (None if unchanged), and
+    the terms dropped. `words`: what may name a term; the trigger's span when None."""
     trigger = flow.get("trigger") or {}
     values = {i["name"]: i["value"] for i in trigger.get("inputs", [])}
-    if trigger.get("type") not in RECORD_TRIGGERS or not {"table", "condition"} <= values.keys():
+    if trigger.get("type") not in RECORD_TRIGGERS or not values.get("table"):
         return None, []
-    condition, dropped = without_unsaid_terms(
-        values["condition"], values["table"], requirement, catalog
+    condition, dropped = drop_unnamed_terms(
+        values.get("condition") or "",
+        values["table"],
+        words if words is not None else trigger.get("annotation") or "",
+        catalog.columns,
     )
     if not dropped:
         return None, []
     inputs = [
-        {**i, "value": condition} if i["name"] == "condition" else i for i in trigger["inputs"]
+        FlowInput(name=i["name"], value=condition if i["name"] == "condition" else i["value"])
+        for i in trigger["inputs"]
     ]
-    return {**flow, "trigger": {**trigger, "inputs": inputs}}, dropped
+    settled, _ = settle_change_operators(trigger["type"], inputs)
+    inputs_json = [i.model_dump() for i in settled]
+    return {**flow, "trigger": {**trigger, "inputs": inputs_json}}, dropped
 
 
-def main(folders: list[str]) -> None:
+def main(folders: list[str], whole_requirement: bool) -> None:
     gold = {c["id"]: c for c in map(json.loads, GOLD.read_text().splitlines()) if c}
     catalogs: dict[str, Catalog] = {}
     for folder in folders:
@@ -96,8 +68,11 @@ def main(folders: list[str]) -> None:
             flow, case = row.get("flow"), gold.get(row["id"])
             name = row["installation"]
             catalog = catalogs.setdefault(name, load_catalog(CATALOGS / f"{name}.yaml"))
-            new, dropped = (None, []) if not flow else replayed(flow, row["requirement"], catalog)
-            if new is None or not case or not case.get("flow"):
+            words = row["requirement"] if whole_requirement else None
+            new, dropped = (None, []) if not flow else replayed(flow, words, catalog)
+            if not case or not case.get("flow"):
+                continue  # a refusal case: no flow to score
+            if new is None:
                 diffs.append(0.0)
                 continue
             delta = flowsim(new, case["flow"], "full") - flowsim(flow, case["flow"], "full")
@@ -109,23 +84,28 @@ def main(folders: list[str]) -> None:
 
 def gold_changes() -> None:
     catalogs: dict[str, Catalog] = {}
-    changed = seen = 0
     for path in (GOLD, Path("data/synthetic.jsonl")):
+        changed = seen = 0
         for case in map(json.loads, path.read_text().splitlines()):
-            if not case.get("flow"):
+            if not case.get("flow") or case.get("split") not in ("train", "dev"):
                 continue
             name = case["installation"]
             catalog = catalogs.setdefault(name, load_catalog(CATALOGS / f"{name}.yaml"))
+            trigger = case["flow"].get("trigger") or {}
+            if not any(i["name"] == "condition" and i["value"] for i in trigger.get("inputs", [])):
+                continue
             seen += 1
-            new, dropped = replayed(case["flow"], case["requirement"], catalog)
+            new, dropped = replayed(case["flow"], None, catalog)
             if new is not None:
                 changed += 1
                 print(f"  {case['id']:22s} dropped {dropped}")
-    print(f"gold: {changed} of {seen} flows' trigger conditions changed")
+        print(f"{path}: {changed} of {seen} train and dev trigger conditions changed")
 
 
 if __name__ == "__main__":
-    if sys.argv[1:] == ["--gold"]:
+    args = sys.argv[1:]
+    if args == ["--gold"]:
         gold_changes()
     else:
-        main(sys.argv[1:])
+        requirement = "--requirement" in args
+        main([a for a in args if a != "--requirement"], requirement)
