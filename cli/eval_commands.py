@@ -107,11 +107,18 @@ def run(
     ] = DEFAULT_COVERAGE,
     ground_choices: Annotated[
         bool,
-        typer.Option(help="Replace a choice value the item's annotation contradicts."),
+        typer.Option(
+            help="Ground inputs in the words: a choice value the item's annotation"
+            " contradicts replaced, the settings it names added, a trigger's condition"
+            " terms it never names dropped."
+        ),
     ] = True,
     name_steps: Annotated[
         bool,
-        typer.Option(help="Rename a core step whose span names an offered step better."),
+        typer.Option(
+            help="Rename a core step whose span names an offered step better, or another"
+            " core step by its opening verb (email, text, log)."
+        ),
     ] = True,
     shown_steps_only: Annotated[
         bool,
