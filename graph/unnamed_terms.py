@@ -26,13 +26,9 @@ closer, 3 further). Steps' conditions and values were replayed the same way and 
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 from flowgen.flow.catalog import Column
 from flowgen.flow.encoded_query import join_parts, parse_query
-from flowgen.graph.choice_grounding import label_stems, stems
-
-ColumnsOf = Callable[[str], list[Column]]
+from flowgen.graph.choice_grounding import ColumnsOf, label_stems, stems
 
 # Words a field's parts hold that name nothing ("u_", "sys_id"; "the", "of" in labels).
 _NO_EVIDENCE = frozenset({"u", "sys", "id", "the", "a", "an", "of", "to", "is", "by", "on", "in"})
