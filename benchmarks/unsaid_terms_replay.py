@@ -24,7 +24,7 @@ from trigger_grounding_replay import summary  # this folder: run as a script
 from flowgen.flow.catalog import Catalog, load_catalog
 from flowgen.flow.model import FlowInput
 from flowgen.graph.trigger_condition import settle_change_operators
-from flowgen.graph.unnamed_terms import drop_unnamed_terms
+from flowgen.graph.unnamed_terms import drop_unnamed_trigger_terms
 from flowgen.metrics.flowsim import flowsim
 
 GOLD = Path("data/handwritten.jsonl")
@@ -38,22 +38,14 @@ def replayed(
     """The flow with the rule applied to its trigger's condition (None if unchanged), and
     the terms dropped. `words`: what may name a term; the trigger's span when None."""
     trigger = flow.get("trigger") or {}
-    values = {i["name"]: i["value"] for i in trigger.get("inputs", [])}
-    if trigger.get("type") not in RECORD_TRIGGERS or not values.get("table"):
+    if trigger.get("type") not in RECORD_TRIGGERS:
         return None, []
-    condition, dropped = drop_unnamed_terms(
-        values.get("condition") or "",
-        values["table"],
-        words if words is not None else trigger.get("annotation") or "",
-        catalog.columns,
-    )
+    given = [FlowInput(name=i["name"], value=i["value"]) for i in trigger.get("inputs", [])]
+    span = words if words is not None else trigger.get("annotation") or ""
+    kept, dropped = drop_unnamed_trigger_terms(given, span, catalog.columns)
     if not dropped:
         return None, []
-    inputs = [
-        FlowInput(name=i["name"], value=condition if i["name"] == "condition" else i["value"])
-        for i in trigger["inputs"]
-    ]
-    settled, _ = settle_change_operators(trigger["type"], inputs)
+    settled, _ = settle_change_operators(trigger["type"], kept)
     inputs_json = [i.model_dump() for i in settled]
     return {**flow, "trigger": {**trigger, "inputs": inputs_json}}, dropped
 

@@ -49,7 +49,6 @@ from flowgen.graph.choice_grounding import (
     add_step_settings,
     ground_choices,
     ground_trigger_condition,
-    with_input,
 )
 from flowgen.graph.coverage import (
     DEFAULT_COVERAGE,
@@ -77,7 +76,7 @@ from flowgen.graph.retrieval import (
 from flowgen.graph.schedule_inputs import schedule_inputs
 from flowgen.graph.tracing import RunTracer, TracedTools
 from flowgen.graph.trigger_condition import settle_change_operators
-from flowgen.graph.unnamed_terms import drop_unnamed_terms
+from flowgen.graph.unnamed_terms import drop_unnamed_trigger_terms
 from flowgen.prompts.create_flow import create_flow_messages
 from flowgen.prompts.line_format import LineFormatError, parse_inputs, parse_outline
 from flowgen.prompts.populate_inputs import ItemTurn, inputs_conversation, item_turn
@@ -481,19 +480,6 @@ def after_outline(state: FlowState) -> Literal["inputs", "validate", "finish"]:
     return "inputs" if state["pending"] else "validate"
 
 
-def _drop_unnamed_terms(
-    inputs: list[FlowInput], annotation: str, retriever: InputsRetriever
-) -> tuple[list[FlowInput], list[str]]:
-    """The trigger's inputs without the condition terms its words never name
-    (graph/unnamed_terms.py), and the terms dropped."""
-    values = {i.name: i.value for i in inputs}
-    table, condition = values.get("table"), values.get("condition")
-    if not table or not condition:
-        return inputs, []
-    kept, dropped = drop_unnamed_terms(condition, table, annotation, retriever.tools.columns)
-    return (with_input(inputs, "condition", kept), dropped) if dropped else (inputs, [])
-
-
 def inputs_node(state: FlowState, runtime: Runtime[RunContext]) -> dict[str, Any]:
     ctx = runtime.context
     order, *rest = state["pending"]
@@ -559,7 +545,9 @@ def inputs_node(state: FlowState, runtime: Runtime[RunContext]) -> dict[str, Any
                         retriever.tools.columns,
                     )
                     grounded += moved
-                    inputs, unnamed = _drop_unnamed_terms(inputs, annotation, retriever)
+                    inputs, unnamed = drop_unnamed_trigger_terms(
+                        inputs, annotation, retriever.tools.columns
+                    )
                     if unnamed:
                         out["unnamed_terms_dropped"] = unnamed
                 step = flow.component(order) if order else None

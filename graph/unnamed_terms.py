@@ -28,7 +28,8 @@ from __future__ import annotations
 
 from flowgen.flow.catalog import Column
 from flowgen.flow.encoded_query import join_parts, parse_query
-from flowgen.graph.choice_grounding import ColumnsOf, label_stems, stems
+from flowgen.flow.model import FlowInput
+from flowgen.graph.choice_grounding import ColumnsOf, label_stems, stems, with_input
 
 # Words a field's parts hold that name nothing ("u_", "sys_id"; "the", "of" in labels).
 _NO_EVIDENCE = frozenset({"u", "sys", "id", "the", "a", "an", "of", "to", "is", "by", "on", "in"})
@@ -78,3 +79,16 @@ def drop_unnamed_terms(
         return condition, []
     kept = [(t.connector, t.raw) for t, n in zip(terms, named, strict=True) if n]
     return join_parts(kept), [t.raw for t, n in zip(terms, named, strict=True) if not n]
+
+
+def drop_unnamed_trigger_terms(
+    inputs: list[FlowInput], annotation: str, columns_of: ColumnsOf
+) -> tuple[list[FlowInput], list[str]]:
+    """A record trigger's inputs with its condition's unnamed terms dropped (see above),
+    and the terms dropped; inputs without a table and a condition as they are."""
+    values = {i.name: i.value for i in inputs}
+    table, condition = values.get("table"), values.get("condition")
+    if not table or not condition:
+        return inputs, []
+    kept, dropped = drop_unnamed_terms(condition, table, annotation, columns_of)
+    return (with_input(inputs, "condition", kept), dropped) if dropped else (inputs, [])
