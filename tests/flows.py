@@ -19,6 +19,7 @@ def step(
     *,
     category: str = "action",
     scope: str = "global",
+    annotation: str | None = None,
     **inputs: str,
 ) -> dict[str, Any]:
     comp: dict[str, Any] = {
@@ -30,6 +31,8 @@ def step(
     }
     if block is not None:
         comp["block"] = block
+    if annotation is not None:
+        comp["annotation"] = annotation
     return comp
 
 
@@ -41,10 +44,14 @@ def log(order: int, block: int | None = None, message: str = "hello") -> dict[st
     return step(order, "log", block, log_message=message)
 
 
-def flow(*components: dict[str, Any], trigger: Trigger = INCIDENT_UPDATED) -> dict[str, Any]:
+def flow(
+    *components: dict[str, Any],
+    trigger: Trigger = INCIDENT_UPDATED,
+    annotation: str | None = None,
+) -> dict[str, Any]:
+    """A flow of `components` under `trigger`; `annotation` is the trigger's span."""
     kind, inputs = trigger
-    return {
-        "name": "test",
-        "trigger": {"type": kind, "inputs": _inputs(inputs)},
-        "components": list(components),
-    }
+    head: dict[str, Any] = {"type": kind, "inputs": _inputs(inputs)}
+    if annotation is not None:
+        head["annotation"] = annotation
+    return {"name": "test", "trigger": head, "components": list(components)}

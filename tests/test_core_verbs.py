@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from flows import flow, step
 
 from flowgen.flow.model import Flow
 from flowgen.graph.core_verbs import VERB_STEPS, core_step_named, name_core_steps
@@ -58,36 +59,16 @@ def test_the_verbs_name_the_gold_step_of_nearly_every_hand_written_span() -> Non
 
 @pytest.mark.unit
 def test_only_record_steps_and_messages_are_renamed() -> None:
-    flow = Flow.model_validate(
-        {
-            "name": "reminders",
-            "trigger": {"type": "daily", "annotation": "every day", "inputs": []},
-            "components": [
-                {
-                    "order": 1,
-                    "category": "action",
-                    "definition": "update_record",
-                    "scope": "global",
-                    "annotation": "just email the reviewer a reminder",
-                },
-                {
-                    "order": 2,
-                    "category": "action",
-                    "definition": "ask_for_approval",
-                    "scope": "global",
-                    "annotation": "email the manager for approval",
-                },
-                {
-                    "order": 3,
-                    "category": "action",
-                    "definition": "send_email",
-                    "scope": "global",
-                    "annotation": "email the reviewer",
-                },
-            ],
-        }
+    answered = Flow.model_validate(
+        flow(
+            step(1, "update_record", annotation="just email the reviewer a reminder"),
+            step(2, "ask_for_approval", annotation="email the manager for approval"),
+            step(3, "send_email", annotation="email the reviewer"),
+            trigger=("daily", {}),
+            annotation="every day",
+        )
     )
-    renamed, changes = name_core_steps(flow)
+    renamed, changes = name_core_steps(answered)
     assert changes == ["1: update_record -> send_email"]
     assert [c.definition for c in renamed.components] == [
         "send_email",

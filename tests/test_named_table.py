@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from flows import flow, step
 
 from flowgen.flow.catalog import load_catalog
 from flowgen.graph.named_table import named_table
@@ -116,42 +117,25 @@ def test_the_grammar_admits_only_the_named_table_where_no_record_decides(synced_
     from flowgen.training.replay import ReplayEngine
 
     answered = Flow.model_validate(
-        {
-            "name": "incident tasks",
-            "trigger": {
-                "type": "record_update",
-                "annotation": "Whenever an incident task is closed",
-                "inputs": [
-                    {"name": "table", "value": "incident"},
-                    {"name": "condition", "value": "stateCHANGESTO7"},
-                ],
-            },
-            "components": [
-                {
-                    "order": 1,
-                    "category": "action",
-                    "definition": "look_up_records",
-                    "scope": "global",
-                    "annotation": "find the open incident tasks",
-                    "inputs": [
-                        {"name": "table", "value": "incident"},
-                        {"name": "conditions", "value": "active=true"},
-                    ],
-                },
-                {
-                    "order": 2,
-                    "category": "action",
-                    "definition": "update_record",
-                    "scope": "global",
-                    "annotation": "mark the incident task on hold",
-                    "inputs": [
-                        {"name": "table_name", "value": "incident"},
-                        {"name": "record", "value": "{{trigger.current}}"},
-                        {"name": "values", "value": "state=3"},
-                    ],
-                },
-            ],
-        }
+        flow(
+            step(
+                1,
+                "look_up_records",
+                annotation="find the open incident tasks",
+                table="incident",
+                conditions="active=true",
+            ),
+            step(
+                2,
+                "update_record",
+                annotation="mark the incident task on hold",
+                table_name="incident",
+                record="{{trigger.current}}",
+                values="state=3",
+            ),
+            trigger=("record_update", {"table": "incident", "condition": "stateCHANGESTO7"}),
+            annotation="Whenever an incident task is closed",
+        )
     )
     replay = ReplayEngine(answered)
     FlowGenerator(

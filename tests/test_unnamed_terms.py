@@ -7,6 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from flows import flow, step
 
 from flowgen.flow.catalog import load_catalog
 from flowgen.graph.unnamed_terms import drop_unnamed_terms
@@ -98,31 +99,21 @@ def test_the_graph_drops_what_the_trigger_span_never_names(synced_store) -> None
     from flowgen.training.replay import ReplayEngine
 
     answered = Flow.model_validate(
-        {
-            "name": "closed incidents",
-            "trigger": {
-                "type": "record_update",
-                "annotation": "When an incident is set to closed",
-                "inputs": [
-                    {"name": "table", "value": "incident"},
-                    {"name": "condition", "value": "caller_idCHANGES^state=7"},
-                ],
-            },
-            "components": [
-                {
-                    "order": 1,
-                    "category": "action",
-                    "definition": "update_record",
-                    "scope": "global",
-                    "annotation": "add a work note",
-                    "inputs": [
-                        {"name": "table_name", "value": "incident"},
-                        {"name": "record", "value": "{{trigger.current}}"},
-                        {"name": "values", "value": "work_notes=Closed"},
-                    ],
-                },
-            ],
-        }
+        flow(
+            step(
+                1,
+                "update_record",
+                annotation="add a work note",
+                table_name="incident",
+                record="{{trigger.current}}",
+                values="work_notes=Closed",
+            ),
+            trigger=(
+                "record_update",
+                {"table": "incident", "condition": "caller_idCHANGES^state=7"},
+            ),
+            annotation="When an incident is set to closed",
+        )
     )
     replay = ReplayEngine(answered)
     result = FlowGenerator(
