@@ -1,11 +1,17 @@
-"""Replays the named-settings rule on steps (graph/flow_graph.py, `NAMED_STEP_INPUTS`;
-graph/choice_grounding.py, `add_step_settings`) over an eval's stored flows, or over the
-gold flows with `--gold` (the rule should leave them alone): each listed step's query
-gets the settings its span names, and FlowSim full is scored before and after against
-gold. No model runs.
+"""Replays a grounding rule of steps' inputs over an eval's stored flows, or over the gold
+flows with `--gold` (the rule should leave them alone), and scores FlowSim full before and
+after against gold. No model runs. `RULE` picks the rule:
+
+- `settings` (the default): the named-settings rule (graph/flow_graph.py,
+  `NAMED_STEP_INPUTS`; graph/choice_grounding.py, `add_step_settings`): each listed
+  step's query gets the settings its span names;
+- `fields`: an update's term on a column its span never names moved to the one it names
+  (`GROUNDED_STEP_FIELDS`, `ground_step_fields`);
+- `polarity`: an IF's lone boolean test set to its span's polarity (graph/if_polarity.py).
 
     python benchmarks/step_settings_replay.py results/grounded-dev100
     python benchmarks/step_settings_replay.py --gold
+    RULE=fields python benchmarks/step_settings_replay.py results/s28-verbs-dev100
     STEPS=update_record:values python benchmarks/step_settings_replay.py FOLDER  # try others
 """
 
@@ -22,19 +28,38 @@ from trigger_grounding_replay import summary  # this folder: run as a script
 
 from flowgen.flow.catalog import Catalog, load_catalog
 from flowgen.flow.model import FlowInput
-from flowgen.graph.choice_grounding import add_step_settings
-from flowgen.graph.flow_graph import NAMED_STEP_INPUTS
+from flowgen.graph.choice_grounding import add_step_settings, ground_step_fields
+from flowgen.graph.flow_graph import GROUNDED_STEP_FIELDS, NAMED_STEP_INPUTS
+from flowgen.graph.if_polarity import CONDITION_LOGIC, settle_if_polarity
 from flowgen.metrics.flowsim import flowsim
 
 GOLD = Path("data/handwritten.jsonl")
 CATALOGS = Path("catalogs")
 
 
+RULE = os.environ.get("RULE", "settings")
+SHIPPED_STEPS = {
+    "settings": NAMED_STEP_INPUTS,
+    "fields": GROUNDED_STEP_FIELDS,
+    "polarity": dict.fromkeys(CONDITION_LOGIC, "condition"),
+}
+
+
 def steps_to_ground() -> dict[str, str]:
     given = os.environ.get("STEPS")
     if not given:
-        return dict(NAMED_STEP_INPUTS)
+        return dict(SHIPPED_STEPS[RULE])
     return dict(pair.split(":") for pair in given.split(","))
+
+
+def ground(
+    given: list[FlowInput], name: str, params: list, annotation: str, catalog: Catalog
+) -> tuple[list[FlowInput], list[str]]:
+    """The step's inputs as the inputs node grounds them with `RULE`, and the changes."""
+    if RULE == "polarity":
+        return settle_if_polarity(given, annotation)
+    rule = ground_step_fields if RULE == "fields" else add_step_settings
+    return rule(given, name, params, annotation, catalog, catalog.columns)
 
 
 def grounded_steps(
@@ -47,12 +72,12 @@ def grounded_steps(
     for comp in grounded.get("components", []):
         name = steps.get(comp.get("definition", ""))
         step = catalog.step(comp["definition"]) if name else None
-        if name is None or step is None or not comp.get("annotation"):
+        logic = comp.get("category") == "flowlogic"
+        if name is None or (step is None and not logic) or not comp.get("annotation"):
             continue
         given = [FlowInput(**i) for i in comp.get("inputs", [])]
-        inputs, changed = add_step_settings(
-            given, name, step.inputs, comp["annotation"], catalog, catalog.columns
-        )
+        params = list(step.inputs) if step else []
+        inputs, changed = ground(given, name, params, comp["annotation"], catalog)
         comp["inputs"] = [i.model_dump() for i in inputs]
         changes += [
             f"#{comp['order']} {comp['definition']} '{comp['annotation']}': {c}" for c in changed

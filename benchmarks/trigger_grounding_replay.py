@@ -1,5 +1,5 @@
 """Replays the trigger-field grounding (graph/choice_grounding.py,
-`ground_trigger_condition`: `ground_trigger_fields`, then `add_named_terms`) over an
+`ground_trigger_condition`: `ground_fields`, then `add_named_terms`) over an
 eval's stored flows, or the gold flows themselves with `--gold` (a rule must leave them
 alone): each record trigger's condition is grounded as the inputs node grounds it, and
 FlowSim full is scored before and after against gold. No model runs, so a rule can be

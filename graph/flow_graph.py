@@ -48,6 +48,7 @@ from flowgen.flow.validator import pill_roots, validate_flow
 from flowgen.graph.choice_grounding import (
     add_step_settings,
     ground_choices,
+    ground_step_fields,
     ground_trigger_condition,
 )
 from flowgen.graph.coverage import (
@@ -58,6 +59,7 @@ from flowgen.graph.coverage import (
     long_requirement,
 )
 from flowgen.graph.guard import RefusalGuard
+from flowgen.graph.if_polarity import CONDITION_LOGIC, settle_if_polarity
 from flowgen.graph.input_examples import closest_item_inputs
 from flowgen.graph.outline_repair import (
     LIST_TYPES,
@@ -111,6 +113,9 @@ NAMED_STEP_INPUTS = {
     "look_up_record": "conditions",
     "create_record": "values",
 }
+# The step input whose terms on unnamed columns move to the column the words name
+# (`ground_step_fields`).
+GROUNDED_STEP_FIELDS = {"update_record": "values"}
 # Errors whose fix is a different outline rather than different inputs.
 OUTLINE_CODES = {"unknown_trigger", "unknown_step", "wrong_category", "wrong_scope"}
 
@@ -561,6 +566,20 @@ def inputs_node(state: FlowState, runtime: Runtime[RunContext]) -> dict[str, Any
                         retriever.tools.columns,
                     )
                     grounded += added
+                if annotation and step is not None and step.definition in GROUNDED_STEP_FIELDS:
+                    inputs, moved = ground_step_fields(
+                        inputs,
+                        GROUNDED_STEP_FIELDS[step.definition],
+                        offered.params,
+                        annotation,
+                        retriever.catalog,
+                        retriever.tools.columns,
+                    )
+                    grounded += moved
+                if annotation and step is not None and step.definition in CONDITION_LOGIC:
+                    inputs, settled = settle_if_polarity(inputs, annotation)
+                    if settled:
+                        out["if_polarity_settled"] = settled
                 if grounded:
                     out["choices_grounded"] = grounded
             if order == 0:

@@ -13,8 +13,8 @@ from flowgen.graph.choice_grounding import (
     add_named_settings,
     add_named_terms,
     ground_choices,
+    ground_fields,
     ground_query,
-    ground_trigger_fields,
 )
 
 REPO = Path(__file__).resolve().parent.parent
@@ -168,9 +168,7 @@ def test_a_trigger_term_on_an_unnamed_column_moves_to_the_named_one(
     query: str, table: str, annotation: str, grounded: str
 ) -> None:
     label = CATALOG.table(table).label  # type: ignore[union-attr]
-    assert (
-        ground_trigger_fields(query, table, label, annotation, CATALOG.columns(table)) == grounded
-    )
+    assert ground_fields(query, table, label, annotation, CATALOG.columns(table)) == grounded
 
 
 @pytest.mark.unit
@@ -264,6 +262,33 @@ def test_a_step_query_gets_the_settings_its_span_names(
     label = CATALOG.table("incident").label  # type: ignore[union-attr]
     columns = CATALOG.columns("incident")
     assert add_named_settings(query, "incident", label, annotation, columns) == grounded
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize(
+    ("values", "annotation", "grounded"),
+    [
+        # a term on a column the words never name moves to the setting they name
+        ("priority=2", "put the incident on hold", "state=3"),
+        ("urgency=1^work_notes=Escalated", "mark it resolved", "state=6^work_notes=Escalated"),
+        # a pill on a reference column names a record: it stays
+        (
+            "assignment_group={{1.record}}",
+            "put it in the network queue",
+            "assignment_group={{1.record}}",
+        ),
+        # a flag the words clear keeps the value written
+        ("active=false", "remove the active flag", "active=false"),
+        # the named column already set: left to value grounding
+        ("state=7", "put the incident on hold", "state=7"),
+    ],
+)
+def test_an_update_term_on_an_unnamed_column_moves_to_the_named_one(
+    values: str, annotation: str, grounded: str
+) -> None:
+    label = CATALOG.table("incident").label  # type: ignore[union-attr]
+    columns = CATALOG.columns("incident")
+    assert ground_fields(values, "incident", label, annotation, columns) == grounded
 
 
 def test_the_inputs_node_adds_the_settings_the_words_name(synced_store) -> None:

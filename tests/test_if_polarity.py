@@ -1,0 +1,92 @@
+"""An IF's yes-or-no test follows its words (graph/if_polarity.py): the rule itself, the
+gold flows it must leave alone, and through the graph."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from flows import flow, step
+
+from flowgen.graph.if_polarity import CONDITION_LOGIC, settle_polarity
+from flowgen.training.cases import read_cases
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize(
+    ("condition", "span", "settled"),
+    [
+        ("{{3.entitled}}=true", "if they are not entitled", "{{3.entitled}}=false"),
+        ("{{2.item.u_reviewer}}=true", "if it has no reviewer yet", "{{2.item.u_reviewer}}=false"),
+        ("{{1.malicious}}=false", "if VirusTotal calls it malicious", "{{1.malicious}}=true"),
+        ("{{1.in_freeze}}!=true", "if it isn't in a freeze", "{{1.in_freeze}}!=true"),
+        ("{{1.entitled}}=true", "if they are entitled", "{{1.entitled}}=true"),
+        # only a lone boolean test of a pill
+        ("{{1.count}}>0", "if none were found", "{{1.count}}>0"),
+        ("{{1.a}}=true^{{1.b}}=true", "if not both", "{{1.a}}=true^{{1.b}}=true"),
+        ("active=true", "if it is not active", "active=true"),
+    ],
+)
+def test_a_boolean_test_follows_its_words(condition: str, span: str, settled: str) -> None:
+    assert settle_polarity(condition, span) == settled
+
+
+@pytest.mark.unit
+def test_gold_boolean_tests_already_follow_their_words() -> None:
+    seen = 0
+    for path in ("handwritten.jsonl", "synthetic.jsonl"):
+        for case in read_cases([REPO / "data" / path]):
+            if path.startswith("hand") and case.split not in ("train", "dev"):
+                continue
+            for comp in (case.flow or {}).get("components", []):
+                if comp["definition"] not in CONDITION_LOGIC:
+                    continue
+                inputs = {i["name"]: i["value"] for i in comp.get("inputs", [])}
+                condition = inputs.get("condition", "")
+                if settle_polarity(condition, "if not") == settle_polarity(condition, "if"):
+                    continue  # not a lone boolean test
+                seen += 1
+                assert settle_polarity(condition, comp.get("annotation") or "") == condition
+    assert seen > 100
+
+
+def test_the_graph_settles_an_if_by_its_words(synced_store) -> None:
+    """Through the graph with a replayed answer that tests the opposite of the words."""
+    from flowgen.flow.model import Flow
+    from flowgen.graph.generator import FlowGenerator
+    from flowgen.training.replay import ReplayEngine
+
+    answered = Flow.model_validate(
+        flow(
+            step(
+                1,
+                "IF",
+                category="flowlogic",
+                annotation="if the caller is not a VIP",
+                condition="{{trigger.current.caller_id.vip}}=true",
+            ),
+            step(
+                2,
+                "update_record",
+                block=1,
+                annotation="lower the priority",
+                table_name="incident",
+                record="{{trigger.current}}",
+                values="priority=4",
+            ),
+            trigger=("record_create", {"table": "incident"}),
+            annotation="When an incident is created",
+        )
+    )
+    replay = ReplayEngine(answered, check_grammar=False)
+    result = FlowGenerator(
+        "acme-itsm", store=synced_store, engine=replay, checkpoints=False, guard=None
+    ).generate("When an incident is created, if the caller is not a VIP, lower the priority")
+    assert result.flow is not None
+    conditions = {
+        c["order"]: {i["name"]: i["value"] for i in c.get("inputs", [])}.get("condition")
+        for c in result.flow["components"]
+    }
+    assert conditions[1] == "{{trigger.current.caller_id.vip}}=false"
