@@ -110,7 +110,9 @@ def run(
         typer.Option(
             help="Ground inputs in the words: a choice value the item's annotation"
             " contradicts replaced, the settings it names added, a trigger's condition"
-            " terms it never names dropped."
+            " terms it never names dropped, an update's unnamed field moved, an IF's"
+            " boolean test set to its words' polarity, a named group looked up by name,"
+            " an email sent to the address its words give."
         ),
     ] = True,
     name_steps: Annotated[

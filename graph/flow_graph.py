@@ -61,6 +61,8 @@ from flowgen.graph.coverage import (
 from flowgen.graph.guard import RefusalGuard
 from flowgen.graph.if_polarity import CONDITION_LOGIC, settle_if_polarity
 from flowgen.graph.input_examples import closest_item_inputs
+from flowgen.graph.named_address import send_to_named_address
+from flowgen.graph.named_group import look_up_named_group
 from flowgen.graph.outline_repair import (
     LIST_TYPES,
     ends_in_a_loop,
@@ -577,9 +579,17 @@ def inputs_node(state: FlowState, runtime: Runtime[RunContext]) -> dict[str, Any
                     )
                     grounded += moved
                 if annotation and step is not None and step.definition in CONDITION_LOGIC:
-                    inputs, settled = settle_if_polarity(inputs, annotation)
-                    if settled:
-                        out["if_polarity_settled"] = settled
+                    inputs, polarity = settle_if_polarity(inputs, annotation)
+                    if polarity:
+                        out["if_polarity_settled"] = polarity
+                if annotation and step is not None and step.definition == "look_up_record":
+                    inputs, group = look_up_named_group(inputs, annotation, retriever.catalog)
+                    if group:
+                        out["named_group"] = group
+                if annotation and step is not None and step.definition == "send_email":
+                    inputs, address = send_to_named_address(inputs, annotation)
+                    if address:
+                        out["named_address"] = address
                 if grounded:
                     out["choices_grounded"] = grounded
             if order == 0:

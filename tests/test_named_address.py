@@ -1,0 +1,62 @@
+"""An email goes to the address its words give (graph/named_address.py)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from flowgen.flow.model import FlowInput
+from flowgen.graph.named_address import RECIPIENT, named_address, send_to_named_address
+from flowgen.training.cases import read_cases
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize(
+    ("span", "address"),
+    [
+        ("email iam@initech.example with the number of users found", "iam@initech.example"),
+        (
+            "sends an email to the privacy office at privacy@initech.example.",
+            "privacy@initech.example",
+        ),
+        # the sender's mailbox, two addresses, none: the words do not say whom
+        ("reply to the sender from the servicedesk@acme.example shared mailbox", None),
+        ("email hr@acme.example and it@acme.example", None),
+        ("email the assignment group's manager", None),
+    ],
+)
+def test_the_address_a_span_sends_to(span: str, address: str | None) -> None:
+    assert named_address(span) == address
+
+
+@pytest.mark.unit
+def test_the_recipient_becomes_the_named_address() -> None:
+    written = [
+        FlowInput(name=RECIPIENT, value="{{2.item.manager.email}}"),
+        FlowInput(name="ah_subject", value="Domain admins"),
+    ]
+    inputs, changed = send_to_named_address(written, "email iam@initech.example the count")
+    assert {i.name: i.value for i in inputs} == {
+        RECIPIENT: "iam@initech.example",
+        "ah_subject": "Domain admins",
+    }
+    assert changed == ["{{2.item.manager.email}} -> iam@initech.example"]
+    assert send_to_named_address(written, "email the manager") == (written, [])
+
+
+@pytest.mark.unit
+def test_gold_emails_go_to_the_address_their_words_give() -> None:
+    seen = 0
+    for case in read_cases([REPO / "data" / "handwritten.jsonl"]):
+        if case.split not in ("train", "dev"):
+            continue
+        for comp in (case.flow or {}).get("components", []):
+            address = named_address(comp.get("annotation") or "")
+            if comp["definition"] != "send_email" or address is None:
+                continue
+            seen += 1
+            assert {i["name"]: i["value"] for i in comp["inputs"]}[RECIPIENT] == address
+    assert seen >= 5
