@@ -188,7 +188,7 @@ def ground_fields(
     gives no word for moved to the one column setting the annotation names. The small
     model writes the fields it saw most in training (`stateCHANGESTO4`, `priority=1`)
     where the event is another column's ("When a change request is approved":
-    `approvalCHANGESTOapproved`; "set the claim to Accepted": `u_reviewer=...`); value
+    `approvalCHANGESTOapproved`; "mark the claim accepted": `u_reviewer=true`); value
     grounding (`ground_query`) cannot help when the column itself is wrong. Only a term
     on a column of the table whose label, name and value the annotation never mentions
     (`P1` mentions priority 1) is replaced, and only when the annotation names exactly
@@ -392,7 +392,7 @@ def ground_step_fields(
     """A step's inputs with a term of its query input `name` on a column the annotation
     never names moved to the one setting it names (`ground_fields`), on the table its
     declared `table_input` holds; and the change for the trace. For update_record's
-    values: "set the claim to Accepted" written `u_reviewer={{1.approval_state}}` becomes
+    values: "mark the claim accepted" written `u_reviewer=true` becomes
     `u_status=accepted`. Replayed on the shipped flows of all 184 dev cases (twenty-ninth
     session): 13 flows changed, 8 closer to gold, 1 further (full +0.0009 a case); it
     changes none of the 2,713 gold update_record values of train, dev and synthetic.

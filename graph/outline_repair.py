@@ -429,8 +429,8 @@ def unwrap_unstated_ifs(flow: Flow) -> tuple[Flow, list[str]]:
     The condition words: "if", "when", "unless", "only", "otherwise", a copula such as
     "is", "has" or "it's", a negation, "any", "still", a question mark. An IF with no span is
     left alone. Measured (issue 19, twenty-ninth session): replayed on the shipped
-    outlines of all 184 dev cases, 15 flows changed, outline FlowSim +0.0043 ± 0.0023 a
-    case (12 closer to gold, 3 further), full +0.0026 ± 0.0014. Of the 168 IFs of the
+    outlines of all 184 dev cases, 14 flows changed, outline FlowSim +0.0048 ± 0.0022 a
+    case (12 closer to gold, 2 further), full +0.0027 ± 0.0014. Of the 168 IFs of the
     hand-written gold flows of train and dev, 9 are written as bare notes
     ("contractors", "Severity 1") and would go; of the 1,281 synthetic ones, none."""
     removed: list[str] = []
