@@ -347,3 +347,38 @@ def test_the_inputs_node_adds_the_settings_the_words_name(synced_store) -> None:
     assert lookup["conditions"] == (
         "assigned_to={{trigger.current.caller_id}}^active=true^category=network"
     )
+
+
+def test_the_inputs_node_moves_an_update_to_the_field_its_words_name(synced_store) -> None:
+    """Through the graph: the replayed update sets a column its span never names; the
+    flow the generator returns sets the one it names (`ground_step_fields`)."""
+    from flows import flow, step
+
+    from flowgen.flow.model import Flow
+    from flowgen.graph.generator import FlowGenerator
+    from flowgen.training.replay import ReplayEngine
+
+    answered = Flow.model_validate(
+        flow(
+            step(
+                1,
+                "update_record",
+                annotation="put the incident on hold",
+                table_name="incident",
+                record="{{trigger.current}}",
+                values="priority=2^work_notes=Waiting for the vendor",
+            ),
+            trigger=("record_create", {"table": "incident"}),
+            annotation="When an incident is created",
+        )
+    )
+    result = FlowGenerator(
+        "acme-itsm",
+        store=synced_store,
+        engine=ReplayEngine(answered, check_grammar=False),
+        checkpoints=False,
+        guard=None,
+    ).generate("When an incident is created, put the incident on hold")
+    assert result.flow is not None
+    update = {i["name"]: i["value"] for i in result.flow["components"][0]["inputs"]}
+    assert update["values"] == "state=3^work_notes=Waiting for the vendor"

@@ -60,3 +60,34 @@ def test_gold_emails_go_to_the_address_their_words_give() -> None:
             seen += 1
             assert {i["name"]: i["value"] for i in comp["inputs"]}[RECIPIENT] == address
     assert seen >= 5
+
+
+def test_the_graph_sends_to_the_named_address(synced_store) -> None:
+    """Through the graph with a replayed answer that wrote a pill for the recipient."""
+    from flows import flow, step
+
+    from flowgen.flow.model import Flow
+    from flowgen.graph.generator import FlowGenerator
+    from flowgen.training.replay import ReplayEngine
+
+    answered = Flow.model_validate(
+        flow(
+            step(
+                1,
+                "send_email",
+                annotation="email major-incidents@acme.example the incident number",
+                ah_to="{{trigger.current.assigned_to.email}}",
+                ah_subject="{{trigger.current.number}}",
+            ),
+            trigger=("record_create", {"table": "incident"}),
+            annotation="When an incident is created",
+        )
+    )
+    replay = ReplayEngine(answered, check_grammar=False)
+    result = FlowGenerator(
+        "acme-itsm", store=synced_store, engine=replay, checkpoints=False, guard=None
+    ).generate("When an incident is created, email major-incidents@acme.example the number")
+    assert result.flow is not None
+    sent = {i["name"]: i["value"] for i in result.flow["components"][0]["inputs"]}
+    assert sent[RECIPIENT] == "major-incidents@acme.example"
+    assert sent["ah_subject"] == "{{trigger.current.number}}"
