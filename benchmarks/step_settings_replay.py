@@ -26,7 +26,7 @@ from typing import Any
 
 from trigger_grounding_replay import summary  # this folder: run as a script
 
-from flowgen.flow.catalog import Catalog, load_catalog
+from flowgen.flow.catalog import Catalog, Param, load_catalog
 from flowgen.flow.model import FlowInput
 from flowgen.graph.choice_grounding import add_step_settings, ground_step_fields
 from flowgen.graph.flow_graph import GROUNDED_STEP_FIELDS, NAMED_STEP_INPUTS
@@ -53,7 +53,7 @@ def steps_to_ground() -> dict[str, str]:
 
 
 def ground(
-    given: list[FlowInput], name: str, params: list, annotation: str, catalog: Catalog
+    given: list[FlowInput], name: str, params: list[Param], annotation: str, catalog: Catalog
 ) -> tuple[list[FlowInput], list[str]]:
     """The step's inputs as the inputs node grounds them with `RULE`, and the changes."""
     if RULE == "polarity":

@@ -381,6 +381,41 @@ def ground_trigger_condition(
     return with_input(inputs, "condition", grounded), [f"{condition} -> {grounded}"]
 
 
+# A rule on a step's query: (query, table, table label, annotation, columns) -> the new
+# query, or None for no change.
+QueryRule = Callable[[str | None, str, str | None, str, list[Column]], str | None]
+
+
+def _ground_step_query(
+    inputs: list[FlowInput],
+    name: str,
+    params: list[Param],
+    annotation: str,
+    catalog: CatalogView,
+    columns_of: ColumnsOf,
+    rule: QueryRule,
+) -> tuple[list[FlowInput], list[str]]:
+    """A step's inputs with its query input `name` rewritten by `rule` on the table its
+    declared `table_input` holds; and the change for the trace."""
+    param = next((p for p in params if p.name == name), None)
+    values = {i.name: i.value for i in inputs}
+    table = values.get(param.table_input) if param and param.table_input else None
+    about = catalog.table(table) if table else None
+    if about is None:
+        return inputs, []
+    query = values.get(name)
+    grounded = rule(query, about.name, about.label, annotation, columns_of(about.name))
+    if not grounded or grounded == query:
+        return inputs, []
+    return with_input(inputs, name, grounded), [f"{query} -> {grounded}"]
+
+
+def _moved_fields(
+    query: str | None, table: str, table_label: str | None, annotation: str, columns: list[Column]
+) -> str | None:
+    return ground_fields(query, table, table_label, annotation, columns) if query else None
+
+
 def ground_step_fields(
     inputs: list[FlowInput],
     name: str,
@@ -397,17 +432,7 @@ def ground_step_fields(
     session): 13 flows changed, 8 closer to gold, 1 further (full +0.0009 a case); it
     changes none of the 2,713 gold update_record values of train, dev and synthetic.
     Look-ups and creates were replayed too and lost (they get `add_step_settings`)."""
-    param = next((p for p in params if p.name == name), None)
-    values = {i.name: i.value for i in inputs}
-    table = values.get(param.table_input) if param and param.table_input else None
-    about = catalog.table(table) if table else None
-    query = values.get(name)
-    if about is None or not query:
-        return inputs, []
-    grounded = ground_fields(query, about.name, about.label, annotation, columns_of(about.name))
-    if grounded == query:
-        return inputs, []
-    return with_input(inputs, name, grounded), [f"{query} -> {grounded}"]
+    return _ground_step_query(inputs, name, params, annotation, catalog, columns_of, _moved_fields)
 
 
 def add_step_settings(
@@ -421,16 +446,6 @@ def add_step_settings(
     """A step's inputs with its query input `name` given the settings its annotation names
     (`add_named_settings`) on the table its declared `table_input` holds; and the change
     for the trace."""
-    param = next((p for p in params if p.name == name), None)
-    values = {i.name: i.value for i in inputs}
-    table = values.get(param.table_input) if param and param.table_input else None
-    about = catalog.table(table) if table else None
-    if about is None:
-        return inputs, []
-    query = values.get(name)
-    grounded = add_named_settings(
-        query, about.name, about.label, annotation, columns_of(about.name)
+    return _ground_step_query(
+        inputs, name, params, annotation, catalog, columns_of, add_named_settings
     )
-    if not grounded or grounded == query:
-        return inputs, []
-    return with_input(inputs, name, grounded), [f"{query} -> {grounded}"]

@@ -487,6 +487,48 @@ def after_outline(state: FlowState) -> Literal["inputs", "validate", "finish"]:
     return "inputs" if state["pending"] else "validate"
 
 
+def _ground_step_inputs(
+    definition: str,
+    inputs: list[FlowInput],
+    params: list[Param],
+    annotation: str,
+    retriever: InputsRetriever,
+    out: dict[str, Any],
+) -> tuple[list[FlowInput], list[str]]:
+    """A step's inputs grounded in its annotation by the rules for its kind of step: the
+    settings the words name (`NAMED_STEP_INPUTS`), the field they name
+    (`GROUNDED_STEP_FIELDS`), an IF's polarity, a group or an address named. Returns the
+    inputs and the choices grounded; the other rules' changes go in `out` under their
+    trace keys."""
+    catalog, columns_of = retriever.catalog, retriever.tools.columns
+    grounded: list[str] = []
+    if definition in NAMED_STEP_INPUTS:
+        inputs, added = add_step_settings(
+            inputs, NAMED_STEP_INPUTS[definition], params, annotation, catalog, columns_of
+        )
+        grounded += added
+    if definition in GROUNDED_STEP_FIELDS:
+        inputs, moved = ground_step_fields(
+            inputs, GROUNDED_STEP_FIELDS[definition], params, annotation, catalog, columns_of
+        )
+        grounded += moved
+    # the word rule for this kind of step, if any: its trace key and its changes
+    key = ""
+    changes: list[str] = []
+    if definition in CONDITION_LOGIC:
+        key = "if_polarity_settled"
+        inputs, changes = settle_if_polarity(inputs, annotation)
+    elif definition == "look_up_record":
+        key = "named_group"
+        inputs, changes = look_up_named_group(inputs, annotation, catalog)
+    elif definition == "send_email":
+        key = "named_address"
+        inputs, changes = send_to_named_address(inputs, annotation)
+    if changes:
+        out[key] = changes
+    return inputs, grounded
+
+
 def inputs_node(state: FlowState, runtime: Runtime[RunContext]) -> dict[str, Any]:
     ctx = runtime.context
     order, *rest = state["pending"]
@@ -558,38 +600,11 @@ def inputs_node(state: FlowState, runtime: Runtime[RunContext]) -> dict[str, Any
                     if unnamed:
                         out["unnamed_terms_dropped"] = unnamed
                 step = flow.component(order) if order else None
-                if annotation and step is not None and step.definition in NAMED_STEP_INPUTS:
-                    inputs, added = add_step_settings(
-                        inputs,
-                        NAMED_STEP_INPUTS[step.definition],
-                        offered.params,
-                        annotation,
-                        retriever.catalog,
-                        retriever.tools.columns,
+                if annotation and step is not None:
+                    inputs, changed = _ground_step_inputs(
+                        step.definition, inputs, offered.params, annotation, retriever, out
                     )
-                    grounded += added
-                if annotation and step is not None and step.definition in GROUNDED_STEP_FIELDS:
-                    inputs, moved = ground_step_fields(
-                        inputs,
-                        GROUNDED_STEP_FIELDS[step.definition],
-                        offered.params,
-                        annotation,
-                        retriever.catalog,
-                        retriever.tools.columns,
-                    )
-                    grounded += moved
-                if annotation and step is not None and step.definition in CONDITION_LOGIC:
-                    inputs, polarity = settle_if_polarity(inputs, annotation)
-                    if polarity:
-                        out["if_polarity_settled"] = polarity
-                if annotation and step is not None and step.definition == "look_up_record":
-                    inputs, group = look_up_named_group(inputs, annotation, retriever.catalog)
-                    if group:
-                        out["named_group"] = group
-                if annotation and step is not None and step.definition == "send_email":
-                    inputs, address = send_to_named_address(inputs, annotation)
-                    if address:
-                        out["named_address"] = address
+                    grounded += changed
                 if grounded:
                     out["choices_grounded"] = grounded
             if order == 0:

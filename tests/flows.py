@@ -55,3 +55,24 @@ def flow(
     if annotation is not None:
         head["annotation"] = annotation
     return {"name": "test", "trigger": head, "components": list(components)}
+
+
+def inputs_of(item: dict[str, Any]) -> dict[str, str]:
+    """A trigger's or component's inputs by name."""
+    return {i["name"]: i["value"] for i in item.get("inputs", [])}
+
+
+def generated(
+    store: Any, answered: dict[str, Any], requirement: str, installation: str = "acme-itsm"
+) -> dict[str, Any] | None:
+    """The flow the generator returns for `requirement` when the model's answers are those
+    of the flow dict `answered` (replayed, without a grammar check, guard or checkpoints)."""
+    from flowgen.flow.model import Flow
+    from flowgen.graph.generator import FlowGenerator
+    from flowgen.training.replay import ReplayEngine
+
+    engine = ReplayEngine(Flow.model_validate(answered), check_grammar=False)
+    generator = FlowGenerator(
+        installation, store=store, engine=engine, checkpoints=False, guard=None
+    )
+    return generator.generate(requirement).flow

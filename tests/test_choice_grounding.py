@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from flows import flow, generated, inputs_of, step
 
 from flowgen.flow.catalog import load_catalog
 from flowgen.flow.model import FlowInput
@@ -352,33 +353,21 @@ def test_the_inputs_node_adds_the_settings_the_words_name(synced_store) -> None:
 def test_the_inputs_node_moves_an_update_to_the_field_its_words_name(synced_store) -> None:
     """Through the graph: the replayed update sets a column its span never names; the
     flow the generator returns sets the one it names (`ground_step_fields`)."""
-    from flows import flow, step
-
-    from flowgen.flow.model import Flow
-    from flowgen.graph.generator import FlowGenerator
-    from flowgen.training.replay import ReplayEngine
-
-    answered = Flow.model_validate(
-        flow(
-            step(
-                1,
-                "update_record",
-                annotation="put the incident on hold",
-                table_name="incident",
-                record="{{trigger.current}}",
-                values="priority=2^work_notes=Waiting for the vendor",
-            ),
-            trigger=("record_create", {"table": "incident"}),
-            annotation="When an incident is created",
-        )
+    answered = flow(
+        step(
+            1,
+            "update_record",
+            annotation="put the incident on hold",
+            table_name="incident",
+            record="{{trigger.current}}",
+            values="priority=2^work_notes=Waiting for the vendor",
+        ),
+        trigger=("record_create", {"table": "incident"}),
+        annotation="When an incident is created",
     )
-    result = FlowGenerator(
-        "acme-itsm",
-        store=synced_store,
-        engine=ReplayEngine(answered, check_grammar=False),
-        checkpoints=False,
-        guard=None,
-    ).generate("When an incident is created, put the incident on hold")
-    assert result.flow is not None
-    update = {i["name"]: i["value"] for i in result.flow["components"][0]["inputs"]}
+    result = generated(
+        synced_store, answered, "When an incident is created, put the incident on hold"
+    )
+    assert result is not None
+    update = inputs_of(result["components"][0])
     assert update["values"] == "state=3^work_notes=Waiting for the vendor"

@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from flows import flow, step
+from flows import flow, generated, inputs_of, step
 
 from flowgen.graph.if_polarity import CONDITION_LOGIC, settle_polarity
 from flowgen.training.cases import read_cases
@@ -54,39 +54,31 @@ def test_gold_boolean_tests_already_follow_their_words() -> None:
 
 def test_the_graph_settles_an_if_by_its_words(synced_store) -> None:
     """Through the graph with a replayed answer that tests the opposite of the words."""
-    from flowgen.flow.model import Flow
-    from flowgen.graph.generator import FlowGenerator
-    from flowgen.training.replay import ReplayEngine
-
-    answered = Flow.model_validate(
-        flow(
-            step(
-                1,
-                "IF",
-                category="flowlogic",
-                annotation="if the caller is not a VIP",
-                condition="{{trigger.current.caller_id.vip}}=true",
-            ),
-            step(
-                2,
-                "update_record",
-                block=1,
-                annotation="lower the priority",
-                table_name="incident",
-                record="{{trigger.current}}",
-                values="priority=4",
-            ),
-            trigger=("record_create", {"table": "incident"}),
-            annotation="When an incident is created",
-        )
+    answered = flow(
+        step(
+            1,
+            "IF",
+            category="flowlogic",
+            annotation="if the caller is not a VIP",
+            condition="{{trigger.current.caller_id.vip}}=true",
+        ),
+        step(
+            2,
+            "update_record",
+            block=1,
+            annotation="lower the priority",
+            table_name="incident",
+            record="{{trigger.current}}",
+            values="priority=4",
+        ),
+        trigger=("record_create", {"table": "incident"}),
+        annotation="When an incident is created",
     )
-    replay = ReplayEngine(answered, check_grammar=False)
-    result = FlowGenerator(
-        "acme-itsm", store=synced_store, engine=replay, checkpoints=False, guard=None
-    ).generate("When an incident is created, if the caller is not a VIP, lower the priority")
-    assert result.flow is not None
-    conditions = {
-        c["order"]: {i["name"]: i["value"] for i in c.get("inputs", [])}.get("condition")
-        for c in result.flow["components"]
-    }
+    result = generated(
+        synced_store,
+        answered,
+        "When an incident is created, if the caller is not a VIP, lower the priority",
+    )
+    assert result is not None
+    conditions = {c["order"]: inputs_of(c).get("condition") for c in result["components"]}
     assert conditions[1] == "{{trigger.current.caller_id.vip}}=false"

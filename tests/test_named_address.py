@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from flows import flow, generated, inputs_of, step
 
 from flowgen.flow.model import FlowInput
 from flowgen.graph.named_address import RECIPIENT, named_address, send_to_named_address
@@ -64,30 +65,23 @@ def test_gold_emails_go_to_the_address_their_words_give() -> None:
 
 def test_the_graph_sends_to_the_named_address(synced_store) -> None:
     """Through the graph with a replayed answer that wrote a pill for the recipient."""
-    from flows import flow, step
-
-    from flowgen.flow.model import Flow
-    from flowgen.graph.generator import FlowGenerator
-    from flowgen.training.replay import ReplayEngine
-
-    answered = Flow.model_validate(
-        flow(
-            step(
-                1,
-                "send_email",
-                annotation="email major-incidents@acme.example the incident number",
-                ah_to="{{trigger.current.assigned_to.email}}",
-                ah_subject="{{trigger.current.number}}",
-            ),
-            trigger=("record_create", {"table": "incident"}),
-            annotation="When an incident is created",
-        )
+    answered = flow(
+        step(
+            1,
+            "send_email",
+            annotation="email major-incidents@acme.example the incident number",
+            ah_to="{{trigger.current.assigned_to.email}}",
+            ah_subject="{{trigger.current.number}}",
+        ),
+        trigger=("record_create", {"table": "incident"}),
+        annotation="When an incident is created",
     )
-    replay = ReplayEngine(answered, check_grammar=False)
-    result = FlowGenerator(
-        "acme-itsm", store=synced_store, engine=replay, checkpoints=False, guard=None
-    ).generate("When an incident is created, email major-incidents@acme.example the number")
-    assert result.flow is not None
-    sent = {i["name"]: i["value"] for i in result.flow["components"][0]["inputs"]}
+    result = generated(
+        synced_store,
+        answered,
+        "When an incident is created, email major-incidents@acme.example the number",
+    )
+    assert result is not None
+    sent = inputs_of(result["components"][0])
     assert sent[RECIPIENT] == "major-incidents@acme.example"
     assert sent["ah_subject"] == "{{trigger.current.number}}"

@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from flows import flow, step
+from flows import flow, generated, inputs_of, step
 
 from flowgen.flow.catalog import load_catalog
 from flowgen.flow.model import FlowInput
@@ -63,27 +63,22 @@ def test_gold_look_ups_of_a_named_group_read_it_by_name() -> None:
 
 def test_the_graph_looks_up_the_named_group(synced_store) -> None:
     """Through the graph with a replayed answer that read the group's name as a table."""
-    from flowgen.flow.model import Flow
-    from flowgen.graph.generator import FlowGenerator
-    from flowgen.training.replay import ReplayEngine
-
-    answered = Flow.model_validate(
-        flow(
-            step(
-                1,
-                "look_up_record",
-                annotation="look up the Change Advisory Board group",
-                table="change_request",
-                conditions="active=true",
-            ),
-            trigger=("record_create", {"table": "change_request"}),
-            annotation="When a change request is created",
-        )
+    answered = flow(
+        step(
+            1,
+            "look_up_record",
+            annotation="look up the Change Advisory Board group",
+            table="change_request",
+            conditions="active=true",
+        ),
+        trigger=("record_create", {"table": "change_request"}),
+        annotation="When a change request is created",
     )
-    replay = ReplayEngine(answered, check_grammar=False)
-    result = FlowGenerator(
-        "acme-itsm", store=synced_store, engine=replay, checkpoints=False, guard=None
-    ).generate("When a change request is created, look up the Change Advisory Board group")
-    assert result.flow is not None
-    lookup = {i["name"]: i["value"] for i in result.flow["components"][0]["inputs"]}
+    result = generated(
+        synced_store,
+        answered,
+        "When a change request is created, look up the Change Advisory Board group",
+    )
+    assert result is not None
+    lookup = inputs_of(result["components"][0])
     assert lookup == {"table": GROUP_TABLE, "conditions": "name=Change Advisory Board"}
