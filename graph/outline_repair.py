@@ -447,6 +447,30 @@ def unwrap_unstated_ifs(flow: Flow) -> tuple[Flow, list[str]]:
     return flow, removed
 
 
+# An ELSE whose words open with a condition of their own ("else if it is a known error",
+# "otherwise, if it's past the due date"): the hand-written gold flows of train and dev
+# write such a span as an ELSEIF (2 of 2; synthetic 85 of 85), never as an ELSE.
+_ELSE_IF = re.compile(r"^(?:else|otherwise|or),? (?:if|when)\b", re.IGNORECASE)
+
+
+def name_else_ifs(flow: Flow) -> tuple[Flow, list[str]]:
+    """The flow with each ELSE whose span opens with "else if" (see above) made an
+    ELSEIF, whose condition the inputs stage then fills; and their spans (for the
+    trace). The small model writes the branch as an ELSE, which drops its test."""
+    named: list[str] = []
+    components: list[Component] = []
+    spans: set[str] = set()
+    for comp in flow.components:
+        span = (comp.annotation or "").strip()
+        # an ELSE on the words of an earlier item is that chain's last branch, misspoken
+        if comp.definition == "ELSE" and _ELSE_IF.match(span) and span not in spans:
+            named.append(span)
+            comp = comp.model_copy(update={"definition": "ELSEIF", "inputs": []})
+        spans.add(span)
+        components.append(comp)
+    return (flow.model_copy(update={"components": components}), named) if named else (flow, [])
+
+
 def repair_outline(
     flow: Flow, catalog: CatalogView, offered_steps: Sequence[Mapping[str, Any]] | None = None
 ) -> tuple[Flow, dict[str, list[str]]]:
@@ -461,6 +485,7 @@ def repair_outline(
         ("lone_paths_unwrapped", unwrap_lone_paths),
         ("failures_caught", catch_failures),
         ("unstated_ifs_unwrapped", unwrap_unstated_ifs),
+        ("else_ifs_named", name_else_ifs),
     ]
     if offered_steps is not None:
         repairs.append(("steps_named", partial(name_steps, offered=offered_steps)))

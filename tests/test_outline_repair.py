@@ -14,6 +14,7 @@ from flowgen.graph.outline_repair import (
     ends_in_a_loop,
     ends_with_repeated_step,
     loop_record_steps_over_lists,
+    name_else_ifs,
     repair_outline,
     repeated_block,
     unwrap_lone_paths,
@@ -424,3 +425,44 @@ def test_a_renamed_step_decides_the_loop_repairs(catalog: Catalog) -> None:
     assert shape(repaired) == [(1, None, "look_up_slack_user"), (2, None, "send_direct_message")]
     # Without the offer nothing is renamed and the loop over the list stays.
     assert shape(repair_outline(flow, catalog)[0]) == shape(flow)
+
+
+def test_an_else_that_says_else_if_becomes_an_elseif() -> None:
+    """itsm-dev-long-08 and soc-dev-long-03 with adapter v11: "else if it's past the
+    remediation due date" written as an ELSE, which loses its test. An ELSE on the words
+    of an earlier branch stays: it is the chain's last branch on borrowed words."""
+    flow = outline(
+        "daily",
+        [
+            (None, "flowlogic", "IF"),
+            (1, "action", "update_record"),
+            (None, "flowlogic", "ELSE"),
+            (3, "action", "update_record"),
+            (None, "flowlogic", "ELSE"),
+            (5, "action", "log"),
+            (None, "flowlogic", "IF"),
+            (None, "flowlogic", "ELSE"),
+        ],
+        {
+            1: "if an exploit exists",
+            3: "else if it's past the remediation due date",
+            5: "else if it's past the remediation due date",
+            7: "if it is gold",
+            8: "Otherwise, if it is silver",
+        },
+    )
+    named, spans = name_else_ifs(flow)
+    assert spans == ["else if it's past the remediation due date", "Otherwise, if it is silver"]
+    assert [d for _, _, d in shape(named)] == [
+        "IF", "update_record", "ELSEIF", "update_record", "ELSE", "log", "IF", "ELSEIF",
+    ]  # fmt: skip
+    plain = outline("daily", [(None, "flowlogic", "IF"), (None, "flowlogic", "ELSE")])
+    assert name_else_ifs(plain) == (plain, [])
+
+
+def test_gold_elses_never_say_else_if() -> None:
+    repo = Path(__file__).resolve().parent.parent
+    for name in ("handwritten", "synthetic"):
+        for case in read_cases([repo / "data" / f"{name}.jsonl"]):
+            if case.flow:
+                assert name_else_ifs(Flow.model_validate(case.flow))[1] == [], case.id
