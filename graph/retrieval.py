@@ -52,6 +52,8 @@ TABLE_K = 3
 COLUMN_K = (8, 4)  # columns shown of the most likely table, and of the others
 COLUMN_TABLES = 2  # tables whose columns an inputs turn shows (a third added no recall on dev)
 QUERY_TYPES = ("condition", "values")
+# Steps whose table a one-word label in their span names (graph/named_table.py).
+LOOK_UPS = frozenset({"look_up_records", "look_up_record"})
 WALK_HOPS = 3  # dot-walks offered up to three reference hops from a pill
 # Inputs that take an address, and its kind: Send Email's recipients (ServiceNow's Send
 # Email action), Send SMS's and WhatsApp's numbers. Offered any pill, adapter v11 sent 15
@@ -237,11 +239,14 @@ class InputsRetriever:
         # A table named by its label in the span is the only one the grammar admits
         # (graph/named_table.py), for a record trigger and for a step whose table no
         # record input decides; the prompt shows the offer as retrieved.
+        # A look-up's table is named by a one-word label as well ("find the open cases on
+        # it"); a trigger's is not ("a malware incident" is a security incident).
         record_bound = any(p.type == "record" for p in params)
-        named = named_table(annotation, tables) if not record_bound else None
+        item = flow.component(order) if order else None
+        min_words = 1 if item is not None and item.definition in LOOK_UPS else 2
+        named = named_table(annotation, tables, min_words) if not record_bound else None
         chosen = [t for t in tables if t["name"] == named] if named else tables
         variants = self._variants(params, chosen, pills, order)
-        item = flow.component(order) if order else None
         if item is not None and item.definition == "ASSIGNSUBFLOWOUTPUTS":
             # an output's value: a pill (of any type) or a literal such as `true`
             variants = [[InputSpec(p.name, "text") for p in params]]

@@ -1,7 +1,7 @@
 """The table a record trigger's words name (graph/named_table.py): a label of two words or
 more, named alone, decides the trigger's table; one-word labels and spans naming two
-tables leave it to the model. Checked on the shipped catalogs and on every gold record
-trigger of the train and dev splits."""
+tables leave it to the model (a look-up's one-word label decides its table). Checked on
+the shipped catalogs and on every gold record trigger and look-up of train and dev."""
 
 from __future__ import annotations
 
@@ -106,6 +106,53 @@ def test_the_named_step_table_is_the_gold_one_on_nearly_every_train_and_dev_step
                 named += 1
                 right += found == table
     assert named >= 40 and right >= named - 1
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize(
+    ("installation", "span", "named"),
+    [
+        ("globex-csm", "find the open cases on it", "sn_customerservice_case"),
+        ("globex-csm", "Find all RMAs still in the Requested state", "x_globex_rma"),
+        (
+            "acme-itsm",
+            "all applications whose end of support date falls within 90 days",
+            "cmdb_ci_appl",
+        ),
+        # a label that qualifies another noun names nothing
+        ("globex-csm", "their accounts' open escalations", None),
+        ("acme-itsm", "the change freeze windows", None),
+    ],
+)
+def test_a_look_up_span_names_its_table_by_a_one_word_label(
+    installation: str, span: str, named: str | None
+) -> None:
+    assert named_table(span, TABLES[installation], min_words=1) == named
+    if named is not None:
+        assert named_table(span, TABLES[installation]) is None  # not a trigger's evidence
+
+
+@pytest.mark.unit
+def test_one_word_labels_name_the_gold_table_of_nearly_every_look_up() -> None:
+    """Look-ups of the hand-written train and dev flows and of the synthetic ones, all
+    the installation's tables offered: where a label of any length names a table, it is
+    gold's for all but 5 of the hand-written ones and every synthetic one."""
+    named = {"handwritten": 0, "synthetic": 0}
+    wrong = dict.fromkeys(named, 0)
+    for name in named:
+        for case in read_cases([REPO / "data" / f"{name}.jsonl"]):
+            if case.split not in ("train", "dev") or not case.flow:
+                continue
+            for comp in case.flow["components"]:
+                if comp["definition"] not in ("look_up_records", "look_up_record"):
+                    continue
+                span = comp.get("annotation") or ""
+                found = named_table(span, TABLES[case.installation], min_words=1)
+                if found is not None:
+                    named[name] += 1
+                    wrong[name] += found != _inputs(comp).get("table")
+    assert named["handwritten"] >= 100 and wrong["handwritten"] <= 5
+    assert named["synthetic"] >= 600 and wrong["synthetic"] == 0
 
 
 def test_the_grammar_admits_only_the_named_table_where_no_record_decides(synced_store) -> None:
