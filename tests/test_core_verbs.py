@@ -14,6 +14,7 @@ from flowgen.graph.core_verbs import (
     NEW_TASK,
     SMS,
     VERB_STEPS,
+    changes_a_record,
     core_step_named,
     name_core_steps,
 )
@@ -115,3 +116,41 @@ def test_the_phrases_name_the_gold_step_of_nearly_every_span() -> None:
                 right += comp["definition"] == core_step_named(span)
     assert named > 300
     assert named - right <= 2, (right, named)
+
+
+@pytest.mark.unit
+def test_a_message_whose_span_changes_a_record_becomes_an_update() -> None:
+    """itsm-dev-long-07 with adapter v11: `send_email | set them as the caller`. Only
+    messages are renamed: a look-up or a bulk update opening so stays ("close all the
+    open tasks" is update_multiple_records)."""
+    answered = Flow.model_validate(
+        flow(
+            step(1, "send_email", annotation="set them as the caller"),
+            step(2, "update_multiple_records", annotation="close all the open tasks"),
+            step(3, "log", annotation="then raises the incident to priority 1"),
+            step(4, "send_email", annotation="email the caller"),
+            trigger=("daily", {}),
+            annotation="every day",
+        )
+    )
+    renamed, changes = name_core_steps(answered)
+    assert changes == ["1: send_email -> update_record", "3: log -> update_record"]
+    assert [c.definition for c in renamed.components] == [
+        "update_record",
+        "update_multiple_records",
+        "update_record",
+        "send_email",
+    ]
+
+
+@pytest.mark.unit
+def test_no_gold_message_opens_with_a_verb_that_changes_a_record() -> None:
+    messages = 0
+    for name in ("handwritten", "synthetic"):
+        for case in read_cases([REPO / "data" / f"{name}.jsonl"]):
+            if case.split not in ("train", "dev") or not case.flow:
+                continue
+            for comp in case.flow.get("components", []):
+                if changes_a_record(comp.get("annotation") or ""):
+                    messages += comp["definition"] in ("send_email", "send_sms", "log")
+    assert messages == 0
