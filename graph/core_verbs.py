@@ -89,10 +89,19 @@ REPLACEABLE = frozenset(
 _LOG_TARGETS = frozenset({"note", "notes", "as", "on", "record", "ticket", "case", "incident"})
 
 
+def _words(span: str) -> list[str]:
+    return re.findall(r"[a-z]+", span.lower())
+
+
+def _after_fillers(words: list[str]) -> list[str]:
+    """The span's words from the first that is not a filler ("just", "then")."""
+    return list(itertools.dropwhile(LEADING_FILLERS.__contains__, words))
+
+
 def _opening_verb(words: list[str]) -> str:
-    """The span's first word after fillers ("just", "then"), singular: "logs" is "log". An
-    article there makes it a noun phrase ("the email's attachments"), with no verb."""
-    word = next((w for w in words if w not in LEADING_FILLERS), "")
+    """The span's first word after fillers, singular: "logs" is "log". An article there
+    makes it a noun phrase ("the email's attachments"), with no verb."""
+    word = next(iter(_after_fillers(words)), "")
     return word[:-1] if word.endswith("s") and len(word) > 3 else word
 
 
@@ -100,7 +109,7 @@ def core_step_named(span: str) -> str | None:
     """The core step the span's opening verb or one of its phrases asks for, or None.
     Asking for approval comes first ("email the manager for approval" asks for it)."""
     text = span.lower()
-    words = re.findall(r"[a-z]+", text)
+    words = _words(text)
     if APPROVAL.search(text):
         return "ask_for_approval"
     step = VERB_STEPS.get(_opening_verb(words))
@@ -108,7 +117,7 @@ def core_step_named(span: str) -> str | None:
         return None
     if step is not None:
         return step
-    if NEW_TASK.match(" ".join(itertools.dropwhile(LEADING_FILLERS.__contains__, words))):
+    if NEW_TASK.match(" ".join(_after_fillers(words))):
         return "create_task"
     if SMS.search(text) and not _TEXTING_VENDORS & set(words):
         return "send_sms"
@@ -117,7 +126,7 @@ def core_step_named(span: str) -> str | None:
 
 def changes_a_record(span: str) -> bool:
     """Whether the span opens with a verb that changes a record (`UPDATE_VERBS`)."""
-    return _opening_verb(re.findall(r"[a-z]+", span.lower())) in UPDATE_VERBS
+    return _opening_verb(_words(span)) in UPDATE_VERBS
 
 
 def name_core_steps(flow: Flow) -> tuple[Flow, list[str]]:

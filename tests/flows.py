@@ -1,8 +1,16 @@
-"""Small builders for flow dicts, so each test shows only what it is about."""
+"""Small builders for flow dicts, so each test shows only what it is about, and the gold
+steps the rules after the model are checked against."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from functools import cache
+from pathlib import Path
 from typing import Any
+
+from flowgen.training.cases import Case, read_cases
+
+DATA = Path(__file__).resolve().parent.parent / "data"
 
 Trigger = tuple[str | None, dict[str, str]]
 INCIDENT_UPDATED: Trigger = ("record_update", {"table": "incident", "condition": "priority=1"})
@@ -76,3 +84,21 @@ def generated(
         installation, store=store, engine=engine, checkpoints=False, guard=None
     )
     return generator.generate(requirement).flow
+
+
+@cache
+def _train_and_dev(name: str) -> tuple[Case, ...]:
+    return tuple(
+        case
+        for case in read_cases([DATA / f"{name}.jsonl"])
+        if case.split in ("train", "dev") and case.flow
+    )
+
+
+def gold_steps(*names: str) -> Iterator[tuple[Case, dict[str, Any]]]:
+    """(case, component) for every component of the train and dev gold flows of
+    data/NAME.jsonl for each name ("handwritten", "synthetic"), read once per session."""
+    for name in names:
+        for case in _train_and_dev(name):
+            for comp in (case.flow or {}).get("components", []):
+                yield case, comp

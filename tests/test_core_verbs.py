@@ -3,10 +3,8 @@ hand-written gold steps of train and dev."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
-from flows import flow, step
+from flows import flow, gold_steps, step
 
 from flowgen.flow.model import Flow
 from flowgen.graph.core_verbs import (
@@ -18,9 +16,6 @@ from flowgen.graph.core_verbs import (
     core_step_named,
     name_core_steps,
 )
-from flowgen.training.cases import read_cases
-
-REPO = Path(__file__).resolve().parent.parent
 
 
 @pytest.mark.unit
@@ -63,15 +58,12 @@ def test_the_verbs_name_the_gold_step_of_nearly_every_hand_written_span() -> Non
     is that step but for vendors' steps (WhatsApp, Slack, Salesforce), which
     graph/named_steps.py names first."""
     named = right = 0
-    for case in read_cases([REPO / "data" / "handwritten.jsonl"]):
-        if case.split not in ("train", "dev") or not case.flow:
+    for _, comp in gold_steps("handwritten"):
+        step = core_step_named(comp.get("annotation") or "")
+        if step is None or comp.get("category") == "flowlogic":
             continue
-        for comp in case.flow.get("components", []):
-            step = core_step_named(comp.get("annotation") or "")
-            if step is None or comp.get("category") == "flowlogic":
-                continue
-            named += 1
-            right += comp["definition"] == step
+        named += 1
+        right += comp["definition"] == step
     assert named > 100
     assert right / named > 0.93, (right, named)
 
@@ -103,17 +95,13 @@ def test_the_phrases_name_the_gold_step_of_nearly_every_span() -> None:
     approval, say SMS or open with "create a task": the gold step is the one named in all
     but one (a cancellation of items "still waiting for approval")."""
     named = right = 0
-    for name in ("handwritten", "synthetic"):
-        for case in read_cases([REPO / "data" / f"{name}.jsonl"]):
-            if case.split not in ("train", "dev") or not case.flow:
-                continue
-            for comp in case.flow.get("components", []):
-                span = (comp.get("annotation") or "").lower()
-                phrased = APPROVAL.search(span) or SMS.search(span) or NEW_TASK.match(span)
-                if not phrased or comp.get("category") == "flowlogic":
-                    continue
-                named += 1
-                right += comp["definition"] == core_step_named(span)
+    for _, comp in gold_steps("handwritten", "synthetic"):
+        span = (comp.get("annotation") or "").lower()
+        phrased = APPROVAL.search(span) or SMS.search(span) or NEW_TASK.match(span)
+        if not phrased or comp.get("category") == "flowlogic":
+            continue
+        named += 1
+        right += comp["definition"] == core_step_named(span)
     assert named > 300
     assert named - right <= 2, (right, named)
 
@@ -146,11 +134,7 @@ def test_a_message_whose_span_changes_a_record_becomes_an_update() -> None:
 @pytest.mark.unit
 def test_no_gold_message_opens_with_a_verb_that_changes_a_record() -> None:
     messages = 0
-    for name in ("handwritten", "synthetic"):
-        for case in read_cases([REPO / "data" / f"{name}.jsonl"]):
-            if case.split not in ("train", "dev") or not case.flow:
-                continue
-            for comp in case.flow.get("components", []):
-                if changes_a_record(comp.get("annotation") or ""):
-                    messages += comp["definition"] in ("send_email", "send_sms", "log")
+    for _, comp in gold_steps("handwritten", "synthetic"):
+        if changes_a_record(comp.get("annotation") or ""):
+            messages += comp["definition"] in ("send_email", "send_sms", "log")
     assert messages == 0

@@ -3,15 +3,10 @@ gold flows it must leave alone, and through the graph."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
-from flows import flow, generated, inputs_of, step
+from flows import flow, generated, gold_steps, inputs_of, step
 
 from flowgen.graph.if_polarity import CONDITION_LOGIC, settle_polarity
-from flowgen.training.cases import read_cases
-
-REPO = Path(__file__).resolve().parent.parent
 
 
 @pytest.mark.unit
@@ -36,19 +31,14 @@ def test_a_boolean_test_follows_its_words(condition: str, span: str, settled: st
 @pytest.mark.unit
 def test_gold_boolean_tests_already_follow_their_words() -> None:
     seen = 0
-    for path in ("handwritten.jsonl", "synthetic.jsonl"):
-        for case in read_cases([REPO / "data" / path]):
-            if path.startswith("hand") and case.split not in ("train", "dev"):
-                continue
-            for comp in (case.flow or {}).get("components", []):
-                if comp["definition"] not in CONDITION_LOGIC:
-                    continue
-                inputs = {i["name"]: i["value"] for i in comp.get("inputs", [])}
-                condition = inputs.get("condition", "")
-                if settle_polarity(condition, "if not") == settle_polarity(condition, "if"):
-                    continue  # not a lone boolean test
-                seen += 1
-                assert settle_polarity(condition, comp.get("annotation") or "") == condition
+    for _, comp in gold_steps("handwritten", "synthetic"):
+        if comp["definition"] not in CONDITION_LOGIC:
+            continue
+        condition = inputs_of(comp).get("condition", "")
+        if settle_polarity(condition, "if not") == settle_polarity(condition, "if"):
+            continue  # not a lone boolean test
+        seen += 1
+        assert settle_polarity(condition, comp.get("annotation") or "") == condition
     assert seen > 100
 
 

@@ -3,18 +3,14 @@ look-ups it must agree with, and through the graph."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
-from flows import flow, generated, inputs_of, step
+from flows import flow, generated, gold_steps, inputs_of, step
 
 from flowgen.flow.catalog import load_catalog
 from flowgen.flow.model import FlowInput
 from flowgen.graph.named_group import GROUP_TABLE, look_up_named_group, named_group
 from flowgen.shipped import catalogs
-from flowgen.training.cases import read_cases
 
-REPO = Path(__file__).resolve().parent.parent
 CATALOGS = {installation: load_catalog(path) for installation, path in catalogs().items()}
 
 
@@ -42,21 +38,15 @@ def test_gold_look_ups_of_a_named_group_read_it_by_name() -> None:
     all but one look it up by that name, and the rule leaves that one ("the VIP group"
     for `name=VIP Support`) as written."""
     seen, agree = 0, 0
-    for case in read_cases([REPO / "data" / "handwritten.jsonl"]):
-        if case.split not in ("train", "dev"):
+    for case, comp in gold_steps("handwritten"):
+        name = named_group(comp.get("annotation") or "")
+        if comp["definition"] != "look_up_record" or name is None:
             continue
-        for comp in (case.flow or {}).get("components", []):
-            name = named_group(comp.get("annotation") or "")
-            if comp["definition"] != "look_up_record" or name is None:
-                continue
-            inputs = {i["name"]: i["value"] for i in comp.get("inputs", [])}
-            seen += 1
-            agree += inputs == {"table": GROUP_TABLE, "conditions": f"name={name}"}
-            written = [FlowInput(**i) for i in comp["inputs"]]
-            assert (
-                look_up_named_group(written, comp["annotation"], CATALOGS[case.installation])[1]
-                == []
-            )
+        seen += 1
+        agree += inputs_of(comp) == {"table": GROUP_TABLE, "conditions": f"name={name}"}
+        written = [FlowInput(**i) for i in comp["inputs"]]
+        catalog = CATALOGS[case.installation]
+        assert look_up_named_group(written, comp["annotation"], catalog)[1] == []
     assert seen >= 30
     assert agree >= seen - 1, (agree, seen)
 

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from flows import flow, step
+from flows import flow, gold_steps, step
 
 from flowgen.flow.catalog import load_catalog
 from flowgen.graph.named_table import named_table
@@ -140,17 +140,14 @@ def test_one_word_labels_name_the_gold_table_of_nearly_every_look_up() -> None:
     named = {"handwritten": 0, "synthetic": 0}
     wrong = dict.fromkeys(named, 0)
     for name in named:
-        for case in read_cases([REPO / "data" / f"{name}.jsonl"]):
-            if case.split not in ("train", "dev") or not case.flow:
+        for case, comp in gold_steps(name):
+            if comp["definition"] not in ("look_up_records", "look_up_record"):
                 continue
-            for comp in case.flow["components"]:
-                if comp["definition"] not in ("look_up_records", "look_up_record"):
-                    continue
-                span = comp.get("annotation") or ""
-                found = named_table(span, TABLES[case.installation], min_words=1)
-                if found is not None:
-                    named[name] += 1
-                    wrong[name] += found != _inputs(comp).get("table")
+            span = comp.get("annotation") or ""
+            found = named_table(span, TABLES[case.installation], min_words=1)
+            if found is not None:
+                named[name] += 1
+                wrong[name] += found != _inputs(comp).get("table")
     assert named["handwritten"] >= 100 and wrong["handwritten"] <= 5
     assert named["synthetic"] >= 600 and wrong["synthetic"] == 0
 
