@@ -142,6 +142,20 @@ def named_trigger(requirement: str, offered: list[str]) -> str | None:
             found.append((match.start(), trigger))
     if found:
         return min(found)[1]
+    clause = record_trigger_clause(text)
+    if clause is None:
+        return None
+    _, named = clause
+    if named is None:
+        return None  # a requested item: record or service catalog trigger, either is written
+    # The first clause that names a trigger decides; two names are no cue.
+    return named[0] if len(named) == 1 and named[0] in offered else None
+
+
+def record_trigger_clause(text: str) -> tuple[re.Match[str], list[str] | None] | None:
+    """The clause of `text` (lower case, single spaces) that names a record trigger, and
+    the triggers it names (None for a requested catalog item, which names either a record
+    or the service catalog trigger); None if no clause names one."""
     arrow = _ARROW.match(text)
     opening = _OPENING.match(text) or arrow
     clauses = [opening] if opening is not None else list(_LATER.finditer(text))
@@ -150,11 +164,10 @@ def named_trigger(requirement: str, offered: list[str]) -> str | None:
         if clause_match is arrow:  # "case closed ->" says "a case is closed"
             clause = re.sub(r"\b(\w+ed)\b", r"is \1", clause, count=1)
         if _CATALOG.search(clause):
-            return None  # a requested item: record or service catalog trigger, either is written
+            return clause_match, None
         named = [t for t, pattern in RECORD_CUES if pattern.search(clause)]
         if "email" in named:
             named = ["email"]  # an inbound email, whatever else the clause says of the record
         if named:
-            # The first clause that names a trigger decides; two names are no cue.
-            return named[0] if len(named) == 1 and named[0] in offered else None
+            return clause_match, named
     return None
