@@ -1,0 +1,88 @@
+"""A record trigger's span moved to the clause that names the trigger (graph/trigger_span.py)."""
+
+from __future__ import annotations
+
+import pytest
+from flows import DATA, flow, step
+
+from flowgen.flow.model import Flow
+from flowgen.graph.trigger_span import restore_trigger_span, trigger_clause
+from flowgen.training.cases import read_cases
+
+STORY = (
+    "As a vulnerability manager, I want the owner of a server to receive an email when a"
+    " Critical vulnerable item on that server is closed, so that server owners see the"
+    " remediation work."
+)
+
+CLOSED = "when a Critical vulnerable item on that server is closed"
+
+
+def _moved(requirement: str, span: str, kind: str = "record_update") -> str | None:
+    outline = Flow.model_validate(
+        flow(step(1, "log", annotation="log it"), trigger=(kind, {}), annotation=span)
+    )
+    repaired, changes = restore_trigger_span(outline, requirement)
+    assert repaired.trigger is not None
+    return repaired.trigger.annotation if changes else None
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize(
+    ("requirement", "span", "moved"),
+    [
+        # a user story's opening, and a step's words, are no trigger's span
+        (STORY, "As a vulnerability manager", CLOSED),
+        (
+            "For each suspicious IP observable on a new security incident, block the address"
+            " for 12 hours.",
+            "for 12 hours",
+            "For each suspicious IP observable on a new security incident",
+        ),
+        (
+            "feature request case created -> route to the product's owner group, then log it",
+            "route to the product's owner group",
+            "feature request case created",
+        ),
+        # a span that says when the flow runs stays
+        (STORY, "when a Critical vulnerable item is closed", None),
+        # so does one inside the clause ("a P1 incident" is its subject)
+        ("When a P1 incident is created, page the on-call engineer.", "a P1 incident", None),
+        # and one the clause refers back to: the record is named in the span
+        ("Mirror every billing case to Salesforce when it is created.", "every billing case", None),
+        # no clause names a record trigger
+        ("cases from social media should go to the social care team", "social media", None),
+    ],
+)
+def test_a_span_that_names_no_trigger_moves_to_the_clause_that_does(
+    requirement: str, span: str, moved: str | None
+) -> None:
+    assert _moved(requirement, span) == moved
+
+
+@pytest.mark.unit
+def test_scheduled_triggers_keep_their_span() -> None:
+    assert _moved(STORY, "As a vulnerability manager", kind="daily") is None
+
+
+@pytest.mark.unit
+def test_the_clause_keeps_the_requirement_s_words() -> None:
+    said = "Hi team, on the portal WHEN a  Case is closed, send the survey."
+    assert trigger_clause(said) == "WHEN a Case is closed"
+    assert trigger_clause("Hi team, send the survey for closed cases.") is None
+
+
+@pytest.mark.unit
+def test_no_gold_trigger_span_moves() -> None:
+    """Every hand-written and synthetic gold flow, all splits: the experts' spans name
+    their triggers, or are the subject of the clause that does."""
+    checked = 0
+    for name in ("handwritten", "synthetic"):
+        for case in read_cases([DATA / f"{name}.jsonl"]):
+            if not case.flow or not case.flow.get("trigger"):
+                continue
+            outline = Flow.model_validate(case.flow)
+            _, changes = restore_trigger_span(outline, case.requirement)
+            assert not changes, (case.id, changes)
+            checked += 1
+    assert checked > 3000
