@@ -63,6 +63,7 @@ from flowgen.graph.if_polarity import CONDITION_LOGIC, settle_if_polarity
 from flowgen.graph.input_examples import closest_item_inputs
 from flowgen.graph.named_address import send_to_named_address
 from flowgen.graph.named_group import look_up_named_group
+from flowgen.graph.named_record import update_named_record
 from flowgen.graph.outline_repair import (
     LIST_TYPES,
     ends_in_a_loop,
@@ -605,6 +606,17 @@ def inputs_node(state: FlowState, runtime: Runtime[RunContext]) -> dict[str, Any
                     if unnamed:
                         out["unnamed_terms_dropped"] = unnamed
                 step = flow.component(order) if order else None
+                if annotation and step is not None and step.definition == "update_record":
+                    # before the field rules: they read the table the update works on
+                    inputs, renamed = update_named_record(
+                        inputs,
+                        annotation,
+                        _trigger_table(flow),
+                        _installation_tables(retriever),
+                        retriever.catalog,
+                    )
+                    if renamed:
+                        out["record_named"] = renamed
                 if annotation and step is not None:
                     inputs, changed = _ground_step_inputs(
                         step.definition, inputs, offered.params, annotation, retriever, out
@@ -688,6 +700,23 @@ def finish_node(state: FlowState, runtime: Runtime[RunContext]) -> dict[str, Any
 
 
 # -- helpers --------------------------------------------------------------------------------
+def _trigger_table(flow: Flow) -> str | None:
+    """The table a record trigger's inputs name, once they are filled."""
+    if flow.trigger is None:
+        return None
+    return next((i.value for i in flow.trigger.inputs if i.name == "table"), None)
+
+
+def _installation_tables(retriever: InputsRetriever) -> list[dict[str, Any]]:
+    """Every table of the installation, `name` and `label`."""
+    catalog = retriever.catalog
+    return [
+        {"name": name, "label": table.label if table else None}
+        for name in retriever.tools.list_names(kind="tables")
+        for table in [catalog.table(name)]
+    ]
+
+
 def consensus_choice(
     results: list[GenerationResult], catalog: CatalogView, requirement: str
 ) -> tuple[int, list[float]]:

@@ -24,7 +24,7 @@ from flowgen.flow.catalog import CatalogView, Column, Param
 from flowgen.flow.flowlogic import FLOW_LOGIC, subflow_output_params
 from flowgen.flow.model import Flow
 from flowgen.flow.validator import PillRoot, pill_roots
-from flowgen.graph.named_table import named_table
+from flowgen.graph.named_table import kind_labels, named_table
 from flowgen.graph.trigger_cues import named_trigger
 from flowgen.tools.catalog_tools import Tools
 
@@ -240,11 +240,15 @@ class InputsRetriever:
         # (graph/named_table.py), for a record trigger and for a step whose table no
         # record input decides; the prompt shows the offer as retrieved.
         # A look-up's table is named by a one-word label as well ("find the open cases on
-        # it"); a trigger's is not ("a malware incident" is a security incident).
+        # it"); a trigger's is not, but "a malware incident" names the security incident
+        # by its kind.
         record_bound = any(p.type == "record" for p in params)
         item = flow.component(order) if order else None
         min_words = 1 if item is not None and item.definition in LOOK_UPS else 2
-        named = named_table(annotation, tables, min_words) if not record_bound else None
+        named = None
+        if not record_bound:
+            kinds = {t["name"]: kind_labels(self.catalog, t["name"]) for t in tables}
+            named = named_table(annotation, tables, min_words, kinds)
         chosen = [t for t in tables if t["name"] == named] if named else tables
         variants = self._variants(params, chosen, pills, order)
         if item is not None and item.definition == "ASSIGNSUBFLOWOUTPUTS":
