@@ -45,6 +45,7 @@ from flowgen.flow.errors import FlowError
 from flowgen.flow.flowlogic import FLOW_LOGIC
 from flowgen.flow.model import Flow, FlowInput, flow_json
 from flowgen.flow.validator import pill_roots, validate_flow
+from flowgen.graph.approval_outcome import approval_outcome
 from flowgen.graph.choice_grounding import (
     add_step_settings,
     ground_choices,
@@ -63,7 +64,6 @@ from flowgen.graph.if_polarity import CONDITION_LOGIC, settle_if_polarity
 from flowgen.graph.input_examples import closest_item_inputs
 from flowgen.graph.named_address import send_to_named_address
 from flowgen.graph.named_group import look_up_named_group
-from flowgen.graph.named_record import update_named_record
 from flowgen.graph.outline_repair import (
     LIST_TYPES,
     ends_in_a_loop,
@@ -550,6 +550,8 @@ def inputs_node(state: FlowState, runtime: Runtime[RunContext]) -> dict[str, Any
         examples = _input_examples(state.get("input_examples") or [], shown, flow, order)
         if offered.named_table:
             out["table_named"] = offered.named_table
+        if offered.named_record:
+            out["record_named"] = offered.named_record
         offer = (offered.params, offered.tables, offered.columns, offered.pills)
         turn = item_turn(flow, order, *offer, earlier, examples, ctx.instructions)
         requirement = state["requirement"]
@@ -561,23 +563,26 @@ def inputs_node(state: FlowState, runtime: Runtime[RunContext]) -> dict[str, Any
             earlier = []
             turn = item_turn(flow, order, *offer, earlier, examples, ctx.instructions)
             messages = inputs_conversation(requirement, flow, earlier, turn, feedback)
-        given = None
-        if not feedback:
-            given = (
-                _stated_schedule(flow, requirement, offered.params)
-                if order == 0
-                else _only_list_to_loop(flow, order, offered.params, retriever.catalog)
+        given, why = None, ""
+        if not feedback and order == 0:
+            given, why = _stated_schedule(flow, requirement, offered.params), "schedule words"
+        elif not feedback:
+            given, why = (
+                _only_list_to_loop(flow, order, offered.params, retriever.catalog),
+                "one list in scope",
             )
+            if given is None:
+                given, why = approval_outcome(flow, order, retriever.catalog), "approval outcome"
         if given is not None:
             # Inputs known without the model (a schedule's words; a loop with one list
-            # in scope): no model call. The turn stays in the conversation, answered
-            # with them, as training showed it.
+            # in scope; an approval's outcome): no model call. The turn stays in the
+            # conversation, answered with them, as training showed it.
             inputs = [
                 FlowInput(name=p.name, value=given[p.name])
                 for p in offered.params
                 if p.name in given
             ]
-            out["inputs_given"] = "schedule words" if order == 0 else "one list in scope"
+            out["inputs_given"] = why
         else:
             result = ctx.generate(node, messages, offered.grammar, INPUTS_MAX_TOKENS)
             text = result.text if result.complete else _complete_lines(result.text)
@@ -606,17 +611,6 @@ def inputs_node(state: FlowState, runtime: Runtime[RunContext]) -> dict[str, Any
                     if unnamed:
                         out["unnamed_terms_dropped"] = unnamed
                 step = flow.component(order) if order else None
-                if annotation and step is not None and step.definition == "update_record":
-                    # before the field rules: they read the table the update works on
-                    inputs, renamed = update_named_record(
-                        inputs,
-                        annotation,
-                        _trigger_table(flow),
-                        _installation_tables(retriever),
-                        retriever.catalog,
-                    )
-                    if renamed:
-                        out["record_named"] = renamed
                 if annotation and step is not None:
                     inputs, changed = _ground_step_inputs(
                         step.definition, inputs, offered.params, annotation, retriever, out
@@ -700,23 +694,6 @@ def finish_node(state: FlowState, runtime: Runtime[RunContext]) -> dict[str, Any
 
 
 # -- helpers --------------------------------------------------------------------------------
-def _trigger_table(flow: Flow) -> str | None:
-    """The table a record trigger's inputs name, once they are filled."""
-    if flow.trigger is None:
-        return None
-    return next((i.value for i in flow.trigger.inputs if i.name == "table"), None)
-
-
-def _installation_tables(retriever: InputsRetriever) -> list[dict[str, Any]]:
-    """Every table of the installation, `name` and `label`."""
-    catalog = retriever.catalog
-    return [
-        {"name": name, "label": table.label if table else None}
-        for name in retriever.tools.list_names(kind="tables")
-        for table in [catalog.table(name)]
-    ]
-
-
 def consensus_choice(
     results: list[GenerationResult], catalog: CatalogView, requirement: str
 ) -> tuple[int, list[float]]:

@@ -3,40 +3,41 @@ refunded, add a work note to the case" updates the RMA's case, `{{trigger.curren
 on the case table, not the RMA.
 
 The small model updates the trigger's record whatever its span names: on dev it wrote
-`update_record | add a work note to the case` on the RMA, and `move the parent incident
-to resolved` on the incident task that triggered the flow. Where an update_record's span
-names a table by its label (one word is enough: graph/named_table.py's look-up rule)
-other than the trigger's, the trigger's table has exactly one reference column to it, and
-the model wrote the trigger's record, the update works on the record that column holds.
-Not for users and groups, nor for a table named after an object pronoun: in "assign it
-to the Network group", "link it to the open problem", the named record is where the
-update points the trigger's record, not the record updated. The values stay as written
-where every field they set is a column of the named table; otherwise nothing changes (a
-field of the trigger's table would fail validation on the other).
+`update_record | add a work note to the case` on the RMA, `move the parent incident to
+resolved` on the incident task that triggered the flow, and `mark the linked security
+incident high severity` on the phishing report (setting the report's verdict). Where an
+update_record's span names a table by its label (one word is enough, as for look-ups in
+graph/named_table.py) other than the trigger's, the trigger's table has exactly one
+reference column to it, and neither a record of that table (a look-up's) nor a loop's
+item (inside a loop the update is most often on the item) is in scope, the inputs grammar
+admits only that column's record and table, and the turn shows that table's columns
+first, so the values are written for it. Not for users and groups, nor for a table
+named after an object pronoun: in "assign it to the Network group", "link it to the open
+problem", the named record is where the update points the trigger's record, not the
+record updated.
 
-Gold: the hand-written train and dev updates the rule would change are 23; 21 update the
-named record that way (the others: "post a comment to the contact ...", where the contact
-is the recipient, and an update inside a loop, whose record is not the trigger's). No
-synthetic update names another table so.
+Gold: of the hand-written train and dev updates the rule names a record for, all but one
+update it (the other, "post a comment to the contact ...", comments on the case to its
+contact); no synthetic update names another table so.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from flowgen.flow.catalog import CatalogView
-from flowgen.flow.encoded_query import parse_query
-from flowgen.flow.model import FlowInput
+from flowgen.flow.validator import PillRoot
 from flowgen.graph.named_table import named_table
 
-TRIGGER_RECORD = "{{trigger.current}}"
 # Assignees, not records an update works on: "route it to the product's owner group".
 PEOPLE_TABLES = frozenset({"sys_user", "sys_user_group"})
 _OBJECT_PRONOUN = re.compile(r"\b(?:it|them)\b")
+RECORD_TYPES = frozenset({"record", "records"})
 
 
-def _references(catalog: CatalogView, table: str, target: str) -> list[str]:
+def references(catalog: CatalogView, table: str, target: str) -> list[str]:
     """The columns of `table` (and of the tables it extends) that reference `target`."""
     found: list[str] = []
     seen: set[str] = set()
@@ -48,35 +49,28 @@ def _references(catalog: CatalogView, table: str, target: str) -> list[str]:
     return found
 
 
-def update_named_record(
-    inputs: list[FlowInput],
+def named_record(
     annotation: str,
     trigger_table: str | None,
-    tables: list[dict[str, Any]],
+    pills: Sequence[PillRoot],
+    tables: Sequence[Mapping[str, Any]],
     catalog: CatalogView,
-) -> tuple[list[FlowInput], list[str]]:
-    """An update_record's inputs on the record its span names through the trigger's
-    record (see above), and `old -> new` for the trace. `tables`: the installation's
+) -> tuple[str, str] | None:
+    """(table, record pill) an update_record's span names through the trigger's record
+    (see above), or None. `pills`: the roots in scope; `tables`: the installation's
     tables (`name`, `label`)."""
-    written = {i.name: i.value for i in inputs}
-    if not trigger_table or written.get("record") != TRIGGER_RECORD:
-        return inputs, []
+    if not trigger_table or any(p.text.endswith(".item") for p in pills):
+        return None  # inside a loop the update is on its item, or the model's choice
     named = named_table(annotation, tables, min_words=1)
     if named is None or named == trigger_table or named in PEOPLE_TABLES:
-        return inputs, []
+        return None
+    if any(p.type in RECORD_TYPES and p.table == named for p in pills):
+        return None  # a record of that table found before: the model chooses
     label = next((str(t.get("label") or "") for t in tables if t["name"] == named), "")
     where = annotation.lower().find(label.lower()) if label else -1
     if where < 0 or _OBJECT_PRONOUN.search(annotation.lower()[:where]):
-        return inputs, []
-    columns = _references(catalog, trigger_table, named)
+        return None
+    columns = references(catalog, trigger_table, named)
     if len(columns) != 1:
-        return inputs, []
-    fields = [t.field for t in parse_query(written.get("values", "")) if t.field]
-    if any(catalog.column(named, f.split(".")[0]) is None for f in fields):
-        return inputs, []
-    record = f"{{{{trigger.current.{columns[0]}}}}}"
-    changed = {"record": record, "table_name": named}
-    new = [FlowInput(name=i.name, value=changed.get(i.name, i.value)) for i in inputs]
-    if "table_name" not in written:
-        new.append(FlowInput(name="table_name", value=named))
-    return new, [f"{written.get('table_name')} {TRIGGER_RECORD} -> {named} {record}"]
+        return None
+    return named, f"{{{{trigger.current.{columns[0]}}}}}"

@@ -24,6 +24,7 @@ from flowgen.flow.catalog import CatalogView, Column, Param
 from flowgen.flow.flowlogic import FLOW_LOGIC, subflow_output_params
 from flowgen.flow.model import Flow
 from flowgen.flow.validator import PillRoot, pill_roots
+from flowgen.graph.named_record import named_record
 from flowgen.graph.named_table import kind_labels, named_table
 from flowgen.graph.trigger_cues import named_trigger
 from flowgen.tools.catalog_tools import Tools
@@ -52,6 +53,8 @@ TABLE_K = 3
 COLUMN_K = (8, 4)  # columns shown of the most likely table, and of the others
 COLUMN_TABLES = 2  # tables whose columns an inputs turn shows (a third added no recall on dev)
 QUERY_TYPES = ("condition", "values")
+# Steps that may work on a record the span names through the trigger's (graph/named_record.py).
+RECORD_NAMING_STEPS = frozenset({"update_record"})
 # Steps whose table a one-word label in their span names (graph/named_table.py).
 LOOK_UPS = frozenset({"look_up_records", "look_up_record"})
 WALK_HOPS = 3  # dot-walks offered up to three reference hops from a pill
@@ -168,6 +171,7 @@ class InputsOffer:
     pills: list[PillRoot]
     grammar: str
     named_table: str | None = None  # the table the words name, the only one admitted
+    named_record: str | None = None  # the record pill they name, the only one admitted
 
     @property
     def empty(self) -> bool:
@@ -225,15 +229,28 @@ class InputsRetriever:
             batch = [a or requirement for _, _, a in flow.annotated_items()] + [annotation]
             self.tools.embed_queries(others=batch)
             self.cache.embedded.update(batch)
+        item = flow.component(order) if order else None
         tables: list[dict[str, Any]] = []
         if any(p.type == "table" for p in params):
             tables = self._candidate_tables(annotation, pills, params)
+        # An update of the record its words name through the trigger's record
+        # (graph/named_record.py): that table and record only, its columns shown first.
+        record = None
+        if item is not None and item.definition in RECORD_NAMING_STEPS:
+            record = named_record(
+                annotation, _trigger_table(flow), pills, self._labelled_tables(), self.catalog
+            )
+        if record is not None and record[0] not in [t["name"] for t in tables]:
+            tables.append({"name": record[0], "label": self._label(record[0])})
         shown: dict[str, list[Column]] = {}
         if any(p.type in QUERY_TYPES for p in params):
             # Columns only where a condition or values can name them, and only of the
             # tables most likely meant: every column line costs ~10 prompt tokens, and
             # the grammar admits every column of the chosen table anyway.
-            for rank, name in enumerate(_column_tables(tables, pills, params)[:COLUMN_TABLES]):
+            ranked = _column_tables(tables, pills, params)
+            if record is not None:
+                ranked = [record[0], *[t for t in ranked if t != record[0]]]
+            for rank, name in enumerate(ranked[:COLUMN_TABLES]):
                 shown[name] = self._shown_columns(name, annotation, COLUMN_K[min(rank, 1)])
         space = self._pill_space(pills)
         # A table named by its label in the span is the only one the grammar admits
@@ -243,19 +260,45 @@ class InputsRetriever:
         # it"); a trigger's is not, but "a malware incident" names the security incident
         # by its kind.
         record_bound = any(p.type == "record" for p in params)
-        item = flow.component(order) if order else None
         min_words = 1 if item is not None and item.definition in LOOK_UPS else 2
         named = None
-        if not record_bound:
-            kinds = {t["name"]: kind_labels(self.catalog, t["name"]) for t in tables}
-            named = named_table(annotation, tables, min_words, kinds)
+        if not record_bound and tables:
+            # Named among every table of the installation, as the rule was measured;
+            # a table retrieval missed joins the candidates ("sec inc" found `incident`,
+            # `sc_request` and `change_request`), its columns shown first.
+            every = self._labelled_tables()
+            kinds = {t["name"]: kind_labels(self.catalog, t["name"]) for t in every}
+            named = named_table(annotation, every, min_words, kinds)
+            if named is not None and named not in [t["name"] for t in tables]:
+                tables.append({"name": named, "label": self._label(named)})
+                if shown:
+                    first = self._shown_columns(named, annotation, COLUMN_K[0])
+                    kept = list(shown.items())[: COLUMN_TABLES - 1]
+                    shown = {named: first, **dict(kept)}
+            elif named is None:
+                named = named_table(annotation, tables, min_words, kinds)
+        if record is not None:
+            named = record[0]
         chosen = [t for t in tables if t["name"] == named] if named else tables
         variants = self._variants(params, chosen, pills, order)
+        if record is not None:
+            pill = record[1]
+            variants = [
+                [
+                    InputSpec(s.name, "options", [pill], required=s.required)
+                    if s.name == "record"
+                    else s
+                    for s in specs
+                ]
+                for specs in variants
+            ]
         if item is not None and item.definition == "ASSIGNSUBFLOWOUTPUTS":
             # an output's value: a pill (of any type) or a literal such as `true`
             variants = [[InputSpec(p.name, "text") for p in params]]
         grammar = inputs_grammar(variants=variants, pills=space)
-        return InputsOffer(params, tables, shown, pills, grammar, named)
+        return InputsOffer(
+            params, tables, shown, pills, grammar, named, record[1] if record else None
+        )
 
     # -- retrieval ---------------------------------------------------------------------
     def _candidate_tables(
@@ -377,6 +420,20 @@ class InputsRetriever:
 
     def _table_names(self) -> list[str]:
         return self.tools.list_names(kind="tables")
+
+    def _label(self, name: str) -> str | None:
+        table = self.catalog.table(name)
+        return table.label if table else None
+
+    def _labelled_tables(self) -> list[dict[str, Any]]:
+        return [{"name": n, "label": self._label(n)} for n in self._table_names()]
+
+
+def _trigger_table(flow: Flow) -> str | None:
+    """The table a record trigger's inputs name, once they are filled."""
+    if flow.trigger is None:
+        return None
+    return next((i.value for i in flow.trigger.inputs if i.name == "table"), None)
 
 
 def _column_tables(
