@@ -196,11 +196,12 @@ def ground_fields(
     pill on a reference column is left (the record it names is likely meant: "go to the
     social care team" is the group looked up, not the channel Social), and so is a
     boolean the words clear ("remove the escalated flag")."""
+    said = set(stems(annotation))
     named = named_settings(annotation, set(stems(f"{table} {table_label or ''}")), columns)
+    named = _resolve_shared_words(named, columns, said)
     if len(named) != 1:
         return query
     column_name, value = named[0]
-    said = set(stems(annotation))
     by_name = {c.name: c for c in columns}
     terms = parse_query(query)
     parts = [(t.connector, t.raw) for t in terms]
@@ -249,15 +250,37 @@ def unambiguous_settings(
 ) -> list[tuple[str, str]]:
     """`named_settings` less those whose words also name another column's setting: "high"
     names priority 2, impact 1, urgency 1 and severity 1 at once, "contain" both the state
-    Contain and `contained`; none of them is evidence for one column."""
+    Contain and `contained`; none of them is evidence for one column, unless the words
+    name that column too ("high severity")."""
     named = named_settings(annotation, table_words, columns)
+    return _resolve_shared_words(named, columns, set(stems(annotation)))
+
+
+def _resolve_shared_words(
+    named: list[tuple[str, str]], columns: list[Column], said: set[str]
+) -> list[tuple[str, str]]:
+    """Settings named by the same words ("high": priority 2, impact 1, urgency 1,
+    severity 1) are no evidence for any of them, unless the words also name exactly one
+    of their columns: "mark it high severity" is severity 1."""
     by_name = {c.name: c for c in columns}
     words = [_setting_words(by_name[c], v) for c, v in named]
-    return [
-        setting
-        for i, setting in enumerate(named)
-        if not any(words[i] & other for j, other in enumerate(words) if j != i)
-    ]
+    kept = []
+    for i, setting in enumerate(named):
+        rivals = [j for j, other in enumerate(words) if j != i and words[i] & other]
+        if not rivals:
+            kept.append(setting)
+            continue
+        labelled = [k for k in [i, *rivals] if _column_said(by_name[named[k][0]], words[k], said)]
+        if labelled == [i]:
+            kept.append(setting)
+    return kept
+
+
+def _column_said(column: Column, setting: set[str], said: set[str]) -> bool:
+    """Whether the words name the column itself, by every word of its label, besides
+    its setting (a flag's label is its setting: "Contained" names no column apart)."""
+    label = {w for w in stems(column.label or column.name) if w not in _FILLER}
+    return bool(label) and label <= said and not label <= setting
 
 
 # Trigger kinds whose condition filters the record as created: a named setting is `=`.

@@ -46,6 +46,7 @@ from flowgen.flow.flowlogic import FLOW_LOGIC
 from flowgen.flow.model import Flow, FlowInput, flow_json
 from flowgen.flow.validator import pill_roots, validate_flow
 from flowgen.graph.approval_outcome import approval_outcome
+from flowgen.graph.asked_logic import asked_flow_logic
 from flowgen.graph.choice_grounding import (
     add_step_settings,
     ground_choices,
@@ -319,7 +320,8 @@ def outline_prompt(
     grammar = outline_grammar(
         [offered.named_trigger] if offered.named_trigger else offered.all_triggers,
         steps,
-        offered.flow_logic,
+        # PARALLEL and TRY only where the words ask for them (graph/asked_logic.py)
+        asked_flow_logic(requirement, offered.flow_logic),
         requirement=requirement,
         allow_refusal=feedback is None and (may_refuse or must_refuse),
         allow_flow=not (feedback is None and must_refuse),

@@ -371,3 +371,20 @@ def test_the_inputs_node_moves_an_update_to_the_field_its_words_name(synced_stor
     assert result is not None
     update = inputs_of(result["components"][0])
     assert update["values"] == "state=3^work_notes=Waiting for the vendor"
+
+
+@pytest.mark.unit
+def test_a_word_shared_by_several_settings_names_the_one_whose_column_it_names() -> None:
+    """ "high" names priority 2, impact 1, urgency 1 and severity 1 on a security incident:
+    no evidence alone, but "high severity" is severity 1; a flag's label is its setting
+    ("Contain" stays ambiguous between the state and `contained`)."""
+    secops = load_catalog(REPO / "catalogs" / "initech-secops.yaml")
+    columns = secops.columns("sn_si_incident")
+    label = "Security Incident"
+    said = "mark the linked security incident high severity"
+    assert ground_fields("state=10", "sn_si_incident", label, said, columns) == "severity=1"
+    assert ground_fields("state=10", "sn_si_incident", label, "mark it high", columns) == (
+        "state=10"
+    )
+    moved = "move the incident to Contain"
+    assert add_named_settings("state=18", "sn_si_incident", label, moved, columns) == "state=18"
