@@ -44,9 +44,9 @@ from flowgen.flow.catalog import CatalogView, Param
 from flowgen.flow.errors import FlowError
 from flowgen.flow.flowlogic import FLOW_LOGIC
 from flowgen.flow.model import Flow, FlowInput, flow_json
-from flowgen.flow.validator import pill_roots, validate_flow
+from flowgen.flow.validator import PillRoot, pill_roots, validate_flow
 from flowgen.graph.approval_outcome import approval_outcome
-from flowgen.graph.asked_logic import asked_flow_logic
+from flowgen.graph.asked_logic import asked_names
 from flowgen.graph.choice_grounding import (
     add_step_settings,
     ground_choices,
@@ -65,6 +65,7 @@ from flowgen.graph.if_polarity import CONDITION_LOGIC, settle_if_polarity
 from flowgen.graph.input_examples import closest_item_inputs
 from flowgen.graph.named_address import send_to_named_address
 from flowgen.graph.named_group import look_up_named_group
+from flowgen.graph.named_recipient import RECIPIENTS, send_to_named_recipient
 from flowgen.graph.outline_repair import (
     LIST_TYPES,
     ends_in_a_loop,
@@ -315,13 +316,15 @@ def outline_prompt(
         admitted = {s["name"] for s in offered.steps} | set(offered.core_steps)
         admitted |= {c.definition for e in examples if e.flow for c in e.flow.components}
         steps = [name for name in offered.all_steps if name in admitted]
+    # an approval, a text message, a task or a deletion only where the words ask for one
+    steps = asked_names(requirement, steps)
     # Whether to refuse is decided once: a second outline, written to fix the
     # validator's complaints, must be a flow (v1 read the complaint as a reason).
     grammar = outline_grammar(
         [offered.named_trigger] if offered.named_trigger else offered.all_triggers,
         steps,
         # PARALLEL and TRY only where the words ask for them (graph/asked_logic.py)
-        asked_flow_logic(requirement, offered.flow_logic),
+        asked_names(requirement, offered.flow_logic),
         requirement=requirement,
         allow_refusal=feedback is None and (may_refuse or must_refuse),
         allow_flow=not (feedback is None and must_refuse),
@@ -501,13 +504,14 @@ def _ground_step_inputs(
     params: list[Param],
     annotation: str,
     retriever: InputsRetriever,
+    pills: list[PillRoot],
     out: dict[str, Any],
 ) -> tuple[list[FlowInput], list[str]]:
     """A step's inputs grounded in its annotation by the rules for its kind of step: the
     settings the words name (`NAMED_STEP_INPUTS`), the field they name
-    (`GROUNDED_STEP_FIELDS`), an IF's polarity, a group or an address named. Returns the
-    inputs and the choices grounded; the other rules' changes go in `out` under their
-    trace keys."""
+    (`GROUNDED_STEP_FIELDS`), an IF's polarity, a group, an address or a recipient named.
+    Returns the inputs and the choices grounded; the other rules' changes go in `out`
+    under their trace keys."""
     catalog, columns_of = retriever.catalog, retriever.tools.columns
     grounded: list[str] = []
     if definition in NAMED_STEP_INPUTS:
@@ -534,6 +538,11 @@ def _ground_step_inputs(
         inputs, changes = send_to_named_address(inputs, annotation)
     if changes:
         out[key] = changes
+    elif definition in RECIPIENTS:
+        # the person the words name, where they name no address
+        inputs, named = send_to_named_recipient(definition, inputs, annotation, pills, columns_of)
+        if named:
+            out["named_recipient"] = named
     return inputs, grounded
 
 
@@ -615,7 +624,13 @@ def inputs_node(state: FlowState, runtime: Runtime[RunContext]) -> dict[str, Any
                 step = flow.component(order) if order else None
                 if annotation and step is not None:
                     inputs, changed = _ground_step_inputs(
-                        step.definition, inputs, offered.params, annotation, retriever, out
+                        step.definition,
+                        inputs,
+                        offered.params,
+                        annotation,
+                        retriever,
+                        offered.pills,
+                        out,
                     )
                     grounded += changed
                 if grounded:

@@ -1,5 +1,6 @@
-"""Flow logic the requirement asks for (graph/asked_logic.py): PARALLEL only with words of
-simultaneity, TRY only with words of failure, in the outline grammar."""
+"""What the requirement asks for (graph/asked_logic.py): PARALLEL only with words of
+simultaneity, TRY only with words of failure, four core steps only with theirs, in the
+outline grammar."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from test_grammar import accepts
 
 from flowgen.engine.grammar import outline_grammar
 from flowgen.flow.flowlogic import FLOW_LOGIC
-from flowgen.graph.asked_logic import asked_flow_logic
+from flowgen.graph.asked_logic import asked_names
 from flowgen.training.cases import read_cases
 
 ALL = list(FLOW_LOGIC)
@@ -28,27 +29,46 @@ ALL = list(FLOW_LOGIC)
 def test_parallel_and_try_are_offered_only_where_asked_for(
     requirement: str, parallel: bool, tries: bool
 ) -> None:
-    offered = set(asked_flow_logic(requirement, ALL))
+    offered = set(asked_names(requirement, ALL))
     assert ({"PARALLEL", "PATH"} <= offered) is parallel
     assert ({"TRY", "CATCH"} <= offered) is tries
     assert {"IF", "ELSE", "FOREACH"} <= offered  # the rest is always offered
 
 
 @pytest.mark.unit
-def test_no_gold_flow_uses_flow_logic_its_requirement_does_not_ask_for() -> None:
-    """Train and dev, hand-written and synthetic: 246 PARALLELs and 299 TRYs, each with
-    its words."""
-    used = {"PARALLEL": 0, "TRY": 0}
+@pytest.mark.parametrize(
+    ("requirement", "step", "asked"),
+    [
+        ("When a P1 incident is opened, text the on-call engineer.", "send_sms", True),
+        ("When a case is resolved, thank the contact in the comments.", "send_sms", False),
+        ("When a change is high risk, get the CAB's sign-off.", "ask_for_approval", True),
+        ("When a change is high risk, email the CAB.", "ask_for_approval", False),
+        ("When a laptop is ordered, open a task for the desk team.", "create_task", True),
+        ("Every night, purge the expired desk bookings.", "delete_record", True),
+        ("Every night, close the expired desk bookings.", "delete_record", False),
+    ],
+)
+def test_four_core_steps_are_offered_only_where_asked_for(
+    requirement: str, step: str, asked: bool
+) -> None:
+    assert (step in asked_names(requirement, [step, "update_record"])) is asked
+
+
+@pytest.mark.unit
+def test_no_gold_flow_uses_a_name_its_requirement_does_not_ask_for() -> None:
+    """Train and dev, hand-written and synthetic: 246 PARALLELs, 299 TRYs, 497 approvals,
+    29 text messages, 17 tasks and 5 deletions, each with its words."""
+    gated = {"PARALLEL", "TRY", "ask_for_approval", "send_sms", "create_task", "delete_record"}
+    used = dict.fromkeys(gated, 0)
     for name in ("handwritten", "synthetic"):
         for case in read_cases([DATA / f"{name}.jsonl"]):
             if case.split not in ("train", "dev") or not case.flow:
                 continue
-            offered = set(asked_flow_logic(case.requirement, ALL))
-            for comp in case.flow.get("components", []):
-                if comp["category"] == "flowlogic":
-                    assert comp["definition"] in offered, (case.id, comp["definition"])
-                    used[comp["definition"]] = used.get(comp["definition"], 0) + 1
-    assert used["PARALLEL"] >= 240 and used["TRY"] >= 290
+            names = {comp["definition"] for comp in case.flow.get("components", [])}
+            assert set(asked_names(case.requirement, sorted(names))) == names, case.id
+            for gate in gated & names:
+                used[gate] += 1
+    assert used["PARALLEL"] >= 240 and used["TRY"] >= 290 and used["send_sms"] >= 25
 
 
 @pytest.mark.unit
@@ -57,7 +77,7 @@ def test_the_outline_grammar_admits_no_parallel_without_its_words() -> None:
     grammar = outline_grammar(
         ["record_create"],
         ["page_on_call", "post_message"],
-        asked_flow_logic(requirement, ALL),
+        asked_names(requirement, ALL),
         requirement=requirement,
     )
     plain = (

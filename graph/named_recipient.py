@@ -1,0 +1,155 @@
+"""The recipient a message's words name: "email the manager of its assignment group" is
+`{{trigger.current.assignment_group.manager.email}}`, "tell the customer success
+manager" `{{trigger.current.account.success_manager.email}}`.
+
+The small model picks an address it saw often in training (`opened_by.email`, the
+contact's) whatever person the span names. The words name people by the labels of the
+reference columns that hold them ("Assignment group", "Manager", "Success Manager") or by
+a role noun of such a label ("the assignee": Assigned to, "the requester": Requested
+for, "the reporter": Reported by, "the owner": Owned by). Among the address pills in
+scope (a record's reference columns walked up to three hops to an email or phone column),
+the one whose last person is named, with the most of its path named, is the recipient
+when it is the only such pill; the model's address is kept otherwise.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+
+from flowgen.flow.catalog import Column
+from flowgen.flow.model import FlowInput
+from flowgen.flow.validator import PillRoot
+from flowgen.graph.retrieval import address_kind
+
+MAX_HOPS = 3
+RECORDS = frozenset({"record", "reference"})  # a subflow's record input is a reference
+_FILLER = frozenset({"to", "for", "by", "of", "the", "a", "an", "on", "in", "at"})
+_PILL = re.compile(r"^\{\{([\w.]+)\}\}$")
+
+
+def _role(word: str) -> str:
+    """A word reduced to its root so that a role noun meets its column's label:
+    assignee / assigned, requester / requested, owner / owned, manager / managed."""
+    word = word.lower()
+    for ending in ("ees", "ers", "ors", "ing", "ee", "er", "or", "ed", "es", "s", "e"):
+        if len(word) > len(ending) + 3 and word.endswith(ending):
+            return word[: -len(ending)]
+    return word
+
+
+# role nouns a label does not use: "the group lead" is the group's manager
+ALIASES = {"lead": "manag", "boss": "manag"}
+# words for anyone, which name no column ("the person who opened it" is the opener)
+GENERIC = frozenset({"person", "people", "user", "users", "someone", "whoever", "anyone"})
+
+
+def role_list(text: str) -> list[str]:
+    """The words of `text` reduced to their roots, in order, fillers left out."""
+    words = re.findall(r"[a-z0-9]+", text.lower())
+    return [ALIASES.get(w, _role(w)) for w in words if w not in _FILLER]
+
+
+def _heads(text: str, nouns: set[str]) -> list[str | None]:
+    """The words of `text` that can name the person a message goes to, by position
+    (None elsewhere): a possessive is not ("the assignee's manager" is the manager), nor
+    a noun right before another of `nouns` ("the group lead" is the lead)."""
+    words = re.findall(r"[a-z0-9]+(?:'s|’s|s'|s’)?", text.lower())
+    roles = [
+        None
+        if w.endswith(("'s", "’s", "'", "’")) or w in _FILLER or w in GENERIC
+        else ALIASES.get(w, _role(w))
+        for w in words
+    ]
+    return [
+        None if i + 1 < len(roles) and roles[i + 1] in nouns else role
+        for i, role in enumerate(roles)
+    ]
+
+
+def _label_list(column: Column) -> list[str]:
+    return role_list(column.label or column.name.replace("_", " "))
+
+
+def address_paths(
+    pills: Sequence[PillRoot],
+    columns_of: Callable[[str], list[Column]],
+    is_address: Callable[[str], bool],
+) -> list[tuple[str, list[Column]]]:
+    """(pill text, the reference columns it walks) of every address pill in scope: a
+    record root's reference columns walked up to MAX_HOPS to a column `is_address`."""
+    found: list[tuple[str, list[Column]]] = []
+    frontier = [(r.text, r.table, []) for r in pills if r.type in RECORDS and r.table]
+    for hop in range(MAX_HOPS + 1):
+        following = []
+        for text, table, walked in frontier:
+            for column in columns_of(table):
+                if is_address(column.name) and walked:
+                    found.append((f"{text}.{column.name}", walked))
+                elif column.reference and hop < MAX_HOPS:
+                    following.append((f"{text}.{column.name}", column.reference, [*walked, column]))
+        frontier = following
+    return found
+
+
+def named_recipient(
+    annotation: str,
+    pills: Sequence[PillRoot],
+    columns_of: Callable[[str], list[Column]],
+    is_address: Callable[[str], bool],
+) -> str | None:
+    """The one address pill (`{{...}}`) whose person the span names (see above), or None."""
+    said = role_list(annotation)
+    paths = [(text, walked) for text, walked in address_paths(pills, columns_of, is_address)]
+    nouns = {label[-1] for _, walked in paths if (label := _label_list(walked[-1]))}
+    heads = _heads(annotation, nouns)
+    scored: list[tuple[int, int, int, str]] = []
+    for text, walked in paths:
+        head = _label_list(walked[-1])[-1:]
+        if not head or head[0] not in heads:
+            continue
+        # the person named first is the recipient ("email the reviewer the user ..."),
+        # then the path whose words the span names most (each word once: `manager.manager`
+        # names no more than `manager`), then the shorter
+        root = set(role_list(text.split(".")[1] if text.startswith("trigger.") else ""))
+        words = root.union(*(set(_label_list(c)) for c in walked)) & set(said)
+        scored.append((-heads.index(head[0]), len(words), -len(walked), text))
+    if not scored:
+        return None
+    scored.sort(reverse=True)
+    best = scored[0]
+    if len(scored) > 1 and scored[1][:3] == best[:3]:
+        return None
+    return "{{" + best[3] + "}}"
+
+
+# The message steps whose recipient input takes an address pill, and its kind.
+RECIPIENTS: dict[str, tuple[str, str]] = {
+    "send_email": ("ah_to", "email"),
+    "send_sms": ("recipients", "phone"),
+}
+
+
+def send_to_named_recipient(
+    definition: str,
+    inputs: list[FlowInput],
+    annotation: str,
+    pills: Sequence[PillRoot],
+    columns_of: Callable[[str], list[Column]],
+) -> tuple[list[FlowInput], list[str]]:
+    """A message's inputs with its recipient pill replaced by the one its span names (see
+    above), and `old -> new` for the trace. A literal address, several recipients, or a
+    span that names no one leave it as written."""
+    if definition not in RECIPIENTS:
+        return inputs, []
+    name, kind = RECIPIENTS[definition]
+    written = next((i.value for i in inputs if i.name == name), None)
+    if written is None or not _PILL.match(written):
+        return inputs, []
+    named = named_recipient(
+        annotation, pills, columns_of, lambda column: address_kind(column) == kind
+    )
+    if named is None or named == written:
+        return inputs, []
+    new = [FlowInput(name=i.name, value=named if i.name == name else i.value) for i in inputs]
+    return new, [f"{written} -> {named}"]
