@@ -316,8 +316,6 @@ def outline_prompt(
         admitted = {s["name"] for s in offered.steps} | set(offered.core_steps)
         admitted |= {c.definition for e in examples if e.flow for c in e.flow.components}
         steps = [name for name in offered.all_steps if name in admitted]
-    # an approval, a text message, a task or a deletion only where the words ask for one
-    steps = asked_names(requirement, steps)
     # Whether to refuse is decided once: a second outline, written to fix the
     # validator's complaints, must be a flow (v1 read the complaint as a reason).
     grammar = outline_grammar(

@@ -1,6 +1,5 @@
 """What the requirement asks for (graph/asked_logic.py): PARALLEL only with words of
-simultaneity, TRY only with words of failure, four core steps only with theirs, in the
-outline grammar."""
+simultaneity, TRY only with words of failure, in the outline grammar."""
 
 from __future__ import annotations
 
@@ -36,29 +35,10 @@ def test_parallel_and_try_are_offered_only_where_asked_for(
 
 
 @pytest.mark.unit
-@pytest.mark.parametrize(
-    ("requirement", "step", "asked"),
-    [
-        ("When a P1 incident is opened, text the on-call engineer.", "send_sms", True),
-        ("When a case is resolved, thank the contact in the comments.", "send_sms", False),
-        ("When a change is high risk, get the CAB's sign-off.", "ask_for_approval", True),
-        ("When a change is high risk, email the CAB.", "ask_for_approval", False),
-        ("When a laptop is ordered, open a task for the desk team.", "create_task", True),
-        ("Every night, purge the expired desk bookings.", "delete_record", True),
-        ("Every night, close the expired desk bookings.", "delete_record", False),
-    ],
-)
-def test_four_core_steps_are_offered_only_where_asked_for(
-    requirement: str, step: str, asked: bool
-) -> None:
-    assert (step in asked_names(requirement, [step, "update_record"])) is asked
-
-
-@pytest.mark.unit
 def test_no_gold_flow_uses_a_name_its_requirement_does_not_ask_for() -> None:
-    """Train and dev, hand-written and synthetic: 246 PARALLELs, 299 TRYs, 497 approvals,
-    29 text messages, 17 tasks and 5 deletions, each with its words."""
-    gated = {"PARALLEL", "TRY", "ask_for_approval", "send_sms", "create_task", "delete_record"}
+    """Train and dev, hand-written and synthetic: 246 PARALLELs and 299 TRYs, each with
+    its words."""
+    gated = {"PARALLEL", "TRY"}
     used = dict.fromkeys(gated, 0)
     for name in ("handwritten", "synthetic"):
         for case in read_cases([DATA / f"{name}.jsonl"]):
@@ -68,7 +48,7 @@ def test_no_gold_flow_uses_a_name_its_requirement_does_not_ask_for() -> None:
             assert set(asked_names(case.requirement, sorted(names))) == names, case.id
             for gate in gated & names:
                 used[gate] += 1
-    assert used["PARALLEL"] >= 240 and used["TRY"] >= 290 and used["send_sms"] >= 25
+    assert used["PARALLEL"] >= 240 and used["TRY"] >= 290
 
 
 @pytest.mark.unit
