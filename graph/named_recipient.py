@@ -79,9 +79,12 @@ def address_paths(
     """(pill text, the reference columns it walks) of every address pill in scope: a
     record root's reference columns walked up to MAX_HOPS to a column `is_address`."""
     found: list[tuple[str, list[Column]]] = []
-    frontier = [(r.text, r.table, []) for r in pills if r.type in RECORDS and r.table]
+    # (pill text so far, the table it holds, the reference columns walked)
+    frontier: list[tuple[str, str, list[Column]]] = [
+        (r.text, r.table, []) for r in pills if r.type in RECORDS and r.table
+    ]
     for hop in range(MAX_HOPS + 1):
-        following = []
+        following: list[tuple[str, str, list[Column]]] = []
         for text, table, walked in frontier:
             for column in columns_of(table):
                 if is_address(column.name) and walked:
