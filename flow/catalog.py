@@ -139,6 +139,10 @@ class CatalogView(Protocol):
         """A column of `table` or of a table it extends."""
         ...
 
+    def columns(self, table: str) -> list[Column]:
+        """All columns of `table`, its own first, then inherited ones it does not override."""
+        ...
+
 
 class CatalogFlow(_Strict):
     """A flow the installation already has: the generator's best guide to how this

@@ -83,7 +83,6 @@ from flowgen.graph.retrieval import (
 from flowgen.graph.schedule_inputs import schedule_inputs
 from flowgen.graph.tracing import RunTracer, TracedTools
 from flowgen.graph.trigger_condition import settle_change_operators
-from flowgen.graph.trigger_span import restore_trigger_span
 from flowgen.graph.unnamed_terms import drop_unnamed_trigger_terms
 from flowgen.prompts.create_flow import create_flow_messages
 from flowgen.prompts.line_format import LineFormatError, parse_inputs, parse_outline
@@ -465,12 +464,10 @@ def outline_node(state: FlowState, runtime: Runtime[RunContext]) -> dict[str, An
         # A cut copy may leave a block opened in its last line without children.
         whole = result.complete and not looped_lines
         flow = parsed.flow if whole else _drop_unfinished_blocks(parsed.flow)
-        flow, changes = repair_outline(flow, catalog, offered_steps if ctx.name_steps else None)
+        flow, changes = repair_outline(
+            flow, catalog, offered_steps if ctx.name_steps else None, requirement
+        )
         out.update(changes)
-        # after the repairs: they keep the trigger; the inputs stage reads its new span
-        flow, moved = restore_trigger_span(flow, requirement)
-        if moved:
-            out["trigger_span_moved"] = moved
         pending = [
             o for o in [0, *(c.order for c in flow.components)] if declared_inputs(catalog, flow, o)
         ]

@@ -35,10 +35,13 @@ from flowgen.graph.named_table import named_table
 PEOPLE_TABLES = frozenset({"sys_user", "sys_user_group"})
 _OBJECT_PRONOUN = re.compile(r"\b(?:it|them)\b")
 RECORD_TYPES = frozenset({"record", "records"})
+TRIGGER_RECORD = "trigger.current"
 
 
-def references(catalog: CatalogView, table: str, target: str) -> list[str]:
-    """The columns of `table` (and of the tables it extends) that reference `target`."""
+def _references(catalog: CatalogView, table: str, target: str) -> list[str]:
+    """The reference columns to `target` that `table` and each table it extends declare
+    (a column a child declares again counts again: "the affected configuration item",
+    `cmdb_ci` on both the vulnerable item and its task, names no one record)."""
     found: list[str] = []
     seen: set[str] = set()
     current = catalog.table(table)
@@ -51,7 +54,6 @@ def references(catalog: CatalogView, table: str, target: str) -> list[str]:
 
 def named_record(
     annotation: str,
-    trigger_table: str | None,
     pills: Sequence[PillRoot],
     tables: Sequence[Mapping[str, Any]],
     catalog: CatalogView,
@@ -59,6 +61,7 @@ def named_record(
     """(table, record pill) an update_record's span names through the trigger's record
     (see above), or None. `pills`: the roots in scope; `tables`: the installation's
     tables (`name`, `label`)."""
+    trigger_table = next((p.table for p in pills if p.text == TRIGGER_RECORD), None)
     if not trigger_table or any(p.text.endswith(".item") for p in pills):
         return None  # inside a loop the update is on its item, or the model's choice
     named = named_table(annotation, tables, min_words=1)
@@ -70,7 +73,7 @@ def named_record(
     where = annotation.lower().find(label.lower()) if label else -1
     if where < 0 or _OBJECT_PRONOUN.search(annotation.lower()[:where]):
         return None
-    columns = references(catalog, trigger_table, named)
+    columns = _references(catalog, trigger_table, named)
     if len(columns) != 1:
         return None
-    return named, f"{{{{trigger.current.{columns[0]}}}}}"
+    return named, f"{{{{{TRIGGER_RECORD}.{columns[0]}}}}}"

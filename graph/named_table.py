@@ -49,7 +49,7 @@ gold's, and change no other (none of the synthetic ones).
 from __future__ import annotations
 
 import re
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from typing import Any, NamedTuple
 
 from flowgen.flow.catalog import CatalogView
@@ -97,7 +97,7 @@ def written_out(text: str) -> str:
 def _kind_mentions(
     text: str,
     candidates: list[Mapping[str, Any]],
-    kinds: Mapping[str, Collection[str]],
+    kinds: Callable[[str], Collection[str]],
 ) -> list[_Mention]:
     """A table named by a kind of record and the last word of its label: "a malware
     incident" is a Security Incident where the plain Incident has no Malware category.
@@ -114,8 +114,8 @@ def _kind_mentions(
         other = alone.get(label[-1]) if len(label) > 1 else None
         if other is None:
             continue
-        own = {k.lower() for k in kinds.get(table["name"], ())}
-        for kind in sorted(own - {k.lower() for k in kinds.get(other, ())}):
+        own = {k.lower() for k in kinds(table["name"])}
+        for kind in sorted(own - {k.lower() for k in kinds(other)}):
             # "a data leak incident", "a web attack incident": at most one word between
             pattern = rf"\b{re.escape(kind)}(?:\s+[\w-]+)?\s+{re.escape(label[-1])}(?:s|es)?\b"
             for match in re.finditer(pattern, text):
@@ -130,13 +130,14 @@ def named_table(
     words: str,
     candidates: Iterable[Mapping[str, Any]],
     min_words: int = 2,
-    kinds: Mapping[str, Collection[str]] | None = None,
+    kinds: Callable[[str], Collection[str]] | None = None,
 ) -> str | None:
     """The one candidate (`name`, `label`) that `words` name by a label of `min_words`
     words or more, or None. One-word labels (`min_words=1`, look-ups) do not count where
-    they qualify another noun ("their accounts' open escalations"). `kinds`: by table, the
-    labels of the choices that say what kind of record it is (graph/retrieval.py
-    `kind_labels`), so that "a malware incident" names the security incident."""
+    they qualify another noun ("their accounts' open escalations"). `kinds`: a table's
+    labels of the choices that say what kind of record it is (`kind_labels`), asked only
+    of tables whose label ends in another's one-word label, so that "a malware incident"
+    names the security incident."""
     text = written_out(words)
     offered = list(candidates)
     found = [
@@ -169,15 +170,10 @@ LEVEL_COLUMNS = frozenset({"state", "priority", "severity", "risk", "impact", "u
 def kind_labels(catalog: CatalogView, table: str) -> set[str]:
     """The labels of the choices of `table`'s (and its parents') category-like columns:
     the kinds of record it holds, for `named_table`'s `kinds`."""
-    labels: set[str] = set()
-    seen: set[str] = set()
-    current = catalog.table(table)
-    while current is not None and current.name not in seen:
-        seen.add(current.name)
-        for column in current.columns:
-            name = column.name
-            if name in LEVEL_COLUMNS or name.endswith(("_state", "_rating")):
-                continue
-            labels.update(c.label for c in column.choices or () if c.label and len(c.label) > 2)
-        current = catalog.table(current.extends) if current.extends else None
-    return labels
+    return {
+        choice.label
+        for column in catalog.columns(table)
+        if column.name not in LEVEL_COLUMNS and not column.name.endswith(("_state", "_rating"))
+        for choice in column.choices or ()
+        if choice.label and len(choice.label) > 2
+    }

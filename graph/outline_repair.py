@@ -45,6 +45,7 @@ from flowgen.flow.pills import parse_pill
 from flowgen.flow.validator import pill_roots
 from flowgen.graph.core_verbs import name_core_steps
 from flowgen.graph.named_steps import name_steps
+from flowgen.graph.trigger_span import restore_trigger_span
 from flowgen.prompts.line_format import INDENT
 
 LIST_TYPES = {"records", "array"}
@@ -472,13 +473,18 @@ def name_else_ifs(flow: Flow) -> tuple[Flow, list[str]]:
 
 
 def repair_outline(
-    flow: Flow, catalog: CatalogView, offered_steps: Sequence[Mapping[str, Any]] | None = None
+    flow: Flow,
+    catalog: CatalogView,
+    offered_steps: Sequence[Mapping[str, Any]] | None = None,
+    requirement: str | None = None,
 ) -> tuple[Flow, dict[str, list[str]]]:
     """Every repair of a parsed outline, in order, and what each changed (by its trace
     key). With `offered_steps`, core steps whose span names one of them are renamed
     (graph/named_steps.py), then those whose span's verb names another core step
     (graph/core_verbs.py), before the loop repairs: a renamed step has other outputs
-    (look_up_slack_user's one user id where look_up_records had a list to loop over)."""
+    (look_up_slack_user's one user id where look_up_records had a list to loop over).
+    With `requirement`, a record trigger's span that names no trigger moves to the clause
+    that does (graph/trigger_span.py), last: the other repairs keep the trigger."""
     changes: dict[str, list[str]] = {}
     repairs: list[tuple[str, Callable[[Flow], tuple[Flow, list[str]]]]] = [
         ("repeats_dropped", drop_repeated_steps),
@@ -494,6 +500,10 @@ def repair_outline(
         ("unwrapped_loops", partial(unwrap_loops_without_lists, catalog=catalog)),
         ("loops_added_over", partial(loop_record_steps_over_lists, catalog=catalog)),
     ]
+    if requirement is not None:
+        repairs.append(
+            ("trigger_span_moved", partial(restore_trigger_span, requirement=requirement))
+        )
     for key, repair in repairs:
         flow, changed = repair(flow)
         if changed:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 from flowgen.engine.grammar import (
@@ -237,9 +238,7 @@ class InputsRetriever:
         # (graph/named_record.py): that table and record only, its columns shown first.
         record = None
         if item is not None and item.definition in RECORD_NAMING_STEPS:
-            record = named_record(
-                annotation, _trigger_table(flow), pills, self._labelled_tables(), self.catalog
-            )
+            record = named_record(annotation, pills, self._labelled_tables(), self.catalog)
         if record is not None and record[0] not in [t["name"] for t in tables]:
             tables.append({"name": record[0], "label": self._label(record[0])})
         shown: dict[str, list[Column]] = {}
@@ -267,7 +266,7 @@ class InputsRetriever:
             # a table retrieval missed joins the candidates ("sec inc" found `incident`,
             # `sc_request` and `change_request`), its columns shown first.
             every = self._labelled_tables()
-            kinds = {t["name"]: kind_labels(self.catalog, t["name"]) for t in every}
+            kinds = partial(kind_labels, self.catalog)
             named = named_table(annotation, every, min_words, kinds)
             if named is not None and named not in [t["name"] for t in tables]:
                 tables.append({"name": named, "label": self._label(named)})
@@ -427,13 +426,6 @@ class InputsRetriever:
 
     def _labelled_tables(self) -> list[dict[str, Any]]:
         return [{"name": n, "label": self._label(n)} for n in self._table_names()]
-
-
-def _trigger_table(flow: Flow) -> str | None:
-    """The table a record trigger's inputs name, once they are filled."""
-    if flow.trigger is None:
-        return None
-    return next((i.value for i in flow.trigger.inputs if i.name == "table"), None)
 
 
 def _column_tables(

@@ -8,6 +8,8 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from flowgen.flow.catalog import Catalog, load_catalog
+from flowgen.shipped import catalogs
 from flowgen.training.cases import Case, read_cases
 
 DATA = Path(__file__).resolve().parent.parent / "data"
@@ -84,6 +86,33 @@ def generated(
         installation, store=store, engine=engine, checkpoints=False, guard=None
     )
     return generator.generate(requirement).flow
+
+
+def grammar_rejections(
+    store: Any, answered: dict[str, Any], requirement: str, installation: str = "acme-itsm"
+) -> dict[str, str]:
+    """The answers of the flow dict `answered` that the generator's grammars refused for
+    `requirement`, by item (`trigger`, `step N`; replayed, without guard or checkpoints)."""
+    from flowgen.flow.model import Flow
+    from flowgen.graph.generator import FlowGenerator
+    from flowgen.training.replay import ReplayEngine
+
+    replay = ReplayEngine(Flow.model_validate(answered))
+    FlowGenerator(installation, store=store, engine=replay, checkpoints=False, guard=None).generate(
+        requirement
+    )
+    return {r.item: r.answer for r in replay.rejections}
+
+
+@cache
+def shipped_catalogs() -> dict[str, Catalog]:
+    """The shipped installations' catalogs by name, loaded once per test session."""
+    return {installation: load_catalog(path) for installation, path in catalogs().items()}
+
+
+def labelled_tables(catalog: Catalog) -> list[dict[str, Any]]:
+    """Every table of `catalog` as retrieval offers one: `name` and `label`."""
+    return [{"name": t.name, "label": t.label} for t in catalog.tables]
 
 
 @cache

@@ -6,12 +6,11 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from flows import DATA, flow, generated, inputs_of, step
+from flows import DATA, flow, generated, inputs_of, shipped_catalogs, step
 
-from flowgen.flow.catalog import Catalog, load_catalog
+from flowgen.flow.catalog import Catalog
 from flowgen.flow.model import Flow
 from flowgen.graph.approval_outcome import approval_outcome
-from flowgen.shipped import catalogs
 from flowgen.training.cases import read_cases
 
 ASKED = step(
@@ -59,7 +58,7 @@ def test_no_approval_asked_gives_nothing(catalog: Catalog) -> None:
 def test_every_gold_approval_outcome_is_the_one_given() -> None:
     """Every IF and ELSEIF of the hand-written and synthetic train and dev flows that the
     rule answers is answered as gold (756 of them)."""
-    installations = {name: load_catalog(path) for name, path in catalogs().items()}
+    installations = shipped_catalogs()
     answered = 0
     for name in ("handwritten", "synthetic"):
         for case in read_cases([DATA / f"{name}.jsonl"]):

@@ -4,14 +4,12 @@ look-ups it must agree with, and through the graph."""
 from __future__ import annotations
 
 import pytest
-from flows import flow, generated, gold_steps, inputs_of, step
+from flows import flow, generated, gold_steps, inputs_of, shipped_catalogs, step
 
-from flowgen.flow.catalog import load_catalog
 from flowgen.flow.model import FlowInput
 from flowgen.graph.named_group import GROUP_TABLE, look_up_named_group, named_group
-from flowgen.shipped import catalogs
 
-CATALOGS = {installation: load_catalog(path) for installation, path in catalogs().items()}
+CATALOGS = shipped_catalogs()
 
 
 @pytest.mark.unit

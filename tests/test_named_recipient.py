@@ -4,16 +4,14 @@ its assignment group" is `{{trigger.current.assignment_group.manager.email}}`.""
 from __future__ import annotations
 
 import pytest
-from flows import DATA
+from flows import DATA, shipped_catalogs
 
-from flowgen.flow.catalog import load_catalog
 from flowgen.flow.model import Flow, FlowInput
 from flowgen.flow.validator import PillRoot, pill_roots
 from flowgen.graph.named_recipient import RECIPIENTS, send_to_named_recipient
-from flowgen.shipped import catalogs
 from flowgen.training.cases import read_cases
 
-CATALOGS = {installation: load_catalog(path) for installation, path in catalogs().items()}
+CATALOGS = shipped_catalogs()
 ACME = CATALOGS["acme-itsm"]
 INCIDENT = [PillRoot("trigger.current", "record", "incident")]
 

@@ -5,23 +5,20 @@ the shipped catalogs and on every gold record trigger and look-up of train and d
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import pytest
-from flows import flow, gold_steps, step
+from flows import flow, gold_steps, grammar_rejections, labelled_tables, shipped_catalogs, step
 
-from flowgen.flow.catalog import load_catalog
 from flowgen.graph.named_table import kind_labels, named_table
-from flowgen.shipped import catalogs
 from flowgen.training.cases import read_cases
 
 REPO = Path(__file__).resolve().parent.parent
-CATALOGS = {installation: load_catalog(path) for installation, path in catalogs().items()}
-TABLES = {
-    installation: [{"name": t.name, "label": t.label} for t in catalog.tables]
-    for installation, catalog in CATALOGS.items()
-}
+CATALOGS = shipped_catalogs()
+TABLES = {installation: labelled_tables(catalog) for installation, catalog in CATALOGS.items()}
 # The gold flows the rule was judged on: train and dev, on the shipped installations.
 GOLD = [
     case
@@ -156,49 +153,39 @@ def test_the_grammar_admits_only_the_named_table_where_no_record_decides(synced_
     """Through the graph, with answers replayed and checked against each call's grammar:
     the trigger and the look-up whose spans name the incident task may not be written on
     `incident`; the update of a record works on that record's table, whatever its span."""
-    from flowgen.flow.model import Flow
-    from flowgen.graph.generator import FlowGenerator
-    from flowgen.training.replay import ReplayEngine
-
-    answered = Flow.model_validate(
-        flow(
-            step(
-                1,
-                "look_up_records",
-                annotation="find the open incident tasks",
-                table="incident",
-                conditions="active=true",
-            ),
-            step(
-                2,
-                "update_record",
-                annotation="mark the incident task on hold",
-                table_name="incident",
-                record="{{trigger.current}}",
-                values="state=3",
-            ),
-            trigger=("record_update", {"table": "incident", "condition": "stateCHANGESTO7"}),
-            annotation="Whenever an incident task is closed",
-        )
+    answered = flow(
+        step(
+            1,
+            "look_up_records",
+            annotation="find the open incident tasks",
+            table="incident",
+            conditions="active=true",
+        ),
+        step(
+            2,
+            "update_record",
+            annotation="mark the incident task on hold",
+            table_name="incident",
+            record="{{trigger.current}}",
+            values="state=3",
+        ),
+        trigger=("record_update", {"table": "incident", "condition": "stateCHANGESTO7"}),
+        annotation="Whenever an incident task is closed",
     )
-    replay = ReplayEngine(answered)
-    FlowGenerator(
-        "acme-itsm", store=synced_store, engine=replay, checkpoints=False, guard=None
-    ).generate(
+    rejected = grammar_rejections(
+        synced_store,
+        answered,
         "Whenever an incident task is closed, find the open incident tasks and mark the"
-        " incident task on hold"
+        " incident task on hold",
     )
-    rejected = {r.item: r.answer for r in replay.rejections}
     assert sorted(rejected) == ["step 1", "trigger"], rejected
     assert rejected.get("trigger", "").startswith("table = incident\n"), rejected
     assert rejected.get("step 1", "").startswith("table = incident\n"), rejected
     assert "step 2" not in rejected, rejected
 
 
-KINDS = {
-    installation: {t.name: kind_labels(catalog, t.name) for t in catalog.tables}
-    for installation, catalog in CATALOGS.items()
-}
+def _kinds(installation: str) -> Callable[[str], set[str]]:
+    return partial(kind_labels, CATALOGS[installation])
 
 
 @pytest.mark.unit
@@ -224,7 +211,7 @@ KINDS = {
 def test_a_trigger_span_names_its_table_by_its_kind_or_an_abbreviation(
     installation: str, span: str, named: str | None
 ) -> None:
-    assert named_table(span, TABLES[installation], kinds=KINDS[installation]) == named
+    assert named_table(span, TABLES[installation], kinds=_kinds(installation)) == named
 
 
 @pytest.mark.unit
@@ -250,7 +237,7 @@ def test_kinds_change_no_gold_table_for_the_worse() -> None:
                 span = item.get("annotation") or ""
                 before = named_table(span, TABLES[case.installation], min_words)
                 after = named_table(
-                    span, TABLES[case.installation], min_words, KINDS[case.installation]
+                    span, TABLES[case.installation], min_words, _kinds(case.installation)
                 )
                 if after != before:
                     assert after == table, (case.id, span, before, after)
