@@ -409,7 +409,7 @@ def ground_trigger_condition(
 QueryRule = Callable[[str | None, str, str | None, str, list[Column]], str | None]
 
 
-def _ground_step_query(
+def ground_step_query(
     inputs: list[FlowInput],
     name: str,
     params: list[Param],
@@ -455,7 +455,7 @@ def ground_step_fields(
     session): 13 flows changed, 8 closer to gold, 1 further (full +0.0009 a case); it
     changes none of the 2,713 gold update_record values of train, dev and synthetic.
     Look-ups and creates were replayed too and lost (they get `add_step_settings`)."""
-    return _ground_step_query(inputs, name, params, annotation, catalog, columns_of, _moved_fields)
+    return ground_step_query(inputs, name, params, annotation, catalog, columns_of, _moved_fields)
 
 
 def add_step_settings(
@@ -469,6 +469,6 @@ def add_step_settings(
     """A step's inputs with its query input `name` given the settings its annotation names
     (`add_named_settings`) on the table its declared `table_input` holds; and the change
     for the trace."""
-    return _ground_step_query(
+    return ground_step_query(
         inputs, name, params, annotation, catalog, columns_of, add_named_settings
     )

@@ -45,13 +45,16 @@ from flowgen.flow.errors import FlowError
 from flowgen.flow.flowlogic import FLOW_LOGIC
 from flowgen.flow.model import Flow, FlowInput, flow_json
 from flowgen.flow.validator import PillRoot, pill_roots, validate_flow
+from flowgen.graph.absent_fields import absent_pill_condition, add_absent_fields
 from flowgen.graph.approval_outcome import approval_outcome
 from flowgen.graph.asked_logic import asked_names
 from flowgen.graph.choice_grounding import (
     add_step_settings,
     ground_choices,
     ground_step_fields,
+    ground_step_query,
     ground_trigger_condition,
+    with_input,
 )
 from flowgen.graph.coverage import (
     DEFAULT_COVERAGE,
@@ -64,6 +67,7 @@ from flowgen.graph.guard import RefusalGuard
 from flowgen.graph.if_polarity import CONDITION_LOGIC, settle_if_polarity
 from flowgen.graph.input_examples import closest_item_inputs
 from flowgen.graph.named_address import send_to_named_address
+from flowgen.graph.named_assignee import assign_named
 from flowgen.graph.named_group import look_up_named_group
 from flowgen.graph.named_recipient import RECIPIENTS, send_to_named_recipient
 from flowgen.graph.outline_repair import (
@@ -75,6 +79,7 @@ from flowgen.graph.outline_repair import (
 )
 from flowgen.graph.repeated_terms import drop_repeated_terms
 from flowgen.graph.retrieval import (
+    LOOK_UPS,
     InputsRetriever,
     RetrievalCache,
     declared_inputs,
@@ -519,12 +524,27 @@ def _ground_step_inputs(
             inputs, GROUNDED_STEP_FIELDS[definition], params, annotation, catalog, columns_of
         )
         grounded += moved
+    if definition in LOOK_UPS:
+        inputs, absent = ground_step_query(
+            inputs, "conditions", params, annotation, catalog, columns_of, add_absent_fields
+        )
+        if absent:
+            out["absent_fields"] = absent
+    if definition == "update_record":
+        inputs, assigned = assign_named(definition, inputs, annotation, pills, catalog, columns_of)
+        if assigned:
+            out["named_assignee"] = assigned
     # the word rule for this kind of step, if any: its trace key and its changes
     key = ""
     changes: list[str] = []
     if definition in CONDITION_LOGIC:
         key = "if_polarity_settled"
         inputs, changes = settle_if_polarity(inputs, annotation)
+        condition = next((i.value for i in inputs if i.name == "condition"), None)
+        emptied = condition and absent_pill_condition(condition, annotation, pills, columns_of)
+        if condition and emptied:
+            inputs = with_input(inputs, "condition", emptied)
+            out["absent_fields"] = [f"{condition} -> {emptied}"]
     elif definition == "look_up_record":
         key = "named_group"
         inputs, changes = look_up_named_group(inputs, annotation, catalog)
@@ -616,6 +636,17 @@ def inputs_node(state: FlowState, runtime: Runtime[RunContext]) -> dict[str, Any
                     )
                     if unnamed:
                         out["unnamed_terms_dropped"] = unnamed
+                    inputs, absent = ground_step_query(
+                        inputs,
+                        "condition",
+                        offered.params,
+                        annotation,
+                        retriever.catalog,
+                        retriever.tools.columns,
+                        add_absent_fields,
+                    )
+                    if absent:
+                        out["absent_fields"] = absent
                 step = flow.component(order) if order else None
                 if annotation and step is not None:
                     inputs, changed = _ground_step_inputs(

@@ -50,7 +50,7 @@ def role_list(text: str) -> list[str]:
     return [ALIASES.get(w, _role(w)) for w in words if w not in _FILLER]
 
 
-def _heads(text: str, nouns: set[str]) -> list[str | None]:
+def heads(text: str, nouns: set[str]) -> list[str | None]:
     """The words of `text` that can name the person a message goes to, by position
     (None elsewhere): a possessive is not ("the assignee's manager" is the manager), nor
     a noun right before another of `nouns` ("the group lead" is the lead)."""
@@ -105,18 +105,18 @@ def named_recipient(
     said = role_list(annotation)
     paths = [(text, walked) for text, walked in address_paths(pills, columns_of, is_address)]
     nouns = {label[-1] for _, walked in paths if (label := _label_list(walked[-1]))}
-    heads = _heads(annotation, nouns)
+    named_heads = heads(annotation, nouns)
     scored: list[tuple[int, int, int, str]] = []
     for text, walked in paths:
         head = _label_list(walked[-1])[-1:]
-        if not head or head[0] not in heads:
+        if not head or head[0] not in named_heads:
             continue
         # the person named first is the recipient ("email the reviewer the user ..."),
         # then the path whose words the span names most (each word once: `manager.manager`
         # names no more than `manager`), then the shorter
         root = set(role_list(text.split(".")[1] if text.startswith("trigger.") else ""))
         words = root.union(*(set(_label_list(c)) for c in walked)) & set(said)
-        scored.append((-heads.index(head[0]), len(words), -len(walked), text))
+        scored.append((-named_heads.index(head[0]), len(words), -len(walked), text))
     if not scored:
         return None
     scored.sort(reverse=True)

@@ -64,6 +64,21 @@ CUES: list[tuple[str, re.Pattern[str]]] = [
             r"|\b(?:started|run|triggered)\s+(?:by|from)\s+the\s+(?:[\w-]+\s+){0,4}sla\b"
         ),
     ),
+    # an item ordered from the catalog ("when someone orders a catalog item", "when the
+    # New Laptop catalog item is requested"); a requested item or catalog task that is
+    # created or changes is a record trigger, so those words alone are no cue
+    (
+        "service_catalog",
+        re.compile(
+            r"\b(?:orders?|ordered|requests?|requested)\s+(?:a|an|the)\s+(?:[\w'-]+\s+){0,6}?"
+            r"(?:catalog\s+)?item\b"
+            r"|\bcatalog\s+item\s+(?:is|was|gets|get)\s+(?:requested|ordered|submitted)\b"
+            r"|\bcatalog\s+(?:request|order)s?\b[^,.;]{0,40}?\bcomes?\s+in\b"
+            r"|\b(?:for|runs for|for each)\s+(?:the\s+)?(?:[\w'-]+\s+){1,6}catalog\s+item\b"
+            r"|\bfor\s+each\s+new\s+requested\s+item\b"
+            r"|\(service\s+catalog\)|\bcatalog\s+item\s+to\s+(?:kick\s+off|start|trigger)\b"
+        ),
+    ),
 ]
 
 

@@ -32,7 +32,7 @@ from flowgen.flow.model import FlowInput
 from flowgen.graph.choice_grounding import ColumnsOf, label_stems, stems, with_input
 
 # Words a field's parts hold that name nothing ("u_", "sys_id"; "the", "of" in labels).
-_NO_EVIDENCE = frozenset({"u", "sys", "id", "the", "a", "an", "of", "to", "is", "by", "on", "in"})
+NO_EVIDENCE = frozenset({"u", "sys", "id", "the", "a", "an", "of", "to", "is", "by", "on", "in"})
 
 
 def _column(table: str, field: str, columns_of: ColumnsOf) -> Column | None:
@@ -49,7 +49,7 @@ def _column(table: str, field: str, columns_of: ColumnsOf) -> Column | None:
     return column
 
 
-def _term_words(table: str, field: str, value: str, columns_of: ColumnsOf) -> set[str]:
+def term_words(table: str, field: str, value: str, columns_of: ColumnsOf) -> set[str]:
     """The words that name a term: its field's parts, the column's label, the value
     and its choice label, and `p1` for a priority of 1."""
     words = set(stems(field.replace(".", " ")))
@@ -60,7 +60,7 @@ def _term_words(table: str, field: str, value: str, columns_of: ColumnsOf) -> se
         for choice in column.choices or []:
             if choice.value == value:
                 words |= set(label_stems(choice))
-    return words - _NO_EVIDENCE
+    return words - NO_EVIDENCE
 
 
 def drop_unnamed_terms(
@@ -73,7 +73,7 @@ def drop_unnamed_terms(
         return condition, []
     said = set(stems(annotation))
     named = [
-        bool(t.field and _term_words(table, t.field, t.value, columns_of) & said) for t in terms
+        bool(t.field and term_words(table, t.field, t.value, columns_of) & said) for t in terms
     ]
     if all(named) or not any(named):
         return condition, []

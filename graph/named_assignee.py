@@ -1,0 +1,239 @@
+"""The person or group an assignment's words name: "assign them to their manager" is
+`assigned_to={{trigger.current.manager}}`, "reassign it to the CI's support group"
+`assignment_group={{2.item.cmdb_ci.support_group}}`, "route it to the Database group"
+the group a look-up found, `assignment_group={{1.record}}`.
+
+The small model writes an update's values from the fields it saw most in training
+(`state=7`, `priority=2`) where the words hand the record to someone. The words name the
+assignee after "assign ... to" (or before "assign ... as": "assign that group's manager
+as the escalation manager"): by the label of a reference column that holds a user or a
+group ("Manager", "Support group", "Success Manager"), walked from the records in scope
+as recipients are (graph/named_recipient.py); or, for a group named by its name or as
+"that group", the latest group a look-up found. The column set is the one the other
+words name ("as the escalation manager"; "the reviewer's manager" on a review), else
+`assigned_to` or `assignment_group` by what the pill holds, else the table's one column
+for it that does not record who asked or opened. The update's other terms stay where the
+words name them ("and raise its priority to critical"), in the order named; those the
+words never name go, since the model wrote them in place of the assignment.
+
+Gold: on the update_record steps of the hand-written and synthetic train and dev flows
+the rule changes none; given an unnamed value in their place, it writes gold's term for
+47 of the 47 it names an assignee for (19 hand-written, 28 synthetic).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+
+from flowgen.flow.catalog import CatalogView, Column
+from flowgen.flow.encoded_query import join_parts, parse_query
+from flowgen.flow.model import FlowInput
+from flowgen.flow.validator import PillRoot
+from flowgen.graph.choice_grounding import stems, with_input
+from flowgen.graph.named_recipient import GENERIC, RECORDS, heads, role_list
+from flowgen.graph.named_record import PEOPLE_TABLES
+from flowgen.graph.unnamed_terms import NO_EVIDENCE, term_words
+
+MAX_HOPS = 3
+DEFAULT_COLUMN = {"sys_user": "assigned_to", "sys_user_group": "assignment_group"}
+# The verb that hands a record over. Its words name no column ("assign" is not the
+# `Assigned to` column; "the assignee" is).
+_VERB = re.compile(
+    r"\b(?:re)?assign(?:s|ed|ing)?\b(?! group)|\broute[sd]?\b"
+    r"|\bhand(?:s|ed)? (?:it|them) (?:over )?to\b",
+    re.I,
+)
+_ASSIGNEE = re.compile(r"\bassignee\b", re.I)
+# a group by its name ("the Database group") or as the one just found ("that group")
+_GROUP_NAMED = re.compile(
+    r"\b(?:that|this|the same|the new) group\b|\b[A-Z][\w-]*(?: [A-Z0-9][\w-]*)* group\b"
+)
+_CLAUSE_END = re.compile(r",|;|\band\b|\bthen\b|\+")
+
+Assignee = tuple[str, str, str]  # (pill, the table it holds, the word that names it)
+
+
+def _label(column: Column) -> list[str]:
+    return role_list(column.label or column.name.replace("_", " "))
+
+
+def assignee_phrase(annotation: str) -> str | None:
+    """The words that name whom the record goes to (see above), up to the clause's end;
+    None where the words hand nothing over."""
+    verb = _VERB.search(annotation) or _ASSIGNEE.search(annotation)
+    if verb is None:
+        return None
+    rest = annotation[verb.end() :]
+    to, as_ = re.search(r"\bto\b", rest), re.search(r"\bas\b", rest)
+    if to and (as_ is None or to.start() < as_.start()):
+        phrase = rest[to.end() :]
+    elif as_:
+        phrase = rest[: as_.start()]
+    else:
+        return None
+    return _CLAUSE_END.split(phrase)[0]
+
+
+def assignee_paths(
+    pills: Sequence[PillRoot], columns_of: Callable[[str], list[Column]]
+) -> list[tuple[str, list[Column], str]]:
+    """(pill text, reference columns walked, table it holds) of every user and group in
+    scope: a record root that is one, and record roots' reference columns walked up to
+    MAX_HOPS to one."""
+    found: list[tuple[str, list[Column], str]] = []
+    frontier: list[tuple[str, str, list[Column]]] = [
+        (r.text, r.table, []) for r in pills if r.type in RECORDS and r.table
+    ]
+    for hop in range(MAX_HOPS + 1):
+        following: list[tuple[str, str, list[Column]]] = []
+        for text, table, walked in frontier:
+            if table in PEOPLE_TABLES:
+                found.append((text, walked, table))
+            if hop == MAX_HOPS:
+                continue
+            for column in columns_of(table):
+                if column.reference:
+                    following.append((f"{text}.{column.name}", column.reference, [*walked, column]))
+        frontier = following
+    return found
+
+
+def _step_number(pill: str) -> int:
+    """A step output's step number (a later step is the nearer "that group"); 0 else."""
+    head = pill.split(".")[0]
+    return int(head) if head.isdigit() else 0
+
+
+def named_assignee(
+    annotation: str,
+    pills: Sequence[PillRoot],
+    catalog: CatalogView,
+    columns_of: Callable[[str], list[Column]],
+) -> Assignee | None:
+    """The one user or group in scope the words hand the record to (see above)."""
+    phrase = assignee_phrase(annotation)
+    if phrase is None:
+        return None
+    paths = assignee_paths(pills, columns_of)
+    if _GROUP_NAMED.search(phrase):
+        found = [(t, tb) for t, walked, tb in paths if not walked and tb == "sys_user_group"]
+        if not found:
+            return None  # a group by its name that no look-up found
+        text, table = max(found, key=lambda f: _step_number(f[0]))
+        return "{{" + text + "}}", table, "group"
+    said = role_list(phrase)
+
+    def head_of(walked: list[Column], table: str) -> list[str]:
+        about = catalog.table(table)
+        label = _label(walked[-1]) if walked else role_list((about and about.label) or table)
+        return label[-1:]
+
+    heads_of = [head_of(walked, table) for _, walked, table in paths]
+    phrase_heads = heads(phrase, {h[0] for h in heads_of if h})
+    # the person named first, then the path whose words the phrase names most, then the
+    # shorter (as for recipients)
+    scored: list[tuple[int, int, int, str, str, str]] = []
+    for (text, walked, table), head in zip(paths, heads_of, strict=True):
+        if not head or head[0] in GENERIC or head[0] not in phrase_heads:
+            continue
+        root = set(role_list(text.split(".")[1] if text.startswith("trigger.") else ""))
+        words = root.union(*(set(_label(c)) for c in walked)) & set(said)
+        scored.append(
+            (-phrase_heads.index(head[0]), len(words), -len(walked), text, table, head[0])
+        )
+    if not scored:
+        return None
+    scored.sort(reverse=True)
+    best = scored[0]
+    if len(scored) > 1 and scored[1][:3] == best[:3]:
+        return None
+    return "{{" + best[3] + "}}", best[4], best[5]
+
+
+# Columns that hold who asked for, opened or is served by a record: never whom it is
+# handed to ("reassign it to the caller's manager" is the assignee, not the caller).
+_REQUESTERS = frozenset(
+    {
+        "caller_id",
+        "opened_by",
+        "opened_for",
+        "requested_by",
+        "requested_for",
+        "u_requested_for",
+        "reported_by",
+        "u_reporter",
+        "resolved_by",
+        "subject_person",
+    }
+)
+
+
+def assigned_column(annotation: str, head: str, holds: str, columns: list[Column]) -> str | None:
+    """The column the assignee goes in (see above)."""
+    candidates = [c for c in columns if c.reference == holds and c.name not in _REQUESTERS]
+    said = role_list(_VERB.sub(" ", annotation))
+    if head in said:
+        said.remove(head)  # once: "the escalation manager" still names its column
+    if _ASSIGNEE.search(annotation):
+        said.append("assign")
+    named = [c for c in candidates if set(_label(c)) <= set(said)]
+    if len(named) == 1:
+        return named[0].name
+    if any(c.name == DEFAULT_COLUMN[holds] for c in candidates):
+        return DEFAULT_COLUMN[holds]
+    others = [c for c in candidates if not (c.label or "").lower().endswith((" by", " for"))]
+    return others[0].name if len(others) == 1 else None
+
+
+def assign_named(
+    definition: str,
+    inputs: list[FlowInput],
+    annotation: str,
+    pills: Sequence[PillRoot],
+    catalog: CatalogView,
+    columns_of: Callable[[str], list[Column]],
+) -> tuple[list[FlowInput], list[str]]:
+    """An update's inputs with the assignment its words name set (see above), and
+    `old -> new` for the trace."""
+    if definition != "update_record":
+        return inputs, []
+    values = {i.name: i.value for i in inputs}
+    table, written = values.get("table_name"), values.get("values") or ""
+    if not table or "{{" in table:
+        return inputs, []
+    found = named_assignee(annotation, pills, catalog, columns_of)
+    if found is None:
+        return inputs, []
+    pill, holds, head = found
+    columns = columns_of(table)
+    column = assigned_column(annotation, head, holds, columns)
+    terms = parse_query(written) if written else []
+    if column is None or any(t.field is None or t.connector != "AND" for t in terms):
+        return inputs, []
+    said = set(stems(annotation)) - NO_EVIDENCE
+    verb = _VERB.search(annotation) or _ASSIGNEE.search(annotation)
+    said_before = set(stems(annotation[: verb.start()])) if verb else set()
+    by_name = {c.name: c for c in columns}
+    before: list[tuple[str, str]] = []
+    after: list[tuple[str, str]] = []
+    for t in terms:
+        if t.field is None or t.field == column:
+            continue
+        about = by_name.get(t.field)
+        field_words = set(stems(f"{t.field.replace('_', ' ')} {(about and about.label) or ''}"))
+        # a reference is named by its column, not by the record it was given
+        # (`assigned_to=sys_user_group` where "the support group" is the assignee)
+        words = (
+            field_words
+            if about is not None and about.reference
+            else term_words(table, t.field, t.value, columns_of)
+        )
+        if (field_words - NO_EVIDENCE) & said_before:
+            before.append(("AND", t.raw))
+        elif words & said:
+            after.append(("AND", t.raw))
+    new_values = join_parts([*before, ("AND", f"{column}={pill}"), *after])
+    if new_values == written:
+        return inputs, []
+    return with_input(inputs, "values", new_values), [f"{written} -> {new_values}"]
