@@ -66,6 +66,7 @@ from flowgen.graph.coverage import (
 from flowgen.graph.guard import RefusalGuard
 from flowgen.graph.if_polarity import CONDITION_LOGIC, settle_if_polarity
 from flowgen.graph.input_examples import closest_item_inputs
+from flowgen.graph.journal_note import lacks_note, note_grammar, with_note
 from flowgen.graph.named_address import send_to_named_address
 from flowgen.graph.named_assignee import assign_named
 from flowgen.graph.named_group import look_up_named_group
@@ -80,6 +81,7 @@ from flowgen.graph.outline_repair import (
 from flowgen.graph.repeated_terms import drop_repeated_terms
 from flowgen.graph.retrieval import (
     LOOK_UPS,
+    InputsOffer,
     InputsRetriever,
     RetrievalCache,
     declared_inputs,
@@ -561,6 +563,37 @@ def _ground_step_inputs(
     return inputs, grounded
 
 
+def _write_missing_note(
+    ctx: RunContext,
+    node: str,
+    messages: list[ChatMessage],
+    offered: InputsOffer,
+    inputs: list[FlowInput],
+    annotation: str,
+    retriever: InputsRetriever,
+    out: dict[str, Any],
+) -> list[FlowInput]:
+    """An update's inputs with the journal note its words ask for and its answer left
+    out, written by a second call on the same conversation (graph/journal_note.py)."""
+    journal = lacks_note(inputs, annotation, retriever.tools.columns)
+    if journal is None:
+        return inputs
+    grammar = note_grammar(offered.params, inputs, journal, offered.space)
+    result = ctx.generate(node, messages, grammar, INPUTS_MAX_TOKENS)
+    note = next((i.value for i in parse_inputs(result.text) if i.name == "values"), None)
+    if not result.complete or not note:
+        return inputs
+    table = next((i.value for i in inputs if i.name == "table_name"), "")
+    about = retriever.catalog.table(table)
+    noted = with_note(
+        inputs, note, about.label if about else None, annotation, retriever.tools.columns
+    )
+    before = next((i.value for i in inputs if i.name == "values"), "")
+    after = next((i.value for i in noted if i.name == "values"), "")
+    out["journal_note"] = f"{before} -> {after}"
+    return noted
+
+
 def inputs_node(state: FlowState, runtime: Runtime[RunContext]) -> dict[str, Any]:
     ctx = runtime.context
     order, *rest = state["pending"]
@@ -615,6 +648,12 @@ def inputs_node(state: FlowState, runtime: Runtime[RunContext]) -> dict[str, Any
             inputs, dropped = drop_repeated_terms([i for i in parse_inputs(text) if i.value])
             if dropped:
                 out["repeated_terms_dropped"] = dropped
+            step = flow.component(order) if order else None
+            noted = ctx.ground_choices and step is not None and step.definition == "update_record"
+            if noted and step is not None and step.annotation:
+                inputs = _write_missing_note(
+                    ctx, node, messages, offered, inputs, step.annotation, retriever, out
+                )
             if ctx.ground_choices:
                 item = flow.trigger if order == 0 else flow.component(order)
                 annotation = item.annotation if item else None
@@ -632,7 +671,7 @@ def inputs_node(state: FlowState, runtime: Runtime[RunContext]) -> dict[str, Any
                     )
                     grounded += moved
                     inputs, unnamed = drop_unnamed_trigger_terms(
-                        inputs, annotation, retriever.tools.columns
+                        inputs, annotation, retriever.catalog, retriever.tools.columns
                     )
                     if unnamed:
                         out["unnamed_terms_dropped"] = unnamed

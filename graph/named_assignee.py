@@ -14,7 +14,8 @@ words name ("as the escalation manager"; "the reviewer's manager" on a review), 
 `assigned_to` or `assignment_group` by what the pill holds, else the table's one column
 for it that does not record who asked or opened. The update's other terms stay where the
 words name them ("and raise its priority to critical"), in the order named; those the
-words never name go, since the model wrote them in place of the assignment.
+words never name go, since the model wrote them in place of the assignment. Where the
+model did set the column, only its value changes.
 
 Gold: on the update_record steps of the hand-written and synthetic train and dev flows
 the rule changes none; given an unnamed value in their place, it writes gold's term for
@@ -211,6 +212,13 @@ def assign_named(
     terms = parse_query(written) if written else []
     if column is None or any(t.field is None or t.connector != "AND" for t in terms):
         return inputs, []
+    if any(t.field == column for t in terms):
+        # the model assigned it: only whom to, the rest of its answer as written
+        parts = [(t.connector, f"{column}={pill}" if t.field == column else t.raw) for t in terms]
+        new_values = join_parts(parts)
+        if new_values == written:
+            return inputs, []
+        return with_input(inputs, "values", new_values), [f"{written} -> {new_values}"]
     said = set(stems(annotation)) - NO_EVIDENCE
     verb = _VERB.search(annotation) or _ASSIGNEE.search(annotation)
     said_before = set(stems(annotation[: verb.start()])) if verb else set()
@@ -218,7 +226,7 @@ def assign_named(
     before: list[tuple[str, str]] = []
     after: list[tuple[str, str]] = []
     for t in terms:
-        if t.field is None or t.field == column:
+        if t.field is None:
             continue
         about = by_name.get(t.field)
         field_words = set(stems(f"{t.field.replace('_', ' ')} {(about and about.label) or ''}"))

@@ -173,6 +173,7 @@ class InputsOffer:
     grammar: str
     named_table: str | None = None  # the table the words name, the only one admitted
     named_record: str | None = None  # the record pill they name, the only one admitted
+    space: PillSpace | None = None  # the pills in scope, for a grammar built after the offer
 
     @property
     def empty(self) -> bool:
@@ -296,7 +297,7 @@ class InputsRetriever:
             variants = [[InputSpec(p.name, "text") for p in params]]
         grammar = inputs_grammar(variants=variants, pills=space)
         return InputsOffer(
-            params, tables, shown, pills, grammar, named, record[1] if record else None
+            params, tables, shown, pills, grammar, named, record[1] if record else None, space
         )
 
     # -- retrieval ---------------------------------------------------------------------
