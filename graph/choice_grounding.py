@@ -198,7 +198,7 @@ def ground_fields(
     boolean the words clear ("remove the escalated flag")."""
     said = set(stems(annotation))
     named = named_settings(annotation, set(stems(f"{table} {table_label or ''}")), columns)
-    named = _resolve_shared_words(named, columns, said)
+    named = _resolve_shared_words(_drop_covered(named, columns, annotation), columns, said)
     if len(named) != 1:
         return query
     column_name, value = named[0]
@@ -252,8 +252,36 @@ def unambiguous_settings(
     names priority 2, impact 1, urgency 1 and severity 1 at once, "contain" both the state
     Contain and `contained`; none of them is evidence for one column, unless the words
     name that column too ("high severity")."""
-    named = named_settings(annotation, table_words, columns)
+    named = _drop_covered(named_settings(annotation, table_words, columns), columns, annotation)
     return _resolve_shared_words(named, columns, set(stems(annotation)))
+
+
+def _drop_covered(
+    named: list[tuple[str, str]], columns: list[Column], annotation: str
+) -> list[tuple[str, str]]:
+    """Settings less those whose words the words say only inside another setting's longer
+    label, as `longest_named` does within a column: "feature request case" names the
+    category Feature request, not also the approval Requested (thirty-second session:
+    two more hand-written gold terms found again when left out, none wrongly)."""
+    said = stems(annotation)
+    by_name = {c.name: c for c in columns}
+
+    def where(column: str, value: str) -> set[int]:
+        label = _setting_words_in_order(by_name[column], value)
+        return {i + j for i in occurrences(said, label) for j in range(len(label))}
+
+    spans = [where(c, v) for c, v in named]
+    return [
+        setting
+        for i, setting in enumerate(named)
+        if not any(spans[i] and spans[i] < other for j, other in enumerate(spans) if j != i)
+    ]
+
+
+def _setting_words_in_order(column: Column, value: str) -> list[str]:
+    if column.type == "boolean":
+        return [w for w in stems(column.label or column.name) if w not in _FILLER]
+    return next((label_stems(c) for c in column.choices or [] if c.value == value), [])
 
 
 def _resolve_shared_words(

@@ -40,7 +40,7 @@ from langgraph.types import Checkpointer
 from flowgen.db.store import StoredCatalog
 from flowgen.engine.base import ChatMessage, Engine, GenerationRequest, GenerationResult
 from flowgen.engine.grammar import outline_grammar
-from flowgen.flow.catalog import CatalogView, Param
+from flowgen.flow.catalog import CatalogView, Column, Param
 from flowgen.flow.errors import FlowError
 from flowgen.flow.flowlogic import FLOW_LOGIC
 from flowgen.flow.model import Flow, FlowInput, flow_json
@@ -49,6 +49,7 @@ from flowgen.graph.absent_fields import absent_pill_condition, add_absent_fields
 from flowgen.graph.approval_outcome import approval_outcome
 from flowgen.graph.asked_logic import asked_names
 from flowgen.graph.choice_grounding import (
+    QueryRule,
     add_step_settings,
     ground_choices,
     ground_step_fields,
@@ -63,6 +64,7 @@ from flowgen.graph.coverage import (
     MissingSteps,
     long_requirement,
 )
+from flowgen.graph.either_choice import add_either_choice
 from flowgen.graph.guard import RefusalGuard
 from flowgen.graph.if_polarity import CONDITION_LOGIC, settle_if_polarity
 from flowgen.graph.input_examples import closest_item_inputs
@@ -500,6 +502,13 @@ def after_outline(state: FlowState) -> Literal["inputs", "validate", "finish"]:
     return "inputs" if state["pending"] else "validate"
 
 
+def _either_rule(columns_of: Callable[[str], list[Column]]) -> QueryRule:
+    """`add_either_choice` as a query rule: it walks one reference from the table."""
+    return lambda query, table, _label, annotation, _columns: add_either_choice(
+        query, table, annotation, columns_of
+    )
+
+
 def _ground_step_inputs(
     definition: str,
     inputs: list[FlowInput],
@@ -532,6 +541,11 @@ def _ground_step_inputs(
         )
         if absent:
             out["absent_fields"] = absent
+        inputs, either = ground_step_query(
+            inputs, "conditions", params, annotation, catalog, columns_of, _either_rule(columns_of)
+        )
+        if either:
+            out["either_choice"] = either
     if definition == "update_record":
         inputs, assigned = assign_named(definition, inputs, annotation, pills, catalog, columns_of)
         if assigned:
@@ -686,6 +700,17 @@ def inputs_node(state: FlowState, runtime: Runtime[RunContext]) -> dict[str, Any
                     )
                     if absent:
                         out["absent_fields"] = absent
+                    inputs, either = ground_step_query(
+                        inputs,
+                        "condition",
+                        offered.params,
+                        annotation,
+                        retriever.catalog,
+                        retriever.tools.columns,
+                        _either_rule(retriever.tools.columns),
+                    )
+                    if either:
+                        out["either_choice"] = either
                 step = flow.component(order) if order else None
                 if annotation and step is not None:
                     inputs, changed = _ground_step_inputs(

@@ -388,3 +388,15 @@ def test_a_word_shared_by_several_settings_names_the_one_whose_column_it_names()
     )
     moved = "move the incident to Contain"
     assert add_named_settings("state=18", "sn_si_incident", label, moved, columns) == "state=18"
+
+
+@pytest.mark.unit
+def test_a_label_said_only_inside_a_longer_one_names_nothing_of_its_own() -> None:
+    """ "feature request case" names the category Feature request, not the approval
+    Requested as well: the shared word no longer makes both ambiguous."""
+    csm = load_catalog(REPO / "catalogs" / "globex-csm.yaml")
+    columns = csm.columns("sn_customerservice_case")
+    said = "feature request case created"
+    assert add_named_terms(
+        None, "record_create", "sn_customerservice_case", "Case", said, columns
+    ) == ("category=feature_request")
