@@ -67,10 +67,11 @@ from flowgen.graph.coverage import (
 from flowgen.graph.either_choice import add_either_choice
 from flowgen.graph.guard import RefusalGuard
 from flowgen.graph.if_polarity import CONDITION_LOGIC, settle_if_polarity
+from flowgen.graph.if_threshold import threshold_condition
 from flowgen.graph.input_examples import closest_item_inputs
 from flowgen.graph.journal_note import lacks_note, note_grammar, with_note
 from flowgen.graph.named_address import send_to_named_address
-from flowgen.graph.named_assignee import assign_named
+from flowgen.graph.named_assignee import ASSIGNING_STEPS, assign_named
 from flowgen.graph.named_group import look_up_named_group
 from flowgen.graph.named_recipient import RECIPIENTS, send_to_named_recipient
 from flowgen.graph.outline_repair import (
@@ -546,7 +547,7 @@ def _ground_step_inputs(
         )
         if either:
             out["either_choice"] = either
-    if definition == "update_record":
+    if definition in ASSIGNING_STEPS:
         inputs, assigned = assign_named(definition, inputs, annotation, pills, catalog, columns_of)
         if assigned:
             out["named_assignee"] = assigned
@@ -561,6 +562,10 @@ def _ground_step_inputs(
         if condition and emptied:
             inputs = with_input(inputs, "condition", emptied)
             out["absent_fields"] = [f"{condition} -> {emptied}"]
+        compared = condition and threshold_condition(condition, annotation, pills)
+        if condition and compared and not emptied:
+            inputs = with_input(inputs, "condition", compared)
+            out["if_threshold"] = [f"{condition} -> {compared}"]
     elif definition == "look_up_record":
         key = "named_group"
         inputs, changes = look_up_named_group(inputs, annotation, catalog)

@@ -17,9 +17,15 @@ words name them ("and raise its priority to critical"), in the order named; thos
 words never name go, since the model wrote them in place of the assignment. Where the
 model did set the column, only its value changes.
 
-Gold: on the update_record steps of the hand-written and synthetic train and dev flows
-the rule changes none; given an unnamed value in their place, it writes gold's term for
-47 of the 47 it names an assignee for (19 hand-written, 28 synthetic).
+A record created "for" someone goes to them the same way ("create a task for the owner
+to decide", "open an incident for the Service Desk", a catalog task's group): a task for
+a person or a group, any other record only for a group (an incident "opened for the
+requester" is about them, not theirs to work); its other values are its content and stay.
+
+Gold: on the update_record, create_record, create_task and create_catalog_task steps of
+the hand-written and synthetic train and dev flows the rule changes none; given an
+unnamed value in place of gold's (or gold's assignee left out of a create), it writes
+gold's term for all it names an assignee for (46 updates, 23 creates).
 """
 
 from __future__ import annotations
@@ -37,6 +43,14 @@ from flowgen.graph.named_record import PEOPLE_TABLES
 from flowgen.graph.unnamed_terms import NO_EVIDENCE, term_words
 
 MAX_HOPS = 3
+# The steps that hand a record to someone, with their table and values inputs; a catalog
+# task takes its group as an input of its own.
+ASSIGNING_STEPS: dict[str, tuple[str, str]] = {
+    "update_record": ("table_name", "values"),
+    "create_record": ("table_name", "values"),
+    "create_task": ("task_table", "field_values"),
+    "create_catalog_task": ("", "assignment_group"),
+}
 DEFAULT_COLUMN = {"sys_user": "assigned_to", "sys_user_group": "assignment_group"}
 # The verb that hands a record over. Its words name no column ("assign" is not the
 # `Assigned to` column; "the assignee" is).
@@ -51,6 +65,14 @@ _GROUP_NAMED = re.compile(
     r"\b(?:that|this|the same|the new) group\b|\b[A-Z][\w-]*(?: [A-Z0-9][\w-]*)* group\b"
 )
 _CLAUSE_END = re.compile(r",|;|\band\b|\bthen\b|\+")
+# a record made for someone: "create a task for the owner to decide", "a catalog task is
+# created for the Desktop Support group"
+_MADE_FOR = re.compile(r"\b(?:creat|open|rais|log)\w*\b(?:[^,;.]*?)\bfor\b", re.I)
+# where the words about the assignee stop: "their manager with a work note saying ...",
+# "the owner to decide"
+_PHRASE_END = re.compile(r"\bto\b|\bwith\b|\bso\b|\bthat\b(?! group)|\bfor\b")
+# a group by its name alone after "for" ("create a task for Desk Side Support")
+_PROPER_NAME = re.compile(r"^\s*(?:the\s+)?[A-Z][\w-]*(?:\s+[A-Z0-9][\w-]*)*\s*$")
 
 Assignee = tuple[str, str, str]  # (pill, the table it holds, the word that names it)
 
@@ -59,10 +81,16 @@ def _label(column: Column) -> list[str]:
     return role_list(column.label or column.name.replace("_", " "))
 
 
-def assignee_phrase(annotation: str) -> str | None:
+def assignee_phrase(annotation: str, creates: bool = False) -> str | None:
     """The words that name whom the record goes to (see above), up to the clause's end;
-    None where the words hand nothing over."""
+    None where the words hand nothing over. A record created "for" someone goes to them
+    ("create a task for the owner to decide")."""
     verb = _VERB.search(annotation) or _ASSIGNEE.search(annotation)
+    if verb is None and creates:
+        made_for = _MADE_FOR.search(annotation)
+        if made_for is None:
+            return None
+        return _PHRASE_END.split(_CLAUSE_END.split(annotation[made_for.end() :])[0])[0]
     if verb is None:
         return None
     rest = annotation[verb.end() :]
@@ -73,7 +101,7 @@ def assignee_phrase(annotation: str) -> str | None:
         phrase = rest[: as_.start()]
     else:
         return None
-    return _CLAUSE_END.split(phrase)[0]
+    return _PHRASE_END.split(_CLAUSE_END.split(phrase)[0])[0]
 
 
 def assignee_paths(
@@ -111,13 +139,14 @@ def named_assignee(
     pills: Sequence[PillRoot],
     catalog: CatalogView,
     columns_of: Callable[[str], list[Column]],
+    creates: bool = False,
 ) -> Assignee | None:
     """The one user or group in scope the words hand the record to (see above)."""
-    phrase = assignee_phrase(annotation)
+    phrase = assignee_phrase(annotation, creates)
     if phrase is None:
         return None
     paths = assignee_paths(pills, columns_of)
-    if _GROUP_NAMED.search(phrase):
+    if _GROUP_NAMED.search(phrase) or (creates and _PROPER_NAME.match(phrase)):
         found = [(t, tb) for t, walked, tb in paths if not walked and tb == "sys_user_group"]
         if not found:
             return None  # a group by its name that no look-up found
@@ -195,15 +224,25 @@ def assign_named(
     catalog: CatalogView,
     columns_of: Callable[[str], list[Column]],
 ) -> tuple[list[FlowInput], list[str]]:
-    """An update's inputs with the assignment its words name set (see above), and
-    `old -> new` for the trace."""
-    if definition != "update_record":
+    """An update's or a created record's inputs with the assignment its words name set
+    (see above), and `old -> new` for the trace."""
+    if definition not in ASSIGNING_STEPS:
         return inputs, []
+    creates = definition != "update_record"
     values = {i.name: i.value for i in inputs}
-    table, written = values.get("table_name"), values.get("values") or ""
+    if definition == "create_catalog_task":
+        found = named_assignee(annotation, pills, catalog, columns_of, creates=True)
+        written = values.get("assignment_group", "")
+        if found is None or found[1] != "sys_user_group" or written == found[0]:
+            return inputs, []
+        return with_input(inputs, "assignment_group", found[0]), [f"{written} -> {found[0]}"]
+    table_input, values_input = ASSIGNING_STEPS[definition]
+    table, written = values.get(table_input), values.get(values_input) or ""
+    if definition == "create_task":
+        table = table or "task"  # its declared default
     if not table or "{{" in table:
         return inputs, []
-    found = named_assignee(annotation, pills, catalog, columns_of)
+    found = named_assignee(annotation, pills, catalog, columns_of, creates)
     if found is None:
         return inputs, []
     pill, holds, head = found
@@ -212,6 +251,22 @@ def assign_named(
     terms = parse_query(written) if written else []
     if column is None or any(t.field is None or t.connector != "AND" for t in terms):
         return inputs, []
+    if creates:
+        # An incident or case made "for the requester" is about them; only a task is made
+        # for the person who does it (a group does the work of any record made for it).
+        about = catalog.table(table)
+        tasklike = definition == "create_task" or (about and (about.label or "").endswith("Task"))
+        if holds != "sys_user_group" and not tasklike:
+            return inputs, []
+        # a new record's other values are its content, named or not: only the assignee
+        term = ("AND", f"{column}={pill}")
+        parts = [term if t.field == column else (t.connector, t.raw) for t in terms]
+        if not any(t.field == column for t in terms):
+            parts.append(term)
+        new_values = join_parts(parts)
+        if new_values == written:
+            return inputs, []
+        return with_input(inputs, values_input, new_values), [f"{written} -> {new_values}"]
     if any(t.field == column for t in terms):
         # the model assigned it: only whom to, the rest of its answer as written
         parts = [(t.connector, f"{column}={pill}" if t.field == column else t.raw) for t in terms]

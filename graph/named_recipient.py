@@ -39,7 +39,7 @@ def _role(word: str) -> str:
 
 
 # role nouns a label does not use: "the group lead" is the group's manager
-ALIASES = {"lead": "manag", "boss": "manag"}
+ALIASES = {"lead": "manag", "boss": "manag", "owner": "owned"}
 # words for anyone, which name no column ("the person who opened it" is the opener)
 GENERIC = frozenset({"person", "people", "user", "users", "someone", "whoever", "anyone"})
 

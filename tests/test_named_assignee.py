@@ -9,7 +9,7 @@ from flows import flow as make_flow
 
 from flowgen.flow.model import Flow, FlowInput
 from flowgen.flow.validator import PillRoot, pill_roots
-from flowgen.graph.named_assignee import assign_named
+from flowgen.graph.named_assignee import ASSIGNING_STEPS, assign_named
 from flowgen.training.cases import read_cases
 
 CATALOGS = shipped_catalogs()
@@ -77,12 +77,63 @@ def test_an_update_goes_to_whom_its_words_name(
     assert _values(span, written, pills) == values
 
 
+REVIEW = PillRoot("trigger.current", "record", "x_initech_access_review")
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize(
+    ("definition", "span", "inputs", "pills", "changed"),
+    [
+        # a task made for a person, after its content
+        (
+            "create_task",
+            "create a task for the application owner to remove the admin rights",
+            {"field_values": "short_description=Remove the admin rights"},
+            [REVIEW],
+            {
+                "field_values": "short_description=Remove the admin rights"
+                "^assigned_to={{trigger.current.application.owned_by}}"
+            },
+        ),
+        # a catalog task's group is an input of its own
+        (
+            "create_catalog_task",
+            "create a catalog task for that group to set up the room",
+            {"requested_item": "{{trigger.request_item}}", "short_description": "Set up"},
+            [GROUP_FOUND],
+            {"assignment_group": "{{1.record}}"},
+        ),
+        # an incident opened for a person is about them
+        (
+            "create_record",
+            "open a security incident for the reviewer with the details",
+            {"table_name": "sn_si_incident", "values": "severity=1"},
+            [REVIEW],
+            {},
+        ),
+    ],
+)
+def test_a_record_made_for_someone_goes_to_them(
+    definition: str,
+    span: str,
+    inputs: dict[str, str],
+    pills: list[PillRoot],
+    changed: dict[str, str],
+) -> None:
+    secops = CATALOGS["initech-secops"]
+    given = [FlowInput(name=k, value=v) for k, v in inputs.items()]
+    new, _ = assign_named(definition, given, span, pills, secops, secops.columns)
+    assert {i.name: i.value for i in new} == {**inputs, **changed}
+
+
 @pytest.mark.unit
 def test_gold_assignments_are_the_ones_the_words_name() -> None:
-    """Every update_record of the hand-written and synthetic train and dev flows: the rule
-    changes none; with an unnamed value in place of gold's, the term it writes is gold's
-    wherever it names an assignee (47 of them)."""
+    """Every update and create of the hand-written and synthetic train and dev flows: the
+    rule changes none; with an unnamed value in place of gold's (a create's assignee left
+    out), the term it writes is gold's wherever it names an assignee (46 updates, 23
+    creates)."""
     named = wrong = changed = 0
+    created: list[bool] = []
     for name in ("handwritten", "synthetic"):
         for case in read_cases([DATA / f"{name}.jsonl"]):
             if case.split not in ("train", "dev") or not case.flow:
@@ -90,7 +141,10 @@ def test_gold_assignments_are_the_ones_the_words_name() -> None:
             catalog = CATALOGS[case.installation]
             gold_flow = Flow.model_validate(case.flow)
             for comp in gold_flow.components:
+                if comp.definition not in ASSIGNING_STEPS:
+                    continue
                 if comp.definition != "update_record":
+                    created += _made_for(gold_flow, comp, catalog)
                     continue
                 roots = pill_roots(gold_flow, catalog, comp.order, "values")
                 span = comp.annotation or ""
@@ -112,6 +166,35 @@ def test_gold_assignments_are_the_ones_the_words_name() -> None:
                     wrong += not set(written.split("^")) <= set(gold["values"].split("^"))
     assert changed == 0
     assert named >= 45 and wrong == 0, (named, wrong)
+    assert len(created) >= 20 and all(created), created
+
+
+def _made_for(flow: Flow, comp, catalog) -> list[bool]:
+    """For a gold create: nothing changes as written; with its assignee left out, the
+    rule writes it back where it writes one (one bool per write, True if gold's)."""
+    values_input = ASSIGNING_STEPS[comp.definition][1]
+    roots = pill_roots(flow, catalog, comp.order, values_input)
+    span = comp.annotation or ""
+    _, changes = assign_named(comp.definition, comp.inputs, span, roots, catalog, catalog.columns)
+    assert changes == [], changes
+    gold = inputs_of(comp.model_dump())
+    left_out = [
+        FlowInput(
+            name=i.name,
+            value="^".join(
+                t
+                for t in i.value.split("^")
+                if not t.startswith(("assigned_to=", "assignment_group="))
+            ),
+        )
+        for i in comp.inputs
+        if not (comp.definition == "create_catalog_task" and i.name == "assignment_group")
+    ]
+    new, changes = assign_named(comp.definition, left_out, span, roots, catalog, catalog.columns)
+    if not changes:
+        return []
+    written = inputs_of({"inputs": [i.model_dump() for i in new]})[values_input]
+    return [set(written.split("^")) <= set(gold.get(values_input, "").split("^"))]
 
 
 def test_the_graph_assigns_whom_the_words_name(synced_store) -> None:
