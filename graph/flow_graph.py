@@ -91,6 +91,7 @@ from flowgen.graph.retrieval import (
     outline_offer,
 )
 from flowgen.graph.schedule_inputs import schedule_inputs
+from flowgen.graph.scoped_record import add_scoped_record
 from flowgen.graph.tracing import RunTracer, TracedTools
 from flowgen.graph.trigger_condition import settle_change_operators
 from flowgen.graph.unnamed_terms import drop_unnamed_trigger_terms
@@ -510,6 +511,13 @@ def _either_rule(columns_of: Callable[[str], list[Column]]) -> QueryRule:
     )
 
 
+def _scoped_rule(pills: list[PillRoot], columns_of: Callable[[str], list[Column]]) -> QueryRule:
+    """`add_scoped_record` as a query rule: it reads the records in scope."""
+    return lambda query, table, _label, annotation, _columns: add_scoped_record(
+        query, table, annotation, pills, columns_of
+    )
+
+
 def _ground_step_inputs(
     definition: str,
     inputs: list[FlowInput],
@@ -547,6 +555,17 @@ def _ground_step_inputs(
         )
         if either:
             out["either_choice"] = either
+        inputs, scoped = ground_step_query(
+            inputs,
+            "conditions",
+            params,
+            annotation,
+            catalog,
+            columns_of,
+            _scoped_rule(pills, columns_of),
+        )
+        if scoped:
+            out["scoped_record"] = scoped
     if definition in ASSIGNING_STEPS:
         inputs, assigned = assign_named(definition, inputs, annotation, pills, catalog, columns_of)
         if assigned:
