@@ -504,18 +504,47 @@ def after_outline(state: FlowState) -> Literal["inputs", "validate", "finish"]:
     return "inputs" if state["pending"] else "validate"
 
 
-def _either_rule(columns_of: Callable[[str], list[Column]]) -> QueryRule:
-    """`add_either_choice` as a query rule: it walks one reference from the table."""
-    return lambda query, table, _label, annotation, _columns: add_either_choice(
-        query, table, annotation, columns_of
-    )
+def _condition_rules(
+    pills: list[PillRoot], columns_of: Callable[[str], list[Column]]
+) -> list[tuple[str, QueryRule]]:
+    """The rules a record trigger's or a look-up's condition goes through after the
+    model, in order, with their trace keys: the emptiness the words name, either of two
+    settings, the record in scope the words point back at (none for a trigger)."""
+    return [
+        ("absent_fields", add_absent_fields),
+        (
+            "either_choice",
+            lambda query, table, _label, annotation, _columns: add_either_choice(
+                query, table, annotation, columns_of
+            ),
+        ),
+        (
+            "scoped_record",
+            lambda query, table, _label, annotation, _columns: add_scoped_record(
+                query, table, annotation, pills, columns_of
+            ),
+        ),
+    ]
 
 
-def _scoped_rule(pills: list[PillRoot], columns_of: Callable[[str], list[Column]]) -> QueryRule:
-    """`add_scoped_record` as a query rule: it reads the records in scope."""
-    return lambda query, table, _label, annotation, _columns: add_scoped_record(
-        query, table, annotation, pills, columns_of
-    )
+def _ground_condition(
+    inputs: list[FlowInput],
+    name: str,
+    params: list[Param],
+    annotation: str,
+    catalog: CatalogView,
+    columns_of: Callable[[str], list[Column]],
+    rules: list[tuple[str, QueryRule]],
+    out: dict[str, Any],
+) -> list[FlowInput]:
+    """`inputs` with the query input `name` through `rules`, each change traced."""
+    for key, rule in rules:
+        inputs, changes = ground_step_query(
+            inputs, name, params, annotation, catalog, columns_of, rule
+        )
+        if changes:
+            out[key] = changes
+    return inputs
 
 
 def _ground_step_inputs(
@@ -545,27 +574,10 @@ def _ground_step_inputs(
         )
         grounded += moved
     if definition in LOOK_UPS:
-        inputs, absent = ground_step_query(
-            inputs, "conditions", params, annotation, catalog, columns_of, add_absent_fields
+        rules = _condition_rules(pills, columns_of)
+        inputs = _ground_condition(
+            inputs, "conditions", params, annotation, catalog, columns_of, rules, out
         )
-        if absent:
-            out["absent_fields"] = absent
-        inputs, either = ground_step_query(
-            inputs, "conditions", params, annotation, catalog, columns_of, _either_rule(columns_of)
-        )
-        if either:
-            out["either_choice"] = either
-        inputs, scoped = ground_step_query(
-            inputs,
-            "conditions",
-            params,
-            annotation,
-            catalog,
-            columns_of,
-            _scoped_rule(pills, columns_of),
-        )
-        if scoped:
-            out["scoped_record"] = scoped
     if definition in ASSIGNING_STEPS:
         inputs, assigned = assign_named(definition, inputs, annotation, pills, catalog, columns_of)
         if assigned:
@@ -687,8 +699,12 @@ def inputs_node(state: FlowState, runtime: Runtime[RunContext]) -> dict[str, Any
             if dropped:
                 out["repeated_terms_dropped"] = dropped
             step = flow.component(order) if order else None
-            noted = ctx.ground_choices and step is not None and step.definition == "update_record"
-            if noted and step is not None and step.annotation:
+            if (
+                ctx.ground_choices
+                and step
+                and step.definition == "update_record"
+                and step.annotation
+            ):
                 inputs = _write_missing_note(
                     ctx, node, messages, offered, inputs, step.annotation, retriever, out
                 )
@@ -713,28 +729,17 @@ def inputs_node(state: FlowState, runtime: Runtime[RunContext]) -> dict[str, Any
                     )
                     if unnamed:
                         out["unnamed_terms_dropped"] = unnamed
-                    inputs, absent = ground_step_query(
+                    columns_of = retriever.tools.columns
+                    inputs = _ground_condition(
                         inputs,
                         "condition",
                         offered.params,
                         annotation,
                         retriever.catalog,
-                        retriever.tools.columns,
-                        add_absent_fields,
+                        columns_of,
+                        _condition_rules([], columns_of),
+                        out,
                     )
-                    if absent:
-                        out["absent_fields"] = absent
-                    inputs, either = ground_step_query(
-                        inputs,
-                        "condition",
-                        offered.params,
-                        annotation,
-                        retriever.catalog,
-                        retriever.tools.columns,
-                        _either_rule(retriever.tools.columns),
-                    )
-                    if either:
-                        out["either_choice"] = either
                 step = flow.component(order) if order else None
                 if annotation and step is not None:
                     inputs, changed = _ground_step_inputs(
