@@ -254,8 +254,8 @@ def assign_named(
     if creates:
         # An incident or case made "for the requester" is about them; only a task is made
         # for the person who does it (a group does the work of any record made for it).
-        about = catalog.table(table)
-        tasklike = definition == "create_task" or (about and (about.label or "").endswith("Task"))
+        made = catalog.table(table)
+        tasklike = definition == "create_task" or (made and (made.label or "").endswith("Task"))
         if holds != "sys_user_group" and not tasklike:
             return inputs, []
         # a new record's other values are its content, named or not: only the assignee
