@@ -117,8 +117,8 @@ class InputSpec:
     records: bool = False
     single: bool = False
     address: AddressKind = "email"
-    # a query that ends with `<last_field>=...` (with no `fields`, that one term only)
-    last_field: str | None = None
+    # a query of one term only, `<sole_field>=...` (a journal note, graph/journal_note.py)
+    sole_field: str | None = None
 
 
 @dataclass
@@ -327,9 +327,8 @@ class _InputsGrammar:
         else:
             self.rules.append(f"{rule}v ::= {QUERY_TEXT}" + (f" | {pill}" if pill else ""))
             value = f"{rule}v"
-        last = f'({literal(spec.last_field)} "=" {value})' if spec.last_field else ""
-        if last and not spec.fields:
-            return last  # that one term only
+        if spec.sole_field:
+            return f'({literal(spec.sole_field)} "=" {value})'
         terms = _field_terms(spec.fields, spec.choices_by_field, value)
         for name, target in sorted(spec.walks.items()):
             # shared by every variant that walks to the table with the same value rule
@@ -346,8 +345,6 @@ class _InputsGrammar:
                 terms.append(f"([a-z0-9_.]+ {one_of(OPERATORS)} {value})")
                 terms.append(f"([a-z0-9_.]+ {one_of(UNARY_OPERATORS)})")
         self.rules.append(f"{rule}q ::= " + " | ".join(terms))
-        if last:
-            return f'(({rule}q "^"){{0,{MAX_QUERY_TERMS - 1}}} {last})'
         return f'({rule}q ("^" "OR"? {rule}q){{0,{MAX_QUERY_TERMS - 1}}})'
 
 

@@ -83,7 +83,7 @@ def note_grammar(
     as the model wrote it, then `values = <journal>=...`."""
     written = {i.name: i.value for i in inputs}
     specs = [
-        InputSpec("values", "query", last_field=journal, required=True)
+        InputSpec("values", "query", sole_field=journal, required=True)
         if p.name == "values"
         else InputSpec(p.name, "options", [written[p.name]], required=True)
         for p in params

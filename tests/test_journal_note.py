@@ -7,7 +7,6 @@ import pytest
 from flows import DATA, inputs_of, shipped_catalogs
 from test_grammar import accepts
 
-from flowgen.engine.grammar import InputSpec, inputs_grammar
 from flowgen.flow.catalog import Param
 from flowgen.flow.model import FlowInput
 from flowgen.graph.journal_note import journal_column, lacks_note, note_grammar, with_note
@@ -83,25 +82,6 @@ def test_gold_updates_write_the_journal_their_words_name() -> None:
                 missed += column not in fields
                 not_last += column in fields and fields[-1] != column
     assert named >= 890 and missed <= 1 and not_last <= 2, (named, missed, not_last)
-
-
-@pytest.mark.unit
-def test_values_made_to_end_with_the_note() -> None:
-    noted = inputs_grammar(
-        [
-            InputSpec(
-                "values",
-                "query",
-                fields=["state", "work_notes"],
-                choices_by_field={"state": ["3", "7"]},
-                last_field="work_notes",
-            )
-        ]
-    )
-    assert accepts(noted, "values = state=3^work_notes=Admin access kept\n")
-    assert accepts(noted, "values = work_notes=Admin access kept\n")
-    assert not accepts(noted, "values = state=3\n")
-    assert not accepts(noted, "values = work_notes=kept^state=3\n")
 
 
 REVIEW = "x_initech_access_review"
