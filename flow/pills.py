@@ -45,6 +45,13 @@ def parse_pill(text: str) -> Pill:
     return Pill(text.strip(), root, output, tuple(path))
 
 
+def output_step(text: str) -> int:
+    """The step whose output a pill (`2.item.number`, without braces) reads; 0 for the
+    trigger's, a subflow's inputs and flow variables."""
+    head = text.split(".")[0]
+    return int(head) if head.isdigit() else 0
+
+
 def find_pills(value: str) -> list[Pill | PillSyntaxError]:
     """Every pill in `value`, or the syntax error of each malformed one."""
     found: list[Pill | PillSyntaxError] = []

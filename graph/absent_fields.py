@@ -25,7 +25,7 @@ from collections.abc import Callable, Sequence
 from flowgen.flow.catalog import Column
 from flowgen.flow.encoded_query import join_parts, parse_query
 from flowgen.flow.validator import PillRoot
-from flowgen.graph.named_recipient import role_list
+from flowgen.graph.named_recipient import label_roles, role_list
 
 _ABSENT = re.compile(
     r"\b(?:without(?: an?| any)?|with no|has no|have no|w/ ?no|no)\s+([a-z][a-z -]*)", re.I
@@ -37,10 +37,6 @@ _PHRASE_END = frozenset({"yet", "set", "at", "and", "or", "in", "on", "for", "wi
 _PILL_TEST = re.compile(r"\{\{([\w.]+)\}\}(?:=|!=|ISEMPTY|ISNOTEMPTY).*")
 
 
-def _label(column: Column) -> list[str]:
-    return role_list(column.label or column.name.replace("_", " "))
-
-
 def absent_columns(annotation: str, columns: list[Column]) -> list[str]:
     """The columns the words say are empty (see above), in the order named."""
     found: list[str] = []
@@ -49,17 +45,17 @@ def absent_columns(annotation: str, columns: list[Column]) -> list[str]:
     for match in _ABSENT.finditer(annotation):
         said = role_list(match.group(1))
         said = said[: next((i for i, w in enumerate(said) if w in _PHRASE_END), len(said))]
-        best: list[Column] = []
-        for column in columns:
-            label = _label(column)
-            if column.type == "boolean" or not label or said[: len(label)] != label:
-                continue
-            if not best or len(label) > len(_label(best[0])):
-                best = [column]
-            elif len(label) == len(_label(best[0])):
-                best.append(column)
-        if len(best) == 1 and best[0].name not in found:
-            found.append(best[0].name)
+        # the longest label the words start with; a tie names nothing
+        matched = [
+            (len(label), column.name)
+            for column in columns
+            if column.type != "boolean"
+            and (label := label_roles(column))
+            and said[: len(label)] == label
+        ]
+        longest = [name for size, name in matched if size == max(matched)[0]]
+        if len(longest) == 1 and longest[0] not in found:
+            found.append(longest[0])
     return found
 
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
+from flowgen.flow.pills import output_step
 from flowgen.flow.validator import PillRoot
 
 _NUMBERS = {"one": "1", "two": "2", "three": "3", "four": "4", "five": "5", "six": "6", "ten": "10"}
@@ -28,11 +29,6 @@ _OPERATORS = {"at least": ">=", "fewer than": "<", "less than": "<", "below": "<
 _COUNTS = frozenset({"integer", "decimal"})
 
 
-def _step(pill: str) -> int:
-    head = pill.split(".")[0]
-    return int(head) if head.isdigit() else 0
-
-
 def threshold_condition(condition: str, annotation: str, pills: Sequence[PillRoot]) -> str | None:
     """The condition the words' threshold gives (see above), or None."""
     said = _THRESHOLD.search(annotation)
@@ -41,7 +37,7 @@ def threshold_condition(condition: str, annotation: str, pills: Sequence[PillRoo
     counts = [r.text for r in pills if r.type in _COUNTS and not r.text.endswith(".index")]
     if not counts:
         return None
-    latest = max(counts, key=_step)
+    latest = max(counts, key=output_step)
     number = _NUMBERS.get(said.group(2).lower(), said.group(2))
     operator = _OPERATORS.get(said.group(1).lower(), ">")
     return "{{" + latest + "}}" + operator + number

@@ -31,7 +31,7 @@ from flowgen.flow.catalog import Column, Param
 from flowgen.flow.encoded_query import join_parts, parse_query
 from flowgen.flow.model import FlowInput
 from flowgen.graph.choice_grounding import ColumnsOf, occurrences, stems, with_input
-from flowgen.graph.unnamed_terms import NO_EVIDENCE, term_words
+from flowgen.graph.unnamed_terms import named_terms
 
 _JOURNAL_WORDS = frozenset(stems("note notes comment comments"))
 _WORK_NOTES = re.compile(r"\bwork[ -]?notes?\b", re.I)
@@ -104,12 +104,7 @@ def with_note(
     values = {i.name: i.value for i in inputs}
     table = values.get("table_name") or ""
     terms = parse_query(values["values"]) if values.get("values") else []
-    said = set(stems(annotation)) - NO_EVIDENCE
-    said -= set(stems(f"{table.replace('_', ' ')} {table_label or ''}"))
     anded = all(t.field is not None and t.connector == "AND" for t in terms)
-    kept = [
-        (t.connector, t.raw)
-        for t in terms
-        if not anded or term_words(table, t.field or "", t.value, columns_of) & said
-    ]
+    named = named_terms(terms, table, annotation, columns_of, table_label)
+    kept = [(t.connector, t.raw) for t, n in zip(terms, named, strict=True) if n or not anded]
     return with_input(inputs, "values", join_parts([*kept, ("AND", note)]))

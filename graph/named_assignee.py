@@ -34,15 +34,16 @@ import re
 from collections.abc import Callable, Sequence
 
 from flowgen.flow.catalog import CatalogView, Column
-from flowgen.flow.encoded_query import join_parts, parse_query
+from flowgen.flow.encoded_query import Term, join_parts, parse_query
 from flowgen.flow.model import FlowInput
+from flowgen.flow.pills import output_step
 from flowgen.flow.validator import PillRoot
 from flowgen.graph.choice_grounding import stems, with_input
-from flowgen.graph.named_recipient import GENERIC, RECORDS, heads, role_list
+from flowgen.graph.named_recipient import best_named, label_roles, reference_walk, role_list
 from flowgen.graph.named_record import PEOPLE_TABLES
 from flowgen.graph.unnamed_terms import NO_EVIDENCE, term_words
 
-MAX_HOPS = 3
+GROUPS = "sys_user_group"  # a group's table; the other assignable one holds users
 # The steps that hand a record to someone, with their table and values inputs; a catalog
 # task takes its group as an input of its own.
 ASSIGNING_STEPS: dict[str, tuple[str, str]] = {
@@ -77,10 +78,6 @@ _PROPER_NAME = re.compile(r"^\s*(?:the\s+)?[A-Z][\w-]*(?:\s+[A-Z0-9][\w-]*)*\s*$
 Assignee = tuple[str, str, str]  # (pill, the table it holds, the word that names it)
 
 
-def _label(column: Column) -> list[str]:
-    return role_list(column.label or column.name.replace("_", " "))
-
-
 def assignee_phrase(annotation: str, creates: bool = False) -> str | None:
     """The words that name whom the record goes to (see above), up to the clause's end;
     None where the words hand nothing over. A record created "for" someone goes to them
@@ -104,36 +101,6 @@ def assignee_phrase(annotation: str, creates: bool = False) -> str | None:
     return _PHRASE_END.split(_CLAUSE_END.split(phrase)[0])[0]
 
 
-def assignee_paths(
-    pills: Sequence[PillRoot], columns_of: Callable[[str], list[Column]]
-) -> list[tuple[str, list[Column], str]]:
-    """(pill text, reference columns walked, table it holds) of every user and group in
-    scope: a record root that is one, and record roots' reference columns walked up to
-    MAX_HOPS to one."""
-    found: list[tuple[str, list[Column], str]] = []
-    frontier: list[tuple[str, str, list[Column]]] = [
-        (r.text, r.table, []) for r in pills if r.type in RECORDS and r.table
-    ]
-    for hop in range(MAX_HOPS + 1):
-        following: list[tuple[str, str, list[Column]]] = []
-        for text, table, walked in frontier:
-            if table in PEOPLE_TABLES:
-                found.append((text, walked, table))
-            if hop == MAX_HOPS:
-                continue
-            for column in columns_of(table):
-                if column.reference:
-                    following.append((f"{text}.{column.name}", column.reference, [*walked, column]))
-        frontier = following
-    return found
-
-
-def _step_number(pill: str) -> int:
-    """A step output's step number (a later step is the nearer "that group"); 0 else."""
-    head = pill.split(".")[0]
-    return int(head) if head.isdigit() else 0
-
-
 def named_assignee(
     annotation: str,
     pills: Sequence[PillRoot],
@@ -145,40 +112,30 @@ def named_assignee(
     phrase = assignee_phrase(annotation, creates)
     if phrase is None:
         return None
-    paths = assignee_paths(pills, columns_of)
+    # every user and group in scope: a record that is one, or one its references reach
+    paths = [
+        (text, walked, table)
+        for text, table, walked in reference_walk(pills, columns_of)
+        if table in PEOPLE_TABLES
+    ]
     if _GROUP_NAMED.search(phrase) or (creates and _PROPER_NAME.match(phrase)):
-        found = [(t, tb) for t, walked, tb in paths if not walked and tb == "sys_user_group"]
+        found = [text for text, walked, table in paths if not walked and table == GROUPS]
         if not found:
             return None  # a group by its name that no look-up found
-        text, table = max(found, key=lambda f: _step_number(f[0]))
-        return "{{" + text + "}}", table, "group"
-    said = role_list(phrase)
+        return "{{" + max(found, key=output_step) + "}}", GROUPS, "group"
 
     def head_of(walked: list[Column], table: str) -> list[str]:
         about = catalog.table(table)
-        label = _label(walked[-1]) if walked else role_list((about and about.label) or table)
+        label = label_roles(walked[-1]) if walked else role_list((about and about.label) or table)
         return label[-1:]
 
-    heads_of = [head_of(walked, table) for _, walked, table in paths]
-    phrase_heads = heads(phrase, {h[0] for h in heads_of if h})
     # the person named first, then the path whose words the phrase names most, then the
-    # shorter (as for recipients)
-    scored: list[tuple[int, int, int, str, str, str]] = []
-    for (text, walked, table), head in zip(paths, heads_of, strict=True):
-        if not head or head[0] in GENERIC or head[0] not in phrase_heads:
-            continue
-        root = set(role_list(text.split(".")[1] if text.startswith("trigger.") else ""))
-        words = root.union(*(set(_label(c)) for c in walked)) & set(said)
-        scored.append(
-            (-phrase_heads.index(head[0]), len(words), -len(walked), text, table, head[0])
-        )
-    if not scored:
-        return None
-    scored.sort(reverse=True)
-    best = scored[0]
-    if len(scored) > 1 and scored[1][:3] == best[:3]:
-        return None
-    return "{{" + best[3] + "}}", best[4], best[5]
+    # shorter, as for recipients
+    heads = {
+        text: (table, head[0]) for text, walked, table in paths if (head := head_of(walked, table))
+    }
+    best = best_named(phrase, [(t, w, heads[t][1]) for t, w, _ in paths if t in heads])
+    return ("{{" + best + "}}", *heads[best]) if best else None
 
 
 # Columns that hold who asked for, opened or is served by a record: never whom it is
@@ -207,7 +164,7 @@ def assigned_column(annotation: str, head: str, holds: str, columns: list[Column
         said.remove(head)  # once: "the escalation manager" still names its column
     if _ASSIGNEE.search(annotation):
         said.append("assign")
-    named = [c for c in candidates if set(_label(c)) <= set(said)]
+    named = [c for c in candidates if set(label_roles(c)) <= set(said)]
     if len(named) == 1:
         return named[0].name
     if any(c.name == DEFAULT_COLUMN[holds] for c in candidates):
@@ -233,7 +190,7 @@ def assign_named(
     if definition == "create_catalog_task":
         found = named_assignee(annotation, pills, catalog, columns_of, creates=True)
         written = values.get("assignment_group", "")
-        if found is None or found[1] != "sys_user_group" or written == found[0]:
+        if found is None or found[1] != GROUPS or written == found[0]:
             return inputs, []
         return with_input(inputs, "assignment_group", found[0]), [f"{written} -> {found[0]}"]
     table_input, values_input = ASSIGNING_STEPS[definition]
@@ -256,24 +213,33 @@ def assign_named(
         # for the person who does it (a group does the work of any record made for it).
         made = catalog.table(table)
         tasklike = definition == "create_task" or (made and (made.label or "").endswith("Task"))
-        if holds != "sys_user_group" and not tasklike:
+        if holds != GROUPS and not tasklike:
             return inputs, []
-        # a new record's other values are its content, named or not: only the assignee
-        term = ("AND", f"{column}={pill}")
-        parts = [term if t.field == column else (t.connector, t.raw) for t in terms]
+    term = f"{column}={pill}"
+    if creates or any(t.field == column for t in terms):
+        # a new record's other values are its content, named or not; an update whose
+        # model set the column: only whom to, the rest of its answer as written
+        parts = [("AND", term if t.field == column else t.raw) for t in terms]
         if not any(t.field == column for t in terms):
-            parts.append(term)
+            parts.append(("AND", term))
         new_values = join_parts(parts)
-        if new_values == written:
-            return inputs, []
-        return with_input(inputs, values_input, new_values), [f"{written} -> {new_values}"]
-    if any(t.field == column for t in terms):
-        # the model assigned it: only whom to, the rest of its answer as written
-        parts = [(t.connector, f"{column}={pill}" if t.field == column else t.raw) for t in terms]
-        new_values = join_parts(parts)
-        if new_values == written:
-            return inputs, []
-        return with_input(inputs, "values", new_values), [f"{written} -> {new_values}"]
+    else:
+        new_values = _in_place_of_unnamed(terms, term, table, annotation, columns, columns_of)
+    if new_values == written:
+        return inputs, []
+    return with_input(inputs, values_input, new_values), [f"{written} -> {new_values}"]
+
+
+def _in_place_of_unnamed(
+    terms: list[Term],
+    term: str,
+    table: str,
+    annotation: str,
+    columns: list[Column],
+    columns_of: Callable[[str], list[Column]],
+) -> str:
+    """An update's values with `term` in place of the terms the words never name (the
+    model wrote them instead of the assignment), the named ones in the order said."""
     said = set(stems(annotation)) - NO_EVIDENCE
     verb = _VERB.search(annotation) or _ASSIGNEE.search(annotation)
     said_before = set(stems(annotation[: verb.start()])) if verb else set()
@@ -296,7 +262,4 @@ def assign_named(
             before.append(("AND", t.raw))
         elif words & said:
             after.append(("AND", t.raw))
-    new_values = join_parts([*before, ("AND", f"{column}={pill}"), *after])
-    if new_values == written:
-        return inputs, []
-    return with_input(inputs, "values", new_values), [f"{written} -> {new_values}"]
+    return join_parts([*before, ("AND", term), *after])

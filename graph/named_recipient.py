@@ -67,8 +67,31 @@ def heads(text: str, nouns: set[str]) -> list[str | None]:
     ]
 
 
-def _label_list(column: Column) -> list[str]:
+def label_roles(column: Column) -> list[str]:
+    """The roles of a column's label ("Assigned to": `assign`), its name's without one."""
     return role_list(column.label or column.name.replace("_", " "))
+
+
+def reference_walk(
+    pills: Sequence[PillRoot], columns_of: Callable[[str], list[Column]]
+) -> list[tuple[str, str, list[Column]]]:
+    """(pill text, the table it holds, the reference columns walked) of every record in
+    scope and of every record its reference columns reach, up to MAX_HOPS away."""
+    found: list[tuple[str, str, list[Column]]] = []
+    frontier: list[tuple[str, str, list[Column]]] = [
+        (r.text, r.table, []) for r in pills if r.type in RECORDS and r.table
+    ]
+    for hop in range(MAX_HOPS + 1):
+        found += frontier
+        if hop == MAX_HOPS:
+            break
+        frontier = [
+            (f"{text}.{column.name}", column.reference, [*walked, column])
+            for text, table, walked in frontier
+            for column in columns_of(table)
+            if column.reference
+        ]
+    return found
 
 
 def address_paths(
@@ -78,21 +101,36 @@ def address_paths(
 ) -> list[tuple[str, list[Column]]]:
     """(pill text, the reference columns it walks) of every address pill in scope: a
     record root's reference columns walked up to MAX_HOPS to a column `is_address`."""
-    found: list[tuple[str, list[Column]]] = []
-    # (pill text so far, the table it holds, the reference columns walked)
-    frontier: list[tuple[str, str, list[Column]]] = [
-        (r.text, r.table, []) for r in pills if r.type in RECORDS and r.table
+    return [
+        (f"{text}.{column.name}", walked)
+        for text, table, walked in reference_walk(pills, columns_of)
+        if walked
+        for column in columns_of(table)
+        if is_address(column.name)
     ]
-    for hop in range(MAX_HOPS + 1):
-        following: list[tuple[str, str, list[Column]]] = []
-        for text, table, walked in frontier:
-            for column in columns_of(table):
-                if is_address(column.name) and walked:
-                    found.append((f"{text}.{column.name}", walked))
-                elif column.reference and hop < MAX_HOPS:
-                    following.append((f"{text}.{column.name}", column.reference, [*walked, column]))
-        frontier = following
-    return found
+
+
+def best_named(text: str, candidates: Sequence[tuple[str, list[Column], str]]) -> str | None:
+    """Among (pill text, reference columns walked, the word that names its person), the
+    one whose person `text` names first ("email the reviewer the user ..." is the
+    reviewer), then the one whose words `text` names most (each word once:
+    `manager.manager` names no more than `manager`), then the shorter; None on a tie or
+    when `text` names none."""
+    said = set(role_list(text))
+    named_heads = heads(text, {head for _, _, head in candidates})
+    scored: list[tuple[int, int, int, str]] = []
+    for pill, walked, head in candidates:
+        if head not in named_heads:
+            continue
+        root = set(role_list(pill.split(".")[1] if pill.startswith("trigger.") else ""))
+        words = root.union(*(set(label_roles(c)) for c in walked)) & said
+        scored.append((-named_heads.index(head), len(words), -len(walked), pill))
+    if not scored:
+        return None
+    scored.sort(reverse=True)
+    if len(scored) > 1 and scored[1][:3] == scored[0][:3]:
+        return None
+    return scored[0][3]
 
 
 def named_recipient(
@@ -102,28 +140,13 @@ def named_recipient(
     is_address: Callable[[str], bool],
 ) -> str | None:
     """The one address pill (`{{...}}`) whose person the span names (see above), or None."""
-    said = role_list(annotation)
-    paths = [(text, walked) for text, walked in address_paths(pills, columns_of, is_address)]
-    nouns = {label[-1] for _, walked in paths if (label := _label_list(walked[-1]))}
-    named_heads = heads(annotation, nouns)
-    scored: list[tuple[int, int, int, str]] = []
-    for text, walked in paths:
-        head = _label_list(walked[-1])[-1:]
-        if not head or head[0] not in named_heads:
-            continue
-        # the person named first is the recipient ("email the reviewer the user ..."),
-        # then the path whose words the span names most (each word once: `manager.manager`
-        # names no more than `manager`), then the shorter
-        root = set(role_list(text.split(".")[1] if text.startswith("trigger.") else ""))
-        words = root.union(*(set(_label_list(c)) for c in walked)) & set(said)
-        scored.append((-named_heads.index(head[0]), len(words), -len(walked), text))
-    if not scored:
-        return None
-    scored.sort(reverse=True)
-    best = scored[0]
-    if len(scored) > 1 and scored[1][:3] == best[:3]:
-        return None
-    return "{{" + best[3] + "}}"
+    candidates = [
+        (text, walked, label[-1])
+        for text, walked in address_paths(pills, columns_of, is_address)
+        if (label := label_roles(walked[-1]))
+    ]
+    best = best_named(annotation, candidates)
+    return "{{" + best + "}}" if best else None
 
 
 # The message steps whose recipient input takes an address pill, and its kind.

@@ -31,7 +31,7 @@ dev's shipped flows 4 more changed, 3 closer to gold and 1 further.
 from __future__ import annotations
 
 from flowgen.flow.catalog import CatalogView, Column
-from flowgen.flow.encoded_query import join_parts, parse_query
+from flowgen.flow.encoded_query import Term, join_parts, parse_query
 from flowgen.flow.model import FlowInput
 from flowgen.graph.choice_grounding import ColumnsOf, label_stems, stems, with_input
 
@@ -67,6 +67,20 @@ def term_words(table: str, field: str, value: str, columns_of: ColumnsOf) -> set
     return words - NO_EVIDENCE
 
 
+def named_terms(
+    terms: list[Term],
+    table: str,
+    annotation: str,
+    columns_of: ColumnsOf,
+    table_label: str | None = None,
+) -> list[bool]:
+    """For each term, whether `annotation` names it (see above). The words of the
+    table's name and label name the table, not a field: "When an escalation is approved"
+    names no `escalation_manager` term."""
+    said = set(stems(annotation)) - set(stems(f"{table.replace('_', ' ')} {table_label or ''}"))
+    return [bool(t.field and term_words(table, t.field, t.value, columns_of) & said) for t in terms]
+
+
 def drop_unnamed_terms(
     condition: str,
     table: str,
@@ -74,16 +88,12 @@ def drop_unnamed_terms(
     columns_of: ColumnsOf,
     table_label: str | None = None,
 ) -> tuple[str, list[str]]:
-    """`condition` without the terms `annotation` never names (see above), and the terms
-    dropped. The words of the table's name and label name the table, not a field: "When
-    an escalation is approved" names no `escalation_manager` term."""
+    """`condition` without the terms `annotation` never names (`named_terms`), and the
+    terms dropped."""
     terms = parse_query(condition)
     if any(t.field is None or t.connector != "AND" for t in terms):
         return condition, []
-    said = set(stems(annotation)) - set(stems(f"{table.replace('_', ' ')} {table_label or ''}"))
-    named = [
-        bool(t.field and term_words(table, t.field, t.value, columns_of) & said) for t in terms
-    ]
+    named = named_terms(terms, table, annotation, columns_of, table_label)
     if all(named) or not any(named):
         return condition, []
     kept = [(t.connector, t.raw) for t, n in zip(terms, named, strict=True) if n]

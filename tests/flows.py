@@ -67,6 +67,38 @@ def flow(
     return {"name": "test", "trigger": head, "components": list(components)}
 
 
+INACTIVE_USER = (
+    "Every time a user becomes inactive, find all incidents assigned to them and assign them"
+    " to their manager"
+)
+
+
+def inactive_user_flow(conditions: str, values: str) -> dict[str, Any]:
+    """The demo's flow for INACTIVE_USER (look up the user's incidents, update each one)
+    with the look-up's `conditions` and the update's `values` as given."""
+    return flow(
+        step(
+            1,
+            "look_up_records",
+            annotation="find all incidents assigned to them",
+            table="incident",
+            conditions=conditions,
+        ),
+        logic(2, "FOREACH", items="{{1.records}}"),
+        step(
+            3,
+            "update_record",
+            2,
+            annotation="assign them to their manager",
+            table_name="incident",
+            record="{{2.item}}",
+            values=values,
+        ),
+        trigger=("record_update", {"table": "sys_user", "condition": "activeCHANGESTOfalse"}),
+        annotation="Every time a user becomes inactive",
+    )
+
+
 def inputs_of(item: dict[str, Any]) -> dict[str, str]:
     """A trigger's or component's inputs by name."""
     return {i["name"]: i["value"] for i in item.get("inputs", [])}
@@ -124,10 +156,15 @@ def _train_and_dev(name: str) -> tuple[Case, ...]:
     )
 
 
-def gold_steps(*names: str) -> Iterator[tuple[Case, dict[str, Any]]]:
-    """(case, component) for every component of the train and dev gold flows of
-    data/NAME.jsonl for each name ("handwritten", "synthetic"), read once per session."""
+def gold_cases(*names: str) -> Iterator[Case]:
+    """The train and dev cases with a gold flow of data/NAME.jsonl for each name
+    ("handwritten", "synthetic"), read once per session."""
     for name in names:
-        for case in _train_and_dev(name):
-            for comp in (case.flow or {}).get("components", []):
-                yield case, comp
+        yield from _train_and_dev(name)
+
+
+def gold_steps(*names: str) -> Iterator[tuple[Case, dict[str, Any]]]:
+    """(case, component) for every component of the gold flows of `gold_cases`."""
+    for case in gold_cases(*names):
+        for comp in (case.flow or {}).get("components", []):
+            yield case, comp

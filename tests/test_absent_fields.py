@@ -4,8 +4,8 @@ assignee" is `assigned_toISEMPTY`, "if the user has no manager" `{{2.item.manage
 from __future__ import annotations
 
 import pytest
-from flows import DATA, generated, inputs_of, shipped_catalogs, step
 from flows import flow as make_flow
+from flows import generated, gold_cases, inputs_of, shipped_catalogs, step
 
 from flowgen.flow.model import Flow
 from flowgen.flow.validator import PillRoot, pill_roots
@@ -14,7 +14,6 @@ from flowgen.graph.absent_fields import (
     absent_pill_condition,
     add_absent_fields,
 )
-from flowgen.training.cases import read_cases
 
 CATALOGS = shipped_catalogs()
 ACME = CATALOGS["acme-itsm"]
@@ -113,40 +112,37 @@ def test_gold_conditions_already_test_what_their_words_say_is_empty() -> None:
     flows: the rule changes none, though the words of a dozen name an absent column."""
     changed: list[str] = []
     named = 0
-    for name in ("handwritten", "synthetic"):
-        for case in read_cases([DATA / f"{name}.jsonl"]):
-            if case.split not in ("train", "dev") or not case.flow:
+    for case in gold_cases("handwritten", "synthetic"):
+        catalog = CATALOGS[case.installation]
+        gold = Flow.model_validate(case.flow)
+        items = [(case.flow.get("trigger") or {}, "table", "condition")]
+        items += [
+            (c, "table", "conditions")
+            for c in case.flow["components"]
+            if c["definition"] in ("look_up_records", "look_up_record")
+        ]
+        for item, table_input, query_input in items:
+            values = inputs_of(item)
+            table = values.get(table_input)
+            if not table or catalog.table(table) is None:
                 continue
-            catalog = CATALOGS[case.installation]
-            gold = Flow.model_validate(case.flow)
-            items = [(case.flow.get("trigger") or {}, "table", "condition")]
-            items += [
-                (c, "table", "conditions")
-                for c in case.flow["components"]
-                if c["definition"] in ("look_up_records", "look_up_record")
-            ]
-            for item, table_input, query_input in items:
-                values = inputs_of(item)
-                table = values.get(table_input)
-                if not table or catalog.table(table) is None:
-                    continue
-                span, columns = item.get("annotation") or "", catalog.columns(table)
-                named += bool(absent_columns(span, columns))
-                if add_absent_fields(values.get(query_input), table, None, span, columns):
-                    changed.append(case.id)
-            for comp in gold.components:
-                condition = inputs_of(comp.model_dump()).get("condition")
-                if (
-                    comp.definition in ("IF", "ELSEIF")
-                    and condition
-                    and absent_pill_condition(
-                        condition,
-                        comp.annotation or "",
-                        pill_roots(gold, catalog, comp.order, "condition"),
-                        catalog.columns,
-                    )
-                ):
-                    changed.append(case.id)
+            span, columns = item.get("annotation") or "", catalog.columns(table)
+            named += bool(absent_columns(span, columns))
+            if add_absent_fields(values.get(query_input), table, None, span, columns):
+                changed.append(case.id)
+        for comp in gold.components:
+            condition = inputs_of(comp.model_dump()).get("condition")
+            if (
+                comp.definition in ("IF", "ELSEIF")
+                and condition
+                and absent_pill_condition(
+                    condition,
+                    comp.annotation or "",
+                    pill_roots(gold, catalog, comp.order, "condition"),
+                    catalog.columns,
+                )
+            ):
+                changed.append(case.id)
     assert changed == []
     assert named >= 10
 

@@ -4,11 +4,10 @@ account's case" is `account.customer_tierINgold,platinum`."""
 from __future__ import annotations
 
 import pytest
-from flows import DATA, generated, inputs_of, shipped_catalogs, step
 from flows import flow as make_flow
+from flows import generated, gold_cases, inputs_of, shipped_catalogs, step
 
 from flowgen.graph.either_choice import add_either_choice, either_choice
-from flowgen.training.cases import read_cases
 
 CATALOGS = shipped_catalogs()
 CASE = "sn_customerservice_case"
@@ -74,31 +73,28 @@ def test_gold_conditions_test_the_pairs_their_words_name() -> None:
     other two ("risk High or Very High" written `risk<=2`, and a trigger whose gold
     leaves out the "priority 1 or 2" its words give) test no other."""
     right = wrong = 0
-    for name in ("handwritten", "synthetic"):
-        for case in read_cases([DATA / f"{name}.jsonl"]):
-            if case.split not in ("train", "dev") or not case.flow:
+    for case in gold_cases("handwritten", "synthetic"):
+        catalog = CATALOGS[case.installation]
+        trigger = case.flow.get("trigger") or {}
+        items = [(trigger, "condition")] if trigger.get("type", "").startswith("record") else []
+        items += [
+            (c, "conditions")
+            for c in case.flow["components"]
+            if c["definition"] in ("look_up_records", "look_up_record")
+        ]
+        for item, query_input in items:
+            values = inputs_of(item)
+            table = values.get("table")
+            if not table or catalog.table(table) is None:
                 continue
-            catalog = CATALOGS[case.installation]
-            trigger = case.flow.get("trigger") or {}
-            items = [(trigger, "condition")] if trigger.get("type", "").startswith("record") else []
-            items += [
-                (c, "conditions")
-                for c in case.flow["components"]
-                if c["definition"] in ("look_up_records", "look_up_record")
-            ]
-            for item, query_input in items:
-                values = inputs_of(item)
-                table = values.get("table")
-                if not table or catalog.table(table) is None:
-                    continue
-                found = either_choice(item.get("annotation") or "", table, catalog.columns)
-                if found is None:
-                    continue
-                term = f"{found[0]}IN{','.join(found[1])}"
-                if term in (values.get(query_input) or "").split("^"):
-                    right += 1
-                else:
-                    wrong += 1
+            found = either_choice(item.get("annotation") or "", table, catalog.columns)
+            if found is None:
+                continue
+            term = f"{found[0]}IN{','.join(found[1])}"
+            if term in (values.get(query_input) or "").split("^"):
+                right += 1
+            else:
+                wrong += 1
     assert right >= 8 and wrong <= 2, (right, wrong)
 
 

@@ -4,13 +4,12 @@ the call that writes a note the answer left out, and where the note goes."""
 from __future__ import annotations
 
 import pytest
-from flows import DATA, inputs_of, shipped_catalogs
+from flows import gold_cases, inputs_of, shipped_catalogs
 from test_grammar import accepts
 
 from flowgen.flow.catalog import Param
 from flowgen.flow.model import FlowInput
 from flowgen.graph.journal_note import journal_column, lacks_note, note_grammar, with_note
-from flowgen.training.cases import read_cases
 
 CATALOGS = shipped_catalogs()
 
@@ -64,23 +63,20 @@ def test_gold_updates_write_the_journal_their_words_name() -> None:
     """Every update_record of the hand-written and synthetic train and dev flows whose
     words name a journal field writes it (893 of 894), last where it writes more."""
     named = missed = not_last = 0
-    for name in ("handwritten", "synthetic"):
-        for case in read_cases([DATA / f"{name}.jsonl"]):
-            if case.split not in ("train", "dev") or not case.flow:
+    for case in gold_cases("handwritten", "synthetic"):
+        catalog = CATALOGS[case.installation]
+        for comp in case.flow["components"]:
+            values = inputs_of(comp)
+            table = values.get("table_name")
+            if comp["definition"] != "update_record" or not catalog.table(table or ""):
                 continue
-            catalog = CATALOGS[case.installation]
-            for comp in case.flow["components"]:
-                values = inputs_of(comp)
-                table = values.get("table_name")
-                if comp["definition"] != "update_record" or not catalog.table(table or ""):
-                    continue
-                column = journal_column(comp.get("annotation") or "", catalog.columns(table or ""))
-                if column is None:
-                    continue
-                named += 1
-                fields = [t.split("=")[0] for t in (values.get("values") or "").split("^")]
-                missed += column not in fields
-                not_last += column in fields and fields[-1] != column
+            column = journal_column(comp.get("annotation") or "", catalog.columns(table or ""))
+            if column is None:
+                continue
+            named += 1
+            fields = [t.split("=")[0] for t in (values.get("values") or "").split("^")]
+            missed += column not in fields
+            not_last += column in fields and fields[-1] != column
     assert named >= 890 and missed <= 1 and not_last <= 2, (named, missed, not_last)
 
 

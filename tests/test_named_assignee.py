@@ -4,13 +4,18 @@ to their manager" is `assigned_to={{trigger.current.manager}}`."""
 from __future__ import annotations
 
 import pytest
-from flows import DATA, generated, inputs_of, logic, shipped_catalogs, step
-from flows import flow as make_flow
+from flows import (
+    INACTIVE_USER,
+    generated,
+    gold_cases,
+    inactive_user_flow,
+    inputs_of,
+    shipped_catalogs,
+)
 
 from flowgen.flow.model import Flow, FlowInput
 from flowgen.flow.validator import PillRoot, pill_roots
 from flowgen.graph.named_assignee import ASSIGNING_STEPS, assign_named
-from flowgen.training.cases import read_cases
 
 CATALOGS = shipped_catalogs()
 ACME = CATALOGS["acme-itsm"]
@@ -134,36 +139,33 @@ def test_gold_assignments_are_the_ones_the_words_name() -> None:
     creates)."""
     named = wrong = changed = 0
     created: list[bool] = []
-    for name in ("handwritten", "synthetic"):
-        for case in read_cases([DATA / f"{name}.jsonl"]):
-            if case.split not in ("train", "dev") or not case.flow:
+    for case in gold_cases("handwritten", "synthetic"):
+        catalog = CATALOGS[case.installation]
+        gold_flow = Flow.model_validate(case.flow)
+        for comp in gold_flow.components:
+            if comp.definition not in ASSIGNING_STEPS:
                 continue
-            catalog = CATALOGS[case.installation]
-            gold_flow = Flow.model_validate(case.flow)
-            for comp in gold_flow.components:
-                if comp.definition not in ASSIGNING_STEPS:
-                    continue
-                if comp.definition != "update_record":
-                    created += _made_for(gold_flow, comp, catalog)
-                    continue
-                roots = pill_roots(gold_flow, catalog, comp.order, "values")
-                span = comp.annotation or ""
-                _, changes = assign_named(
-                    comp.definition, comp.inputs, span, roots, catalog, catalog.columns
-                )
-                changed += bool(changes)
-                gold = inputs_of(comp.model_dump())
-                probe = [
-                    FlowInput(name=i.name, value="zzz=unnamed" if i.name == "values" else i.value)
-                    for i in comp.inputs
-                ]
-                new, changes = assign_named(
-                    comp.definition, probe, span, roots, catalog, catalog.columns
-                )
-                if changes:
-                    named += 1
-                    written = inputs_of({"inputs": [i.model_dump() for i in new]})["values"]
-                    wrong += not set(written.split("^")) <= set(gold["values"].split("^"))
+            if comp.definition != "update_record":
+                created += _made_for(gold_flow, comp, catalog)
+                continue
+            roots = pill_roots(gold_flow, catalog, comp.order, "values")
+            span = comp.annotation or ""
+            _, changes = assign_named(
+                comp.definition, comp.inputs, span, roots, catalog, catalog.columns
+            )
+            changed += bool(changes)
+            gold = inputs_of(comp.model_dump())
+            probe = [
+                FlowInput(name=i.name, value="zzz=unnamed" if i.name == "values" else i.value)
+                for i in comp.inputs
+            ]
+            new, changes = assign_named(
+                comp.definition, probe, span, roots, catalog, catalog.columns
+            )
+            if changes:
+                named += 1
+                written = inputs_of({"inputs": [i.model_dump() for i in new]})["values"]
+                wrong += not set(written.split("^")) <= set(gold["values"].split("^"))
     assert changed == 0
     assert named >= 45 and wrong == 0, (named, wrong)
     assert len(created) >= 20 and all(created), created
@@ -200,33 +202,8 @@ def _made_for(flow: Flow, comp, catalog) -> list[bool]:
 def test_the_graph_assigns_whom_the_words_name(synced_store) -> None:
     """Through the graph with a replayed answer: the model's `state=7` for "assign them to
     their manager" becomes the user's manager."""
-    answered = make_flow(
-        step(
-            1,
-            "look_up_records",
-            annotation="find all incidents assigned to them",
-            table="incident",
-            conditions="assigned_to={{trigger.current}}",
-        ),
-        logic(2, "FOREACH", items="{{1.records}}"),
-        step(
-            3,
-            "update_record",
-            2,
-            annotation="assign them to their manager",
-            table_name="incident",
-            record="{{2.item}}",
-            values="state=7",
-        ),
-        trigger=("record_update", {"table": "sys_user", "condition": "activeCHANGESTOfalse"}),
-        annotation="Every time a user becomes inactive",
-    )
-    result = generated(
-        synced_store,
-        answered,
-        "Every time a user becomes inactive, find all incidents assigned to them and assign"
-        " them to their manager",
-    )
+    answered = inactive_user_flow("assigned_to={{trigger.current}}", "state=7")
+    result = generated(synced_store, answered, INACTIVE_USER)
     assert result is not None
     update = next(c for c in result["components"] if c["definition"] == "update_record")
     assert inputs_of(update)["values"] == "assigned_to={{trigger.current.manager}}"

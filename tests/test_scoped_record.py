@@ -4,13 +4,18 @@ all incidents assigned to them" is `assigned_to={{trigger.current}}`."""
 from __future__ import annotations
 
 import pytest
-from flows import DATA, generated, inputs_of, logic, shipped_catalogs, step
-from flows import flow as make_flow
+from flows import (
+    INACTIVE_USER,
+    generated,
+    gold_cases,
+    inactive_user_flow,
+    inputs_of,
+    shipped_catalogs,
+)
 
 from flowgen.flow.model import Flow
 from flowgen.flow.validator import PillRoot, pill_roots
 from flowgen.graph.scoped_record import add_scoped_record
-from flowgen.training.cases import read_cases
 
 CATALOGS = shipped_catalogs()
 USER = PillRoot("trigger.current", "record", "sys_user")
@@ -70,25 +75,22 @@ def test_gold_look_ups_test_the_record_the_words_point_back_at() -> None:
     with their terms on records left out, the rule writes gold's back wherever it writes
     one (53 of them)."""
     written = right = changed = 0
-    for name in ("handwritten", "synthetic"):
-        for case in read_cases([DATA / f"{name}.jsonl"]):
-            if case.split not in ("train", "dev") or not case.flow:
+    for case in gold_cases("handwritten", "synthetic"):
+        catalog = CATALOGS[case.installation]
+        gold_flow = Flow.model_validate(case.flow)
+        for comp in gold_flow.components:
+            values = inputs_of(comp.model_dump())
+            table = values.get("table")
+            if not comp.definition.startswith("look_up_record") or not table:
                 continue
-            catalog = CATALOGS[case.installation]
-            gold_flow = Flow.model_validate(case.flow)
-            for comp in gold_flow.components:
-                values = inputs_of(comp.model_dump())
-                table = values.get("table")
-                if not comp.definition.startswith("look_up_record") or not table:
-                    continue
-                roots = pill_roots(gold_flow, catalog, comp.order, "conditions")
-                span, gold = comp.annotation or "", values.get("conditions") or ""
-                changed += add_scoped_record(gold, table, span, roots, catalog.columns) is not None
-                left = "^".join(t for t in gold.split("^") if "{{" not in t) or None
-                new = add_scoped_record(left, table, span, roots, catalog.columns)
-                if new is not None:
-                    written += 1
-                    right += new.split("^")[0] in gold.split("^")
+            roots = pill_roots(gold_flow, catalog, comp.order, "conditions")
+            span, gold = comp.annotation or "", values.get("conditions") or ""
+            changed += add_scoped_record(gold, table, span, roots, catalog.columns) is not None
+            left = "^".join(t for t in gold.split("^") if "{{" not in t) or None
+            new = add_scoped_record(left, table, span, roots, catalog.columns)
+            if new is not None:
+                written += 1
+                right += new.split("^")[0] in gold.split("^")
     assert changed == 0
     assert written >= 50 and right == written, (written, right)
 
@@ -96,33 +98,8 @@ def test_gold_look_ups_test_the_record_the_words_point_back_at() -> None:
 def test_the_graph_looks_up_the_users_incidents(synced_store) -> None:
     """Through the graph with a replayed answer: "find all incidents assigned to them"
     answered `active=true` looks up the user's."""
-    answered = make_flow(
-        step(
-            1,
-            "look_up_records",
-            annotation="find all incidents assigned to them",
-            table="incident",
-            conditions="active=true",
-        ),
-        logic(2, "FOREACH", items="{{1.records}}"),
-        step(
-            3,
-            "update_record",
-            2,
-            annotation="assign them to their manager",
-            table_name="incident",
-            record="{{2.item}}",
-            values="assigned_to={{trigger.current.manager}}",
-        ),
-        trigger=("record_update", {"table": "sys_user", "condition": "activeCHANGESTOfalse"}),
-        annotation="Every time a user becomes inactive",
-    )
-    result = generated(
-        synced_store,
-        answered,
-        "Every time a user becomes inactive, find all incidents assigned to them and assign"
-        " them to their manager",
-    )
+    answered = inactive_user_flow("active=true", "assigned_to={{trigger.current.manager}}")
+    result = generated(synced_store, answered, INACTIVE_USER)
     assert result is not None
     look_up = result["components"][0]
     assert inputs_of(look_up)["conditions"] == "assigned_to={{trigger.current}}^active=true"

@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from flows import gold_cases
 
 from flowgen.flow.catalog import load_catalog
 from flowgen.graph.trigger_cues import named_trigger
@@ -189,14 +190,11 @@ def test_gold_service_catalog_cues_are_right() -> None:
     """On the hand-written and synthetic train and dev requirements, the service catalog
     cue names exactly the flows whose gold trigger is the service catalog's (62 of 62)."""
     named = wrong = 0
-    for name in ("handwritten", "synthetic"):
-        for case in read_cases([REPO / "data" / f"{name}.jsonl"]):
-            if case.split not in ("train", "dev") or not case.flow:
-                continue
-            gold = (case.flow.get("trigger") or {}).get("type")
-            cue = named_trigger(case.requirement, TRIGGERS) == "service_catalog"
-            named += cue
-            wrong += cue != (gold == "service_catalog")
+    for case in gold_cases("handwritten", "synthetic"):
+        gold = (case.flow.get("trigger") or {}).get("type")
+        cue = named_trigger(case.requirement, TRIGGERS) == "service_catalog"
+        named += cue
+        wrong += cue != (gold == "service_catalog")
     assert named >= 60 and wrong == 0
 
 
