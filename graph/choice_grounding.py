@@ -38,8 +38,17 @@ def _stem(word: str) -> str:
     return word[:-1] if word.endswith("ll") else word
 
 
+# Nouns of an event said for its verb: "Upon closure of a case" is a case closed.
+_NOMINALS = {
+    "closure": "close",
+    "cancellation": "cancel",
+    "cancelation": "cancel",
+    "completion": "complete",
+}
+
+
 def stems(text: str) -> list[str]:
-    return [_stem(w) for w in re.findall(r"[a-z0-9]+", text.lower())]
+    return [_stem(_NOMINALS.get(w, w)) for w in re.findall(r"[a-z0-9]+", text.lower())]
 
 
 def label_stems(choice: Choice) -> list[str]:
@@ -155,7 +164,8 @@ def named_settings(
 ) -> list[tuple[str, str]]:
     """The (column, value) pairs the annotation names by label: a choice by its label
     ("is approved" → approval=approved), a boolean by its label or the label negated
-    ("becomes inactive" → active=false). Labels that are words of the table's name or
+    ("becomes inactive" → active=false), or cleared ("remove the escalated flag" →
+    escalated=false). Labels that are words of the table's name or
     label, or the trigger's own event, are no evidence (see `ground_query`)."""
     said = stems(annotation)
     found: list[tuple[str, str]] = []
@@ -165,7 +175,12 @@ def named_settings(
             if not label or set(label) <= table_words:
                 continue
             negated = [prefix + label[0] for prefix in _NEGATIONS] if len(label) == 1 else []
-            if any(w in said for w in negated) or names(said, ["not", *label]):
+            cleared = any(
+                names(said, [word, *the, *label])
+                for word in _CLEARING_WORDS
+                for the in ([], ["the"])
+            )
+            if any(w in said for w in negated) or names(said, ["not", *label]) or cleared:
                 found.append((column.name, "false"))
             elif names(said, label):
                 found.append((column.name, "true"))
@@ -213,7 +228,7 @@ def ground_fields(
                 by_name[column_name].type == "boolean"
                 and term.value != value
                 and not set(stems(term.value)) & said  # "(open set to false)"
-                and not _CLEARING_WORDS & said  # "remove the escalated flag"
+                and not (value == "true" and _CLEARING_WORDS & said)  # "remove the flag"
             ):
                 parts[i] = (term.connector, f"{column_name}{term.operator}{value}")
                 return join_parts(parts)
@@ -267,7 +282,7 @@ def _drop_covered(
     by_name = {c.name: c for c in columns}
 
     def where(column: str, value: str) -> set[int]:
-        label = _setting_words_in_order(by_name[column], value)
+        label = setting_words_in_order(by_name[column], value)
         return {i + j for i in occurrences(said, label) for j in range(len(label))}
 
     spans = [where(c, v) for c, v in named]
@@ -278,7 +293,7 @@ def _drop_covered(
     ]
 
 
-def _setting_words_in_order(column: Column, value: str) -> list[str]:
+def setting_words_in_order(column: Column, value: str) -> list[str]:
     if column.type == "boolean":
         return [w for w in stems(column.label or column.name) if w not in _FILLER]
     return next((label_stems(c) for c in column.choices or [] if c.value == value), [])

@@ -57,6 +57,7 @@ from flowgen.graph.choice_grounding import (
     ground_trigger_condition,
     with_input,
 )
+from flowgen.graph.close_verb import add_closed_state
 from flowgen.graph.coverage import (
     DEFAULT_COVERAGE,
     Coverage,
@@ -74,6 +75,7 @@ from flowgen.graph.named_address import send_to_named_address
 from flowgen.graph.named_assignee import ASSIGNING_STEPS, assign_named
 from flowgen.graph.named_group import look_up_named_group
 from flowgen.graph.named_recipient import RECIPIENTS, send_to_named_recipient
+from flowgen.graph.open_records import add_open_active
 from flowgen.graph.outline_repair import (
     LIST_TYPES,
     ends_in_a_loop,
@@ -81,6 +83,7 @@ from flowgen.graph.outline_repair import (
     repair_outline,
     without_repeated_block,
 )
+from flowgen.graph.ranked_choice import set_ranked_choices
 from flowgen.graph.repeated_terms import drop_repeated_terms
 from flowgen.graph.retrieval import (
     LOOK_UPS,
@@ -94,6 +97,7 @@ from flowgen.graph.schedule_inputs import schedule_inputs
 from flowgen.graph.scoped_record import add_scoped_record
 from flowgen.graph.tracing import RunTracer, TracedTools
 from flowgen.graph.trigger_condition import settle_change_operators
+from flowgen.graph.trigger_event import add_change_event
 from flowgen.graph.unnamed_terms import drop_unnamed_trigger_terms
 from flowgen.prompts.create_flow import create_flow_messages
 from flowgen.prompts.line_format import LineFormatError, parse_inputs, parse_outline
@@ -132,6 +136,13 @@ NAMED_STEP_INPUTS = {
 # The step input whose terms on unnamed columns move to the column the words name
 # (`ground_step_fields`).
 GROUNDED_STEP_FIELDS = {"update_record": "values"}
+# The rules a step's values go through after the model, with their trace keys: the
+# choice a number names ("raise it to priority 1"), the state closing sets.
+VALUE_RULES: dict[str, list[tuple[str, QueryRule]]] = {
+    "update_record": [("ranked_choice", set_ranked_choices), ("close_verb", add_closed_state)],
+    "create_record": [("ranked_choice", set_ranked_choices)],
+    "update_multiple_records": [("close_verb", add_closed_state)],
+}
 # Errors whose fix is a different outline rather than different inputs.
 OUTLINE_CODES = {"unknown_trigger", "unknown_step", "wrong_category", "wrong_scope"}
 
@@ -574,9 +585,17 @@ def _ground_step_inputs(
         )
         grounded += moved
     if definition in LOOK_UPS:
-        rules = _condition_rules(pills, columns_of)
+        rules = [
+            *_condition_rules(pills, columns_of),
+            ("open_records", add_open_active),
+            ("ranked_choice", set_ranked_choices),
+        ]
         inputs = _ground_condition(
             inputs, "conditions", params, annotation, catalog, columns_of, rules, out
+        )
+    if definition in VALUE_RULES:
+        inputs = _ground_condition(
+            inputs, "values", params, annotation, catalog, columns_of, VALUE_RULES[definition], out
         )
     if definition in ASSIGNING_STEPS:
         inputs, assigned = assign_named(definition, inputs, annotation, pills, catalog, columns_of)
@@ -714,6 +733,18 @@ def inputs_node(state: FlowState, runtime: Runtime[RunContext]) -> dict[str, Any
                 inputs, grounded = ground_choices(
                     inputs, offered.params, annotation, retriever.catalog, trigger=order == 0
                 )
+                if order == 0 and annotation and flow.trigger_type == "record_update":
+                    inputs, event = ground_step_query(
+                        inputs,
+                        "condition",
+                        offered.params,
+                        annotation,
+                        retriever.catalog,
+                        retriever.tools.columns,
+                        add_change_event,
+                    )
+                    if event:
+                        out["change_event"] = event
                 if order == 0 and annotation:
                     inputs, moved = ground_trigger_condition(
                         inputs,
@@ -737,7 +768,7 @@ def inputs_node(state: FlowState, runtime: Runtime[RunContext]) -> dict[str, Any
                         annotation,
                         retriever.catalog,
                         columns_of,
-                        _condition_rules([], columns_of),
+                        [*_condition_rules([], columns_of), ("ranked_choice", set_ranked_choices)],
                         out,
                     )
                 step = flow.component(order) if order else None

@@ -1,0 +1,75 @@
+"""A choice named by its number: "P1 incidents" is `priority=1`, "raise it to priority
+2" `priority=2`, "severity 1" `severity=1`.
+
+A choice's label is its name ("1 - Critical"), so label grounding
+(graph/choice_grounding.py) hears "critical", not "1". The words name the number by
+the column's label followed by it, or "P" for priority ("P1"); a number followed by
+"or" or "and" another ("priority 1 or 2") is a set, left to the model. Gold: in the
+hand-written and synthetic train and dev flows, every record trigger, look-up and
+update whose words name a priority so has it in its condition or values (160 + 9), so
+the rule sets the named value on the column's term where it differs and adds
+`<column>=<n>` where there is none.
+"""
+
+from __future__ import annotations
+
+import re
+
+from flowgen.flow.catalog import Column
+from flowgen.flow.encoded_query import join_parts, parse_query
+
+_SET_AFTER = re.compile(r"^\s*(?:or|and|,|/|-|to)\s*(?:p|\w+\s+)?\d", re.I)
+_SET_BEFORE = re.compile(r"\d\s*(?:or|and|,|/|-|to)\s*$", re.I)
+_SETTABLE = ("=", "CHANGESTO", "!=")
+
+
+def ranked_choices(annotation: str, columns: list[Column]) -> list[tuple[str, str]]:
+    """(column, value) for each choice the words name by number (see above)."""
+    found: list[tuple[str, str]] = []
+    for column in columns:
+        values = {c.value for c in column.choices or []}
+        if not values or column.type == "boolean":
+            continue
+        label = r"\s+".join(map(re.escape, (column.label or column.name).split()))
+        names = [label] + ([r"P"] if column.name == "priority" else [])
+        for name in names:
+            glue = r"-?" if name == "P" else r"[\s-]*"
+            for match in re.finditer(rf"\b{name}{glue}(\d)\b", annotation, re.I):
+                if _SET_AFTER.match(annotation[match.end() :]) or _SET_BEFORE.search(
+                    annotation[: match.start()]
+                ):
+                    continue
+                if match.group(1) in values and (column.name, match.group(1)) not in found:
+                    found.append((column.name, match.group(1)))
+    # two numbers for one column name no one value
+    counts = {c: sum(1 for k, _ in found if k == c) for c, _ in found}
+    return [(c, v) for c, v in found if counts[c] == 1]
+
+
+def set_ranked_choices(
+    query: str | None,
+    table: str,
+    table_label: str | None,
+    annotation: str,
+    columns: list[Column],
+) -> str | None:
+    """`query` with the choices its words name by number (see above); None where nothing
+    changes."""
+    named = ranked_choices(annotation, columns)
+    if not named:
+        return None
+    terms = parse_query(query) if query else []
+    if any(t.connector != "AND" for t in terms):
+        return None
+    parts = [(t.connector, t.raw) for t in terms]
+    for column, value in named:
+        own = [i for i, t in enumerate(terms) if t.field == column]
+        if own:
+            for i in own:
+                term = terms[i]
+                if term.operator in _SETTABLE and term.value != value:
+                    parts[i] = (term.connector, f"{column}{term.operator}{value}")
+        else:
+            parts.append(("AND", f"{column}={value}"))
+    new = join_parts(parts) if parts else None
+    return None if new == query else new
