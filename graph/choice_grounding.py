@@ -352,6 +352,9 @@ def add_named_terms(
     return add_named_settings(query, table, table_label, annotation, columns)
 
 
+_VALUELESS = frozenset({"ISEMPTY", "ISNOTEMPTY"})
+
+
 def add_named_settings(
     query: str | None,
     table: str,
@@ -368,7 +371,9 @@ def add_named_settings(
     value is the named one on a column that does not hold it (`source=url` for "is a
     URL") moves to the one that does; words a tested column already accounts for add
     nothing ("on hold awaiting the caller" is `hold_reason`, not also the state On
-    Hold)."""
+    Hold). An emptiness test on a column whose value the words name gives way to it
+    ("w/ MacBook as laptop" written `laptop_modelISEMPTY`), and so does a LIKE of part of
+    the value's label on another column ("of type Email address": `sourceLIKEemail`)."""
     terms = parse_query(query) if query else []
     tested = {t.field for t in terms if t.field}
     named = unambiguous_settings(annotation, set(stems(f"{table} {table_label or ''}")), columns)
@@ -384,6 +389,12 @@ def add_named_settings(
     changed = False
     for column, value in named:
         if column in tested:
+            # an emptiness test where the words name the value ("w/ MacBook as laptop":
+            # `laptop_modelISEMPTY`) is the model's guess at it
+            own = [i for i, t in enumerate(terms) if t.field == column]
+            if all(terms[i].operator in _VALUELESS for i in own):
+                parts[own[0]] = (terms[own[0]].connector, f"{column}={value}")
+                changed = True
             continue
         words = _setting_words(by_name[column], value)
         # the named value written on a column that does not hold it ("is a URL":
@@ -392,11 +403,14 @@ def add_named_settings(
             (
                 i
                 for i, t in enumerate(terms)
-                if t.operator == "="
-                and t.field
+                if t.field
                 and "." not in t.field
                 and t.field not in named_columns
-                and set(stems(t.value)) == words
+                and (
+                    (t.operator == "=" and set(stems(t.value)) == words)
+                    # "of type Email address": `sourceLIKEemail`
+                    or (t.operator == "LIKE" and set(stems(t.value)) < words)
+                )
             ),
             None,
         )

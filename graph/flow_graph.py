@@ -67,7 +67,7 @@ from flowgen.graph.coverage import (
 )
 from flowgen.graph.either_choice import add_either_choice
 from flowgen.graph.guard import RefusalGuard
-from flowgen.graph.if_polarity import CONDITION_LOGIC, settle_if_polarity
+from flowgen.graph.if_polarity import CONDITION_LOGIC, boolean_emptiness, settle_if_polarity
 from flowgen.graph.if_threshold import threshold_condition
 from flowgen.graph.input_examples import closest_item_inputs
 from flowgen.graph.journal_note import lacks_note, note_grammar, with_note
@@ -606,6 +606,11 @@ def _ground_step_inputs(
     changes: list[str] = []
     if definition in CONDITION_LOGIC:
         key = "if_polarity_settled"
+        tested = next((i.value for i in inputs if i.name == "condition"), None)
+        valued = tested and boolean_emptiness(tested, pills, columns_of)
+        if tested and valued:
+            inputs = with_input(inputs, "condition", valued)
+            out["boolean_emptiness"] = [f"{tested} -> {valued}"]
         inputs, changes = settle_if_polarity(inputs, annotation)
         condition = next((i.value for i in inputs if i.name == "condition"), None)
         emptied = condition and absent_pill_condition(condition, annotation, pills, columns_of)

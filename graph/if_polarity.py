@@ -8,6 +8,11 @@ test of a data pill against `true` or `false`, the value follows the span: false
 it holds a negation ("not", "no", "never", "without", "unless", "n't"), true otherwise.
 The pill, and any other form of condition, stays as written.
 
+A lone emptiness test of a yes-or-no pill, `{{1.entitled}}ISNOTEMPTY` for "if they are
+entitled", is that test written another way: it becomes `=true` (`ISEMPTY`: `=false`)
+before its polarity is settled; no gold IF of train and dev tests a boolean so, 1 of
+dev's 184 generated flows did (thirty-third session).
+
 Measured (issue 19, twenty-ninth session): the gold flows agree with it on all 146 such
 tests (31 hand-written of train and dev, 115 synthetic); replayed on the shipped flows of
 all 184 dev cases, 8 flows changed, 3 closer to gold and none further (full FlowSim
@@ -17,12 +22,16 @@ all 184 dev cases, 8 flows changed, 3 closer to gold and none further (full Flow
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Sequence
 
+from flowgen.flow.catalog import Column
 from flowgen.flow.model import FlowInput
+from flowgen.flow.validator import PillRoot
 
 CONDITION_LOGIC = frozenset({"IF", "ELSEIF"})
 _NEGATION = re.compile(r"\b(not|no|none|nothing|never|without|unless|nobody)\b|n't\b", re.I)
 _BOOLEAN_TEST = re.compile(r"(\{\{[^{}]+\}\})(=|!=)(true|false)")
+_EMPTINESS_TEST = re.compile(r"\{\{([\w.]+)\}\}(ISNOTEMPTY|ISEMPTY)")
 
 
 def settle_polarity(condition: str, annotation: str) -> str:
@@ -53,3 +62,40 @@ def settle_if_polarity(
                 item = item.model_copy(update={"value": value})
         settled.append(item)
     return settled, changes
+
+
+def boolean_emptiness(
+    condition: str,
+    pills: Sequence[PillRoot],
+    columns_of: Callable[[str], list[Column]],
+) -> str | None:
+    """A lone emptiness test of a boolean pill as the test of its value (see above); None
+    where nothing changes."""
+    test = _EMPTINESS_TEST.fullmatch(condition.strip())
+    if test is None:
+        return None
+    path, operator = test.groups()
+    if _pill_type(path, pills, columns_of) != "boolean":
+        return None
+    return "{{" + path + "}}=" + ("true" if operator == "ISNOTEMPTY" else "false")
+
+
+def _pill_type(
+    path: str, pills: Sequence[PillRoot], columns_of: Callable[[str], list[Column]]
+) -> str | None:
+    """The type a pill path holds: a root's own, or the column it walks to."""
+    for root in pills:
+        if root.text == path:
+            return root.type
+    roots = [r for r in pills if r.table and path.startswith(r.text + ".")]
+    if not roots:
+        return None
+    root = max(roots, key=lambda r: len(r.text))
+    table: str | None = root.table
+    column: Column | None = None
+    for name in path[len(root.text) + 1 :].split("."):
+        column = next((c for c in columns_of(table) if c.name == name), None) if table else None
+        if column is None:
+            return None
+        table = column.reference
+    return column.type if column else None

@@ -4,9 +4,10 @@ gold flows it must leave alone, and through the graph."""
 from __future__ import annotations
 
 import pytest
-from flows import flow, generated, gold_steps, inputs_of, step
+from flows import flow, generated, gold_steps, inputs_of, shipped_catalogs, step
 
-from flowgen.graph.if_polarity import CONDITION_LOGIC, settle_polarity
+from flowgen.flow.validator import PillRoot
+from flowgen.graph.if_polarity import CONDITION_LOGIC, boolean_emptiness, settle_polarity
 
 
 @pytest.mark.unit
@@ -26,6 +27,29 @@ from flowgen.graph.if_polarity import CONDITION_LOGIC, settle_polarity
 )
 def test_a_boolean_test_follows_its_words(condition: str, span: str, settled: str) -> None:
     assert settle_polarity(condition, span) == settled
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize(
+    ("condition", "valued"),
+    [
+        ("{{1.entitled}}ISNOTEMPTY", "{{1.entitled}}=true"),
+        ("{{1.entitled}}ISEMPTY", "{{1.entitled}}=false"),
+        ("{{2.item.account.active}}ISNOTEMPTY", "{{2.item.account.active}}=true"),
+        # not a boolean, or not alone
+        ("{{2.item.contact}}ISNOTEMPTY", None),
+        ("{{1.entitled}}ISNOTEMPTY^{{2.item.active}}=true", None),
+    ],
+)
+def test_an_emptiness_test_of_a_yes_or_no_pill_tests_its_value(
+    condition: str, valued: str | None
+) -> None:
+    columns = shipped_catalogs()["globex-csm"].columns
+    pills = [
+        PillRoot("1.entitled", "boolean", None),
+        PillRoot("2.item", "record", "sn_customerservice_case"),
+    ]
+    assert boolean_emptiness(condition, pills, columns) == valued
 
 
 @pytest.mark.unit

@@ -47,3 +47,22 @@ def test_queries_without_repeats_and_other_inputs_are_left_as_written() -> None:
     ]
     kept, dropped = drop_repeated_terms(inputs)
     assert kept == inputs and dropped == []
+
+
+def test_an_emptiness_test_beside_a_value_of_the_same_field_is_dropped() -> None:
+    """`u_verdictCHANGESTOphishing` already says the verdict is not empty; a bare change
+    (`assigned_toCHANGES`) or an OR keeps it."""
+    inputs = [
+        FlowInput(name="condition", value="u_verdictCHANGESTOphishing^u_verdictISNOTEMPTY"),
+        FlowInput(name="conditions", value="assigned_toCHANGES^assigned_toISNOTEMPTY"),
+        FlowInput(name="values", value="state=3^state=4"),
+        FlowInput(name="conditions", value="state=1^ORstateISNOTEMPTY"),
+    ]
+    kept, dropped = drop_repeated_terms(inputs)
+    assert [i.value for i in kept] == [
+        "u_verdictCHANGESTOphishing",
+        "assigned_toCHANGES^assigned_toISNOTEMPTY",
+        "state=3",
+        "state=1^ORstateISNOTEMPTY",
+    ]
+    assert dropped == ["condition: u_verdictISNOTEMPTY", "values: state=4"]

@@ -10,7 +10,7 @@ from flows import flow as make_flow
 from flows import generated, gold_cases, inputs_of, logic, shipped_catalogs, step
 
 from flowgen.flow.encoded_query import join_parts, parse_query
-from flowgen.graph.choice_grounding import QueryRule, ground_fields
+from flowgen.graph.choice_grounding import QueryRule, add_named_terms, ground_fields
 from flowgen.graph.close_verb import add_closed_state
 from flowgen.graph.open_records import add_open_active
 from flowgen.graph.ranked_choice import ranked_choices, set_ranked_choices
@@ -217,3 +217,35 @@ def test_the_graph_grounds_a_look_up_and_an_update(synced_store) -> None:
         "state=3",
         "work_notes=Done",
     }
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize(
+    ("installation", "table", "span", "query", "grounded"),
+    [
+        (
+            "acme-itsm",
+            "x_acme_onboarding_request",
+            "onboarding req created w/ MacBook as laptop",
+            "laptop_modelISEMPTY",
+            "laptop_model=mac",
+        ),
+        (
+            "initech-secops",
+            "sn_ti_observable",
+            "a new observable of type Email address is created",
+            "sourceLIKEemail",
+            "type=email",
+        ),
+    ],
+)
+def test_a_guess_at_a_named_setting_gives_way_to_it(
+    installation: str, table: str, span: str, query: str, grounded: str
+) -> None:
+    """An emptiness test on the named column, or a LIKE of part of the named label on
+    another column, is the model's guess at the setting the words name."""
+    catalog = CATALOGS[installation]
+    about = catalog.table(table)
+    assert about is not None
+    columns = catalog.columns(table)
+    assert add_named_terms(query, "record_create", table, about.label, span, columns) == grounded
