@@ -38,17 +38,20 @@ def _stem(word: str) -> str:
     return word[:-1] if word.endswith("ll") else word
 
 
-# Nouns of an event said for its verb: "Upon closure of a case" is a case closed.
-_NOMINALS = {
+# Words said for others: an event's noun for its verb ("Upon closure of a case" is a case
+# closed), the desk's shorthand for a column ("high sev" is high severity).
+_SAID_FOR = {
     "closure": "close",
     "cancellation": "cancel",
     "cancelation": "cancel",
     "completion": "complete",
+    "sev": "severity",
+    "prio": "priority",
 }
 
 
 def stems(text: str) -> list[str]:
-    return [_stem(_NOMINALS.get(w, w)) for w in re.findall(r"[a-z0-9]+", text.lower())]
+    return [_stem(_SAID_FOR.get(w, w)) for w in re.findall(r"[a-z0-9]+", text.lower())]
 
 
 def label_stems(choice: Choice) -> list[str]:
@@ -94,6 +97,7 @@ def ground_query(query: str, table: str, annotation: str, catalog: CatalogView) 
     said = stems(annotation)
     about = catalog.table(table)
     table_words = set(stems(f"{table} {about.label or ''}" if about else table))
+    said_values = [w for w in said if w not in table_words]
     terms = parse_query(query)
     parts: list[tuple[str, str]] = []
     for term in terms:
@@ -111,7 +115,8 @@ def ground_query(query: str, table: str, annotation: str, catalog: CatalogView) 
                 for value in longest_named(said, labels)
                 if not set(labels[value]) <= table_words
             ]
-            if written is not None and not supports(said, written) and len(named) == 1:
+            # the table's own words support no value ("a phishing report's verdict")
+            if written is not None and not supports(said_values, written) and len(named) == 1:
                 raw = f"{term.field}{term.operator}{named[0]}"
         parts.append((term.connector, raw))
     if [raw for _, raw in parts] == [term.raw for term in terms]:

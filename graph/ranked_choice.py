@@ -21,6 +21,8 @@ from flowgen.flow.encoded_query import join_parts, parse_query
 _SET_AFTER = re.compile(r"^\s*(?:or|and|,|/|-|to)\s*(?:p|\w+\s+)?\d", re.I)
 _SET_BEFORE = re.compile(r"\d\s*(?:or|and|,|/|-|to)\s*$", re.I)
 _SETTABLE = ("=", "CHANGESTO", "!=")
+# The desk's shorthand for a numbered column: "P1", "prio 2", "sev 1".
+_SHORTHAND = {"priority": ["P", "prio"], "severity": ["sev"]}
 
 
 def ranked_choices(annotation: str, columns: list[Column]) -> list[tuple[str, str]]:
@@ -31,7 +33,7 @@ def ranked_choices(annotation: str, columns: list[Column]) -> list[tuple[str, st
         if not values or column.type == "boolean":
             continue
         label = r"\s+".join(map(re.escape, (column.label or column.name).split()))
-        names = [label] + ([r"P"] if column.name == "priority" else [])
+        names = [label, *_SHORTHAND.get(column.name, [])]
         for name in names:
             glue = r"-?" if name == "P" else r"[\s-]*"
             for match in re.finditer(rf"\b{name}{glue}(\d)\b", annotation, re.I):

@@ -10,7 +10,14 @@ from flows import flow as make_flow
 from flows import generated, gold_cases, inputs_of, logic, shipped_catalogs, step
 
 from flowgen.flow.encoded_query import join_parts, parse_query
-from flowgen.graph.choice_grounding import QueryRule, add_named_terms, ground_fields
+from flowgen.graph.choice_grounding import (
+    QueryRule,
+    add_named_terms,
+    ground_fields,
+    ground_query,
+    stems,
+    unambiguous_settings,
+)
 from flowgen.graph.close_verb import add_closed_state
 from flowgen.graph.open_records import add_open_active
 from flowgen.graph.ranked_choice import ranked_choices, set_ranked_choices
@@ -84,6 +91,24 @@ def test_a_numbered_choice_is_the_columns_own() -> None:
     columns = CATALOGS["initech-secops"].columns("sn_si_incident")
     assert ranked_choices("a severity 1 incident", columns) == [("severity", "1")]
     assert ranked_choices("a P-1 incident", columns) == [("priority", "1")]
+    # the desk's shorthand
+    assert ranked_choices("open a sec inc, sev 2", columns) == [("severity", "2")]
+    assert ranked_choices("prio 3 incidents", columns) == [("priority", "3")]
+
+
+@pytest.mark.unit
+def test_shorthand_and_the_tables_own_words() -> None:
+    """ "high sev" names the severity (High is also a priority, impact and urgency); a
+    label the table's own name says is no support for a value ("a phishing report's
+    verdict to Spam" is Spam, not the verdict Phishing)."""
+    catalog = CATALOGS["initech-secops"]
+    columns = catalog.columns("sn_si_incident")
+    span = "find high sev sec incidents that are still in draft"
+    named = unambiguous_settings(span, set(stems("sn_si_incident Security Incident")), columns)
+    assert ("severity", "1") in named
+    span = "When an analyst sets a phishing report's verdict to Spam"
+    query = "u_verdictCHANGESTOphishing"
+    assert ground_query(query, "u_phishing_report", span, catalog) == "u_verdictCHANGESTOspam"
 
 
 @pytest.mark.unit
