@@ -26,6 +26,8 @@ from flowgen.flow.model import FlowInput
 GROUNDED_OPERATORS = frozenset({"=", "!=", "CHANGESTO", "CHANGESFROM"})
 GROUNDED_TYPES = frozenset({"values"})
 _SUFFIXES = ("ing", "ed", "es", "s", "d", "e")
+# A column that holds a record's state: `state`, `status`, `rma_state`, `u_status`.
+STATE_COLUMN = re.compile(r"(?:^|_)(?:state|status)$")
 _RANK = re.compile(r"^\d+\s*-\s*")  # "1 - Critical": people say "critical"
 
 

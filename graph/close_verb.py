@@ -18,12 +18,11 @@ import re
 
 from flowgen.flow.catalog import Column
 from flowgen.flow.encoded_query import join_parts, parse_query
-from flowgen.graph.choice_grounding import label_stems, named_settings, stems
+from flowgen.graph.choice_grounding import STATE_COLUMN, label_stems, named_settings, stems
 
 _CLOSE = re.compile(r"\b(?:close|closes|closing)\b(?!\s+(?:notes?|codes?|date)\b)", re.I)
 _STATE_COLUMNS = ("state", "status", "u_status", "u_state")
 _CLOSED_LABELS = ("Closed", "Closed Complete")
-_STATE_LIKE = re.compile(r"(?:^|_)(?:state|status)$")
 
 
 def closed_state(columns: list[Column]) -> tuple[str, str] | None:
@@ -33,7 +32,7 @@ def closed_state(columns: list[Column]) -> tuple[str, str] | None:
         if column is None:
             continue
         for label in _CLOSED_LABELS:
-            value = next((c.value for c in column.choices if c.label == label), None)
+            value = next((c.value for c in column.choices or [] if c.label == label), None)
             if value is not None:
                 return column.name, value
     return None
@@ -65,7 +64,7 @@ def add_closed_state(
         return None  # "close those RMAs as incomplete"
     terms = parse_query(query) if query else []
     if any(t.connector != "AND" for t in terms) or any(
-        t.field != column and _STATE_LIKE.search(t.field or "") for t in terms
+        t.field != column and STATE_COLUMN.search(t.field or "") for t in terms
     ):
         return None  # another state column set ("close the request as rejected")
     parts = [(t.connector, t.raw) for t in terms]

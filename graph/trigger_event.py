@@ -11,10 +11,11 @@ words name it that the model often misses:
   model writes the state it saw most (`stateCHANGESTO6`): a change term on a column the
   words never name gives way to the one they do.
 - A setting named as the event, where the condition changes nothing: "When a priority 1
-  or 2 incident is resolved" was `priorityIN1,2`; the first setting the words name
-  unambiguously (`unambiguous_settings`) becomes the change, `stateCHANGESTO6`, in place
-  of a test of the same column that names no value (`findingISNOTEMPTY` for "is found
-  malicious").
+  or 2 incident is resolved" was `priorityIN1,2`; the setting the words name as the
+  event becomes the change, `stateCHANGESTO6` (a state moved to first, else the first
+  setting named unambiguously after the record's noun: one said just before it
+  qualifies the record), in place of a test of the same column that names no value
+  (`findingISNOTEMPTY` for "is found malicious").
 
 Gold: on the record-update triggers of the hand-written and synthetic train and dev flows
 neither rule changes a condition; with gold's change term taken out, each writes it back
@@ -28,15 +29,15 @@ import re
 from flowgen.flow.catalog import Column
 from flowgen.flow.encoded_query import Term, join_parts, parse_query
 from flowgen.graph.choice_grounding import (
+    STATE_COLUMN,
     named_settings,
     occurrences,
     setting_words_in_order,
     stems,
     unambiguous_settings,
 )
+from flowgen.graph.trigger_condition import CHANGE_OPERATORS
 
-CHANGE_OPERATORS = ("CHANGESTO", "CHANGESFROM", "CHANGES")
-_STATE_COLUMN = re.compile(r"(?:^|_)(?:state|status)$")
 # Words between a field's label and its verb: "the contact gets changed", "has been set".
 _LINKS = frozenset(stems("is are gets get got has have had been being was were be"))
 _OF = frozenset(stems("of on for in"))
@@ -199,7 +200,7 @@ def _named_event(
     if not named:
         return parts
     # the record's state is what an event changes; else the setting said first
-    column, value = min(named, key=lambda s: (not _STATE_COLUMN.search(s[0]), first_said(s)))
+    column, value = min(named, key=lambda s: (not STATE_COLUMN.search(s[0]), first_said(s)))
     from_ = _said_after(annotation, by_name[column], value, _FROM)
     operator = "CHANGESFROM" if from_ else "CHANGESTO"
     change = f"{column}{operator}{value}"
