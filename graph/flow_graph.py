@@ -516,12 +516,13 @@ def after_outline(state: FlowState) -> Literal["inputs", "validate", "finish"]:
 
 
 def _condition_rules(
-    pills: list[PillRoot], columns_of: Callable[[str], list[Column]]
+    pills: list[PillRoot], columns_of: Callable[[str], list[Column]], look_up: bool
 ) -> list[tuple[str, QueryRule]]:
     """The rules a record trigger's or a look-up's condition goes through after the
     model, in order, with their trace keys: the emptiness the words name, either of two
-    settings, the record in scope the words point back at (none for a trigger)."""
-    return [
+    settings, for a look-up the record in scope the words point back at and "open"
+    records, and a choice named by its number."""
+    rules: list[tuple[str, QueryRule]] = [
         ("absent_fields", add_absent_fields),
         (
             "either_choice",
@@ -529,13 +530,18 @@ def _condition_rules(
                 query, table, annotation, columns_of
             ),
         ),
-        (
-            "scoped_record",
-            lambda query, table, _label, annotation, _columns: add_scoped_record(
-                query, table, annotation, pills, columns_of
-            ),
-        ),
     ]
+    if look_up:
+        rules += [
+            (
+                "scoped_record",
+                lambda query, table, _label, annotation, _columns: add_scoped_record(
+                    query, table, annotation, pills, columns_of
+                ),
+            ),
+            ("open_records", add_open_active),
+        ]
+    return [*rules, ("ranked_choice", set_ranked_choices)]
 
 
 def _ground_condition(
@@ -585,11 +591,7 @@ def _ground_step_inputs(
         )
         grounded += moved
     if definition in LOOK_UPS:
-        rules = [
-            *_condition_rules(pills, columns_of),
-            ("open_records", add_open_active),
-            ("ranked_choice", set_ranked_choices),
-        ]
+        rules = _condition_rules(pills, columns_of, look_up=True)
         inputs = _ground_condition(
             inputs, "conditions", params, annotation, catalog, columns_of, rules, out
         )
@@ -773,7 +775,7 @@ def inputs_node(state: FlowState, runtime: Runtime[RunContext]) -> dict[str, Any
                         annotation,
                         retriever.catalog,
                         columns_of,
-                        [*_condition_rules([], columns_of), ("ranked_choice", set_ranked_choices)],
+                        _condition_rules([], columns_of, look_up=False),
                         out,
                     )
                 step = flow.component(order) if order else None
