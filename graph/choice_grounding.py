@@ -441,6 +441,20 @@ def with_input(inputs: list[FlowInput], name: str, value: str) -> list[FlowInput
 ColumnsOf = Callable[[str], list[Column]]
 
 
+def field_column(table: str, field: str, columns_of: ColumnsOf) -> Column | None:
+    """The column a (dot-walked) field ends on, or None where a part is unknown."""
+    column: Column | None = None
+    current: str | None = table
+    for part in field.split("."):
+        if current is None:
+            return None
+        column = next((c for c in columns_of(current) if c.name == part), None)
+        if column is None:
+            return None
+        current = column.reference
+    return column
+
+
 def ground_trigger_condition(
     inputs: list[FlowInput],
     trigger_type: str | None,

@@ -27,6 +27,7 @@ from collections.abc import Callable, Sequence
 from flowgen.flow.catalog import Column
 from flowgen.flow.model import FlowInput
 from flowgen.flow.validator import PillRoot
+from flowgen.graph.choice_grounding import field_column
 
 CONDITION_LOGIC = frozenset({"IF", "ELSEIF"})
 _NEGATION = re.compile(r"\b(not|no|none|nothing|never|without|unless|nobody)\b|n't\b", re.I)
@@ -91,11 +92,5 @@ def _pill_type(
     if not roots:
         return None
     root = max(roots, key=lambda r: len(r.text))
-    table: str | None = root.table
-    column: Column | None = None
-    for name in path[len(root.text) + 1 :].split("."):
-        column = next((c for c in columns_of(table) if c.name == name), None) if table else None
-        if column is None:
-            return None
-        table = column.reference
+    column = field_column(root.table or "", path[len(root.text) + 1 :], columns_of)
     return column.type if column else None

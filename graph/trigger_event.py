@@ -37,6 +37,7 @@ from flowgen.graph.choice_grounding import (
     unambiguous_settings,
 )
 from flowgen.graph.trigger_condition import CHANGE_OPERATORS
+from flowgen.graph.unnamed_terms import term_words
 
 # Words between a field's label and its verb: "the contact gets changed", "has been set".
 _LINKS = frozenset(stems("is are gets get got has have had been being was were be"))
@@ -108,14 +109,12 @@ def add_change_event(
     terms = parse_query(query) if query else []
     parts = [(t.connector, t.raw) for t in terms]
     said = set(stems(annotation))
-    by_name = {c.name: c for c in columns}
+
+    def own_columns(name: str) -> list[Column]:
+        return columns if name == table else []
 
     def mentioned(term: Term) -> bool:
-        column = by_name.get(term.field or "")
-        words = f"{term.field} {column.label if column and column.label else ''} {term.value}"
-        if column and column.choices:
-            words += " " + " ".join(c.label or "" for c in column.choices if c.value == term.value)
-        return bool(set(stems(words)) & said)
+        return bool(term_words(table, term.field or "", term.value, own_columns) & said)
 
     changed = changed_fields(annotation, set(stems(f"{table} {table_label or ''}")), columns)
     for column, filled in changed:
@@ -136,10 +135,8 @@ def add_change_event(
             None,
         )
         if guessed is not None:
-            parts[guessed] = (terms[guessed].connector, wanted[0])
-            parts += [("AND", w) for w in wanted[1:] if w not in [p for _, p in parts]]
-        else:
-            parts += [("AND", w) for w in wanted if w not in [p for _, p in parts]]
+            parts[guessed] = (terms[guessed].connector, wanted.pop(0))
+        parts += [("AND", w) for w in wanted if w not in [p for _, p in parts]]
     new_terms = parse_query(join_parts(parts)) if parts else []
     if not any(t.operator in CHANGE_OPERATORS for t in new_terms):
         parts = _named_event(parts, new_terms, table, table_label, annotation, columns)

@@ -30,27 +30,19 @@ dev's shipped flows 4 more changed, 3 closer to gold and 1 further.
 
 from __future__ import annotations
 
-from flowgen.flow.catalog import CatalogView, Column
+from flowgen.flow.catalog import CatalogView
 from flowgen.flow.encoded_query import Term, join_parts, parse_query
 from flowgen.flow.model import FlowInput
-from flowgen.graph.choice_grounding import ColumnsOf, label_stems, stems, with_input
+from flowgen.graph.choice_grounding import (
+    ColumnsOf,
+    field_column,
+    label_stems,
+    stems,
+    with_input,
+)
 
 # Words a field's parts hold that name nothing ("u_", "sys_id"; "the", "of" in labels).
 NO_EVIDENCE = frozenset({"u", "sys", "id", "the", "a", "an", "of", "to", "is", "by", "on", "in"})
-
-
-def _column(table: str, field: str, columns_of: ColumnsOf) -> Column | None:
-    """The column a (dot-walked) field ends on, or None where a part is unknown."""
-    column: Column | None = None
-    current: str | None = table
-    for part in field.split("."):
-        if current is None:
-            return None
-        column = next((c for c in columns_of(current) if c.name == part), None)
-        if column is None:
-            return None
-        current = column.reference
-    return column
 
 
 def term_words(table: str, field: str, value: str, columns_of: ColumnsOf) -> set[str]:
@@ -58,7 +50,7 @@ def term_words(table: str, field: str, value: str, columns_of: ColumnsOf) -> set
     and its choice label, and `p1` for a priority of 1."""
     words = set(stems(field.replace(".", " ")))
     words |= set(stems(value)) | {f"p{value}"}
-    column = _column(table, field, columns_of)
+    column = field_column(table, field, columns_of)
     if column is not None:
         words |= set(stems(column.label or ""))
         for choice in column.choices or []:

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from flowgen.flow.catalog import Catalog, load_catalog
+from flowgen.graph.choice_grounding import QueryRule
 from flowgen.shipped import catalogs
 from flowgen.training.cases import Case, read_cases
 
@@ -140,6 +141,18 @@ def grammar_rejections(
 def shipped_catalogs() -> dict[str, Catalog]:
     """The shipped installations' catalogs by name, loaded once per test session."""
     return {installation: load_catalog(path) for installation, path in catalogs().items()}
+
+
+def query_rule(
+    rule: QueryRule, installation: str, table: str, span: str, query: str | None
+) -> str | None:
+    """A grounding rule on one query (graph/choice_grounding.py's `QueryRule`) applied to
+    `query` on `table` of a shipped installation, with the words `span`, as the graph
+    applies it."""
+    catalog = shipped_catalogs()[installation]
+    about = catalog.table(table)
+    assert about is not None, table
+    return rule(query, table, about.label, span, catalog.columns(table))
 
 
 def labelled_tables(catalog: Catalog) -> list[dict[str, Any]]:

@@ -6,19 +6,12 @@ from __future__ import annotations
 
 import pytest
 from flows import flow as make_flow
-from flows import generated, gold_cases, inputs_of, shipped_catalogs, step
+from flows import generated, gold_cases, inputs_of, query_rule, shipped_catalogs, step
 
 from flowgen.flow.encoded_query import join_parts, parse_query
 from flowgen.graph.trigger_event import add_change_event, changed_fields
 
 CATALOGS = shipped_catalogs()
-
-
-def _event(installation: str, table: str, span: str, query: str | None) -> str | None:
-    catalog = CATALOGS[installation]
-    about = catalog.table(table)
-    assert about is not None
-    return add_change_event(query, table, about.label, span, catalog.columns(table))
 
 
 @pytest.mark.unit
@@ -122,7 +115,7 @@ def _event(installation: str, table: str, span: str, query: str | None) -> str |
 def test_an_update_trigger_gets_the_change_its_words_name(
     installation: str, table: str, span: str, query: str | None, grounded: str | None
 ) -> None:
-    assert _event(installation, table, span, query) == grounded
+    assert query_rule(add_change_event, installation, table, span, query) == grounded
 
 
 @pytest.mark.unit

@@ -7,8 +7,9 @@ from __future__ import annotations
 
 import pytest
 from flows import flow as make_flow
-from flows import generated, gold_cases, inputs_of, logic, shipped_catalogs, step
+from flows import generated, gold_steps, inputs_of, logic, query_rule, shipped_catalogs, step
 
+from flowgen.flow.catalog import Column
 from flowgen.flow.encoded_query import join_parts, parse_query
 from flowgen.graph.choice_grounding import (
     QueryRule,
@@ -24,13 +25,6 @@ from flowgen.graph.ranked_choice import ranked_choices, set_ranked_choices
 
 CATALOGS = shipped_catalogs()
 LOOK_UPS = ("look_up_records", "look_up_record")
-
-
-def _apply(rule: QueryRule, installation: str, table: str, span: str, query: str | None):
-    catalog = CATALOGS[installation]
-    about = catalog.table(table)
-    assert about is not None
-    return rule(query, table, about.label, span, catalog.columns(table))
 
 
 @pytest.mark.unit
@@ -66,7 +60,7 @@ def _apply(rule: QueryRule, installation: str, table: str, span: str, query: str
 def test_open_records_are_active(
     installation: str, table: str, span: str, query: str | None, grounded: str | None
 ) -> None:
-    assert _apply(add_open_active, installation, table, span, query) == grounded
+    assert query_rule(add_open_active, installation, table, span, query) == grounded
 
 
 @pytest.mark.unit
@@ -83,7 +77,7 @@ def test_open_records_are_active(
     ],
 )
 def test_a_choice_named_by_its_number(span: str, query: str, grounded: str | None) -> None:
-    assert _apply(set_ranked_choices, "acme-itsm", "incident", span, query) == grounded
+    assert query_rule(set_ranked_choices, "acme-itsm", "incident", span, query) == grounded
 
 
 @pytest.mark.unit
@@ -140,7 +134,7 @@ def test_shorthand_and_the_tables_own_words() -> None:
 def test_closing_sets_the_closed_state(
     installation: str, table: str, span: str, query: str | None, grounded: str | None
 ) -> None:
-    assert _apply(add_closed_state, installation, table, span, query) == grounded
+    assert query_rule(add_closed_state, installation, table, span, query) == grounded
 
 
 @pytest.mark.unit
@@ -155,16 +149,11 @@ def test_a_cleared_flag_is_false() -> None:
 
 def _items():
     """(case, item, table, query input) of the gold look-ups, updates and creates."""
-    for case in gold_cases("handwritten", "synthetic"):
-        pending = list(case.flow["components"])
-        while pending:
-            comp = pending.pop()
-            pending += comp.get("components") or []
-            definition = comp["definition"]
-            if definition in LOOK_UPS:
-                yield case, comp, inputs_of(comp).get("table"), "conditions"
-            elif definition in ("update_record", "create_record", "update_multiple_records"):
-                yield case, comp, inputs_of(comp).get("table_name"), "values"
+    for case, comp in gold_steps("handwritten", "synthetic"):
+        if comp["definition"] in LOOK_UPS:
+            yield case, comp, inputs_of(comp).get("table"), "conditions"
+        elif comp["definition"] in ("update_record", "create_record", "update_multiple_records"):
+            yield case, comp, inputs_of(comp).get("table_name"), "values"
 
 
 @pytest.mark.unit
@@ -269,8 +258,10 @@ def test_a_guess_at_a_named_setting_gives_way_to_it(
 ) -> None:
     """An emptiness test on the named column, or a LIKE of part of the named label on
     another column, is the model's guess at the setting the words name."""
-    catalog = CATALOGS[installation]
-    about = catalog.table(table)
-    assert about is not None
-    columns = catalog.columns(table)
-    assert add_named_terms(query, "record_create", table, about.label, span, columns) == grounded
+
+    def on_create(
+        query: str | None, table: str, label: str | None, annotation: str, columns: list[Column]
+    ) -> str | None:
+        return add_named_terms(query, "record_create", table, label, annotation, columns)
+
+    assert query_rule(on_create, installation, table, span, query) == grounded
