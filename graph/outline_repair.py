@@ -46,6 +46,7 @@ from flowgen.flow.validator import pill_roots
 from flowgen.graph.core_verbs import name_core_steps
 from flowgen.graph.named_steps import name_steps
 from flowgen.graph.trigger_span import restore_trigger_span
+from flowgen.graph.uncovered_asks import add_uncovered_asks
 from flowgen.prompts.line_format import INDENT
 
 LIST_TYPES = {"records", "array"}
@@ -484,7 +485,9 @@ def repair_outline(
     (graph/core_verbs.py), before the loop repairs: a renamed step has other outputs
     (look_up_slack_user's one user id where look_up_records had a list to loop over).
     With `requirement`, a record trigger's span that names no trigger moves to the clause
-    that does (graph/trigger_span.py), last: the other repairs keep the trigger."""
+    that does (graph/trigger_span.py): the other repairs keep the trigger; then an email
+    or log entry the words ask for and no span covers is added (graph/uncovered_asks.py),
+    last, where every other step has its place."""
     changes: dict[str, list[str]] = {}
     repairs: list[tuple[str, Callable[[Flow], tuple[Flow, list[str]]]]] = [
         ("repeats_dropped", drop_repeated_steps),
@@ -503,6 +506,12 @@ def repair_outline(
     if requirement is not None:
         repairs.append(
             ("trigger_span_moved", partial(restore_trigger_span, requirement=requirement))
+        )
+        repairs.append(
+            (
+                "uncovered_asks_added",
+                partial(add_uncovered_asks, requirement=requirement, catalog=catalog),
+            )
         )
     for key, repair in repairs:
         flow, changed = repair(flow)

@@ -1,0 +1,266 @@
+"""Emails, texts, log entries and updates the words ask for, that no step covers.
+
+The small model drops clauses: "resolve it and let the caller know" comes out as the
+update alone, "flag it as escalated and email the CSM" as the email alone, "at the end
+log how many accounts we checked" as nothing. A clause that asks for an email
+(`EMAIL_ASK`), a text (`SMS_ASK`, or a clause that ends "by SMS"), a log entry
+(`LOG_ASK`) or opens with a verb that changes a record (`UPDATE_ASK`, graph/core_verbs.py's
+verbs), where no step's span and not the trigger's reaches its first words, gets the core
+step on its words (`send_email`, `send_sms`, `log`, `update_record`). It goes after the
+step whose span comes last before the clause in the requirement, in that step's block
+(inside it where that step is a branch or loop whose own words end before the clause);
+"otherwise" puts it in the ELSE of the branch it follows (opened on that word if the
+branch has none); "after all cases are processed", "in all cases", "finally" at the end
+of the flow. A message the model wrote on other words answers one ask of its kind: only
+asks beyond those written are added. An update whose words follow another update's with
+only "and" between is that update ("set the reviewer and move the status to In review"
+is one update_record).
+
+On the 3,348 hand-written and synthetic train and dev flows the rule adds a step to six
+(gold leaves "bump the reopen counter" to the platform, and one synthetic email's span
+does not cover its own words). Measured on dev: docs/results.md (thirty-fourth session).
+"""
+
+from __future__ import annotations
+
+import re
+
+from flowgen.flow.catalog import CatalogView
+from flowgen.flow.model import Component, Flow
+from flowgen.graph.core_verbs import UPDATE_VERBS
+
+EMAIL_STEP = "send_email"
+LOG_STEP = "log"
+UPDATE_STEP = "update_record"
+CONTAINERS = {"IF", "ELSEIF", "ELSE", "FOREACH", "DOUNTIL", "PATH", "TRY", "CATCH", "PARALLEL"}
+
+# Who receives it: a person, a group, an address. "email support", "attack vector email"
+# and "an email observable" name no recipient.
+_RECIPIENT = r"(?=(?:the|its|their|them|him|her|that|this|each|every|all|whoever|who)\b|[\w.+-]+@)"
+EMAIL_ASK = re.compile(
+    r"\b(?:e-?mails?\s+" + _RECIPIENT
+    + r"|tells?\s+" + _RECIPIENT
+    + r"|let\s[^.;,]{1,40}?\bknows?\b"
+    + r"|reminds?\s+(?!me\b)"
+    + r"|reply\s+to\s+" + _RECIPIENT
+    + r"|(?:receives?|gets?)\s+an\s+e-?mail"
+    + r"|sends?\s+(?:them\s+|him\s+|her\s+)?an\s+e-?mail)",
+    re.I,
+)  # fmt: skip
+# A text message: "text the on-call engineer", "page the manager by SMS".
+SMS_ASK = re.compile(r"\btexts?\s+" + _RECIPIENT, re.I)
+# ... or says how it goes out: the clause it ends is the ask.
+SMS_CHANNEL = re.compile(r"\b(?:by |an? |via )?(?:sms|text message)\b", re.I)
+SMS_STEP = "send_sms"
+# "log the error", "log how many were found", "write it to the flow log"; not "log it as
+# a Salesforce case" or "log an incident" (a record to create).
+LOG_ASK = re.compile(
+    r"\blogs?\s+(?!it as\b|an? (?:incident|ticket|case|request|problem|change|security)\b)"
+    r"(?=(?:the|an?|how many|it|that|this|which|what|each|every|all)\b)"
+    r"|\b(?:write|writes|record|records|put|puts|add|adds)\b[^.;]{0,60}?"
+    r"\b(?:to|in|into) the (?:flow )?log\b",
+    re.I,
+)
+# A clause that opens with a verb that changes a record ("mark the RMA received", "flag
+# it as escalated"), after fillers; not "set up", "assign them the Workday app".
+UPDATE_ASK = re.compile(
+    r"(?:^|[.;:,?!+]\s*|\s-\s|\b(?:and|then|also)\s+)(?:(?:just|then|also|and|please|otherwise|else)\s+)*"
+    r"(?P<verb>(?:"
+    + "|".join(sorted(UPDATE_VERBS))
+    + r"))\b(?!\s+(?:up|them the|him the|her the)\b)",
+    re.I,
+)
+
+# Words that put the step after everything else: "After all cases are processed, email
+# the billing lead", "in all cases the requester gets an email".
+CLOSING = re.compile(
+    r"\b(?:after (?:all|that|everything)|at the end|finally|in (?:all|every|any) cases?"
+    r"|once (?:all|both|everything)|when (?:finished|done)|afterwards)\b[^.;]*$",
+    re.I,
+)
+# Where a clause's words begin: after a sentence, a semicolon, a comma or "and".
+CLAUSE_START = re.compile(r"(?:-+>|→|[.;:,?!(+]|\s-(?!>)|\b(?:and|then)\b)\s*", re.I)
+# Where the clause's words end: a sentence, a semicolon, the next clause or list item.
+CLAUSE_END = re.compile(
+    r"[.;?!](?:\s|$)|\n|,\s*(?:otherwise|else|then|if|and|but)\b"
+    r"|\s+(?:and|then|otherwise|\+|-)\s"
+)
+
+AND = re.compile(r"[\s,]*(?:and\s*)?")
+
+Span = tuple[int, int, Component | None]
+Place = tuple[int, int | None, bool]
+# Words that put a step in the branch for the other case.
+OTHERWISE = re.compile(r"\b(?:otherwise|else|if not)\b", re.I)
+
+
+def add_uncovered_asks(
+    flow: Flow, requirement: str, catalog: CatalogView
+) -> tuple[Flow, list[str]]:
+    """`flow` with a step added for each ask no step covers, and the added steps' words."""
+    added: list[str] = []
+    asks = {
+        EMAIL_STEP: _pattern_asks(EMAIL_ASK, requirement),
+        LOG_STEP: _pattern_asks(LOG_ASK, requirement),
+        SMS_STEP: sorted(
+            _pattern_asks(SMS_ASK, requirement) + _clause_asks(SMS_CHANNEL, requirement)
+        ),
+        UPDATE_STEP: [m.span("verb") for m in UPDATE_ASK.finditer(requirement)],
+    }
+    for step, found in asks.items():
+        if catalog.step(step) is None or not flow.components:
+            continue
+        # A message the model wrote on other words answers one of them already.
+        written = sum(c.definition == step for c in flow.components)
+        if step != UPDATE_STEP and written >= len(found):
+            continue
+        for start, end in found:
+            spans = _spans(requirement, flow)
+            if any(s < end and start < e for s, e, _ in spans):
+                continue
+            if step == UPDATE_STEP and _continues_an_update(requirement, start, spans):
+                continue
+            stop = CLAUSE_END.search(requirement, end)
+            words = requirement[start : stop.start() if stop else len(requirement)].strip()
+            flow = _insert(flow, _new_step(step, words), _place(flow, requirement, start, spans))
+            added.append(f"{step} | {words}")
+    return flow, added
+
+
+def _pattern_asks(pattern: re.Pattern[str], requirement: str) -> list[tuple[int, int]]:
+    return [m.span() for m in pattern.finditer(requirement)]
+
+
+def _clause_asks(pattern: re.Pattern[str], requirement: str) -> list[tuple[int, int]]:
+    """(start of the clause, end of the match) of each match: "page the manager by SMS"
+    asks from "page"."""
+    found = []
+    for match in pattern.finditer(requirement):
+        opened = list(CLAUSE_START.finditer(requirement, 0, match.start()))
+        found.append((opened[-1].end() if opened else 0, match.end()))
+    return found
+
+
+def _continues_an_update(requirement: str, start: int, spans: list[Span]) -> bool:
+    """Whether the words at `start` follow an update's own words with only "and" between:
+    "set the reviewer and move the status to In review" is one update of the record."""
+    before = [(s, e, c) for s, e, c in spans if c is not None and s < start]
+    if not before:
+        return False
+    _, end, prev = max(before, key=lambda x: x[0])
+    between = requirement[end:start]
+    return prev is not None and prev.definition == UPDATE_STEP and bool(AND.fullmatch(between))
+
+
+def _new_step(definition: str, annotation: str) -> Component:
+    # An order no component has; `_insert` numbers the flow again.
+    return Component(order=-1, category="action", definition=definition, annotation=annotation)
+
+
+def _spans(requirement: str, flow: Flow) -> list[Span]:
+    """Where the trigger's (None) and each step's words start and end in the requirement."""
+    items: list[tuple[str | None, Component | None]] = [
+        (flow.trigger.annotation if flow.trigger else None, None),
+        *((c.annotation, c) for c in flow.components),
+    ]
+    found: list[Span] = []
+    for annotation, comp in items:
+        start = requirement.find(annotation) if annotation else -1
+        if annotation and start >= 0:
+            found.append((start, start + len(annotation), comp))
+    return found
+
+
+def _place(flow: Flow, requirement: str, start: int, spans: list[Span]) -> Place:
+    """Where a step on the words from `start` goes: (index in `flow.components`, block,
+    whether an ELSE on "otherwise" opens there first)."""
+    sentence = requirement[:start].rsplit(".", 1)[-1]
+    if CLOSING.search(sentence):
+        return len(flow.components), None, False
+    before = [(s, e, c) for s, e, c in spans if c is not None and s < start]
+    if not before:
+        return 0, None, False
+    # Of steps on the same words, a branch or loop (the first): a step that tests a
+    # condition is written before the branch on its words.
+    _, end, prev = max(
+        before,
+        key=lambda x: (
+            x[0],
+            x[2] is not None and x[2].definition in CONTAINERS,
+            -_index(flow, x[2]),
+        ),
+    )
+    assert prev is not None
+    block = prev.order if prev.definition in CONTAINERS and end <= start else prev.block
+    if OTHERWISE.search(requirement[end:start]):
+        branch = _enclosing_branch(flow, block)
+        if branch is not None:
+            last = _last_of_chain(flow, branch)
+            if last.definition == "ELSE":
+                return _subtree_end(flow, last), last.order, False
+            return _subtree_end(flow, last), branch.block, True
+    return _subtree_end(flow, prev), block, False
+
+
+def _enclosing_branch(flow: Flow, block: int | None) -> Component | None:
+    """The IF or ELSEIF that holds `block`, itself or further out."""
+    while block is not None:
+        comp = flow.component(block)
+        if comp is None:
+            return None
+        if comp.definition in ("IF", "ELSEIF"):
+            return comp
+        block = comp.block
+    return None
+
+
+def _last_of_chain(flow: Flow, branch: Component) -> Component:
+    """The last of the IF / ELSEIF / ELSE siblings that continue `branch`."""
+    siblings = flow.children(branch.block)
+    last = branch
+    for comp in siblings[siblings.index(branch) + 1 :]:
+        if comp.definition not in ("ELSEIF", "ELSE"):
+            break
+        last = comp
+    return last
+
+
+def _index(flow: Flow, comp: Component | None) -> int:
+    return flow.components.index(comp) if comp is not None else -1
+
+
+def _subtree_end(flow: Flow, comp: Component) -> int:
+    """Index in `flow.components` just past `comp` and the steps inside it."""
+    comps = flow.components
+    inside = {comp.order}
+    end = comps.index(comp) + 1
+    while end < len(comps) and comps[end].block in inside:
+        inside.add(comps[end].order)
+        end += 1
+    return end
+
+
+def _insert(flow: Flow, step: Component, place: Place) -> Flow:
+    at, block, opens_else = place
+    new = [step.model_copy(update={"block": block})]
+    if opens_else:
+        otherwise = Component(
+            order=-2, block=block, category="flowlogic", definition="ELSE", annotation="otherwise"
+        )
+        new = [otherwise, step.model_copy(update={"block": -2})]
+    comps = list(flow.components)
+    comps[at:at] = new
+    number = {c.order: i + 1 for i, c in enumerate(comps)}
+    return flow.model_copy(
+        update={
+            "components": [
+                c.model_copy(
+                    update={
+                        "order": number[c.order],
+                        "block": number.get(c.block) if c.block is not None else None,
+                    }
+                )
+                for c in comps
+            ]
+        }
+    )
