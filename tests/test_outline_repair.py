@@ -10,6 +10,7 @@ from flowgen.flow.model import Flow
 from flowgen.flow.validator import validate_flow
 from flowgen.graph.outline_repair import (
     catch_failures,
+    drop_repeated_leaves,
     drop_repeated_steps,
     ends_in_a_loop,
     ends_with_repeated_step,
@@ -193,6 +194,56 @@ def test_a_step_written_again_on_the_same_words_is_dropped(catalog: Catalog) -> 
         (8, None, "send_email", "tell"),
     ]
     assert drop_repeated_steps(repaired) == (repaired, [])
+
+
+def test_an_action_written_again_in_another_block_goes_with_its_empty_branch() -> None:
+    """soc-dev-long-04 with adapter v11: the closing update written again under every
+    branch. The copies go; an ELSE left with nothing goes too; an IF its ELSE continues
+    keeps its one copy rather than be left empty."""
+    flow = outline(
+        "record_create",
+        [
+            (None, "action", "update_record"),
+            (None, "flowlogic", "IF"),
+            (2, "action", "update_record"),
+            (2, "action", "send_email"),
+            (None, "flowlogic", "ELSE"),
+            (5, "action", "update_record"),
+            (None, "flowlogic", "IF"),
+            (7, "action", "update_record"),
+            (None, "flowlogic", "ELSE"),
+            (9, "action", "log"),
+        ],
+        {1: "look it up again", 3: "close it", 4: "remind them", 6: "close it", 8: "close it"},
+    )
+    repaired, dropped = drop_repeated_leaves(flow)
+    assert dropped == ["close it"]
+    assert [(c.order, c.block, c.definition) for c in repaired.components] == [
+        (1, None, "update_record"),
+        (2, None, "IF"),
+        (3, 2, "update_record"),
+        (4, 2, "send_email"),
+        (5, None, "IF"),
+        (6, 5, "update_record"),
+        (7, None, "ELSE"),
+        (8, 7, "log"),
+    ]
+    assert not any(e.kind == "structure" for e in validate_flow(repaired).errors)
+
+
+def test_gold_flows_seldom_repeat_an_action() -> None:
+    """Of the hand-written and synthetic train and dev flows, 8 of 3,348 (thirty-fourth
+    session: synthetic flows that email the same person in both branches)."""
+    data = Path(__file__).resolve().parent.parent / "data"
+    cases = [
+        case
+        for name in ("handwritten", "synthetic")
+        for case in read_cases([data / f"{name}.jsonl"])
+        if case.split in ("train", "dev") and case.flow
+    ]
+    repeated = [c.id for c in cases if drop_repeated_leaves(Flow.model_validate(c.flow))[1]]
+    assert len(cases) > 3000
+    assert len(repeated) <= 8, repeated
 
 
 def test_the_outline_ends_at_the_first_line_that_repeats_a_sibling() -> None:
