@@ -138,6 +138,11 @@ class PillColumn:
     address: AddressKind | None = None  # the kind of address it holds
 
 
+# The most columns a dot-walk passes after its pill's root (gold walks at most four:
+# `{{trigger.task_sla_record.task.assignment_group.manager.email}}`).
+MAX_WALK = 4
+
+
 @dataclass
 class PillSpace:
     """The data pills of one call as a grammar over the catalog rather than a list:
@@ -195,17 +200,18 @@ class _InputsGrammar:
         """pill (any), pone (any but a list), precord (a record), plist (a list of records),
         pcond (a pill as the field of a condition, with its operator and value)."""
         any_roots, one_roots, record_roots, list_roots, cond_roots = [], [], [], [], []
+        top = MAX_WALK
         for text, (type_, table) in sorted(space.roots.items()):
             lit = literal(text)
             walk = space.walkable(table) and type_ in ("record", "reference")
-            any_roots.append(f"({lit} pw_{table}?)" if walk else lit)
+            any_roots.append(f"({lit} pw_{table}_{top}?)" if walk else lit)
             if type_ not in ("records", "array"):
                 one_roots.append(any_roots[-1])
             if type_ in ("record", "reference"):
-                record_roots.append(f"({lit} pr_{table}?)" if walk else lit)
+                record_roots.append(f"({lit} pr_{table}_{top}?)" if walk else lit)
                 # `{{1.record}}ISNOTEMPTY` (was a record found?) or a field of it
                 cond_roots.append(
-                    f'({lit} (("}}}}" opv) | pc_{table}))' if walk else f'({lit} "}}}}" opv)'
+                    f'({lit} (("}}}}" opv) | pc_{table}_{top}))' if walk else f'({lit} "}}}}" opv)'
                 )
             elif type_ in ("records", "array"):
                 list_roots.append(lit)
@@ -229,26 +235,37 @@ class _InputsGrammar:
             f"opv ::= ({one_of(OPERATORS)} qval) | {one_of(UNARY_OPERATORS)}"
             f" | ({one_of(LIST_OPERATORS)} qtext)"
         )
+        # One rule per table and hop left, so a walk ends after MAX_WALK columns: a table
+        # that references itself (sys_user.manager) would otherwise let a pill walk on
+        # until the token limit (`manager.manager.manager...`). Only the rules a root can
+        # reach are written (the grammar's size is its compile time).
+        needed = _walks_needed(space)
         for table, columns in sorted(space.columns.items()):
-            walks, record_walks, conds = [], [], []
             for col in columns:
-                lit = literal(col.name)
-                ref = col.reference if space.walkable(col.reference) else None
-                walks.append(f"({lit} pw_{ref}?)" if ref else lit)
-                if col.reference:
-                    record_walks.append(f"({lit} pr_{ref}?)" if ref else lit)
                 if col.choices:
                     self.rules.append(f"ch_{table}_{col.name} ::= " + _choice_ops(col.choices))
-                    conds.append(f'({lit} "}}}}" ch_{table}_{col.name})')
-                elif ref:
-                    conds.append(f'({lit} (("}}}}" opv) | pc_{ref}))')
-                else:
-                    conds.append(f'({lit} "}}}}" opv)')
-            self.rules.append(f'pw_{table} ::= "." (' + " | ".join(walks) + ")")
-            self.rules.append(
-                f'pr_{table} ::= "." (' + " | ".join(record_walks or ['"sys_id"']) + ")"
-            )
-            self.rules.append(f'pc_{table} ::= "." (' + " | ".join(conds) + ")")
+            for left in range(1, MAX_WALK + 1):
+                if (table, left) not in needed:
+                    continue
+                walks, record_walks, conds = [], [], []
+                for col in columns:
+                    lit = literal(col.name)
+                    ref = col.reference if space.walkable(col.reference) else None
+                    on = f"{ref}_{left - 1}" if ref and left > 1 else None
+                    walks.append(f"({lit} pw_{on}?)" if on else lit)
+                    if col.reference:
+                        record_walks.append(f"({lit} pr_{on}?)" if on else lit)
+                    if col.choices:
+                        conds.append(f'({lit} "}}}}" ch_{table}_{col.name})')
+                    elif on:
+                        conds.append(f'({lit} (("}}}}" opv) | pc_{on}))')
+                    else:
+                        conds.append(f'({lit} "}}}}" opv)')
+                self.rules.append(f'pw_{table}_{left} ::= "." (' + " | ".join(walks) + ")")
+                self.rules.append(
+                    f'pr_{table}_{left} ::= "." (' + " | ".join(record_walks or ['"sys_id"']) + ")"
+                )
+                self.rules.append(f'pc_{table}_{left} ::= "." (' + " | ".join(conds) + ")")
 
     def _address_rules(self, space: PillSpace, kind: AddressKind) -> str:
         """The rule of a pill that ends at an address of `kind` (`p_email`, `p_phone`),
@@ -258,32 +275,44 @@ class _InputsGrammar:
         rule = f"p_{kind}"
         if rule in self.available:
             return rule
-        reach = {t for t, cols in space.columns.items() if any(c.address == kind for c in cols)}
-        while True:
-            more = {
+        # reach[n]: the tables from which such an address is at most n columns away
+        ends_here = {t for t, cols in space.columns.items() if any(c.address == kind for c in cols)}
+        reach = {1: ends_here}
+        for left in range(2, MAX_WALK + 1):
+            reach[left] = reach[left - 1] | {
                 t
                 for t, cols in space.columns.items()
-                if t not in reach and any(c.reference in reach for c in cols)
+                if any(c.reference in reach[left - 1] for c in cols)
             }
-            if not more:
-                break
-            reach |= more
         roots = []
         for text, (type_, table) in sorted(space.roots.items()):
             if space.addresses.get(text) == kind:
                 roots.append(literal(text))
-            elif type_ in ("record", "reference") and table in reach:
-                roots.append(f"({literal(text)} pa_{kind}_{table})")
+            elif type_ in ("record", "reference") and table in reach[MAX_WALK]:
+                roots.append(f"({literal(text)} pa_{kind}_{table}_{MAX_WALK})")
         self.available[rule] = bool(roots)
         self.rules.append(f'{rule} ::= "{{{{" (' + " | ".join(roots or ['"none"']) + ') "}}"')
-        for table in sorted(reach):
+        todo = [
+            (table, MAX_WALK)
+            for text, (type_, table) in space.roots.items()
+            if space.addresses.get(text) != kind
+            and type_ in ("record", "reference")
+            and table in reach[MAX_WALK]
+        ]
+        written: set[tuple[str, int]] = set()
+        while todo:  # the rules a root can reach, as for the walks above
+            table, left = todo.pop()
+            if (table, left) in written:
+                continue
+            written.add((table, left))
             ends = []
             for col in space.columns[table]:
                 if col.address == kind:
                     ends.append(literal(col.name))
-                elif col.reference in reach:
-                    ends.append(f"({literal(col.name)} pa_{kind}_{col.reference})")
-            self.rules.append(f'pa_{kind}_{table} ::= "." (' + " | ".join(ends) + ")")
+                elif left > 1 and col.reference in reach[left - 1]:
+                    ends.append(f"({literal(col.name)} pa_{kind}_{col.reference}_{left - 1})")
+                    todo.append((col.reference, left - 1))
+            self.rules.append(f'pa_{kind}_{table}_{left} ::= "." (' + " | ".join(ends) + ")")
         return rule
 
     def _pill(self, spec: InputSpec, which: str = "pill") -> str | None:
@@ -346,6 +375,28 @@ class _InputsGrammar:
                 terms.append(f"([a-z0-9_.]+ {one_of(UNARY_OPERATORS)})")
         self.rules.append(f"{rule}q ::= " + " | ".join(terms))
         return f'({rule}q ("^" "OR"? {rule}q){{0,{MAX_QUERY_TERMS - 1}}})'
+
+
+def _walks_needed(space: PillSpace) -> set[tuple[str, int]]:
+    """(table, hops left) of each walk rule some pill can reach from its root."""
+    todo = [
+        (table, MAX_WALK)
+        for type_, table in space.roots.values()
+        if table is not None and type_ in ("record", "reference") and space.walkable(table)
+    ]
+    needed: set[tuple[str, int]] = set()
+    while todo:
+        table, left = todo.pop()
+        if (table, left) in needed:
+            continue
+        needed.add((table, left))
+        if left > 1:
+            todo += [
+                (c.reference, left - 1)
+                for c in space.columns[table]
+                if c.reference is not None and space.walkable(c.reference)
+            ]
+    return needed
 
 
 def _field_terms(

@@ -217,6 +217,20 @@ PILLED = inputs_grammar(
         ("record = {{2.item}}\ncondition = {{3.item.state}}=6\n", False),  # not in scope
         ("record = {{2.item}}\ncondition = {{2.item}}ISNOTEMPTY\n", True),  # was one found?
         ("record = {{2.item}}\ncondition = {{1.records}}ISNOTEMPTY\n", False),  # a list
+        # a walk ends after MAX_WALK (4) columns: sys_user.manager leads back to sys_user
+        ("record = {{2.item}}\nah_to = {{2.item.caller_id.manager.manager.email}}\n", True),
+        ("record = {{2.item.caller_id.manager.manager.manager}}\n", True),
+        ("record = {{2.item.caller_id.manager.manager.manager.manager}}\n", False),
+        (
+            "record = {{2.item}}\nah_to = {{2.item.caller_id.manager.manager.manager.email}}\n",
+            False,
+        ),
+        ("record = {{2.item}}\ncondition = {{2.item.caller_id.manager.manager.email}}=x\n", True),
+        (
+            "record = {{2.item}}\n"
+            "condition = {{2.item.caller_id.manager.manager.manager.email}}=x\n",
+            False,
+        ),
     ],
 )
 def test_pill_grammar(text: str, ok: bool) -> None:
@@ -297,6 +311,8 @@ def test_an_address_input_takes_a_pill_ending_in_an_address_or_a_literal_one(
         ("recipients = +15550100\n", True),
         ("recipients = 555-0100\n", True),
         ("recipients = {{1.phone}},{{trigger.current.caller_id.manager.phone}}\n", True),
+        ("recipients = {{2.item.caller_id.manager.manager.phone}}\n", True),
+        ("recipients = {{2.item.caller_id.manager.manager.manager.phone}}\n", False),  # 5 hops
         ("recipients = {{trigger.current.caller_id.email}}\n", False),  # an email address
         ("recipients = {{trigger.current.caller_id}}\n", False),  # a record
         ("recipients = {{trigger.from_address}}\n", False),
