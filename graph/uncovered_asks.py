@@ -64,12 +64,12 @@ LOG_ASK = re.compile(
 # A clause that opens with a verb that changes a record ("mark the RMA received", "flag
 # it as escalated"), after fillers; not "set up", "assign them the Workday app".
 UPDATE_ASK = re.compile(
-    r"(?:^|[.;:,?!+]\s*|\s-\s|\b(?:and|then|also)\s+)(?:(?:just|then|also|and|please|otherwise|else)\s+)*"
-    r"(?P<verb>(?:"
-    + "|".join(sorted(UPDATE_VERBS))
-    + r"))\b(?!\s+(?:up|them the|him the|her the)\b)",
+    r"(?:^|[.;:,?!+]\s*|\s-\s|\b(?:and|then|also)\s+)"
+    r"(?:(?:just|then|also|and|please|otherwise|else)\s+)*"
+    r"(?P<verb>" + "|".join(sorted(UPDATE_VERBS)) + r")\b"
+    r"(?!\s+(?:up|them the|him the|her the)\b)",
     re.I,
-)
+)  # fmt: skip
 
 # Words that put the step after everything else: "After all cases are processed, email
 # the billing lead", "in all cases the requester gets an email".

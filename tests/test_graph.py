@@ -163,6 +163,8 @@ def test_validator_sends_input_errors_back_to_their_step(synced_store) -> None:
 def test_validator_sends_structure_errors_back_to_the_outline(synced_store) -> None:
     flow = Flow.model_validate(FLOW_CASES[0]["flow"])
     flow.components = flow.components[:2]  # FOREACH left without its step: an empty block
+    # on the dropped step's words, so that no repair writes that step back in
+    flow.components[1].annotation = "assign them to their manager"
     engine = ReplayEngine(flow, check_grammar=False)
     result = generator(synced_store, engine, max_rounds=2).generate(FLOW_CASES[0]["requirement"])
     assert result.status == "invalid" and result.validator_rounds == 2
@@ -255,6 +257,7 @@ def test_a_refusal_bias_reaches_only_the_first_outline_call(synced_store) -> Non
 
     flow = Flow.model_validate(FLOW_CASES[0]["flow"])
     flow.components = flow.components[:2]  # an empty FOREACH: the outline is asked again
+    flow.components[1].annotation = "assign them to their manager"  # not written back
     engine = Tokens(flow, check_grammar=False)
     generator(synced_store, engine, max_rounds=1, refusal_bias=2.5).generate(
         FLOW_CASES[0]["requirement"]
