@@ -538,9 +538,9 @@ def repair_outline(
     (graph/core_verbs.py), before the loop repairs: a renamed step has other outputs
     (look_up_slack_user's one user id where look_up_records had a list to loop over).
     With `requirement`, a record trigger's span that names no trigger moves to the clause
-    that does (graph/trigger_span.py): the other repairs keep the trigger; then an email
-    or log entry the words ask for and no span covers is added (graph/uncovered_asks.py),
-    last, where every other step has its place."""
+    that does (graph/trigger_span.py): the other repairs keep the trigger; then an email,
+    text, log entry or update the words ask for and no span covers is added
+    (graph/uncovered_asks.py), last, where every other step has its place."""
     changes: dict[str, list[str]] = {}
     repairs: list[tuple[str, Callable[[Flow], tuple[Flow, list[str]]]]] = [
         ("repeats_dropped", drop_repeated_steps),
