@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -200,18 +200,19 @@ class _InputsGrammar:
         """pill (any), pone (any but a list), precord (a record), plist (a list of records),
         pcond (a pill as the field of a condition, with its operator and value)."""
         any_roots, one_roots, record_roots, list_roots, cond_roots = [], [], [], [], []
-        top = MAX_WALK
         for text, (type_, table) in sorted(space.roots.items()):
             lit = literal(text)
             walk = space.walkable(table) and type_ in ("record", "reference")
-            any_roots.append(f"({lit} pw_{table}_{top}?)" if walk else lit)
+            any_roots.append(f"({lit} pw_{table}_{MAX_WALK}?)" if walk else lit)
             if type_ not in ("records", "array"):
                 one_roots.append(any_roots[-1])
             if type_ in ("record", "reference"):
-                record_roots.append(f"({lit} pr_{table}_{top}?)" if walk else lit)
+                record_roots.append(f"({lit} pr_{table}_{MAX_WALK}?)" if walk else lit)
                 # `{{1.record}}ISNOTEMPTY` (was a record found?) or a field of it
                 cond_roots.append(
-                    f'({lit} (("}}}}" opv) | pc_{table}_{top}))' if walk else f'({lit} "}}}}" opv)'
+                    f'({lit} (("}}}}" opv) | pc_{table}_{MAX_WALK}))'
+                    if walk
+                    else f'({lit} "}}}}" opv)'
                 )
             elif type_ in ("records", "array"):
                 list_roots.append(lit)
@@ -284,34 +285,22 @@ class _InputsGrammar:
                 for t, cols in space.columns.items()
                 if any(c.reference in reach[left - 1] for c in cols)
             }
-        roots = []
+        roots, starts = [], []
         for text, (type_, table) in sorted(space.roots.items()):
             if space.addresses.get(text) == kind:
                 roots.append(literal(text))
             elif type_ in ("record", "reference") and table in reach[MAX_WALK]:
                 roots.append(f"({literal(text)} pa_{kind}_{table}_{MAX_WALK})")
+                starts.append(table)
         self.available[rule] = bool(roots)
         self.rules.append(f'{rule} ::= "{{{{" (' + " | ".join(roots or ['"none"']) + ') "}}"')
-        todo = [
-            (table, MAX_WALK)
-            for text, (type_, table) in space.roots.items()
-            if space.addresses.get(text) != kind
-            and type_ in ("record", "reference")
-            and table in reach[MAX_WALK]
-        ]
-        written: set[tuple[str, int]] = set()
-        while todo:  # the rules a root can reach, as for the walks above
-            table, left = todo.pop()
-            if (table, left) in written:
-                continue
-            written.add((table, left))
+        for table, left in sorted(_hops(space, starts, lambda ref, left: ref in reach[left - 1])):
             ends = []
             for col in space.columns[table]:
                 if col.address == kind:
                     ends.append(literal(col.name))
                 elif left > 1 and col.reference in reach[left - 1]:
                     ends.append(f"({literal(col.name)} pa_{kind}_{col.reference}_{left - 1})")
-                    todo.append((col.reference, left - 1))
             self.rules.append(f'pa_{kind}_{table}_{left} ::= "." (' + " | ".join(ends) + ")")
         return rule
 
@@ -379,24 +368,33 @@ class _InputsGrammar:
 
 def _walks_needed(space: PillSpace) -> set[tuple[str, int]]:
     """(table, hops left) of each walk rule some pill can reach from its root."""
-    todo = [
-        (table, MAX_WALK)
+    starts = [
+        table
         for type_, table in space.roots.values()
         if table is not None and type_ in ("record", "reference") and space.walkable(table)
     ]
-    needed: set[tuple[str, int]] = set()
+    return _hops(space, starts, lambda ref, left: space.walkable(ref))
+
+
+def _hops(
+    space: PillSpace, starts: list[str], onward: Callable[[str, int], bool]
+) -> set[tuple[str, int]]:
+    """(table, hops left) reached from the root tables `starts` (MAX_WALK hops left), a
+    reference column leading on to its table where `onward(table, hops left)` says so."""
+    todo = [(table, MAX_WALK) for table in starts]
+    reached: set[tuple[str, int]] = set()
     while todo:
         table, left = todo.pop()
-        if (table, left) in needed:
+        if (table, left) in reached:
             continue
-        needed.add((table, left))
+        reached.add((table, left))
         if left > 1:
             todo += [
                 (c.reference, left - 1)
                 for c in space.columns[table]
-                if c.reference is not None and space.walkable(c.reference)
+                if c.reference is not None and onward(c.reference, left)
             ]
-    return needed
+    return reached
 
 
 def _field_terms(

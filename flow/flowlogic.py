@@ -63,6 +63,8 @@ FOLLOWS: dict[str, tuple[str, ...]] = {
     "ELSE": ("IF", "ELSEIF"),
     "CATCH": ("TRY",),
 }
+# The flow logic that holds steps (IF, FOREACH, TRY, ...).
+BLOCKS = frozenset(name for name, logic in FLOW_LOGIC.items() if logic.is_block)
 LOOPS = ("FOREACH", "DOUNTIL")
 LOOP_CONTROL = ("EXITLOOP", "SKIPITERATION")
 

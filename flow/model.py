@@ -102,6 +102,25 @@ class Flow(_Open):
     def is_subflow(self) -> bool:
         return self.trigger_type is None
 
+    def with_components(self, components: list[Component]) -> Flow:
+        """This flow holding `components` in that order, numbered 1.. again: each one's
+        block follows its parent's new number (an order no other component has, such as
+        a negative one, marks a component added)."""
+        number = {c.order: i + 1 for i, c in enumerate(components)}
+        return self.model_copy(
+            update={
+                "components": [
+                    c.model_copy(
+                        update={
+                            "order": number[c.order],
+                            "block": number.get(c.block) if c.block is not None else None,
+                        }
+                    )
+                    for c in components
+                ]
+            }
+        )
+
     def component(self, order: int) -> Component | None:
         return next((c for c in self.components if c.order == order), None)
 

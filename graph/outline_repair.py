@@ -40,7 +40,7 @@ from functools import partial
 from typing import Any
 
 from flowgen.flow.catalog import CatalogView
-from flowgen.flow.flowlogic import FLOW_LOGIC, FOLLOWS
+from flowgen.flow.flowlogic import BLOCKS, FOLLOWS
 from flowgen.flow.model import Component, Flow
 from flowgen.flow.pills import parse_pill
 from flowgen.flow.validator import pill_roots
@@ -102,22 +102,7 @@ def _unwrap(flow: Flow, loop: Component) -> Flow:
         if comp.definition in LOOP_LEAVES and comp.block == loop.order and not in_a_loop(block):
             continue  # EXITLOOP / SKIPITERATION mean nothing outside a loop
         kept.append(comp.model_copy(update={"block": block}))
-    return _renumbered(flow, kept)
-
-
-def _renumbered(flow: Flow, kept: list[Component]) -> Flow:
-    """`flow` holding only `kept` (in order), numbered 1.. again."""
-    renumber = {c.order: i + 1 for i, c in enumerate(kept)}
-    components = [
-        c.model_copy(
-            update={
-                "order": renumber[c.order],
-                "block": renumber.get(c.block) if c.block is not None else None,
-            }
-        )
-        for c in kept
-    ]
-    return flow.model_copy(update={"components": components})
+    return flow.with_components(kept)
 
 
 def drop_repeated_steps(flow: Flow) -> tuple[Flow, list[str]]:
@@ -137,7 +122,7 @@ def drop_repeated_steps(flow: Flow) -> tuple[Flow, list[str]]:
             continue
         seen.add(key)
         kept.append(comp)
-    return (_renumbered(flow, kept), dropped) if dropped else (flow, [])
+    return (flow.with_components(kept), dropped) if dropped else (flow, [])
 
 
 def drop_repeated_leaves(flow: Flow) -> tuple[Flow, list[str]]:
@@ -174,22 +159,20 @@ def _without_step(flow: Flow, order: int) -> Flow | None:
     kept = [c for c in flow.components if c.order != order]
     while True:
         parents = {c.block for c in kept}
-        empty = next((c for c in kept if _is_block(c) and c.order not in parents), None)
+        empty = next((c for c in kept if _opens_block(c) and c.order not in parents), None)
         if empty is None:
-            return _renumbered(flow, kept)
+            return flow.with_components(kept)
         siblings = [c for c in kept if c.block == empty.block]
         after = siblings[siblings.index(empty) + 1 :]
-        follows = after[0].definition if after else None
-        if (empty.definition == "IF" and follows in ("ELSE", "ELSEIF")) or (
-            empty.definition == "TRY" and follows == "CATCH"
-        ):
+        follows = after[0].definition if after else ""
+        # an IF or TRY (not itself a continuation) that an ELSE, ELSEIF or CATCH follows
+        if empty.definition not in FOLLOWS and empty.definition in FOLLOWS.get(follows, ()):
             return None
         kept.remove(empty)
 
 
-def _is_block(comp: Component) -> bool:
-    logic = FLOW_LOGIC.get(comp.definition) if comp.category == "flowlogic" else None
-    return logic is not None and logic.is_block
+def _opens_block(comp: Component) -> bool:
+    return comp.category == "flowlogic" and comp.definition in BLOCKS
 
 
 def unwrap_lone_paths(flow: Flow) -> tuple[Flow, list[str]]:
@@ -220,7 +203,7 @@ def unwrap_lone_paths(flow: Flow) -> tuple[Flow, list[str]]:
             for c in flow.components
             if c.order not in dropped
         ]
-        flow = _renumbered(flow, kept)
+        flow = flow.with_components(kept)
 
 
 def ends_with_repeated_step(text: str, tolerated: int = 0) -> bool:
@@ -422,7 +405,7 @@ def catch_failures(flow: Flow) -> tuple[Flow, list[str]]:
             elif comp.order == test.order:
                 comp = comp.model_copy(update={"definition": "CATCH"})
             kept.append(comp)
-        flow = _renumbered(flow, kept)
+        flow = flow.with_components(kept)
 
 
 def _failure_test(flow: Flow) -> tuple[Component, Component] | None:
@@ -498,7 +481,7 @@ def unwrap_unstated_ifs(flow: Flow) -> tuple[Flow, list[str]]:
             for c in flow.components
             if c.order not in dropped
         ]
-        flow = _renumbered(flow, kept)
+        flow = flow.with_components(kept)
     return flow, removed
 
 

@@ -26,13 +26,13 @@ from __future__ import annotations
 import re
 
 from flowgen.flow.catalog import CatalogView
+from flowgen.flow.flowlogic import BLOCKS, FOLLOWS
 from flowgen.flow.model import Component, Flow
 from flowgen.graph.core_verbs import UPDATE_VERBS
 
 EMAIL_STEP = "send_email"
 LOG_STEP = "log"
 UPDATE_STEP = "update_record"
-CONTAINERS = {"IF", "ELSEIF", "ELSE", "FOREACH", "DOUNTIL", "PATH", "TRY", "CATCH", "PARALLEL"}
 
 # Who receives it: a person, a group, an address. "email support", "attack vector email"
 # and "an email observable" name no recipient.
@@ -184,14 +184,10 @@ def _place(flow: Flow, requirement: str, start: int, spans: list[Span]) -> Place
     # condition is written before the branch on its words.
     _, end, prev = max(
         before,
-        key=lambda x: (
-            x[0],
-            x[2] is not None and x[2].definition in CONTAINERS,
-            -_index(flow, x[2]),
-        ),
+        key=lambda x: (x[0], _opens_block(x[2]), -flow.components.index(x[2])),
     )
     assert prev is not None
-    block = prev.order if prev.definition in CONTAINERS and end <= start else prev.block
+    block = prev.order if _opens_block(prev) and end <= start else prev.block
     if OTHERWISE.search(requirement[end:start]):
         branch = _enclosing_branch(flow, block)
         if branch is not None:
@@ -200,6 +196,10 @@ def _place(flow: Flow, requirement: str, start: int, spans: list[Span]) -> Place
                 return _subtree_end(flow, last), last.order, False
             return _subtree_end(flow, last), branch.block, True
     return _subtree_end(flow, prev), block, False
+
+
+def _opens_block(comp: Component | None) -> bool:
+    return comp is not None and comp.category == "flowlogic" and comp.definition in BLOCKS
 
 
 def _enclosing_branch(flow: Flow, block: int | None) -> Component | None:
@@ -219,14 +219,10 @@ def _last_of_chain(flow: Flow, branch: Component) -> Component:
     siblings = flow.children(branch.block)
     last = branch
     for comp in siblings[siblings.index(branch) + 1 :]:
-        if comp.definition not in ("ELSEIF", "ELSE"):
+        if "IF" not in FOLLOWS.get(comp.definition, ()):  # not an ELSEIF or ELSE
             break
         last = comp
     return last
-
-
-def _index(flow: Flow, comp: Component | None) -> int:
-    return flow.components.index(comp) if comp is not None else -1
 
 
 def _subtree_end(flow: Flow, comp: Component) -> int:
@@ -250,17 +246,4 @@ def _insert(flow: Flow, step: Component, place: Place) -> Flow:
         new = [otherwise, step.model_copy(update={"block": -2})]
     comps = list(flow.components)
     comps[at:at] = new
-    number = {c.order: i + 1 for i, c in enumerate(comps)}
-    return flow.model_copy(
-        update={
-            "components": [
-                c.model_copy(
-                    update={
-                        "order": number[c.order],
-                        "block": number.get(c.block) if c.block is not None else None,
-                    }
-                )
-                for c in comps
-            ]
-        }
-    )
+    return flow.with_components(comps)

@@ -201,19 +201,6 @@ def test_an_update_the_model_left_out_comes_first() -> None:
             "When a user joins Engineering, assign them the Workday application in Okta.",
             [step(1, "assign_okta_application", annotation="the Workday application in Okta")],
         ),
-    ],
-)
-def test_no_update_is_added_for_words_that_continue_one_or_change_no_record(
-    requirement: str, components: list[dict[str, Any]]
-) -> None:
-    _, added = _added(requirement, *components)
-    assert added == []
-
-
-@pytest.mark.unit
-@pytest.mark.parametrize(
-    ("requirement", "components"),
-    [
         # the log step's span reaches the email: the model read both as one step
         (
             "When a critical incident is opened, open a GitHub issue; if that fails, log an"
