@@ -48,6 +48,7 @@ from flowgen.graph.core_verbs import name_core_steps
 from flowgen.graph.named_steps import name_steps
 from flowgen.graph.trigger_span import restore_trigger_span
 from flowgen.graph.uncovered_asks import add_uncovered_asks
+from flowgen.graph.uncovered_branches import add_uncovered_branches
 from flowgen.prompts.line_format import INDENT
 
 LIST_TYPES = {"records", "array"}
@@ -523,7 +524,9 @@ def repair_outline(
     With `requirement`, a record trigger's span that names no trigger moves to the clause
     that does (graph/trigger_span.py): the other repairs keep the trigger; then an email,
     text, log entry or update the words ask for and no span covers is added
-    (graph/uncovered_asks.py), last, where every other step has its place."""
+    (graph/uncovered_asks.py), where every other step has its place; last, an "if"
+    clause no span covers becomes an IF around the steps it governs
+    (graph/uncovered_branches.py), the added asks among them."""
     changes: dict[str, list[str]] = {}
     repairs: list[tuple[str, Callable[[Flow], tuple[Flow, list[str]]]]] = [
         ("repeats_dropped", drop_repeated_steps),
@@ -549,6 +552,9 @@ def repair_outline(
                 "uncovered_asks_added",
                 partial(add_uncovered_asks, requirement=requirement, catalog=catalog),
             )
+        )
+        repairs.append(
+            ("uncovered_branches_added", partial(add_uncovered_branches, requirement=requirement))
         )
     for key, repair in repairs:
         flow, changed = repair(flow)

@@ -1,0 +1,186 @@
+"""IF clauses no step covers, put around the steps the clause governs; failures caught.
+
+The small model writes the steps of "if someone is on call, text them" but drops the
+test: the text goes out to everyone. A clause that opens with "if" (at the start of a
+sentence, after a comma, a semicolon or "and"/"then"/"but"), where no step's span and not
+the trigger's reaches its words, becomes an IF on those words (up to the comma, "then" or
+the first step's span) around the steps whose spans start after it and before the
+clause ends (a sentence, a semicolon, "otherwise", "then" or the next "if" clause). They
+must be consecutive steps of one block. "otherwise" ("else", "if not") after them opens
+the IF's ELSE around the consecutive steps on the words that follow, up to the end of
+the sentence.
+
+A clause about a step failing ("try to open a GitHub issue for it; if that fails, log an
+error") is caught instead: a CATCH on its words around the steps it governs, and a TRY
+(on that step's words) around the action right before them, as graph/outline_repair.py's
+`catch_failures` writes an IF on such words; with no action right before, nothing.
+
+Left alone: steps the model put under an IF, ELSEIF or ELSE of its own (it placed the
+test, on other words) or directly under a PARALLEL (which holds only PATHs); and a
+clause of one word.
+
+On the 3,348 hand-written and synthetic train and dev flows the rule changes none.
+Measured on dev: docs/results.md (thirty-fifth session).
+"""
+
+from __future__ import annotations
+
+import re
+
+from flowgen.flow.model import Component, Flow
+from flowgen.graph.uncovered_asks import Span, _spans
+
+# "if" opening a clause; "if not" (an ELSE), "if needed", "if any" test nothing new.
+IF_CLAUSE = re.compile(
+    r"(?:^|(?<=[.;:,!?(])|\b(?:and|then|but|so)\s+|\s-\s+)\s*"
+    r"(?P<word>if)\b"
+    r"(?!\s+(?:not|needed|necessary|possible|applicable|any|anything|required)\b)",
+    re.I,
+)
+# Where the condition's words end (the governed steps' spans end it too).
+CONDITION_END = re.compile(r",|:|\s+then\b|[.;!?](?:\s|$)|\n", re.I)
+# Where the steps the condition governs end.
+GOVERNED_END = re.compile(r"[.;!?](?:\s|$)|\n|\b(?:otherwise|else|if not)\b|,?\s+then\b", re.I)
+SENTENCE_END = re.compile(r"[.;!?](?:\s|$)|\n")
+# The other case, right after the governed steps: ". Otherwise, ...", ", else ...".
+OTHERWISE = re.compile(r"[\s,;.]*(?:and\s+)?(?P<word>otherwise|else|if not)\b", re.I)
+# "if that fails" tests the step before: a CATCH, not an IF.
+STEP_FAILS = re.compile(
+    r"\b(?:fails?|failed|failing|failure|errors? out|unreachable|does(?: not|n[’']t) work"
+    r"|goes wrong)\b",
+    re.I,
+)
+# Blocks whose steps the rule does not move: the model's own branches, and PARALLEL,
+# whose children are PATHs.
+KEEP_INSIDE = {"IF", "ELSEIF", "ELSE", "PARALLEL"}
+BRANCH_PARTS = {"IF", "ELSEIF", "ELSE", "CATCH"}
+
+
+def add_uncovered_branches(flow: Flow, requirement: str) -> tuple[Flow, list[str]]:
+    """`flow` with an IF (and its ELSE), or a TRY and CATCH, added for each "if" clause
+    no step covers, and the added tests as `definition | words`."""
+    added: list[str] = []
+    for match in IF_CLAUSE.finditer(requirement):
+        start = match.start("word")
+        spans = _spans(requirement, flow)
+        end = _condition_end(requirement, match.end("word"), spans)
+        words = requirement[start:end].strip(" ,")
+        if len(words.split()) < 2:
+            continue
+        if any(s < end and start < e for s, e, _ in spans):
+            continue
+        stop = _governed_end(requirement, end)
+        governed = _consecutive_steps(flow, spans, end, stop)
+        if governed is None:
+            continue
+        if STEP_FAILS.search(words):
+            # "try to open a GitHub issue; if that fails, log an error": a TRY around
+            # the step before, as graph/outline_repair.py's `catch_failures` writes it
+            attempt = _action_before(flow, governed[0])
+            if attempt is None:
+                continue
+            tried = _branch(-1, "TRY", attempt.annotation or words)
+            comps = _wrap(list(flow.components), [attempt], tried)
+            flow = flow.with_components(_wrap(comps, governed, _branch(-2, "CATCH", words)))
+            added.append(f"CATCH | {words}")
+            continue
+        otherwise = OTHERWISE.match(requirement, stop)
+        other: list[Component] = []
+        if otherwise:
+            other_stop = _governed_end(requirement, otherwise.end(), SENTENCE_END)
+            other = _steps_after(flow, spans, governed[-1], otherwise.start("word"), other_stop)
+        comps = _wrap(list(flow.components), governed, _branch(-1, "IF", words))
+        added.append(f"IF | {words}")
+        if other and otherwise is not None:
+            comps = _wrap(comps, other, _branch(-2, "ELSE", otherwise.group("word")))
+            added.append(f"ELSE | {otherwise.group('word')}")
+        flow = flow.with_components(comps)
+    return flow, added
+
+
+def _condition_end(requirement: str, after: int, spans: list[Span]) -> int:
+    found = CONDITION_END.search(requirement, after)
+    ends = [found.start() if found else len(requirement)]
+    ends += [s for s, _, comp in spans if comp is not None and s >= after]
+    return min(ends)
+
+
+def _governed_end(requirement: str, start: int, pattern: re.Pattern[str] = GOVERNED_END) -> int:
+    """Where the clause from `start` ends: the pattern, or the next "if" clause."""
+    ends = [len(requirement)]
+    if found := pattern.search(requirement, start):
+        ends.append(found.start())
+    if following := IF_CLAUSE.search(requirement, start):
+        ends.append(following.start("word"))
+    return min(ends)
+
+
+def _consecutive_steps(
+    flow: Flow, spans: list[Span], start: int, stop: int
+) -> list[Component] | None:
+    """The outermost steps whose spans start in [start, stop), if they are consecutive
+    children of one block that the rule may change; None otherwise."""
+    inside = [comp for s, _, comp in spans if comp is not None and start <= s < stop]
+    if not inside:
+        return None
+    orders = {c.order for c in inside}
+    outer = sorted((c for c in inside if c.block not in orders), key=flow.components.index)
+    block = outer[0].block
+    if any(c.block != block or c.definition in BRANCH_PARTS for c in outer):
+        return None
+    parent = flow.component(block) if block is not None else None
+    if parent is not None and parent.definition in KEEP_INSIDE:
+        return None
+    siblings = flow.children(block)
+    at = siblings.index(outer[0])
+    return outer if siblings[at : at + len(outer)] == outer else None
+
+
+def _action_before(flow: Flow, comp: Component) -> Component | None:
+    """The action right before `comp` in its block (the step that may fail), or None."""
+    siblings = flow.children(comp.block)
+    at = siblings.index(comp)
+    before = siblings[at - 1] if at else None
+    return before if before is not None and before.category != "flowlogic" else None
+
+
+def _steps_after(
+    flow: Flow, spans: list[Span], comp: Component, start: int, stop: int
+) -> list[Component]:
+    """The siblings right after `comp`, as long as their spans start in [start, stop)."""
+    where = {id(c): s for s, _, c in spans if c is not None}
+    siblings = flow.children(comp.block)
+    found = []
+    for later in siblings[siblings.index(comp) + 1 :]:
+        at = where.get(id(later))
+        if at is None or not start <= at < stop or later.definition in BRANCH_PARTS:
+            break
+        found.append(later)
+    return found
+
+
+def _branch(order: int, definition: str, words: str) -> Component:
+    # An order no component has; `Flow.with_components` numbers the flow again.
+    return Component(order=order, category="flowlogic", definition=definition, annotation=words)
+
+
+def _wrap(comps: list[Component], steps: list[Component], branch: Component) -> list[Component]:
+    """`comps` with `branch` put before `steps` (consecutive siblings) in their block, and
+    them (with what they hold) inside it."""
+    orders = [c.order for c in comps]
+    first, last = orders.index(steps[0].order), orders.index(steps[-1].order) + 1
+    inside = {steps[-1].order}
+    while last < len(comps) and comps[last].block in inside:
+        inside.add(comps[last].order)
+        last += 1
+    moved = {c.order for c in steps}
+    held = [
+        c.model_copy(update={"block": branch.order}) if c.order in moved else c
+        for c in comps[first:last]
+    ]
+    return [
+        *comps[:first],
+        branch.model_copy(update={"block": steps[0].block}),
+        *held,
+        *comps[last:],
+    ]
