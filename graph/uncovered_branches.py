@@ -15,9 +15,10 @@ error") is caught instead: a CATCH on its words around the steps it governs, and
 (on that step's words) around the action right before them, as graph/outline_repair.py's
 `catch_failures` writes an IF on such words; with no action right before, nothing.
 
-Left alone: steps the model put under an IF, ELSEIF or ELSE of its own (it placed the
-test, on other words) or directly under a PARALLEL (which holds only PATHs); and a
-clause of one word.
+Left alone: steps the model put under an IF, ELSEIF or ELSE of its own that holds only
+them or opens on later words (it placed the test, on other words), or directly under a
+PARALLEL (which holds only PATHs); and a clause of one word. Under a branch that opened
+earlier and holds other steps too, the IF goes inside it.
 
 On the 3,348 hand-written and synthetic train and dev flows the rule changes none.
 Measured on dev: docs/results.md (thirty-fifth session).
@@ -40,7 +41,9 @@ IF_CLAUSE = re.compile(
 # Where the condition's words end (the governed steps' spans end it too).
 CONDITION_END = re.compile(r",|:|\s+then\b|[.;!?](?:\s|$)|\n", re.I)
 # Where the steps the condition governs end.
-GOVERNED_END = re.compile(r"[.;!?](?:\s|$)|\n|\b(?:otherwise|else|if not)\b|,?\s+then\b", re.I)
+GOVERNED_END = re.compile(
+    r"[.;!?](?:\s|$)|\n|\s-\s|\b(?:otherwise|else|if not)\b|,?\s+then\b", re.I
+)
 SENTENCE_END = re.compile(r"[.;!?](?:\s|$)|\n")
 # The other case, right after the governed steps: ". Otherwise, ...", ", else ...".
 OTHERWISE = re.compile(r"[\s,;.]*(?:and\s+)?(?P<word>otherwise|else|if not)\b", re.I)
@@ -50,8 +53,8 @@ STEP_FAILS = re.compile(
     r"|goes wrong)\b",
     re.I,
 )
-# Blocks whose steps the rule does not move: the model's own branches, and PARALLEL,
-# whose children are PATHs.
+# Blocks whose steps the rule moves only in part (see `_consecutive_steps`): the model's
+# own branches, and PARALLEL, whose children are PATHs.
 KEEP_INSIDE = {"IF", "ELSEIF", "ELSE", "PARALLEL"}
 BRANCH_PARTS = {"IF", "ELSEIF", "ELSE", "CATCH"}
 
@@ -130,7 +133,14 @@ def _consecutive_steps(
         return None
     parent = flow.component(block) if block is not None else None
     if parent is not None and parent.definition in KEEP_INSIDE:
-        return None
+        # A branch the model opened before the clause, holding other steps as well, is
+        # an outer test ("if its case is closed, ...; otherwise, if the severity is
+        # High, ..."): the new IF goes inside it. One that holds only these steps is the
+        # model's own test of the clause, on other words.
+        opened = next((s for s, _, c in spans if c is parent), start)
+        others = [c for c in flow.children(block) if c not in outer]
+        if parent.definition == "PARALLEL" or not others or opened >= start:
+            return None
     siblings = flow.children(block)
     at = siblings.index(outer[0])
     return outer if siblings[at : at + len(outer)] == outer else None

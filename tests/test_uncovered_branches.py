@@ -86,6 +86,23 @@ def test_a_test_without_a_comma_ends_where_its_step_s_words_begin() -> None:
 
 
 @pytest.mark.unit
+def test_a_test_under_an_earlier_branch_nests_inside_it() -> None:
+    rows, _ = _repaired(
+        "When an escalation is updated, if its case is no longer active, close the"
+        " escalation; otherwise, if the severity is High, text the escalation manager.",
+        {**logic(1, "IF"), "annotation": "if its case is no longer active"},
+        step(2, "update_record", 1, annotation="close the escalation"),
+        step(3, "send_sms", 1, annotation="text the escalation manager"),
+    )
+    assert rows == [
+        ("IF", None, "if its case is no longer active"),
+        ("update_record", 1, "close the escalation"),
+        ("IF", 1, "if the severity is High"),
+        ("send_sms", 3, "text the escalation manager"),
+    ]
+
+
+@pytest.mark.unit
 def test_a_failure_is_caught_around_the_step_that_may_fail() -> None:
     rows, added = _repaired(
         "When a critical incident is opened, try to open a GitHub issue for it; if that"
