@@ -448,4 +448,9 @@ def _column_tables(
 
 
 def _choices_by_field(cols: list[Column]) -> dict[str, list[str]]:
-    return {c.name: [ch.value for ch in c.choices] for c in cols if c.choices}
+    """The values each field of a query may take: a choice column's stored values, and a
+    boolean's `true` and `false` (the model had written `escalatedCHANGESTOnegative`,
+    the sentiment choice's value; gold writes all 1,294 of its boolean terms so)."""
+    found = {c.name: [ch.value for ch in c.choices] for c in cols if c.choices}
+    found.update({c.name: ["true", "false"] for c in cols if c.type == "boolean"})
+    return found
