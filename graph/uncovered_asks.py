@@ -115,7 +115,7 @@ def add_uncovered_asks(
         if step != UPDATE_STEP and written >= len(found):
             continue
         for start, end in found:
-            spans = _spans(requirement, flow)
+            spans = step_spans(requirement, flow)
             if any(s < end and start < e for s, e, _ in spans):
                 continue
             if step == UPDATE_STEP and _continues_an_update(requirement, start, spans):
@@ -157,7 +157,7 @@ def _new_step(definition: str, annotation: str) -> Component:
     return Component(order=-1, category="action", definition=definition, annotation=annotation)
 
 
-def _spans(requirement: str, flow: Flow) -> list[Span]:
+def step_spans(requirement: str, flow: Flow) -> list[Span]:
     """Where the trigger's (None) and each step's words start and end in the requirement."""
     items: list[tuple[str | None, Component | None]] = [
         (flow.trigger.annotation if flow.trigger else None, None),

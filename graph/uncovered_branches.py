@@ -29,7 +29,7 @@ from __future__ import annotations
 import re
 
 from flowgen.flow.model import Component, Flow
-from flowgen.graph.uncovered_asks import Span, _spans
+from flowgen.graph.uncovered_asks import Span, step_spans
 
 # "if" opening a clause; "if not" (an ELSE), "if needed", "if any" test nothing new.
 IF_CLAUSE = re.compile(
@@ -53,7 +53,7 @@ STEP_FAILS = re.compile(
     r"|goes wrong)\b",
     re.I,
 )
-# Blocks whose steps the rule moves only in part (see `_consecutive_steps`): the model's
+# Blocks out of which the rule moves steps only as `_consecutive_steps` allows: the model's
 # own branches, and PARALLEL, whose children are PATHs.
 KEEP_INSIDE = {"IF", "ELSEIF", "ELSE", "PARALLEL"}
 BRANCH_PARTS = {"IF", "ELSEIF", "ELSE", "CATCH"}
@@ -65,7 +65,7 @@ def add_uncovered_branches(flow: Flow, requirement: str) -> tuple[Flow, list[str
     added: list[str] = []
     for match in IF_CLAUSE.finditer(requirement):
         start = match.start("word")
-        spans = _spans(requirement, flow)
+        spans = step_spans(requirement, flow)
         end = _condition_end(requirement, match.end("word"), spans)
         words = requirement[start:end].strip(" ,")
         if len(words.split()) < 2:
