@@ -7,7 +7,7 @@ from functools import cached_property
 from typing import get_args
 
 from flowgen.flow.catalog import Param, ParamType
-from flowgen.flow.model import Flow
+from flowgen.flow.model import Component, Flow
 
 
 @dataclass(frozen=True)
@@ -65,8 +65,14 @@ FOLLOWS: dict[str, tuple[str, ...]] = {
 }
 # The flow logic that holds steps (IF, FOREACH, TRY, ...).
 BLOCKS = frozenset(name for name, logic in FLOW_LOGIC.items() if logic.is_block)
+
 LOOPS = ("FOREACH", "DOUNTIL")
 LOOP_CONTROL = ("EXITLOOP", "SKIPITERATION")
+
+
+def opens_block(comp: Component | None) -> bool:
+    """Whether `comp` is flow logic that holds steps."""
+    return comp is not None and comp.category == "flowlogic" and comp.definition in BLOCKS
 
 
 def subflow_output_params(flow: Flow) -> list[Param] | None:

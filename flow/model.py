@@ -121,6 +121,24 @@ class Flow(_Open):
             }
         )
 
+    def with_blocks(self, *blocks: tuple[Component, list[int]]) -> Flow:
+        """This flow with each (flow logic, orders) of `blocks` put in: the flow logic (an
+        IF, a FOREACH, ...) before the components `orders`, consecutive children of one
+        block, and them, with what they hold, inside it; numbered 1.. again."""
+        comps = list(self.components)
+        mark = min([0, *(c.order for c in comps)])
+        for logic, orders in blocks:
+            mark -= 1  # an order no component has until `with_components` numbers them
+            at = [c.order for c in comps].index(orders[0])
+            end = subtree_end(comps, orders[-1])
+            held = [
+                c.model_copy(update={"block": mark}) if c.order in orders else c
+                for c in comps[at:end]
+            ]
+            put = logic.model_copy(update={"order": mark, "block": comps[at].block})
+            comps[at:end] = [put, *held]
+        return self.with_components(comps)
+
     def component(self, order: int) -> Component | None:
         return next((c for c in self.components if c.order == order), None)
 
@@ -154,3 +172,13 @@ def flow_json(flow: Flow) -> dict[str, Any]:
             if part.get(key) in ([], {"items": []}):
                 del part[key]
     return data
+
+
+def subtree_end(components: list[Component], order: int) -> int:
+    """Index in `components` just past component `order` and the steps inside it."""
+    end = next(i for i, c in enumerate(components) if c.order == order) + 1
+    inside = {order}
+    while end < len(components) and components[end].block in inside:
+        inside.add(components[end].order)
+        end += 1
+    return end

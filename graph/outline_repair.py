@@ -40,7 +40,7 @@ from functools import partial
 from typing import Any
 
 from flowgen.flow.catalog import CatalogView
-from flowgen.flow.flowlogic import BLOCKS, FOLLOWS
+from flowgen.flow.flowlogic import FOLLOWS, opens_block
 from flowgen.flow.model import Component, Flow
 from flowgen.flow.pills import parse_pill
 from flowgen.flow.validator import pill_roots
@@ -160,7 +160,7 @@ def _without_step(flow: Flow, order: int) -> Flow | None:
     kept = [c for c in flow.components if c.order != order]
     while True:
         parents = {c.block for c in kept}
-        empty = next((c for c in kept if _opens_block(c) and c.order not in parents), None)
+        empty = next((c for c in kept if opens_block(c) and c.order not in parents), None)
         if empty is None:
             return flow.with_components(kept)
         siblings = [c for c in kept if c.block == empty.block]
@@ -170,10 +170,6 @@ def _without_step(flow: Flow, order: int) -> Flow | None:
         if empty.definition not in FOLLOWS and empty.definition in FOLLOWS.get(follows, ()):
             return None
         kept.remove(empty)
-
-
-def _opens_block(comp: Component) -> bool:
-    return comp.category == "flowlogic" and comp.definition in BLOCKS
 
 
 def unwrap_lone_paths(flow: Flow) -> tuple[Flow, list[str]]:
@@ -295,7 +291,7 @@ def loop_record_steps_over_lists(flow: Flow, catalog: CatalogView) -> tuple[Flow
         first, pill = found
         looped.append(pill)
         annotation = _source_annotation(flow, pill)
-        flow = _wrap(flow, first, _loop_body(flow, catalog, first, annotation), annotation)
+        flow = _looped(flow, _loop_body(flow, catalog, first, annotation), annotation)
     return flow, looped
 
 
@@ -307,7 +303,7 @@ def _loop_body(
     had the first one's output, which the loop takes out of its scope), then any
     ELSEIF/ELSE/CATCH that belongs with it."""
     siblings = [c for c in flow.components if c.block == first.block and c.order >= first.order]
-    trial = _wrap(flow, first, [first.order], annotation)
+    trial = _looped(flow, [first.order], annotation)
     children: dict[int | None, list[Component]] = {}
     for c in trial.components:
         children.setdefault(c.block, []).append(c)
@@ -338,24 +334,10 @@ def _source_annotation(flow: Flow, pill: str) -> str | None:
     return flow.trigger.annotation if flow.trigger else None
 
 
-def _wrap(flow: Flow, first: Component, body: list[int], annotation: str | None) -> Flow:
-    def shifted(order: int | None) -> int | None:
-        return None if order is None else order + (1 if order >= first.order else 0)
-
-    loop = Component(
-        order=first.order,
-        block=first.block,
-        category="flowlogic",
-        definition="FOREACH",
-        annotation=annotation,
-    )
-    components: list[Component] = []
-    for comp in flow.components:
-        if comp.order == first.order:
-            components.append(loop)
-        block = first.order if comp.order in body else shifted(comp.block)
-        components.append(comp.model_copy(update={"order": shifted(comp.order), "block": block}))
-    return flow.model_copy(update={"components": components})
+def _looped(flow: Flow, body: list[int], annotation: str | None) -> Flow:
+    """`flow` with a FOREACH on `annotation` around the consecutive siblings `body`."""
+    loop = Component(order=0, category="flowlogic", definition="FOREACH", annotation=annotation)
+    return flow.with_blocks((loop, body))
 
 
 def _at(flow: Flow, order: int) -> Component:
@@ -388,25 +370,19 @@ def catch_failures(flow: Flow) -> tuple[Flow, list[str]]:
             return flow, turned
         attempt, test = found
         turned.append(test.annotation or f"IF at step {test.order}")
-        wrapper = max(c.order for c in flow.components) + 1  # numbered again below
-        kept: list[Component] = []
-        for comp in flow.components:
-            if comp.order == attempt.order:
-                kept.append(
-                    Component(
-                        order=wrapper,
-                        block=attempt.block,
-                        category="flowlogic",
-                        definition="TRY",
-                        scope=test.scope,
-                        annotation=attempt.annotation,
-                    )
-                )
-                comp = comp.model_copy(update={"block": wrapper})
-            elif comp.order == test.order:
-                comp = comp.model_copy(update={"definition": "CATCH"})
-            kept.append(comp)
-        flow = flow.with_components(kept)
+        caught = [
+            c.model_copy(update={"definition": "CATCH"}) if c.order == test.order else c
+            for c in flow.components
+        ]
+        attempted = Component(
+            order=0,
+            category="flowlogic",
+            definition="TRY",
+            scope=test.scope,
+            annotation=attempt.annotation,
+        )
+        flow = flow.model_copy(update={"components": caught})
+        flow = flow.with_blocks((attempted, [attempt.order]))
 
 
 def _failure_test(flow: Flow) -> tuple[Component, Component] | None:

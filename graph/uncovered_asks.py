@@ -26,8 +26,8 @@ from __future__ import annotations
 import re
 
 from flowgen.flow.catalog import CatalogView
-from flowgen.flow.flowlogic import BLOCKS, FOLLOWS
-from flowgen.flow.model import Component, Flow
+from flowgen.flow.flowlogic import FOLLOWS, opens_block
+from flowgen.flow.model import Component, Flow, subtree_end
 from flowgen.graph.core_verbs import UPDATE_VERBS
 
 EMAIL_STEP = "send_email"
@@ -184,22 +184,18 @@ def _place(flow: Flow, requirement: str, start: int, spans: list[Span]) -> Place
     # condition is written before the branch on its words.
     _, end, prev = max(
         before,
-        key=lambda x: (x[0], _opens_block(x[2]), -flow.components.index(x[2])),
+        key=lambda x: (x[0], opens_block(x[2]), -flow.components.index(x[2])),
     )
     assert prev is not None
-    block = prev.order if _opens_block(prev) and end <= start else prev.block
+    block = prev.order if opens_block(prev) and end <= start else prev.block
     if OTHERWISE.search(requirement[end:start]):
         branch = _enclosing_branch(flow, block)
         if branch is not None:
             last = _last_of_chain(flow, branch)
             if last.definition == "ELSE":
-                return _subtree_end(flow, last), last.order, False
-            return _subtree_end(flow, last), branch.block, True
-    return _subtree_end(flow, prev), block, False
-
-
-def _opens_block(comp: Component | None) -> bool:
-    return comp is not None and comp.category == "flowlogic" and comp.definition in BLOCKS
+                return subtree_end(flow.components, last.order), last.order, False
+            return subtree_end(flow.components, last.order), branch.block, True
+    return subtree_end(flow.components, prev.order), block, False
 
 
 def _enclosing_branch(flow: Flow, block: int | None) -> Component | None:
@@ -223,17 +219,6 @@ def _last_of_chain(flow: Flow, branch: Component) -> Component:
             break
         last = comp
     return last
-
-
-def _subtree_end(flow: Flow, comp: Component) -> int:
-    """Index in `flow.components` just past `comp` and the steps inside it."""
-    comps = flow.components
-    inside = {comp.order}
-    end = comps.index(comp) + 1
-    while end < len(comps) and comps[end].block in inside:
-        inside.add(comps[end].order)
-        end += 1
-    return end
 
 
 def _insert(flow: Flow, step: Component, place: Place) -> Flow:

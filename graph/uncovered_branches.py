@@ -82,22 +82,21 @@ def add_uncovered_branches(flow: Flow, requirement: str) -> tuple[Flow, list[str
             attempt = _action_before(flow, governed[0])
             if attempt is None:
                 continue
-            tried = _branch(-1, "TRY", attempt.annotation or words)
-            comps = _wrap(list(flow.components), [attempt], tried)
-            flow = flow.with_components(_wrap(comps, governed, _branch(-2, "CATCH", words)))
+            flow = flow.with_blocks(
+                (_logic("TRY", attempt.annotation or words), [attempt.order]),
+                (_logic("CATCH", words), _orders(governed)),
+            )
             added.append(f"CATCH | {words}")
             continue
-        otherwise = OTHERWISE.match(requirement, stop)
-        other: list[Component] = []
-        if otherwise:
+        blocks = [(_logic("IF", words), _orders(governed))]
+        added.append(f"IF | {words}")
+        if otherwise := OTHERWISE.match(requirement, stop):
             other_stop = _governed_end(requirement, otherwise.end(), SENTENCE_END)
             other = _steps_after(flow, spans, governed[-1], otherwise.start("word"), other_stop)
-        comps = _wrap(list(flow.components), governed, _branch(-1, "IF", words))
-        added.append(f"IF | {words}")
-        if other and otherwise is not None:
-            comps = _wrap(comps, other, _branch(-2, "ELSE", otherwise.group("word")))
-            added.append(f"ELSE | {otherwise.group('word')}")
-        flow = flow.with_components(comps)
+            if other:
+                blocks.append((_logic("ELSE", otherwise.group("word")), _orders(other)))
+                added.append(f"ELSE | {otherwise.group('word')}")
+        flow = flow.with_blocks(*blocks)
     return flow, added
 
 
@@ -169,28 +168,10 @@ def _steps_after(
     return found
 
 
-def _branch(order: int, definition: str, words: str) -> Component:
-    # An order no component has; `Flow.with_components` numbers the flow again.
-    return Component(order=order, category="flowlogic", definition=definition, annotation=words)
+def _logic(definition: str, words: str) -> Component:
+    # `Flow.with_blocks` gives it its order and block.
+    return Component(order=0, category="flowlogic", definition=definition, annotation=words)
 
 
-def _wrap(comps: list[Component], steps: list[Component], branch: Component) -> list[Component]:
-    """`comps` with `branch` put before `steps` (consecutive siblings) in their block, and
-    them (with what they hold) inside it."""
-    orders = [c.order for c in comps]
-    first, last = orders.index(steps[0].order), orders.index(steps[-1].order) + 1
-    inside = {steps[-1].order}
-    while last < len(comps) and comps[last].block in inside:
-        inside.add(comps[last].order)
-        last += 1
-    moved = {c.order for c in steps}
-    held = [
-        c.model_copy(update={"block": branch.order}) if c.order in moved else c
-        for c in comps[first:last]
-    ]
-    return [
-        *comps[:first],
-        branch.model_copy(update={"block": steps[0].block}),
-        *held,
-        *comps[last:],
-    ]
+def _orders(steps: list[Component]) -> list[int]:
+    return [c.order for c in steps]
