@@ -25,7 +25,7 @@ from flowgen.flow.catalog import CatalogView, Column, Param
 from flowgen.flow.flowlogic import FLOW_LOGIC, subflow_output_params
 from flowgen.flow.model import Flow
 from flowgen.flow.validator import PillRoot, pill_roots
-from flowgen.graph.named_record import named_record
+from flowgen.graph.named_record import named_record, named_trigger_record
 from flowgen.graph.named_table import kind_labels, named_table
 from flowgen.graph.trigger_cues import named_trigger
 from flowgen.tools.catalog_tools import Tools
@@ -235,11 +235,14 @@ class InputsRetriever:
         tables: list[dict[str, Any]] = []
         if any(p.type == "table" for p in params):
             tables = self._candidate_tables(annotation, pills, params)
-        # An update of the record its words name through the trigger's record
-        # (graph/named_record.py): that table and record only, its columns shown first.
+        # An update of the record its words name through the trigger's record, or of the
+        # trigger's own record named (graph/named_record.py): that table and record only,
+        # its columns shown first.
         record = None
         if item is not None and item.definition in RECORD_NAMING_STEPS:
-            record = named_record(annotation, pills, self._labelled_tables(), self.catalog)
+            every = self._labelled_tables()
+            record = named_record(annotation, pills, every, self.catalog)
+            record = record or named_trigger_record(annotation, pills, every)
         if record is not None and record[0] not in [t["name"] for t in tables]:
             tables.append({"name": record[0], "label": self._label(record[0])})
         shown: dict[str, list[Column]] = {}
