@@ -385,14 +385,14 @@ def first_word_settings(
                 holders.setdefault(word, []).append(
                     (column.name, choice.value, at == 0 and len(label) > 1)
                 )
-    found = []
+    found: list[tuple[str, str]] = []
     for word in dict.fromkeys(stems(annotation)):
         held = holders.get(word, [])
         if word in _NO_LEAD or word in table_words or len(held) != 1:
             continue
-        column, value, leads = held[0]
+        name, value, leads = held[0]
         if leads and value is not None:
-            found.append((column, value))
+            found.append((name, value))
     return found
 
 
