@@ -16,7 +16,7 @@ from datetime import datetime
 from functools import cached_property, lru_cache
 from typing import Any
 
-from sqlalchemy import CTE, ColumnElement, Engine, ScalarSelect, Select, func, literal, select, text
+from sqlalchemy import CTE, ColumnElement, Engine, ScalarSelect, Select, func, literal, select
 from sqlalchemy.orm import Session, aliased, defer
 
 from flowgen.db.embedder import Embedder, default_embedder
@@ -41,7 +41,7 @@ from flowgen.db.models import (
     TableRow,
     TriggerRow,
 )
-from flowgen.db.search import EF_SEARCH_SESSION, Mode, ranked_rows
+from flowgen.db.search import Mode, ranked_rows
 from flowgen.flow.catalog import (
     Catalog,
     CatalogView,
@@ -414,12 +414,6 @@ class CatalogStore:
         embedded, implied = self.query_text(model, query)
         vector = self.embedder.encode_queries([embedded])[0] if mode != "fts" else None
         with self.reader() as s:
-            if vector is not None:
-                connection = s.connection()
-                if not connection.info.get(EF_SEARCH_SESSION):
-                    # Once per pooled connection rather than a SET LOCAL per search.
-                    connection.execute(text(EF_SEARCH_SESSION))
-                    connection.info[EF_SEARCH_SESSION] = True
             rows = ranked_rows(s, model, installation, query, vector, k, where, mode, implied)
             s.expunge_all()
             return rows

@@ -17,7 +17,7 @@ from flows import flow, step
 from sqlalchemy import select, text
 
 from flowgen.db.models import ITEM_MODELS, ColumnRow, StepRow, TableRow, TriggerRow
-from flowgen.db.search import EF_SEARCH, fetch_in_order, rank_ids, ranked_rows
+from flowgen.db.search import CANDIDATES, fetch_in_order, rank_ids, ranked_rows
 from flowgen.db.store import CatalogStore, UnknownInstallation
 from flowgen.db.sync import sync_catalog
 from flowgen.flow.catalog import Catalog, StepDef, parse_catalog
@@ -333,6 +333,44 @@ RANKED_QUERIES = [
 ]
 
 
+def test_an_installation_beside_a_larger_one_keeps_its_nearest_items(
+    engine, embedder, synced_store
+) -> None:
+    """The vector ranker is exact over the installation's own items whatever plan the
+    database picks. Walking the HNSW index (what the planner chose on stale statistics),
+    the old query took the index's nearest rows of all installations and filtered them
+    afterwards: beside 300 approval steps of another installation, acme-itsm's search for
+    an approval got none of its own. `enable_sort = off` makes the planner walk the index
+    wherever it can."""
+    crowd = [
+        {
+            "name": f"ask_approval_{i}",
+            "label": f"Ask For Approval {i}",
+            "description": f"Ask the system owner to approve request {i}",
+        }
+        for i in range(300)
+    ]
+    sync_catalog(small("crowded", steps=crowd), engine, embedder=embedder)
+    query = "get approval from the system owner"
+    embedded, _ = synced_store.query_text(StepRow, query)
+    vector = embedder.encode([embedded])[0]
+    with synced_store.session() as s, s.begin():
+        own = s.execute(
+            select(StepRow.id, StepRow.embedding).where(StepRow.installation_id == "acme-itsm")
+        ).all()
+        distance = {
+            i: 1 - float(np.dot(e, vector) / np.linalg.norm(e) / np.linalg.norm(vector))
+            for i, e in own
+        }
+        exact = sorted(distance, key=lambda i: (round(distance[i], 6), i))[:CANDIDATES]
+        s.execute(text("SET LOCAL enable_sort = off"))
+        found = [
+            i for i, _ in rank_ids(s, StepRow, "acme-itsm", query, vector, CANDIDATES, [], "vector")
+        ]
+    assert len(found) == min(CANDIDATES, len(own))
+    assert set(found) == set(exact)
+
+
 @pytest.mark.parametrize("mode", ["hybrid", "vector", "fts"])
 def test_one_statement_ranks_as_the_per_ranker_queries(synced_store, mode) -> None:
     """`ranked_rows` (one SQL statement) gives exactly the rows and scores of `rank_ids`
@@ -348,7 +386,6 @@ def test_one_statement_ranks_as_the_per_ranker_queries(synced_store, mode) -> No
             embedded, implied = store.query_text(model, query)
             vector = store.embedder.encode([embedded])[0]
             with store.session() as s, s.begin():
-                s.execute(text(EF_SEARCH))
                 ids = rank_ids(s, model, "acme-itsm", query, vector, 20, where, mode, implied)
                 expected = [(r.name, round(x, 9)) for r, x in fetch_in_order(s, model, ids)]
                 rows = ranked_rows(s, model, "acme-itsm", query, vector, 20, where, mode, implied)
