@@ -29,8 +29,8 @@ table after "the", "this", "that" or "its" by its label or the label's last word
 report" for Phishing Report), names no table whose label ends in another word, and no
 other record of the trigger's table nor a loop's item is in scope, the inputs grammar
 admits only the trigger's record and table. On the hand-written train and dev updates the
-rule names the trigger's record 66 times, all of them gold's; no synthetic one; on dev's
-shipped flows it changes 7 updates in 5 flows.
+rule names the trigger's record 67 times, all of them gold's; no synthetic one. Live on
+the 184 dev cases it changed 7 flows: 3 closer to gold, none further.
 """
 
 from __future__ import annotations
