@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import functools
 import itertools
-import re
 import socket
 import threading
 import time
@@ -662,6 +661,24 @@ def test_llamacpp_cache_is_not_resident_before_it_is_used(engine_data_dir) -> No
     assert resident["answer"] == lean["answer"]
 
 
+# Run in a fresh process: in a long test session, pages freed by earlier tests are
+# resident already and the cache can grow into them without raising VmRSS.
+RESIDENT_AFTER_CELLS = """
+import json, re, sys
+from pathlib import Path
+from flowgen.engine.base import GenerationRequest
+from flowgen.engine.llamacpp import LlamaCppEngine
+engine = LlamaCppEngine({}, weights="bf16")
+ids = engine.tokenize(" ".join(["the incident is assigned to the group manager"] * 400))
+resident = []
+for cells in map(int, sys.argv[1:]):
+    engine.generate(GenerationRequest(prompt=engine.tokenizer.decode(ids[:cells]), max_tokens=1))
+    status = Path("/proc/self/status").read_text()
+    resident.append(int(re.search(r"VmRSS:\\s+(\\d+)", status).group(1)) * 1024)
+print(json.dumps({"context": engine.context, "resident": resident}))
+"""
+
+
 @pytest.mark.model
 @pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="reads /proc/self/status")
 def test_llamacpp_values_take_half_their_pages_until_cell_2048(engine_data_dir) -> None:
@@ -669,23 +686,24 @@ def test_llamacpp_values_take_half_their_pages_until_cell_2048(engine_data_dir) 
     llama.cpp stores values transposed, a row of all 4,096 cells per layer and dimension
     (8 KB, two pages), so the cells past 2,048 bring the second page of every row in at
     once, while up to there the cache grows by its keys alone."""
-    from flowgen.engine.llamacpp import LlamaCppEngine
+    import json
+    import subprocess
+    import sys
+
     from flowgen.graph.flow_graph import CONVERSATION_TOKENS, INPUTS_MAX_TOKENS, KV_CELLS_KEPT
 
     assert CONVERSATION_TOKENS + INPUTS_MAX_TOKENS < KV_CELLS_KEPT
-    engine = LlamaCppEngine({}, weights="bf16")
-    assert engine.context == 2 * KV_CELLS_KEPT
-    ids = engine.tokenize(" ".join(["the incident is assigned to the group manager"] * 400))
-
-    def resident_after(cells: int) -> int:
-        engine.generate(
-            GenerationRequest(prompt=engine.tokenizer.decode(ids[:cells]), max_tokens=1)
-        )
-        status = Path("/proc/self/status").read_text()
-        return int(re.search(r"VmRSS:\s+(\d+)", status).group(1)) * 1024  # type: ignore[union-attr]
-
+    run = subprocess.run(
+        [sys.executable, "-c", RESIDENT_AFTER_CELLS, "1000", "1900", "2100"],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=600,
+    )
+    measured = json.loads(run.stdout.strip().splitlines()[-1])
+    assert measured["context"] == 2 * KV_CELLS_KEPT
+    first, below, above = measured["resident"]
     half_of_values = 30 * 192 * KV_CELLS_KEPT * 2  # 30 layers × 192 rows × 2,048 cells, f16
-    first, below, above = resident_after(1000), resident_after(1900), resident_after(2100)
     assert below - first < half_of_values  # 900 more cells: their keys, ~10 MB (14 measured)
     assert above - below > 0.8 * half_of_values  # 200 more past 2,048: 22.5 MB (24 measured)
 
