@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
+from functools import cache
 from typing import Any
 
 from flowgen.flow.catalog import CatalogView
@@ -91,6 +92,7 @@ def named_record(
     return named, f"{{{{{TRIGGER_RECORD}.{columns[0]}}}}}"
 
 
+@cache  # every table's label is tried on each update's span
 def _determined(label: str) -> re.Pattern[str]:
     """`label`, or its last word, after a determiner: "the phishing report", "the report"."""
     words = label.lower().split()
