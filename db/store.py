@@ -286,6 +286,17 @@ class CatalogStore:
         with self.reader() as s:
             return list(s.scalars(query.order_by(model.name)).all())
 
+    def steps(self, installation: str) -> list[StepDef]:
+        """Every step of the installation, in name order."""
+        with self.reader() as s:
+            rows = s.scalars(
+                select(StepRow)
+                .where(StepRow.installation_id == installation)
+                .options(defer(StepRow.embedding), defer(StepRow.search))
+                .order_by(StepRow.name)
+            ).all()
+            return [step_def(r) for r in rows]
+
     def load_catalog(self, installation: str) -> Catalog:
         """The whole installation as a catalog model (as the file that was synced)."""
         self.require(installation)
@@ -464,3 +475,8 @@ class StoredCatalog:
     def names(self, model: type[CatalogItem], scope: str | None = None) -> list[str]:
         """Every name of one kind of item, sorted; with `scope`, the steps of that scope."""
         return list(self._names(model, scope))
+
+    @cached_property
+    def steps(self) -> list[StepDef]:
+        """Every step of the installation, in name order."""
+        return self.store.steps(self._installation)

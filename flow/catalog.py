@@ -133,6 +133,11 @@ class CatalogView(Protocol):
 
     def step(self, name: str) -> StepDef | None: ...
 
+    @property
+    def steps(self) -> list[StepDef]:
+        """Every step of the installation."""
+        ...
+
     def table(self, name: str) -> Table | None: ...
 
     def column(self, table: str, name: str) -> Column | None:

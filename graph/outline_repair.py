@@ -49,6 +49,7 @@ from flowgen.graph.named_steps import name_steps
 from flowgen.graph.trigger_span import restore_trigger_span
 from flowgen.graph.uncovered_asks import add_uncovered_asks
 from flowgen.graph.uncovered_branches import add_uncovered_branches
+from flowgen.graph.uncovered_steps import add_uncovered_steps
 from flowgen.prompts.line_format import INDENT
 
 LIST_TYPES = {"records", "array"}
@@ -498,7 +499,9 @@ def repair_outline(
     (graph/core_verbs.py), before the loop repairs: a renamed step has other outputs
     (look_up_slack_user's one user id where look_up_records had a list to loop over).
     With `requirement`, a record trigger's span that names no trigger moves to the clause
-    that does (graph/trigger_span.py): the other repairs keep the trigger; then an email,
+    that does (graph/trigger_span.py): the other repairs keep the trigger; then one of the
+    installation's steps a clause no span covers names (graph/uncovered_steps.py; with
+    `offered_steps`, as the rule before it), an email,
     text, log entry or update the words ask for and no span covers is added
     (graph/uncovered_asks.py), where every other step has its place; last, an "if"
     clause no span covers becomes an IF around the steps it governs
@@ -523,6 +526,13 @@ def repair_outline(
         repairs.append(
             ("trigger_span_moved", partial(restore_trigger_span, requirement=requirement))
         )
+        if offered_steps is not None:
+            repairs.append(
+                (
+                    "uncovered_steps_added",
+                    partial(add_uncovered_steps, requirement=requirement, catalog=catalog),
+                )
+            )
         repairs.append(
             (
                 "uncovered_asks_added",

@@ -42,6 +42,21 @@ def test_a_closing_notice_follows_the_step_before_it() -> None:
 
 
 @pytest.mark.unit
+def test_a_note_on_the_record_is_an_update() -> None:
+    _, added = _added(
+        "When a P1 incident is created, page the on-call engineer by SMS and note who was"
+        " paged on the incident.",
+        step(1, "send_sms", annotation="page the on-call engineer by SMS"),
+    )
+    assert added == ["update_record | note who was paged on the incident"]
+    _, added = _added(
+        "new hire onboarding request -> create their Azure AD account and save nothing else",
+        step(1, "create_record", annotation="create their Azure AD account"),
+    )
+    assert added == []
+
+
+@pytest.mark.unit
 def test_an_email_inside_a_branch_stays_in_the_branch() -> None:
     outline, _ = _added(
         "When a change request is approved, check whether its planned start falls in a"
