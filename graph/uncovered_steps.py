@@ -48,7 +48,7 @@ def clause_bounds(requirement: str) -> list[tuple[int, int]]:
     for start in starts:
         stop = CLAUSE_END.search(requirement, start)
         end = stop.start() if stop else len(requirement)
-        following = [m.start() for m in marks if m.start() > start]
+        following = [m.start() for m in marks if m.start() >= start]
         end = min([end, *following])
         if end > start and requirement[start:end].strip():
             found.append((start, end))
