@@ -65,9 +65,17 @@ def _pack(weight: Any) -> Any:
     weights, a 256-token chunk 11 instead of 18 (docs/engine.md)."""
     import torch
 
-    if not torch.backends.mkldnn.is_available():
+    if not torch.backends.mkldnn.is_available() or not _onednn_bf16():
         return weight
     return torch.ops.mkldnn._reorder_linear_weight(weight, PACK_HINT)
+
+
+def _onednn_bf16() -> bool:
+    """Whether oneDNN packs bf16 weights on this CPU: it needs AVX-512 (BW, VL and DQ) or
+    AVX-NE-CONVERT, and raises on a CPU with AVX2 alone, where torch's own bf16 product
+    (emulated, slow) still runs."""
+    flags = cpu_flags()
+    return {"avx512bw", "avx512vl", "avx512dq"} <= flags or "avx_ne_convert" in flags
 
 
 def _product(x: Any, weight: Any) -> Any:

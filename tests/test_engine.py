@@ -230,7 +230,12 @@ def test_a_flagged_line_is_written_again_differently(llm: LocalEngine) -> None:
     assert result.usage.redone_lines >= 1
     lines = result.text.splitlines()
     assert lines[0] == stopped.text.splitlines()[0]
-    assert all(before != after for before, after in itertools.pairwise(lines))
+    pairs = list(itertools.pairwise(lines))
+    if result.usage.redone_lines == 6:
+        # The redos spent, a flagged line may end the text as it did without them (Q8_0
+        # weights on an AVX2 machine: "no", "yes" six times, then "no", "no").
+        pairs = pairs[:-1]
+    assert all(before != after for before, after in pairs)
     assert len(lines) >= 4 or result.usage.redone_lines == 6
     assert accepted(llm, grammar, result.text.rstrip("\n"))
     assert llm.generate(redone).text == result.text
