@@ -432,6 +432,12 @@ def test_speculative_decoding_writes_what_token_by_token_decoding_writes(
 ) -> None:
     if runtime == "torch":
         pytest.skip("the transformers reference runs no guesses in a batch")
+    if runtime == "llamacpp":
+        # In f32: with Q8_0, the weights of CPUs with AVX2 alone, llama.cpp's kernels for
+        # a batch of guesses and for one token round otherwise, and a near tie went
+        # either way ("its tasks are closed" against "its tasks must be closed
+        # immediately"); in f32 both write the same.
+        llm = make("llamacpp", weights="f32")
     requirement = "When an incident is closed, email the caller and close all its tasks"
     copy = GenerationRequest(
         messages=[ChatMessage(role="user", content=f"Repeat this sentence exactly: {requirement}")],
