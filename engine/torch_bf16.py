@@ -29,6 +29,7 @@ import json
 import os
 from collections.abc import Collection
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -70,6 +71,7 @@ def _pack(weight: Any) -> Any:
     return torch.ops.mkldnn._reorder_linear_weight(weight, PACK_HINT)
 
 
+@cache  # /proc/cpuinfo once, not once for each weight packed
 def _onednn_bf16() -> bool:
     """Whether oneDNN packs bf16 weights on this CPU: it needs AVX-512 (BW, VL and DQ) or
     AVX-NE-CONVERT, and raises on a CPU with AVX2 alone, where torch's own bf16 product

@@ -62,38 +62,37 @@ def add_uncovered_steps(
     installation's own steps, and `"name | words"` for each step added."""
     if not flow.components:
         return flow, []
-    own = [s.model_dump() for s in catalog.steps if s.scope != CORE_SCOPE]
-    cues = [StepCue.of(s) for s in own]
-    by_name = {cue.name: cue for cue in cues}
-    steps = {str(s["name"]): s for s in own}
+    own = {s.name: s for s in catalog.steps if s.scope != CORE_SCOPE}
+    # What named_steps reads of a step: its name, label (a vendor in brackets) and description.
+    cues = {
+        name: StepCue.of(step.model_dump(include={"name", "label", "description"}))
+        for name, step in own.items()
+    }
     added: list[str] = []
+    spans = step_spans(requirement, flow)
     for start, end in clause_bounds(requirement):
-        spans = step_spans(requirement, flow)
         if any(s < end and start < e for s, e, _ in spans):
             continue
         words = requirement[start:end].strip()
+        start = requirement.index(words, start)
         # "If the subflow fails, the flow opens a Jira task": the step's words are the
         # verb's; the subject that requirements written as specifications give is not.
         subject = SUBJECT.match(words)
         if subject:
-            start += len(requirement[start:end]) - len(requirement[start:end].lstrip())
             start += subject.end()
             words = words[subject.end() :]
-        name = named_step(words, "", cues)
+        name = named_step(words, "", cues.values())
         if name is None or any(c.definition == name for c in flow.components):
             continue
         # A clause names a step by its verb: "the affected host in CrowdStrike" may name
         # a step as a model's span, but a clause without a verb describes, it asks nothing.
-        if Span.of(words).lead not in by_name[name].verbs:
+        if Span.of(words).lead not in cues[name].verbs:
             continue
-        step = steps[name]
+        step = own[name]
         new = Component(
-            order=-1,
-            category=step.get("category") or "action",
-            definition=name,
-            scope=step.get("scope") or CORE_SCOPE,
-            annotation=words,
+            order=-1, category=step.category, definition=name, scope=step.scope, annotation=words
         )
         flow = _insert(flow, new, _place(flow, requirement, start, spans))
+        spans = step_spans(requirement, flow)
         added.append(f"{name} | {words}")
     return flow, added
