@@ -151,13 +151,6 @@ class Settings(BaseSettings):
         "the choice its tokens were least certain of, which is then barred (in-process "
         "engines only).",
     )
-    outline_part_words: int = Field(
-        40,
-        ge=0,
-        description="A requirement longer than this many words is outlined part by part "
-        "(sentences, at most this many words a part), the parts' steps joined under the "
-        "whole requirement's trigger (graph/outline_parts.py); 0: never.",
-    )
     refusal_bias: float | None = Field(
         None, description="The outline call's refusal bias (None: the adapter's tuned value)."
     )

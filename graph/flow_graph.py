@@ -63,7 +63,6 @@ from flowgen.graph.coverage import (
     Coverage,
     CoverageRule,
     MissingSteps,
-    action_clauses,
     long_requirement,
 )
 from flowgen.graph.either_choice import add_either_choice
@@ -77,7 +76,6 @@ from flowgen.graph.named_assignee import ASSIGNING_STEPS, assign_named
 from flowgen.graph.named_group import look_up_named_group
 from flowgen.graph.named_recipient import RECIPIENTS, send_to_named_recipient
 from flowgen.graph.open_records import add_open_active
-from flowgen.graph.outline_parts import join_outlines, led_part, requirement_parts
 from flowgen.graph.outline_repair import (
     LIST_TYPES,
     ends_in_a_loop,
@@ -100,7 +98,6 @@ from flowgen.graph.scoped_record import add_scoped_record
 from flowgen.graph.tracing import RunTracer, TracedTools
 from flowgen.graph.trigger_condition import settle_change_operators
 from flowgen.graph.trigger_event import add_change_event
-from flowgen.graph.trigger_span import restore_trigger_span
 from flowgen.graph.unnamed_terms import drop_unnamed_trigger_terms
 from flowgen.prompts.create_flow import create_flow_messages
 from flowgen.prompts.line_format import LineFormatError, parse_inputs, parse_outline
@@ -246,9 +243,6 @@ class RunContext:
     # Times an outline's repeated step line is written again from its least certain
     # token before one ends the outline (`FLOWGEN_OUTLINE_REDOS`). In-process engines only.
     outline_redos: int = field(default_factory=lambda: get_settings().outline_redos)
-    # A requirement longer than this many words is outlined part by part
-    # (graph/outline_parts.py, `FLOWGEN_OUTLINE_PART_WORDS`); 0: never.
-    outline_part_words: int = field(default_factory=lambda: get_settings().outline_part_words)
     # Annotations already embedded, remembered across the inputs nodes: a cache, whose
     # contents change no prompt.
     retrieval_cache: RetrievalCache = field(default_factory=RetrievalCache)
@@ -464,11 +458,6 @@ def outline_node(state: FlowState, runtime: Runtime[RunContext]) -> dict[str, An
             out["repeated_lines_cut"] = looped_lines
         try:
             parsed = parse_outline(text, catalog, name=flow_title(requirement))
-            if feedback is None and parsed.flow is not None:
-                text, offered_steps = _outline_by_parts(
-                    ctx, tools, state, parsed.flow, text, offered_steps, out
-                )
-                parsed = parse_outline(text, catalog, name=flow_title(requirement))
         except LineFormatError as exc:
             out["error"] = str(exc)
             error = FlowError(code="unparseable", order=None, path="outline", message=str(exc))
@@ -516,67 +505,6 @@ def outline_node(state: FlowState, runtime: Runtime[RunContext]) -> dict[str, An
             "refusal": None,
             "pending": pending,
         }
-
-
-def _outline_by_parts(
-    ctx: RunContext,
-    tools: Tools,
-    state: FlowState,
-    whole: Flow,
-    text: str,
-    offered_steps: list[dict[str, Any]],
-    out: dict[str, Any],
-) -> tuple[str, list[dict[str, Any]]]:
-    """A long requirement's outline written part by part (graph/outline_parts.py), and
-    the steps offered to any of the calls; the whole outline where the requirement is
-    short, asks for a subflow, or the parts join into no outline."""
-    requirement = state["requirement"]
-    parts = requirement_parts(requirement, ctx.outline_part_words or len(requirement))
-    if len(parts) < 2 or whole.is_subflow:
-        return text, offered_steps
-    restored = restore_trigger_span(whole, requirement)[0].trigger
-    trigger_span = (restored.annotation if restored else None) or ""
-    spans = [c.annotation or "" for c in whole.components]
-    asked, outlines, offered = [], [], list(offered_steps)
-    for part in parts:
-        if not action_clauses(part) and not any(s and s in part for s in spans):
-            continue  # "Hello, the phishing queue keeps filling up": nothing to do
-        led = led_part(trigger_span, part)
-        shown, _ = retrieve_examples(tools, ctx.examples, led)
-        messages, grammar, part_offer = outline_prompt(
-            tools,
-            led,
-            state.get("extra_steps"),
-            examples=_solved(shown),
-            instructions=ctx.instructions,
-            may_refuse=False,
-            shown_steps_only=ctx.shown_steps_only,
-        )
-        result = ctx.generate(
-            "outline",
-            messages,
-            grammar,
-            OUTLINE_MAX_TOKENS,
-            None,
-            None,
-            None,
-            partial(ends_in_a_loop, tolerated=ctx.outline_repeats),
-            ctx.outline_redos,
-            MissingSteps(led),
-        )
-        part_text = result.text if result.complete else _complete_lines(result.text)
-        asked.append(part)
-        outlines.append(without_repeated_block(part_text)[0])
-        offered += [s for s in part_offer if s not in offered]
-    joined = join_outlines(text, trigger_span, asked, outlines, requirement)
-    out["parts"] = [{"part": p, "outline": o} for p, o in zip(asked, outlines, strict=True)]
-    try:
-        parse_outline(joined, tools.catalog())
-    except LineFormatError as exc:
-        out["parts_unjoined"] = str(exc)
-        return text, offered_steps
-    out["whole_outline"] = text
-    return joined, offered
 
 
 def after_outline(state: FlowState) -> Literal["inputs", "validate", "finish"]:
