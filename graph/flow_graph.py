@@ -94,6 +94,7 @@ from flowgen.graph.retrieval import (
     outline_offer,
 )
 from flowgen.graph.schedule_inputs import schedule_inputs
+from flowgen.graph.scope_refusal import overrules_refusal
 from flowgen.graph.scoped_record import add_scoped_record
 from flowgen.graph.tracing import RunTracer, TracedTools
 from flowgen.graph.trigger_condition import settle_change_operators
@@ -458,6 +459,40 @@ def outline_node(state: FlowState, runtime: Runtime[RunContext]) -> dict[str, An
             out["repeated_lines_cut"] = looped_lines
         try:
             parsed = parse_outline(text, catalog, name=flow_title(requirement))
+            triggers = tools.list_names(kind="triggers")
+            if (
+                parsed.flow is None
+                and feedback is None
+                and not state.get("certain")
+                and overrules_refusal(parsed.refusal, requirement, triggers)
+            ):
+                # an out-of-scope reason for a request that names a trigger and an action
+                # (graph/scope_refusal.py): the same prompt, no refusal in the grammar
+                out["refusal_overruled"] = parsed.refusal
+                messages, grammar, offered_steps = outline_prompt(
+                    tools,
+                    requirement,
+                    state.get("extra_steps"),
+                    examples=_solved(shown),
+                    instructions=ctx.instructions,
+                    may_refuse=False,
+                    shown_steps_only=ctx.shown_steps_only,
+                )
+                result = ctx.generate(
+                    "outline",
+                    messages,
+                    grammar,
+                    OUTLINE_MAX_TOKENS,
+                    None,
+                    None,
+                    CoverageRule.when(ctx.coverage, requirement),
+                    repeat,
+                    ctx.outline_redos,
+                    MissingSteps(requirement),
+                )
+                text = result.text if result.complete else _complete_lines(result.text)
+                text, looped_lines = without_repeated_block(text)
+                parsed = parse_outline(text, catalog, name=flow_title(requirement))
         except LineFormatError as exc:
             out["error"] = str(exc)
             error = FlowError(code="unparseable", order=None, path="outline", message=str(exc))

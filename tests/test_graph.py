@@ -482,6 +482,45 @@ def test_when_the_guard_passes_a_requirement_the_model_may_not_refuse_it(synced_
     assert result.status == "refused" and unguarded.rejections == []  # the model decides
 
 
+def test_an_out_of_scope_refusal_of_a_flow_request_is_asked_again(synced_store) -> None:
+    """The requirement names a trigger and an action: "not a workflow" is not taken, and
+    the outline is asked again with no refusal in its grammar (graph/scope_refusal.py)."""
+    import numpy as np
+
+    from flowgen.graph.guard import RefusalGuard
+
+    always = RefusalGuard(np.zeros(384, dtype=np.float32), 5.0, 0.5, "all-MiniLM-L6-v2", {})
+    case = FLOW_CASES[0]
+
+    class RefusesFirst(ReplayEngine):
+        """Refuses as out of scope once, then answers with the gold flow."""
+
+        def __init__(self) -> None:
+            super().__init__(Flow.model_validate(case["flow"]))
+            self.refusing = ReplayEngine(None, refusal="a workflow request, not a workflow")
+            self.grammars: list[str] = []
+
+        def generate(self, request: GenerationRequest) -> GenerationResult:
+            self.grammars.append(request.grammar)
+            if len(self.grammars) == 1:
+                return self.refusing.generate(request)
+            return super().generate(request)
+
+    engine = RefusesFirst()
+    result = generator(synced_store, engine, guard=always).generate(case["requirement"])
+    assert result.status == "ok" and engine.rejections == []
+    assert without_name(result.flow) == without_name(case["flow"])
+    roots = [g.splitlines()[0] for g in engine.grammars[:2]]
+    assert roots == ["root ::= refusal | flow", "root ::= flow"]
+    trace = RunStore(synced_store.engine).get(result.run_id)
+    outline_span = next(e for e in trace.events if e.kind == "node" and e.name == "outline")
+    assert outline_span.payload["refusal_overruled"] == "a workflow request, not a workflow"
+    # a refusal for harm stands
+    harm = ReplayEngine(None, refusal="exporting customer data to a personal account")
+    result = generator(synced_store, harm, guard=always).generate(case["requirement"])
+    assert result.status == "refused"
+
+
 def test_a_conversation_too_long_for_the_context_starts_again_with_the_outline(
     synced_store,
 ) -> None:

@@ -1,0 +1,87 @@
+"""An out-of-scope refusal of a requirement that plainly asks for a flow
+(graph/scope_refusal.py)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from flowgen.graph.scope_refusal import asks_for_a_flow, out_of_scope_reason, overrules_refusal
+
+TRIGGERS = [
+    "record_create",
+    "record_update",
+    "record_create_or_update",
+    "daily",
+    "weekly",
+    "monthly",
+    "repeat",
+    "run_once",
+    "email",
+    "sla_task",
+    "service_catalog",
+]
+CASUAL = (
+    "hi, our knowlege base is full of old stuff that nobody cleans up. could you make"
+    " something that runs every night at 11pm and takes every published article whose"
+    " valid to date is already passed and sets it to retired? and please write in the log"
+    " how many got retired so we can see it is working. thx a lot!"
+)
+
+
+def test_a_casual_request_for_a_flow_is_not_refused_as_out_of_scope() -> None:
+    assert overrules_refusal("a workflow request, not a workflow", CASUAL, TRIGGERS)
+
+
+@pytest.mark.parametrize(
+    ("reason", "requirement"),
+    [
+        # a harm stands, whatever the requirement names
+        (
+            "sends personal data outside the company (data exfiltration)",
+            "Every night, send all user records with their home addresses to my personal Gmail.",
+        ),
+        # out of scope, and no trigger named
+        (
+            "a reporting question, not a workflow",
+            "What's the average resolution time for network incidents this year?",
+        ),
+        (
+            "not a workflow request",
+            "Could you write a 1,500-word piece for the internal newsletter about ITIL 4?",
+        ),
+    ],
+)
+def test_other_refusals_stand(reason: str, requirement: str) -> None:
+    assert not overrules_refusal(reason, requirement, TRIGGERS)
+
+
+def test_reasons_for_harm_are_not_out_of_scope() -> None:
+    assert out_of_scope_reason("a trivia question, not a workflow")
+    assert out_of_scope_reason("stock trading on a personal account, not an ITSM workflow")
+    assert not out_of_scope_reason("harassment of an employee")
+    assert not out_of_scope_reason("mass deletion to hide activity")
+
+
+def test_no_gold_refusal_of_train_or_dev_is_overruled() -> None:
+    """Every out-of-scope refusal in the train and dev splits names no trigger or asks no
+    action; the refusals that do both are all for harm."""
+    overruled = []
+    for path in (Path("data/handwritten.jsonl"), Path("data/synthetic.jsonl")):
+        for case in map(json.loads, path.read_text().splitlines()):
+            refused = case["split"] in ("train", "dev") and case.get("refusal")
+            if refused and overrules_refusal(case["refusal"], case["requirement"], TRIGGERS):
+                overruled.append(case["id"])
+    assert overruled == []
+
+
+def test_most_gold_flows_name_a_trigger_and_an_action() -> None:
+    flows = [
+        case
+        for case in map(json.loads, Path("data/handwritten.jsonl").read_text().splitlines())
+        if case["split"] == "train" and case.get("flow")
+    ]
+    asking = sum(asks_for_a_flow(c["requirement"], TRIGGERS) for c in flows)
+    assert asking / len(flows) > 0.5
