@@ -417,18 +417,28 @@ def outline_node(state: FlowState, runtime: Runtime[RunContext]) -> dict[str, An
         # While a clause of the requirement has no step, the line is first written
         # again from its least certain token (`outline_redos`, docs/graph.md).
         repeat = partial(ends_in_a_loop, tolerated=ctx.outline_repeats)
-        result = ctx.generate(
-            "outline",
-            messages,
-            grammar,
-            OUTLINE_MAX_TOKENS,
-            bias,
-            None,
-            rule,
-            repeat,
-            ctx.outline_redos,
-            MissingSteps(requirement),
-        )
+
+        def ask(
+            messages: list[ChatMessage],
+            grammar: str,
+            bias: dict[int, float] | None,
+            seed: int | None = None,
+            rule: CoverageRule | None = None,
+        ) -> GenerationResult:
+            return ctx.generate(
+                "outline",
+                messages,
+                grammar,
+                OUTLINE_MAX_TOKENS,
+                bias,
+                seed,
+                rule,
+                repeat,
+                ctx.outline_redos,
+                MissingSteps(requirement),
+            )
+
+        result = ask(messages, grammar, bias, rule=rule)
         if rule is not None:
             out["coverage_extensions"] = rule.extensions
         if result.usage.redone_lines:
@@ -436,18 +446,7 @@ def outline_node(state: FlowState, runtime: Runtime[RunContext]) -> dict[str, An
         catalog = tools.catalog()
         if ctx.consensus and feedback is None and not state.get("flagged"):
             samples = [
-                ctx.generate(
-                    "outline",
-                    messages,
-                    grammar,
-                    OUTLINE_MAX_TOKENS,
-                    bias,
-                    seed,
-                    CoverageRule.when(ctx.coverage, requirement),
-                    repeat,
-                    ctx.outline_redos,
-                    MissingSteps(requirement),
-                )
+                ask(messages, grammar, bias, seed, CoverageRule.when(ctx.coverage, requirement))
                 for seed in range(1, ctx.consensus + 1)
             ]
             chosen, agreement = consensus_choice([result, *samples], catalog, requirement)
@@ -459,12 +458,13 @@ def outline_node(state: FlowState, runtime: Runtime[RunContext]) -> dict[str, An
             out["repeated_lines_cut"] = looped_lines
         try:
             parsed = parse_outline(text, catalog, name=flow_title(requirement))
-            triggers = tools.list_names(kind="triggers")
             if (
                 parsed.flow is None
                 and feedback is None
                 and not state.get("certain")
-                and overrules_refusal(parsed.refusal, requirement, triggers)
+                and overrules_refusal(
+                    parsed.refusal, requirement, tools.list_names(kind="triggers")
+                )
             ):
                 # an out-of-scope reason for a request that names a trigger and an action
                 # (graph/scope_refusal.py): the same prompt, no refusal in the grammar
@@ -478,17 +478,8 @@ def outline_node(state: FlowState, runtime: Runtime[RunContext]) -> dict[str, An
                     may_refuse=False,
                     shown_steps_only=ctx.shown_steps_only,
                 )
-                result = ctx.generate(
-                    "outline",
-                    messages,
-                    grammar,
-                    OUTLINE_MAX_TOKENS,
-                    None,
-                    None,
-                    CoverageRule.when(ctx.coverage, requirement),
-                    repeat,
-                    ctx.outline_redos,
-                    MissingSteps(requirement),
+                result = ask(
+                    messages, grammar, None, rule=CoverageRule.when(ctx.coverage, requirement)
                 )
                 text = result.text if result.complete else _complete_lines(result.text)
                 text, looped_lines = without_repeated_block(text)
