@@ -84,6 +84,7 @@ from flowgen.graph.outline_repair import (
     without_repeated_block,
 )
 from flowgen.graph.ranked_choice import set_ranked_choices
+from flowgen.graph.reference_pills import settle_reference_pills
 from flowgen.graph.repeated_terms import drop_repeated_terms
 from flowgen.graph.retrieval import (
     LOOK_UPS,
@@ -750,6 +751,11 @@ def inputs_node(state: FlowState, runtime: Runtime[RunContext]) -> dict[str, Any
             inputs, dropped = drop_repeated_terms([i for i in parse_inputs(text) if i.value])
             if dropped:
                 out["repeated_terms_dropped"] = dropped
+            inputs, settled_refs = settle_reference_pills(
+                inputs, offered.params, flow, order, retriever.catalog, retriever.tools.columns
+            )
+            if settled_refs:
+                out["reference_pills_settled"] = settled_refs
             step = flow.component(order) if order else None
             if (
                 ctx.ground_choices

@@ -1,0 +1,131 @@
+"""A reference column compared with, or set to, a record: never a date, a number or text.
+
+In an encoded query (a condition, a step's `values`), a term on a reference column
+(`assigned_to` → sys_user) holds a record of that table. The small model reaches past
+the record into one of its fields: "find all incidents assigned to them" came out as
+`assigned_to={{trigger.current.active}}` (a boolean), "link it to the incident" as
+`security_incident={{trigger.current.source_ip}}`; or it takes a pill of another kind
+altogether: `account={{trigger.run_start_time}}` (a datetime), `assignment_group=
+{{1.count}}` (an integer). ServiceNow stores a sys_id in a reference field: such a flow
+matches nothing, or writes a broken reference.
+
+Of the 624 terms of the train and dev gold flows that compare a reference column with a
+pill, none takes a date, number, text or boolean: every one is a record or a reference.
+So where the pill ends on such a scalar, it is cut back to the longest part of it that is
+a record of the column's table (`{{trigger.current.active}}` → `{{trigger.current}}` when
+the trigger's record is the user the column refers to); where no part is, the term goes.
+A pill through a column the catalog does not know is left as written.
+"""
+
+from __future__ import annotations
+
+from flowgen.flow.catalog import CatalogView, Param
+from flowgen.flow.encoded_query import join_parts, parse_query
+from flowgen.flow.model import Flow, FlowInput
+from flowgen.flow.pills import is_pill
+from flowgen.flow.validator import pill_roots
+from flowgen.graph.choice_grounding import ColumnsOf, field_column
+
+RECORD_TYPES = frozenset({"record", "reference"})
+LIST_TYPES = frozenset({"records", "array"})
+
+
+def _tables_of(catalog: CatalogView, table: str | None) -> set[str]:
+    """The table and every table it extends."""
+    seen: set[str] = set()
+    while table and table not in seen:
+        seen.add(table)
+        about = catalog.table(table)
+        table = about.extends if about else None
+    return seen
+
+
+def _prefixes(
+    flow: Flow, catalog: CatalogView, columns_of: ColumnsOf, order: int, name: str, pill: str
+) -> list[tuple[str, str, str | None]] | None:
+    """(text, type, table) of each prefix of `pill` (without braces) from its root on;
+    None where the root is not in scope or a part is not a known column."""
+    parts = pill.split(".")
+    roots = {r.text: r for r in pill_roots(flow, catalog, order, name)}
+    root = roots.get(".".join(parts[:2]))
+    if root is None:
+        return None
+    chain = [(root.text, root.type, root.table)]
+    for k in range(2, len(parts)):
+        table = chain[-1][2]
+        column = next((c for c in columns_of(table) if c.name == parts[k]), None) if table else None
+        if column is None:
+            return None
+        chain.append((".".join(parts[: k + 1]), column.type, column.reference))
+    return chain
+
+
+def settle_query(
+    query: str,
+    table: str,
+    flow: Flow,
+    order: int,
+    name: str,
+    catalog: CatalogView,
+    columns_of: ColumnsOf,
+) -> tuple[str, list[str]]:
+    """`query` with each reference column's scalar pill cut back to a record, or its term
+    dropped (see above); and the changes, as `old -> new` or the term dropped."""
+    terms = parse_query(query)
+    parts: list[tuple[str, str]] = []
+    changes: list[str] = []
+    for term in terms:
+        column = field_column(table, term.field, columns_of) if term.field else None
+        value = term.value
+        if column is None or column.type != "reference" or not is_pill(value):
+            parts.append((term.connector, term.raw))
+            continue
+        chain = _prefixes(flow, catalog, columns_of, order, name, value[2:-2])
+        last_type = chain[-1][1] if chain else None
+        if chain is None or last_type in RECORD_TYPES or last_type in LIST_TYPES:
+            parts.append((term.connector, term.raw))
+            continue
+        wanted = _tables_of(catalog, column.reference) if column.reference else set()
+        fit = next(
+            (
+                text
+                for text, type_, of in reversed(chain[:-1])
+                if type_ in RECORD_TYPES and (not wanted or _tables_of(catalog, of) & wanted)
+            ),
+            None,
+        )
+        if fit is None:
+            changes.append(f"{term.raw} dropped")
+            continue
+        raw = term.raw[: len(term.raw) - len(value)] + f"{{{{{fit}}}}}"
+        parts.append((term.connector, raw))
+        changes.append(f"{term.raw} -> {raw}")
+    return (join_parts(parts), changes) if changes else (query, [])
+
+
+def settle_reference_pills(
+    inputs: list[FlowInput],
+    params: list[Param],
+    flow: Flow,
+    order: int,
+    catalog: CatalogView,
+    columns_of: ColumnsOf,
+) -> tuple[list[FlowInput], list[str]]:
+    """Item `order`'s inputs with every query input's reference terms settled (see
+    above); an input left with no term goes. And the changes, for the trace."""
+    values = {i.name: i.value for i in inputs}
+    settled: list[FlowInput] = []
+    changes: list[str] = []
+    for given in inputs:
+        param = next((p for p in params if p.name == given.name), None)
+        table = values.get(param.table_input) if param and param.table_input else None
+        if not table:
+            settled.append(given)
+            continue
+        value, changed = settle_query(
+            given.value, table, flow, order, given.name, catalog, columns_of
+        )
+        changes += changed
+        if value:
+            settled.append(given.model_copy(update={"value": value}))
+    return settled, changes
