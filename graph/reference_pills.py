@@ -19,6 +19,8 @@ A pill through a column the catalog does not know is left as written.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from flowgen.flow.catalog import CatalogView, Param
 from flowgen.flow.encoded_query import join_parts, parse_query
 from flowgen.flow.model import Flow, FlowInput
@@ -71,10 +73,13 @@ def settle_query(
 ) -> tuple[str, list[str]]:
     """`query` with each reference column's scalar pill cut back to a record, or its term
     dropped (see above); and the changes, as `old -> new` or the term dropped."""
-    terms = parse_query(query)
     parts: list[tuple[str, str]] = []
     changes: list[str] = []
-    for term in terms:
+    carried = ""  # a dropped term's NQ passes to the next term: its group stays a group
+    for term in parse_query(query):
+        connector = carried if carried and term.connector == "AND" else term.connector
+        carried = ""
+        term = replace(term, connector=connector)
         column = field_column(table, term.field, columns_of) if term.field else None
         value = term.value
         if column is None or column.type != "reference" or not is_pill(value):
@@ -96,6 +101,7 @@ def settle_query(
         )
         if fit is None:
             changes.append(f"{term.raw} dropped")
+            carried = "NQ" if term.connector == "NQ" else carried
             continue
         raw = term.raw[: len(term.raw) - len(value)] + f"{{{{{fit}}}}}"
         parts.append((term.connector, raw))

@@ -109,3 +109,24 @@ def test_inputs_without_a_table_stay() -> None:
     itsm = shipped_catalogs()["acme-itsm"]
     values, changes = settled(flow(log(1, message="{{trigger.current.number}}")), 1, itsm)
     assert values == inputs_of(log(1, message="{{trigger.current.number}}")) and changes == []
+
+
+@pytest.mark.parametrize(
+    ("conditions", "left"),
+    [
+        # a dropped term opening a new query passes that on: its group stays a group
+        (
+            "active=true^NQassigned_to={{trigger.run_start_time}}^priority=1",
+            "active=true^NQpriority=1",
+        ),
+        ("assigned_to={{trigger.run_start_time}}^ORpriority=1", "priority=1"),
+    ],
+)
+def test_dropping_a_term_keeps_the_query_well_formed(conditions: str, left: str) -> None:
+    itsm = shipped_catalogs()["acme-itsm"]
+    scheduled = flow(
+        step(1, "look_up_records", table="incident", conditions=conditions),
+        trigger=("daily", {"time": "1970-01-01 09:00:00"}),
+    )
+    values, _ = settled(scheduled, 1, itsm)
+    assert values["conditions"] == left
