@@ -415,10 +415,12 @@ def test_default_weights_follow_the_cpu_and_an_unknown_type_is_named(monkeypatch
     from flowgen.engine.factory import default_weights, weights_from_env
     from flowgen.settings import override_settings
 
-    # AVX-512 with or without native bf16 products, AMX: bf16; AVX2 alone: Q8_0
-    assert default_weights({"avx2", "avx512f", "avx512bw", "avx512_vnni"}) == "bf16"
+    # AVX-512 with or without native bf16 products, AMX: bf16; AVX2 with F16C: f16;
+    # neither: Q8_0
+    assert default_weights({"avx2", "avx512f", "avx512bw", "avx512_vnni", "f16c"}) == "bf16"
     assert default_weights({"avx2", "avx512f", "avx512_bf16"}) == "bf16"
     assert default_weights({"avx2", "amx_bf16", "amx_tile"}) == "bf16"
+    assert default_weights({"avx2", "fma", "f16c"}) == "f16"
     assert default_weights({"avx2", "fma"}) == "q8_0"
     assert default_weights(set()) == "q8_0"
     with override_settings(weights="q4_1"):
