@@ -90,6 +90,7 @@ from flowgen.graph.retrieval import (
     LOOK_UPS,
     InputsOffer,
     InputsRetriever,
+    OutlineOffer,
     RetrievalCache,
     declared_inputs,
     outline_offer,
@@ -322,13 +323,15 @@ def outline_prompt(
     may_refuse: bool = True,
     must_refuse: bool = False,
     shown_steps_only: bool = True,
+    offered: OutlineOffer | None = None,
 ) -> tuple[list[ChatMessage], str, list[dict[str, Any]]]:
     """The createFlow messages, the grammar of their answer and the steps offered.
     `may_refuse`: the model may choose to refuse; `must_refuse`: it may only refuse (and
     word the reason). `shown_steps_only`: of the installation's spoke and custom steps,
     the grammar admits only those the prompt shows (offered, or in an example's outline);
-    the platform's core steps (scope global) always; otherwise any step."""
-    offered = outline_offer(tools, requirement, extra_steps)
+    the platform's core steps (scope global) always; otherwise any step. `offered`: what
+    retrieval found for this requirement already (searched here when None)."""
+    offered = offered or outline_offer(tools, requirement, extra_steps)
     examples = examples or []
     steps = offered.all_steps
     if shown_steps_only:
@@ -394,6 +397,7 @@ def outline_node(state: FlowState, runtime: Runtime[RunContext]) -> dict[str, An
         shown, pool = state.get("examples"), state.get("input_examples")
         if shown is None:
             shown, pool = retrieve_examples(tools, ctx.examples, requirement)
+        offer = outline_offer(tools, requirement, state.get("extra_steps"))
         messages, grammar, offered_steps = outline_prompt(
             tools,
             requirement,
@@ -409,6 +413,7 @@ def outline_node(state: FlowState, runtime: Runtime[RunContext]) -> dict[str, An
             may_refuse=ctx.guard is None or bool(state.get("flagged")),
             must_refuse=bool(state.get("certain")),
             shown_steps_only=ctx.shown_steps_only,
+            offered=offer,
         )
         bias = ctx.refusal_logit_bias if feedback is None else None
         rule = CoverageRule.when(ctx.coverage, requirement)
@@ -478,6 +483,7 @@ def outline_node(state: FlowState, runtime: Runtime[RunContext]) -> dict[str, An
                     instructions=ctx.instructions,
                     may_refuse=False,
                     shown_steps_only=ctx.shown_steps_only,
+                    offered=offer,
                 )
                 result = ask(
                     messages, grammar, None, rule=CoverageRule.when(ctx.coverage, requirement)

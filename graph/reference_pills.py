@@ -53,12 +53,12 @@ def _prefixes(
     if root is None:
         return None
     chain = [(root.text, root.type, root.table)]
-    for k in range(2, len(parts)):
-        table = chain[-1][2]
-        column = next((c for c in columns_of(table) if c.name == parts[k]), None) if table else None
+    for k in range(3, len(parts) + 1):
+        walked = ".".join(parts[2:k])
+        column = field_column(root.table, walked, columns_of) if root.table else None
         if column is None:
             return None
-        chain.append((".".join(parts[: k + 1]), column.type, column.reference))
+        chain.append((".".join(parts[:k]), column.type, column.reference))
     return chain
 
 

@@ -26,6 +26,14 @@ def settled(flow_dict: dict, order: int, catalog: Catalog) -> tuple[dict[str, st
     return {i.name: i.value for i in inputs}, changes
 
 
+def daily_look_up(conditions: str) -> dict:
+    """A daily flow that looks up incidents by `conditions`: its pills are the run's."""
+    return flow(
+        step(1, "look_up_records", table="incident", conditions=conditions),
+        trigger=("daily", {"time": "1970-01-01 09:00:00"}),
+    )
+
+
 def test_a_field_of_the_record_is_cut_back_to_the_record() -> None:
     """ "find all incidents assigned to them" as `assigned_to={{trigger.current.active}}`:
     the trigger's record is the user `assigned_to` refers to."""
@@ -39,28 +47,12 @@ def test_a_field_of_the_record_is_cut_back_to_the_record() -> None:
 
 def test_a_scalar_pill_with_no_record_in_it_loses_its_term() -> None:
     itsm = shipped_catalogs()["acme-itsm"]
-    scheduled = flow(
-        step(
-            1,
-            "look_up_records",
-            table="incident",
-            conditions="active=true^assigned_to={{trigger.run_start_time}}",
-        ),
-        trigger=("daily", {"time": "1970-01-01 09:00:00"}),
-    )
+    scheduled = daily_look_up("active=true^assigned_to={{trigger.run_start_time}}")
     values, changes = settled(scheduled, 1, itsm)
     assert values["conditions"] == "active=true"
     assert changes == ["assigned_to={{trigger.run_start_time}} dropped"]
     # a query left with no term goes with it
-    alone = flow(
-        step(
-            1,
-            "look_up_records",
-            table="incident",
-            conditions="assigned_to={{trigger.run_start_time}}",
-        ),
-        trigger=("daily", {"time": "1970-01-01 09:00:00"}),
-    )
+    alone = daily_look_up("assigned_to={{trigger.run_start_time}}")
     values, _ = settled(alone, 1, itsm)
     assert "conditions" not in values and values["table"] == "incident"
 
@@ -124,9 +116,5 @@ def test_inputs_without_a_table_stay() -> None:
 )
 def test_dropping_a_term_keeps_the_query_well_formed(conditions: str, left: str) -> None:
     itsm = shipped_catalogs()["acme-itsm"]
-    scheduled = flow(
-        step(1, "look_up_records", table="incident", conditions=conditions),
-        trigger=("daily", {"time": "1970-01-01 09:00:00"}),
-    )
-    values, _ = settled(scheduled, 1, itsm)
+    values, _ = settled(daily_look_up(conditions), 1, itsm)
     assert values["conditions"] == left

@@ -7,22 +7,12 @@ import json
 from pathlib import Path
 
 import pytest
+from flows import shipped_catalogs
 
 from flowgen.graph.scope_refusal import asks_for_a_flow, out_of_scope_reason, overrules_refusal
 
-TRIGGERS = [
-    "record_create",
-    "record_update",
-    "record_create_or_update",
-    "daily",
-    "weekly",
-    "monthly",
-    "repeat",
-    "run_once",
-    "email",
-    "sla_task",
-    "service_catalog",
-]
+# The triggers the graph lists for the demo installation (`list_names(kind="triggers")`).
+TRIGGERS = [t.name for t in shipped_catalogs()["acme-itsm"].triggers]
 CASUAL = (
     "hi, our knowlege base is full of old stuff that nobody cleans up. could you make"
     " something that runs every night at 11pm and takes every published article whose"
