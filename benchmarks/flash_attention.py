@@ -15,7 +15,7 @@ from pathlib import Path
 
 from flowgen.db.store import CatalogStore
 from flowgen.engine.base import GenerationRequest
-from flowgen.engine.factory import shipped_adapters
+from flowgen.engine.factory import shipped_adapters, weights_from_env
 from flowgen.engine.llamacpp import LlamaCppEngine
 from flowgen.flow.model import Flow
 from flowgen.graph.flow_graph import ExampleRetrieval
@@ -47,7 +47,13 @@ def flow_requests(n: int) -> list[list[GenerationRequest]]:
 
 
 def run(flows: list[list[GenerationRequest]], flash: bool) -> list[str]:
-    engine = LlamaCppEngine({"default": shipped_adapters()["default"]}, flash_attention=flash)
+    # As the factory builds it: this CPU's weight type, the default adapter merged.
+    engine = LlamaCppEngine(
+        {"default": shipped_adapters()["default"]},
+        weights=weights_from_env(),
+        merged=["default"],
+        flash_attention=flash,
+    )
     prompt_s = processed = 0.0
     answers = []
     for requests in flows:
@@ -57,8 +63,8 @@ def run(flows: list[list[GenerationRequest]], flash: bool) -> list[str]:
             processed += result.usage.prompt_tokens - result.usage.cached_prompt_tokens
             answers.append(result.text)
     print(
-        f"flash={flash}: {len(answers)} calls, {processed:.0f} prompt tokens processed in"
-        f" {prompt_s:.1f} s ({processed / prompt_s:.0f} tokens/s)",
+        f"flash={flash} ({engine.weights}): {len(answers)} calls, {processed:.0f} prompt"
+        f" tokens processed in {prompt_s:.1f} s ({processed / prompt_s:.0f} tokens/s)",
         flush=True,
     )
     return answers

@@ -42,7 +42,7 @@ def replayed(
         return None, []
     given = [FlowInput(name=i["name"], value=i["value"]) for i in trigger.get("inputs", [])]
     span = words if words is not None else trigger.get("annotation") or ""
-    kept, dropped = drop_unnamed_trigger_terms(given, span, catalog.columns)
+    kept, dropped = drop_unnamed_trigger_terms(given, span, catalog, catalog.columns)
     if not dropped:
         return None, []
     settled, _ = settle_change_operators(trigger["type"], kept)

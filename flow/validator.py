@@ -462,6 +462,55 @@ class _Checker:
                     continue
             if column is not None and term.operator in VALUE_OPERATORS:
                 self.check_choice(comp, column, term.value, path)
+                if column.reference and is_pill(term.value):
+                    self.check_reference_pill(comp, term.raw, column, term.value, path)
+
+    def check_reference_pill(
+        self, comp: Component | None, raw: str, column: Column, value: str, path: str
+    ) -> None:
+        """A reference field holds a record's sys_id: a pill compared with or written to
+        one must be a record of the referenced table (or of a table one of them extends),
+        not a date, number, flag or choice. Text passes: a step may return a sys_id as text."""
+        assert self.catalog is not None
+        held = self.resolve_pill_text(comp, value)
+        reference = column.reference
+        if (
+            reference is None
+            or held is None
+            or held.type in ("string", "unknown", "records", "array")
+        ):
+            return
+        if held.type not in ("record", "reference"):
+            self.error(
+                "pill_type_mismatch",
+                comp,
+                f"{raw!r}: {column.name} holds a record of {column.reference}, but {value} "
+                f"is of type {held.type}; use the record itself (a pill that ends on a record)",
+                path,
+            )
+            return
+        if held.table is None or reference in self.extended_by(held.table):
+            return
+        if held.table in self.extended_by(reference):
+            return  # a task may be an incident at run time
+        self.error(
+            "pill_type_mismatch",
+            comp,
+            f"{raw!r}: {column.name} holds a record of {column.reference}, but {value} is "
+            f"a record of {held.table}",
+            path,
+        )
+
+    def extended_by(self, table: str) -> set[str]:
+        """`table` and every table it extends (incident → task)."""
+        assert self.catalog is not None
+        seen: set[str] = set()
+        current: str | None = table
+        while current and current not in seen:
+            seen.add(current)
+            about = self.catalog.table(current)
+            current = about.extends if about else None
+        return seen
 
     def walk_columns(
         self, comp: Component | None, table: str, fields: list[str], path: str

@@ -15,6 +15,16 @@ So where the pill ends on such a scalar, it is cut back to the longest part of i
 a record of the column's table (`{{trigger.current.active}}` → `{{trigger.current}}` when
 the trigger's record is the user the column refers to); where no part is, the term goes.
 A pill through a column the catalog does not know is left as written.
+
+A record of another table is mended too (thirty-ninth session; the validator reports
+such terms since, `pill_type_mismatch`): `security_incident={{trigger.current}}` on an
+observable takes the record's own reference of that name
+(`{{trigger.current.security_incident}}`), else the one record of the wanted table in
+scope, else the record's one reference of that table; failing those, the column was the
+wrong one when the queried table has exactly one column holding such a record
+(`assigned_to={{trigger.current}}` on a server's incidents → `cmdb_ci={{trigger.current}}`).
+Otherwise the term goes, as a scalar's does. Kept in a condition for the validator to
+send back, none of dev's terms was mended by the model's second answer.
 """
 
 from __future__ import annotations
@@ -62,6 +72,59 @@ def _prefixes(
     return chain
 
 
+def _related(catalog: CatalogView, table: str, other: str | None) -> bool:
+    """Whether a record of `table` may be one of `other` (one extends the other)."""
+    return (
+        other is None or other in _tables_of(catalog, table) or table in _tables_of(catalog, other)
+    )
+
+
+def _record_of(
+    pill: str,
+    table: str,
+    field: str,
+    wanted: str | None,
+    flow: Flow,
+    catalog: CatalogView,
+    columns_of: ColumnsOf,
+    order: int,
+    name: str,
+) -> str | None:
+    """For `pill`, a record of `table` where a record of `wanted` is asked: the record's
+    own reference of the field's name (`security_incident={{trigger.current}}` on an
+    observable → `{{trigger.current.security_incident}}`), else the one record of that
+    table in scope (`{{1.record}}`, the incident step 1 created), else the record's one
+    reference of that table; None where none or several would do."""
+    references = [
+        c
+        for c in columns_of(table)
+        if c.type == "reference" and _related(catalog, c.reference or "", wanted)
+    ]
+    named = [c for c in references if c.name == field.rsplit(".", 1)[-1]]
+    if named:
+        return f"{pill}.{named[0].name}"
+    roots = [
+        r.text
+        for r in pill_roots(flow, catalog, order, name)
+        if r.type in RECORD_TYPES and r.table and _related(catalog, r.table, wanted)
+    ]
+    if len(roots) == 1:
+        return roots[0]
+    return f"{pill}.{references[0].name}" if len(references) == 1 else None
+
+
+def _column_to(table: str, held: str, catalog: CatalogView, columns_of: ColumnsOf) -> str | None:
+    """The one reference column of `table` that refers to a record of `held`: the model
+    compared the wrong column with the right record (`assignment_group={{trigger.current}}`
+    on cases, the trigger's record an account: `account`)."""
+    fits = [
+        c.name
+        for c in columns_of(table)
+        if c.type == "reference" and _related(catalog, held, c.reference)
+    ]
+    return fits[0] if len(fits) == 1 else None
+
+
 def settle_query(
     query: str,
     table: str,
@@ -87,18 +150,33 @@ def settle_query(
             continue
         chain = _prefixes(flow, catalog, columns_of, order, name, value[2:-2])
         last_type = chain[-1][1] if chain else None
-        if chain is None or last_type in RECORD_TYPES or last_type in LIST_TYPES:
+        wanted = _tables_of(catalog, column.reference) if column.reference else set()
+        if chain is None or last_type in LIST_TYPES:
             parts.append((term.connector, term.raw))
             continue
-        wanted = _tables_of(catalog, column.reference) if column.reference else set()
-        fit = next(
-            (
-                text
-                for text, type_, of in reversed(chain[:-1])
-                if type_ in RECORD_TYPES and (not wanted or _tables_of(catalog, of) & wanted)
-            ),
-            None,
-        )
+        if last_type in RECORD_TYPES:
+            held = chain[-1][2]
+            if not wanted or held is None or _related(catalog, held, column.reference):
+                parts.append((term.connector, term.raw))
+                continue
+            field = term.field or ""
+            fit = _record_of(chain[-1][0], held, field, column.reference, flow,
+                             catalog, columns_of, order, name)  # fmt: skip
+            other = _column_to(table, held, catalog, columns_of) if fit is None else None
+            if other is not None and "." not in field:
+                raw = other + term.raw[len(field) :]
+                parts.append((term.connector, raw))
+                changes.append(f"{term.raw} -> {raw}")
+                continue
+        else:
+            fit = next(
+                (
+                    text
+                    for text, type_, of in reversed(chain[:-1])
+                    if type_ in RECORD_TYPES and (not wanted or _tables_of(catalog, of) & wanted)
+                ),
+                None,
+            )
         if fit is None:
             changes.append(f"{term.raw} dropped")
             carried = "NQ" if term.connector == "NQ" else carried

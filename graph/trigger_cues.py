@@ -94,6 +94,8 @@ _OPENING = re.compile(
 _LATER = re.compile(
     r"\b(?:when(?:ever)?|as soon as|each time|every time|any time|upon)\b[^,;.:]*"
     r"|\btrigger:[^;.]*"  # a numbered or bulleted spec: "1. Trigger: a new observable ..."
+    # ... or by the records it runs for: "Try to contain the host of each new malware incident"
+    r"|\b(?:each|every|any)\s+new\b[^,;.:]*"
 )
 # ... or before the arrow of a terse one: "web case created -> auto-reply with the number".
 _ARROW = re.compile(r"^[^;.:>]*?(?=\s*->)")

@@ -134,6 +134,13 @@ def test_no_trigger_is_named_where_the_words_leave_a_choice(requirement: str) ->
         # an arrow after a parenthesis, the participle before the end of the clause
         ("on-call shift created (any group, primary or backup) -> sms the user", "record_create"),
         ("onboarding req created w/ MacBook as laptop -> order it", "record_create"),
+        # no "when": the records it runs for, wherever they stand
+        (
+            "Try to contain the host of each new high severity malware incident; if"
+            " CrowdStrike fails, page the on-call analyst by SMS.",
+            "record_create",
+        ),
+        ("contain host on every new critical malware incident", "record_create"),
         # an inbound email in other words
         ("When an inbound email has VPN in the subject, find the sender.", "email"),
         ("When a customer emails support with refund in the subject, open a case.", "email"),

@@ -265,3 +265,30 @@ def test_example_flow_is_valid(catalog) -> None:
 
     text = (REPO / "examples" / "reassign_inactive_user_incidents.json").read_text()
     assert validate_flow(json.loads(text), catalog).ok
+
+
+@pytest.mark.parametrize(
+    ("conditions", "wrong"),
+    [
+        ("assigned_to={{trigger.current.assigned_to}}", None),  # the incident's own assignee
+        ("parent={{trigger.current}}", None),  # an incident is a task
+        ("assigned_to={{trigger.current.caller_id}}", None),  # a user
+        ("assigned_to={{trigger.current.short_description}}", None),  # text may be a sys_id
+        ("assigned_to={{trigger.current.active}}", "of type boolean"),
+        ("assigned_to={{trigger.current.opened_at}}", "of type datetime"),
+        ("assignment_group={{trigger.current.caller_id}}", "a record of sys_user"),
+        ("problem_id={{trigger.current}}", "a record of incident"),
+    ],
+)
+def test_a_reference_term_holds_a_record_of_its_table(
+    conditions: str, wrong: str | None, catalog
+) -> None:
+    """A reference column stores a sys_id: compared with a date or with a user where a
+    group is asked, the query matches nothing in ServiceNow."""
+    looked_up = flow(step(1, "look_up_records", table="incident", conditions=conditions))
+    errors = validate_flow(looked_up, catalog).errors
+    if wrong is None:
+        assert errors == []
+    else:
+        assert [e.code for e in errors] == ["pill_type_mismatch"]
+        assert wrong in errors[0].message and errors[0].order == 1
