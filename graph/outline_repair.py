@@ -45,6 +45,7 @@ from flowgen.flow.model import Component, Flow
 from flowgen.flow.pills import parse_pill
 from flowgen.flow.validator import pill_roots
 from flowgen.graph.core_verbs import name_core_steps
+from flowgen.graph.group_look_ups import add_group_look_ups
 from flowgen.graph.named_steps import name_steps
 from flowgen.graph.trigger_span import restore_trigger_span
 from flowgen.graph.uncovered_asks import add_uncovered_asks
@@ -503,7 +504,8 @@ def repair_outline(
     installation's steps a clause no span covers names (graph/uncovered_steps.py; with
     `offered_steps`, as the rule before it), an email,
     text, log entry or update the words ask for and no span covers is added
-    (graph/uncovered_asks.py), where every other step has its place; last, an "if"
+    (graph/uncovered_asks.py), where every other step has its place; a group a core step
+    hands its work to is looked up before it (graph/group_look_ups.py); last, an "if"
     clause no span covers becomes an IF around the steps it governs
     (graph/uncovered_branches.py), the added asks among them."""
     changes: dict[str, list[str]] = {}
@@ -537,6 +539,12 @@ def repair_outline(
             (
                 "uncovered_asks_added",
                 partial(add_uncovered_asks, requirement=requirement, catalog=catalog),
+            )
+        )
+        repairs.append(
+            (
+                "group_look_ups_added",
+                partial(add_group_look_ups, requirement=requirement, catalog=catalog),
             )
         )
         repairs.append(
