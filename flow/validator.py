@@ -484,7 +484,7 @@ class _Checker:
             self.error(
                 "pill_type_mismatch",
                 comp,
-                f"{raw!r}: {column.name} holds a record of {column.reference}, but {value} "
+                f"{raw!r}: {column.name} holds a record of {reference}, but {value} "
                 f"is of type {held.type}; use the record itself (a pill that ends on a record)",
                 path,
             )
@@ -496,7 +496,7 @@ class _Checker:
         self.error(
             "pill_type_mismatch",
             comp,
-            f"{raw!r}: {column.name} holds a record of {column.reference}, but {value} is "
+            f"{raw!r}: {column.name} holds a record of {reference}, but {value} is "
             f"a record of {held.table}",
             path,
         )

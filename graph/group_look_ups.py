@@ -3,11 +3,11 @@
 "create a problem task and assign it to the Database group", "open a task for the Desktop
 Support group": in gold the group is looked up first (`look_up_record` on
 `sys_user_group`, `name=Database`) and the step takes `{{1.record}}`. The small model
-writes the task and leaves the look-up out (dev: 5 of the 8 flows whose words hand work to
-a named group), so the task gets no group or an invented one. Where a step's span holds
-"for / to the <Name> group" (or team, queue) and the outline looks up no group, a
-`look_up_record` on the words "the <Name> group" goes right before that step, in its
-block; graph/named_group.py then gives it the group table and the name.
+writes the task and leaves the look-up out (in all 8 dev flows whose words hand work to
+a named group; gold looks it up in 5), so the task gets no group or an invented one.
+Where a step's span holds "for / to the <Name> group" (or team, queue) and the outline
+looks up no group, a `look_up_record` on the words "the <Name> group" goes right before
+that step, in its block; graph/named_group.py then gives it the group table and name.
 
 Only core steps hand work to a group this way: "add them to the VPN Users group" in an
 Azure AD step is a directory group, not a ServiceNow one. A group named twice is looked up
