@@ -25,6 +25,10 @@ wrong one when the queried table has exactly one column holding such a record
 (`assigned_to={{trigger.current}}` on a server's incidents → `cmdb_ci={{trigger.current}}`).
 Otherwise the term goes, as a scalar's does. Kept in a condition for the validator to
 send back, none of dev's terms was mended by the model's second answer.
+
+A step's record input (`record`, `case`, `incident`) holding a record of an unrelated
+table is mended by the first two of those rules (`settle_record`); the input is required,
+so where neither applies it stays as written. Dev's shipped flows held one in 30 of 177.
 """
 
 from __future__ import annotations
@@ -89,6 +93,7 @@ def _record_of(
     columns_of: ColumnsOf,
     order: int,
     name: str,
+    any_reference: bool = True,
 ) -> str | None:
     """For `pill`, a record of `table` where a record of `wanted` is asked: the record's
     own reference of the field's name (`security_incident={{trigger.current}}` on an
@@ -110,7 +115,7 @@ def _record_of(
     ]
     if len(roots) == 1:
         return roots[0]
-    return f"{pill}.{references[0].name}" if len(references) == 1 else None
+    return f"{pill}.{references[0].name}" if any_reference and len(references) == 1 else None
 
 
 def _column_to(table: str, held: str, catalog: CatalogView, columns_of: ColumnsOf) -> str | None:
@@ -187,6 +192,33 @@ def settle_query(
     return (join_parts(parts), changes) if changes else (query, [])
 
 
+def settle_record(
+    value: str,
+    wanted: str | None,
+    name: str,
+    flow: Flow,
+    order: int,
+    catalog: CatalogView,
+    columns_of: ColumnsOf,
+) -> str:
+    """A record input's pill (`record`, `case`, ...) mended to a record of the table it
+    takes (its table input's, or the input's own reference) when it holds a record of an
+    unrelated one, as a query term's is: `case={{1.record}}`, the RMA step 1 created, is
+    `{{1.record.case}}`. Left as written where nothing mends it (a record input is
+    required, and the validator does not check a record input's table yet)."""
+    if not wanted or not is_pill(value) or catalog.table(wanted) is None:
+        return value
+    chain = _prefixes(flow, catalog, columns_of, order, name, value[2:-2])
+    if not chain or chain[-1][1] not in RECORD_TYPES:
+        return value
+    held = chain[-1][2]
+    if held is None or _related(catalog, held, wanted):
+        return value
+    fit = _record_of(chain[-1][0], held, name, wanted, flow, catalog, columns_of, order, name,
+                     any_reference=False)  # fmt: skip
+    return f"{{{{{fit}}}}}" if fit else value
+
+
 def settle_reference_pills(
     inputs: list[FlowInput],
     params: list[Param],
@@ -203,6 +235,13 @@ def settle_reference_pills(
     for given in inputs:
         param = next((p for p in params if p.name == given.name), None)
         table = values.get(param.table_input) if param and param.table_input else None
+        if param is not None and param.type in RECORD_TYPES:
+            record = settle_record(given.value, table or param.reference, param.name, flow,
+                                   order, catalog, columns_of)  # fmt: skip
+            if record != given.value:
+                changes.append(f"{given.name}={given.value} -> {record}")
+            settled.append(given.model_copy(update={"value": record}))
+            continue
         if not table:
             settled.append(given)
             continue

@@ -184,3 +184,50 @@ def test_dropping_a_term_keeps_the_query_well_formed(conditions: str, left: str)
     itsm = shipped_catalogs()["acme-itsm"]
     values, _ = settled(daily_look_up(conditions), 1, itsm)
     assert values["conditions"] == left
+
+
+def test_a_record_input_takes_a_record_of_its_table() -> None:
+    """A step's record input mended as a query term is: the record's own reference of the
+    input's name, else the one record of the table in scope; else left for the validator."""
+    itsm = shipped_catalogs()["acme-itsm"]
+    # the incident of the task that triggered the flow
+    paged = flow(
+        step(
+            1,
+            "notify_major_incident_team",
+            category="subflow",
+            scope="x_acme_itsm",
+            incident="{{trigger.current}}",
+        ),
+        trigger=("record_create", {"table": "incident_task"}),
+    )
+    values, changes = settled(paged, 1, itsm)
+    assert values["incident"] == "{{trigger.current.incident}}"
+    assert changes == ["incident={{trigger.current}} -> {{trigger.current.incident}}"]
+    # the one incident in scope, where the trigger's record is a user
+    updated = flow(
+        step(1, "look_up_record", table="incident", conditions="caller_id={{trigger.current}}"),
+        step(
+            2,
+            "update_record",
+            table_name="incident",
+            record="{{trigger.current}}",
+            values="priority=1",
+        ),
+        trigger=("record_update", {"table": "sys_user", "condition": "vipCHANGESTOtrue"}),
+    )
+    values, _ = settled(updated, 2, itsm)
+    assert values["record"] == "{{1.record}}"
+    # nothing to mend it with: as written
+    alone = flow(
+        step(
+            1,
+            "update_record",
+            table_name="incident",
+            record="{{trigger.current}}",
+            values="priority=1",
+        ),
+        trigger=("record_update", {"table": "sys_user", "condition": "vipCHANGESTOtrue"}),
+    )
+    values, changes = settled(alone, 1, itsm)
+    assert values["record"] == "{{trigger.current}}" and changes == []
