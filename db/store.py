@@ -443,6 +443,7 @@ class StoredCatalog:
         self.trigger = lru_cache(maxsize=256)(self._trigger)
         self.step = lru_cache(maxsize=1024)(self._step)
         self.table = lru_cache(maxsize=1024)(self._table)
+        self.lineage = lru_cache(maxsize=1024)(self._lineage)
         self._columns = lru_cache(maxsize=1024)(self._columns_by_name)
         self._names = lru_cache(maxsize=8)(self._names_of)
 
@@ -458,6 +459,9 @@ class StoredCatalog:
 
     def _table(self, name: str) -> Table | None:
         return self.store.table(self._installation, name)
+
+    def _lineage(self, table: str) -> list[str]:
+        return self.store.lineage(self._installation, table)
 
     def _columns_by_name(self, table: str) -> dict[str, Column]:
         return {c.name: c for c in self.store.columns(self._installation, table)}

@@ -140,6 +140,10 @@ class CatalogView(Protocol):
 
     def table(self, name: str) -> Table | None: ...
 
+    def lineage(self, table: str) -> list[str]:
+        """`table` and the tables it extends, nearest first."""
+        ...
+
     def column(self, table: str, name: str) -> Column | None:
         """A column of `table` or of a table it extends."""
         ...
@@ -147,6 +151,12 @@ class CatalogView(Protocol):
     def columns(self, table: str) -> list[Column]:
         """All columns of `table`, its own first, then inherited ones it does not override."""
         ...
+
+
+def related_tables(catalog: CatalogView, table: str, other: str) -> bool:
+    """Whether a record of `table` may be one of `other`: one of them extends the other
+    (a task may be an incident at run time). A table the catalog lacks is itself only."""
+    return other in {table, *catalog.lineage(table)} or table in {other, *catalog.lineage(other)}
 
 
 class CatalogFlow(_Strict):

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from flowgen.flow.catalog import CatalogView, Column, Param
+from flowgen.flow.catalog import CatalogView, Column, Param, related_tables
 from flowgen.flow.encoded_query import VALUE_OPERATORS, parse_query
 from flowgen.flow.errors import FlowError
 from flowgen.flow.flowlogic import (
@@ -489,10 +489,8 @@ class _Checker:
                 path,
             )
             return
-        if held.table is None or reference in self.extended_by(held.table):
+        if held.table is None or related_tables(self.catalog, held.table, reference):
             return
-        if held.table in self.extended_by(reference):
-            return  # a task may be an incident at run time
         self.error(
             "pill_type_mismatch",
             comp,
@@ -500,17 +498,6 @@ class _Checker:
             f"a record of {held.table}",
             path,
         )
-
-    def extended_by(self, table: str) -> set[str]:
-        """`table` and every table it extends (incident → task)."""
-        assert self.catalog is not None
-        seen: set[str] = set()
-        current: str | None = table
-        while current and current not in seen:
-            seen.add(current)
-            about = self.catalog.table(current)
-            current = about.extends if about else None
-        return seen
 
     def walk_columns(
         self, comp: Component | None, table: str, fields: list[str], path: str

@@ -458,8 +458,7 @@ def outline_node(state: FlowState, runtime: Runtime[RunContext]) -> dict[str, An
             chosen, agreement = consensus_choice([result, *samples], catalog, requirement)
             out["consensus"] = {"chosen": chosen, "agreement": agreement}
             result = [result, *samples][chosen]
-        text = result.text if result.complete else _complete_lines(result.text)
-        text, looped_lines = without_repeated_block(text)
+        text, looped_lines = without_repeated_block(_finished_text(result))
         if looped_lines:
             out["repeated_lines_cut"] = looped_lines
         try:
@@ -488,8 +487,7 @@ def outline_node(state: FlowState, runtime: Runtime[RunContext]) -> dict[str, An
                 result = ask(
                     messages, grammar, None, rule=CoverageRule.when(ctx.coverage, requirement)
                 )
-                text = result.text if result.complete else _complete_lines(result.text)
-                text, looped_lines = without_repeated_block(text)
+                text, looped_lines = without_repeated_block(_finished_text(result))
                 parsed = parse_outline(text, catalog, name=flow_title(requirement))
         except LineFormatError as exc:
             out["error"] = str(exc)
@@ -753,7 +751,7 @@ def inputs_node(state: FlowState, runtime: Runtime[RunContext]) -> dict[str, Any
             out["inputs_given"] = why
         else:
             result = ctx.generate(node, messages, offered.grammar, INPUTS_MAX_TOKENS)
-            text = result.text if result.complete else _complete_lines(result.text)
+            text = _finished_text(result)
             inputs, dropped = drop_repeated_terms([i for i in parse_inputs(text) if i.value])
             if dropped:
                 out["repeated_terms_dropped"] = dropped
@@ -916,7 +914,7 @@ def consensus_choice(
 
     flows: list[dict[str, Any] | None] = []
     for r in results:
-        text = r.text if r.complete else _complete_lines(r.text)
+        text = _finished_text(r)
         try:
             parsed = parse_outline(text, catalog, name=flow_title(requirement))
         except LineFormatError:
@@ -1018,9 +1016,11 @@ def _only_list_to_loop(
     return {"items": f"{{{{{lists[0]}}}}}"} if len(lists) == 1 else None
 
 
-def _complete_lines(text: str) -> str:
-    """Output cut off by the token limit: keep the lines that were finished."""
-    return text[: text.rfind("\n") + 1] if "\n" in text else ""
+def _finished_text(result: GenerationResult) -> str:
+    """The answer's text; of one cut off by the token limit, the lines that were finished."""
+    if result.complete:
+        return result.text
+    return result.text[: result.text.rfind("\n") + 1] if "\n" in result.text else ""
 
 
 def _drop_unfinished_blocks(flow: Flow) -> Flow:

@@ -35,11 +35,11 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from flowgen.flow.catalog import CatalogView, Param
+from flowgen.flow.catalog import CatalogView, Param, related_tables
 from flowgen.flow.encoded_query import join_parts, parse_query
 from flowgen.flow.model import Flow, FlowInput
 from flowgen.flow.pills import is_pill
-from flowgen.flow.validator import pill_roots
+from flowgen.flow.validator import PillRoot, pill_roots
 from flowgen.graph.choice_grounding import ColumnsOf, field_column
 
 RECORD_TYPES = frozenset({"record", "reference"})
@@ -48,22 +48,20 @@ LIST_TYPES = frozenset({"records", "array"})
 
 def _tables_of(catalog: CatalogView, table: str | None) -> set[str]:
     """The table and every table it extends."""
-    seen: set[str] = set()
-    while table and table not in seen:
-        seen.add(table)
-        about = catalog.table(table)
-        table = about.extends if about else None
-    return seen
+    return {table, *catalog.lineage(table)} if table else set()
+
+
+def _related(catalog: CatalogView, table: str, other: str | None) -> bool:
+    return other is None or related_tables(catalog, table, other)
 
 
 def _prefixes(
-    flow: Flow, catalog: CatalogView, columns_of: ColumnsOf, order: int, name: str, pill: str
+    roots: list[PillRoot], columns_of: ColumnsOf, pill: str
 ) -> list[tuple[str, str, str | None]] | None:
     """(text, type, table) of each prefix of `pill` (without braces) from its root on;
-    None where the root is not in scope or a part is not a known column."""
+    None where the root is not among `roots` or a part is not a known column."""
     parts = pill.split(".")
-    roots = {r.text: r for r in pill_roots(flow, catalog, order, name)}
-    root = roots.get(".".join(parts[:2]))
+    root = next((r for r in roots if r.text == ".".join(parts[:2])), None)
     if root is None:
         return None
     chain = [(root.text, root.type, root.table)]
@@ -76,30 +74,21 @@ def _prefixes(
     return chain
 
 
-def _related(catalog: CatalogView, table: str, other: str | None) -> bool:
-    """Whether a record of `table` may be one of `other` (one extends the other)."""
-    return (
-        other is None or other in _tables_of(catalog, table) or table in _tables_of(catalog, other)
-    )
-
-
 def _record_of(
     pill: str,
     table: str,
     field: str,
     wanted: str | None,
-    flow: Flow,
+    roots: list[PillRoot],
     catalog: CatalogView,
     columns_of: ColumnsOf,
-    order: int,
-    name: str,
     any_reference: bool = True,
 ) -> str | None:
     """For `pill`, a record of `table` where a record of `wanted` is asked: the record's
     own reference of the field's name (`security_incident={{trigger.current}}` on an
     observable → `{{trigger.current.security_incident}}`), else the one record of that
-    table in scope (`{{1.record}}`, the incident step 1 created), else the record's one
-    reference of that table; None where none or several would do."""
+    table among `roots` (`{{1.record}}`, the incident step 1 created), else the record's
+    one reference of that table; None where none or several would do."""
     references = [
         c
         for c in columns_of(table)
@@ -108,13 +97,13 @@ def _record_of(
     named = [c for c in references if c.name == field.rsplit(".", 1)[-1]]
     if named:
         return f"{pill}.{named[0].name}"
-    roots = [
+    fitting = [
         r.text
-        for r in pill_roots(flow, catalog, order, name)
+        for r in roots
         if r.type in RECORD_TYPES and r.table and _related(catalog, r.table, wanted)
     ]
-    if len(roots) == 1:
-        return roots[0]
+    if len(fitting) == 1:
+        return fitting[0]
     return f"{pill}.{references[0].name}" if any_reference and len(references) == 1 else None
 
 
@@ -133,14 +122,13 @@ def _column_to(table: str, held: str, catalog: CatalogView, columns_of: ColumnsO
 def settle_query(
     query: str,
     table: str,
-    flow: Flow,
-    order: int,
-    name: str,
+    roots: list[PillRoot],
     catalog: CatalogView,
     columns_of: ColumnsOf,
 ) -> tuple[str, list[str]]:
-    """`query` with each reference column's scalar pill cut back to a record, or its term
-    dropped (see above); and the changes, as `old -> new` or the term dropped."""
+    """`query` with each reference column's pill mended to a record of its table, or its
+    term dropped (see above); `roots`: the pills in scope. And the changes, as
+    `old -> new` or the term dropped."""
     parts: list[tuple[str, str]] = []
     changes: list[str] = []
     carried = ""  # a dropped term's NQ passes to the next term: its group stays a group
@@ -153,9 +141,9 @@ def settle_query(
         if column is None or column.type != "reference" or not is_pill(value):
             parts.append((term.connector, term.raw))
             continue
-        chain = _prefixes(flow, catalog, columns_of, order, name, value[2:-2])
+        chain = _prefixes(roots, columns_of, value[2:-2])
         last_type = chain[-1][1] if chain else None
-        wanted = _tables_of(catalog, column.reference) if column.reference else set()
+        wanted = _tables_of(catalog, column.reference)
         if chain is None or last_type in LIST_TYPES:
             parts.append((term.connector, term.raw))
             continue
@@ -165,8 +153,9 @@ def settle_query(
                 parts.append((term.connector, term.raw))
                 continue
             field = term.field or ""
-            fit = _record_of(chain[-1][0], held, field, column.reference, flow,
-                             catalog, columns_of, order, name)  # fmt: skip
+            fit = _record_of(
+                chain[-1][0], held, field, column.reference, roots, catalog, columns_of
+            )
             other = _column_to(table, held, catalog, columns_of) if fit is None else None
             if other is not None and "." not in field:
                 raw = other + term.raw[len(field) :]
@@ -196,8 +185,7 @@ def settle_record(
     value: str,
     wanted: str | None,
     name: str,
-    flow: Flow,
-    order: int,
+    roots: list[PillRoot],
     catalog: CatalogView,
     columns_of: ColumnsOf,
 ) -> str:
@@ -208,14 +196,14 @@ def settle_record(
     required, and the validator does not check a record input's table yet)."""
     if not wanted or not is_pill(value) or catalog.table(wanted) is None:
         return value
-    chain = _prefixes(flow, catalog, columns_of, order, name, value[2:-2])
+    chain = _prefixes(roots, columns_of, value[2:-2])
     if not chain or chain[-1][1] not in RECORD_TYPES:
         return value
     held = chain[-1][2]
     if held is None or _related(catalog, held, wanted):
         return value
-    fit = _record_of(chain[-1][0], held, name, wanted, flow, catalog, columns_of, order, name,
-                     any_reference=False)  # fmt: skip
+    pill = chain[-1][0]
+    fit = _record_of(pill, held, name, wanted, roots, catalog, columns_of, any_reference=False)
     return f"{{{{{fit}}}}}" if fit else value
 
 
@@ -227,27 +215,29 @@ def settle_reference_pills(
     catalog: CatalogView,
     columns_of: ColumnsOf,
 ) -> tuple[list[FlowInput], list[str]]:
-    """Item `order`'s inputs with every query input's reference terms settled (see
-    above); an input left with no term goes. And the changes, for the trace."""
+    """Item `order`'s inputs with every query input's reference terms and every record
+    input settled (see above); a query input left with no term goes. And the changes, for
+    the trace."""
     values = {i.name: i.value for i in inputs}
     settled: list[FlowInput] = []
     changes: list[str] = []
     for given in inputs:
         param = next((p for p in params if p.name == given.name), None)
         table = values.get(param.table_input) if param and param.table_input else None
-        if param is not None and param.type in RECORD_TYPES:
-            record = settle_record(given.value, table or param.reference, param.name, flow,
-                                   order, catalog, columns_of)  # fmt: skip
+        if param is None or "{{" not in given.value or not (table or param.type in RECORD_TYPES):
+            settled.append(given)
+            continue
+        # The pills in scope, found once for the input (the validator's scope rules).
+        roots = pill_roots(flow, catalog, order, given.name)
+        if param.type in RECORD_TYPES:
+            wanted = table or param.reference
+            record = settle_record(given.value, wanted, param.name, roots, catalog, columns_of)
             if record != given.value:
                 changes.append(f"{given.name}={given.value} -> {record}")
             settled.append(given.model_copy(update={"value": record}))
             continue
-        if not table:
-            settled.append(given)
-            continue
-        value, changed = settle_query(
-            given.value, table, flow, order, given.name, catalog, columns_of
-        )
+        assert table is not None
+        value, changed = settle_query(given.value, table, roots, catalog, columns_of)
         changes += changed
         if value:
             settled.append(given.model_copy(update={"value": value}))

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import json
-
-from flows import DATA, flow, shipped_catalogs, step
+from flows import flow, gold_cases, shipped_catalogs, step
 
 from flowgen.flow.model import Flow
 from flowgen.graph.group_look_ups import add_group_look_ups
@@ -58,15 +56,11 @@ def test_gold_flows_it_changes() -> None:
     that look none up: the two that write the group's name itself."""
     catalogs = shipped_catalogs()
     changed = []
-    for path in (DATA / "handwritten.jsonl", DATA / "synthetic.jsonl"):
-        for case in map(json.loads, path.read_text().splitlines()):
-            if case["split"] not in ("train", "dev") or not case.get("flow"):
-                continue
-            steps = [
-                {k: v for k, v in c.items() if k != "inputs"} for c in case["flow"]["components"]
-            ]
-            bare = Flow.model_validate({**case["flow"], "components": steps})
-            _, added = add_group_look_ups(bare, case["requirement"], catalogs[case["installation"]])
-            if added:
-                changed.append(case["id"])
+    for case in gold_cases("handwritten", "synthetic"):
+        assert case.flow is not None
+        steps = [{k: v for k, v in c.items() if k != "inputs"} for c in case.flow["components"]]
+        bare = Flow.model_validate({**case.flow, "components": steps})
+        _, added = add_group_look_ups(bare, case.requirement, catalogs[case.installation])
+        if added:
+            changed.append(case.id)
     assert changed == ["itsm-dev-026", "soc-dev-long-06"]

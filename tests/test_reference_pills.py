@@ -3,10 +3,8 @@
 
 from __future__ import annotations
 
-import json
-
 import pytest
-from flows import DATA, flow, inactive_user_flow, inputs_of, log, shipped_catalogs, step
+from flows import flow, gold_cases, inactive_user_flow, inputs_of, log, shipped_catalogs, step
 
 from flowgen.flow.catalog import Catalog
 from flowgen.flow.model import Flow
@@ -143,23 +141,19 @@ def test_no_gold_flow_changes() -> None:
     reference (624 in train and dev, hand-written and synthetic)."""
     catalogs = shipped_catalogs()
     changed = []
-    for path in (DATA / "handwritten.jsonl", DATA / "synthetic.jsonl"):
-        for case in map(json.loads, path.read_text().splitlines()):
-            if case["split"] not in ("train", "dev") or not case.get("flow"):
+    for case in gold_cases("handwritten", "synthetic"):
+        catalog = catalogs[case.installation]
+        model = Flow.model_validate(case.flow)
+        items = [(c.order, c.inputs, catalog.step(c.definition)) for c in model.components]
+        if model.trigger and model.trigger.type:
+            items.append((0, model.trigger.inputs, catalog.trigger(model.trigger.type)))
+        for order, inputs, definition in items:
+            if definition is None:
                 continue
-            catalog = catalogs[case["installation"]]
-            model = Flow.model_validate(case["flow"])
-            items = [(c.order, c.inputs, catalog.step(c.definition)) for c in model.components]
-            if model.trigger and model.trigger.type:
-                trigger = catalog.trigger(model.trigger.type)
-                items.append((0, model.trigger.inputs, trigger))
-            for order, inputs, definition in items:
-                if definition is None:
-                    continue
-                _, changes = settle_reference_pills(
-                    list(inputs), definition.inputs, model, order, catalog, catalog.columns
-                )
-                changed += changes
+            _, changes = settle_reference_pills(
+                list(inputs), definition.inputs, model, order, catalog, catalog.columns
+            )
+            changed += changes
     assert changed == []
 
 
@@ -186,6 +180,18 @@ def test_dropping_a_term_keeps_the_query_well_formed(conditions: str, left: str)
     assert values["conditions"] == left
 
 
+def vip_user_flow(*steps: dict) -> dict:
+    """`steps` under "when a user becomes a VIP"."""
+    return flow(
+        *steps, trigger=("record_update", {"table": "sys_user", "condition": "vipCHANGESTOtrue"})
+    )
+
+
+def raise_priority(order: int, record: str) -> dict:
+    """An update of an incident `record` to priority 1."""
+    return step(order, "update_record", table_name="incident", record=record, values="priority=1")
+
+
 def test_a_record_input_takes_a_record_of_its_table() -> None:
     """A step's record input mended as a query term is: the record's own reference of the
     input's name, else the one record of the table in scope; else left for the validator."""
@@ -205,29 +211,13 @@ def test_a_record_input_takes_a_record_of_its_table() -> None:
     assert values["incident"] == "{{trigger.current.incident}}"
     assert changes == ["incident={{trigger.current}} -> {{trigger.current.incident}}"]
     # the one incident in scope, where the trigger's record is a user
-    updated = flow(
+    updated = vip_user_flow(
         step(1, "look_up_record", table="incident", conditions="caller_id={{trigger.current}}"),
-        step(
-            2,
-            "update_record",
-            table_name="incident",
-            record="{{trigger.current}}",
-            values="priority=1",
-        ),
-        trigger=("record_update", {"table": "sys_user", "condition": "vipCHANGESTOtrue"}),
+        raise_priority(2, record="{{trigger.current}}"),
     )
     values, _ = settled(updated, 2, itsm)
     assert values["record"] == "{{1.record}}"
     # nothing to mend it with: as written
-    alone = flow(
-        step(
-            1,
-            "update_record",
-            table_name="incident",
-            record="{{trigger.current}}",
-            values="priority=1",
-        ),
-        trigger=("record_update", {"table": "sys_user", "condition": "vipCHANGESTOtrue"}),
-    )
+    alone = vip_user_flow(raise_priority(1, record="{{trigger.current}}"))
     values, changes = settled(alone, 1, itsm)
     assert values["record"] == "{{trigger.current}}" and changes == []
