@@ -47,6 +47,7 @@ from flowgen.flow.validator import pill_roots
 from flowgen.graph.core_verbs import name_core_steps
 from flowgen.graph.group_look_ups import add_group_look_ups
 from flowgen.graph.named_steps import name_steps
+from flowgen.graph.parallel_paths import add_parallel_paths
 from flowgen.graph.trigger_span import restore_trigger_span
 from flowgen.graph.uncovered_asks import add_uncovered_asks
 from flowgen.graph.uncovered_branches import add_uncovered_branches
@@ -507,7 +508,8 @@ def repair_outline(
     (graph/uncovered_asks.py), where every other step has its place; a group a core step
     hands its work to is looked up before it (graph/group_look_ups.py); last, an "if"
     clause no span covers becomes an IF around the steps it governs
-    (graph/uncovered_branches.py), the added asks among them."""
+    (graph/uncovered_branches.py), the added asks among them; and branches the words ask
+    to run at once go in a PARALLEL, a PATH each (graph/parallel_paths.py)."""
     changes: dict[str, list[str]] = {}
     repairs: list[tuple[str, Callable[[Flow], tuple[Flow, list[str]]]]] = [
         ("repeats_dropped", drop_repeated_steps),
@@ -549,6 +551,9 @@ def repair_outline(
         )
         repairs.append(
             ("uncovered_branches_added", partial(add_uncovered_branches, requirement=requirement))
+        )
+        repairs.append(
+            ("parallel_paths_added", partial(add_parallel_paths, requirement=requirement))
         )
     for key, repair in repairs:
         flow, changed = repair(flow)
