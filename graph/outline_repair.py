@@ -45,6 +45,7 @@ from flowgen.flow.model import Component, Flow
 from flowgen.flow.pills import parse_pill
 from flowgen.flow.validator import pill_roots
 from flowgen.graph.core_verbs import name_core_steps
+from flowgen.graph.else_branches import add_else_branches
 from flowgen.graph.group_look_ups import add_group_look_ups
 from flowgen.graph.named_steps import name_steps
 from flowgen.graph.parallel_paths import add_parallel_paths
@@ -508,8 +509,10 @@ def repair_outline(
     (graph/uncovered_asks.py), where every other step has its place; a group a core step
     hands its work to is looked up before it (graph/group_look_ups.py); last, an "if"
     clause no span covers becomes an IF around the steps it governs
-    (graph/uncovered_branches.py), the added asks among them; and branches the words ask
-    to run at once go in a PARALLEL, a PATH each (graph/parallel_paths.py)."""
+    (graph/uncovered_branches.py), the added asks among them; steps said after
+    "otherwise" and written inside the IF before it go in its ELSE
+    (graph/else_branches.py); and branches the words ask to run at once go in a
+    PARALLEL, a PATH each (graph/parallel_paths.py)."""
     changes: dict[str, list[str]] = {}
     repairs: list[tuple[str, Callable[[Flow], tuple[Flow, list[str]]]]] = [
         ("repeats_dropped", drop_repeated_steps),
@@ -552,6 +555,7 @@ def repair_outline(
         repairs.append(
             ("uncovered_branches_added", partial(add_uncovered_branches, requirement=requirement))
         )
+        repairs.append(("else_branches_added", partial(add_else_branches, requirement=requirement)))
         repairs.append(
             ("parallel_paths_added", partial(add_parallel_paths, requirement=requirement))
         )

@@ -27,7 +27,7 @@ from __future__ import annotations
 import re
 
 from flowgen.flow.model import Component, Flow, subtree_end
-from flowgen.graph.uncovered_asks import Span
+from flowgen.graph.uncovered_asks import Span, ordered_step_spans
 
 # "at once" is not here: "cut off all of their access at once" means now, not in branches.
 PARALLEL_ASK = re.compile(
@@ -84,7 +84,7 @@ def add_parallel_paths(flow: Flow, requirement: str) -> tuple[Flow, list[str]]:
     ask = PARALLEL_ASK.search(requirement)
     if ask is None or any(c.definition == "PARALLEL" for c in flow.components):
         return flow, []
-    spans = _spans_in_order(requirement, flow)
+    spans = ordered_step_spans(requirement, flow)
     branches = _marked_branches(requirement, ask.start()) or _listed_branches(requirement, ask)
     if branches:
         groups = [_outermost(spans, start, end) for _, start, end in branches]
@@ -158,24 +158,6 @@ def _sentence(requirement: str, at: int) -> tuple[int, int]:
     start = ends[-1] if ends else 0
     stop = SENTENCE_START.search(requirement, at)
     return start, stop.start() if stop else len(requirement)
-
-
-def _spans_in_order(requirement: str, flow: Flow) -> list[Span]:
-    """Each step's span, words said twice ("email the submitter" in a CATCH and again in
-    a later IF) read at their first place from the span of the step before on."""
-    found: list[Span] = []
-    cursor = 0
-    for comp in flow.components:
-        words = comp.annotation
-        if not words:
-            continue
-        start = requirement.find(words, cursor)
-        if start < 0:
-            start = requirement.find(words)
-        if start >= 0:
-            found.append((start, start + len(words), comp))
-            cursor = start
-    return found
 
 
 def _outermost(spans: list[Span], start: int, end: int) -> list[Component]:

@@ -179,6 +179,24 @@ def step_spans(requirement: str, flow: Flow) -> list[Span]:
     return found
 
 
+def ordered_step_spans(requirement: str, flow: Flow) -> list[Span]:
+    """Each step's span, words said twice ("email the submitter" in a CATCH and again in
+    a later IF) read at their first place from the span of the step before on."""
+    found: list[Span] = []
+    cursor = 0
+    for comp in flow.components:
+        words = comp.annotation
+        if not words:
+            continue
+        start = requirement.find(words, cursor)
+        if start < 0:
+            start = requirement.find(words)
+        if start >= 0:
+            found.append((start, start + len(words), comp))
+            cursor = start
+    return found
+
+
 def _place(flow: Flow, requirement: str, start: int, spans: list[Span]) -> Place:
     """Where a step on the words from `start` goes: (index in `flow.components`, block,
     whether an ELSE on "otherwise" opens there first)."""

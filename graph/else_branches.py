@@ -1,0 +1,129 @@
+"""Steps the words put after "otherwise", moved out of the IF the model wrote them in.
+
+"if approved, mark the claim accepted, otherwise deny it and email the customer why":
+the small model writes the IF and its step, then the email inside the same IF, so the
+customer is told why a claim was denied when it was accepted. Where a word that opens
+the other case (`OTHERWISE`: "otherwise", "else", "if not", "in all other cases", "for
+everyone else") follows the words of an IF or ELSEIF, and that branch chain has no ELSE,
+the steps whose spans start after the word and before its sentence ends go in an ELSE on
+the word, after the chain: the chain's trailing steps so placed (each branch keeps one
+step at least) and the siblings right after the chain so placed. A chain whose branch
+ends the flow or the loop ("if it does, ... and stop there. Otherwise, ...") is left as
+it is: what follows runs only in the other case (gold writes no ELSE there).
+
+"else if" opens an ELSEIF, not this. An "if not" that the model wrote an IF on is that
+IF's own words: the branch must be one whose words end before the word.
+"""
+
+from __future__ import annotations
+
+import re
+
+from flowgen.flow.flowlogic import FOLLOWS
+from flowgen.flow.model import Component, Flow, subtree_end
+from flowgen.graph.uncovered_asks import Span, ordered_step_spans
+
+OTHERWISE = re.compile(
+    r"\b(?:otherwise|(?<!\bor )else(?!\s*,?\s*if\b)|if not\b(?!\s+(?:already|yet)\b)"
+    r"|in (?:all|any) other cases?|for (?:anyone|everyone|anything|all) else)\b",
+    re.I,
+)
+SENTENCE_END = re.compile(r"[.!?](?:\s|$)|\n")
+BRANCHES = ("IF", "ELSEIF")
+# A branch that ends so needs no ELSE: "if it does, ... and stop there. Otherwise, ..."
+# runs the rest only when it did not (gold writes no ELSE there).
+LEAVING = frozenset({"ENDFLOW", "SKIPITERATION", "EXITLOOP", "GOBACKTO"})
+
+
+def add_else_branches(flow: Flow, requirement: str) -> tuple[Flow, list[str]]:
+    """`flow` with the steps of each "otherwise" clause in an ELSE (see above), and the
+    words of the ELSEs added with what they hold."""
+    added: list[str] = []
+    for word in OTHERWISE.finditer(requirement):
+        spans = ordered_step_spans(requirement, flow)
+        stop = SENTENCE_END.search(requirement, word.end())
+        clause = (word.start(), stop.start() if stop else len(requirement))
+        chain = _chain_before(flow, spans, word.start())
+        if chain is None or chain[-1].definition == "ELSE" or _leaves(flow, chain):
+            continue
+        moved = _steps_in(flow, spans, chain, clause)
+        if not moved:
+            continue
+        flow = _with_else(flow, chain, moved, word.group(0))
+        added.append(f"ELSE | {word.group(0)}: " + ", ".join(c.definition for c in moved))
+    return flow, added
+
+
+def _chain_before(flow: Flow, spans: list[Span], at: int) -> list[Component] | None:
+    """The IF / ELSEIF / ELSE chain of the branch whose words end last before `at`."""
+    before = [(s, c) for s, e, c in spans if c is not None and c.definition in BRANCHES and e <= at]
+    if not before:
+        return None
+    _, branch = max(before, key=lambda x: x[0])
+    siblings = flow.children(branch.block)
+    first = siblings.index(branch)
+    while siblings[first].definition != "IF":
+        first -= 1
+    chain = [siblings[first]]
+    for comp in siblings[first + 1 :]:
+        if "IF" not in FOLLOWS.get(comp.definition, ()):
+            break
+        chain.append(comp)
+    return chain
+
+
+def _leaves(flow: Flow, chain: list[Component]) -> bool:
+    """Whether a branch of the chain ends by leaving the flow or the loop."""
+    return any(
+        kids[-1].definition in LEAVING
+        for kids in map(flow.children, (c.order for c in chain))
+        if kids
+    )
+
+
+def _steps_in(
+    flow: Flow, spans: list[Span], chain: list[Component], clause: tuple[int, int]
+) -> list[Component]:
+    """The chain's trailing steps and the siblings right after it whose spans start in
+    `clause`, in flow order; [] where a branch would be left empty."""
+    where = {id(c): s for s, _, c in spans if c is not None}
+
+    def said(comp: Component) -> bool:
+        at = where.get(id(comp))
+        return at is not None and clause[0] <= at < clause[1]
+
+    moved: list[Component] = []
+    for branch in chain:
+        kids = flow.children(branch.order)
+        tail = len(kids)
+        while tail and said(kids[tail - 1]):
+            tail -= 1
+        if tail == 0 and kids:
+            return []
+        moved += kids[tail:]
+    siblings = flow.children(chain[0].block)
+    for comp in siblings[siblings.index(chain[-1]) + 1 :]:
+        if not said(comp) or comp.definition in FOLLOWS:
+            break
+        moved.append(comp)
+    return moved
+
+
+def _with_else(flow: Flow, chain: list[Component], moved: list[Component], word: str) -> Flow:
+    """`flow` with an ELSE on `word` after `chain`, holding `moved` (with what they hold)."""
+    comps = list(flow.components)
+    taken: list[Component] = []
+    for comp in moved:
+        at = comps.index(comp)
+        end = subtree_end(comps, comp.order)
+        taken += comps[at:end]
+        del comps[at:end]
+    mark = min(0, *(c.order for c in flow.components)) - 1
+    otherwise = Component(
+        order=mark, block=chain[0].block, category="flowlogic", definition="ELSE", annotation=word
+    )
+    tops = {c.order for c in moved}
+    held = [c.model_copy(update={"block": mark}) if c.order in tops else c for c in taken]
+    at = subtree_end(comps, chain[-1].order)
+    comps[at:at] = [otherwise, *held]
+    return flow.with_components(comps)
