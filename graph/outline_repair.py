@@ -44,6 +44,7 @@ from flowgen.flow.flowlogic import FOLLOWS, opens_block
 from flowgen.flow.model import Component, Flow
 from flowgen.flow.pills import parse_pill
 from flowgen.flow.validator import pill_roots
+from flowgen.graph.branch_words import settle_branch_words
 from flowgen.graph.core_verbs import name_core_steps
 from flowgen.graph.else_branches import add_else_branches
 from flowgen.graph.group_look_ups import add_group_look_ups
@@ -511,8 +512,9 @@ def repair_outline(
     clause no span covers becomes an IF around the steps it governs
     (graph/uncovered_branches.py), the added asks among them; steps said after
     "otherwise" and written inside the IF before it go in its ELSE
-    (graph/else_branches.py); and branches the words ask to run at once go in a
-    PARALLEL, a PATH each (graph/parallel_paths.py)."""
+    (graph/else_branches.py); an IF on the words of another clause than the one that
+    governs its steps takes that clause's (graph/branch_words.py); and branches the
+    words ask to run at once go in a PARALLEL, a PATH each (graph/parallel_paths.py)."""
     changes: dict[str, list[str]] = {}
     repairs: list[tuple[str, Callable[[Flow], tuple[Flow, list[str]]]]] = [
         ("repeats_dropped", drop_repeated_steps),
@@ -556,6 +558,9 @@ def repair_outline(
             ("uncovered_branches_added", partial(add_uncovered_branches, requirement=requirement))
         )
         repairs.append(("else_branches_added", partial(add_else_branches, requirement=requirement)))
+        repairs.append(
+            ("branch_words_settled", partial(settle_branch_words, requirement=requirement))
+        )
         repairs.append(
             ("parallel_paths_added", partial(add_parallel_paths, requirement=requirement))
         )
