@@ -25,6 +25,8 @@ Three phrases name a step wherever they stand (thirtieth session; `APPROVAL`, `S
 `ask_for_approval`, "page the on-call engineer by SMS" `send_sms`, "create a task for the
 owner to decide" `create_task`. Live on all 184 dev cases with graph/outline_repair.py's
 `name_else_ifs`: 12 flows changed, 9 closer to gold, 3 further (full +0.002 a case).
+A span that looks up a group by name is `look_up_record` (`GROUP_LOOK_UP`, fortieth
+session: the model wrote `update_record`, `look_up_records` over it).
 A message whose span opens with a verb that changes a record (`UPDATE_VERBS`: "raise the
 incident to priority 1") becomes `update_record`: 3 dev flows changed (2 closer, 1
 further), 1 on test (closer), none on ood.
@@ -37,6 +39,7 @@ import re
 
 from flowgen.flow.catalog import CORE_SCOPE
 from flowgen.flow.model import Component, Flow
+from flowgen.graph.named_group import named_group
 from flowgen.graph.named_steps import LEADING_FILLERS
 
 # The span's opening verb → the core step it asks for.
@@ -69,6 +72,15 @@ UPDATE_VERBS = frozenset(
     "reopen".split()
 )
 MESSAGES = frozenset({"send_email", "send_sms", "log"})
+# A span that opens by looking up a group by name ("looks up the AV Support group", "find
+# the Vulnerability Management group") is `look_up_record` on the group table: 7 of the
+# 7 hand-written gold steps of train and dev whose span opens so (synthetic has none); a
+# span about who is on call in the group is another step (get_current_on_call, 3 of 3).
+GROUP_LOOK_UP = re.compile(
+    r"^(?:(?:it|then|and|also|first|just)\s+)*(?:look(?:s|ed)? up|finds?|retrieves?)\s+the\b",
+    re.I,
+)
+ON_CALL = re.compile(r"\bon[- ]call\b", re.I)
 # Messaging vendors whose own steps send texts ("a WhatsApp text message").
 _TEXTING_VENDORS = frozenset({"whatsapp", "teams", "slack", "twilio", "pagerduty"})
 # The steps a named verb may replace: those that store or fetch records, and the three
@@ -112,6 +124,8 @@ def core_step_named(span: str) -> str | None:
     words = _words(text)
     if APPROVAL.search(text):
         return "ask_for_approval"
+    if GROUP_LOOK_UP.match(span.strip()) and named_group(span) and not ON_CALL.search(span):
+        return "look_up_record"
     step = VERB_STEPS.get(_opening_verb(words))
     if step == "log" and _LOG_TARGETS & set(words):
         return None

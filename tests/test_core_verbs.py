@@ -46,6 +46,12 @@ from flowgen.graph.core_verbs import (
         ("then creates a task for that group", "create_task"),
         ("create a catalog task for the Desktop Support group", None),
         ("create a problem task of type general", None),
+        # a group looked up by its name; not who is on call in it, nor a list of groups
+        ("it looks up the Customer Onboarding group", "look_up_record"),
+        ("find the Vulnerability Management group", "look_up_record"),
+        ("look up who is on call in the Change Management group", None),
+        ("find the on-call user of the Network team", None),
+        ("look up the open incidents of the caller", None),
     ],
 )
 def test_a_span_opening_with_a_core_verb_names_its_step(span: str, step: str | None) -> None:
