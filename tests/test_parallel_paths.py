@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from flows import flow, gold_cases, step
+from flows import flow, gold_cases, shipped_catalogs, step
 
 from flowgen.flow.model import Flow
+from flowgen.graph.outline_repair import repair_outline
 from flowgen.graph.parallel_paths import add_parallel_paths
 
 MAJOR = (
@@ -49,6 +50,19 @@ def test_marked_branches_become_paths_and_the_join_stays_after() -> None:
         ("add_work_note", 0, "the flow adds a work note to the incident"),
     ]
     assert [c.order for c in new.components] == list(range(1, 8))
+
+
+def test_the_outline_repairs_put_the_parallel_in_last() -> None:
+    """After the other repairs (here none change the outline), with its trace key."""
+    written = outline(
+        step(1, "create_channel", annotation=CHANNEL),
+        step(2, "create_pagerduty_incident", annotation="it pages the on-call engineer"),
+    )
+    repaired, changes = repair_outline(written, shipped_catalogs()["acme-itsm"], requirement=MAJOR)
+    assert changes["parallel_paths_added"] == ["PARALLEL | the flow does the following in parallel"]
+    assert [c.definition for c in repaired.components] == [
+        "PARALLEL", "PATH", "create_channel", "PATH", "create_pagerduty_incident",
+    ]  # fmt: skip
 
 
 def test_unmarked_steps_of_the_asking_sentence_are_a_path_each() -> None:
