@@ -54,6 +54,7 @@ from flowgen.graph.trigger_span import restore_trigger_span
 from flowgen.graph.uncovered_asks import add_uncovered_asks
 from flowgen.graph.uncovered_branches import add_uncovered_branches
 from flowgen.graph.uncovered_steps import add_uncovered_steps
+from flowgen.graph.work_notes import name_work_notes
 from flowgen.prompts.line_format import INDENT
 
 LIST_TYPES = {"records", "array"}
@@ -500,8 +501,10 @@ def repair_outline(
     """Every repair of a parsed outline, in order, and what each changed (by its trace
     key). With `offered_steps`, core steps whose span names one of them are renamed
     (graph/named_steps.py), then those whose span's verb names another core step
-    (graph/core_verbs.py), before the loop repairs: a renamed step has other outputs
-    (look_up_slack_user's one user id where look_up_records had a list to loop over).
+    (graph/core_verbs.py), and an update that adds a work note becomes the installation's
+    Add Work Note step (graph/work_notes.py), before the loop repairs: a renamed step has
+    other outputs (look_up_slack_user's one user id where look_up_records had a list to
+    loop over).
     With `requirement`, a record trigger's span that names no trigger moves to the clause
     that does (graph/trigger_span.py): the other repairs keep the trigger; then one of the
     installation's steps a clause no span covers names (graph/uncovered_steps.py; with
@@ -528,6 +531,7 @@ def repair_outline(
         repairs.append(("steps_named", partial(name_steps, offered=offered_steps)))
         repairs.append(("core_steps_named", name_core_steps))
     repairs += [
+        ("work_notes_named", partial(name_work_notes, catalog=catalog)),
         ("unwrapped_loops", partial(unwrap_loops_without_lists, catalog=catalog)),
         ("loops_added_over", partial(loop_record_steps_over_lists, catalog=catalog)),
     ]
