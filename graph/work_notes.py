@@ -3,7 +3,8 @@
 "add a work note to the incident that the major incident team has been engaged": where
 the installation has `add_work_note` (acme-itsm's catalog), the hand-written gold flows
 of train and dev write it for a span that opens by adding a work note in 9 of 10 (the
-tenth adds it with an update's other fields), but the synthetic corpus never learned the
+tenth, itsm-train-006, writes an update of `work_notes`; the demo flow demo-002 did too
+and now uses the step), but the synthetic corpus never learned the
 step and writes `update_record` there 99 times, so the adapter does too (dev: 7 flows).
 A core `update_record` whose span opens so ("add a work note", "just put a work note",
 "leave a short work note") becomes `add_work_note` where the catalog has it; a work note

@@ -125,7 +125,7 @@ def test_the_graph_drops_what_the_trigger_span_never_names(synced_store) -> None
             step(
                 1,
                 "update_record",
-                annotation="add a work note",
+                annotation="note it in the work notes",
                 table_name="incident",
                 record="{{trigger.current}}",
                 values="work_notes=Closed",
@@ -140,7 +140,7 @@ def test_the_graph_drops_what_the_trigger_span_never_names(synced_store) -> None
     replay = ReplayEngine(answered)
     result = FlowGenerator(
         "acme-itsm", store=synced_store, engine=replay, checkpoints=False, guard=None
-    ).generate("When an incident is set to closed, add a work note")
+    ).generate("When an incident is set to closed, note it in the work notes")
     assert replay.rejections == []
     assert result.flow is not None
     trigger = {i["name"]: i["value"] for i in result.flow["trigger"]["inputs"]}

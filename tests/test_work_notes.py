@@ -28,7 +28,7 @@ def test_an_update_that_adds_a_work_note_becomes_the_step_where_the_catalog_has_
 
 def test_gold_spans_that_open_by_adding_a_work_note() -> None:
     """Hand-written train and dev gold steps on acme-itsm whose span opens so: all but one
-    are `add_work_note` (the other adds the note with an update's other fields)."""
+    are `add_work_note` (the other, itsm-train-006, is an update of `work_notes`)."""
     found = [
         comp["definition"]
         for case in gold_cases("handwritten")
