@@ -26,7 +26,9 @@ Three phrases name a step wherever they stand (thirtieth session; `APPROVAL`, `S
 owner to decide" `create_task`. Live on all 184 dev cases with graph/outline_repair.py's
 `name_else_ifs`: 12 flows changed, 9 closer to gold, 3 further (full +0.002 a case).
 A span that looks up a group by name is `look_up_record` (`GROUP_LOOK_UP`, fortieth
-session: the model wrote `update_record`, `look_up_records` over it).
+session: the model wrote `update_record`, `look_up_records` over it), and one where
+someone "gets an email" or is let know with no channel said is `send_email`
+(`GETS_AN_EMAIL`, `LET_KNOW`: `update_record | gets an email with the incident number`).
 A message whose span opens with a verb that changes a record (`UPDATE_VERBS`: "raise the
 incident to priority 1") becomes `update_record`: 3 dev flows changed (2 closer, 1
 further), 1 on test (closer), none on ood.
@@ -81,6 +83,16 @@ GROUP_LOOK_UP = re.compile(
     re.I,
 )
 ON_CALL = re.compile(r"\bon[- ]call\b", re.I)
+# An email named by what the person gets ("the requester gets an email with the incident
+# number", "their manager should get an email"): 5 of 5 hand-written gold spans; or by
+# "let <them> know" with no channel said ("let the caller know"): 5 hand-written gold
+# spans `send_email`, the others name their channel or vendor ("on Teams", "the account
+# team"), which graph/named_steps.py names first.
+GETS_AN_EMAIL = re.compile(r"\b(?:gets?|receives?) an e-?mail\b", re.I)
+LET_KNOW = re.compile(r"^(?:(?:just|then|also|and)\s+)*let\s[^.;,]{1,40}?\bknow\b", re.I)
+_CHANNELS = re.compile(
+    r"\b(?:slack|teams|whatsapp|sms|text|chat|phone|call|comment|note|channel)\b|#", re.I
+)
 # Messaging vendors whose own steps send texts ("a WhatsApp text message").
 _TEXTING_VENDORS = frozenset({"whatsapp", "teams", "slack", "twilio", "pagerduty"})
 # The steps a named verb may replace: those that store or fetch records, and the three
@@ -126,6 +138,8 @@ def core_step_named(span: str) -> str | None:
         return "ask_for_approval"
     if GROUP_LOOK_UP.match(span.strip()) and named_group(span) and not ON_CALL.search(span):
         return "look_up_record"
+    if GETS_AN_EMAIL.search(span) or (LET_KNOW.match(span.strip()) and not _CHANNELS.search(span)):
+        return "send_email"
     step = VERB_STEPS.get(_opening_verb(words))
     if step == "log" and _LOG_TARGETS & set(words):
         return None

@@ -52,6 +52,11 @@ from flowgen.graph.core_verbs import (
         ("look up who is on call in the Change Management group", None),
         ("find the on-call user of the Network team", None),
         ("look up the open incidents of the caller", None),
+        # an email by what the person gets, or "let them know" with no channel said
+        ("the requester gets an email with the incident number", "send_email"),
+        ("let the caller know", "send_email"),
+        ("let the service desk manager know on Teams", None),
+        ("let #soc-ops know", None),
     ],
 )
 def test_a_span_opening_with_a_core_verb_names_its_step(span: str, step: str | None) -> None:
