@@ -21,16 +21,14 @@ from __future__ import annotations
 import re
 
 from flowgen.flow.model import Flow
-from flowgen.graph.else_branches import OTHERWISE
-from flowgen.graph.uncovered_asks import ordered_step_spans
+from flowgen.graph.else_branches import BRANCHES, OTHERWISE
+from flowgen.graph.uncovered_asks import SENTENCE_BREAK, ordered_step_spans
 from flowgen.graph.uncovered_branches import CONDITION_END, IF_CLAUSE, STEP_FAILS
 
-SENTENCE_END = re.compile(r"[.!?](?:\s|$)|\n")
 # Clauses that govern the steps after them besides IF_CLAUSE's: "else if" (an ELSEIF's),
 # and "when ..." inside a sentence (gold writes an IF on it too).
 ELSE_IF = re.compile(r"\belse,?\s+(?P<word>if)\b", re.I)
 WHEN = re.compile(r"(?:[.;:,]\s*|\b(?:and|then|but)\s+)(?P<word>when)\b", re.I)
-BRANCHES = ("IF", "ELSEIF")
 # "if so" tests the clause before it: no words of its own.
 REFERS_BACK = re.compile(r"if so\b", re.I)
 
@@ -84,7 +82,7 @@ def _clauses(requirement: str) -> list[Clause]:
 
 def _governing(requirement: str, clauses: list[Clause], at: int) -> Clause | None:
     """The last clause that starts before `at` in the same sentence, if any."""
-    before = [c for c in clauses if c[0] < at and not SENTENCE_END.search(requirement, c[0], at)]
+    before = [c for c in clauses if c[0] < at and not SENTENCE_BREAK.search(requirement, c[0], at)]
     return before[-1] if before else None
 
 

@@ -21,14 +21,13 @@ import re
 
 from flowgen.flow.flowlogic import FOLLOWS
 from flowgen.flow.model import Component, Flow, subtree_end
-from flowgen.graph.uncovered_asks import Span, ordered_step_spans
+from flowgen.graph.uncovered_asks import SENTENCE_BREAK, Span, last_of_chain, ordered_step_spans
 
 OTHERWISE = re.compile(
     r"\b(?:otherwise|(?<!\bor )else(?!\s*,?\s*if\b)|if not\b(?!\s+(?:already|yet)\b)"
     r"|in (?:all|any) other cases?|for (?:anyone|everyone|anything|all) else)\b",
     re.I,
 )
-SENTENCE_END = re.compile(r"[.!?](?:\s|$)|\n")
 BRANCHES = ("IF", "ELSEIF")
 # A branch that ends so needs no ELSE: "if it does, ... and stop there. Otherwise, ..."
 # runs the rest only when it did not (gold writes no ELSE there).
@@ -41,7 +40,7 @@ def add_else_branches(flow: Flow, requirement: str) -> tuple[Flow, list[str]]:
     added: list[str] = []
     for word in OTHERWISE.finditer(requirement):
         spans = ordered_step_spans(requirement, flow)
-        stop = SENTENCE_END.search(requirement, word.end())
+        stop = SENTENCE_BREAK.search(requirement, word.end())
         clause = (word.start(), stop.start() if stop else len(requirement))
         chain = _chain_before(flow, spans, word.start())
         if chain is None or chain[-1].definition == "ELSE" or _leaves(flow, chain):
@@ -64,12 +63,8 @@ def _chain_before(flow: Flow, spans: list[Span], at: int) -> list[Component] | N
     first = siblings.index(branch)
     while siblings[first].definition != "IF":
         first -= 1
-    chain = [siblings[first]]
-    for comp in siblings[first + 1 :]:
-        if "IF" not in FOLLOWS.get(comp.definition, ()):
-            break
-        chain.append(comp)
-    return chain
+    last = last_of_chain(flow, siblings[first])
+    return siblings[first : siblings.index(last) + 1]
 
 
 def _leaves(flow: Flow, chain: list[Component]) -> bool:

@@ -52,7 +52,7 @@ def add_group_look_ups(
     the spans of the look-ups added."""
     if looks_up_a_group(flow) or catalog.step(LOOK_UP) is None:
         return flow, []
-    if not any(c.name == "name" for c in catalog.columns(GROUP_TABLE)):
+    if catalog.column(GROUP_TABLE, "name") is None:
         return flow, []
     added: list[str] = []
     seen: set[str] = set()

@@ -26,8 +26,9 @@ from __future__ import annotations
 
 import re
 
+from flowgen.flow.flowlogic import FOLLOWS
 from flowgen.flow.model import Component, Flow, subtree_end
-from flowgen.graph.uncovered_asks import Span, ordered_step_spans
+from flowgen.graph.uncovered_asks import SENTENCE_BREAK, Span, ordered_step_spans
 
 # "at once" is not here: "cut off all of their access at once" means now, not in branches.
 PARALLEL_ASK = re.compile(
@@ -62,7 +63,6 @@ _SERIES = {
 BRANCH_END = re.compile(
     r"[.!?](?:\s|$)|\n|\b(?:once|after|when) (?:both|all|the two|these)\b", re.I
 )
-SENTENCE_START = re.compile(r"[.!?](?:\s|$)|\n")
 # A sentence that goes on after the branches rather than being one.
 SEQUENCE = re.compile(
     r"(?:once|after|afterwards|then|next|lastly|last|finally|when|whenever|if|at the end"
@@ -71,8 +71,6 @@ SEQUENCE = re.compile(
 )
 # The clause before the cue that names the PARALLEL: "do the following in parallel".
 CLAUSE_START = re.compile(r"[.;:,!?](?:\s|$)|\n|->|^")
-# Parts of a chain that cannot open a PATH (they follow an IF or a TRY in it).
-FOLLOWERS = {"ELSEIF", "ELSE", "CATCH"}
 
 Branch = tuple[str, int, int]  # (its words for the PATH, start, end) in the requirement
 
@@ -95,6 +93,9 @@ def add_parallel_paths(flow: Flow, requirement: str) -> tuple[Flow, list[str]]:
         branches = [(c.annotation or "", start, end) for c in steps]
     paths = [(words, steps) for (words, _, _), steps in zip(branches, groups, strict=True) if steps]
     if len(paths) < 2 or not _in_a_row(flow, [c for _, steps in paths for c in steps]):
+        return flow, []
+    # an ELSE, ELSEIF or CATCH follows its IF or TRY: it cannot open a PATH
+    if any(steps[0].definition in FOLLOWS for _, steps in paths):
         return flow, []
     words = _parallel_words(requirement, ask, spans)
     return _wrapped(flow, words, paths), [f"PARALLEL | {words}"]
@@ -141,7 +142,7 @@ def _listed_branches(requirement: str, ask: re.Match[str]) -> list[Branch]:
         start = len(requirement) - len(words)
         if not words or SEQUENCE.match(words):
             break
-        stop = SENTENCE_START.search(requirement, start)
+        stop = SENTENCE_BREAK.search(requirement, start)
         end = stop.start() if stop else len(requirement)
         branches.append((requirement[start:end], start, end))
         start = end + 1
@@ -149,14 +150,14 @@ def _listed_branches(requirement: str, ask: re.Match[str]) -> list[Branch]:
 
 
 def _sentences_between(requirement: str, start: int, end: int) -> int:
-    return len(SENTENCE_START.findall(requirement[start:end]))
+    return len(SENTENCE_BREAK.findall(requirement[start:end]))
 
 
 def _sentence(requirement: str, at: int) -> tuple[int, int]:
     """Start and end of the sentence holding position `at`."""
-    ends = [m.end() for m in SENTENCE_START.finditer(requirement, 0, at)]
+    ends = [m.end() for m in SENTENCE_BREAK.finditer(requirement, 0, at)]
     start = ends[-1] if ends else 0
-    stop = SENTENCE_START.search(requirement, at)
+    stop = SENTENCE_BREAK.search(requirement, at)
     return start, stop.start() if stop else len(requirement)
 
 
@@ -190,8 +191,6 @@ def _parallel_words(requirement: str, ask: re.Match[str], spans: list[Span]) -> 
 def _wrapped(flow: Flow, words: str, paths: list[tuple[str, list[Component]]]) -> Flow:
     """`flow` with a PARALLEL before the first path's steps, holding a PATH per path
     with its steps (and what they hold)."""
-    if any(steps[0].definition in FOLLOWERS for _, steps in paths):
-        return flow
     comps = list(flow.components)
     first, last = paths[0][1][0], paths[-1][1][-1]
     at = comps.index(first)

@@ -95,6 +95,8 @@ CLAUSE_END = re.compile(
 )
 
 AND = re.compile(r"[\s,]*(?:and\s*)?")
+# Where a sentence ends (a semicolon does not end one).
+SENTENCE_BREAK = re.compile(r"[.!?](?:\s|$)|\n")
 
 Span = tuple[int, int, Component | None]
 Place = tuple[int, int | None, bool]
@@ -217,7 +219,7 @@ def _place(flow: Flow, requirement: str, start: int, spans: list[Span]) -> Place
     if OTHERWISE.search(requirement[end:start]):
         branch = _enclosing_branch(flow, block)
         if branch is not None:
-            last = _last_of_chain(flow, branch)
+            last = last_of_chain(flow, branch)
             if last.definition == "ELSE":
                 return subtree_end(flow.components, last.order), last.order, False
             return subtree_end(flow.components, last.order), branch.block, True
@@ -244,7 +246,7 @@ def _enclosing_branch(flow: Flow, block: int | None) -> Component | None:
     return None
 
 
-def _last_of_chain(flow: Flow, branch: Component) -> Component:
+def last_of_chain(flow: Flow, branch: Component) -> Component:
     """The last of the IF / ELSEIF / ELSE siblings that continue `branch`."""
     siblings = flow.children(branch.block)
     last = branch

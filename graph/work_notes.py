@@ -31,7 +31,8 @@ ADDS_A_NOTE = re.compile(
 def name_work_notes(flow: Flow, catalog: CatalogView) -> tuple[Flow, list[str]]:
     """`flow` with each update whose span adds a work note renamed `add_work_note` (see
     above), and `"order: update_record -> add_work_note"` for each."""
-    if catalog.step(WORK_NOTE_STEP) is None:
+    step = catalog.step(WORK_NOTE_STEP)
+    if step is None:
         return flow, []
     renamed: list[str] = []
     comps = list(flow.components)
@@ -41,10 +42,8 @@ def name_work_notes(flow: Flow, catalog: CatalogView) -> tuple[Flow, list[str]]:
             and comp.scope == CORE_SCOPE
             and ADDS_A_NOTE.match((comp.annotation or "").strip())
         ):
-            step = catalog.step(WORK_NOTE_STEP)
-            scope = step.scope if step is not None else CORE_SCOPE
             comps[i] = comp.model_copy(
-                update={"definition": WORK_NOTE_STEP, "scope": scope, "inputs": []}
+                update={"definition": WORK_NOTE_STEP, "scope": step.scope, "inputs": []}
             )
             renamed.append(f"{comp.order}: update_record -> {WORK_NOTE_STEP}")
     return (flow.model_copy(update={"components": comps}), renamed) if renamed else (flow, [])
