@@ -39,10 +39,10 @@ from __future__ import annotations
 import itertools
 import re
 
-from flowgen.flow.catalog import CORE_SCOPE
+from flowgen.flow.catalog import CORE_SCOPE, CatalogView
 from flowgen.flow.model import Component, Flow
 from flowgen.graph.named_group import named_group
-from flowgen.graph.named_steps import LEADING_FILLERS
+from flowgen.graph.named_steps import LEADING_FILLERS, SAME_AS_STEMS, Span, StepCue
 
 # The span's opening verb → the core step it asks for.
 VERB_STEPS = {
@@ -88,6 +88,25 @@ ON_CALL = re.compile(r"\bon[- ]call\b", re.I)
 # "let <them> know" with no channel said ("let the caller know"): 5 hand-written gold
 # spans `send_email`, the others name their channel or vendor ("on Teams", "the account
 # team"), which graph/named_steps.py names first.
+# The flow log named as where a span writes ("record the user's roles in the flow log",
+# "writes an info message to the flow log", "log a warning so IAM can fix the record"):
+# 15 hand-written and 206 synthetic gold steps of train and dev, every one `log`; the
+# model had written updates and emails there (3 dev flows).
+FLOW_LOG = re.compile(
+    r"\b(?:to|in|into) the (?:flow )?log\b|\bflow log\b"
+    r"|\blogs? (?:it )?\((?:info|warn|warning|error)\)"
+    r"|^(?:(?:just|then|also|and)\s+)*(?:writes?|records?|logs?) (?:an? )?(?:info|warning|error)\b",
+    re.I,
+)
+# A span that opens by adding a note ("put a work note with the date", "add a note
+# 'Rejected in review'") updates the record: 16 hand-written and 283 synthetic gold steps
+# `update_record`, 38 the installation's Add Work Note (graph/work_notes.py), one a Slack
+# post ("post" is not among the verbs here), none a message.
+ADDS_A_NOTE = re.compile(
+    r"^(?:(?:just|then|also|and|please)\s+)*(?:puts?|adds?|writes?|leaves?)\s+"
+    r"(?:(?:a|an|the)\s+)?(?:work\s+)?(?:note|comment)s?\b",
+    re.I,
+)
 GETS_AN_EMAIL = re.compile(r"\b(?:gets?|receives?) an e-?mail\b", re.I)
 LET_KNOW = re.compile(r"^(?:(?:just|then|also|and)\s+)*let\s[^.;,]{1,40}?\bknow\b", re.I)
 _CHANNELS = re.compile(
@@ -140,6 +159,8 @@ def core_step_named(span: str) -> str | None:
         return "look_up_record"
     if GETS_AN_EMAIL.search(span) or (LET_KNOW.match(span.strip()) and not _CHANNELS.search(span)):
         return "send_email"
+    if FLOW_LOG.search(span.strip()):
+        return "log"
     step = VERB_STEPS.get(_opening_verb(words))
     if step == "log" and _LOG_TARGETS & set(words):
         return None
@@ -153,13 +174,16 @@ def core_step_named(span: str) -> str | None:
 
 
 def changes_a_record(span: str) -> bool:
-    """Whether the span opens with a verb that changes a record (`UPDATE_VERBS`)."""
-    return _opening_verb(_words(span)) in UPDATE_VERBS
+    """Whether the span opens with a verb that changes a record (`UPDATE_VERBS`) or adds
+    a note to it (`ADDS_A_NOTE`)."""
+    return _opening_verb(_words(span)) in UPDATE_VERBS or bool(ADDS_A_NOTE.match(span.strip()))
 
 
-def name_core_steps(flow: Flow) -> tuple[Flow, list[str]]:
+def name_core_steps(flow: Flow, catalog: CatalogView | None = None) -> tuple[Flow, list[str]]:
     """The flow with each replaceable core step whose span's verb or phrase names another
-    core step renamed to it (see above), and `"order: old -> new"` for each."""
+    core step renamed to it (see above), and `"order: old -> new"` for each. With
+    `catalog`, an installation's step whose span asks for a message and says nothing of
+    that step becomes the message too (`_spoke_step_message`)."""
     renamed: list[str] = []
     components: list[Component] = []
     for comp in flow.components:
@@ -168,11 +192,37 @@ def name_core_steps(flow: Flow) -> tuple[Flow, list[str]]:
             new = core_step_named(comp.annotation)
             if new is None and comp.definition in MESSAGES and changes_a_record(comp.annotation):
                 new = "update_record"  # `send_email | raise the incident to priority 1`
+        elif comp.scope == CORE_SCOPE and comp.definition == "create_task" and comp.annotation:
+            if changes_a_record(comp.annotation) and not NEW_TASK.match(comp.annotation.lower()):
+                new = "update_record"  # `create_task | sets the priority of the incident to 1`
+        elif catalog is not None and comp.category != "flowlogic" and comp.annotation:
+            new = _spoke_step_message(comp, catalog)
         if new is None or new == comp.definition:
             components.append(comp)
             continue
         renamed.append(f"{comp.order}: {comp.definition} -> {new}")
-        components.append(comp.model_copy(update={"definition": new, "inputs": []}))
+        update = {"definition": new, "inputs": [], "scope": CORE_SCOPE, "category": "action"}
+        components.append(comp.model_copy(update=update))
     if not renamed:
         return flow, []
     return flow.model_copy(update={"components": components}), renamed
+
+
+def _spoke_step_message(comp: Component, catalog: CatalogView) -> str | None:
+    """The core message an installation's step's span asks for where the span names
+    nothing of that step, neither its vendor nor a word of its object:
+    `post_message | email the CISO at ciso@initech.com` is an email, `send_chat_message |
+    sms to the on-call user's contact phone` a text, `send_whatsapp_message | logs how
+    many cases were found` the flow log. Of the hand-written gold steps whose span asks
+    for a message and whose step is another, every one names its step ("let the account
+    team know", "log it in Salesforce", "remind the SOC on Slack")."""
+    step = catalog.step(comp.definition)
+    if step is None or step.scope == CORE_SCOPE:
+        return None
+    message = core_step_named(comp.annotation or "")
+    if message not in MESSAGES:
+        return None
+    cue, read = StepCue.of(step.model_dump()), Span.of(comp.annotation or "")
+    if cue.vendor & read.raw or any(SAME_AS_STEMS.get(o, {o}) & read.stemmed for o in cue.objects):
+        return None
+    return message

@@ -81,12 +81,15 @@ def _tokens(text: str) -> list[str]:
 
 
 _KINDS = tuple(frozenset(_stem(w) for w in kind) for kind in VERB_KINDS)
-_SAME_AS = {_stem(k): frozenset(_stem(w) for w in v) for k, v in SAME_AS.items()}
+SAME_AS_STEMS = {_stem(k): frozenset(_stem(w) for w in v) for k, v in SAME_AS.items()}
 
 
 def _verb_kind(verb: str) -> frozenset[str]:
     verb = _stem(verb)
     return next((kind for kind in _KINDS if verb in kind), frozenset({verb}))
+
+
+_SEND, _POST = _verb_kind("send"), _verb_kind("post")
 
 
 @dataclass(frozen=True)
@@ -128,10 +131,11 @@ class StepCue:
 
     def score(self, span: Span) -> tuple[int, bool]:
         """(how well the span names this step, whether it names it at all)."""
-        verb = span.lead in self.verbs
-        found = [o for o in self.objects if _SAME_AS.get(o, frozenset({o})) & span.stemmed]
-        whole_object = bool(self.objects - CORE_OBJECTS) and len(found) == len(self.objects)
         vendor = bool(self.vendor) and self.vendor <= span.raw
+        # "send a Slack message" posts one: with the vendor named, sending is posting.
+        verb = span.lead in self.verbs or (vendor and self.verbs == _POST and span.lead in _SEND)
+        found = [o for o in self.objects if SAME_AS_STEMS.get(o, frozenset({o})) & span.stemmed]
+        whole_object = bool(self.objects - CORE_OBJECTS) and len(found) == len(self.objects)
         score = 2 * verb + len(found) + (len(self.vendor) if vendor else 0)
         if self.vendor and not vendor:
             return score, False

@@ -354,10 +354,11 @@ def _at(flow: Flow, order: int) -> Component:
 
 # "if that fails", "if Okta is unreachable": a failure of the step before, which a flow
 # catches (TRY/CATCH) rather than tests (IF). Of the train flows' 287 IF, ELSEIF and CATCH
-# annotations with these words, all 287 are CATCHes.
+# annotations with these words, all 287 are CATCHes; "if Salesforce cannot be reached"
+# (one dev CATCH) says the same of a system.
 FAILURE = re.compile(
     r"\b(fails?|failed|failing|failure|errors? out|unreachable|unsuccessful"
-    r"|does(?: not|n't) work|goes wrong)\b",
+    r"|does(?: not|n't) work|goes wrong|(?:cannot|can't|could ?n[o']t) be reached)\b",
     re.IGNORECASE,
 )
 CHAIN_PARTS = {"IF", "ELSEIF", "ELSE", "TRY", "CATCH"}
@@ -529,7 +530,7 @@ def repair_outline(
     ]
     if offered_steps is not None:
         repairs.append(("steps_named", partial(name_steps, offered=offered_steps)))
-        repairs.append(("core_steps_named", name_core_steps))
+        repairs.append(("core_steps_named", partial(name_core_steps, catalog=catalog)))
     repairs += [
         ("work_notes_named", partial(name_work_notes, catalog=catalog)),
         ("unwrapped_loops", partial(unwrap_loops_without_lists, catalog=catalog)),

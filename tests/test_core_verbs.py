@@ -6,9 +6,12 @@ from __future__ import annotations
 import pytest
 from flows import flow, gold_steps, step
 
+from flowgen.flow.catalog import load_catalog
 from flowgen.flow.model import Flow
 from flowgen.graph.core_verbs import (
+    ADDS_A_NOTE,
     APPROVAL,
+    FLOW_LOG,
     NEW_TASK,
     SMS,
     VERB_STEPS,
@@ -16,6 +19,7 @@ from flowgen.graph.core_verbs import (
     core_step_named,
     name_core_steps,
 )
+from flowgen.shipped import catalogs
 
 
 @pytest.mark.unit
@@ -57,6 +61,12 @@ from flowgen.graph.core_verbs import (
         ("let the caller know", "send_email"),
         ("let the service desk manager know on Teams", None),
         ("let #soc-ops know", None),
+        # the flow log named as where the span writes
+        ("writes an info message to the flow log with the article number", "log"),
+        ("record the user's roles in the flow log for audit", "log"),
+        ("log a warning so IAM can fix the record", "log"),
+        ("log it (info) w/ case no. + product name", "log"),
+        ("Log the comment in the work notes", None),
     ],
 )
 def test_a_span_opening_with_a_core_verb_names_its_step(span: str, step: str | None) -> None:
@@ -149,3 +159,77 @@ def test_no_gold_message_opens_with_a_verb_that_changes_a_record() -> None:
         if changes_a_record(comp.get("annotation") or ""):
             messages += comp["definition"] in ("send_email", "send_sms", "log")
     assert messages == 0
+
+
+@pytest.mark.unit
+def test_every_gold_span_that_names_the_flow_log_is_a_log() -> None:
+    logged = 0
+    for _, comp in gold_steps("handwritten", "synthetic"):
+        if comp.get("category") != "flowlogic" and FLOW_LOG.search(comp.get("annotation") or ""):
+            logged += 1
+            assert comp["definition"] == "log", comp
+    assert logged > 200
+
+
+@pytest.mark.unit
+def test_a_message_or_task_that_adds_a_note_or_sets_a_field_becomes_an_update() -> None:
+    """soc-dev-voices-07 and -01 with adapter v11: `send_email | put a work note with the
+    date it was last used`, `create_task | sets the priority of the incident to 1`. A task
+    span that opens by creating the task stays a task."""
+    answered = Flow.model_validate(
+        flow(
+            step(1, "send_email", annotation="put a work note with the date it was last used"),
+            step(2, "create_task", annotation="sets the priority of the incident to 1"),
+            step(3, "create_task", annotation="raise a task for the desk to wipe the device"),
+            step(4, "send_email", annotation="email the requester"),
+        )
+    )
+    renamed, changes = name_core_steps(answered)
+    assert changes == ["1: send_email -> update_record", "2: create_task -> update_record"]
+    assert [c.definition for c in renamed.components] == [
+        "update_record",
+        "update_record",
+        "create_task",
+        "send_email",
+    ]
+    assert ADDS_A_NOTE.match("add a note 'Rejected in review'")
+    assert not ADDS_A_NOTE.match("post a note in #soc-ops")
+
+
+@pytest.mark.unit
+def test_a_step_over_a_message_that_names_nothing_of_it_becomes_the_message() -> None:
+    """soc-dev-long-08 and itsm-dev-voices-05 with adapter v11: `post_message | email the
+    CISO`, `send_chat_message | sms to the on-call user's contact phone`. A span that names
+    the step's vendor or its object keeps the step."""
+    secops = load_catalog(catalogs()["initech-secops"])
+    answered = Flow.model_validate(
+        flow(
+            step(
+                1,
+                "post_message",
+                scope="sn_slack_ah_v2",
+                annotation="email the CISO at ciso@initech.com",
+            ),
+            step(2, "post_message", scope="sn_slack_ah_v2", annotation="remind the SOC on Slack"),
+            step(3, "post_message", scope="sn_slack_ah_v2", annotation="post the summary in #soc"),
+        )
+    )
+    renamed, changes = name_core_steps(answered, secops)
+    assert changes == ["1: post_message -> send_email"]
+    assert (renamed.components[0].definition, renamed.components[0].scope) == (
+        "send_email",
+        "global",
+    )
+    assert name_core_steps(answered) == (answered, [])  # without the catalog, as before
+    itsm = load_catalog(catalogs()["acme-itsm"])
+    chat = Flow.model_validate(
+        flow(
+            step(
+                1,
+                "send_chat_message",
+                scope=itsm.step("send_chat_message").scope,
+                annotation="sms to the on-call user's contact phone w/ group + shift start",
+            )
+        )
+    )
+    assert name_core_steps(chat, itsm)[1] == ["1: send_chat_message -> send_sms"]

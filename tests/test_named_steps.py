@@ -68,6 +68,8 @@ CUES = {inst: [StepCue.of(s) for s in steps] for inst, steps in STEPS.items()}
         ("initech-secops", "look_up_records", "look it up in CrowdStrike", "get_device_details"),
         ("initech-secops", "look_up_record", "the affected host in CrowdStrike", "contain_host"),
         ("globex-csm", "update_record", "notify the account team", "notify_account_team"),
+        # With the vendor named, sending a message posts it (soc-dev-voices-07).
+        ("initech-secops", "update_record", "send slack message in #iam-reviews", "post_message"),
     ],
 )
 def test_a_span_that_names_a_step_gets_it(

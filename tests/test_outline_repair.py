@@ -394,6 +394,16 @@ def test_an_if_on_other_words_or_with_nothing_to_try_is_left_alone() -> None:
         {2: "if the okta call fails"},
     )
     assert catch_failures(chain) == (chain, [])  # an IF/ELSE chain is a real test
+    unreachable = outline(
+        "record_create",
+        [
+            (None, "action", "create_record"),
+            (None, "flowlogic", "IF"),
+            (2, "action", "log"),
+        ],
+        {2: "if Salesforce cannot be reached"},
+    )
+    assert catch_failures(unreachable)[1] == ["if Salesforce cannot be reached"]
 
 
 def test_an_if_whose_words_state_no_condition_is_unwrapped(catalog: Catalog) -> None:
