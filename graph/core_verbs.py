@@ -182,8 +182,8 @@ def changes_a_record(span: str) -> bool:
 def name_core_steps(flow: Flow, catalog: CatalogView | None = None) -> tuple[Flow, list[str]]:
     """The flow with each replaceable core step whose span's verb or phrase names another
     core step renamed to it (see above), and `"order: old -> new"` for each. With
-    `catalog`, an installation's step whose span asks for a message and says nothing of
-    that step becomes the message too (`_spoke_step_message`)."""
+    `catalog`, an installation's step whose span asks for a core step and says nothing of
+    that step becomes the core step too (`_spoke_step_core`)."""
     renamed: list[str] = []
     components: list[Component] = []
     for comp in flow.components:
@@ -196,7 +196,7 @@ def name_core_steps(flow: Flow, catalog: CatalogView | None = None) -> tuple[Flo
             if changes_a_record(comp.annotation) and not NEW_TASK.match(comp.annotation.lower()):
                 new = "update_record"  # `create_task | sets the priority of the incident to 1`
         elif catalog is not None and comp.category != "flowlogic" and comp.annotation:
-            new = _spoke_step_message(comp, catalog)
+            new = _spoke_step_core(comp, catalog)
         if new is None or new == comp.definition:
             components.append(comp)
             continue
@@ -208,19 +208,20 @@ def name_core_steps(flow: Flow, catalog: CatalogView | None = None) -> tuple[Flo
     return flow.model_copy(update={"components": components}), renamed
 
 
-def _spoke_step_message(comp: Component, catalog: CatalogView) -> str | None:
-    """The core message an installation's step's span asks for where the span names
+def _spoke_step_core(comp: Component, catalog: CatalogView) -> str | None:
+    """The core step an installation's step's span asks for where the span names
     nothing of that step, neither its vendor nor a word of its object:
     `post_message | email the CISO at ciso@initech.com` is an email, `send_chat_message |
     sms to the on-call user's contact phone` a text, `send_whatsapp_message | logs how
-    many cases were found` the flow log. Of the hand-written gold steps whose span asks
-    for a message and whose step is another, every one names its step ("let the account
+    many cases were found` the flow log, `look_up_email | looks up the AV Support group` a
+    look-up of the group. Of the hand-written and synthetic gold steps whose span asks for
+    a core step and whose step is another, every one names its step ("let the account
     team know", "log it in Salesforce", "remind the SOC on Slack")."""
     step = catalog.step(comp.definition)
     if step is None or step.scope == CORE_SCOPE:
         return None
     message = core_step_named(comp.annotation or "")
-    if message not in MESSAGES:
+    if message is None:
         return None
     cue, read = StepCue.of(step.model_dump()), Span.of(comp.annotation or "")
     if cue.vendor & read.raw or any(SAME_AS_STEMS.get(o, {o}) & read.stemmed for o in cue.objects):

@@ -177,8 +177,18 @@ def named_step(span: str, chosen: str, offered: Iterable[StepCue]) -> str | None
     return hits[0][1]
 
 
+def _renamable(comp: Component, offered: Mapping[str, Mapping[str, Any]]) -> bool:
+    """A core step, or an offered step of an installation whose span names nothing of it
+    (`send_whatsapp_message | move the Salesforce opportunity to 'At risk'`)."""
+    if comp.scope == CORE_SCOPE:
+        return True
+    own = offered.get(comp.definition)
+    return own is not None and StepCue.of(own).score(Span.of(comp.annotation or ""))[0] == 0
+
+
 def name_steps(flow: Flow, offered: Sequence[Mapping[str, Any]]) -> tuple[Flow, list[str]]:
-    """The flow with each core step whose span names an offered step renamed to it, and
+    """The flow with each core step whose span names an offered step renamed to it (and
+    each installation's step whose span names nothing of it, `_renamable`), and
     `"order: old -> new"` for each renamed step."""
     cues = [StepCue.of(s) for s in offered]
     steps = {str(s["name"]): s for s in offered}
@@ -186,7 +196,7 @@ def name_steps(flow: Flow, offered: Sequence[Mapping[str, Any]]) -> tuple[Flow, 
     components: list[Component] = []
     for comp in flow.components:
         new = None
-        if comp.category != "flowlogic" and comp.scope == CORE_SCOPE and comp.annotation:
+        if comp.category != "flowlogic" and comp.annotation and _renamable(comp, steps):
             new = named_step(comp.annotation, comp.definition, cues)
         if new is None:
             components.append(comp)

@@ -48,8 +48,10 @@ from flowgen.graph.branch_words import settle_branch_words
 from flowgen.graph.core_verbs import name_core_steps
 from flowgen.graph.else_branches import add_else_branches
 from flowgen.graph.group_look_ups import add_group_look_ups
+from flowgen.graph.id_look_ups import add_id_look_ups
 from flowgen.graph.named_steps import name_steps
 from flowgen.graph.parallel_paths import add_parallel_paths
+from flowgen.graph.timed_waits import name_timed_waits
 from flowgen.graph.trigger_span import restore_trigger_span
 from flowgen.graph.uncovered_asks import add_uncovered_asks
 from flowgen.graph.uncovered_branches import add_uncovered_branches
@@ -533,6 +535,7 @@ def repair_outline(
         repairs.append(("core_steps_named", partial(name_core_steps, catalog=catalog)))
     repairs += [
         ("work_notes_named", partial(name_work_notes, catalog=catalog)),
+        ("timed_waits_named", name_timed_waits),
         ("unwrapped_loops", partial(unwrap_loops_without_lists, catalog=catalog)),
         ("loops_added_over", partial(loop_record_steps_over_lists, catalog=catalog)),
     ]
@@ -569,6 +572,9 @@ def repair_outline(
         repairs.append(
             ("parallel_paths_added", partial(add_parallel_paths, requirement=requirement))
         )
+    # Last: a look-up added on its step's words would otherwise read to the span-ordered
+    # repairs above as that step written twice.
+    repairs.append(("id_look_ups_added", partial(add_id_look_ups, catalog=catalog)))
     for key, repair in repairs:
         flow, changed = repair(flow)
         if changed:

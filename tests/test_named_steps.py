@@ -179,3 +179,32 @@ def test_the_hand_written_flows_are_left_nearly_alone() -> None:
         renamed += bool(changes)
     assert flows > 200
     assert renamed <= 0.03 * flows
+
+
+@pytest.mark.unit
+def test_an_installation_step_whose_span_names_nothing_of_it_takes_the_step_it_names() -> None:
+    """csm-dev-long-06 with adapter v11: `send_whatsapp_message | move the Salesforce
+    opportunity to 'At risk'`. A span that names its own step at all keeps it."""
+    whatsapp = {"category": "action", "definition": "send_whatsapp_message", "scope": ""}
+    whatsapp["scope"] = next(
+        s["scope"] for s in STEPS["globex-csm"] if s["name"] == "send_whatsapp_message"
+    )
+    flow = Flow.model_validate(
+        {
+            "trigger": {"type": "daily", "inputs": []},
+            "components": [
+                {
+                    "order": 1,
+                    **whatsapp,
+                    "annotation": "move the Salesforce opportunity to 'At risk'",
+                },
+                {"order": 2, **whatsapp, "annotation": "send them a WhatsApp apology"},
+            ],
+        }
+    )
+    renamed, changes = name_steps(flow, STEPS["globex-csm"])
+    assert changes == ["1: send_whatsapp_message -> update_opportunity"]
+    assert [c.definition for c in renamed.components] == [
+        "update_opportunity",
+        "send_whatsapp_message",
+    ]

@@ -1,0 +1,84 @@
+"""The look-up a step's id can only come from, where the outline has none.
+
+CrowdStrike's Contain Host and Lift Containment take a `device_id`, which only the same
+spoke's Get Device Details gives (its output `device_id`, from a host name): in every
+hand-written train and dev flow with one of them, Get Device Details comes first (16 of
+16). The small model writes "contain the host" and leaves the look-up out (6 dev
+flows), so the containment has no id to act on: the inputs call fills `device_id` with a
+host name or an IP. Where a step of an installation's spoke requires an input named
+`*_id` that exactly one other step of the same spoke gives as an output, that step is a
+look-up (its name opens with get, look_up, lookup, find or search), and no step before
+it in the outline is that look-up, the look-up goes right before it, in its block, on the
+words of its span that name the host ("its host", as gold annotates it), else on its
+span. It runs after the other outline repairs, which order steps by their spans. Ids
+that a step creates (a Slack channel's, a Teams team's) are not looked up: a channel the
+words name ("post in #soc-ops") exists already.
+"""
+
+from __future__ import annotations
+
+import re
+
+from flowgen.flow.catalog import CORE_SCOPE, CatalogView, StepDef
+from flowgen.flow.model import Component, Flow
+
+LOOK_UP_VERBS = ("get_", "look_up_", "lookup_", "find_", "search_")
+# The thing looked up, where the step's words name it ("on its host", "the affected host").
+_THING = re.compile(
+    r"\b(?:(?:its|their|the)\s+)?(?:affected\s+)?(?:host|device|laptop|machine|endpoint)\b",
+    re.IGNORECASE,
+)
+
+
+def id_look_up(step: StepDef, catalog: CatalogView) -> StepDef | None:
+    """The one look-up of `step`'s spoke that gives an id `step` requires, or None."""
+    if step.scope == CORE_SCOPE:
+        return None
+    for param in step.inputs:
+        if not (param.required and param.name.endswith("_id")):
+            continue
+        givers = [
+            other
+            for other in catalog.steps
+            if other.scope == step.scope
+            and other.name != step.name
+            and any(out.name == param.name for out in other.outputs or [])
+        ]
+        if len(givers) == 1 and givers[0].name.startswith(LOOK_UP_VERBS):
+            return givers[0]
+    return None
+
+
+def add_id_look_ups(flow: Flow, catalog: CatalogView) -> tuple[Flow, list[str]]:
+    """`flow` with the look-up each spoke step's id needs (see above) before it, and
+    `"order: look_up for step"` for each look-up added."""
+    added: list[str] = []
+    at = 0
+    while at < len(flow.components):
+        comp = flow.components[at]
+        step = catalog.step(comp.definition) if comp.category != "flowlogic" else None
+        look_up = id_look_up(step, catalog) if step is not None else None
+        if look_up is not None and not any(
+            c.definition == look_up.name for c in flow.components[:at]
+        ):
+            added.append(f"{comp.order}: {look_up.name} for {comp.definition}")
+            found = Component(
+                order=-1,
+                block=comp.block,
+                category=look_up.category or "action",
+                definition=look_up.name,
+                scope=look_up.scope,
+                annotation=_thing(comp.annotation),
+            )
+            comps = list(flow.components)
+            comps.insert(at, found)
+            flow = flow.with_components(comps)
+            at += 1
+        at += 1
+    return flow, added
+
+
+def _thing(span: str | None) -> str | None:
+    """The words of `span` that name what is looked up, else the span."""
+    found = _THING.search(span or "")
+    return found.group(0) if found else span
