@@ -173,6 +173,13 @@ def core_step_named(span: str) -> str | None:
     return None
 
 
+def _one_group(span: str) -> bool:
+    """Whether the span names one group by its name, and not who is on call in it: of the
+    hand-written gold steps whose span names a group, 33 look it up with `look_up_record`
+    and none with `look_up_records`."""
+    return bool(named_group(span)) and not ON_CALL.search(span)
+
+
 def changes_a_record(span: str) -> bool:
     """Whether the span opens with a verb that changes a record (`UPDATE_VERBS`) or adds
     a note to it (`ADDS_A_NOTE`)."""
@@ -190,6 +197,8 @@ def name_core_steps(flow: Flow, catalog: CatalogView | None = None) -> tuple[Flo
         new = None
         if comp.scope == CORE_SCOPE and comp.definition in REPLACEABLE and comp.annotation:
             new = core_step_named(comp.annotation)
+            if new is None and comp.definition == "look_up_records" and _one_group(comp.annotation):
+                new = "look_up_record"  # `look_up_records | the Desktop Support group`
             if new is None and comp.definition in MESSAGES and changes_a_record(comp.annotation):
                 new = "update_record"  # `send_email | raise the incident to priority 1`
         elif comp.scope == CORE_SCOPE and comp.definition == "create_task" and comp.annotation:

@@ -233,3 +233,18 @@ def test_a_step_over_a_message_that_names_nothing_of_it_becomes_the_message() ->
         )
     )
     assert name_core_steps(chat, itsm)[1] == ["1: send_chat_message -> send_sms"]
+
+
+@pytest.mark.unit
+def test_a_look_up_of_many_over_one_named_group_looks_up_one() -> None:
+    """soc-dev-voices-18 with adapter v11: `look_up_records | the Desktop Support group`.
+    Who is on call in a group is another step's question."""
+    answered = Flow.model_validate(
+        flow(
+            step(1, "look_up_records", annotation="the Desktop Support group"),
+            step(2, "look_up_records", annotation="who is on call in the Network group"),
+            step(3, "look_up_records", annotation="the open incidents of the caller"),
+        )
+    )
+    renamed, changes = name_core_steps(answered)
+    assert changes == ["1: look_up_records -> look_up_record"]
