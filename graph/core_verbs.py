@@ -68,10 +68,11 @@ SMS = re.compile(r"\b(?:sms|text messages?)\b")
 NEW_TASK = re.compile(r"^(?:creates?|opens?|raises?) (?:a|an|one) task\b")
 # Verbs that change a record ("raise the incident to priority 1", "set them as the
 # caller"): no gold step of train or dev, hand-written or synthetic, whose span opens with
-# one is a message (update_record 1,903, create_record 40, update_multiple_records 15).
+# one is a message (update_record 1,903, create_record 40, update_multiple_records 15;
+# "store" and "save", 6 hand-written spans, all update_record).
 UPDATE_VERBS = frozenset(
     "set raise move mark close assign reassign change bump update flag cancel resolve "
-    "reopen".split()
+    "reopen store save".split()
 )
 MESSAGES = frozenset({"send_email", "send_sms", "log"})
 # A span that opens by looking up a group by name ("looks up the AV Support group", "find
@@ -83,6 +84,17 @@ GROUP_LOOK_UP = re.compile(
     re.I,
 )
 ON_CALL = re.compile(r"\bon[- ]call\b", re.I)
+# Who is on call, looked up ("look up who is on call for the assignment group", "find
+# who is on call right now for the Network group"): on an installation with the on-call
+# schedule's step, 5 of 5 hand-written gold spans so worded are that step; the model
+# wrote `look_up_record` (itsm-dev-long-01).
+ON_CALL_LOOK_UP = re.compile(
+    r"\bwho(?:ever)?\s+is\s+on[- ]call\b"
+    r"|^(?:(?:then|and|also|first|just)\s+)*(?:look(?:s|ed)? up|finds?|gets?)\s+the\s+"
+    r"(?:current\s+)?on[- ]call\b",
+    re.I,
+)
+ON_CALL_STEP = "get_current_on_call"
 # An email named by what the person gets ("the requester gets an email with the incident
 # number", "their manager should get an email"): 5 of 5 hand-written gold spans; or by
 # "let <them> know" with no channel said ("let the caller know"): 5 hand-written gold
@@ -201,6 +213,9 @@ def name_core_steps(flow: Flow, catalog: CatalogView | None = None) -> tuple[Flo
                 new = "look_up_record"  # `look_up_records | the Desktop Support group`
             if new is None and comp.definition in MESSAGES and changes_a_record(comp.annotation):
                 new = "update_record"  # `send_email | raise the incident to priority 1`
+            if catalog is not None and ON_CALL_LOOK_UP.search(comp.annotation):
+                on_call = catalog.step(ON_CALL_STEP)
+                new = ON_CALL_STEP if on_call is not None else new
         elif comp.scope == CORE_SCOPE and comp.definition == "create_task" and comp.annotation:
             if changes_a_record(comp.annotation) and not NEW_TASK.match(comp.annotation.lower()):
                 new = "update_record"  # `create_task | sets the priority of the incident to 1`
@@ -210,7 +225,9 @@ def name_core_steps(flow: Flow, catalog: CatalogView | None = None) -> tuple[Flo
             components.append(comp)
             continue
         renamed.append(f"{comp.order}: {comp.definition} -> {new}")
-        update = {"definition": new, "inputs": [], "scope": CORE_SCOPE, "category": "action"}
+        step = catalog.step(new) if catalog is not None else None
+        scope = step.scope if step is not None else CORE_SCOPE
+        update = {"definition": new, "inputs": [], "scope": scope, "category": "action"}
         components.append(comp.model_copy(update=update))
     if not renamed:
         return flow, []

@@ -67,6 +67,11 @@ CORE_OBJECTS = frozenset({"email", "record", "task", "notification", "note", "wo
 # Vendors the catalogs name in a description rather than in the label's brackets.
 DESCRIBED_VENDORS = ("Slack", "Microsoft Teams", "Jira", "Outlook")
 _LABEL_VENDOR = re.compile(r"\(([^)]+)\)")
+# A channel written "#iam-reviews" is Slack's way of naming one, so such a span names
+# Slack: every train and dev gold step whose span opens with "post" and holds one is
+# Slack's Post Message (28 hand-written, 141 synthetic).
+_HASH_CHANNEL = re.compile(r"(?<![\w&])#[a-z0-9][\w-]*", re.IGNORECASE)
+_SLACK = frozenset({"slack"})
 
 
 def _stem(word: str) -> str:
@@ -103,7 +108,8 @@ class Span:
     @classmethod
     def of(cls, text: str) -> Span:
         tokens = _tokens(text)
-        return cls(frozenset(tokens), frozenset(_stem(w) for w in tokens), _lead(tokens))
+        said = frozenset(tokens) | (_SLACK if _HASH_CHANNEL.search(text) else frozenset())
+        return cls(said, frozenset(_stem(w) for w in said), _lead(tokens))
 
 
 @dataclass(frozen=True)

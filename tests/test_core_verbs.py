@@ -248,3 +248,32 @@ def test_a_look_up_of_many_over_one_named_group_looks_up_one() -> None:
     )
     renamed, changes = name_core_steps(answered)
     assert changes == ["1: look_up_records -> look_up_record"]
+    assert [c.definition for c in renamed.components] == [
+        "look_up_record",
+        "look_up_records",
+        "look_up_records",
+    ]
+
+
+@pytest.mark.unit
+def test_who_is_on_call_looked_up_is_the_on_call_step_where_the_installation_has_it() -> None:
+    """itsm-dev-long-01 with adapter v11: `look_up_record | look up who is on call for the
+    assignment group`. Without the catalog, or on an installation without the step, the
+    look-up stays."""
+    answered = Flow.model_validate(
+        flow(
+            step(1, "look_up_record", annotation="look up who is on call for the assignment group"),
+            step(2, "send_email", annotation="store the Salesforce case ID on the case"),
+        )
+    )
+    itsm = load_catalog(catalogs()["acme-itsm"])
+    renamed, changes = name_core_steps(answered, itsm)
+    assert changes == [
+        "1: look_up_record -> get_current_on_call",
+        "2: send_email -> update_record",
+    ]
+    on_call = itsm.step("get_current_on_call")
+    assert on_call is not None and renamed.components[0].scope == on_call.scope
+    csm = load_catalog(catalogs()["globex-csm"])
+    assert csm.step("get_current_on_call") is None
+    assert name_core_steps(answered, csm)[1] == ["2: send_email -> update_record"]

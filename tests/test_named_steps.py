@@ -70,6 +70,8 @@ CUES = {inst: [StepCue.of(s) for s in steps] for inst, steps in STEPS.items()}
         ("globex-csm", "update_record", "notify the account team", "notify_account_team"),
         # With the vendor named, sending a message posts it (soc-dev-voices-07).
         ("initech-secops", "update_record", "send slack message in #iam-reviews", "post_message"),
+        # A channel written "#name" is a Slack channel (soc-dev-long-04).
+        ("initech-secops", "send_email", "post in #access-reviews", "post_message"),
     ],
 )
 def test_a_span_that_names_a_step_gets_it(
