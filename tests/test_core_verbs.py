@@ -9,10 +9,10 @@ from flows import flow, gold_steps, step
 from flowgen.flow.catalog import load_catalog
 from flowgen.flow.model import Flow
 from flowgen.graph.core_verbs import (
-    ADDS_A_NOTE,
     APPROVAL,
     FLOW_LOG,
     NEW_TASK,
+    OPENS_WITH_A_NOTE,
     SMS,
     VERB_STEPS,
     changes_a_record,
@@ -192,8 +192,8 @@ def test_a_message_or_task_that_adds_a_note_or_sets_a_field_becomes_an_update() 
         "create_task",
         "send_email",
     ]
-    assert ADDS_A_NOTE.match("add a note 'Rejected in review'")
-    assert not ADDS_A_NOTE.match("post a note in #soc-ops")
+    assert OPENS_WITH_A_NOTE.match("add a note 'Rejected in review'")
+    assert not OPENS_WITH_A_NOTE.match("post a note in #soc-ops")
 
 
 @pytest.mark.unit
