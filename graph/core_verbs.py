@@ -49,7 +49,7 @@ import re
 from flowgen.flow.catalog import CORE_SCOPE, CatalogView
 from flowgen.flow.model import Component, Flow
 from flowgen.graph.named_group import named_group
-from flowgen.graph.named_steps import LEADING_FILLERS, SAME_AS_STEMS, Span, StepCue
+from flowgen.graph.named_steps import LEADING_FILLERS, Span, StepCue
 
 # The span's opening verb → the core step it asks for.
 VERB_STEPS = {
@@ -223,8 +223,7 @@ def name_core_steps(flow: Flow, catalog: CatalogView | None = None) -> tuple[Flo
             if new is None and comp.definition in MESSAGES and changes_a_record(comp.annotation):
                 new = "update_record"  # `send_email | raise the incident to priority 1`
             if catalog is not None and ON_CALL_LOOK_UP.search(comp.annotation):
-                on_call = catalog.step(ON_CALL_STEP)
-                new = ON_CALL_STEP if on_call is not None else new
+                new = ON_CALL_STEP if catalog.step(ON_CALL_STEP) is not None else new
         elif comp.scope == CORE_SCOPE and comp.definition == "create_task" and comp.annotation:
             if changes_a_record(comp.annotation) and not NEW_TASK.match(comp.annotation.lower()):
                 new = "update_record"  # `create_task | sets the priority of the incident to 1`
@@ -256,11 +255,6 @@ def _spoke_step_core(comp: Component, catalog: CatalogView) -> str | None:
     if step is None or step.scope == CORE_SCOPE:
         return None
     core = core_step_named(comp.annotation or "")
-    if core is None:
-        return None
-    # The verb is no evidence here: "sms" and "email" are of the same kind as every
-    # messaging step's own verb (graph/named_steps.py's VERB_KINDS).
-    cue, read = StepCue.of(step.model_dump()), Span.of(comp.annotation or "")
-    if cue.vendor & read.raw or any(SAME_AS_STEMS.get(o, {o}) & read.stemmed for o in cue.objects):
+    if core is None or StepCue.of(step.model_dump()).mentions(Span.of(comp.annotation or "")):
         return None
     return core

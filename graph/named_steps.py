@@ -86,7 +86,7 @@ def _tokens(text: str) -> list[str]:
 
 
 _KINDS = tuple(frozenset(_stem(w) for w in kind) for kind in VERB_KINDS)
-SAME_AS_STEMS = {_stem(k): frozenset(_stem(w) for w in v) for k, v in SAME_AS.items()}
+_SAME_AS = {_stem(k): frozenset(_stem(w) for w in v) for k, v in SAME_AS.items()}
 
 
 def _verb_kind(verb: str) -> frozenset[str]:
@@ -135,12 +135,19 @@ class StepCue:
             vendor=vendor,
         )
 
+    def mentions(self, span: Span) -> bool:
+        """Whether the span says a word of this step's vendor or of its object (its verb
+        aside: "sms" or "email" is of the same kind as every messaging step's verb)."""
+        return bool(self.vendor & span.raw) or any(
+            _SAME_AS.get(o, frozenset({o})) & span.stemmed for o in self.objects
+        )
+
     def score(self, span: Span) -> tuple[int, bool]:
         """(how well the span names this step, whether it names it at all)."""
         vendor = bool(self.vendor) and self.vendor <= span.raw
         # "send a Slack message" posts one: with the vendor named, sending is posting.
         verb = span.lead in self.verbs or (vendor and self.verbs == _POST and span.lead in _SEND)
-        found = [o for o in self.objects if SAME_AS_STEMS.get(o, frozenset({o})) & span.stemmed]
+        found = [o for o in self.objects if _SAME_AS.get(o, frozenset({o})) & span.stemmed]
         whole_object = bool(self.objects - CORE_OBJECTS) and len(found) == len(self.objects)
         score = 2 * verb + len(found) + (len(self.vendor) if vendor else 0)
         if self.vendor and not vendor:
