@@ -85,6 +85,7 @@ from flowgen.graph.outline_repair import (
 )
 from flowgen.graph.ranked_choice import set_ranked_choices
 from flowgen.graph.reference_pills import settle_reference_pills
+from flowgen.graph.relative_dates import add_relative_date
 from flowgen.graph.repeated_terms import drop_repeated_terms
 from flowgen.graph.retrieval import (
     LOOK_UPS,
@@ -146,6 +147,10 @@ VALUE_RULES: dict[str, list[tuple[str, QueryRule]]] = {
     "create_record": [("ranked_choice", set_ranked_choices)],
     "update_multiple_records": [("close_verb", add_closed_state)],
 }
+# Steps that update or delete every record their conditions match: "close every
+# security incident not updated in 14 days" dates its records as a look-up does.
+BULK_STEPS = frozenset({"update_multiple_records", "delete_multiple_records"})
+BULK_RULES: list[tuple[str, QueryRule]] = [("relative_dates", add_relative_date)]
 # Errors whose fix is a different outline rather than different inputs.
 OUTLINE_CODES = {"unknown_trigger", "unknown_step", "wrong_category", "wrong_scope"}
 
@@ -571,6 +576,7 @@ def _condition_rules(
                 ),
             ),
             ("open_records", add_open_active),
+            ("relative_dates", add_relative_date),
         ]
     return [*rules, ("ranked_choice", set_ranked_choices)]
 
@@ -625,6 +631,10 @@ def _ground_step_inputs(
         rules = _condition_rules(pills, columns_of, look_up=True)
         inputs = _ground_condition(
             inputs, "conditions", params, annotation, catalog, columns_of, rules, out
+        )
+    if definition in BULK_STEPS:
+        inputs = _ground_condition(
+            inputs, "conditions", params, annotation, catalog, columns_of, BULK_RULES, out
         )
     if definition in VALUE_RULES:
         inputs = _ground_condition(

@@ -46,7 +46,7 @@ from flowgen.flow.pills import parse_pill
 from flowgen.flow.validator import pill_roots
 from flowgen.graph.branch_words import settle_branch_words
 from flowgen.graph.core_verbs import name_core_steps
-from flowgen.graph.else_branches import add_else_branches
+from flowgen.graph.else_branches import add_else_branches, unwrap_copied_elses
 from flowgen.graph.group_look_ups import add_group_look_ups
 from flowgen.graph.id_look_ups import add_id_look_ups
 from flowgen.graph.named_steps import name_steps
@@ -502,8 +502,9 @@ def repair_outline(
     requirement: str | None = None,
 ) -> tuple[Flow, dict[str, list[str]]]:
     """Every repair of a parsed outline, in order, and what each changed (by its trace
-    key). With `offered_steps`, core steps whose span names one of them are renamed
-    (graph/named_steps.py), then those whose span's verb names another core step
+    key). First an ELSE on its own IF's words goes, its steps after the chain
+    (graph/else_branches.py). With `offered_steps`, core steps whose span names one of
+    them are renamed (graph/named_steps.py), then those whose span's verb names another core step
     (graph/core_verbs.py), and an update that adds a work note becomes the installation's
     Add Work Note step (graph/work_notes.py), before the loop repairs: a renamed step has
     other outputs (look_up_slack_user's one user id where look_up_records had a list to
@@ -523,6 +524,7 @@ def repair_outline(
     words ask to run at once go in a PARALLEL, a PATH each (graph/parallel_paths.py)."""
     changes: dict[str, list[str]] = {}
     repairs: list[tuple[str, Callable[[Flow], tuple[Flow, list[str]]]]] = [
+        ("copied_elses_unwrapped", unwrap_copied_elses),
         ("repeats_dropped", drop_repeated_steps),
         ("repeated_leaves_dropped", drop_repeated_leaves),
         ("lone_paths_unwrapped", unwrap_lone_paths),
