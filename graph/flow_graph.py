@@ -84,6 +84,7 @@ from flowgen.graph.outline_repair import (
     without_repeated_block,
 )
 from flowgen.graph.ranked_choice import set_ranked_choices
+from flowgen.graph.re_reads import by_number, re_read_table, re_read_test
 from flowgen.graph.reference_pills import settle_reference_pills
 from flowgen.graph.relative_dates import add_relative_date
 from flowgen.graph.repeated_terms import drop_repeated_terms
@@ -749,6 +750,8 @@ def inputs_node(state: FlowState, runtime: Runtime[RunContext]) -> dict[str, Any
             )
             if given is None:
                 given, why = approval_outcome(flow, order, retriever.catalog), "approval outcome"
+            if given is None:
+                given, why = re_read_test(flow, order, retriever.catalog), "record read again"
         if given is not None:
             # Inputs known without the model (a schedule's words; a loop with one list
             # in scope; an approval's outcome): no model call. The turn stays in the
@@ -836,6 +839,20 @@ def inputs_node(state: FlowState, runtime: Runtime[RunContext]) -> dict[str, Any
                         out,
                     )
                     grounded += changed
+                if step is not None and re_read_table(flow, order, offered.pills):
+                    inputs, numbered = ground_step_query(
+                        inputs,
+                        "conditions",
+                        offered.params,
+                        annotation or "",
+                        retriever.catalog,
+                        retriever.tools.columns,
+                        lambda query, table, _label, _words, columns: by_number(
+                            query, table, columns
+                        ),
+                    )
+                    if numbered:
+                        out["record_read_again"] = numbered
                 if grounded:
                     out["choices_grounded"] = grounded
             if order == 0:

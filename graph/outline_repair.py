@@ -51,6 +51,7 @@ from flowgen.graph.group_look_ups import add_group_look_ups
 from flowgen.graph.id_look_ups import add_id_look_ups
 from flowgen.graph.named_steps import name_steps
 from flowgen.graph.parallel_paths import add_parallel_paths
+from flowgen.graph.re_reads import add_re_reads
 from flowgen.graph.timed_waits import name_timed_waits
 from flowgen.graph.trigger_span import restore_trigger_span
 from flowgen.graph.uncovered_asks import add_uncovered_asks
@@ -576,6 +577,7 @@ def repair_outline(
         )
     # Last: a look-up added on its step's words would otherwise read to the span-ordered
     # repairs above as that step written twice.
+    repairs.append(("re_reads_added", add_re_reads))
     repairs.append(("id_look_ups_added", partial(add_id_look_ups, catalog=catalog)))
     for key, repair in repairs:
         flow, changed = repair(flow)

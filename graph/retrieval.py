@@ -27,6 +27,7 @@ from flowgen.flow.model import Flow
 from flowgen.flow.validator import PillRoot, pill_roots
 from flowgen.graph.named_record import named_record, named_trigger_record
 from flowgen.graph.named_table import kind_labels, named_table
+from flowgen.graph.re_reads import re_read_table
 from flowgen.graph.trigger_cues import named_trigger
 from flowgen.tools.catalog_tools import Tools
 
@@ -282,6 +283,16 @@ class InputsRetriever:
                 named = named_table(annotation, tables, min_words, kinds)
         if record is not None:
             named = record[0]
+        # A record read again after a wait is the trigger's (graph/re_reads.py): that
+        # table only, its columns shown first.
+        again = re_read_table(flow, order, pills) if item is not None else None
+        if again is not None:
+            named = again
+            if again not in [t["name"] for t in tables]:
+                tables.append({"name": again, "label": self._label(again)})
+            if shown and again not in shown:
+                first = self._shown_columns(again, annotation, COLUMN_K[0])
+                shown = {again: first, **dict(list(shown.items())[: COLUMN_TABLES - 1])}
         chosen = [t for t in tables if t["name"] == named] if named else tables
         variants = self._variants(params, chosen, pills, order)
         if record is not None:

@@ -10,6 +10,7 @@ from flowgen.flow.catalog import load_catalog
 from flowgen.flow.model import Flow
 from flowgen.graph.core_verbs import (
     APPROVAL,
+    CATALOG_TASK,
     FLOW_LOG,
     NEW_TASK,
     OPENS_WITH_A_NOTE,
@@ -277,3 +278,35 @@ def test_who_is_on_call_looked_up_is_the_on_call_step_where_the_installation_has
     csm = load_catalog(catalogs()["globex-csm"])
     assert csm.step("get_current_on_call") is None
     assert name_core_steps(answered, csm)[1] == ["2: send_email -> update_record"]
+
+
+@pytest.mark.unit
+def test_a_task_the_words_call_a_catalog_task_is_the_installations_catalog_task() -> None:
+    """csm-dev-voices-18 with adapter v11: `create_task | creates a catalog task assigned
+    to that group`. A task said otherwise stays; so does one on an installation without
+    the step."""
+    answered = Flow.model_validate(
+        flow(
+            step(1, "create_task", annotation="creates a catalog task assigned to that group"),
+            step(2, "create_task", annotation="create a task for the asset team"),
+        )
+    )
+    csm = load_catalog(catalogs()["globex-csm"])
+    renamed, changes = name_core_steps(answered, csm)
+    assert changes == ["1: create_task -> create_catalog_task"]
+    assert [c.definition for c in renamed.components] == ["create_catalog_task", "create_task"]
+    assert name_core_steps(answered)[1] == []
+
+
+@pytest.mark.unit
+def test_every_gold_step_that_creates_a_catalog_task_so_worded_is_the_catalog_task() -> None:
+    """44 hand-written and synthetic train and dev steps whose span says "catalog task"
+    and that create one; none is Create Task."""
+    created = [
+        comp["definition"]
+        for _, comp in gold_steps("handwritten", "synthetic")
+        if CATALOG_TASK.search(comp.get("annotation") or "")
+        and comp["definition"] in ("create_task", "create_catalog_task")
+    ]
+    assert len(created) >= 40
+    assert set(created) == {"create_catalog_task"}
