@@ -251,8 +251,12 @@ def name_core_steps(flow: Flow, catalog: CatalogView | None = None) -> tuple[Flo
 
 
 def _spoke_step_core(comp: Component, catalog: CatalogView) -> str | None:
-    """The core step an installation's step's span asks for where the span names
-    nothing of that step, neither its vendor nor a word of its object:
+    """The core step the span of a step other than the record steps and messages asks
+    for where it names nothing of that step, neither its vendor nor a word of its object
+    (an installation's step, or since the forty-second session a platform one such as
+    Get User Roles or Ask For Approval: `get_user_roles | get approval from the system
+    owner` is an approval, `ask_for_approval | email the reviewer the user to review` an
+    email; of such gold steps, the 18 whose span asks for a core step are that step):
     `post_message | email the CISO at ciso@initech.com` is an email, `send_chat_message |
     sms to the on-call user's contact phone` a text, `send_whatsapp_message | logs how
     many cases were found` the flow log, `look_up_email | looks up the AV Support group` a
@@ -260,7 +264,7 @@ def _spoke_step_core(comp: Component, catalog: CatalogView) -> str | None:
     a core step and whose step is another, every one names its step ("let the account
     team know", "log it in Salesforce", "remind the SOC on Slack")."""
     step = catalog.step(comp.definition)
-    if step is None or step.scope == CORE_SCOPE:
+    if step is None:
         return None
     core = core_step_named(comp.annotation or "")
     if core is None or StepCue.of(step.model_dump()).mentions(Span.of(comp.annotation or "")):

@@ -82,3 +82,67 @@ def _thing(span: str | None) -> str | None:
     """The words of `span` that name what is looked up, else the span."""
     found = _THING.search(span or "")
     return found.group(0) if found else span
+
+
+# The list a record input is taken from: Copy Attachment's `attachment_record` is one of
+# the `attachments` Get Attachments on Record lists, and every hand-written gold flow with
+# a Copy Attachment lists them first and loops over them (5 of 5); the model wrote the
+# copy alone (2 dev flows), with nothing to pass it.
+RECORD_SUFFIX = "_record"
+
+
+def list_source(step: StepDef, catalog: CatalogView) -> StepDef | None:
+    """The one step of `step`'s scope whose list output names what a required record
+    input of `step` takes (`attachment_record` and an output `attachments` of type
+    records), or None."""
+    for param in step.inputs:
+        if not (param.required and param.type == "record" and param.name.endswith(RECORD_SUFFIX)):
+            continue
+        listed = param.name.removesuffix(RECORD_SUFFIX) + "s"
+        givers = [
+            other
+            for other in catalog.steps
+            if other.scope == step.scope
+            and other.name != step.name
+            and any(out.name == listed and out.type == "records" for out in other.outputs or [])
+        ]
+        if len(givers) == 1:
+            return givers[0]
+    return None
+
+
+def add_list_sources(flow: Flow, catalog: CatalogView) -> tuple[Flow, list[str]]:
+    """`flow` with the step that lists what a step's record input takes (see above) before
+    it and a FOREACH over that list around it, where no step before it lists them; and
+    `"order: source for step"` for each source added."""
+    added: list[str] = []
+    at = 0
+    while at < len(flow.components):
+        comp = flow.components[at]
+        step = catalog.step(comp.definition) if comp.category != "flowlogic" else None
+        source = list_source(step, catalog) if step is not None else None
+        if source is None or any(c.definition == source.name for c in flow.components[:at]):
+            at += 1
+            continue
+        added.append(f"{comp.order}: {source.name} for {comp.definition}")
+        listed = Component(
+            order=-1,
+            block=comp.block,
+            category=source.category or "action",
+            definition=source.name,
+            scope=source.scope,
+            annotation=comp.annotation,
+        )
+        loop = Component(
+            order=-2,
+            block=comp.block,
+            category="flowlogic",
+            definition="FOREACH",
+            scope=CORE_SCOPE,
+            annotation=comp.annotation,
+        )
+        comps = list(flow.components)
+        comps[at : at + 1] = [listed, loop, comp.model_copy(update={"block": -2})]
+        flow = flow.with_components(comps)
+        at += 3
+    return flow, added

@@ -48,7 +48,7 @@ from flowgen.graph.branch_words import settle_branch_words
 from flowgen.graph.core_verbs import name_core_steps
 from flowgen.graph.else_branches import add_else_branches, unwrap_copied_elses
 from flowgen.graph.group_look_ups import add_group_look_ups
-from flowgen.graph.id_look_ups import add_id_look_ups
+from flowgen.graph.id_look_ups import add_id_look_ups, add_list_sources
 from flowgen.graph.named_steps import name_steps
 from flowgen.graph.parallel_paths import add_parallel_paths
 from flowgen.graph.re_reads import add_re_reads
@@ -579,6 +579,7 @@ def repair_outline(
     # repairs above as that step written twice.
     repairs.append(("re_reads_added", add_re_reads))
     repairs.append(("id_look_ups_added", partial(add_id_look_ups, catalog=catalog)))
+    repairs.append(("list_sources_added", partial(add_list_sources, catalog=catalog)))
     for key, repair in repairs:
         flow, changed = repair(flow)
         if changed:

@@ -310,3 +310,24 @@ def test_every_gold_step_that_creates_a_catalog_task_so_worded_is_the_catalog_ta
     ]
     assert len(created) >= 40
     assert set(created) == {"create_catalog_task"}
+
+
+@pytest.mark.unit
+def test_a_platform_step_over_words_that_ask_for_a_core_step_becomes_it() -> None:
+    """itsm-dev-007 and soc-dev-long-04 with adapter v11: `get_user_roles | get approval
+    from the system owner`, `ask_for_approval | email the reviewer the user to review`.
+    A step whose words name it stays."""
+    answered = Flow.model_validate(
+        flow(
+            step(1, "get_user_roles", annotation="get approval from the system owner"),
+            step(2, "ask_for_approval", annotation="email the reviewer the user to review"),
+            step(3, "get_user_roles", annotation="get the user's roles"),
+        )
+    )
+    itsm = load_catalog(catalogs()["acme-itsm"])
+    renamed, changes = name_core_steps(answered, itsm)
+    assert changes == [
+        "1: get_user_roles -> ask_for_approval",
+        "2: ask_for_approval -> send_email",
+    ]
+    assert [c.definition for c in renamed.components][2] == "get_user_roles"

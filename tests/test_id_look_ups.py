@@ -1,5 +1,6 @@
 """The look-up a spoke step's id can only come from (graph/id_look_ups.py): CrowdStrike's
-containment steps get Get Device Details before them where the outline has none."""
+containment steps get Get Device Details before them where the outline has none; and the
+list a step's record input is one of (a copied attachment, listed and looped over)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from flows import flow, gold_cases, gold_steps, logic, step
 
 from flowgen.flow.catalog import load_catalog
 from flowgen.flow.model import Flow
-from flowgen.graph.id_look_ups import add_id_look_ups, id_look_up
+from flowgen.graph.id_look_ups import add_id_look_ups, add_list_sources, id_look_up, list_source
 from flowgen.shipped import catalogs
 
 SECOPS = load_catalog(catalogs()["initech-secops"])
@@ -69,3 +70,40 @@ def test_no_gold_flow_lacks_the_look_up() -> None:
             continue
         answered = Flow.model_validate(case.flow)
         assert add_id_look_ups(answered, SECOPS)[1] == [], case.id
+
+
+ITSM = load_catalog(catalogs()["acme-itsm"])
+
+
+@pytest.mark.unit
+def test_a_copy_of_attachments_lists_them_first_and_loops_over_them() -> None:
+    """itsm-dev-032 with adapter v11: `copy_attachment | copy any attachments from its
+    parent incident onto it` alone, with no attachment to pass it."""
+    answered = Flow.model_validate(
+        flow(
+            step(1, "copy_attachment", annotation="copy any attachments from its parent"),
+            trigger=("record_create", {"table": "incident"}),
+        )
+    )
+    listed, added = add_list_sources(answered, ITSM)
+    assert added == ["1: get_attachments_on_record for copy_attachment"]
+    assert [(c.order, c.block, c.definition) for c in listed.components] == [
+        (1, None, "get_attachments_on_record"),
+        (2, None, "FOREACH"),
+        (3, 2, "copy_attachment"),
+    ]
+    assert add_list_sources(listed, ITSM) == (listed, [])
+    copier = ITSM.step("copy_attachment")
+    lister = list_source(copier, ITSM) if copier else None
+    assert lister is not None and lister.name == "get_attachments_on_record"
+
+
+@pytest.mark.unit
+def test_every_gold_copy_of_attachments_lists_them_first() -> None:
+    """5 hand-written train and dev flows copy attachments, each after listing them and
+    inside a loop over them; the rule changes no hand-written or synthetic gold flow."""
+    copies = sum(c["definition"] == "copy_attachment" for _, c in gold_steps("handwritten"))
+    assert copies >= 5
+    for case in gold_cases("handwritten", "synthetic"):
+        catalog = load_catalog(catalogs()[case.installation])
+        assert add_list_sources(Flow.model_validate(case.flow), catalog)[1] == [], case.id
