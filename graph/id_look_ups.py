@@ -18,6 +18,7 @@ words name ("post in #soc-ops") exists already.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 from flowgen.flow.catalog import CORE_SCOPE, CatalogView, StepDef
 from flowgen.flow.model import Component, Flow
@@ -56,26 +57,43 @@ def add_id_look_ups(flow: Flow, catalog: CatalogView) -> tuple[Flow, list[str]]:
     at = 0
     while at < len(flow.components):
         comp = flow.components[at]
-        step = catalog.step(comp.definition) if comp.category != "flowlogic" else None
-        look_up = id_look_up(step, catalog) if step is not None else None
-        if look_up is not None and not any(
-            c.definition == look_up.name for c in flow.components[:at]
-        ):
+        look_up = _missing_source(flow, at, catalog, id_look_up)
+        if look_up is not None:
             added.append(f"{comp.order}: {look_up.name} for {comp.definition}")
-            found = Component(
-                order=-1,
-                block=comp.block,
-                category=look_up.category or "action",
-                definition=look_up.name,
-                scope=look_up.scope,
-                annotation=_thing(comp.annotation),
-            )
             comps = list(flow.components)
-            comps.insert(at, found)
+            comps.insert(at, _step_of(look_up, comp.block, _thing(comp.annotation)))
             flow = flow.with_components(comps)
             at += 1
         at += 1
     return flow, added
+
+
+def _missing_source(
+    flow: Flow,
+    at: int,
+    catalog: CatalogView,
+    source_of: Callable[[StepDef, CatalogView], StepDef | None],
+) -> StepDef | None:
+    """The step component `at` needs before it (`source_of` its step), where no step
+    before it is that one; None otherwise."""
+    comp = flow.components[at]
+    step = catalog.step(comp.definition) if comp.category != "flowlogic" else None
+    source = source_of(step, catalog) if step is not None else None
+    if source is None or any(c.definition == source.name for c in flow.components[:at]):
+        return None
+    return source
+
+
+def _step_of(step: StepDef, block: int | None, annotation: str | None) -> Component:
+    """A new component of `step` in `block` (its negative order marks it added)."""
+    return Component(
+        order=-1,
+        block=block,
+        category=step.category or "action",
+        definition=step.name,
+        scope=step.scope,
+        annotation=annotation,
+    )
 
 
 def _thing(span: str | None) -> str | None:
@@ -119,20 +137,11 @@ def add_list_sources(flow: Flow, catalog: CatalogView) -> tuple[Flow, list[str]]
     at = 0
     while at < len(flow.components):
         comp = flow.components[at]
-        step = catalog.step(comp.definition) if comp.category != "flowlogic" else None
-        source = list_source(step, catalog) if step is not None else None
-        if source is None or any(c.definition == source.name for c in flow.components[:at]):
+        source = _missing_source(flow, at, catalog, list_source)
+        if source is None:
             at += 1
             continue
         added.append(f"{comp.order}: {source.name} for {comp.definition}")
-        listed = Component(
-            order=-1,
-            block=comp.block,
-            category=source.category or "action",
-            definition=source.name,
-            scope=source.scope,
-            annotation=comp.annotation,
-        )
         loop = Component(
             order=-2,
             block=comp.block,
@@ -142,6 +151,7 @@ def add_list_sources(flow: Flow, catalog: CatalogView) -> tuple[Flow, list[str]]
             annotation=comp.annotation,
         )
         comps = list(flow.components)
+        listed = _step_of(source, comp.block, comp.annotation)
         comps[at : at + 1] = [listed, loop, comp.model_copy(update={"block": -2})]
         flow = flow.with_components(comps)
         at += 3
