@@ -847,9 +847,7 @@ def inputs_node(state: FlowState, runtime: Runtime[RunContext]) -> dict[str, Any
                         annotation or "",
                         retriever.catalog,
                         retriever.tools.columns,
-                        lambda query, table, _label, _words, columns: by_number(
-                            query, table, columns
-                        ),
+                        by_number,
                     )
                     if numbered:
                         out["record_read_again"] = numbered

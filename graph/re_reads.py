@@ -31,15 +31,22 @@ STILL = re.compile(r"\b(?:still|yet|no\s+longer|any\s?more)\b|n[’']t\b|\bnot\b
 RE_READ = "look_up_record"
 
 
+def _neighbours(flow: Flow, comp: Component) -> tuple[Component | None, Component | None]:
+    """The siblings right before and right after `comp` in its block."""
+    siblings = flow.children(comp.block)
+    at = siblings.index(comp)
+    before = siblings[at - 1] if at else None
+    after = siblings[at + 1] if at + 1 < len(siblings) else None
+    return before, after
+
+
 def _untested_wait(flow: Flow) -> tuple[int, Component] | None:
     """(index in the flow, the IF) of the first IF right after a wait that tests the
     record's staying so without reading it again."""
     for wait in flow.components:
         if wait.definition not in WAITS:
             continue
-        siblings = flow.children(wait.block)
-        after = siblings[siblings.index(wait) + 1 :]
-        test = after[0] if after else None
+        _, test = _neighbours(flow, wait)
         if test is not None and test.definition == "IF" and STILL.search(test.annotation or ""):
             return flow.components.index(test), test
     return None
@@ -77,10 +84,7 @@ def _re_read(flow: Flow, order: int) -> Component | None:
     comp = flow.component(order)
     if comp is None or comp.definition != RE_READ:
         return None
-    siblings = flow.children(comp.block)
-    at = siblings.index(comp)
-    before = siblings[at - 1] if at else None
-    after = siblings[at + 1] if at + 1 < len(siblings) else None
+    before, after = _neighbours(flow, comp)
     if before is None or before.definition not in WAITS or after is None:
         return None
     return comp if after.definition == "IF" else None
@@ -94,9 +98,12 @@ def re_read_table(flow: Flow, order: int, pills: list[PillRoot]) -> str | None:
     return next((p.table for p in pills if p.text == TRIGGER_RECORD and p.table), None)
 
 
-def by_number(query: str | None, table: str, columns: list[Column]) -> str | None:
-    """A re-read's condition, opening with the trigger's record's number; None where it
-    holds a number term already or the table has no number."""
+def by_number(
+    query: str | None, table: str, table_label: str | None, annotation: str, columns: list[Column]
+) -> str | None:
+    """A re-read's condition (graph/choice_grounding.py's `QueryRule`), opening with the
+    trigger's record's number; None where it holds a number term already or the table
+    has no number."""
     number = next((c.name for c in columns if c.name in NUMBER_COLUMNS), None)
     terms = parse_query(query) if query else []
     if number is None or any(t.field == number for t in terms):
@@ -113,9 +120,7 @@ def re_read_test(flow: Flow, order: int, catalog: CatalogView) -> dict[str, str]
     comp = flow.component(order)
     if comp is None or comp.definition != "IF" or not STILL.search(comp.annotation or ""):
         return None  # "if it is revoke" tests what the look-up found, not that it did
-    siblings = flow.children(comp.block)
-    at = siblings.index(comp)
-    read = siblings[at - 1] if at else None
+    read, _ = _neighbours(flow, comp)
     if read is None or _re_read(flow, read.order) is None:
         return None
     found = f"{read.order}.record"

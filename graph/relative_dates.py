@@ -88,10 +88,6 @@ WINDOW_WORDS = 8
 _RELATIVE = re.compile(r"javascript:|\{\{")
 
 
-def _start(match: re.Match[str]) -> int:
-    return match.start()
-
-
 def _days(match: re.Match[str]) -> int:
     count = match.group("n")
     number = 1 if count is None else NUMBERS.get(count.lower()) or int(count)
@@ -106,13 +102,16 @@ def said_when(annotation: str) -> tuple[str, str, int] | None:
     found: list[tuple[str, str, int]] = []
     for match in AHEAD.finditer(annotation):
         found.append(("<", f"javascript:gs.daysAgoEnd(-{_days(match)})", match.start()))
-    for match in _NOT_IN.finditer(annotation):
+    denials = list(_NOT_IN.finditer(annotation))
+    for match in denials:
         found.append(("<", f"javascript:gs.daysAgoStart({_days(match)})", match.start()))
-    negated = {m.start() for m in _NOT_IN.finditer(annotation)}
+    negated = {m.start() for m in denials}
     for match in RECENT.finditer(annotation):
         if not any(start < match.start() for start in negated):
             found.append((">", f"javascript:gs.daysAgoStart({_days(match)})", match.start()))
-    older = sorted([*OLDER.finditer(annotation), *AGO.finditer(annotation)], key=_start)
+    older = sorted(
+        [*OLDER.finditer(annotation), *AGO.finditer(annotation)], key=lambda m: m.start()
+    )
     for match in older:
         if any(o.start() < match.start() < o.end() for o in older):
             continue  # "more than a year ago" is one age, not two

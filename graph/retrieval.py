@@ -275,10 +275,7 @@ class InputsRetriever:
             named = named_table(annotation, every, min_words, kinds)
             if named is not None and named not in [t["name"] for t in tables]:
                 tables.append({"name": named, "label": self._label(named)})
-                if shown:
-                    first = self._shown_columns(named, annotation, COLUMN_K[0])
-                    kept = list(shown.items())[: COLUMN_TABLES - 1]
-                    shown = {named: first, **dict(kept)}
+                shown = self._shown_first(shown, named, annotation)
             elif named is None:
                 named = named_table(annotation, tables, min_words, kinds)
         if record is not None:
@@ -290,9 +287,8 @@ class InputsRetriever:
             named = again
             if again not in [t["name"] for t in tables]:
                 tables.append({"name": again, "label": self._label(again)})
-            if shown and again not in shown:
-                first = self._shown_columns(again, annotation, COLUMN_K[0])
-                shown = {again: first, **dict(list(shown.items())[: COLUMN_TABLES - 1])}
+            if again not in shown:
+                shown = self._shown_first(shown, again, annotation)
         chosen = [t for t in tables if t["name"] == named] if named else tables
         variants = self._variants(params, chosen, pills, order)
         if record is not None:
@@ -327,6 +323,16 @@ class InputsRetriever:
                 table = self.catalog.table(extra)
                 labels[extra] = table.label if table else None
         return [{"name": n, "label": labels.get(n)} for n in names[: TABLE_K + 2]]
+
+    def _shown_first(
+        self, shown: dict[str, list[Column]], table: str, annotation: str
+    ) -> dict[str, list[Column]]:
+        """`shown` with `table`'s columns first and the others cut to fit; nothing shown
+        stays nothing (no input takes a query)."""
+        if not shown:
+            return shown
+        first = self._shown_columns(table, annotation, COLUMN_K[0])
+        return {table: first, **dict(list(shown.items())[: COLUMN_TABLES - 1])}
 
     def _shown_columns(self, table: str, annotation: str, k: int) -> list[Column]:
         """The k columns most relevant to the annotation, with their choice values."""

@@ -4,7 +4,7 @@ it was (graph/re_reads.py)."""
 from __future__ import annotations
 
 import pytest
-from flows import flow, gold_cases, shipped_catalogs, step
+from flows import flow, gold_cases, logic, shipped_catalogs, step
 
 from flowgen.flow.model import Flow
 from flowgen.flow.validator import pill_roots
@@ -18,16 +18,12 @@ def outline(*steps: dict) -> Flow:
     )  # fmt: skip
 
 
-def logic(order: int, definition: str, words: str, block: int | None = None) -> dict:
-    return step(order, definition, block, category="flowlogic", annotation=words)
-
-
 @pytest.mark.unit
 def test_a_test_right_after_a_wait_reads_the_record_again() -> None:
     """csm-dev-011 with adapter v11."""
     written = outline(
-        logic(1, "WAITFORDURATION", "wait two days"),
-        logic(2, "IF", "if the customer hasn't reopened it"),
+        logic(1, "WAITFORDURATION", annotation="wait two days"),
+        logic(2, "IF", annotation="if the customer hasn't reopened it"),
         step(3, "update_record", 2, annotation="close it"),
     )
     new, added = add_re_reads(written)
@@ -44,15 +40,15 @@ def test_a_test_right_after_a_wait_reads_the_record_again() -> None:
 @pytest.mark.unit
 def test_tests_of_other_things_and_records_read_already_stay() -> None:
     other = outline(
-        logic(1, "WAITFORDURATION", "wait two days"),
-        logic(2, "IF", "if the contact prefers email"),
+        logic(1, "WAITFORDURATION", annotation="wait two days"),
+        logic(2, "IF", annotation="if the contact prefers email"),
         step(3, "send_email", 2, annotation="remind them by email"),
     )
     assert add_re_reads(other)[1] == []
     read = outline(
-        logic(1, "WAITFORDURATION", "wait two days"),
+        logic(1, "WAITFORDURATION", annotation="wait two days"),
         step(2, "look_up_record", annotation="look the case up again"),
-        logic(3, "IF", "if it is still resolved"),
+        logic(3, "IF", annotation="if it is still resolved"),
         step(4, "update_record", 3, annotation="close it"),
     )
     assert add_re_reads(read)[1] == []
@@ -76,8 +72,8 @@ def test_the_record_read_again_is_the_triggers_found_by_its_number() -> None:
     number (13 of 13 hand-written gold re-reads), and the IF tests that it found it."""
     catalog = shipped_catalogs()["globex-csm"]
     written = outline(
-        logic(1, "WAITFORDURATION", "wait two days"),
-        logic(2, "IF", "if the customer hasn't reopened it"),
+        logic(1, "WAITFORDURATION", annotation="wait two days"),
+        logic(2, "IF", annotation="if the customer hasn't reopened it"),
         step(3, "update_record", 2, annotation="close it"),
     )
     new, _ = add_re_reads(written)
@@ -85,10 +81,11 @@ def test_the_record_read_again_is_the_triggers_found_by_its_number() -> None:
     assert re_read_table(new, 2, pills) == "sn_customerservice_case"
     assert re_read_table(new, 3, pills) is None  # the IF, not a look-up
     columns = catalog.columns("sn_customerservice_case")
-    assert by_number("state=6", "sn_customerservice_case", columns) == (
+    table, label = "sn_customerservice_case", "Case"
+    assert by_number("state=6", table, label, "", columns) == (
         "number={{trigger.current.number}}^state=6"
     )
-    assert by_number("number={{trigger.current.number}}", "x", columns) is None
+    assert by_number("number={{trigger.current.number}}", table, label, "", columns) is None
     assert re_read_test(new, 3, catalog) == {"condition": "{{2.record}}ISNOTEMPTY"}
     assert re_read_test(written, 2, catalog) is None  # no record read again before it
 
