@@ -509,7 +509,7 @@ def repair_outline(
     (graph/core_verbs.py), and an update that adds a work note becomes the installation's
     Add Work Note step (graph/work_notes.py), before the loop repairs: a renamed step has
     other outputs (look_up_slack_user's one user id where look_up_records had a list to
-    loop over).
+    loop over); a renamed step that repeats a sibling on the same words goes.
     With `requirement`, a record trigger's span that names no trigger moves to the clause
     that does (graph/trigger_span.py): the other repairs keep the trigger; then one of the
     installation's steps a clause no span covers names (graph/uncovered_steps.py; with
@@ -539,6 +539,10 @@ def repair_outline(
     repairs += [
         ("work_notes_named", partial(name_work_notes, catalog=catalog)),
         ("timed_waits_named", name_timed_waits),
+        # A renamed step can be the step a sibling on the same words already is
+        # (`update_record | gets an email` beside `send_email | gets an email`, both
+        # renamed `send_email`): no gold flow has one step twice in a block on one span.
+        ("renamed_repeats_dropped", drop_repeated_steps),
         ("unwrapped_loops", partial(unwrap_loops_without_lists, catalog=catalog)),
         ("loops_added_over", partial(loop_record_steps_over_lists, catalog=catalog)),
     ]

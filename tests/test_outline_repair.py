@@ -488,6 +488,43 @@ def test_a_renamed_step_decides_the_loop_repairs(catalog: Catalog) -> None:
     assert shape(repair_outline(flow, catalog)[0]) == shape(flow)
 
 
+def test_a_step_renamed_into_its_siblings_repeat_goes(catalog: Catalog) -> None:
+    """csm-dev-voices-01 with adapter v11: three steps on "gets an email with the
+    reviewer's notes", the update and the bulk update renamed to the email they ask for.
+    The copies go, as a repeat the model wrote does; on other words or in another block
+    a renamed step stays."""
+    words = "gets an email with the reviewer's notes"
+    flow = outline(
+        "record_update",
+        [
+            (None, "action", "update_record"),
+            (None, "action", "send_email"),
+            (None, "action", "update_multiple_records"),
+        ],
+        {1: words, 2: words, 3: words},
+    )
+    repaired, changes = repair_outline(flow, catalog, [s.model_dump() for s in catalog.steps])
+    assert changes["core_steps_named"] == [
+        "1: update_record -> send_email",
+        "3: update_multiple_records -> send_email",
+    ]
+    assert changes["renamed_repeats_dropped"] == [words, words]
+    assert shape(repaired) == [(1, None, "send_email")]
+
+    apart = outline(
+        "record_update",
+        [
+            (None, "action", "send_email"),
+            (None, "flowlogic", "IF"),
+            (2, "action", "update_record"),
+        ],
+        {1: words, 2: "if the claim is closed", 3: words},
+    )
+    repaired, changes = repair_outline(apart, catalog, [s.model_dump() for s in catalog.steps])
+    assert "renamed_repeats_dropped" not in changes
+    assert shape(repaired) == [(1, None, "send_email"), (2, None, "IF"), (3, 2, "send_email")]
+
+
 def test_an_else_that_says_else_if_becomes_an_elseif() -> None:
     """itsm-dev-long-08 and soc-dev-long-03 with adapter v11: "else if it's past the
     remediation due date" written as an ELSE, which loses its test. An ELSE on the words
