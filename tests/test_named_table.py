@@ -149,10 +149,38 @@ def test_one_word_labels_name_the_gold_table_of_nearly_every_look_up() -> None:
     assert named["synthetic"] >= 600 and wrong["synthetic"] == 0
 
 
+@pytest.mark.unit
+def test_one_word_labels_name_the_gold_table_of_nearly_every_create_and_bulk_change() -> None:
+    """Create Record, Update and Delete Multiple Records of the same gold flows: a
+    one-word label ("create a problem for it", "close all resolved incidents") names
+    gold's table for all but 2 of the hand-written ones ("open one review with them as
+    the reviewed user", "all line items belonging to that purchase order") and every
+    synthetic one; two-word labels alone name about half as many."""
+    steps = ("create_record", "update_multiple_records", "delete_multiple_records")
+    named = {"handwritten": 0, "synthetic": 0}
+    wrong = dict.fromkeys(named, 0)
+    two_words = dict.fromkeys(named, 0)
+    for name in named:
+        for case, comp in gold_steps(name):
+            if comp["definition"] not in steps:
+                continue
+            span = comp.get("annotation") or ""
+            gold = _inputs(comp).get("table_name") or _inputs(comp).get("table")
+            found = named_table(span, TABLES[case.installation], min_words=1)
+            if found is not None:
+                named[name] += 1
+                wrong[name] += found != gold
+            two_words[name] += named_table(span, TABLES[case.installation]) is not None
+    assert named["handwritten"] >= 55 and wrong["handwritten"] <= 2
+    assert named["synthetic"] >= 500 and wrong["synthetic"] == 0
+    assert two_words["handwritten"] < named["handwritten"] * 0.5
+
+
 def test_the_grammar_admits_only_the_named_table_where_no_record_decides(synced_store) -> None:
     """Through the graph, with answers replayed and checked against each call's grammar:
     the trigger and the look-up whose spans name the incident task may not be written on
-    `incident`; the update of a record works on that record's table, whatever its span."""
+    `incident`, nor the create that opens a problem; the update of a record works on that
+    record's table, whatever its span."""
     answered = flow(
         step(
             1,
@@ -169,18 +197,27 @@ def test_the_grammar_admits_only_the_named_table_where_no_record_decides(synced_
             record="{{trigger.current}}",
             values="state=3",
         ),
+        step(
+            3,
+            "create_record",
+            annotation="open a problem for it",
+            table_name="incident",
+            values="short_description={{trigger.current.short_description}}",
+        ),
         trigger=("record_update", {"table": "incident", "condition": "stateCHANGESTO7"}),
         annotation="Whenever an incident task is closed",
     )
     rejected = grammar_rejections(
         synced_store,
         answered,
-        "Whenever an incident task is closed, find the open incident tasks and mark the"
-        " incident task on hold",
+        "Whenever an incident task is closed, find the open incident tasks, mark the"
+        " incident task on hold and open a problem for it",
     )
-    assert sorted(rejected) == ["step 1", "trigger"], rejected
+    assert sorted(rejected) == ["step 1", "step 3", "trigger"], rejected
     assert rejected.get("trigger", "").startswith("table = incident\n"), rejected
     assert rejected.get("step 1", "").startswith("table = incident\n"), rejected
+    # A create's table is named by a one-word label ("a problem"), as a look-up's is.
+    assert rejected.get("step 3", "").startswith("table_name = incident\n"), rejected
     assert "step 2" not in rejected, rejected
 
 
