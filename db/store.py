@@ -286,6 +286,14 @@ class CatalogStore:
         with self.reader() as s:
             return list(s.scalars(query.order_by(model.name)).all())
 
+    def table_labels(self, installation: str) -> dict[str, str | None]:
+        """Every table's label by its name, in one query."""
+        query = select(TableRow.name, TableRow.label).where(
+            TableRow.installation_id == installation
+        )
+        with self.reader() as s:
+            return {name: label for name, label in s.execute(query.order_by(TableRow.name))}
+
     def steps(self, installation: str) -> list[StepDef]:
         """Every step of the installation, in name order."""
         with self.reader() as s:
@@ -484,3 +492,10 @@ class StoredCatalog:
     def steps(self) -> list[StepDef]:
         """Every step of the installation, in name order."""
         return self.store.steps(self._installation)
+
+    @cached_property
+    def _table_labels(self) -> dict[str, str | None]:
+        return self.store.table_labels(self._installation)
+
+    def table_labels(self) -> dict[str, str | None]:
+        return self._table_labels

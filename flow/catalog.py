@@ -140,6 +140,10 @@ class CatalogView(Protocol):
 
     def table(self, name: str) -> Table | None: ...
 
+    def table_labels(self) -> dict[str, str | None]:
+        """Every table's label by its name (what a span may name a table by)."""
+        ...
+
     def lineage(self, table: str) -> list[str]:
         """`table` and the tables it extends, nearest first."""
         ...
@@ -208,6 +212,9 @@ class Catalog(_Strict):
 
     def table(self, name: str) -> Table | None:
         return self._tables.get(name)
+
+    def table_labels(self) -> dict[str, str | None]:
+        return {t.name: t.label for t in self.tables}
 
     def lineage(self, table: str) -> list[str]:
         """`table` and the tables it extends, nearest first (cycles cut)."""

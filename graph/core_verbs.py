@@ -45,11 +45,13 @@ from __future__ import annotations
 
 import itertools
 import re
+from functools import partial
 
 from flowgen.flow.catalog import CORE_SCOPE, CatalogView
 from flowgen.flow.model import Component, Flow
 from flowgen.graph.named_group import named_group
 from flowgen.graph.named_steps import LEADING_FILLERS, Span, StepCue
+from flowgen.graph.named_table import kind_labels, named_table
 
 # The span's opening verb → the core step it asks for.
 VERB_STEPS = {
@@ -108,6 +110,17 @@ ON_CALL_LOOK_UP = re.compile(
     re.I,
 )
 ON_CALL_STEP = "get_current_on_call"
+# A span that opens by creating one record ("open an access review", "create a problem
+# task of type general") and names its table by a label of any length
+# (graph/named_table.py), other than a task's (Create Task, `NEW_TASK`) or a catalog
+# task's: every hand-written and synthetic gold step of train and dev so worded whose
+# step is not an installation's own (Create RMA, Create Issue in Jira: their spans name
+# them) is `create_record` (23 and 205). The model wrote Send Email and Create Issue there.
+_FILLERS = "|".join(sorted(LEADING_FILLERS | {"and"}))
+CREATES = re.compile(
+    rf"^(?:(?:{_FILLERS})\s+)*(?:creates?|opens?|files?)\s+(?:a|an|one|new)\b", re.I
+)
+TASK_TABLES = frozenset({"task"})
 # The flow log named as where a span writes ("record the user's roles in the flow log",
 # "writes an info message to the flow log", "log a warning so IAM can fix the record"):
 # 15 hand-written and 206 synthetic gold steps of train and dev, every one `log`; the
@@ -198,6 +211,16 @@ def core_step_named(span: str) -> str | None:
     return None
 
 
+def created_table(span: str, catalog: CatalogView) -> str | None:
+    """The table a span that opens by creating a record names (`CREATES`), or None."""
+    text = span.strip()
+    if not CREATES.match(text) or NEW_TASK.match(text.lower()) or CATALOG_TASK.search(text):
+        return None
+    labels = [{"name": name, "label": label} for name, label in catalog.table_labels().items()]
+    table = named_table(text, labels, 1, partial(kind_labels, catalog))
+    return None if table in TASK_TABLES else table
+
+
 def _one_group(span: str) -> bool:
     """Whether the span names one group by its name, and not who is on call in it: of the
     hand-written gold steps whose span names a group, 33 look it up with `look_up_record`
@@ -230,6 +253,8 @@ def name_core_steps(flow: Flow, catalog: CatalogView | None = None) -> tuple[Flo
                 new = "update_record"  # `send_email | raise the incident to priority 1`
             if catalog is not None and ON_CALL_LOOK_UP.search(comp.annotation):
                 new = ON_CALL_STEP if catalog.step(ON_CALL_STEP) is not None else new
+            if new is None and catalog is not None and created_table(comp.annotation, catalog):
+                new = "create_record"  # `send_email | open an access review`
         elif comp.scope == CORE_SCOPE and comp.definition == "create_task" and comp.annotation:
             if changes_a_record(comp.annotation) and not NEW_TASK.match(comp.annotation.lower()):
                 new = "update_record"  # `create_task | sets the priority of the incident to 1`
@@ -266,7 +291,10 @@ def _spoke_step_core(comp: Component, catalog: CatalogView) -> str | None:
     step = catalog.step(comp.definition)
     if step is None:
         return None
-    core = core_step_named(comp.annotation or "")
-    if core is None or StepCue.of(step.model_dump()).mentions(Span.of(comp.annotation or "")):
+    span = comp.annotation or ""
+    core = core_step_named(span)
+    if core is None and created_table(span, catalog):
+        core = "create_record"  # `create_issue | create a problem task of type general`
+    if core is None or StepCue.of(step.model_dump()).mentions(Span.of(span)):
         return None
     return core

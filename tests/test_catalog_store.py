@@ -92,6 +92,9 @@ def snapshot(engine, installation: str) -> dict[str, list[tuple]]:
 
 def test_store_round_trips_the_catalog_file(synced_store, catalog) -> None:
     assert synced_store.load_catalog("acme-itsm") == catalog
+    # Every table's label, as the file's catalog and the stored view give it.
+    assert synced_store.catalog("acme-itsm").table_labels() == catalog.table_labels()
+    assert catalog.table_labels()["incident_task"] == "Incident Task"
 
 
 def test_sync_is_idempotent(engine, embedder, catalog, synced_store) -> None:

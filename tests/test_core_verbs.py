@@ -18,6 +18,7 @@ from flowgen.graph.core_verbs import (
     VERB_STEPS,
     changes_a_record,
     core_step_named,
+    created_table,
     name_core_steps,
 )
 from flowgen.shipped import catalogs
@@ -331,3 +332,46 @@ def test_a_platform_step_over_words_that_ask_for_a_core_step_becomes_it() -> Non
         "2: ask_for_approval -> send_email",
     ]
     assert [c.definition for c in renamed.components][2] == "get_user_roles"
+
+
+@pytest.mark.unit
+def test_a_step_over_words_that_create_a_named_record_becomes_create_record() -> None:
+    """soc-dev-017 and itsm-dev-long-08 with adapter v11: `send_email | open an access
+    review`, `create_issue | create a problem task of type general for the assignee`. A
+    task, a catalog task and a step whose words name it (an RMA, a Jira task) stay."""
+    answered = Flow.model_validate(
+        flow(
+            step(1, "send_email", annotation="open an access review"),
+            step(2, "create_issue", annotation="open a Jira task for the facilities team"),
+            step(3, "update_record", annotation="create a task for the owner to decide"),
+        )
+    )
+    secops = load_catalog(catalogs()["initech-secops"])
+    renamed, changes = name_core_steps(answered, secops)
+    assert changes == ["1: send_email -> create_record", "3: update_record -> create_task"]
+    assert [c.definition for c in renamed.components][1] == "create_issue"
+    itsm = load_catalog(catalogs()["acme-itsm"])
+    problem_task = Flow.model_validate(
+        flow(step(1, "create_issue", annotation="create a problem task of type general"))
+    )
+    assert name_core_steps(problem_task, itsm)[1] == ["1: create_issue -> create_record"]
+    assert created_table("open a catalog task to fulfil it", itsm) is None
+    assert created_table("open the case again", itsm) is None
+
+
+@pytest.mark.unit
+def test_no_gold_step_over_words_that_create_a_named_record_is_renamed() -> None:
+    """Every hand-written and synthetic train and dev gold step whose words create a
+    record its span names by label is Create Record or a step its words name: none is
+    renamed (of such steps, 200 and more are Create Record)."""
+    installations = {name: load_catalog(path) for name, path in catalogs().items()}
+    created = 0
+    for case, comp in gold_steps("handwritten", "synthetic"):
+        span = comp.get("annotation") or ""
+        catalog = installations.get(case.installation)
+        if catalog is None or created_table(span, catalog) is None:
+            continue
+        created += comp["definition"] == "create_record"
+        one = Flow.model_validate(flow(step(1, comp["definition"], annotation=span)))
+        assert name_core_steps(one, catalog)[1] == [], (case.id, span)
+    assert created >= 200
