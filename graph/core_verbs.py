@@ -118,7 +118,9 @@ ON_CALL_STEP = "get_current_on_call"
 # them) is `create_record` (23 and 205). The model wrote Send Email and Create Issue there.
 _FILLERS = "|".join(sorted(LEADING_FILLERS | {"and"}))
 CREATES = re.compile(
-    rf"^(?:(?:{_FILLERS})\s+)*(?:creates?|opens?|files?)\s+(?:a|an|one|new)\b", re.I
+    rf"^(?:(?:{_FILLERS})\s+)*(?:creates?|opens?|files?)\s+(?:a|an|one|new)\b"
+    r"(?!\s+(?:new\s+)?(?:sub|work)?flows?\b)",  # "Create a flow that runs when ..."
+    re.I,
 )
 TASK_TABLES = frozenset({"task"})
 # The flow log named as where a span writes ("record the user's roles in the flow log",

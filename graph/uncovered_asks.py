@@ -28,7 +28,7 @@ import re
 from flowgen.flow.catalog import CatalogView
 from flowgen.flow.flowlogic import FOLLOWS, opens_block
 from flowgen.flow.model import Component, Flow, subtree_end
-from flowgen.graph.core_verbs import UPDATE_VERBS
+from flowgen.graph.core_verbs import UPDATE_VERBS, created_table
 
 EMAIL_STEP = "send_email"
 LOG_STEP = "log"
@@ -79,6 +79,18 @@ UPDATE_ASK = re.compile(
     re.I,
 )  # fmt: skip
 
+# A clause that opens by creating one record its words name by its table's label
+# ("otherwise open a pending access review of their admin privilege"): Create Record, as
+# graph/core_verbs.py's `created_table` reads such words (a task, a catalog task, a
+# step the words name are not).
+CREATE_ASK = re.compile(
+    r"(?:^|[.;:,?!+]\s*|\s-\s|\b(?:and|then|also)\s+)"
+    r"(?:(?:just|then|also|and|please|otherwise|else)\s+)*"
+    r"(?P<verb>(?:creates?|opens?|files?)\s+(?:a|an|one|new)\b)",
+    re.I,
+)
+CREATE_STEP = "create_record"
+
 # Words that put the step after everything else: "After all cases are processed, email
 # the billing lead", "in all cases the requester gets an email".
 CLOSING = re.compile(
@@ -116,6 +128,7 @@ def add_uncovered_asks(
             _pattern_asks(SMS_ASK, requirement) + _clause_asks(SMS_CHANNEL, requirement)
         ),
         UPDATE_STEP: [m.span("verb") for m in UPDATE_ASK.finditer(requirement)],
+        CREATE_STEP: _create_asks(requirement, catalog),
     }
     for step, found in asks.items():
         if catalog.step(step) is None or not flow.components:
@@ -135,6 +148,18 @@ def add_uncovered_asks(
             flow = _insert(flow, _new_step(step, words), _place(flow, requirement, start, spans))
             added.append(f"{step} | {words}")
     return flow, added
+
+
+def _create_asks(requirement: str, catalog: CatalogView) -> list[tuple[int, int]]:
+    """Where each clause that creates a record its words name (`CREATE_ASK`) opens."""
+    found = []
+    for match in CREATE_ASK.finditer(requirement):
+        start = match.start("verb")
+        stop = CLAUSE_END.search(requirement, match.end())
+        clause = requirement[start : stop.start() if stop else len(requirement)]
+        if created_table(clause, catalog) is not None:
+            found.append(match.span("verb"))
+    return found
 
 
 def _pattern_asks(pattern: re.Pattern[str], requirement: str) -> list[tuple[int, int]]:

@@ -251,6 +251,33 @@ def test_nothing_is_added_where_the_ask_is_answered_or_not_an_ask(
 
 
 @pytest.mark.unit
+def test_otherwise_open_a_record_the_words_name_is_a_create_in_the_else() -> None:
+    """soc-dev-voices-17 with adapter v11: the review the manager is to get was left out.
+    A clause that creates a record its words name by label is Create Record; "Create a
+    flow that runs when ..." and "open a task" are not such clauses."""
+    secops = shipped_catalogs()["initech-secops"]
+    requirement = (
+        "Create a flow that runs on the 15th of every month. Find all active users whose"
+        " title is Domain Administrator. For each of them, if the user has no manager, log"
+        " a warning; otherwise open a pending access review of their admin privilege."
+    )
+    outline = Flow.model_validate(
+        make_flow(
+            step(1, "look_up_records", annotation="Find all active users whose title is"),
+            {**logic(2, "FOREACH"), "annotation": "For each of them"},
+            {**logic(3, "IF", 2), "annotation": "if the user has no manager"},
+            step(4, "log", 3, annotation="log a warning"),
+        )
+    )
+    repaired, added = add_uncovered_asks(outline, requirement, secops)
+    assert added == ["create_record | open a pending access review of their admin privilege"]
+    assert _outline(repaired.model_dump(exclude_none=True))[-2:] == [
+        ("ELSE", 2, "otherwise"),
+        ("create_record", 5, "open a pending access review of their admin privilege"),
+    ]
+
+
+@pytest.mark.unit
 def test_gold_flows_have_their_emails_and_logs() -> None:
     """On the 3,348 hand-written and synthetic train and dev flows the rule adds a step to
     six (thirty-fourth session): a synthetic email whose span does not cover its own words
