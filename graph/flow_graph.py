@@ -48,6 +48,7 @@ from flowgen.flow.validator import PillRoot, pill_roots, validate_flow
 from flowgen.graph.absent_fields import absent_pill_condition, add_absent_fields
 from flowgen.graph.approval_outcome import approval_outcome
 from flowgen.graph.asked_logic import asked_names
+from flowgen.graph.check_outcome import check_outcome
 from flowgen.graph.choice_grounding import (
     QueryRule,
     add_step_settings,
@@ -751,11 +752,13 @@ def inputs_node(state: FlowState, runtime: Runtime[RunContext]) -> dict[str, Any
             if given is None:
                 given, why = approval_outcome(flow, order, retriever.catalog), "approval outcome"
             if given is None:
+                given, why = check_outcome(flow, order, retriever.catalog), "check outcome"
+            if given is None:
                 given, why = re_read_test(flow, order, retriever.catalog), "record read again"
         if given is not None:
             # Inputs known without the model (a schedule's words; a loop with one list
-            # in scope; an approval's outcome): no model call. The turn stays in the
-            # conversation, answered with them, as training showed it.
+            # in scope; an approval's or a check's outcome): no model call. The turn
+            # stays in the conversation, answered with them, as training showed it.
             inputs = [
                 FlowInput(name=p.name, value=given[p.name])
                 for p in offered.params
