@@ -53,6 +53,31 @@ def test_the_test_goes_around_the_step_and_otherwise_opens_its_else() -> None:
 
 
 @pytest.mark.unit
+def test_a_check_written_on_the_if_clause_does_not_cover_it() -> None:
+    """csm-dev-005 with adapter v11: `check_entitlement | if they are not entitled`, the
+    message after it untested. The check stays before the IF its clause now opens; a
+    look-up that reads a record again on the IF's words is no such step."""
+    rows, added = _repaired(
+        "When a new case comes in through chat, check the account's entitlement for chat"
+        " support; if they are not entitled, tell the contact over WhatsApp.",
+        step(1, "check_entitlement", annotation="if they are not entitled"),
+        step(2, "send_whatsapp_message", annotation="tell the contact over WhatsApp"),
+    )
+    assert added == ["IF | if they are not entitled"]
+    assert rows == [
+        ("check_entitlement", None, "if they are not entitled"),
+        ("IF", None, "if they are not entitled"),
+        ("send_whatsapp_message", 2, "tell the contact over WhatsApp"),
+    ]
+    _, added = _repaired(
+        "When a case is resolved, wait two days, and if the customer hasn't reopened it, close it.",
+        step(1, "look_up_record", annotation="if the customer hasn't reopened it"),
+        step(2, "update_record", annotation="close it"),
+    )
+    assert added == []
+
+
+@pytest.mark.unit
 def test_a_test_inside_a_loop_takes_every_step_of_its_clause() -> None:
     rows, _ = _repaired(
         "Every Monday at 8am, find all platinum accounts. For each one, if there are more"
