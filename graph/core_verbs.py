@@ -39,6 +39,10 @@ up one; "look up who is on call" is the installation's `get_current_on_call`
 (`ON_CALL_LOOK_UP`); and an installation's step whose span asks for a core step and
 names nothing of it becomes that core step (`_spoke_step_core`). Dev 16 flows changed,
 measured in docs/results.md.
+Forty-third session: words that open by creating a record and name its table by label
+(`CREATES`, `created_table`: "open an access review") are `create_record`, over a
+message, an update, a look-up or an installation's step they name nothing of; no gold
+step changes.
 """
 
 from __future__ import annotations

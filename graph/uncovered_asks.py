@@ -1,4 +1,5 @@
-"""Emails, texts, log entries and updates the words ask for, that no step covers.
+"""Emails, texts, log entries, updates and new records the words ask for, that no step
+covers.
 
 The small model drops clauses: "resolve it and let the caller know" comes out as the
 update alone, "flag it as escalated and email the CSM" as the email alone, "at the end
@@ -19,6 +20,12 @@ is one update_record).
 On the 3,348 hand-written and synthetic train and dev flows the rule adds a step to six
 (gold leaves "bump the reopen counter" to the platform, and one synthetic email's span
 does not cover its own words). Measured on dev: docs/results.md (thirty-fourth session).
+
+A clause that opens by creating a record its words name by label (`CREATE_ASK`, read by
+graph/core_verbs.py's `created_table`: "otherwise open a pending access review of their
+admin privilege") gets `create_record` the same way (forty-third session): it adds none
+to the gold flows, and with each of their 346 Create Record leaves left out in turn it
+puts 71 back, 66 in their place.
 """
 
 from __future__ import annotations

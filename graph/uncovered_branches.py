@@ -20,6 +20,9 @@ them or opens on later words (it placed the test, on other words), or directly u
 PARALLEL (which holds only PATHs); and a clause of one word. Under a branch that opened
 earlier and holds other steps too, the IF goes inside it.
 
+An action written on the clause's own words (`check_entitlement | if they are not
+entitled`) does not cover it (forty-third session; `_on_a_test`): the IF goes after it.
+
 On the 3,348 hand-written and synthetic train and dev flows the rule changes none.
 Measured on dev: docs/results.md (thirty-fifth session).
 """
