@@ -74,7 +74,7 @@ from flowgen.graph.input_examples import closest_item_inputs
 from flowgen.graph.journal_note import lacks_note, note_grammar, with_note
 from flowgen.graph.named_address import send_to_named_address
 from flowgen.graph.named_assignee import ASSIGNING_STEPS, assign_named
-from flowgen.graph.named_group import group_look_up, look_up_named_group
+from flowgen.graph.named_group import look_up_named_group
 from flowgen.graph.named_recipient import RECIPIENTS, send_to_named_recipient
 from flowgen.graph.open_records import add_open_active
 from flowgen.graph.outline_repair import (
@@ -753,15 +753,12 @@ def inputs_node(state: FlowState, runtime: Runtime[RunContext]) -> dict[str, Any
                 given, why = approval_outcome(flow, order, retriever.catalog), "approval outcome"
             if given is None:
                 given, why = check_outcome(flow, order, retriever.catalog), "check outcome"
-            if given is None and ctx.ground_choices:
-                given, why = group_look_up(flow, order, retriever.catalog), "named group"
             if given is None:
                 given, why = re_read_test(flow, order, retriever.catalog), "record read again"
         if given is not None:
             # Inputs known without the model (a schedule's words; a loop with one list
-            # in scope; an approval's or a check's outcome; a group by its name): no
-            # model call. The turn stays in the conversation, answered with them, as
-            # training showed it.
+            # in scope; an approval's or a check's outcome): no model call. The turn
+            # stays in the conversation, answered with them, as training showed it.
             inputs = [
                 FlowInput(name=p.name, value=given[p.name])
                 for p in offered.params

@@ -19,7 +19,7 @@ from __future__ import annotations
 import re
 
 from flowgen.flow.catalog import CatalogView
-from flowgen.flow.model import Flow, FlowInput
+from flowgen.flow.model import FlowInput
 
 GROUP_TABLE = "sys_user_group"
 # "the Service Desk team", "the CAB group", "the Networking EMEA queue": capitalised words
@@ -54,16 +54,3 @@ def look_up_named_group(
     grounded = [FlowInput(name=k, value=v) for k, v in wanted.items()] + kept
     before = " ".join(f"{k}={written[k]}" for k in wanted if k in written)
     return grounded, [f"{before} -> table={GROUP_TABLE} conditions=name={name}"]
-
-
-def group_look_up(flow: Flow, order: int, catalog: CatalogView) -> dict[str, str] | None:
-    """The inputs of look_up_record `order` whose words name one group (see above), given
-    without a model call: the model's answer gave way to them in every such look-up of
-    dev's shipped flows (10 of 10), and gold has them in 32 of 33. None otherwise."""
-    comp = flow.component(order)
-    if comp is None or comp.definition != "look_up_record":
-        return None
-    name = named_group(comp.annotation or "")
-    if name is None or catalog.column(GROUP_TABLE, "name") is None:
-        return None
-    return {"table": GROUP_TABLE, "conditions": f"name={name}"}

@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 from flows import flow, generated, gold_steps, inputs_of, shipped_catalogs, step
 
-from flowgen.flow.model import Flow, FlowInput
-from flowgen.graph.named_group import GROUP_TABLE, group_look_up, look_up_named_group, named_group
+from flowgen.flow.model import FlowInput
+from flowgen.graph.named_group import GROUP_TABLE, look_up_named_group, named_group
 
 CATALOGS = shipped_catalogs()
 
@@ -47,26 +47,6 @@ def test_gold_look_ups_of_a_named_group_read_it_by_name() -> None:
         assert look_up_named_group(written, comp["annotation"], catalog)[1] == []
     assert seen >= 30
     assert agree >= seen - 1, (agree, seen)
-
-
-@pytest.mark.unit
-def test_a_look_up_of_a_named_group_is_given_without_the_model() -> None:
-    """Its inputs are the group table and the name; other steps, and look-ups that name
-    no group, are left to the model."""
-    outline = Flow.model_validate(
-        flow(
-            step(1, "look_up_record", annotation="look up the Desktop Support group"),
-            step(2, "look_up_record", annotation="find the caller's manager"),
-            step(3, "create_task", annotation="create a task for the Desktop Support group"),
-        )
-    )
-    itsm = CATALOGS["acme-itsm"]
-    assert group_look_up(outline, 1, itsm) == {
-        "table": GROUP_TABLE,
-        "conditions": "name=Desktop Support",
-    }
-    assert group_look_up(outline, 2, itsm) is None
-    assert group_look_up(outline, 3, itsm) is None
 
 
 def test_the_graph_looks_up_the_named_group(synced_store) -> None:
