@@ -89,20 +89,12 @@ Policy = Callable[[Call, int], list[int]]
 
 
 def draft_policy(engine: Any, draft_tokens: int = 8, min_ngram: int = 2, forced: bool = True):
-    """The decoding loop's `_draft` with its settings as arguments."""
+    """The decoding loop's own `_draft` (engine/decoding.py), with these settings."""
 
     def draft(call: Call, written: int) -> list[int]:
         lookup = PromptLookup(call.prompt, min_ngram=min_ngram, draft_tokens=draft_tokens)
-        lookup.extend(call.answer[:written])
-        state = call.states[written]
-        ahead = list(state.compute_ff_tokens())[:draft_tokens] if state and forced else []
-        guess = (ahead + lookup.propose(ahead))[:draft_tokens]
-        keep = 0
-        while keep < len(guess) and guess[keep] not in engine._never_drafted:
-            keep += 1
-        if state is not None and keep:
-            keep = state.validate_tokens(guess[:keep])
-        return guess[:keep]
+        engine.draft_forced = forced
+        return engine._draft(lookup, call.answer[:written], call.states[written])
 
     return draft
 
@@ -113,7 +105,8 @@ def replay(calls: list[Call], policy: Policy, cost: Callable[[int], float]) -> C
     for call in calls:
         n = len(call.answer)
         written = 1  # the prompt's pass chose the first token
-        while n and not (written == n and call.stopped) and written <= n:
+        # No pass after the last token where the grammar admits nothing more after it.
+        while n and not (written == n and call.stopped):
             guess = policy(call, written)
             kept = 0
             while (

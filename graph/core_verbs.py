@@ -120,9 +120,10 @@ ON_CALL_STEP = "get_current_on_call"
 # task's: every hand-written and synthetic gold step of train and dev so worded whose
 # step is not an installation's own (Create RMA, Create Issue in Jira: their spans name
 # them) is `create_record` (23 and 205). The model wrote Send Email and Create Issue there.
+CREATE_VERB = r"(?:creates?|opens?|files?)\s+(?:a|an|one|new)\b"
 _FILLERS = "|".join(sorted(LEADING_FILLERS | {"and"}))
 CREATES = re.compile(
-    rf"^(?:(?:{_FILLERS})\s+)*(?:creates?|opens?|files?)\s+(?:a|an|one|new)\b"
+    rf"^(?:(?:{_FILLERS})\s+)*{CREATE_VERB}"
     r"(?!\s+(?:new\s+)?(?:sub|work)?flows?\b)",  # "Create a flow that runs when ..."
     re.I,
 )

@@ -35,7 +35,7 @@ import re
 from flowgen.flow.catalog import CatalogView
 from flowgen.flow.flowlogic import FOLLOWS, opens_block
 from flowgen.flow.model import Component, Flow, subtree_end
-from flowgen.graph.core_verbs import UPDATE_VERBS, created_table
+from flowgen.graph.core_verbs import CREATE_VERB, UPDATE_VERBS, created_table
 
 EMAIL_STEP = "send_email"
 LOG_STEP = "log"
@@ -93,7 +93,7 @@ UPDATE_ASK = re.compile(
 CREATE_ASK = re.compile(
     r"(?:^|[.;:,?!+]\s*|\s-\s|\b(?:and|then|also)\s+)"
     r"(?:(?:just|then|also|and|please|otherwise|else)\s+)*"
-    r"(?P<verb>(?:creates?|opens?|files?)\s+(?:a|an|one|new)\b)",
+    rf"(?P<verb>{CREATE_VERB})",
     re.I,
 )
 CREATE_STEP = "create_record"
