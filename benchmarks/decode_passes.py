@@ -91,8 +91,13 @@ Policy = Callable[[Call, int], list[int]]
 def draft_policy(engine: Any, draft_tokens: int = 8, min_ngram: int = 2, forced: bool = True):
     """The decoding loop's own `_draft` (engine/decoding.py), with these settings."""
 
+    lookups: dict[int, PromptLookup] = {}  # per call: `_draft` extends it as it goes
+
     def draft(call: Call, written: int) -> list[int]:
-        lookup = PromptLookup(call.prompt, min_ngram=min_ngram, draft_tokens=draft_tokens)
+        lookup = lookups.get(id(call))
+        if lookup is None:
+            lookup = PromptLookup(call.prompt, min_ngram=min_ngram, draft_tokens=draft_tokens)
+            lookups[id(call)] = lookup
         engine.draft_forced = forced
         return engine._draft(lookup, call.answer[:written], call.states[written])
 

@@ -154,6 +154,14 @@ class Flow(_Open):
         """Direct children of the block `order` (top-level components for None)."""
         return [c for c in self.components if c.block == order]
 
+    def neighbours(self, comp: Component) -> tuple[Component | None, Component | None]:
+        """The siblings right before and right after `comp` in its block."""
+        siblings = self.children(comp.block)
+        at = siblings.index(comp)
+        before = siblings[at - 1] if at else None
+        after = siblings[at + 1] if at + 1 < len(siblings) else None
+        return before, after
+
     def annotated_items(self) -> list[tuple[int | None, str, str | None]]:
         """(order, definition, annotation) of the trigger (order None) and each step."""
         items: list[tuple[int | None, str, str | None]] = []

@@ -34,11 +34,9 @@ def check_outcome(flow: Flow, order: int, catalog: CatalogView) -> dict[str, str
     comp = flow.component(order)
     if comp is None or comp.definition not in ("IF", "ELSEIF"):
         return None
-    siblings = flow.children(comp.block)
-    at = siblings.index(comp)
-    if at == 0 or siblings[at - 1].category == "flowlogic":
+    checked, _ = flow.neighbours(comp)
+    if checked is None or checked.category == "flowlogic":
         return None
-    checked = siblings[at - 1]
     step = catalog.step(checked.definition)
     outcomes = [o.name for o in step.outputs if o.type == "boolean"] if step else []
     said = set(stems(comp.annotation or ""))

@@ -55,7 +55,7 @@ from flowgen.flow.catalog import CORE_SCOPE, CatalogView
 from flowgen.flow.model import Component, Flow
 from flowgen.graph.named_group import named_group
 from flowgen.graph.named_steps import LEADING_FILLERS, Span, StepCue
-from flowgen.graph.named_table import kind_labels, named_table
+from flowgen.graph.named_table import kind_labels, labelled_tables, named_table
 
 # The span's opening verb → the core step it asks for.
 VERB_STEPS = {
@@ -223,8 +223,7 @@ def created_table(span: str, catalog: CatalogView) -> str | None:
     text = span.strip()
     if not CREATES.match(text) or NEW_TASK.match(text.lower()) or CATALOG_TASK.search(text):
         return None
-    labels = [{"name": name, "label": label} for name, label in catalog.table_labels().items()]
-    table = named_table(text, labels, 1, partial(kind_labels, catalog))
+    table = named_table(text, labelled_tables(catalog), 1, partial(kind_labels, catalog))
     return None if table in TASK_TABLES else table
 
 

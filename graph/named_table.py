@@ -126,6 +126,12 @@ def _kind_mentions(
     return found
 
 
+def labelled_tables(catalog: CatalogView) -> list[dict[str, Any]]:
+    """Every table of the installation as `named_table` takes candidates: `name` and
+    `label` (the catalog view's labels, one query in the store)."""
+    return [{"name": name, "label": label} for name, label in catalog.table_labels().items()]
+
+
 def named_table(
     words: str,
     candidates: Iterable[Mapping[str, Any]],

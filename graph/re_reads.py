@@ -31,22 +31,13 @@ STILL = re.compile(r"\b(?:still|yet|no\s+longer|any\s?more)\b|n[’']t\b|\bnot\b
 RE_READ = "look_up_record"
 
 
-def _neighbours(flow: Flow, comp: Component) -> tuple[Component | None, Component | None]:
-    """The siblings right before and right after `comp` in its block."""
-    siblings = flow.children(comp.block)
-    at = siblings.index(comp)
-    before = siblings[at - 1] if at else None
-    after = siblings[at + 1] if at + 1 < len(siblings) else None
-    return before, after
-
-
 def _untested_wait(flow: Flow) -> tuple[int, Component] | None:
     """(index in the flow, the IF) of the first IF right after a wait that tests the
     record's staying so without reading it again."""
     for wait in flow.components:
         if wait.definition not in WAITS:
             continue
-        _, test = _neighbours(flow, wait)
+        _, test = flow.neighbours(wait)
         if test is not None and test.definition == "IF" and STILL.search(test.annotation or ""):
             return flow.components.index(test), test
     return None
@@ -84,7 +75,7 @@ def _re_read(flow: Flow, order: int) -> Component | None:
     comp = flow.component(order)
     if comp is None or comp.definition != RE_READ:
         return None
-    before, after = _neighbours(flow, comp)
+    before, after = flow.neighbours(comp)
     if before is None or before.definition not in WAITS or after is None:
         return None
     return comp if after.definition == "IF" else None
@@ -120,7 +111,7 @@ def re_read_test(flow: Flow, order: int, catalog: CatalogView) -> dict[str, str]
     comp = flow.component(order)
     if comp is None or comp.definition != "IF" or not STILL.search(comp.annotation or ""):
         return None  # "if it is revoke" tests what the look-up found, not that it did
-    read, _ = _neighbours(flow, comp)
+    read, _ = flow.neighbours(comp)
     if read is None or _re_read(flow, read.order) is None:
         return None
     found = f"{read.order}.record"

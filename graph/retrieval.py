@@ -26,7 +26,7 @@ from flowgen.flow.flowlogic import FLOW_LOGIC, subflow_output_params
 from flowgen.flow.model import Flow
 from flowgen.flow.validator import PillRoot, pill_roots
 from flowgen.graph.named_record import named_record, named_trigger_record
-from flowgen.graph.named_table import kind_labels, named_table
+from flowgen.graph.named_table import kind_labels, labelled_tables, named_table
 from flowgen.graph.re_reads import re_read_table
 from flowgen.graph.trigger_cues import named_trigger
 from flowgen.tools.catalog_tools import Tools
@@ -246,7 +246,7 @@ class InputsRetriever:
         # its columns shown first.
         record = None
         if item is not None and item.definition in RECORD_NAMING_STEPS:
-            every = self._labelled_tables()
+            every = labelled_tables(self.catalog)
             record = named_record(annotation, pills, every, self.catalog)
             record = record or named_trigger_record(annotation, pills, every)
         if record is not None and record[0] not in [t["name"] for t in tables]:
@@ -275,7 +275,7 @@ class InputsRetriever:
             # Named among every table of the installation, as the rule was measured;
             # a table retrieval missed joins the candidates ("sec inc" found `incident`,
             # `sc_request` and `change_request`), its columns shown first.
-            every = self._labelled_tables()
+            every = labelled_tables(self.catalog)
             kinds = partial(kind_labels, self.catalog)
             named = named_table(annotation, every, min_words, kinds)
             if named is not None and named not in [t["name"] for t in tables]:
@@ -449,9 +449,6 @@ class InputsRetriever:
     def _label(self, name: str) -> str | None:
         table = self.catalog.table(name)
         return table.label if table else None
-
-    def _labelled_tables(self) -> list[dict[str, Any]]:
-        return [{"name": n, "label": self._label(n)} for n in self._table_names()]
 
 
 def _column_tables(

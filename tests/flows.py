@@ -155,11 +155,6 @@ def query_rule(
     return rule(query, table, about.label, span, catalog.columns(table))
 
 
-def labelled_tables(catalog: Catalog) -> list[dict[str, Any]]:
-    """Every table of `catalog` as retrieval offers one: `name` and `label`."""
-    return [{"name": t.name, "label": t.label} for t in catalog.tables]
-
-
 @cache
 def _train_and_dev(name: str) -> tuple[Case, ...]:
     return tuple(

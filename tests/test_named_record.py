@@ -15,7 +15,6 @@ from flows import (
     gold_steps,
     grammar_rejections,
     inputs_of,
-    labelled_tables,
     shipped_catalogs,
     step,
 )
@@ -23,6 +22,7 @@ from flows import (
 from flowgen.flow.model import Flow
 from flowgen.flow.validator import PillRoot, pill_roots
 from flowgen.graph.named_record import named_record, named_trigger_record
+from flowgen.graph.named_table import labelled_tables
 
 CATALOGS = shipped_catalogs()
 TABLES = {installation: labelled_tables(catalog) for installation, catalog in CATALOGS.items()}

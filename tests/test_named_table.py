@@ -11,9 +11,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from flows import flow, gold_steps, grammar_rejections, labelled_tables, shipped_catalogs, step
+from flows import flow, gold_steps, grammar_rejections, shipped_catalogs, step
 
-from flowgen.graph.named_table import kind_labels, named_table
+from flowgen.graph.named_table import kind_labels, labelled_tables, named_table
 from flowgen.training.cases import read_cases
 
 REPO = Path(__file__).resolve().parent.parent
