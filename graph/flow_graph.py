@@ -99,7 +99,7 @@ from flowgen.graph.retrieval import (
     outline_offer,
 )
 from flowgen.graph.schedule_inputs import schedule_inputs
-from flowgen.graph.scope_refusal import overrules_refusal
+from flowgen.graph.scope_refusal import a_question, overrules_refusal
 from flowgen.graph.scoped_record import add_scoped_record
 from flowgen.graph.tracing import RunTracer, TracedTools
 from flowgen.graph.trigger_condition import settle_change_operators
@@ -384,10 +384,18 @@ def outline_prompt(
 
 # -- nodes and the routing after each --------------------------------------------------------
 def guard_node(state: FlowState, runtime: Runtime[RunContext]) -> dict[str, Any]:
-    guard = runtime.context.guard
+    ctx = runtime.context
+    triggers = ctx.tools_at("guard").list_names(kind="triggers")
+    if a_question(state["requirement"], triggers):
+        # a question asked of the data is refused as the guard's certain refusals are
+        # (graph/scope_refusal.py)
+        with ctx.tracer.span("node", "guard", node="guard") as out:
+            out.update(question=True, refuse=True, certain=True)
+        return {"flagged": True, "certain": True}
+    guard = ctx.guard
     if guard is None:
         return {"flagged": False}
-    with runtime.context.tracer.span("node", "guard", node="guard") as out:
+    with ctx.tracer.span("node", "guard", node="guard") as out:
         score = guard.score(state["requirement"])
         refuse = score > guard.threshold
         certain = guard.is_certain(score)

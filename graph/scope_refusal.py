@@ -18,6 +18,16 @@ name a trigger and an action all give a harm: exfiltration, harassment, hiding
 records). So an out-of-scope reason for such a requirement is not taken, and the outline
 is asked again with no refusal in its grammar; a refusal for harm stands, as does every
 refusal the guard is certain of (graph/flow_graph.py).
+
+The other way round, a requirement that is one question opening with a question word
+("What's the average resolution time for network incidents this year?", "How many desks
+are free on the third floor tomorrow?") and names no trigger asks for an answer, not a
+flow: all 10 such requirements of the hand-written cases are refusals (6 train, 2 test,
+2 ood), and none of the 3,543 train and dev flows (synthetic and rephrased included) is
+written so (their questions open "Could we ...", "Can we ..." and name the trigger). The
+guard scored one of them (umb-ood-075) under its threshold and the adapter wrote it a
+flow, so such a requirement is refused as if the guard were certain: the outline call
+words the reason.
 """
 
 from __future__ import annotations
@@ -34,6 +44,11 @@ SCOPE_REASON = re.compile(
 )
 
 
+# One sentence, opening with a question word and ending in a question mark; "when" opens
+# triggers ("When a case is closed ...?"), so it is not among them.
+QUESTION = re.compile(r"^(?:what|which|who|whom|whose|where|why|how)\b[^.!?]*\?$")
+
+
 def out_of_scope_reason(reason: str | None) -> bool:
     """Whether a refusal's reason says the request is out of scope, not harmful."""
     return bool(reason and SCOPE_REASON.search(reason.lower()))
@@ -47,3 +62,9 @@ def asks_for_a_flow(requirement: str, triggers: list[str]) -> bool:
 def overrules_refusal(reason: str | None, requirement: str, triggers: list[str]) -> bool:
     """Whether a refusal for `reason` is not taken (see above)."""
     return out_of_scope_reason(reason) and asks_for_a_flow(requirement, triggers)
+
+
+def a_question(requirement: str, triggers: list[str]) -> bool:
+    """Whether `requirement` is one question asked of the data, not a flow (see above)."""
+    text = " ".join(requirement.lower().split())
+    return bool(QUESTION.match(text)) and named_trigger(requirement, triggers) is None

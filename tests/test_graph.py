@@ -487,6 +487,27 @@ def test_when_the_guard_passes_a_requirement_the_model_may_not_refuse_it(synced_
     assert result.status == "refused" and unguarded.rejections == []  # the model decides
 
 
+def test_a_question_asked_of_the_data_may_only_be_refused(synced_store) -> None:
+    """A question with no trigger is refused as the guard's certain refusals are, even
+    where the guard passes it (graph/scope_refusal.py)."""
+    import numpy as np
+
+    from flowgen.graph.guard import RefusalGuard
+
+    never = RefusalGuard(np.zeros(384, dtype=np.float32), -5.0, 0.5, "all-MiniLM-L6-v2", {})
+    question = "How many incidents are still open for the network group this week?"
+    flow_engine = ReplayEngine(Flow.model_validate(FLOW_CASES[0]["flow"]))
+    generator(synced_store, flow_engine, guard=never).generate(question)
+    assert [r.item for r in flow_engine.rejections][:1] == ["outline"]  # no flow admitted
+    refusing = ReplayEngine(None, refusal="a reporting question, not a workflow")
+    result = generator(synced_store, refusing, guard=never).generate(question)
+    assert result.status == "refused" and refusing.rejections == []
+    guard_span = next(
+        e for e in RunStore(synced_store.engine).get(result.run_id).events if e.name == "guard"
+    )
+    assert guard_span.payload["question"] is True
+
+
 def test_an_out_of_scope_refusal_of_a_flow_request_is_asked_again(synced_store) -> None:
     """The requirement names a trigger and an action: "not a workflow" is not taken, and
     the outline is asked again with no refusal in its grammar (graph/scope_refusal.py)."""

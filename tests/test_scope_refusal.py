@@ -9,7 +9,12 @@ from pathlib import Path
 import pytest
 from flows import shipped_catalogs
 
-from flowgen.graph.scope_refusal import asks_for_a_flow, out_of_scope_reason, overrules_refusal
+from flowgen.graph.scope_refusal import (
+    a_question,
+    asks_for_a_flow,
+    out_of_scope_reason,
+    overrules_refusal,
+)
 
 # The triggers the graph lists for the demo installation (`list_names(kind="triggers")`).
 TRIGGERS = [t.name for t in shipped_catalogs()["acme-itsm"].triggers]
@@ -75,3 +80,35 @@ def test_most_gold_flows_name_a_trigger_and_an_action() -> None:
     ]
     asking = sum(asks_for_a_flow(c["requirement"], TRIGGERS) for c in flows)
     assert asking / len(flows) > 0.5
+
+
+@pytest.mark.parametrize(
+    ("requirement", "question"),
+    [
+        ("How many desks are free on the third floor tomorrow?", True),
+        ("What's the average resolution time for network incidents this year?", True),
+        ("which groups have more than 50 open incidents?", True),
+        # a flow asked for as a question, or a question inside a flow request
+        ("Could we have it so that when an incident is resolved, the caller gets a survey?", False),
+        ("What if, whenever a P1 incident is created, we page the on-call engineer?", False),
+        ("When a case is closed, how do we tell the customer? Email them the close notes.", False),
+        ("What is the capacity of the Paris office. Then email it to me.", False),
+    ],
+)
+def test_a_question_asked_of_the_data(requirement: str, question: bool) -> None:
+    assert a_question(requirement, TRIGGERS) is question
+
+
+def test_every_question_of_the_cases_is_a_refusal() -> None:
+    """Of the hand-written, synthetic and rephrased cases, what the rule reads as a
+    question is a gold refusal, and there are such cases in train."""
+    catalogs = shipped_catalogs()
+    triggers = {name: [t.name for t in c.triggers] for name, c in catalogs.items()}
+    questions: dict[str, bool] = {}
+    paths = ("data/handwritten.jsonl", "data/synthetic.jsonl", "data/rephrased/cases.jsonl")
+    for path in map(Path, paths):
+        for case in map(json.loads, path.read_text().splitlines()):
+            if a_question(case["requirement"], triggers[case["installation"]]):
+                questions[case["id"]] = case.get("flow") is None
+    assert all(questions.values()), [i for i, refused in questions.items() if not refused]
+    assert sum(i.split("-")[1] == "train" for i in questions) >= 5
