@@ -47,6 +47,7 @@ from flowgen.flow.validator import pill_roots
 from flowgen.graph.branch_words import settle_branch_words
 from flowgen.graph.core_verbs import name_core_steps
 from flowgen.graph.else_branches import add_else_branches, unwrap_copied_elses
+from flowgen.graph.governed_steps import move_governed_steps
 from flowgen.graph.group_look_ups import add_group_look_ups
 from flowgen.graph.id_look_ups import add_id_look_ups, add_list_sources
 from flowgen.graph.named_steps import name_steps
@@ -518,7 +519,8 @@ def repair_outline(
     (graph/uncovered_asks.py), where every other step has its place; a group a core step
     hands its work to is looked up before it (graph/group_look_ups.py); last, an "if"
     clause no span covers becomes an IF around the steps it governs
-    (graph/uncovered_branches.py), the added asks among them; steps said after
+    (graph/uncovered_branches.py), the added asks among them; steps an IF's clause
+    governs and the model wrote beside it go into it (graph/governed_steps.py); steps said after
     "otherwise" and written inside the IF before it go in its ELSE
     (graph/else_branches.py); an IF on the words of another clause than the one that
     governs its steps takes that clause's (graph/branch_words.py); and branches the
@@ -571,6 +573,9 @@ def repair_outline(
         )
         repairs.append(
             ("uncovered_branches_added", partial(add_uncovered_branches, requirement=requirement))
+        )
+        repairs.append(
+            ("governed_steps_moved", partial(move_governed_steps, requirement=requirement))
         )
         repairs.append(("else_branches_added", partial(add_else_branches, requirement=requirement)))
         repairs.append(
