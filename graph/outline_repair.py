@@ -565,6 +565,9 @@ def repair_outline(
                 partial(add_uncovered_asks, requirement=requirement, catalog=catalog),
             )
         )
+        # an update added on words that add a work note is the installation's step, as
+        # the model's own are (graph/work_notes.py)
+        repairs.append(("added_work_notes_named", partial(name_work_notes, catalog=catalog)))
         repairs.append(
             (
                 "group_look_ups_added",

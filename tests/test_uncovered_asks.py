@@ -57,6 +57,34 @@ def test_a_note_on_the_record_is_an_update() -> None:
 
 
 @pytest.mark.unit
+def test_adding_to_the_work_notes_or_comments_is_an_update() -> None:
+    outline, added = _added(
+        "When a P1 incident is created, search Splunk for its host; if the search returns"
+        " more than 50 events, raise the priority, otherwise add the event count to the"
+        " work notes.",
+        step(1, "run_splunk_search", annotation="search Splunk for its host"),
+        {**logic(2, "IF"), "annotation": "if the search returns more than 50 events"},
+        step(3, "update_record", 2, annotation="raise the priority"),
+    )
+    assert added == ["update_record | add the event count to the work notes"]
+    assert outline[3:] == [
+        ("ELSE", None, "otherwise"),
+        ("update_record", 4, "add the event count to the work notes"),
+    ]
+    _, added = _added(
+        "When an incident is resolved, email the caller and leave a comment thanking them.",
+        step(1, "send_email", annotation="email the caller"),
+    )
+    assert added == ["update_record | leave a comment thanking them"]
+    # adding someone to a group or a channel is no journal entry
+    _, added = _added(
+        "When a user joins Engineering, add them to the Engineering group and post a note.",
+        step(1, "send_email", annotation="post a note"),
+    )
+    assert added == []
+
+
+@pytest.mark.unit
 def test_an_email_inside_a_branch_stays_in_the_branch() -> None:
     outline, _ = _added(
         "When a change request is approved, check whether its planned start falls in a"
@@ -280,10 +308,12 @@ def test_otherwise_open_a_record_the_words_name_is_a_create_in_the_else() -> Non
 @pytest.mark.unit
 def test_gold_flows_have_their_emails_and_logs() -> None:
     """On the 3,348 hand-written and synthetic train and dev flows the rule adds a step to
-    six (thirty-fourth session): a synthetic email whose span does not cover its own words
-    ("email whoever it is assigned to"), and updates the gold flow leaves to the platform
-    or writes on other words ("bump the reopen counter", "reassign everything the
-    employee still has open" written as three update_multiple_records)."""
+    seven (six in the thirty-fourth session; since the forty-fourth "add a work note to
+    its open vulnerabilities.." taken back in itsm-train-027 too): a synthetic email whose
+    span does not cover its own words ("email whoever it is assigned to"), and updates the
+    gold flow leaves to the platform or writes on other words ("bump the reopen counter",
+    "reassign everything the employee still has open" written as three
+    update_multiple_records)."""
     catalogs = shipped_catalogs()
     added = [
         case.id
@@ -292,7 +322,7 @@ def test_gold_flows_have_their_emails_and_logs() -> None:
             Flow.model_validate(case.flow), case.requirement, catalogs[case.installation]
         )[1]
     ]
-    assert len(added) <= 6, added
+    assert len(added) <= 7, added
 
 
 def test_the_graph_adds_the_email_the_model_left_out(synced_store) -> None:

@@ -37,3 +37,14 @@ def test_gold_spans_that_open_by_adding_a_work_note() -> None:
         if ADDS_A_NOTE.match((comp.get("annotation") or "").strip())
     ]
     assert sorted(found) == ["add_work_note"] * 9 + ["update_record"]
+
+
+def test_a_work_note_the_words_ask_for_and_no_step_covers_is_the_step_too() -> None:
+    """graph/uncovered_asks.py adds the update, the outline repairs name it."""
+    from flowgen.graph.outline_repair import repair_outline
+
+    requirement = "When an incident is created, email the caller and add a work note to it."
+    written = outline(step(1, "send_email", annotation="email the caller"))
+    new, changes = repair_outline(written, shipped_catalogs()["acme-itsm"], requirement=requirement)
+    assert changes["uncovered_asks_added"] == ["update_record | add a work note to it"]
+    assert [c.definition for c in new.components] == ["send_email", "add_work_note"]
