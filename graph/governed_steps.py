@@ -16,8 +16,8 @@ then moves what the words say after "otherwise" into the ELSE. Only steps that h
 others move, and none out of a block of their own (a TRY, a loop, another branch).
 
 No train or dev gold flow (3,348, hand-written and synthetic) changes. With each step an
-IF or ELSEIF holds (one holding no others) taken out and put right before or right after its branch
-chain in turn, 4,152 of 5,012 go back, 4,138 as gold has them.
+IF or ELSEIF holds (one holding no others) taken out and put right before or right after
+its branch chain in turn, 4,152 of 5,012 go back, 4,138 as gold has them.
 """
 
 from __future__ import annotations
@@ -29,8 +29,9 @@ from flowgen.graph.uncovered_asks import ordered_step_spans
 from flowgen.graph.uncovered_branches import GOVERNED_END, IF_CLAUSE
 
 BRANCHES = ("IF", "ELSEIF")
-# A branch's words end at its condition; what it governs starts after ", then".
+# An ELSEIF's words that open its own "if" clause: "else if it's past the due date".
 ELSE_IF = re.compile(r"(?:else|otherwise),?\s+if\b", re.I)
+# A branch's words end at its condition; what it governs starts after ", then".
 LEAD_IN = re.compile(r"[\s,:]*(?:then\b)?", re.I)
 
 

@@ -520,8 +520,8 @@ def repair_outline(
     hands its work to is looked up before it (graph/group_look_ups.py); last, an "if"
     clause no span covers becomes an IF around the steps it governs
     (graph/uncovered_branches.py), the added asks among them; steps an IF's clause
-    governs and the model wrote beside it go into it (graph/governed_steps.py); steps said after
-    "otherwise" and written inside the IF before it go in its ELSE
+    governs and the model wrote beside it go into it (graph/governed_steps.py); steps
+    said after "otherwise" and written inside the IF before it go in its ELSE
     (graph/else_branches.py); an IF on the words of another clause than the one that
     governs its steps takes that clause's (graph/branch_words.py); and branches the
     words ask to run at once go in a PARALLEL, a PATH each (graph/parallel_paths.py)."""

@@ -20,7 +20,7 @@ is one update_record).
 
 On the 3,348 hand-written and synthetic train and dev flows the rule adds a step to
 seven (gold leaves "bump the reopen counter" to the platform, one synthetic email's span
-does not cover its own words, and "add a work note to its open vulnerabilities.. " is
+does not cover its own words, and "add a work note to its open vulnerabilities.." is
 taken back in itsm-train-027). With each of their 389 updates on a journal clause's words
 left out in turn, 382 come back, 347 in their place (forty-fourth session). Measured on
 dev: docs/results.md (thirty-fourth and forty-fourth sessions).
