@@ -99,7 +99,7 @@ from flowgen.graph.retrieval import (
     outline_offer,
 )
 from flowgen.graph.schedule_inputs import schedule_inputs
-from flowgen.graph.scope_refusal import a_question, overrules_refusal
+from flowgen.graph.scope_refusal import a_question, one_question, overrules_refusal
 from flowgen.graph.scoped_record import add_scoped_record
 from flowgen.graph.tracing import RunTracer, TracedTools
 from flowgen.graph.trigger_condition import settle_change_operators
@@ -385,8 +385,11 @@ def outline_prompt(
 # -- nodes and the routing after each --------------------------------------------------------
 def guard_node(state: FlowState, runtime: Runtime[RunContext]) -> dict[str, Any]:
     ctx = runtime.context
-    triggers = ctx.tools_at("guard").list_names(kind="triggers")
-    if a_question(state["requirement"], triggers):
+    requirement = state["requirement"]
+    # the installation's trigger names are looked up only for a question's wording
+    if one_question(requirement) and a_question(
+        requirement, ctx.tools_at("guard").list_names(kind="triggers")
+    ):
         # a question asked of the data is refused as the guard's certain refusals are
         # (graph/scope_refusal.py)
         with ctx.tracer.span("node", "guard", node="guard") as out:
@@ -396,7 +399,7 @@ def guard_node(state: FlowState, runtime: Runtime[RunContext]) -> dict[str, Any]
     if guard is None:
         return {"flagged": False}
     with ctx.tracer.span("node", "guard", node="guard") as out:
-        score = guard.score(state["requirement"])
+        score = guard.score(requirement)
         refuse = score > guard.threshold
         certain = guard.is_certain(score)
         out.update(score=round(score, 4), threshold=guard.threshold, refuse=refuse, certain=certain)

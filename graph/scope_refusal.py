@@ -64,7 +64,11 @@ def overrules_refusal(reason: str | None, requirement: str, triggers: list[str])
     return out_of_scope_reason(reason) and asks_for_a_flow(requirement, triggers)
 
 
+def one_question(requirement: str) -> bool:
+    """Whether `requirement` is worded as one question (`QUESTION`)."""
+    return bool(QUESTION.match(" ".join(requirement.lower().split())))
+
+
 def a_question(requirement: str, triggers: list[str]) -> bool:
     """Whether `requirement` is one question asked of the data, not a flow (see above)."""
-    text = " ".join(requirement.lower().split())
-    return bool(QUESTION.match(text)) and named_trigger(requirement, triggers) is None
+    return one_question(requirement) and named_trigger(requirement, triggers) is None

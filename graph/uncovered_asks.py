@@ -79,13 +79,18 @@ LOG_ASK = re.compile(
 # and 6 of 155 such clauses: "add them to the channel", "record the sender as a malicious
 # email observable"); as updates on the dev outlines they made 3 flows worse, none better.
 NOTE_VERBS = frozenset({"note", "put", "store", "save", "stamp"})
+# Where a clause that opens with its verb starts (a sentence, a semicolon, a comma, a
+# list dash, "and", "then", "also"), and the fillers before the verb.
+CLAUSE_OPENING = (
+    r"(?:^|[.;:,?!+]\s*|\s-\s|\b(?:and|then|also)\s+)"
+    r"(?:(?:just|then|also|and|please|otherwise|else)\s+)*"
+)
 # A clause that opens with a verb that changes a record ("mark the RMA received", "flag
 # it as escalated"), after fillers; not "set up", "assign them the Workday app", "save
 # nothing else".
 UPDATE_ASK = re.compile(
-    r"(?:^|[.;:,?!+]\s*|\s-\s|\b(?:and|then|also)\s+)"
-    r"(?:(?:just|then|also|and|please|otherwise|else)\s+)*"
-    r"(?P<verb>" + "|".join(sorted(UPDATE_VERBS | NOTE_VERBS)) + r")\b"
+    CLAUSE_OPENING
+    + r"(?P<verb>" + "|".join(sorted(UPDATE_VERBS | NOTE_VERBS)) + r")\b"
     r"(?!\s+(?:up|nothing|them the|him the|her the)\b)",
     re.I,
 )  # fmt: skip
@@ -97,9 +102,7 @@ UPDATE_ASK = re.compile(
 # add_work_note's (graph/work_notes.py), 5 a PATH's around an update, none another
 # step's; one no step covers.
 JOURNAL_ASK = re.compile(
-    r"(?:^|[.;:,?!+]\s*|\s-\s|\b(?:and|then|also)\s+)"
-    r"(?:(?:just|then|also|and|please|otherwise|else)\s+)*"
-    r"(?P<verb>adds?|leaves?|posts?|writes?|append)\b",
+    CLAUSE_OPENING + r"(?P<verb>adds?|leaves?|posts?|writes?|append)\b",
     re.I,
 )
 JOURNAL = re.compile(r"\bwork[ _-]?notes?\b|\bcomments?\b|\bjournal\b", re.I)
@@ -109,9 +112,7 @@ JOURNAL = re.compile(r"\bwork[ _-]?notes?\b|\bcomments?\b|\bjournal\b", re.I)
 # graph/core_verbs.py's `created_table` reads such words (a task, a catalog task, a
 # step the words name are not).
 CREATE_ASK = re.compile(
-    r"(?:^|[.;:,?!+]\s*|\s-\s|\b(?:and|then|also)\s+)"
-    r"(?:(?:just|then|also|and|please|otherwise|else)\s+)*"
-    rf"(?P<verb>{CREATE_VERB})",
+    CLAUSE_OPENING + rf"(?P<verb>{CREATE_VERB})",
     re.I,
 )
 CREATE_STEP = "create_record"
@@ -170,8 +171,7 @@ def add_uncovered_asks(
                 continue
             if step == UPDATE_STEP and _continues_an_update(requirement, start, spans):
                 continue
-            stop = CLAUSE_END.search(requirement, end)
-            words = requirement[start : stop.start() if stop else len(requirement)].strip()
+            words = requirement[start : _clause_end(requirement, end)].strip()
             flow = _insert(flow, _new_step(step, words), _place(flow, requirement, start, spans))
             added.append(f"{step} | {words}")
     return flow, added
@@ -181,8 +181,7 @@ def _journal_asks(requirement: str) -> list[tuple[int, int]]:
     """Where each clause that adds to a record's journal (`JOURNAL_ASK`) opens."""
     found = []
     for match in JOURNAL_ASK.finditer(requirement):
-        stop = CLAUSE_END.search(requirement, match.end())
-        if JOURNAL.search(requirement, match.end(), stop.start() if stop else len(requirement)):
+        if JOURNAL.search(requirement, match.end(), _clause_end(requirement, match.end())):
             found.append(match.span("verb"))
     return found
 
@@ -191,12 +190,16 @@ def _create_asks(requirement: str, catalog: CatalogView) -> list[tuple[int, int]
     """Where each clause that creates a record its words name (`CREATE_ASK`) opens."""
     found = []
     for match in CREATE_ASK.finditer(requirement):
-        start = match.start("verb")
-        stop = CLAUSE_END.search(requirement, match.end())
-        clause = requirement[start : stop.start() if stop else len(requirement)]
+        clause = requirement[match.start("verb") : _clause_end(requirement, match.end())]
         if created_table(clause, catalog) is not None:
             found.append(match.span("verb"))
     return found
+
+
+def _clause_end(requirement: str, after: int) -> int:
+    """Where the clause that goes on at `after` ends (`CLAUSE_END`, or the text's end)."""
+    stop = CLAUSE_END.search(requirement, after)
+    return stop.start() if stop else len(requirement)
 
 
 def _pattern_asks(pattern: re.Pattern[str], requirement: str) -> list[tuple[int, int]]:

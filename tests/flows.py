@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from flowgen.flow.catalog import Catalog, load_catalog
+from flowgen.flow.model import Flow
 from flowgen.graph.choice_grounding import QueryRule
 from flowgen.shipped import catalogs
 from flowgen.training.cases import Case, read_cases
@@ -49,6 +50,17 @@ def step(
 
 def logic(order: int, definition: str, block: int | None = None, **inputs: str) -> dict[str, Any]:
     return step(order, definition, block, category="flowlogic", **inputs)
+
+
+def branch(order: int, definition: str, words: str, block: int | None = None) -> dict[str, Any]:
+    """Flow logic on `words` (an IF, ELSE, TRY ...) under `block`."""
+    return step(order, definition, block, category="flowlogic", annotation=words)
+
+
+def shape(f: Flow) -> list[tuple[str, int]]:
+    """(definition, nesting depth) of each component, in order."""
+    depths = f.depths()
+    return [(c.definition, depths[c.order]) for c in f.components]
 
 
 def log(order: int, block: int | None = None, message: str = "hello") -> dict[str, Any]:

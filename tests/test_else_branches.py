@@ -3,7 +3,7 @@ words removed, its steps after the chain (graph/else_branches.py)."""
 
 from __future__ import annotations
 
-from flows import flow, gold_cases, step
+from flows import branch, flow, gold_cases, shape, step
 
 from flowgen.flow.model import Flow
 from flowgen.graph.else_branches import add_else_branches, unwrap_copied_elses
@@ -19,15 +19,6 @@ def outline(*steps: dict) -> Flow:
         flow(*steps, trigger=("record_create", {"table": "u_warranty_claim"}),
              annotation="When a warranty claim is submitted")
     )  # fmt: skip
-
-
-def shape(f: Flow) -> list[tuple[str, int]]:
-    depths = f.depths()
-    return [(c.definition, depths[c.order]) for c in f.components]
-
-
-def branch(order: int, definition: str, words: str, block: int | None = None) -> dict:
-    return step(order, definition, block, category="flowlogic", annotation=words)
 
 
 def test_a_step_of_the_other_case_written_inside_the_if_moves_to_an_else() -> None:

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from flows import flow, gold_cases, shipped_catalogs, step
+from flows import branch, flow, gold_cases, shape, shipped_catalogs, step
 
 from flowgen.flow.model import Flow
 from flowgen.graph.governed_steps import move_governed_steps
@@ -17,20 +17,14 @@ RMA = (
 )
 
 
-def outline(*steps: dict) -> Flow:
-    return Flow.model_validate(
-        flow(*steps, trigger=("record_update", {"table": "sn_customerservice_case"}),
-             annotation="When a case for a router gets escalated")
-    )  # fmt: skip
-
-
-def shape(f: Flow) -> list[tuple[str, int]]:
-    depths = f.depths()
-    return [(c.definition, depths[c.order]) for c in f.components]
-
-
-def branch(order: int, definition: str, words: str, block: int | None = None) -> dict:
-    return step(order, definition, block, category="flowlogic", annotation=words)
+def outline(
+    *steps: dict,
+    table: str = "sn_customerservice_case",
+    words: str = "When a case for a router gets escalated",
+) -> Flow:
+    """An outline under a record_update trigger on `table`, spanning `words`."""
+    trigger = ("record_update", {"table": table})
+    return Flow.model_validate(flow(*steps, trigger=trigger, annotation=words))
 
 
 SCRAMBLED = (
@@ -69,14 +63,12 @@ def test_a_look_up_inside_its_step_s_words_goes_before_the_step() -> None:
     words = (
         "When a laptop is retired, if it is still assigned, create a task for Desk Side Support."
     )
-    written = Flow.model_validate(
-        flow(
-            branch(1, "IF", "if it is still assigned"),
-            step(2, "create_task", 1, annotation="make a task for Desk Side Support"),
-            step(3, "look_up_record", annotation="Desk Side Support"),
-            trigger=("record_update", {"table": "alm_hardware"}),
-            annotation="When a laptop is retired",
-        )
+    written = outline(
+        branch(1, "IF", "if it is still assigned"),
+        step(2, "create_task", 1, annotation="make a task for Desk Side Support"),
+        step(3, "look_up_record", annotation="Desk Side Support"),
+        table="alm_hardware",
+        words="When a laptop is retired",
     )
     new, _ = move_governed_steps(written, words)
     assert shape(new) == [("IF", 0), ("look_up_record", 1), ("create_task", 1)]
@@ -87,31 +79,27 @@ def test_what_it_leaves_alone() -> None:
     after = (
         "When it is closed, lift the containment of its host if it was contained, and post a note."
     )
-    written = Flow.model_validate(
-        flow(
-            branch(1, "IF", "if it was contained"),
-            step(2, "lift_containment", 1, annotation="lift the containment of its host"),
-            step(3, "post_message", annotation="post it"),
-            trigger=("record_update", {"table": "sn_si_incident"}),
-            annotation="When it is closed",
-        )
+    written = outline(
+        branch(1, "IF", "if it was contained"),
+        step(2, "lift_containment", 1, annotation="lift the containment of its host"),
+        step(3, "post_message", annotation="post it"),
+        table="sn_si_incident",
+        words="When it is closed",
     )
     assert move_governed_steps(written, after)[1] == []
     # a branch holding a step said before its words is on the wrong words
     claim = "If they approve, set the claim to Accepted; if they reject it, set it to Denied."
-    wrong = Flow.model_validate(
-        flow(
-            branch(1, "IF", "if they reject it"),
-            step(2, "update_record", 1, annotation="set the claim to Accepted"),
-            step(3, "update_record", annotation="set it to Denied"),
-            trigger=("record_update", {"table": "u_warranty_claim"}),
-            annotation="If they approve",
-        )
+    wrong = outline(
+        branch(1, "IF", "if they reject it"),
+        step(2, "update_record", 1, annotation="set the claim to Accepted"),
+        step(3, "update_record", annotation="set it to Denied"),
+        table="u_warranty_claim",
+        words="If they approve",
     )
     assert move_governed_steps(wrong, claim)[1] == []
     # a step of the clause inside another block (a TRY) stays where it is
     tried = outline(
-        step(1, "TRY", category="flowlogic", annotation="open a defective RMA for the case"),
+        branch(1, "TRY", "open a defective RMA for the case"),
         step(2, "send_email", 1, annotation="email the contact a reminder"),
         branch(3, "IF", "If it still hasn't arrived by then"),
         step(4, "update_record", 3, annotation="reopen the case"),
