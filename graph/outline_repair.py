@@ -50,6 +50,7 @@ from flowgen.graph.else_branches import add_else_branches, unwrap_copied_elses
 from flowgen.graph.governed_steps import move_governed_steps
 from flowgen.graph.group_look_ups import add_group_look_ups
 from flowgen.graph.id_look_ups import add_id_look_ups, add_list_sources
+from flowgen.graph.joined_asks import split_joined_asks
 from flowgen.graph.named_steps import name_steps
 from flowgen.graph.parallel_paths import add_parallel_paths
 from flowgen.graph.re_reads import add_re_reads
@@ -512,9 +513,10 @@ def repair_outline(
     other outputs (look_up_slack_user's one user id where look_up_records had a list to
     loop over); a renamed step that repeats a sibling on the same words goes.
     With `requirement`, a record trigger's span that names no trigger moves to the clause
-    that does (graph/trigger_span.py): the other repairs keep the trigger; then one of the
-    installation's steps a clause no span covers names (graph/uncovered_steps.py; with
-    `offered_steps`, as the rule before it), an email,
+    that does (graph/trigger_span.py): the other repairs keep the trigger; a step's span
+    that runs on into a second ask ("post a summary and log the closure") ends before it
+    (graph/joined_asks.py); then one of the installation's steps a clause no span covers
+    names (graph/uncovered_steps.py; with `offered_steps`, as the rule before it), an email,
     text, log entry or update the words ask for and no span covers is added
     (graph/uncovered_asks.py), where every other step has its place; a group a core step
     hands its work to is looked up before it (graph/group_look_ups.py); last, an "if"
@@ -552,6 +554,9 @@ def repair_outline(
         repairs.append(
             ("trigger_span_moved", partial(restore_trigger_span, requirement=requirement))
         )
+        # a step on two asks' words keeps the first ask's (graph/joined_asks.py), so that
+        # the rules below read the second as uncovered
+        repairs.append(("joined_asks_split", split_joined_asks))
         if offered_steps is not None:
             repairs.append(
                 (

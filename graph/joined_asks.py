@@ -1,0 +1,59 @@
+"""A step written on the words of two asks keeps the first; the second is left to the
+rules that add what no step covers.
+
+The small model sometimes writes one step over "post a summary to the soc-leads Slack
+channel and log the closure" or "run the major incident team subflow and post a status
+page update": the log entry and the status page update are never written, and the
+rules that add a step for an uncovered ask (graph/uncovered_steps.py,
+graph/uncovered_asks.py) see those words as covered. Here a step's span that goes on
+with "and" and an action verb ("and log", ", and then email") ends before the "and", so
+those rules read the second ask as they read any other. They add a step only where the
+words ask for one they know (an email, a text, a log entry, an update, an installation's
+step the words name), and a message already written on other words answers an ask of
+its kind, so a span cut where no second step follows changes nothing but the span.
+
+Updates are left whole: "reassign it to the CI's support group and raise its priority
+to critical" is one Update Record in the gold flows (its values hold both), and so are
+the bulk updates and work notes that read the same way.
+"""
+
+from __future__ import annotations
+
+import re
+
+from flowgen.flow.model import Flow
+from flowgen.graph.core_verbs import UPDATE_VERBS
+from flowgen.graph.coverage import ACTION_VERBS
+from flowgen.graph.uncovered_asks import NOTE_VERBS
+
+# The verbs that open an ask: an action's, or a change to a record ("and note it in the work
+# notes", "and stamp the revoked date").
+VERBS = ACTION_VERBS | UPDATE_VERBS | NOTE_VERBS | {"reply"}
+# Steps whose one span holds several settings of the same records.
+WHOLE = frozenset({"update_record", "update_multiple_records", "add_work_note"})
+# ", and then log the closure", " and post a status page update": where a second ask opens;
+# not "... containing the short description and close notes", a field.
+JOINED = re.compile(
+    r",?\s+and\s+(?:then\s+)?(?=(?:" + "|".join(sorted(VERBS)) + r")s?\b"
+    r"(?!\s+(?:notes?|codes?|dates?|times?)\b))",
+    re.I,
+)
+
+
+def split_joined_asks(flow: Flow) -> tuple[Flow, list[str]]:
+    """`flow` with each action's span that runs on into a second ask cut before it, and
+    `"order: kept words"` for each cut span."""
+    cut: list[str] = []
+    components = []
+    for comp in flow.components:
+        words = comp.annotation or ""
+        match = JOINED.search(words)
+        if comp.category == "flowlogic" or comp.definition in WHOLE or match is None:
+            components.append(comp)
+            continue
+        kept = words[: match.start()].rstrip(" ,")
+        components.append(comp.model_copy(update={"annotation": kept}))
+        cut.append(f"{comp.order}: {kept}")
+    if not cut:
+        return flow, []
+    return flow.model_copy(update={"components": components}), cut
