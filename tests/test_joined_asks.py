@@ -7,7 +7,7 @@ import itertools
 import json
 import re
 
-from flows import flow, gold_cases, shape, shipped_catalogs, step
+from flows import branch, flow, gold_cases, shape, shipped_catalogs, step
 
 from flowgen.flow.model import Flow
 from flowgen.graph.joined_asks import WHOLE, split_joined_asks
@@ -32,6 +32,31 @@ def test_the_second_ask_gets_its_step() -> None:
     assert changes["joined_asks_split"] == ["1: post a summary to the soc-leads Slack channel"]
     assert changes["uncovered_asks_added"] == ["log | log the closure"]
     assert shape(new) == [("post_message", 0), ("log", 0)]
+
+
+def test_the_other_case_s_ask_goes_in_the_else() -> None:
+    words = (
+        "When a security incident is set to Contain, search Splunk for the user's logins; if"
+        " the search returns more than 50 events, create a private Slack war room, otherwise"
+        " add the event count to the work notes."
+    )
+    written = outline(
+        step(1, "run_splunk_search", annotation="search Splunk for the user's logins"),
+        branch(2, "IF", "if the search returns more than 50 events"),
+        step(
+            3,
+            "create_channel",
+            2,
+            annotation="create a private Slack war room, otherwise add the event count to the"
+            " work notes",
+        ),
+    )
+    new, changes = repair_outline(written, shipped_catalogs()["initech-secops"], requirement=words)
+    assert changes["joined_asks_split"] == ["3: create a private Slack war room"]
+    assert shape(new) == [
+        ("run_splunk_search", 0), ("IF", 0), ("create_channel", 1), ("ELSE", 0),
+        ("update_record", 1),
+    ]  # fmt: skip
 
 
 def test_what_it_leaves_whole() -> None:
