@@ -2,10 +2,10 @@
 rules that add what no step covers.
 
 The small model sometimes writes one step over "post a summary to the soc-leads Slack
-channel and log the closure" or "run the major incident team subflow and post a status
-page update": the log entry and the status page update are never written, and the
-rules that add a step for an uncovered ask (graph/uncovered_steps.py,
-graph/uncovered_asks.py) see those words as covered. Here a step's span that goes on
+channel and log the closure" or "email the contact a reminder and reopen the case": the
+log entry and the reopening are never written, and the rules that add a step for an
+uncovered ask (graph/uncovered_steps.py, graph/uncovered_asks.py) see those words as
+covered. Here a step's span that goes on
 with "and" and an action verb ("and log", ", and then email") ends before the "and", so
 those rules read the second ask as they read any other. They add a step only where the
 words ask for one they know (an email, a text, a log entry, an update, an installation's
@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import re
 
-from flowgen.flow.model import Flow
+from flowgen.flow.model import Component, Flow
 from flowgen.graph.core_verbs import UPDATE_VERBS
 from flowgen.graph.coverage import ACTION_VERBS
 from flowgen.graph.uncovered_asks import NOTE_VERBS
@@ -56,17 +56,23 @@ def split_joined_asks(flow: Flow) -> tuple[Flow, list[str]]:
     cut: list[str] = []
     components = []
     for comp in flow.components:
-        words = comp.annotation or ""
-        whole = comp.definition in WHOLE
-        joined = None if whole else JOINED.search(words)
-        found = [m for m in (OTHER_CASE.search(words), joined) if m]
-        if comp.category == "flowlogic" or not found:
+        match = None if comp.category == "flowlogic" else _second_ask(comp)
+        if match is None:
             components.append(comp)
             continue
-        match = min(found, key=lambda m: m.start())
-        kept = words[: match.start()].rstrip(" ,")
+        kept = (comp.annotation or "")[: match.start()].rstrip(" ,")
         components.append(comp.model_copy(update={"annotation": kept}))
         cut.append(f"{comp.order}: {kept}")
     if not cut:
         return flow, []
     return flow.model_copy(update={"components": components}), cut
+
+
+def _second_ask(comp: Component) -> re.Match[str] | None:
+    """Where the first second ask in `comp`'s span opens: an "otherwise" for any step, an
+    "and" only for a step that is not `WHOLE`."""
+    words = comp.annotation or ""
+    found = [OTHER_CASE.search(words)]
+    if comp.definition not in WHOLE:
+        found.append(JOINED.search(words))
+    return min((m for m in found if m), key=lambda m: m.start(), default=None)

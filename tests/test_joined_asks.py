@@ -28,7 +28,10 @@ def outline(*steps: dict, table: str = "sn_si_incident") -> Flow:
 
 def test_the_second_ask_gets_its_step() -> None:
     written = outline(step(1, "post_message", annotation=JOINED))
-    new, changes = repair_outline(written, shipped_catalogs()["initech-secops"], requirement=CLOSED)
+    catalog = shipped_catalogs()["initech-secops"]
+    # uncut, the post's span covers "log the closure"
+    assert add_uncovered_asks(written, CLOSED, catalog)[1] == []
+    new, changes = repair_outline(written, catalog, requirement=CLOSED)
     assert changes["joined_asks_split"] == ["1: post a summary to the soc-leads Slack channel"]
     assert changes["uncovered_asks_added"] == ["log | log the closure"]
     assert shape(new) == [("post_message", 0), ("log", 0)]
