@@ -5,12 +5,12 @@ The small model sometimes writes one step over "post a summary to the soc-leads 
 channel and log the closure" or "email the contact a reminder and reopen the case": the
 log entry and the reopening are never written, and the rules that add a step for an
 uncovered ask (graph/uncovered_steps.py, graph/uncovered_asks.py) see those words as
-covered. Here a step's span that goes on
-with "and" and an action verb ("and log", ", and then email") ends before the "and", so
-those rules read the second ask as they read any other. They add a step only where the
-words ask for one they know (an email, a text, a log entry, an update, an installation's
-step the words name), and a message already written on other words answers an ask of
-its kind, so a span cut where no second step follows changes nothing but the span.
+covered. Here a step's span that goes on with "and" and an action verb ("and log", ",
+and then email") ends before the "and", so those rules read the second ask as they read
+any other. They add a step only where the words ask for one they know (an email, a
+text, a log entry, an update, an installation's step the words name), and a message
+already written on other words answers an ask of its kind, so a span cut where no second
+step follows changes nothing but the span.
 
 Updates are left whole: "reassign it to the CI's support group and raise its priority
 to critical" is one Update Record in the gold flows (its values hold both), and so are

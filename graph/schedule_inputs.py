@@ -54,16 +54,15 @@ _INTERVAL = re.compile(
 
 
 def _time(text: str) -> str | None:
-    match = _TIME.search(text)
-    if match is None:
-        bare = _BARE_TIME.search(text)
-        if bare is None:
-            return None
-        hour, minute, meridiem, clock_hour, clock_minute = bare.groups()
-        noon = midnight = None
-        hour, minute = (hour, minute) if hour else (clock_hour, clock_minute)
-    else:
+    if match := _TIME.search(text):
         noon, midnight, hour, minute, meridiem = match.groups()
+    elif bare := _BARE_TIME.search(text):
+        noon = midnight = None
+        hour, minute, meridiem, clock_hour, clock_minute = bare.groups()
+        if hour is None:  # "06:00": a clock, no am/pm
+            hour, minute = clock_hour, clock_minute
+    else:
+        return None
     if noon:
         return "1970-01-01 12:00:00"
     if midnight:

@@ -7,8 +7,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from flows import branch, generated, gold_cases, logic, shipped_catalogs, step
 from flows import flow as make_flow
-from flows import generated, gold_cases, logic, shipped_catalogs, step
 
 from flowgen.flow.model import Flow
 from flowgen.graph.uncovered_asks import add_uncovered_asks
@@ -63,7 +63,7 @@ def test_adding_to_the_work_notes_or_comments_is_an_update() -> None:
         " more than 50 events, raise the priority, otherwise add the event count to the"
         " work notes.",
         step(1, "run_splunk_search", annotation="search Splunk for its host"),
-        {**logic(2, "IF"), "annotation": "if the search returns more than 50 events"},
+        branch(2, "IF", "if the search returns more than 50 events"),
         step(3, "update_record", 2, annotation="raise the priority"),
     )
     assert added == ["update_record | add the event count to the work notes"]
@@ -111,7 +111,7 @@ def test_an_email_after_a_loop_s_words_goes_inside_the_loop() -> None:
         "Every Friday, find all breached task SLAs; for each one, email the manager of the"
         " task's assignment group",
         step(1, "look_up_records", annotation="find all breached task SLAs"),
-        {**logic(2, "FOREACH"), "annotation": "for each one"},
+        branch(2, "FOREACH", "for each one"),
     )
     assert outline[2] == (
         "send_email",
@@ -134,7 +134,7 @@ def test_words_that_close_the_flow_put_the_step_last(requirement: str) -> None:
     outline, _ = _added(
         requirement,
         step(1, "look_up_records", annotation="look up all open billing cases"),
-        {**logic(2, "FOREACH"), "annotation": "each one"},
+        branch(2, "FOREACH", "each one"),
         step(3, "update_record", 2, annotation="escalate each one"),
     )
     assert outline[-1][:2] == ("send_email", None)
@@ -159,7 +159,7 @@ def test_otherwise_opens_the_else_of_the_branch_before_it() -> None:
         "When a new observable is a URL, enrich it, and if the score comes back above 70"
         " mark it suspicious; otherwise mark it benign.",
         step(1, "enrich_observable", annotation="enrich it"),
-        {**logic(2, "IF"), "annotation": "if the score comes back above 70"},
+        branch(2, "IF", "if the score comes back above 70"),
         step(3, "update_record", 2, annotation="mark it suspicious"),
     )
     assert outline == [
@@ -176,9 +176,9 @@ def test_otherwise_joins_the_else_there_is() -> None:
     outline, _ = _added(
         "When a case is escalated, if the account is platinum page the CSM; otherwise set"
         " the priority to 2 and email the account manager.",
-        {**logic(1, "IF"), "annotation": "if the account is platinum"},
+        branch(1, "IF", "if the account is platinum"),
         step(2, "send_sms", 1, annotation="page the CSM"),
-        {**logic(3, "ELSE"), "annotation": "otherwise"},
+        branch(3, "ELSE", "otherwise"),
         step(4, "update_record", 3, annotation="set the priority to 2"),
     )
     assert outline[-1] == ("send_email", 3, "email the account manager")
@@ -292,8 +292,8 @@ def test_otherwise_open_a_record_the_words_name_is_a_create_in_the_else() -> Non
     outline = Flow.model_validate(
         make_flow(
             step(1, "look_up_records", annotation="Find all active users whose title is"),
-            {**logic(2, "FOREACH"), "annotation": "For each of them"},
-            {**logic(3, "IF", 2), "annotation": "if the user has no manager"},
+            branch(2, "FOREACH", "For each of them"),
+            branch(3, "IF", "if the user has no manager", 2),
             step(4, "log", 3, annotation="log a warning"),
         )
     )

@@ -6,6 +6,7 @@ from __future__ import annotations
 from flows import flow, gold_cases, shipped_catalogs, step
 
 from flowgen.flow.model import Flow
+from flowgen.graph.outline_repair import repair_outline
 from flowgen.graph.work_notes import ADDS_A_NOTE, name_work_notes
 
 
@@ -41,8 +42,6 @@ def test_gold_spans_that_open_by_adding_a_work_note() -> None:
 
 def test_a_work_note_the_words_ask_for_and_no_step_covers_is_the_step_too() -> None:
     """graph/uncovered_asks.py adds the update, the outline repairs name it."""
-    from flowgen.graph.outline_repair import repair_outline
-
     requirement = "When an incident is created, email the caller and add a work note to it."
     written = outline(step(1, "send_email", annotation="email the caller"))
     new, changes = repair_outline(written, shipped_catalogs()["acme-itsm"], requirement=requirement)
