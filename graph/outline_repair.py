@@ -52,8 +52,10 @@ from flowgen.graph.group_look_ups import add_group_look_ups
 from flowgen.graph.id_look_ups import add_id_look_ups, add_list_sources
 from flowgen.graph.joined_asks import split_joined_asks
 from flowgen.graph.named_steps import name_steps
+from flowgen.graph.negated_tests import else_negated_tests
 from flowgen.graph.parallel_paths import add_parallel_paths
 from flowgen.graph.re_reads import add_re_reads
+from flowgen.graph.repeated_tests import drop_repeated_tests
 from flowgen.graph.timed_waits import name_timed_waits
 from flowgen.graph.trigger_span import restore_trigger_span
 from flowgen.graph.uncovered_asks import add_uncovered_asks
@@ -547,6 +549,9 @@ def repair_outline(
         # (`update_record | gets an email` beside `send_email | gets an email`, both
         # renamed `send_email`): no gold flow has one step twice in a block on one span.
         ("renamed_repeats_dropped", drop_repeated_steps),
+        # a test written again on the same words, its copies of earlier steps renamed
+        # into repeats by now (graph/repeated_tests.py)
+        ("repeated_tests_dropped", partial(drop_repeated_tests, requirement=requirement)),
         ("unwrapped_loops", partial(unwrap_loops_without_lists, catalog=catalog)),
         ("loops_added_over", partial(loop_record_steps_over_lists, catalog=catalog)),
     ]
@@ -592,6 +597,9 @@ def repair_outline(
         repairs.append(
             ("parallel_paths_added", partial(add_parallel_paths, requirement=requirement))
         )
+    # "if we find them ...; if we don't find them ...": the second is the first's ELSE
+    # (graph/negated_tests.py), after the rules above have added and moved the IFs
+    repairs.append(("negated_tests_elsed", else_negated_tests))
     # Last: a look-up added on its step's words would otherwise read to the span-ordered
     # repairs above as that step written twice.
     repairs.append(("re_reads_added", add_re_reads))
