@@ -52,6 +52,7 @@ from flowgen.graph.group_look_ups import add_group_look_ups
 from flowgen.graph.id_look_ups import add_id_look_ups, add_list_sources
 from flowgen.graph.joined_asks import split_joined_asks
 from flowgen.graph.named_steps import name_steps
+from flowgen.graph.named_subflows import name_subflows
 from flowgen.graph.negated_tests import else_negated_tests
 from flowgen.graph.parallel_paths import add_parallel_paths
 from flowgen.graph.re_reads import add_re_reads
@@ -543,6 +544,9 @@ def repair_outline(
         repairs.append(("steps_named", partial(name_steps, offered=offered_steps)))
         repairs.append(("core_steps_named", partial(name_core_steps, catalog=catalog)))
     repairs += [
+        # "run the offboarding subflow" is the installation's Offboard User
+        # (graph/named_subflows.py)
+        ("subflows_named", partial(name_subflows, catalog=catalog)),
         ("work_notes_named", partial(name_work_notes, catalog=catalog)),
         ("timed_waits_named", name_timed_waits),
         # A renamed step can be the step a sibling on the same words already is
