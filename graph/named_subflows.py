@@ -56,24 +56,26 @@ def named_subflow(span: str, subflows: dict[str, str]) -> str | None:
 def name_subflows(flow: Flow, catalog: CatalogView) -> tuple[Flow, list[str]]:
     """The flow with each step whose span names one of the installation's subflows (see
     above) made that subflow, and `"order: old -> new"` for each (for the trace)."""
-    said = [c for c in flow.components if c.category != "flowlogic" and c.annotation]
-    if not any(_SUBFLOW.search(c.annotation or "") for c in said):
+    if not any(_SUBFLOW.search(c.annotation or "") for c in flow.components):
         return flow, []
-    subflows = {
-        s.name: s.label or s.name.replace("_", " ")
-        for s in catalog.steps
-        if s.category == "subflow"
-    }
-    scopes = {s.name: s.scope for s in catalog.steps if s.category == "subflow"}
+    subflows = {s.name: s for s in catalog.steps if s.category == "subflow"}
+    labels = {name: s.label or name.replace("_", " ") for name, s in subflows.items()}
     renamed: list[str] = []
     components: list[Component] = []
     for comp in flow.components:
-        new = named_subflow(comp.annotation or "", subflows) if comp in said else None
+        new = None
+        if comp.category != "flowlogic" and comp.annotation:
+            new = named_subflow(comp.annotation, labels)
         if new is None or new == comp.definition:
             components.append(comp)
             continue
         renamed.append(f"{comp.order}: {comp.definition} -> {new}")
-        update = {"definition": new, "category": "subflow", "scope": scopes[new], "inputs": []}
+        update = {
+            "definition": new,
+            "category": "subflow",
+            "scope": subflows[new].scope,
+            "inputs": [],
+        }
         components.append(comp.model_copy(update=update))
     if not renamed:
         return flow, []

@@ -514,7 +514,9 @@ def repair_outline(
     (graph/core_verbs.py), and an update that adds a work note becomes the installation's
     Add Work Note step (graph/work_notes.py), before the loop repairs: a renamed step has
     other outputs (look_up_slack_user's one user id where look_up_records had a list to
-    loop over); a renamed step that repeats a sibling on the same words goes.
+    loop over); a renamed step that repeats a sibling on the same words goes. A step on
+    "run the X subflow" words becomes the subflow they name (graph/named_subflows.py), and
+    of the IFs written on the same words one stays (graph/repeated_tests.py).
     With `requirement`, a record trigger's span that names no trigger moves to the clause
     that does (graph/trigger_span.py): the other repairs keep the trigger; a step's span
     that runs on into a second ask ("post a summary and log the closure") ends before it
@@ -529,7 +531,10 @@ def repair_outline(
     said after "otherwise" and written inside the IF before it go in its ELSE
     (graph/else_branches.py); an IF on the words of another clause than the one that
     governs its steps takes that clause's (graph/branch_words.py); and branches the
-    words ask to run at once go in a PARALLEL, a PATH each (graph/parallel_paths.py)."""
+    words ask to run at once go in a PARALLEL, a PATH each (graph/parallel_paths.py).
+    Then an IF right after an IF on the opposite words becomes its ELSE
+    (graph/negated_tests.py); last, a record read again after a wait and the look-ups a
+    step's id or record needs are added (graph/re_reads.py, graph/id_look_ups.py)."""
     changes: dict[str, list[str]] = {}
     repairs: list[tuple[str, Callable[[Flow], tuple[Flow, list[str]]]]] = [
         ("copied_elses_unwrapped", unwrap_copied_elses),
