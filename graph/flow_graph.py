@@ -142,11 +142,13 @@ NAMED_STEP_INPUTS = {
 # The step input whose terms on unnamed columns move to the column the words name
 # (`ground_step_fields`).
 GROUNDED_STEP_FIELDS = {"update_record": "values"}
+# A value's numbered choice takes the place of a term the words never name.
+_RANKED_VALUES: QueryRule = partial(set_ranked_choices, replace_unnamed=True)
 # The rules a step's values go through after the model, with their trace keys: the
 # choice a number names ("raise it to priority 1"), the state closing sets.
 VALUE_RULES: dict[str, list[tuple[str, QueryRule]]] = {
-    "update_record": [("ranked_choice", set_ranked_choices), ("close_verb", add_closed_state)],
-    "create_record": [("ranked_choice", set_ranked_choices)],
+    "update_record": [("ranked_choice", _RANKED_VALUES), ("close_verb", add_closed_state)],
+    "create_record": [("ranked_choice", _RANKED_VALUES)],
     "update_multiple_records": [("close_verb", add_closed_state)],
 }
 # Steps that update or delete every record their conditions match: "close every

@@ -5,6 +5,8 @@ sets the Closed state (graph/close_verb.py), a cleared flag is false
 
 from __future__ import annotations
 
+from functools import partial
+
 import pytest
 from flows import flow as make_flow
 from flows import generated, gold_steps, inputs_of, logic, query_rule, shipped_catalogs, step
@@ -69,6 +71,8 @@ def test_open_records_are_active(
     [
         ("P1 incidents with no assignee", "active=true^priority=3", "active=true^priority=1"),
         ("raise the incident to priority 1", "state=1", "state=1^priority=1"),
+        ("raise the priority to 2", "priority=1", "priority=2"),
+        ("set its urgency to 1", "state=2", "state=2^urgency=1"),
         ("When a P2 incident is resolved", "stateCHANGESTO6", "stateCHANGESTO6^priority=2"),
         # a set of numbers is left to the model; so is a number already written
         ("P1 or P2 incidents", "priority=3", None),
@@ -78,6 +82,48 @@ def test_open_records_are_active(
 )
 def test_a_choice_named_by_its_number(span: str, query: str, grounded: str | None) -> None:
     assert query_rule(set_ranked_choices, "acme-itsm", "incident", span, query) == grounded
+
+
+UNNAMED = "escalated=true"  # the model's guess at "raise the case priority to 1"
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize(
+    ("span", "in_values", "elsewhere"),
+    [
+        # the one term the words never name gives way in a step's values
+        ("raise the case priority to 1", "priority=1", f"{UNNAMED}^priority=1"),
+        # a named term stays
+        ("mark it escalated and set priority 1", f"{UNNAMED}^priority=1", None),
+        ("raise the escalated case to priority 2", f"{UNNAMED}^priority=2", None),
+    ],
+)
+def test_a_numbered_value_takes_the_place_of_an_unnamed_term(
+    span: str, in_values: str, elsewhere: str | None
+) -> None:
+    table = "sn_customerservice_case"
+    replacing = partial(set_ranked_choices, replace_unnamed=True)
+    assert query_rule(replacing, "globex-csm", table, span, UNNAMED) == in_values
+    assert query_rule(set_ranked_choices, "globex-csm", table, span, UNNAMED) == (
+        elsewhere or in_values
+    )
+
+
+@pytest.mark.unit
+def test_no_gold_value_gives_way() -> None:
+    replacing = partial(set_ranked_choices, replace_unnamed=True)
+    changed, seen = [], 0
+    for case, item, table, name in _items():
+        about = CATALOGS[case.installation].table(table) if table else None
+        values = inputs_of(item).get(name)
+        if name != "values" or about is None or not values:
+            continue
+        seen += 1
+        columns = CATALOGS[case.installation].columns(about.name)
+        if replacing(values, about.name, about.label, item.get("annotation") or "", columns):
+            changed.append(case.id)
+    assert seen > 2000
+    assert changed == []
 
 
 @pytest.mark.unit
