@@ -66,7 +66,10 @@ def _unnamed_term(
         for i, t in enumerate(terms)
         if t.field in by_name and t.operator in _SETTABLE and "{{" not in t.value
     ]
-    columns_of = lambda name: columns if name == table else []  # noqa: E731
+
+    def columns_of(name: str) -> list[Column]:
+        return columns if name == table else []
+
     named = named_terms([terms[i] for i in plain], table, annotation, columns_of, table_label)
     unnamed = [i for i, said in zip(plain, named, strict=True) if not said]
     return unnamed[0] if len(unnamed) == 1 else None
