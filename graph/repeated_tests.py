@@ -40,13 +40,8 @@ def _key(comp: Component) -> tuple[str, str]:
 
 def _inside(flow: Flow, inner: Component, outer: Component) -> bool:
     """Whether `inner` is somewhere in what `outer` holds."""
-    block = inner.block
-    while block is not None:
-        if block == outer.order:
-            return True
-        parent = flow.component(block)
-        block = parent.block if parent is not None else None
-    return False
+    comps = flow.components
+    return comps.index(outer) < comps.index(inner) < subtree_end(comps, outer.order)
 
 
 def _repeated_tests(flow: Flow) -> list[list[Component]]:
