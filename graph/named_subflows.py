@@ -34,7 +34,7 @@ def _stem(word: str) -> str:
     return word
 
 
-def _stems(text: str) -> set[str]:
+def name_stems(text: str) -> set[str]:
     return {_stem(w) for w in re.findall(r"[a-z0-9]+", text.lower()) if w not in _NOT_NAMES}
 
 
@@ -44,9 +44,9 @@ def named_subflow(span: str, subflows: dict[str, str]) -> str | None:
     said = _SUBFLOW.search(span)
     if said is None:
         return None
-    words = _stems(span[: said.start()])
+    words = name_stems(span[: said.start()])
     shared = sorted(
-        ((len(words & _stems(label)), name) for name, label in subflows.items()), reverse=True
+        ((len(words & name_stems(label)), name) for name, label in subflows.items()), reverse=True
     )
     if not shared or shared[0][0] == 0 or (len(shared) > 1 and shared[1][0] == shared[0][0]):
         return None

@@ -47,6 +47,7 @@ from flowgen.flow.validator import pill_roots
 from flowgen.graph.branch_words import settle_branch_words
 from flowgen.graph.core_verbs import name_core_steps
 from flowgen.graph.else_branches import add_else_branches, unwrap_copied_elses
+from flowgen.graph.failure_clauses import FAILURE, catch_failure_clauses
 from flowgen.graph.governed_steps import move_governed_steps
 from flowgen.graph.group_look_ups import add_group_look_ups
 from flowgen.graph.id_look_ups import add_id_look_ups, add_list_sources
@@ -360,15 +361,6 @@ def _at(flow: Flow, order: int) -> Component:
     return comp
 
 
-# "if that fails", "if Okta is unreachable": a failure of the step before, which a flow
-# catches (TRY/CATCH) rather than tests (IF). Of the train flows' 287 IF, ELSEIF and CATCH
-# annotations with these words, all 287 are CATCHes; "if Salesforce cannot be reached"
-# (one dev CATCH) says the same of a system.
-FAILURE = re.compile(
-    r"\b(fails?|failed|failing|failure|errors? out|unreachable|unsuccessful"
-    r"|does(?: not|n't) work|goes wrong|(?:cannot|can't|could ?n[o']t) be reached)\b",
-    re.IGNORECASE,
-)
 CHAIN_PARTS = {"IF", "ELSEIF", "ELSE", "TRY", "CATCH"}
 
 
@@ -605,6 +597,11 @@ def repair_outline(
         )
         repairs.append(
             ("parallel_paths_added", partial(add_parallel_paths, requirement=requirement))
+        )
+        # a failure clause the rules above left uncaught: its steps scattered, its words
+        # an ELSE or another step's (graph/failure_clauses.py)
+        repairs.append(
+            ("failure_clauses_caught", partial(catch_failure_clauses, requirement=requirement))
         )
     # "if we find them ...; if we don't find them ...": the second is the first's ELSE
     # (graph/negated_tests.py), after the rules above have added and moved the IFs
