@@ -23,6 +23,8 @@ def outline(*steps: dict) -> Flow:
         ("If the account is entitled", "if it is not entitled"),
         ("if it is approved", "if it is rejected"),
         ("if the call succeeds", "if the call fails"),
+        # the other words of one among the other's
+        ("If the system owner approves", "If the system owner rejects the request"),
     ],
 )
 def test_opposite_words(first: str, second: str) -> None:
@@ -37,6 +39,7 @@ def test_opposite_words(first: str, second: str) -> None:
         ("if it is not a VIP", "if it has no manager"),
         ("if we find them", "if we find them"),
         ("if not", "if no"),  # nothing tested
+        ("if the manager approves", "if the director rejects it"),
     ],
 )
 def test_other_words(first: str, second: str) -> None:
@@ -104,4 +107,4 @@ def test_gold_flows_keep_their_tests_and_get_their_elses_back() -> None:
             assert else_negated_tests(written)[0] == gold, case.id
             returned += 1
     assert kept > 3000
-    assert returned >= 150
+    assert returned >= 210  # 219 at this writing
