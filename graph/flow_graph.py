@@ -72,6 +72,7 @@ from flowgen.graph.if_polarity import CONDITION_LOGIC, boolean_emptiness, settle
 from flowgen.graph.if_threshold import threshold_condition
 from flowgen.graph.input_examples import closest_item_inputs
 from flowgen.graph.journal_note import lacks_note, note_grammar, with_note
+from flowgen.graph.labeled_choice import set_labeled_choices
 from flowgen.graph.named_address import send_to_named_address
 from flowgen.graph.named_assignee import ASSIGNING_STEPS, assign_named
 from flowgen.graph.named_group import look_up_named_group
@@ -145,10 +146,15 @@ GROUNDED_STEP_FIELDS = {"update_record": "values"}
 # A value's numbered choice takes the place of a term the words never name.
 _RANKED_VALUES: QueryRule = partial(set_ranked_choices, replace_unnamed=True)
 # The rules a step's values go through after the model, with their trace keys: the
-# choice a number names ("raise it to priority 1"), the state closing sets.
+# choice a number names ("raise it to priority 1") or a label after "to" ("set the stage
+# to equipment"), the state closing sets.
 VALUE_RULES: dict[str, list[tuple[str, QueryRule]]] = {
-    "update_record": [("ranked_choice", _RANKED_VALUES), ("close_verb", add_closed_state)],
-    "create_record": [("ranked_choice", _RANKED_VALUES)],
+    "update_record": [
+        ("ranked_choice", _RANKED_VALUES),
+        ("labeled_choice", set_labeled_choices),
+        ("close_verb", add_closed_state),
+    ],
+    "create_record": [("ranked_choice", _RANKED_VALUES), ("labeled_choice", set_labeled_choices)],
     "update_multiple_records": [("close_verb", add_closed_state)],
 }
 # Steps that update or delete every record their conditions match: "close every

@@ -89,6 +89,20 @@ def set_ranked_choices(
     named = ranked_choices(annotation, columns)
     if not named:
         return None
+    return set_choices(query, named, (table, table_label, annotation, columns), replace_unnamed)
+
+
+def set_choices(
+    query: str | None,
+    named: list[tuple[str, str]],
+    about: tuple[str, str | None, str, list[Column]],
+    replace_unnamed: bool,
+) -> str | None:
+    """`query` with each (column, value) of `named` set: on the column's own terms, else
+    (with `replace_unnamed`) in place of the one term on a column the words `about`
+    (table, its label, the words, its columns) never name, else added; None where
+    nothing changes or the query holds an OR."""
+    table, table_label, annotation, columns = about
     terms = parse_query(query) if query else []
     if any(t.connector != "AND" for t in terms):
         return None
