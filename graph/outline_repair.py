@@ -523,7 +523,9 @@ def repair_outline(
     said after "otherwise" and written inside the IF before it go in its ELSE
     (graph/else_branches.py); an IF on the words of another clause than the one that
     governs its steps takes that clause's (graph/branch_words.py); and branches the
-    words ask to run at once go in a PARALLEL, a PATH each (graph/parallel_paths.py).
+    words ask to run at once go in a PARALLEL, a PATH each (graph/parallel_paths.py); a
+    clause about a step failing that no CATCH holds gets a TRY around that step and a
+    CATCH around its own steps, wherever they were (graph/failure_clauses.py).
     Then an IF right after an IF on the opposite words becomes its ELSE
     (graph/negated_tests.py); last, a record read again after a wait and the look-ups a
     step's id or record needs are added (graph/re_reads.py, graph/id_look_ups.py)."""
