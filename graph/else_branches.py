@@ -9,7 +9,10 @@ the steps whose spans start after the word and before its sentence ends go in an
 the word, after the chain: the chain's trailing steps so placed (each branch keeps one
 step at least) and the siblings right after the chain so placed. A chain whose branch
 ends the flow or the loop ("if it does, ... and stop there. Otherwise, ...") is left as
-it is: what follows runs only in the other case (gold writes no ELSE there).
+it is: what follows runs only in the other case (gold writes no ELSE there). Where the
+chain has its ELSE on that word already, a branch's trailing steps said after the word
+join the ELSE, after its own ("otherwise deny it and email the customer why", the email
+written in the IF; forty-seventh session).
 
 "else if" opens an ELSEIF, not this. An "if not" that the model wrote an IF on is that
 IF's own words: the branch must be one whose words end before the word.
@@ -99,7 +102,15 @@ def add_else_branches(flow: Flow, requirement: str) -> tuple[Flow, list[str]]:
         stop = SENTENCE_BREAK.search(requirement, word.end())
         clause = (word.start(), stop.start() if stop else len(requirement))
         chain = _chain_before(flow, spans, word.start())
-        if chain is None or chain[-1].definition == "ELSE" or _leaves(flow, chain):
+        if chain is None or _leaves(flow, chain):
+            continue
+        if chain[-1].definition == "ELSE":
+            # "otherwise deny it and email the customer why", the email written in the IF
+            # and the ELSE already there: the email joins the ELSE
+            moved = _steps_in(flow, spans, chain[:-1], clause, after_chain=False)
+            if moved and _said_at(spans, chain[-1]) == word.start():
+                flow = _into_else(flow, chain[-1], moved)
+                added.append(f"ELSE | {word.group(0)}: " + ", ".join(c.definition for c in moved))
             continue
         moved = _steps_in(flow, spans, chain, clause)
         if not moved:
@@ -107,6 +118,10 @@ def add_else_branches(flow: Flow, requirement: str) -> tuple[Flow, list[str]]:
         flow = _with_else(flow, chain, moved, word.group(0))
         added.append(f"ELSE | {word.group(0)}: " + ", ".join(c.definition for c in moved))
     return flow, added
+
+
+def _said_at(spans: list[Span], comp: Component) -> int | None:
+    return next((s for s, _, c in spans if c is comp), None)
 
 
 def _chain_before(flow: Flow, spans: list[Span], at: int) -> list[Component] | None:
@@ -133,10 +148,14 @@ def _leaves(flow: Flow, chain: list[Component]) -> bool:
 
 
 def _steps_in(
-    flow: Flow, spans: list[Span], chain: list[Component], clause: tuple[int, int]
+    flow: Flow,
+    spans: list[Span],
+    chain: list[Component],
+    clause: tuple[int, int],
+    after_chain: bool = True,
 ) -> list[Component]:
-    """The chain's trailing steps and the siblings right after it whose spans start in
-    `clause`, in flow order; [] where a branch would be left empty."""
+    """The chain's trailing steps and (with `after_chain`) the siblings right after it
+    whose spans start in `clause`, in flow order; [] where a branch would be left empty."""
     where = {id(c): s for s, _, c in spans if c is not None}
 
     def said(comp: Component) -> bool:
@@ -152,6 +171,8 @@ def _steps_in(
         if tail == 0 and kids:
             return []
         moved += kids[tail:]
+    if not after_chain:
+        return moved
     siblings = flow.children(chain[0].block)
     for comp in siblings[siblings.index(chain[-1]) + 1 :]:
         if not said(comp) or comp.definition in FOLLOWS:
@@ -177,4 +198,22 @@ def _with_else(flow: Flow, chain: list[Component], moved: list[Component], word:
     held = [c.model_copy(update={"block": mark}) if c.order in tops else c for c in taken]
     at = subtree_end(comps, chain[-1].order)
     comps[at:at] = [otherwise, *held]
+    return flow.with_components(comps)
+
+
+def _into_else(flow: Flow, otherwise: Component, moved: list[Component]) -> Flow:
+    """`flow` with `moved` (with what they hold) at the end of the ELSE `otherwise`."""
+    comps = list(flow.components)
+    taken: list[Component] = []
+    for comp in moved:
+        at = comps.index(comp)
+        end = subtree_end(comps, comp.order)
+        taken += comps[at:end]
+        del comps[at:end]
+    tops = {c.order for c in moved}
+    held = [
+        c.model_copy(update={"block": otherwise.order}) if c.order in tops else c for c in taken
+    ]
+    at = subtree_end(comps, otherwise.order)
+    comps[at:at] = held
     return flow.with_components(comps)

@@ -36,6 +36,34 @@ def test_a_step_of_the_other_case_written_inside_the_if_moves_to_an_else() -> No
     assert new.components[3].annotation == "otherwise"
 
 
+def test_a_step_of_the_other_case_written_inside_the_if_joins_its_else() -> None:
+    # the ELSE is there, on "otherwise", with the update; the email went in the IF
+    written = outline(
+        step(1, "ask_for_approval", annotation="ask the product reviewer to approve it"),
+        branch(2, "IF", "if approved"),
+        step(3, "update_record", 2, annotation="mark the claim accepted"),
+        step(4, "send_email", 2, annotation="email the customer why"),
+        branch(5, "ELSE", "otherwise"),
+        step(6, "update_record", 5, annotation="deny it and email the customer why"),
+    )
+    new, added = add_else_branches(written, CLAIM)
+    assert added == ["ELSE | otherwise: send_email"]
+    assert shape(new) == [
+        ("ask_for_approval", 0), ("IF", 0), ("update_record", 1),
+        ("ELSE", 0), ("update_record", 1), ("send_email", 1),
+    ]  # fmt: skip
+    # an ELSE on other words than this "otherwise" is not its ELSE
+    other = written.model_copy(
+        update={
+            "components": [
+                c.model_copy(update={"annotation": "if not"}) if c.order == 5 else c
+                for c in written.components
+            ]
+        }
+    )
+    assert add_else_branches(other, CLAIM) == (other, [])
+
+
 def test_steps_after_the_branch_on_the_other_case_words_go_in_too() -> None:
     written = outline(
         step(1, "ask_for_approval", annotation="ask the product reviewer to approve it"),
