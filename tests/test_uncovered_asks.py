@@ -42,6 +42,18 @@ def test_a_closing_notice_follows_the_step_before_it() -> None:
 
 
 @pytest.mark.unit
+def test_notifying_someone_is_an_email() -> None:
+    # 374 of the gold steps whose words say "notify" are emails
+    outline, added = _added(
+        "When a knowledge article is published, notify its author and post a link in the"
+        " Knowledge channel in Teams at the same time.",
+        step(1, "post_message", annotation="post a link in the Knowledge channel in Teams"),
+    )
+    assert added == ["send_email | notify its author"]
+    assert outline[0] == ("send_email", None, "notify its author")
+
+
+@pytest.mark.unit
 def test_a_note_on_the_record_is_an_update() -> None:
     _, added = _added(
         "When a P1 incident is created, page the on-call engineer by SMS and note who was"
@@ -252,9 +264,9 @@ def test_an_update_the_model_left_out_comes_first() -> None:
         ),
         # a send_email on other words answers the one ask
         (
-            "When a knowledge article is published, notify its author and email the author's"
-            " manager.",
-            [step(1, "send_email", annotation="notify its author")],
+            "When a knowledge article is published, send its author a thank-you and email the"
+            " author's manager.",
+            [step(1, "send_email", annotation="send its author a thank-you")],
         ),
         # no recipient, or a record to create
         (
