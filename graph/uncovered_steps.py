@@ -18,7 +18,9 @@ uncovered when no step's span and not the trigger's overlaps it. A step already 
 flow is not added again (the model wrote it, on other words). It goes where
 graph/uncovered_asks.py puts its steps: after the step whose span comes last before the
 clause, in that step's block. Runs before graph/uncovered_asks.py, so a clause named
-here ("let the manager know on Teams") is not also read as an email.
+here ("let the manager know on Teams") is not also read as an email. Words before the
+verb that say when ("otherwise escalate the case") or who ("the flow opens a Jira
+task") are not the step's.
 
 On the 3,348 hand-written and synthetic train and dev flows the rule adds a step to one;
 with each of their 872 installation steps that hold no other steps left out in turn, it
@@ -36,6 +38,8 @@ from flowgen.graph.uncovered_asks import CLAUSE_END, CLAUSE_START, _insert, _pla
 
 # The subject before a clause's verb in a specification: "the flow sends ...".
 SUBJECT = re.compile(r"(?:the |this |our )?(?:flow|workflow|system|automation|process)\s+", re.I)
+# Words before a clause's verb that say when, not what: "otherwise escalate the case".
+LEADING = re.compile(r"(?:(?:otherwise|else|then|also|just)\b,?\s*)+", re.I)
 
 
 def clause_bounds(requirement: str) -> list[tuple[int, int]]:
@@ -77,10 +81,10 @@ def add_uncovered_steps(
         start = requirement.index(words, start)
         # "If the subflow fails, the flow opens a Jira task": the step's words are the
         # verb's; the subject that requirements written as specifications give is not.
-        subject = SUBJECT.match(words)
-        if subject:
-            start += subject.end()
-            words = words[subject.end() :]
+        for opening in (LEADING, SUBJECT):
+            if said := opening.match(words):
+                start += said.end()
+                words = words[said.end() :]
         name = named_step(words, "", cues.values())
         if name is None or any(c.definition == name for c in flow.components):
             continue

@@ -7,8 +7,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from flows import branch, generated, gold_cases, shipped_catalogs, step
 from flows import flow as make_flow
-from flows import generated, gold_cases, shipped_catalogs, step
 
 from flowgen.flow.model import Flow
 from flowgen.graph.uncovered_steps import add_uncovered_steps, clause_bounds
@@ -66,6 +66,19 @@ def test_the_flow_as_subject_is_not_the_steps_words() -> None:
     assert added == [
         "create_issue | opens a Jira task in the IAM project to provision the access by hand"
     ]
+
+
+@pytest.mark.unit
+def test_otherwise_before_the_verb_is_not_the_steps_words() -> None:
+    _, added = _added(
+        "globex-csm",
+        "When an RMA is received, ask the account manager to approve a refund; if they"
+        " approve, mark the RMA refunded, otherwise escalate the case.",
+        step(1, "ask_for_approval", annotation="ask the account manager to approve a refund"),
+        branch(2, "IF", "if they approve"),
+        step(3, "update_record", 2, annotation="mark the RMA refunded"),
+    )
+    assert added == ["escalate_case | escalate the case"]
 
 
 @pytest.mark.unit
