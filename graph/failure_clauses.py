@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import re
 
+from flowgen.flow.flowlogic import FOLLOWS
 from flowgen.flow.model import Component, Flow, subtree_end
 from flowgen.graph.named_subflows import name_stems
 from flowgen.graph.uncovered_asks import ordered_step_spans
@@ -57,14 +58,16 @@ FAILURE = re.compile(
 OPENING = re.compile(
     r"(?:^|(?<=[.;:,!?(])|\b(?:and|then|but|so)\s+|\s-\s+)\s*(?P<word>if|should)\b", re.I
 )
+# Words that open what is tried ("tries to grant the access ... and then adds a note").
 ATTEMPT = re.compile(r"\b(?:try|tries|trying|attempts?|attempting)\s+(?:to\s+)?", re.I)
 EITHER = re.compile(r"\b(?:either|both|any) of (?:these|those|them|the two)\b", re.I)
-TESTS = {"IF", "ELSEIF", "ELSE"}
 # Words of a failure clause that name no step ("if either of these calls fails").
 _NOT_NAMED = (
     "if should anything something any either these those this that it its in of step steps one them"
 ).split()
-CONTINUATIONS = {"ELSEIF", "ELSE"}
+# The model's tests that may stand on the clause's words, and what continues an IF.
+TESTS = {"IF", "ELSEIF", "ELSE"}
+CONTINUATIONS = {name for name, after in FOLLOWS.items() if "IF" in after}
 # A step's words' start and end in the requirement, and the step.
 Placed = tuple[int, int, Component]
 
@@ -197,9 +200,16 @@ def _rebuilt(
         after = flow.neighbours(test)[1]
         if test.definition != "ELSE" and after is not None and after.definition in CONTINUATIONS:
             return None
+
+    def kept_block(block: int | None) -> int | None:
+        # what a dissolved test held goes where the test was (a test inside another too)
+        while block in dissolved:
+            block = dissolved[block]
+        return block
+
     kept = _without_empty_branches(
         [
-            c.model_copy(update={"block": dissolved[c.block]}) if c.block in dissolved else c
+            c.model_copy(update={"block": kept_block(c.block)})
             for c in flow.components
             if c.order not in gone and c.order not in dissolved
         ],

@@ -85,6 +85,25 @@ def test_an_else_on_the_clause_becomes_a_catch_after_what_was_tried() -> None:
     )
 
 
+def test_tests_on_the_clause_inside_each_other_both_go() -> None:
+    # what the inner test held besides the clause's steps stays in the loop
+    written = outline(
+        branch(1, "FOREACH", "For each request"),
+        step(2, "ask_for_approval", 1, annotation="asks the system owner to approve it"),
+        branch(3, "IF", "If the system owner approves", 1),
+        step(4, "grant_access", 3, annotation="grant the access with the Grant Access subflow"),
+        step(5, "add_work_note", 3, annotation="adds a work note with the result"),
+        branch(6, "ELSE", "If the subflow fails", 1),
+        branch(7, "IF", "the subflow fails", 6),
+        step(8, "create_issue", 7, annotation="opens a Jira task"),
+        step(9, "send_chat_message", 7, annotation="sends the user a Teams message"),
+        branch(10, "IF", "If the system owner rejects the request", 7),
+        step(11, "update_record", 10, annotation="closes it"),
+    )
+    new, _ = catch_failure_clauses(written, GRANT)
+    assert shape(new)[-2:] == [("IF", 1), ("update_record", 2)]
+
+
 CLAIM = (
     "If it is entitled, ask the reviewer for approval; when they approve, accept the claim"
     " and try to log it as a Salesforce case. If the call to Salesforce fails, log the error"
