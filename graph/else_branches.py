@@ -181,8 +181,11 @@ def _steps_in(
     return moved
 
 
-def _with_else(flow: Flow, chain: list[Component], moved: list[Component], word: str) -> Flow:
-    """`flow` with an ELSE on `word` after `chain`, holding `moved` (with what they hold)."""
+def _taken_out(
+    flow: Flow, moved: list[Component], block: int
+) -> tuple[list[Component], list[Component]]:
+    """The flow's components without `moved` and what they hold, and those taken out,
+    `moved` themselves put in `block`."""
     comps = list(flow.components)
     taken: list[Component] = []
     for comp in moved:
@@ -190,12 +193,17 @@ def _with_else(flow: Flow, chain: list[Component], moved: list[Component], word:
         end = subtree_end(comps, comp.order)
         taken += comps[at:end]
         del comps[at:end]
+    tops = {c.order for c in moved}
+    return comps, [c.model_copy(update={"block": block}) if c.order in tops else c for c in taken]
+
+
+def _with_else(flow: Flow, chain: list[Component], moved: list[Component], word: str) -> Flow:
+    """`flow` with an ELSE on `word` after `chain`, holding `moved` (with what they hold)."""
     mark = min(0, *(c.order for c in flow.components)) - 1
     otherwise = Component(
         order=mark, block=chain[0].block, category="flowlogic", definition="ELSE", annotation=word
     )
-    tops = {c.order for c in moved}
-    held = [c.model_copy(update={"block": mark}) if c.order in tops else c for c in taken]
+    comps, held = _taken_out(flow, moved, mark)
     at = subtree_end(comps, chain[-1].order)
     comps[at:at] = [otherwise, *held]
     return flow.with_components(comps)
@@ -203,17 +211,7 @@ def _with_else(flow: Flow, chain: list[Component], moved: list[Component], word:
 
 def _into_else(flow: Flow, otherwise: Component, moved: list[Component]) -> Flow:
     """`flow` with `moved` (with what they hold) at the end of the ELSE `otherwise`."""
-    comps = list(flow.components)
-    taken: list[Component] = []
-    for comp in moved:
-        at = comps.index(comp)
-        end = subtree_end(comps, comp.order)
-        taken += comps[at:end]
-        del comps[at:end]
-    tops = {c.order for c in moved}
-    held = [
-        c.model_copy(update={"block": otherwise.order}) if c.order in tops else c for c in taken
-    ]
+    comps, held = _taken_out(flow, moved, otherwise.order)
     at = subtree_end(comps, otherwise.order)
     comps[at:at] = held
     return flow.with_components(comps)
