@@ -79,8 +79,9 @@ def add_uncovered_steps(
             continue
         words = requirement[start:end].strip()
         start = requirement.index(words, start)
-        # "If the subflow fails, the flow opens a Jira task": the step's words are the
-        # verb's; the subject that requirements written as specifications give is not.
+        # "If the subflow fails, the flow opens a Jira task", "otherwise escalate the
+        # case": the step's words are the verb's; the subject that specifications give and
+        # the words that say when are not.
         for opening in (LEADING, SUBJECT):
             if said := opening.match(words):
                 start += said.end()
