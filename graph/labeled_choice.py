@@ -4,9 +4,10 @@ back to Assess" `state=-4`.
 
 The small model, lost in a long requirement, writes such an update on another column
 (`equipment_delivered=true`) or leaves the choice out (only the work note the same words
-ask for). In the hand-written and synthetic train and dev flows, 1,110 updates' words say
+ask for). In the hand-written and synthetic train and dev flows, 1,130 updates' words say
 "to" or "as" and then a choice's label of their table's columns (the label ending the
-words or followed by "and", "with", "then", "if" ...); each holds that choice. A label
+words or followed by "and", "with", "then", "if" ...); 1,110 hold that choice, and the
+other 20 are the two cases below. A label
 that several columns share ("raise the severity to High": severity, priority, impact and
 urgency all have a High) is the choice of the one column the words also name, and of
 none where they name none or several; a label the values already hold on another column
