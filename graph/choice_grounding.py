@@ -56,8 +56,14 @@ def stems(text: str) -> list[str]:
     return [_stem(_SAID_FOR.get(w, w)) for w in re.findall(r"[a-z0-9]+", text.lower())]
 
 
+def label_text(choice: Choice) -> str:
+    """The words a person says for a choice: its label without the rank ("1 - Critical"
+    is "Critical")."""
+    return _RANK.sub("", choice.label or choice.value)
+
+
 def label_stems(choice: Choice) -> list[str]:
-    return stems(_RANK.sub("", choice.label or choice.value))
+    return stems(label_text(choice))
 
 
 def names(annotation: list[str], label: list[str]) -> bool:

@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import re
 
-from flowgen.flow.flowlogic import FOLLOWS
+from flowgen.flow.flowlogic import FOLLOWS, without_blocks
 from flowgen.flow.model import Component, Flow, subtree_end
 from flowgen.graph.uncovered_asks import SENTENCE_BREAK, Span, last_of_chain, ordered_step_spans
 
@@ -84,12 +84,7 @@ def unwrap_copied_elses(flow: Flow) -> tuple[Flow, list[str]]:
     removed: list[str] = []
     while (copy := _copied_else(flow)) is not None:
         removed.append(copy.annotation or "ELSE")
-        kept = [
-            c.model_copy(update={"block": copy.block}) if c.block == copy.order else c
-            for c in flow.components
-            if c.order != copy.order
-        ]
-        flow = flow.with_components(kept)
+        flow = flow.with_components(without_blocks(flow.components, {copy.order}))
     return flow, removed
 
 

@@ -29,15 +29,15 @@ requirement instead:
 
 Left alone: a clause a CATCH's words already reach; one with no step of its own; one
 where the words after "try to" have no step (the step that may fail is missing); an IF
-on the clause's words that an ELSE or ELSEIF continues; and moves that would leave a
-branch an ELSE continues empty.
+on the clause's words that an ELSE or ELSEIF continues; and moves that would leave empty
+an IF its ELSE continues or a TRY its CATCH.
 """
 
 from __future__ import annotations
 
 import re
 
-from flowgen.flow.flowlogic import FOLLOWS
+from flowgen.flow.flowlogic import CONTINUES_IF, without_blocks, without_empty_blocks
 from flowgen.flow.model import Component, Flow, subtree_end
 from flowgen.graph.named_subflows import name_stems
 from flowgen.graph.uncovered_asks import ordered_step_spans
@@ -65,9 +65,8 @@ EITHER = re.compile(r"\b(?:either|both|any) of (?:these|those|them|the two)\b", 
 _NOT_NAMED = (
     "if should anything something any either these those this that it its in of step steps one them"
 ).split()
-# The model's tests that may stand on the clause's words, and what continues an IF.
+# The model's tests that may stand on the clause's words.
 TESTS = {"IF", "ELSEIF", "ELSE"}
-CONTINUATIONS = {name for name, after in FOLLOWS.items() if "IF" in after}
 # A step's words' start and end in the requirement, and the step.
 Placed = tuple[int, int, Component]
 
@@ -193,28 +192,16 @@ def _rebuilt(
     tried, tried_words = attempts
     gone = {c.order for c in asked + on_words}
     tried = [order for order in tried if order not in gone]
-    dissolved = {c.order: c.block for c in tests}
-    if not tried or set(dissolved) & set(tried):
+    dissolved = {c.order for c in tests}
+    if not tried or dissolved & set(tried):
         return None
     for test in tests:
         after = flow.neighbours(test)[1]
-        if test.definition != "ELSE" and after is not None and after.definition in CONTINUATIONS:
+        if test.definition != "ELSE" and after is not None and after.definition in CONTINUES_IF:
             return None
-
-    def kept_block(block: int | None) -> int | None:
-        # what a dissolved test held goes where the test was (a test inside another too)
-        while block in dissolved:
-            block = dissolved[block]
-        return block
-
-    kept = _without_empty_branches(
-        [
-            c.model_copy(update={"block": kept_block(c.block)})
-            for c in flow.components
-            if c.order not in gone and c.order not in dissolved
-        ],
-        flow,
-    )
+    # what a dissolved test held goes where the test was (a test inside another too)
+    left = [c for c in flow.components if c.order not in gone]
+    kept = without_empty_blocks(without_blocks(left, dissolved))
     if kept is None:
         return None
     comps = kept
@@ -233,27 +220,6 @@ def _rebuilt(
     moved = [c.model_copy(update={"block": mark - 1}) for c in asked]
     comps[first:end] = [_logic("TRY", tried_words, mark, block), *held, catch, *moved]
     return flow.with_components(comps)
-
-
-def _without_empty_branches(comps: list[Component], flow: Flow) -> list[Component] | None:
-    """`comps` less the flow logic the moves left empty; None where an ELSE or ELSEIF
-    continues an emptied one."""
-    while True:
-        parents = {c.block for c in comps}
-        empty = [
-            c
-            for c in comps
-            if c.category == "flowlogic" and flow.children(c.order) and c.order not in parents
-        ]
-        if not empty:
-            return comps
-        for branch in empty:
-            siblings = [c for c in comps if c.block == branch.block]
-            at = siblings.index(branch)
-            after = siblings[at + 1] if at + 1 < len(siblings) else None
-            if after is not None and after.definition in CONTINUATIONS:
-                return None
-        comps = [c for c in comps if c not in empty]
 
 
 def _block_of(comps: list[Component], order: int) -> int | None:

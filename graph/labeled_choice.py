@@ -27,10 +27,10 @@ import re
 
 from flowgen.flow.catalog import Column
 from flowgen.flow.encoded_query import parse_query
+from flowgen.graph.choice_grounding import label_text
 from flowgen.graph.ranked_choice import set_choices
 
 _WORD = re.compile(r"[a-z0-9]+")
-_RANK = re.compile(r"^\d+\s*-\s*")  # "1 - Critical": people say "critical"
 # What may follow the label: the end of the words, or a word that opens another part.
 _AFTER = (
     r"(?=$| (?:and|with|then|so|if|when|for|on|in|because|after|before|but|or|unless|once"
@@ -53,8 +53,9 @@ def labeled_choices(
         if column.type == "boolean":
             continue
         for choice in column.choices or []:
-            label = " ".join(_words(_RANK.sub("", choice.label or choice.value)))
-            if not label or label.isdigit():
+            label = " ".join(_words(label_text(choice)))
+            # most labels are not in the words at all: no pattern to build for them
+            if not label or label.isdigit() or label not in said:
                 continue
             pattern = rf"\b(?:to|as) (?:the |a |an )?{re.escape(label)}{_AFTER}"
             for match in re.finditer(pattern, said):

@@ -40,7 +40,7 @@ from functools import partial
 from typing import Any
 
 from flowgen.flow.catalog import CatalogView
-from flowgen.flow.flowlogic import FOLLOWS, opens_block
+from flowgen.flow.flowlogic import CONTINUES_IF, FOLLOWS, without_blocks, without_empty_blocks
 from flowgen.flow.model import Component, Flow
 from flowgen.flow.pills import parse_pill
 from flowgen.flow.validator import pill_roots
@@ -172,19 +172,8 @@ def drop_repeated_leaves(flow: Flow) -> tuple[Flow, list[str]]:
 def _without_step(flow: Flow, order: int) -> Flow | None:
     """`flow` without step `order` and the blocks that held only it; None where that
     would empty an IF its ELSE or ELSEIF continues, or a TRY its CATCH."""
-    kept = [c for c in flow.components if c.order != order]
-    while True:
-        parents = {c.block for c in kept}
-        empty = next((c for c in kept if opens_block(c) and c.order not in parents), None)
-        if empty is None:
-            return flow.with_components(kept)
-        siblings = [c for c in kept if c.block == empty.block]
-        after = siblings[siblings.index(empty) + 1 :]
-        follows = after[0].definition if after else ""
-        # an IF or TRY (not itself a continuation) that an ELSE, ELSEIF or CATCH follows
-        if empty.definition not in FOLLOWS and empty.definition in FOLLOWS.get(follows, ()):
-            return None
-        kept.remove(empty)
+    kept = without_empty_blocks([c for c in flow.components if c.order != order])
+    return None if kept is None else flow.with_components(kept)
 
 
 def unwrap_lone_paths(flow: Flow) -> tuple[Flow, list[str]]:
@@ -210,12 +199,7 @@ def unwrap_lone_paths(flow: Flow) -> tuple[Flow, list[str]]:
             return flow, removed
         removed.append(lone.annotation or f"PARALLEL at step {lone.order}")
         dropped = {lone.order, *(c.order for c in children.get(lone.order, []))}
-        kept = [
-            c.model_copy(update={"block": lone.block if c.block in dropped else c.block})
-            for c in flow.components
-            if c.order not in dropped
-        ]
-        flow = flow.with_components(kept)
+        flow = flow.with_components(without_blocks(flow.components, dropped))
 
 
 def ends_with_repeated_step(text: str, tolerated: int = 0) -> bool:
@@ -404,7 +388,7 @@ def _failure_test(flow: Flow) -> tuple[Component, Component] | None:
         after = siblings[at + 1] if at + 1 < len(siblings) else None
         if before is None or before.definition in CHAIN_PARTS:
             continue
-        if after is not None and after.definition in FOLLOWS and "IF" in FOLLOWS[after.definition]:
+        if after is not None and after.definition in CONTINUES_IF:
             continue
         return before, comp
     return None
@@ -417,7 +401,6 @@ _CONDITION_WORDS = re.compile(
     r"it[’']s|that[’']s|there[’']s|they[’']re)\b|\?",
     re.IGNORECASE,
 )
-_CONTINUATIONS = frozenset({"ELSE", "ELSEIF"})
 
 
 def states_a_condition(span: str) -> bool:
@@ -437,7 +420,7 @@ def _unstated_if(flow: Flow) -> tuple[Component, list[Component]] | None:
         for later in components[index + 1 :]:
             if later.block != comp.block:
                 continue
-            if later.definition not in _CONTINUATIONS:
+            if later.definition not in CONTINUES_IF:
                 break
             chain.append(later)
         return comp, chain
@@ -460,12 +443,7 @@ def unwrap_unstated_ifs(flow: Flow) -> tuple[Flow, list[str]]:
         test, chain = found
         removed.append(test.annotation or "IF")
         dropped = {test.order, *(c.order for c in chain)}
-        kept = [
-            c.model_copy(update={"block": test.block if c.block in dropped else c.block})
-            for c in flow.components
-            if c.order not in dropped
-        ]
-        flow = flow.with_components(kept)
+        flow = flow.with_components(without_blocks(flow.components, dropped))
     return flow, removed
 
 

@@ -26,12 +26,11 @@ Measured on adapter v11's dev flows: docs/results.md (forty-sixth session).
 
 from __future__ import annotations
 
-import re
-
+from flowgen.flow.flowlogic import CONTINUES_IF
 from flowgen.flow.model import Component, Flow, subtree_end
+from flowgen.graph.uncovered_asks import SENTENCE_BREAK
 
 _TESTS = frozenset({"IF", "ELSEIF"})
-_CONTINUATIONS = frozenset({"ELSE", "ELSEIF"})
 
 
 def _key(comp: Component) -> tuple[str, str]:
@@ -66,11 +65,7 @@ def _repeated_tests(flow: Flow) -> list[list[Component]]:
 
 def _continued(flow: Flow, test: Component) -> bool:
     _, after = flow.neighbours(test)
-    return after is not None and after.definition in _CONTINUATIONS
-
-
-# The end of a sentence: words after it are not the test's own.
-_SENTENCE_END = re.compile(r"[.!?](?:\s|$)|\n")
+    return after is not None and after.definition in CONTINUES_IF
 
 
 def _governing(flow: Flow, tests: list[Component], requirement: str | None) -> Component:
@@ -87,7 +82,7 @@ def _governing(flow: Flow, tests: list[Component], requirement: str | None) -> C
         held = flow.children(test.order)
         start = requirement.find(held[0].annotation or "", at) if held else -1
         between = requirement[at + len(span) : start]
-        if start < at + len(span) or _SENTENCE_END.search(between):
+        if start < at + len(span) or SENTENCE_BREAK.search(between):
             continue
         if distance is None or start - at < distance:
             best, distance = test, start - at

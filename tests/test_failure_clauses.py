@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from flows import branch, flow, gold_cases, shape, shipped_catalogs, step
 
+from flowgen.flow.flowlogic import without_blocks
 from flowgen.flow.model import Flow
 from flowgen.graph.failure_clauses import catch_failure_clauses
 from flowgen.graph.outline_repair import repair_outline
@@ -220,16 +221,8 @@ def test_in_the_repairs() -> None:
 
 def _stripped(f: Flow) -> Flow:
     """`f` without its TRYs and CATCHes, what they held a level up."""
-    gone = {c.order: c.block for c in f.components if c.definition in ("TRY", "CATCH")}
-    comps = []
-    for comp in f.components:
-        if comp.order in gone:
-            continue
-        block = comp.block
-        while block in gone:
-            block = gone[block]
-        comps.append(comp.model_copy(update={"block": block}))
-    return f.with_components(comps)
+    tries = {c.order for c in f.components if c.definition in ("TRY", "CATCH")}
+    return f.with_components(without_blocks(f.components, tries))
 
 
 def _layout(f: Flow) -> list[tuple[str, int | None, str | None]]:
