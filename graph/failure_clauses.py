@@ -41,7 +41,7 @@ from flowgen.flow.flowlogic import CONTINUES_IF, without_blocks, without_empty_b
 from flowgen.flow.model import Component, Flow, subtree_end
 from flowgen.graph.named_subflows import name_stems
 from flowgen.graph.uncovered_asks import ordered_step_spans
-from flowgen.graph.uncovered_branches import CONDITION_END, SENTENCE_END, _governed_end
+from flowgen.graph.uncovered_branches import CONDITION_END, SENTENCE_END, governed_end
 
 # "if that fails", "if Okta is unreachable": a failure of a step, which a flow catches
 # (TRY/CATCH) rather than tests (IF). Of the train flows' 287 IF, ELSEIF and CATCH
@@ -101,7 +101,7 @@ def _caught(
     actions = [(s, e, c) for s, e, c in spans if c.category != "flowlogic"]
     failed, failed_end = failure
     end = min([limit, *(s for s, _, _ in actions if s >= failed_end)])
-    stop = _governed_end(requirement, end)
+    stop = governed_end(requirement, end)
     asked = [c for s, _, c in actions if end <= s < stop]
     if not asked:
         return None

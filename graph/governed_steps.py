@@ -7,7 +7,7 @@ is reminded before the wait and whatever happens. In a long requirement it loses
 a step goes more often than which step it is.
 
 An IF or ELSEIF of the outline whose words open an "if" clause governs the words after
-its own up to where its clause ends (graph/uncovered_branches.py's `_governed_end`: the
+its own up to where its clause ends (graph/uncovered_branches.py's `governed_end`: the
 sentence, a semicolon, "otherwise", "then", the next "if" clause), unless it holds a step
 said before its words (it is on the wrong words, graph/branch_words.py). A step of those
 words that the model wrote beside the branch (in the same block, before or after the
@@ -26,7 +26,7 @@ import re
 
 from flowgen.flow.model import Component, Flow, subtree_end
 from flowgen.graph.uncovered_asks import ordered_step_spans
-from flowgen.graph.uncovered_branches import IF_CLAUSE, _governed_end
+from flowgen.graph.uncovered_branches import IF_CLAUSE, governed_end
 
 BRANCHES = ("IF", "ELSEIF")
 # An ELSEIF's words that open its own "if" clause: "else if it's past the due date".
@@ -84,7 +84,7 @@ def _opens_a_clause(requirement: str, start: int) -> bool:
 def _governed(requirement: str, after: int) -> tuple[int, int]:
     """The words a branch whose own words end at `after` governs."""
     start = LEAD_IN.match(requirement, after).end()  # type: ignore[union-attr]
-    return start, _governed_end(requirement, start)
+    return start, governed_end(requirement, start)
 
 
 def _moves(

@@ -75,7 +75,7 @@ def add_uncovered_branches(flow: Flow, requirement: str) -> tuple[Flow, list[str
             continue
         if any(s < end and start < e for s, e, _ in spans):
             continue
-        stop = _governed_end(requirement, end)
+        stop = governed_end(requirement, end)
         governed = _consecutive_steps(flow, spans, end, stop)
         if governed is None:
             continue
@@ -94,7 +94,7 @@ def add_uncovered_branches(flow: Flow, requirement: str) -> tuple[Flow, list[str
         blocks = [(_logic("IF", words), _orders(governed))]
         added.append(f"IF | {words}")
         if otherwise := OTHERWISE.match(requirement, stop):
-            other_stop = _governed_end(requirement, otherwise.end(), SENTENCE_END)
+            other_stop = governed_end(requirement, otherwise.end(), SENTENCE_END)
             other = _steps_after(flow, spans, governed[-1], otherwise.start("word"), other_stop)
             if other:
                 blocks.append((_logic("ELSE", otherwise.group("word")), _orders(other)))
@@ -121,7 +121,7 @@ def _condition_end(requirement: str, after: int, spans: list[Span]) -> int:
     return min(ends)
 
 
-def _governed_end(requirement: str, start: int, pattern: re.Pattern[str] = GOVERNED_END) -> int:
+def governed_end(requirement: str, start: int, pattern: re.Pattern[str] = GOVERNED_END) -> int:
     """Where the clause from `start` ends: the pattern, or the next "if" clause."""
     ends = [len(requirement)]
     if found := pattern.search(requirement, start):
