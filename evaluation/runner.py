@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any, Literal
 
@@ -25,7 +25,7 @@ from flowgen.flow.model import Flow, flow_json
 from flowgen.graph.coverage import DEFAULT_COVERAGE, Coverage
 from flowgen.metrics.scoring import score_case
 from flowgen.tools.example_index import ExampleIndex, SolvedCase
-from flowgen.training.cases import Case
+from flowgen.training.cases import Case, source_case
 
 
 @dataclass
@@ -125,8 +125,15 @@ def run_arm(
                     shown_steps_only=arm.shown_steps_only,
                     examples=arm.examples,
                 )
+            generator = generators[case.installation]
+            # A rephrased train case is never shown the train flow it restates, as in
+            # training (data/rephrased/, training/cases.py's `source_case`).
+            source = source_case(case.id)
+            generator.examples = replace(
+                generator.examples, exclude=(source,) if source != case.id else ()
+            )
             try:
-                result = generators[case.installation].generate(
+                result = generator.generate(
                     case.requirement, extra_steps=gold_steps(case) if arm.perfect_rag else None
                 )
             except EngineError as exc:  # one case the model could not run: scored 0, named

@@ -39,6 +39,9 @@ up one; "look up who is on call" is the installation's `get_current_on_call`
 (`ON_CALL_LOOK_UP`); and an installation's step whose span asks for a core step and
 names nothing of it becomes that core step (`_spoke_step_core`). Dev 16 flows changed,
 measured in docs/results.md.
+Forty-eighth session: a Create Record whose span opens by adding a note ("add a work
+note to the security incident stating ...") is an update too: no gold step so worded
+creates a record (264 hand-written and synthetic update_record, 24 Add Work Note).
 Forty-third session: words that open by creating a record and name its table by label
 (`CREATES`, `created_table`: "open an access review") are `create_record`, over a
 message, an update, a look-up or an installation's step they name nothing of; no gold
@@ -257,6 +260,12 @@ def name_core_steps(flow: Flow, catalog: CatalogView | None = None) -> tuple[Flo
                 new = "look_up_record"  # `look_up_records | the Desktop Support group`
             if new is None and comp.definition in MESSAGES and changes_a_record(comp.annotation):
                 new = "update_record"  # `send_email | raise the incident to priority 1`
+            if (
+                new is None
+                and comp.definition == "create_record"
+                and OPENS_WITH_A_NOTE.match(comp.annotation.strip())
+            ):
+                new = "update_record"  # `create_record | add a work note to the incident`
             if catalog is not None and ON_CALL_LOOK_UP.search(comp.annotation):
                 new = ON_CALL_STEP if catalog.step(ON_CALL_STEP) is not None else new
             if new is None and catalog is not None and created_table(comp.annotation, catalog):

@@ -45,6 +45,7 @@ from flowgen.flow.model import Component, Flow
 from flowgen.flow.pills import parse_pill
 from flowgen.flow.validator import pill_roots
 from flowgen.graph.branch_words import settle_branch_words
+from flowgen.graph.bulk_updates import merge_bulk_updates
 from flowgen.graph.core_verbs import name_core_steps
 from flowgen.graph.else_branches import add_else_branches, unwrap_copied_elses
 from flowgen.graph.failure_clauses import FAILURE, catch_failure_clauses
@@ -52,6 +53,7 @@ from flowgen.graph.governed_steps import move_governed_steps
 from flowgen.graph.group_look_ups import add_group_look_ups
 from flowgen.graph.id_look_ups import add_id_look_ups, add_list_sources
 from flowgen.graph.joined_asks import split_joined_asks
+from flowgen.graph.meta_requests import drop_unasked_steps
 from flowgen.graph.named_steps import name_steps
 from flowgen.graph.named_subflows import name_subflows
 from flowgen.graph.negated_tests import else_negated_tests
@@ -478,16 +480,21 @@ def repair_outline(
     requirement: str | None = None,
 ) -> tuple[Flow, dict[str, list[str]]]:
     """Every repair of a parsed outline, in order, and what each changed (by its trace
-    key). First an ELSE on its own IF's words goes, its steps after the chain
-    (graph/else_branches.py). With `offered_steps`, core steps whose span names one of
-    them are renamed (graph/named_steps.py), then those whose span's verb names another core step
+    key). First a record step on the words that ask for the flow itself ("Create a
+    flow", "set up a flow") goes, and with `requirement` one on the context said before
+    the trigger's sentence (graph/meta_requests.py); an ELSE on its own IF's
+    words, its steps after the chain (graph/else_branches.py). With `offered_steps`,
+    core steps whose span names one of them are renamed (graph/named_steps.py), then
+    those whose span's verb names another core step
     (graph/core_verbs.py), and an update that adds a work note becomes the installation's
     Add Work Note step (graph/work_notes.py), before the loop repairs: a renamed step has
     other outputs (look_up_slack_user's one user id where look_up_records had a list to
     loop over); a renamed step that repeats a sibling on the same words goes. A step on
     "run the X subflow" words becomes the subflow they name (graph/named_subflows.py), and
     of the IFs written on the same words one stays (graph/repeated_tests.py).
-    With `requirement`, a record trigger's span that names no trigger moves to the clause
+    With `requirement`, a look-up, a loop over what it found and one update of each item
+    are one update_multiple_records where the words say neither "each" nor "them"
+    (graph/bulk_updates.py); a record trigger's span that names no trigger moves to the clause
     that does (graph/trigger_span.py): the other repairs keep the trigger; a step's span
     that runs on into a second ask ("post a summary and log the closure") ends before it
     (graph/joined_asks.py); then one of the installation's steps a clause no span covers
@@ -509,6 +516,9 @@ def repair_outline(
     step's id or record needs are added (graph/re_reads.py, graph/id_look_ups.py)."""
     changes: dict[str, list[str]] = {}
     repairs: list[tuple[str, Callable[[Flow], tuple[Flow, list[str]]]]] = [
+        # "Create a flow that ...", or the context before the trigger, read as a step
+        # (graph/meta_requests.py)
+        ("unasked_steps_dropped", partial(drop_unasked_steps, requirement=requirement)),
         ("copied_elses_unwrapped", unwrap_copied_elses),
         ("repeats_dropped", drop_repeated_steps),
         ("repeated_leaves_dropped", drop_repeated_leaves),
@@ -537,6 +547,11 @@ def repair_outline(
         ("loops_added_over", partial(loop_record_steps_over_lists, catalog=catalog)),
     ]
     if requirement is not None:
+        # a look-up, a loop and one update where the words ask for no loop
+        # (graph/bulk_updates.py)
+        repairs.append(
+            ("bulk_updates_merged", partial(merge_bulk_updates, requirement=requirement))
+        )
         repairs.append(
             ("trigger_span_moved", partial(restore_trigger_span, requirement=requirement))
         )

@@ -12,7 +12,11 @@ workflow" once the guard had flagged its tone.
 A requirement that names a trigger (graph/trigger_cues.py: "every night at 11pm", "when
 a case is closed") and asks for an action (an action clause, graph/coverage.py) is a
 workflow request, whatever else it is: none of the 65 out-of-scope refusals of train and
-dev does both, while 2,579 of their 3,348 flows do. What such a request can still be is
+dev does both, while 2,579 of their 3,348 flows do. The action may also be asked in the
+passive or the third person ("could the account team be notified?", "a nightly job that
+... closes them out") or as a terse assignment ("language = French"; forty-eighth
+session: 3 of the 195 rephrased train cases, legitimate, had been refused so); none of
+the 65 names a trigger at all. What such a request can still be is
 harmful, and a harmful refusal says so in its reason (the 67 train and dev refusals that
 name a trigger and an action all give a harm: exfiltration, harassment, hiding
 records). So an out-of-scope reason for such a requirement is not taken, and the outline
@@ -54,9 +58,20 @@ def out_of_scope_reason(reason: str | None) -> bool:
     return bool(reason and SCOPE_REASON.search(reason.lower()))
 
 
+# An action asked in the passive, the third person or a terse assignment, which
+# graph/coverage.py's imperative verbs do not read: "could the account team be notified?",
+# "a nightly job that ... closes them out", "-> all its contacts' language = French".
+OTHER_ACTION = re.compile(
+    r"\b(?:notified|notifies|e-?mailed|informed|messaged|texted|pinged|reminded|alerted"
+    r"|closes|assigns|escalates|sends|posts)\b|\s=\s"
+)
+
+
 def asks_for_a_flow(requirement: str, triggers: list[str]) -> bool:
     """Whether the requirement names one of `triggers` and asks for an action."""
-    return named_trigger(requirement, triggers) is not None and bool(action_clauses(requirement))
+    if named_trigger(requirement, triggers) is None:
+        return False
+    return bool(action_clauses(requirement)) or bool(OTHER_ACTION.search(requirement.lower()))
 
 
 def overrules_refusal(reason: str | None, requirement: str, triggers: list[str]) -> bool:

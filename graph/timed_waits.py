@@ -16,13 +16,13 @@ from flowgen.flow.catalog import CORE_SCOPE
 from flowgen.flow.model import Component, Flow
 
 WAIT = "WAITFORDURATION"
-_COUNT = (
+WAIT_COUNT = (
     r"(?:\d+|an?|one|two|three|four|five|six|seven|eight|nine|ten|twelve|fifteen|twenty|thirty)"
 )
-_UNIT = r"\s*(?:min(?:ute)?s?|h(?:ou)?rs?|hours?|d|days?|business days?|weeks?|w)"
+WAIT_UNIT = r"\s*(?:min(?:ute)?s?|h(?:ou)?rs?|hours?|d|days?|business days?|weeks?|w)"
 TIMED_WAIT = re.compile(
     rf"^(?:(?:then|and|also|first|just)\s+)*wait(?:s|ing)?\s+(?:for\s+)?(?:another\s+)?"
-    rf"{_COUNT}{_UNIT}\b(?!\s+(?:for|until)\b)",
+    rf"{WAIT_COUNT}{WAIT_UNIT}\b(?!\s+(?:for|until)\b)",
     re.IGNORECASE,
 )
 

@@ -36,9 +36,18 @@ CUES: list[tuple[str, re.Pattern[str]]] = [
         re.compile(
             r"\b(?:every|each)\s+(?:single\s+)?(?:day|morning|evening|night|weekday|"
             r"business\s+day|working\s+day|workday)\b|\bdaily\b|\bnightly\b"
+            # a terse schedule: "weekdays 7:30am -> ...", "on weekdays at 8"
+            r"|\bweekdays\b"
         ),
     ),
-    ("weekly", re.compile(rf"\b(?:every|each)\s+(?:week|{_DAYS})\b|\bweekly\b")),
+    (
+        "weekly",
+        re.compile(
+            rf"\b(?:every|each)\s+(?:week|{_DAYS})\b|\bweekly\b"
+            # "mondays 8am: ...", "on Fridays at 5pm"
+            r"|\b(?:mondays|tuesdays|wednesdays|thursdays|fridays|saturdays|sundays)\b"
+        ),
+    ),
     (
         "monthly",
         re.compile(
@@ -49,7 +58,7 @@ CUES: list[tuple[str, re.Pattern[str]]] = [
     (
         "run_once",
         re.compile(
-            rf"\brun\s+(?:it\s+)?once\b|\bonce\s+on\b|\bone[-\s]time\b"
+            rf"\bruns?\s+(?:it\s+)?(?:only\s+)?once\b|\bonce\s+on\b|\bone[-\s]time\b"
             rf"|^\s*on\s+(?:the\s+)?\d{{1,2}}(?:st|nd|rd|th)?\s+(?:of\s+)?{_MONTHS}\b"
             rf"|^\s*on\s+{_MONTHS}\s+\d{{1,2}}\b"
         ),
@@ -82,28 +91,34 @@ CUES: list[tuple[str, re.Pattern[str]]] = [
 ]
 
 
+# A clause runs to a comma, semicolon, colon or full stop; a full stop or colon inside a
+# word ("monitoring@acme.example", "v2.1") does not end it.
+_CLAUSE = r"(?:[^,;.:]|[.:](?=\S))*"
 # A record trigger is named in the requirement's opening clause ("When a new observable
 # is a URL, ...", "For every new security incident, ..."), never by a step's words
 # ("... and create a new task").
 _OPENING = re.compile(
-    r"^(?:when(?:ever)?|once|as soon as|each time|every time|any time|anytime|if|upon|"
-    r"for (?:each|every|any))\b[^,;.:]*"
+    rf"^(?:when(?:ever)?|once|as soon as|each time|every time|any time|anytime|if|upon|should|"
+    rf"for (?:each|every|any))\b{_CLAUSE}"
 )
 # ... or in a clause that closes the sentence: "Mirror every billing case to Salesforce
 # when it is created" ("if" there is a step's condition, so it does not count).
 _LATER = re.compile(
-    r"\b(?:when(?:ever)?|as soon as|each time|every time|any time|upon)\b[^,;.:]*"
+    rf"\b(?:when(?:ever)?|as soon as|each time|every time|any time|upon)\b{_CLAUSE}"
     r"|\btrigger:[^;.]*"  # a numbered or bulleted spec: "1. Trigger: a new observable ..."
     # ... or by the records it runs for: "Try to contain the host of each new malware incident"
-    r"|\b(?:each|every|any)\s+new\b[^,;.:]*"
+    rf"|\b(?:each|every|any)\s+new\b{_CLAUSE}"
 )
 # ... or before the arrow of a terse one: "web case created -> auto-reply with the number".
-_ARROW = re.compile(r"^[^;.:>]*?(?=\s*->)")
+_ARROW = re.compile(r"^[^;.:>]*?(?=\s*(?:->|=>|→))")
 RECORD_CUES: list[tuple[str, re.Pattern[str]]] = [
     (
         "email",
         re.compile(
-            r"\be-?mails?\s+(?:arrives?|is\s+received|comes\s+in)\b|\breplies\s+by\s+e-?mail\b"
+            r"\b(?:e-?mails?|mails?|messages?)\s+(?:arrives?|arrived|(?:is|are|gets?|was)\s+received"
+            r"|comes?\s+in|came\s+in|lands?|comes?\s+from)\b|\breplies\s+by\s+e-?mail\b"
+            # "a message from monitoring@acme.example lands"
+            r"|\b(?:e-?mails?|mails?|messages?)\s+from\s+\S+@\S+\s+(?:arrives?|lands?|comes?\s+in)\b"
             r"|\binbound\s+e-?mails?\b|\b(?:customer|caller|user|someone)\s+e-?mails\s+\w"
             r"|^e-?mails?\s+(?:to|from)\b"  # "email to the service desk with ... ->"
         ),
@@ -111,25 +126,30 @@ RECORD_CUES: list[tuple[str, re.Pattern[str]]] = [
     (
         "record_create",
         re.compile(
-            r"\b(?:is|are|gets|get|was|were|has been|have been)\s+(?:first\s+)?(?:created|"
+            r"\b(?:is|are|be|gets|get|was|were|has been|have been)\s+(?:first\s+)?(?:created|"
             r"opened|raised|logged|submitted|reported|filed|added|inserted|registered)\b"
-            r"(?!\s+(?:to|above|below|by|from)\b)"
-            r"|\bnew(?:ly created)?\s+(?!value|state|status|priority|owner|assignee)"
+            r"(?!\s+(?:to|above|below|from)\b)"
+            # "gets a new department head" changes a record
+            r"|(?<!gets a )(?<!get a )(?<!has a )(?<!have a )(?<!receives a )"
+            r"\bnew(?:ly created)?\s+(?!value|state|status|priority|owner|assignee)"
             r"|\bcomes?\s+in\b"
             # the active voice: "When someone submits an access request"
             r"|\b(?:submits|raises|opens|logs|files|reports|registers)\s+(?:a|an|new)\b"
             # the formal register: "Upon creation of a Case Escalation"
-            r"|\b(?:upon|on|after)\s+(?:the\s+)?(?:creation|submission|registration)\s+of\b"
+            r"|\b(?:upon|on|after)\s+(?:the\s+)?(?:creation|submission|registration|opening)\s+of\b"
         ),
     ),
     (
         "record_update",
         re.compile(
-            r"\b(?:is|are|gets|get|was|were|has been|have been)\s+(?:updated|changed|"
+            r"\b(?:is|are|be|gets|get|was|were|has been|have been)\s+(?:updated|changed|"
             r"closed|resolved|approved|rejected|reassigned|escalated|cancell?ed|completed|"
             r"implemented|deactivated|reopened|put on hold|set|marked|published|accepted|"
             r"revoked|moved|switched|retired|contained|triaged|lowered|downgraded|"
-            r"deferred|delivered)\b"
+            r"deferred|delivered|flagged(?=\s+as\b)|locked|unlocked|recategori[sz]ed|reclassified|"
+            r"put\s+(?:on|to|into|in|back))\b"
+            # "reaches its expiry date", "reaches the Accounts stage"
+            r"|\breach(?:es|ed)\s+(?:its|their|the)\b"
             r"|\b(?:becomes?|changes?\s+to|moves?\s+to|goes\s+to|turns?)\b"
             r"|\b(?:changes|expires|closes|goes\s+(?:above|below|negative|positive|high|low))\b"
             r"|\b(?:is|are|gets|get|was|were|has been|have been)\s+(?:assigned|denied|"
@@ -137,7 +157,7 @@ RECORD_CUES: list[tuple[str, re.Pattern[str]]] = [
             r"|\b(?:has|have)\s+(?:its|their)\s+[\w\s]{1,30}?\bchanged\b"
             r"|\bbeing\s+(?:updated|changed|populated|filled|set|raised|closed|resolved)\b"
             # the active voice: "When an analyst sets a report's verdict to Spam"
-            r"|\b(?:sets?|changes|closes?|resolves?|reassigns?|marks?|approves?|rejects?|"
+            r"|\b(?:sets?|puts?|changes|closes?|resolves?|reassigns?|marks?|approves?|rejects?|"
             r"cancels?)\s+(?:the|a|an|its|their)\b"
             # the formal register: "Upon cancellation of a purchase order"
             r"|\b(?:upon|on|after)\s+(?:the\s+)?(?:cancellation|closure|resolution|approval|"

@@ -16,9 +16,16 @@ words name it that the model often misses:
   setting named unambiguously after the record's noun: one said just before it
   qualifies the record), in place of a test of the same column that names no value
   (`findingISNOTEMPTY` for "is found malicious").
+- The change written on what kind of record it is: "whenever a high-risk change gets
+  approved" came out `riskCHANGESTO1^approval=approved`, "an incident in the Network
+  category has its on-hold reason set to Awaiting Problem" `categoryCHANGESTOnetwork^
+  ...`. A change on a setting said right before the record's noun, or right after it
+  with "in" or "of", becomes a plain test where the words name another setting as the
+  event, which takes the change (forty-eighth session; found on the rephrased train
+  cases: 3 of their conditions so written, all closer to gold).
 
 Gold: on the record-update triggers of the hand-written and synthetic train and dev flows
-neither rule changes a condition; with gold's change term taken out, each writes it back
+no rule changes a condition; with gold's change term taken out, each writes it back
 where the words name it (thirty-third session, docs/results.md).
 """
 
@@ -42,6 +49,8 @@ from flowgen.graph.unnamed_terms import term_words
 # Words between a field's label and its verb: "the contact gets changed", "has been set".
 _LINKS = frozenset(stems("is are gets get got has have had been being was were be"))
 _OF = frozenset(stems("of on for in"))
+_IN_OF = frozenset(stems("in of"))
+_ARTICLES = frozenset(stems("a an the"))
 _FIELD = stems("field")
 # A field changing to any value: `<column>CHANGES`.
 _CHANGED = frozenset(stems("changes changed changing updated modified edited entered"))
@@ -138,10 +147,75 @@ def add_change_event(
             parts[guessed] = (terms[guessed].connector, wanted.pop(0))
         parts += [("AND", w) for w in wanted if w not in [p for _, p in parts]]
     new_terms = parse_query(join_parts(parts)) if parts else []
-    if not any(t.operator in CHANGE_OPERATORS for t in new_terms):
+    changes = [i for i, t in enumerate(new_terms) if t.operator in CHANGE_OPERATORS]
+    if not changes:
         parts = _named_event(parts, new_terms, table, table_label, annotation, columns)
+    elif len(changes) == 1:
+        parts = _qualifier_unchanged(
+            parts, new_terms, changes[0], table, table_label, annotation, columns
+        )
     new = join_parts(parts) if parts else None
     return new if new != query else None
+
+
+def _qualifier_unchanged(
+    parts: list[tuple[str, str]],
+    terms: list[Term],
+    index: int,
+    table: str,
+    table_label: str | None,
+    annotation: str,
+    columns: list[Column],
+) -> list[tuple[str, str]]:
+    """`parts` with a change written on a setting that qualifies the record made a plain
+    test, where the words name another setting as the event: "a high-risk change gets
+    approved" was `riskCHANGESTO1^approval=approved`, "an incident in the Network category
+    has its on-hold reason set to Awaiting Problem" `categoryCHANGESTOnetwork^...`; the
+    change goes to the event (`_named_event`). Left as it is where they name none."""
+    term = terms[index]
+    by_name = {c.name: c for c in columns}
+    column = by_name.get(term.field or "")
+    if term.operator != "CHANGESTO" or column is None:
+        return parts
+    said = stems(annotation)
+    table_words = set(stems(f"{table} {table_label or ''}"))
+    nouns = {i for i, w in enumerate(said) if w in table_words}
+    # the value the model wrote, or the one of that column the words name ("a high-risk
+    # change" where the model wrote Very High)
+    values = {term.value} | {
+        v for c, v in named_settings(annotation, table_words, columns) if c == column.name
+    }
+    if not any(_qualifies(said, nouns, column, value) for value in values):
+        return parts
+    plain = [*parts[:index], (parts[index][0], f"{term.field}={term.value}"), *parts[index + 1 :]]
+    moved = _named_event(
+        plain, parse_query(join_parts(plain)), table, table_label, annotation, columns
+    )
+    if not any(t.operator in CHANGE_OPERATORS for t in parse_query(join_parts(moved))):
+        return parts
+    return moved
+
+
+def _qualifies(said: list[str], nouns: set[int], column: Column, value: str) -> bool:
+    """Whether the words say a setting as what kind of record it is, not as its event:
+    right before the record's noun ("a malware incident", "a high-risk change", the
+    column's label between), or right after it with "in" or "of" ("an incident in the
+    Network category", "a change request of type Normal")."""
+    label = setting_words_in_order(column, value)
+    own = stems(column.label or column.name)
+    for i in occurrences(said, label):
+        end = i + len(label)
+        if said[end : end + len(own)] == own:
+            end += len(own)
+        if end in nouns:
+            return True
+        # after the noun: "<noun> in the <label>", "<noun> of type <label>"
+        j = i - len(own) if said[max(0, i - len(own)) : i] == own else i
+        while j > 0 and said[j - 1] in _ARTICLES:
+            j -= 1
+        if j > 1 and said[j - 1] in _IN_OF and j - 2 in nouns:
+            return True
+    return False
 
 
 def _named_event(
@@ -154,8 +228,9 @@ def _named_event(
 ) -> list[tuple[str, str]]:
     """`parts` with the change the words name as the record's event: a state they name
     it moves to ("moves to Contain", where Contain is also the flag Contained), else the
-    first setting named unambiguously after the record's own noun (one said before it
-    qualifies the record: "a malware incident is resolved"). A plain `=` test of it
+    first setting named unambiguously after the record's own noun (one said before it, or
+    right after it with "in" or "of", qualifies the record: "a malware incident is
+    resolved", `_qualifies`). A plain `=` test of it
     turns into the change, a test of its column that names no value gives way to it,
     else it is added; "downgraded from platinum" is a change from."""
     table_words = set(stems(f"{table} {table_label or ''}"))
@@ -169,17 +244,7 @@ def _named_event(
     nouns = {i for i, w in enumerate(said) if w in table_words}
 
     def qualifies(setting: tuple[str, str]) -> bool:
-        """Said right before the record's noun: "a malware incident", "a high-risk
-        change" (the column's label between)."""
-        label = setting_words_in_order(by_name[setting[0]], setting[1])
-        column = stems(by_name[setting[0]].label or setting[0])
-        for i in occurrences(said, label):
-            end = i + len(label)
-            if said[end : end + len(column)] == column:
-                end += len(column)
-            if end in nouns:
-                return True
-        return False
+        return _qualifies(said, nouns, by_name[setting[0]], setting[1])
 
     moved_to = [
         (len(setting_words_in_order(by_name[column], value)), column, value)

@@ -14,8 +14,18 @@ Where a record trigger's span says nothing of a trigger (no "when", "new", "is
 closed", ... of graph/trigger_cues.py) and the requirement has a clause that names a
 record trigger, that clause becomes the span, unless the span is part of it ("a P1
 incident" in "When a P1 incident is created") or the clause's subject is a pronoun
-("when it is created": the record is named elsewhere, often in the span). Annotations
-are not scored by FlowSim; only what the inputs stage reads changes.
+("when it is created": the record is named elsewhere, often in the span). A span in
+the context said before the sentence that names the trigger moves too, whatever it says
+("HR is tired of chasing IT to set up accounts for new starters", whose "new" reads as a
+new record; graph/meta_requests.py, forty-eighth session). Annotations are not scored by
+FlowSim; only what the inputs stage reads changes.
+
+A schedule trigger's span that runs over sentences and does not hold the words naming
+the schedule ("The flow looks up all active contracts whose end date is within the next
+60 days and then goes through each of those contracts. If ...", 104 words, for "Create a
+flow that runs on the 1st of every month at 7:00 AM") becomes the clause that does: the
+rules that add the asks no span covers then read the words it had held (forty-eighth
+session).
 """
 
 from __future__ import annotations
@@ -23,9 +33,21 @@ from __future__ import annotations
 import re
 
 from flowgen.flow.model import Flow
-from flowgen.graph.trigger_cues import _LATER, _OPENING, RECORD_CUES, record_trigger_clause
+from flowgen.graph.meta_requests import in_context
+from flowgen.graph.trigger_cues import (
+    _LATER,
+    _OPENING,
+    CUES,
+    RECORD_CUES,
+    record_trigger_clause,
+)
 
 RECORD_TRIGGERS = frozenset({"record_create", "record_update", "record_create_or_update"})
+# The schedules graph/trigger_cues.py names in so many words.
+SCHEDULES = frozenset({"repeat", "daily", "weekly", "monthly", "run_once"})
+# Where a clause ends: punctuation, not a full stop or colon inside a word ("7:00").
+_CLAUSE_BREAK = re.compile(r"[,;!?]|[.:](?!\S)")
+_SENTENCE_BREAK = re.compile(r"[.!?]\s")
 # "when it is created", "whenever they are reassigned": the record is named elsewhere
 _PRONOUN_SUBJECT = re.compile(
     r"^\W*(?:when(?:ever)?|once|as soon as|each time|every time|any ?time|if|upon|after)"
@@ -55,14 +77,32 @@ def trigger_clause(requirement: str) -> str | None:
     return (text if len(text) == len(lowered) else lowered)[match.start() : match.end()].strip()
 
 
+def schedule_clause(requirement: str, trigger: str) -> str | None:
+    """The clause of the requirement (between punctuation) that holds the words naming
+    schedule trigger `trigger` (graph/trigger_cues.py's `CUES`), as written."""
+    text = " ".join(requirement.split())
+    pattern = dict(CUES).get(trigger)
+    match = pattern.search(text.lower()) if pattern is not None else None
+    if match is None:
+        return None
+    start = max([0] + [m.end() for m in _CLAUSE_BREAK.finditer(text, 0, match.start())])
+    stop = _CLAUSE_BREAK.search(text, match.end())
+    return text[start : stop.start() if stop else len(text)].strip() or None
+
+
 def restore_trigger_span(flow: Flow, requirement: str) -> tuple[Flow, list[str]]:
     """`flow` with its record trigger's span set to the clause that names the trigger
-    (see above), and `old -> new` for the trace."""
+    (see above), or its schedule trigger's to the clause that names the schedule where
+    the span does not hold those words, and `old -> new` for the trace."""
     trigger = flow.trigger
-    if trigger is None or flow.trigger_type not in RECORD_TRIGGERS:
+    if trigger is None:
+        return flow, []
+    if flow.trigger_type in SCHEDULES:
+        return _restore_schedule_span(flow, requirement)
+    if flow.trigger_type not in RECORD_TRIGGERS:
         return flow, []
     span = " ".join((trigger.annotation or "").split())
-    if names_a_trigger(span):
+    if names_a_trigger(span) and not in_context(span, requirement):
         return flow, []
     clause = trigger_clause(requirement)
     if clause is None or _PRONOUN_SUBJECT.match(clause.lower()):
@@ -70,4 +110,22 @@ def restore_trigger_span(flow: Flow, requirement: str) -> tuple[Flow, list[str]]
     if span and span.lower() in clause.lower():
         return flow, []
     moved = trigger.model_copy(update={"annotation": clause})
+    return flow.model_copy(update={"trigger": moved}), [f"{span!r} -> {clause!r}"]
+
+
+def _restore_schedule_span(flow: Flow, requirement: str) -> tuple[Flow, list[str]]:
+    """A schedule trigger's span that runs over sentences and does not hold the words
+    naming its schedule ("The flow looks up all active contracts ..." for "runs on the
+    1st of every month at 7:00 AM") becomes the clause that does."""
+    assert flow.trigger is not None and flow.trigger_type is not None
+    span = " ".join((flow.trigger.annotation or "").split())
+    pattern = dict(CUES)[flow.trigger_type]
+    # only a span that ran on over sentences of steps; a short one ("15th @ 9am") may
+    # state the schedule in words the cues do not read
+    if pattern.search(span.lower()) or not _SENTENCE_BREAK.search(span):
+        return flow, []
+    clause = schedule_clause(requirement, flow.trigger_type)
+    if clause is None or clause == span:
+        return flow, []
+    moved = flow.trigger.model_copy(update={"annotation": clause})
     return flow.model_copy(update={"trigger": moved}), [f"{span!r} -> {clause!r}"]

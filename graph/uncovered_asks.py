@@ -27,6 +27,10 @@ taken back in itsm-train-027). With each of their 389 updates on a journal claus
 left out in turn, 382 come back, 347 in their place (forty-fourth session). Measured on
 dev: docs/results.md (thirty-fourth and forty-fourth sessions).
 
+A wait of a length of time no step covers ("The flow waits 4 hours, then checks whether
+the incident is still not resolved") gets a Wait For Duration the same way (forty-eighth
+session; graph/re_reads.py then reads the record again before a "still" test).
+
 A clause that opens by creating a record its words name by label (`CREATE_ASK`, read by
 graph/core_verbs.py's `created_table`: "otherwise open a pending access review of their
 admin privilege") gets `create_record` the same way (forty-third session): it adds none
@@ -42,8 +46,10 @@ from flowgen.flow.catalog import CatalogView
 from flowgen.flow.flowlogic import FOLLOWS, opens_block
 from flowgen.flow.model import Component, Flow, subtree_end
 from flowgen.graph.core_verbs import CREATE_VERB, UPDATE_VERBS, created_table
+from flowgen.graph.timed_waits import WAIT_COUNT, WAIT_UNIT
 
 EMAIL_STEP = "send_email"
+WAIT_STEP = "WAITFORDURATION"
 LOG_STEP = "log"
 UPDATE_STEP = "update_record"
 
@@ -61,6 +67,15 @@ EMAIL_ASK = re.compile(
     + r"|sends?\s+(?:them\s+|him\s+|her\s+)?an\s+e-?mail)",
     re.I,
 )  # fmt: skip
+# A wait of a length of time, wherever it stands ("the flow waits 4 hours, then checks
+# ...", "wait 30 days and then verify ..."): graph/timed_waits.py's words. Every one of
+# the 54 hand-written, synthetic and rephrased train and dev requirements that says so
+# has that many Wait For Duration steps (forty-eighth session).
+WAIT_ASK = re.compile(
+    rf"\bwait(?:s|ing)?\s+(?:for\s+)?(?:another\s+)?{WAIT_COUNT}{WAIT_UNIT}\b"
+    r"(?!\s+(?:for|until)\b)",
+    re.I,
+)
 # A text message: "text the on-call engineer", "page the manager by SMS".
 SMS_ASK = re.compile(r"\btexts?\s+" + _RECIPIENT, re.I)
 # ... or says how it goes out: the clause it ends is the ask.
@@ -160,9 +175,10 @@ def add_uncovered_asks(
             [m.span("verb") for m in UPDATE_ASK.finditer(requirement)] + _journal_asks(requirement)
         ),
         CREATE_STEP: _create_asks(requirement, catalog),
+        WAIT_STEP: _pattern_asks(WAIT_ASK, requirement),
     }
     for step, found in asks.items():
-        if catalog.step(step) is None or not flow.components:
+        if (step != WAIT_STEP and catalog.step(step) is None) or not flow.components:
             continue
         # A message the model wrote on other words answers one of them already.
         written = sum(c.definition == step for c in flow.components)
@@ -232,7 +248,8 @@ def _continues_an_update(requirement: str, start: int, spans: list[Span]) -> boo
 
 def _new_step(definition: str, annotation: str) -> Component:
     # An order no component has; `_insert` numbers the flow again.
-    return Component(order=-1, category="action", definition=definition, annotation=annotation)
+    category = "flowlogic" if definition == WAIT_STEP else "action"
+    return Component(order=-1, category=category, definition=definition, annotation=annotation)
 
 
 def step_spans(requirement: str, flow: Flow) -> list[Span]:

@@ -32,6 +32,7 @@ from __future__ import annotations
 import re
 
 from flowgen.flow.model import Component, Flow
+from flowgen.graph.trigger_cues import record_trigger_clause
 from flowgen.graph.uncovered_asks import Span, step_spans
 
 # "if" opening a clause; "if not" (an ELSE), "if needed", "if any" test nothing new.
@@ -39,6 +40,19 @@ IF_CLAUSE = re.compile(
     r"(?:^|(?<=[.;:,!?(])|\b(?:and|then|but|so)\s+|\s-\s+)\s*"
     r"(?P<word>if)\b"
     r"(?!\s+(?:not|needed|necessary|possible|applicable|any|anything|required)\b)",
+    re.I,
+)
+# Other words that open a test where a clause starts (forty-eighth session, the rephrased
+# train cases' voices): "in case the triage comes back malicious", "in the event that",
+# "where the severity is High". Never at the requirement's start, where they open the
+# trigger ("Where a production access request has its revocation recorded"), nor on the
+# clause graph/trigger_cues.py reads as the trigger's. A "when" after the first sentence
+# was tried too: on dev it read SLA timers ("When 75% has elapsed"), approvals and a
+# trigger said late as tests.
+OTHER_TEST = re.compile(
+    r"(?:(?<=[.;:,!?(])|\b(?:and|then|but|so)\s+|\s-\s+)\s*"
+    r"(?P<word>in\s+case|in\s+the\s+event(?:\s+that)?|where)\b"
+    r"(?!\s+(?:needed|necessary|possible|applicable|required|appropriate)\b)",
     re.I,
 )
 # Where the condition's words end (the governed steps' spans end it too).
@@ -66,7 +80,7 @@ def add_uncovered_branches(flow: Flow, requirement: str) -> tuple[Flow, list[str
     """`flow` with an IF (and its ELSE), or a TRY and CATCH, added for each "if" clause
     no step covers, and the added tests as `definition | words`."""
     added: list[str] = []
-    for match in IF_CLAUSE.finditer(requirement):
+    for match in _test_clauses(requirement):
         start = match.start("word")
         spans = [span for span in step_spans(requirement, flow) if not _on_a_test(span)]
         end = _condition_end(requirement, match.end("word"), spans)
@@ -101,6 +115,20 @@ def add_uncovered_branches(flow: Flow, requirement: str) -> tuple[Flow, list[str
                 added.append(f"ELSE | {otherwise.group('word')}")
         flow = flow.with_blocks(*blocks)
     return flow, added
+
+
+def _test_clauses(requirement: str) -> list[re.Match[str]]:
+    """The "if" clauses, and the clauses `OTHER_TEST` opens that are not the trigger's,
+    in the order said."""
+    found = list(IF_CLAUSE.finditer(requirement))
+    text = " ".join(requirement.lower().split())
+    trigger = record_trigger_clause(text) if len(text) == len(requirement) else None
+    for match in OTHER_TEST.finditer(requirement):
+        at = match.start("word")
+        if not requirement[:at].strip() or (trigger is not None and trigger[0].start() == at):
+            continue
+        found.append(match)
+    return sorted(found, key=lambda m: m.start("word"))
 
 
 def _on_a_test(span: Span) -> bool:

@@ -199,6 +199,33 @@ def test_a_message_or_task_that_adds_a_note_or_sets_a_field_becomes_an_update() 
 
 
 @pytest.mark.unit
+def test_a_create_record_that_adds_a_note_becomes_an_update() -> None:
+    """sec-train-053-rephrased with adapter v11: `create_record | add a work note to the
+    security incident stating how many events the search returned`; a created record's
+    words stay a create."""
+    answered = Flow.model_validate(
+        flow(
+            step(1, "create_record", annotation="add a work note to the security incident"),
+            step(2, "create_record", annotation="open a problem for the incident"),
+        )
+    )
+    renamed, changes = name_core_steps(answered)
+    assert changes == ["1: create_record -> update_record"]
+    assert [c.definition for c in renamed.components] == ["update_record", "create_record"]
+
+
+@pytest.mark.unit
+def test_no_gold_create_record_opens_by_adding_a_note() -> None:
+    found = [
+        (case.id, comp.get("annotation"))
+        for case, comp in gold_steps("handwritten", "synthetic")
+        if comp["definition"] == "create_record"
+        and OPENS_WITH_A_NOTE.match((comp.get("annotation") or "").strip())
+    ]
+    assert found == []
+
+
+@pytest.mark.unit
 def test_a_step_over_a_message_that_names_nothing_of_it_becomes_the_message() -> None:
     """soc-dev-long-08 and itsm-dev-voices-05 with adapter v11: `post_message | email the
     CISO`, `send_chat_message | sms to the on-call user's contact phone`. A span that names

@@ -310,7 +310,8 @@ def test_rephrased_cases_train_but_stay_out_of_the_library() -> None:
     """Each rephrased case restates a hand-written train case's flow in another voice:
     it is trained on (every hand-written case is kept in a sample), never a library
     flow, and its source is a train case."""
-    from flowgen.training.examples import library_cases, source_case
+    from flowgen.training.cases import source_case
+    from flowgen.training.examples import library_cases
 
     original = read_cases([REPO / "data" / "handwritten.jsonl"])
     rephrased = read_cases([REPO / "data" / "rephrased" / "cases.jsonl"])

@@ -31,6 +31,22 @@ def test_a_casual_request_for_a_flow_is_not_refused_as_out_of_scope() -> None:
 
 
 @pytest.mark.parametrize(
+    "requirement",
+    [
+        # rephrased train cases the adapter refused: the action in the passive, the third
+        # person or a terse assignment
+        "Hi all, whenever the sentiment on a platinum account's case turns negative, could"
+        " the account team be notified? Thanks.",
+        "Could we have a nightly job at 11 PM that goes through the vulnerable items Rapid7"
+        " is no longer reporting and closes them out?",
+        "acct country changed to France -> all its contacts' language = French",
+    ],
+)
+def test_an_action_not_in_the_imperative_still_asks_for_a_flow(requirement: str) -> None:
+    assert overrules_refusal("a change request, not a workflow", requirement, TRIGGERS)
+
+
+@pytest.mark.parametrize(
     ("reason", "requirement"),
     [
         # a harm stands, whatever the requirement names

@@ -31,6 +31,10 @@ TRIGGERS = [t.name for t in load_catalog(REPO / "catalogs" / "acme-itsm.yaml").t
         ("Every Monday at 8am, look up overdue access reviews and remind the reviewers.", "weekly"),
         ("On the 15th of every month at 10pm, find all open incidents.", "monthly"),
         ("Run once on 1 December at 9am - find every active user without a manager.", "run_once"),
+        # terse schedules: plural days, "weekdays", "runs once"
+        ("mondays 8am: pending access reviews due in 7 days -> remind the reviewer", "weekly"),
+        ("weekdays 7:30am -> count of open sev-high sec incidents -> post to Slack", "daily"),
+        ("Frankfurt datacenter move, runs once Sat 14 Nov 2026 @ 21:00.", "run_once"),
     ],
 )
 def test_a_schedule_named_in_so_many_words_is_that_trigger(requirement: str, trigger: str) -> None:
@@ -149,9 +153,30 @@ def test_no_trigger_is_named_where_the_words_leave_a_choice(requirement: str) ->
         ("When an incident's SLA hits 75%, escalate it to the assignee's manager.", "sla_task"),
         ("When 50% of the SLA time has elapsed, add a work note.", "sla_task"),
         ("Step 1: this flow is started by the security incident response SLA.", "sla_task"),
+        # forty-eighth session, the rephrased train cases' voices: "=>" arrows, "Should",
+        # "opened by", the opening of, "reaches", "is flagged as", "put to", messages that
+        # come in, "gets a new" (a change, not a new record)
+        ("new sev1 malware incident => grab device from CrowdStrike", "record_create"),
+        (
+            "Should a user account be locked out for the second time, suspend it in Okta.",
+            "record_update",
+        ),
+        ("When a billing case is opened by a Gold account, assign it.", "record_create"),
+        ("Upon the opening of an HR offboarding case, run the subflow.", "record_create"),
+        ("when onboarding request reaches the Accounts stage: make the account", "record_update"),
+        ("When a problem is flagged as a known error, draft an article.", "record_update"),
+        ("When somebody put a vulnerable item to Deferred, find the CISO.", "record_update"),
+        ("When a email come in and the subject has the word return, open a case.", "email"),
+        ("Create a flow that runs when a message is received at abuse@initech.com.", "email"),
+        (
+            "whenever a message from monitoring@acme.example lands with ALERT in its subject,"
+            " raise an incident",
+            "email",
+        ),
+        ("when a department gets a new department head, update its users", None),
     ],
 )
-def test_other_voices_name_their_record_trigger(requirement: str, trigger: str) -> None:
+def test_other_voices_name_their_record_trigger(requirement: str, trigger: str | None) -> None:
     """Requirements written as specifications, tickets and terse notes (the dev voices
     set: 34 of 60 named before these cues, 52 after, none wrong)."""
     assert named_trigger(requirement, TRIGGERS) == trigger

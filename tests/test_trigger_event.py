@@ -110,6 +110,30 @@ CATALOGS = shipped_catalogs()
             None,
         ),
         ("acme-itsm", "incident", "When an incident is resolved", "stateCHANGESTO6", None),
+        # the change written on what kind of record it is goes to the event
+        (
+            "acme-itsm",
+            "change_request",
+            "whenever a high-risk change gets approved",
+            "riskCHANGESTO1^approval=approved",
+            "risk=1^approvalCHANGESTOapproved",
+        ),
+        (
+            "acme-itsm",
+            "incident",
+            "Whenever an incident in the Network category has its on-hold reason set to "
+            "Awaiting Problem",
+            "categoryCHANGESTOnetwork^hold_reason=3",
+            "category=network^hold_reasonCHANGESTO3",
+        ),
+        # ... but stays where the words name no other event
+        (
+            "acme-itsm",
+            "change_request",
+            "When a change request of type Normal",
+            "typeCHANGESTOnormal",
+            None,
+        ),
     ],
 )
 def test_an_update_trigger_gets_the_change_its_words_name(

@@ -44,6 +44,14 @@ def _moved(requirement: str, span: str, kind: str = "record_update") -> str | No
             "route to the product's owner group",
             "feature request case created",
         ),
+        # ... nor the context before the sentence that names the trigger, whatever it says
+        (
+            "Hi team, HR is tired of chasing IT to set up accounts for new starters. Could we"
+            " have it so that as soon as a new hire onboarding request comes in, the system"
+            " provisions the person's account in Azure AD?",
+            "HR is tired of chasing IT to set up accounts for new starters",
+            "as soon as a new hire onboarding request comes in",
+        ),
         # a span that says when the flow runs stays
         (STORY, "when a Critical vulnerable item is closed", None),
         # so does one inside the clause ("a P1 incident" is its subject)
@@ -86,3 +94,23 @@ def test_no_gold_trigger_span_moves() -> None:
             assert not changes, (case.id, changes)
             checked += 1
     assert checked > 3000
+
+
+@pytest.mark.unit
+def test_a_schedule_span_that_ran_over_the_steps_moves_to_the_schedule() -> None:
+    """itsm-train-long-02-rephrased with adapter v11: the monthly trigger's span was the
+    next 104 words, every step's among them."""
+    requirement = (
+        "Create a flow that runs on the 1st of every month at 7:00 AM. The flow looks up all"
+        " active contracts whose end date is within the next 60 days. After all contracts"
+        " have been processed, the flow writes a log entry."
+    )
+    span = (
+        "The flow looks up all active contracts whose end date is within the next 60 days."
+        " After all contracts have been processed"
+    )
+    assert _moved(requirement, span, "monthly") == (
+        "Create a flow that runs on the 1st of every month at 7:00 AM"
+    )
+    # a short span in words the cues do not read stays
+    assert _moved("monthly, 15th @ 9am: remind the owners", "15th @ 9am", "monthly") is None

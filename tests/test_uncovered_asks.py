@@ -42,6 +42,25 @@ def test_a_closing_notice_follows_the_step_before_it() -> None:
 
 
 @pytest.mark.unit
+def test_a_timed_wait_no_step_covers_is_a_wait_for_duration() -> None:
+    """csm-train-028-rephrased with adapter v11: "wait 30 days" had no step."""
+    outline, added = _added(
+        "Once a case has been created, the flow shall wait 30 days and then verify whether"
+        " the case is still active; if it is, the account manager is to be informed by email.",
+        step(1, "look_up_record", annotation="verify whether the case is still active"),
+        step(2, "send_email", annotation="the account manager is to be informed by email"),
+    )
+    assert added == ["WAITFORDURATION | wait 30 days"]
+    assert outline[0] == ("WAITFORDURATION", None, "wait 30 days")
+    # a wait for something is no timed wait
+    _, added = _added(
+        "When a change is approved, wait 2 days for the CAB to meet and email the requester.",
+        step(1, "send_email", annotation="email the requester"),
+    )
+    assert added == []
+
+
+@pytest.mark.unit
 def test_notifying_someone_is_an_email() -> None:
     # 374 of the gold steps whose words say "notify" are emails
     outline, added = _added(

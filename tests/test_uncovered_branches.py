@@ -53,6 +53,24 @@ def test_the_test_goes_around_the_step_and_otherwise_opens_its_else() -> None:
 
 
 @pytest.mark.unit
+def test_a_formal_where_opens_a_test_but_not_the_trigger() -> None:
+    """sec-train-036-rephrased: "where the severity is Medium, the risk score shall be set
+    to 50"; a requirement that opens with "Where" names its trigger."""
+    requirement = (
+        "Upon creation of a security incident, a risk score is to be assigned: where the"
+        " severity is Medium, the risk score shall be set to 50."
+    )
+    rows, added = _repaired(
+        requirement, step(1, "update_record", annotation="the risk score shall be set to 50")
+    )
+    assert added == ["IF | where the severity is Medium"]
+    assert rows[1] == ("update_record", 1, "the risk score shall be set to 50")
+    opening = "Where a production access request is revoked, note the date on the request."
+    _, added = _repaired(opening, step(1, "update_record", annotation="note the date"))
+    assert added == []
+
+
+@pytest.mark.unit
 def test_a_check_written_on_the_if_clause_does_not_cover_it() -> None:
     """csm-dev-005 with adapter v11: `check_entitlement | if they are not entitled`, the
     message after it untested. The check stays before the IF its clause now opens; a

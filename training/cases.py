@@ -52,6 +52,17 @@ class Case(BaseModel):
     refusal: str | None = None  # the expected reason, for `flow: null`
 
 
+# A rephrased case (`data/rephrased/`) is another voice for a train case's very flow; its
+# source is in the library, and showing it would teach copying as a near-copy would (in
+# training, training/examples.py; and in evaluation, evaluation/runner.py).
+REPHRASED = "-rephrased"
+
+
+def source_case(case_id: str) -> str:
+    """The case a rephrased case restates (its own id for any other case)."""
+    return case_id.removesuffix(REPHRASED)
+
+
 class CaseSourceError(ValueError):
     def __init__(self, source: str, problems: list[str]):
         super().__init__(f"{source}: " + "; ".join(problems))

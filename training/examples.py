@@ -21,7 +21,7 @@ from flowgen.flow.model import Flow
 from flowgen.graph.flow_graph import ExampleRetrieval
 from flowgen.graph.generator import FlowGenerator
 from flowgen.prompts.populate_inputs import ITEM_HEAD
-from flowgen.training.cases import Case
+from flowgen.training.cases import Case, source_case
 from flowgen.training.replay import ReplayEngine
 
 
@@ -49,14 +49,6 @@ class ExampleStats:
 NEAR_COPY = 0.93  # MiniLM cosine, the near-duplicate line of `flowgen data check`
 NO_EXAMPLES_SHARE = 0.1
 UNHELPFUL_SHARE = 0.1
-# A rephrased case (`data/rephrased/`) is another voice for a train case's very flow; its
-# source is in the library, and showing it would teach copying as a near-copy would.
-REPHRASED = "-rephrased"
-
-
-def source_case(case_id: str) -> str:
-    """The case a rephrased case restates (its own id for any other case)."""
-    return case_id.removesuffix(REPHRASED)
 
 
 def library_cases(cases: Iterable[Case]) -> list[Case]:
