@@ -492,9 +492,7 @@ def repair_outline(
     loop over); a renamed step that repeats a sibling on the same words goes. A step on
     "run the X subflow" words becomes the subflow they name (graph/named_subflows.py), and
     of the IFs written on the same words one stays (graph/repeated_tests.py).
-    With `requirement`, a look-up, a loop over what it found and one update of each item
-    are one update_multiple_records where the words say neither "each" nor "them"
-    (graph/bulk_updates.py); a record trigger's span that names no trigger moves to the clause
+    With `requirement`, a record trigger's span that names no trigger moves to the clause
     that does (graph/trigger_span.py): the other repairs keep the trigger; a step's span
     that runs on into a second ask ("post a summary and log the closure") ends before it
     (graph/joined_asks.py); then one of the installation's steps a clause no span covers
@@ -510,7 +508,10 @@ def repair_outline(
     governs its steps takes that clause's (graph/branch_words.py); and branches the
     words ask to run at once go in a PARALLEL, a PATH each (graph/parallel_paths.py); a
     clause about a step failing that no CATCH holds gets a TRY around that step and a
-    CATCH around its own steps, wherever they were (graph/failure_clauses.py).
+    CATCH around its own steps, wherever they were (graph/failure_clauses.py); a look-up,
+    a loop over what it found and one update of each item, all the loop then holds, are
+    one update_multiple_records where the words say neither "each" nor "them"
+    (graph/bulk_updates.py).
     Then an IF right after an IF on the opposite words becomes its ELSE
     (graph/negated_tests.py); last, a record read again after a wait and the look-ups a
     step's id or record needs are added (graph/re_reads.py, graph/id_look_ups.py)."""
@@ -547,11 +548,6 @@ def repair_outline(
         ("loops_added_over", partial(loop_record_steps_over_lists, catalog=catalog)),
     ]
     if requirement is not None:
-        # a look-up, a loop and one update where the words ask for no loop
-        # (graph/bulk_updates.py)
-        repairs.append(
-            ("bulk_updates_merged", partial(merge_bulk_updates, requirement=requirement))
-        )
         repairs.append(
             ("trigger_span_moved", partial(restore_trigger_span, requirement=requirement))
         )
@@ -597,6 +593,12 @@ def repair_outline(
         # an ELSE or another step's (graph/failure_clauses.py)
         repairs.append(
             ("failure_clauses_caught", partial(catch_failure_clauses, requirement=requirement))
+        )
+        # a look-up, a loop and one update where the words ask for no loop, once the
+        # rules above have put into the loop what the words ask of each item
+        # (graph/bulk_updates.py)
+        repairs.append(
+            ("bulk_updates_merged", partial(merge_bulk_updates, requirement=requirement))
         )
     # "if we find them ...; if we don't find them ...": the second is the first's ELSE
     # (graph/negated_tests.py), after the rules above have added and moved the IFs
