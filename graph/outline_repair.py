@@ -53,7 +53,6 @@ from flowgen.graph.governed_steps import move_governed_steps
 from flowgen.graph.group_look_ups import add_group_look_ups
 from flowgen.graph.id_look_ups import add_id_look_ups, add_list_sources
 from flowgen.graph.joined_asks import split_joined_asks
-from flowgen.graph.meta_requests import drop_unasked_steps
 from flowgen.graph.named_steps import name_steps
 from flowgen.graph.named_subflows import name_subflows
 from flowgen.graph.negated_tests import else_negated_tests
@@ -62,6 +61,7 @@ from flowgen.graph.re_reads import add_re_reads
 from flowgen.graph.repeated_tests import drop_repeated_tests
 from flowgen.graph.timed_waits import name_timed_waits
 from flowgen.graph.trigger_span import restore_trigger_span
+from flowgen.graph.unasked_steps import drop_unasked_steps
 from flowgen.graph.uncovered_asks import add_uncovered_asks
 from flowgen.graph.uncovered_branches import add_uncovered_branches
 from flowgen.graph.uncovered_steps import add_uncovered_steps
@@ -482,7 +482,7 @@ def repair_outline(
     """Every repair of a parsed outline, in order, and what each changed (by its trace
     key). First a record step on the words that ask for the flow itself ("Create a
     flow", "set up a flow") goes, and with `requirement` one on the context said before
-    the trigger's sentence (graph/meta_requests.py); an ELSE on its own IF's
+    the trigger's sentence (graph/unasked_steps.py); an ELSE on its own IF's
     words, its steps after the chain (graph/else_branches.py). With `offered_steps`,
     core steps whose span names one of them are renamed (graph/named_steps.py), then
     those whose span's verb names another core step
@@ -518,7 +518,7 @@ def repair_outline(
     changes: dict[str, list[str]] = {}
     repairs: list[tuple[str, Callable[[Flow], tuple[Flow, list[str]]]]] = [
         # "Create a flow that ...", or the context before the trigger, read as a step
-        # (graph/meta_requests.py)
+        # (graph/unasked_steps.py)
         ("unasked_steps_dropped", partial(drop_unasked_steps, requirement=requirement)),
         ("copied_elses_unwrapped", unwrap_copied_elses),
         ("repeats_dropped", drop_repeated_steps),

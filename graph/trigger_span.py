@@ -17,7 +17,7 @@ incident" in "When a P1 incident is created") or the clause's subject is a prono
 ("when it is created": the record is named elsewhere, often in the span). A span in
 the context said before the sentence that names the trigger moves too, whatever it says
 ("HR is tired of chasing IT to set up accounts for new starters", whose "new" reads as a
-new record; graph/meta_requests.py, forty-eighth session). Annotations are not scored by
+new record; graph/unasked_steps.py, forty-eighth session). Annotations are not scored by
 FlowSim; only what the inputs stage reads changes.
 
 A schedule trigger's span that runs over sentences and does not hold the words naming
@@ -33,7 +33,6 @@ from __future__ import annotations
 import re
 
 from flowgen.flow.model import Flow
-from flowgen.graph.meta_requests import in_context
 from flowgen.graph.trigger_cues import (
     _LATER,
     _OPENING,
@@ -41,6 +40,7 @@ from flowgen.graph.trigger_cues import (
     RECORD_CUES,
     record_trigger_clause,
 )
+from flowgen.graph.unasked_steps import in_context
 
 RECORD_TRIGGERS = frozenset({"record_create", "record_update", "record_create_or_update"})
 # The schedules graph/trigger_cues.py names in so many words.

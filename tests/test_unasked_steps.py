@@ -1,5 +1,5 @@
 """Steps written on words that ask for no step: the request for the flow itself and the
-context before the trigger (graph/meta_requests.py)."""
+context before the trigger (graph/unasked_steps.py)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import pytest
 from flows import branch, flow, gold_cases, shape, step
 
 from flowgen.flow.model import Flow
-from flowgen.graph.meta_requests import asks_for_the_flow, context_end, drop_unasked_steps
+from flowgen.graph.unasked_steps import asks_for_the_flow, context_end, drop_unasked_steps
 
 CONTEXT = (
     "Hi, people who report security issues get confused when the severity of their ticket"
