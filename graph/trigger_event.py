@@ -230,9 +230,9 @@ def _named_event(
     it moves to ("moves to Contain", where Contain is also the flag Contained), else the
     first setting named unambiguously after the record's own noun (one said before it, or
     right after it with "in" or "of", qualifies the record: "a malware incident is
-    resolved", `_qualifies`). A plain `=` test of it
-    turns into the change, a test of its column that names no value gives way to it,
-    else it is added; "downgraded from platinum" is a change from."""
+    resolved", `_qualifies`). A plain `=` test of it turns into the change, a test of its
+    column that names no value gives way to it, else it is added; "downgraded from
+    platinum" is a change from."""
     table_words = set(stems(f"{table} {table_label or ''}"))
     said = stems(annotation)
     by_name = {c.name: c for c in columns}
