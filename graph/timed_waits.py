@@ -16,15 +16,14 @@ from flowgen.flow.catalog import CORE_SCOPE
 from flowgen.flow.model import Component, Flow
 
 WAIT = "WAITFORDURATION"
-WAIT_COUNT = (
+_COUNT = (
     r"(?:\d+|an?|one|two|three|four|five|six|seven|eight|nine|ten|twelve|fifteen|twenty|thirty)"
 )
-WAIT_UNIT = r"\s*(?:min(?:ute)?s?|h(?:ou)?rs?|hours?|d|days?|business days?|weeks?|w)"
-TIMED_WAIT = re.compile(
-    rf"^(?:(?:then|and|also|first|just)\s+)*wait(?:s|ing)?\s+(?:for\s+)?(?:another\s+)?"
-    rf"{WAIT_COUNT}{WAIT_UNIT}\b(?!\s+(?:for|until)\b)",
-    re.IGNORECASE,
-)
+_UNIT = r"\s*(?:min(?:ute)?s?|h(?:ou)?rs?|hours?|d|days?|business days?|weeks?|w)"
+# A wait of a length of time: "wait 3 days", "waits for another 2 hours"; not "wait 2 days
+# for the CAB" or "until" (a wait for something).
+WAIT_WORDS = rf"wait(?:s|ing)?\s+(?:for\s+)?(?:another\s+)?{_COUNT}{_UNIT}\b(?!\s+(?:for|until)\b)"
+TIMED_WAIT = re.compile(rf"^(?:(?:then|and|also|first|just)\s+)*{WAIT_WORDS}", re.IGNORECASE)
 
 
 def name_timed_waits(flow: Flow) -> tuple[Flow, list[str]]:

@@ -95,10 +95,14 @@ def context_end(requirement: str) -> int | None:
 def in_context(span: str | None, requirement: str) -> bool:
     """Whether `span` occurs in `requirement` only before the sentence that names the
     trigger (`context_end`)."""
-    end = context_end(requirement)
+    return _in_context(span, " ".join(requirement.lower().split()), context_end(requirement))
+
+
+def _in_context(span: str | None, text: str, end: int | None) -> bool:
+    """`in_context` on the requirement's lower-case, single-spaced `text`, whose trigger
+    sentence starts at `end`."""
     if end is None or not span:
         return False
-    text = " ".join(requirement.lower().split())
     last = text.rfind(" ".join(span.lower().split()))
     return last >= 0 and last + len(" ".join(span.split())) <= end
 
@@ -109,6 +113,17 @@ def drop_unasked_steps(flow: Flow, requirement: str | None = None) -> tuple[Flow
     the trigger's sentence (see above), and their spans (for the trace). A step whose
     going would leave an IF its ELSE follows (or a TRY its CATCH) without a step stays,
     and so does the flow's last step."""
+    # where the context ends is read once: the loop below looks again after each drop
+    text = " ".join(requirement.lower().split()) if requirement is not None else ""
+    end = context_end(requirement) if requirement is not None else None
+
+    def unasked(comp: Component) -> bool:
+        if comp.definition in RECORD_STEPS and asks_for_the_flow(comp.annotation):
+            return True
+        return comp.definition in RECORD_STEPS | MESSAGES and _in_context(
+            comp.annotation, text, end
+        )
+
     dropped: list[str] = []
     skipped: set[tuple[str, str | None]] = set()
     while True:
@@ -117,7 +132,7 @@ def drop_unasked_steps(flow: Flow, requirement: str | None = None) -> tuple[Flow
             (
                 c
                 for c in flow.components
-                if _unasked(c, requirement) and (c.definition, c.annotation) not in skipped
+                if unasked(c) and (c.definition, c.annotation) not in skipped
             ),
             None,
         )
@@ -131,13 +146,3 @@ def drop_unasked_steps(flow: Flow, requirement: str | None = None) -> tuple[Flow
             continue
         flow = flow.with_components(kept)
         dropped.append(comp.annotation or comp.definition)
-
-
-def _unasked(comp: Component, requirement: str | None) -> bool:
-    if comp.definition in RECORD_STEPS and asks_for_the_flow(comp.annotation):
-        return True
-    return (
-        requirement is not None
-        and comp.definition in RECORD_STEPS | MESSAGES
-        and in_context(comp.annotation, requirement)
-    )

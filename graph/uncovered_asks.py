@@ -43,10 +43,10 @@ from __future__ import annotations
 import re
 
 from flowgen.flow.catalog import CatalogView
-from flowgen.flow.flowlogic import FOLLOWS, opens_block
+from flowgen.flow.flowlogic import FLOW_LOGIC, FOLLOWS, opens_block
 from flowgen.flow.model import Component, Flow, subtree_end
 from flowgen.graph.core_verbs import CREATE_VERB, UPDATE_VERBS, created_table
-from flowgen.graph.timed_waits import WAIT_COUNT, WAIT_UNIT
+from flowgen.graph.timed_waits import WAIT_WORDS
 
 EMAIL_STEP = "send_email"
 WAIT_STEP = "WAITFORDURATION"
@@ -71,11 +71,7 @@ EMAIL_ASK = re.compile(
 # ...", "wait 30 days and then verify ..."): graph/timed_waits.py's words. Every one of
 # the 54 hand-written, synthetic and rephrased train and dev requirements that says so
 # has that many Wait For Duration steps (forty-eighth session).
-WAIT_ASK = re.compile(
-    rf"\bwait(?:s|ing)?\s+(?:for\s+)?(?:another\s+)?{WAIT_COUNT}{WAIT_UNIT}\b"
-    r"(?!\s+(?:for|until)\b)",
-    re.I,
-)
+WAIT_ASK = re.compile(rf"\b{WAIT_WORDS}", re.I)
 # A text message: "text the on-call engineer", "page the manager by SMS".
 SMS_ASK = re.compile(r"\btexts?\s+" + _RECIPIENT, re.I)
 # ... or says how it goes out: the clause it ends is the ask.
@@ -178,7 +174,8 @@ def add_uncovered_asks(
         WAIT_STEP: _pattern_asks(WAIT_ASK, requirement),
     }
     for step, found in asks.items():
-        if (step != WAIT_STEP and catalog.step(step) is None) or not flow.components:
+        # flow logic is built in, not in the catalog
+        if (step not in FLOW_LOGIC and catalog.step(step) is None) or not flow.components:
             continue
         # A message the model wrote on other words answers one of them already.
         written = sum(c.definition == step for c in flow.components)
@@ -248,7 +245,7 @@ def _continues_an_update(requirement: str, start: int, spans: list[Span]) -> boo
 
 def _new_step(definition: str, annotation: str) -> Component:
     # An order no component has; `_insert` numbers the flow again.
-    category = "flowlogic" if definition == WAIT_STEP else "action"
+    category = "flowlogic" if definition in FLOW_LOGIC else "action"
     return Component(order=-1, category=category, definition=definition, annotation=annotation)
 
 
