@@ -22,6 +22,14 @@ A span names a step when it holds
 The names are scored (the verb counts double, each object word and the vendor once) and
 a tie names nothing. The chosen core step keeps its place when its own score is as high
 ("email the host and text the manager" stays `send_email`).
+
+A verb in the third person, as specifications write them ("the flow raises a Jira task",
+"it creates a Jira issue"), stems as its imperative does (forty-ninth session: "raises"
+was "rais", "raise" "raise", so such a span named nothing); "page" asks PagerDuty for an
+incident, and "currently" says the step's "current". On the hand-written, synthetic and
+rephrased train and dev gold flows, with each installation step left out in turn,
+graph/uncovered_steps.py puts 216 back (204 before), each the step left out; one more
+gold step is renamed (a warranty claim "creates" read as Create RMA).
 """
 
 from __future__ import annotations
@@ -42,7 +50,7 @@ STOPWORDS = frozenset(
 VERB_KINDS: tuple[frozenset[str], ...] = tuple(
     frozenset(kind.split())
     for kind in (
-        "create open raise log file make submit start spin",
+        "create open raise log file make submit start spin page",
         "add attach include",
         "get look lookup find pull read fetch check retrieve search query",
         "send tell notify inform message let ping dm chat alert text sms email",
@@ -75,22 +83,31 @@ _SLACK = frozenset({"slack"})
 
 
 def _stem(word: str) -> str:
+    if word.endswith("ly") and len(word) >= 7:  # "who is currently on call"
+        return word[:-2]
     for suffix in ("ing", "es", "s", "ed"):
         if word.endswith(suffix) and len(word) - len(suffix) >= 3:
             return word[: -len(suffix)]
     return word
 
 
+def _verb_stem(word: str) -> str:
+    """A verb's stem, the same for the imperative and the third person: raise, raises,
+    raised → rais ("the flow raises a Jira task", as specifications write it)."""
+    stem = _stem(word)
+    return stem[:-1] if stem.endswith("e") and len(stem) > 3 else stem
+
+
 def _tokens(text: str) -> list[str]:
     return [w for w in re.findall(r"[a-z0-9]+", text.lower()) if w not in STOPWORDS]
 
 
-_KINDS = tuple(frozenset(_stem(w) for w in kind) for kind in VERB_KINDS)
+_KINDS = tuple(frozenset(_verb_stem(w) for w in kind) for kind in VERB_KINDS)
 _SAME_AS = {_stem(k): frozenset(_stem(w) for w in v) for k, v in SAME_AS.items()}
 
 
 def _verb_kind(verb: str) -> frozenset[str]:
-    verb = _stem(verb)
+    verb = _verb_stem(verb)
     return next((kind for kind in _KINDS if verb in kind), frozenset({verb}))
 
 
@@ -161,7 +178,7 @@ class StepCue:
 def _lead(tokens: list[str]) -> str:
     """The span's verb: imperative spans open with it ("book a meeting room"), while a
     verb further in describes ("look up the booked desks", "open catalog tasks")."""
-    return next((_stem(w) for w in tokens if w not in LEADING_FILLERS), "")
+    return next((_verb_stem(w) for w in tokens if w not in LEADING_FILLERS), "")
 
 
 def _vendor(step: Mapping[str, Any]) -> frozenset[str]:

@@ -12,13 +12,22 @@ the requirement says "when a department record is created".
 
 Where a record trigger's span says nothing of a trigger (no "when", "new", "is
 closed", ... of graph/trigger_cues.py) and the requirement has a clause that names a
-record trigger, that clause becomes the span, unless the span is part of it ("a P1
-incident" in "When a P1 incident is created") or the clause's subject is a pronoun
-("when it is created": the record is named elsewhere, often in the span). A span in
+record trigger, that clause becomes the span, unless the clause's subject is a pronoun
+("when it is created": the record is named elsewhere, often in the span). A span that
+is part of the clause moves to all of it (forty-ninth session): "a customer's sentiment
+on a case" left out "turns negative", and the condition was read from the record's
+words alone (`escalatedCHANGESTOtrue`; on the rephrased train cases and dev, 10 spans
+move, 3 flows closer to gold, 1 further; 2 of the 3,684 gold spans would). A span in
 the context said before the sentence that names the trigger moves too, whatever it says
 ("HR is tired of chasing IT to set up accounts for new starters", whose "new" reads as a
 new record; graph/unasked_steps.py, forty-eighth session). Annotations are not scored by
 FlowSim; only what the inputs stage reads changes.
+
+An inbound email trigger's span that says nothing of an email coming in ("If nobody is
+on call") moves to the clause that does ("whenever a message from monitoring@acme.example
+lands with ALERT in its subject"; forty-ninth session; no gold span moves). An aside in
+brackets that ends the clause ("on-call shift created (any group, primary or backup)")
+is left out of it: it says what the trigger does not test.
 
 A schedule trigger's span that runs over sentences and does not hold the words naming
 the schedule ("The flow looks up all active contracts whose end date is within the next
@@ -43,11 +52,13 @@ from flowgen.graph.trigger_cues import (
 from flowgen.graph.unasked_steps import in_context
 
 RECORD_TRIGGERS = frozenset({"record_create", "record_update", "record_create_or_update"})
+_EMAIL_CUE = dict(RECORD_CUES)["email"]
 # The schedules graph/trigger_cues.py names in so many words.
 SCHEDULES = frozenset({"repeat", "daily", "weekly", "monthly", "run_once"})
 # Where a clause ends: punctuation, not a full stop or colon inside a word ("7:00").
 _CLAUSE_BREAK = re.compile(r"[,;!?]|[.:](?!\S)")
 _SENTENCE_BREAK = re.compile(r"[.!?]\s")
+_ASIDE = re.compile(r"\s*\([^()]*\)\s*$")
 # "when it is created", "whenever they are reassigned": the record is named elsewhere
 _PRONOUN_SUBJECT = re.compile(
     r"^\W*(?:when(?:ever)?|once|as soon as|each time|every time|any ?time|if|upon|after)"
@@ -74,7 +85,10 @@ def trigger_clause(requirement: str) -> str | None:
         return None
     match = found[0]
     # lower() keeps the length of nearly all text; where it does not, the lowered words
-    return (text if len(text) == len(lowered) else lowered)[match.start() : match.end()].strip()
+    clause = (text if len(text) == len(lowered) else lowered)[match.start() : match.end()]
+    # an aside at its end says what the trigger does not test: "on-call shift created
+    # (any group, primary or backup)"
+    return _ASIDE.sub("", clause).strip()
 
 
 def schedule_clause(requirement: str, trigger: str) -> str | None:
@@ -99,6 +113,8 @@ def restore_trigger_span(flow: Flow, requirement: str) -> tuple[Flow, list[str]]
         return flow, []
     if flow.trigger_type in SCHEDULES:
         return _restore_schedule_span(flow, requirement)
+    if flow.trigger_type == "email":
+        return _restore_email_span(flow, requirement)
     if flow.trigger_type not in RECORD_TRIGGERS:
         return flow, []
     span = " ".join((trigger.annotation or "").split())
@@ -107,7 +123,7 @@ def restore_trigger_span(flow: Flow, requirement: str) -> tuple[Flow, list[str]]
     clause = trigger_clause(requirement)
     if clause is None or _PRONOUN_SUBJECT.match(clause.lower()):
         return flow, []
-    if span and span.lower() in clause.lower():
+    if clause.lower() in span.lower():
         return flow, []
     moved = trigger.model_copy(update={"annotation": clause})
     return flow.model_copy(update={"trigger": moved}), [f"{span!r} -> {clause!r}"]
@@ -126,6 +142,25 @@ def _restore_schedule_span(flow: Flow, requirement: str) -> tuple[Flow, list[str
         return flow, []
     clause = schedule_clause(requirement, flow.trigger_type)
     if clause is None or clause == span:
+        return flow, []
+    moved = flow.trigger.model_copy(update={"annotation": clause})
+    return flow.model_copy(update={"trigger": moved}), [f"{span!r} -> {clause!r}"]
+
+
+def _restore_email_span(flow: Flow, requirement: str) -> tuple[Flow, list[str]]:
+    """An inbound email trigger's span that says nothing of an email arriving ("If nobody
+    is on call") becomes the clause that does ("whenever a message from
+    monitoring@acme.example lands with ALERT in its subject")."""
+    assert flow.trigger is not None
+    span = " ".join((flow.trigger.annotation or "").split())
+    if _EMAIL_CUE.search(span.lower()):
+        return flow, []
+    text = " ".join(requirement.split())
+    found = record_trigger_clause(text.lower())
+    if found is None or found[1] != ["email"] or len(text) != len(text.lower()):
+        return flow, []
+    clause = text[found[0].start() : found[0].end()].strip()
+    if clause == span:
         return flow, []
     moved = flow.trigger.model_copy(update={"annotation": clause})
     return flow.model_copy(update={"trigger": moved}), [f"{span!r} -> {clause!r}"]

@@ -36,8 +36,11 @@ from flowgen.flow.model import Component, Flow
 from flowgen.graph.named_steps import Span, StepCue, named_step
 from flowgen.graph.uncovered_asks import CLAUSE_END, CLAUSE_START, _insert, _place, step_spans
 
-# The subject before a clause's verb in a specification: "the flow sends ...".
-SUBJECT = re.compile(r"(?:the |this |our )?(?:flow|workflow|system|automation|process)\s+", re.I)
+# The subject before a clause's verb in a specification: "the flow sends ...", "it
+# raises a Jira task".
+SUBJECT = re.compile(
+    r"(?:(?:the |this |our )?(?:flow|workflow|system|automation|process)|it)\s+", re.I
+)
 # Words before a clause's verb that say when, not what: "otherwise escalate the case".
 LEADING = re.compile(r"(?:(?:otherwise|else|then|also|just)\b,?\s*)+", re.I)
 

@@ -384,6 +384,13 @@ def test_a_step_over_words_that_create_a_named_record_becomes_create_record() ->
     assert name_core_steps(problem_task, itsm)[1] == ["1: create_issue -> create_record"]
     assert created_table("open a catalog task to fulfil it", itsm) is None
     assert created_table("open the case again", itsm) is None
+    # the record made is the verb's object, named before what it refers to
+    # (itsm-train-long-02-rephrased)
+    assert (
+        created_table("creates a vendor contract review record that references the contract", itsm)
+        == "u_vendor_contract"
+    )
+    assert created_table("create an on-call shift for the group", itsm) == "x_acme_oncall_shift"
 
 
 @pytest.mark.unit

@@ -72,6 +72,24 @@ CUES = {inst: [StepCue.of(s) for s in steps] for inst, steps in STEPS.items()}
         ("initech-secops", "update_record", "send slack message in #iam-reviews", "post_message"),
         # A channel written "#name" is a Slack channel (soc-dev-long-04).
         ("initech-secops", "send_email", "post in #access-reviews", "post_message"),
+        # A specification's third person stems as the imperative does
+        # (itsm-train-long-02-rephrased: "it raises a Jira task").
+        ("acme-itsm", "create_record", "raises a Jira task in the PROC project", "create_issue"),
+        ("acme-itsm", "update_record", "creates a Jira issue for it", "create_issue"),
+        # "currently" is the step's "current" (itsm-train-long-05-rephrased).
+        (
+            "acme-itsm",
+            "look_up_record",
+            "check who is currently on call for the Network group",
+            "get_current_on_call",
+        ),
+        # Paging PagerDuty raises a PagerDuty incident (itsm-train-long-05-rephrased).
+        (
+            "acme-itsm",
+            "send_sms",
+            "page PagerDuty service PNET01 instead",
+            "create_pagerduty_incident",
+        ),
     ],
 )
 def test_a_span_that_names_a_step_gets_it(
@@ -102,6 +120,8 @@ def test_a_span_that_names_a_step_gets_it(
         ("acme-itsm", "send_email", "email the host and text the manager"),
         # Nothing specific named.
         ("acme-itsm", "update_record", "set the priority to 1"),
+        # Paging someone by text names no PagerDuty step without PagerDuty.
+        ("acme-itsm", "send_sms", "page the on-call manager by SMS"),
     ],
 )
 def test_a_span_that_names_no_better_step_keeps_its_own(

@@ -54,8 +54,19 @@ def _moved(requirement: str, span: str, kind: str = "record_update") -> str | No
         ),
         # a span that says when the flow runs stays
         (STORY, "when a Critical vulnerable item is closed", None),
-        # so does one inside the clause ("a P1 incident" is its subject)
-        ("When a P1 incident is created, page the on-call engineer.", "a P1 incident", None),
+        # one inside the clause that says nothing of the trigger takes the whole clause:
+        # the event's words are what the condition is read from (csm-dev-007: "a
+        # customer's sentiment on a case" was `escalatedCHANGESTOtrue`)
+        (
+            "When a P1 incident is created, page the on-call engineer.",
+            "a P1 incident",
+            "When a P1 incident is created",
+        ),
+        (
+            "If a customer's sentiment on a case turns negative, flag it as escalated.",
+            "a customer's sentiment on a case",
+            "If a customer's sentiment on a case turns negative",
+        ),
         # and one the clause refers back to: the record is named in the span
         ("Mirror every billing case to Salesforce when it is created.", "every billing case", None),
         # no clause names a record trigger
@@ -83,17 +94,21 @@ def test_the_clause_keeps_the_requirement_s_words() -> None:
 @pytest.mark.unit
 def test_no_gold_trigger_span_moves() -> None:
     """Every hand-written and synthetic gold flow, all splits: the experts' spans name
-    their triggers, or are the subject of the clause that does."""
-    checked = 0
+    their triggers, but for two that are the subject of the clause that does ("a P1
+    incident" of "If a P1 incident is still unassigned 30 minutes after it was
+    opened")."""
+    checked, moved = 0, []
     for name in ("handwritten", "synthetic"):
         for case in read_cases([DATA / f"{name}.jsonl"]):
             if not case.flow or not case.flow.get("trigger"):
                 continue
             outline = Flow.model_validate(case.flow)
             _, changes = restore_trigger_span(outline, case.requirement)
-            assert not changes, (case.id, changes)
+            if changes:
+                moved.append(case.id)
             checked += 1
     assert checked > 3000
+    assert moved == ["itsm-train-g35", "itsm-train-043"]
 
 
 @pytest.mark.unit
@@ -114,3 +129,17 @@ def test_a_schedule_span_that_ran_over_the_steps_moves_to_the_schedule() -> None
     )
     # a short span in words the cues do not read stays
     assert _moved("monthly, 15th @ 9am: remind the owners", "15th @ 9am", "monthly") is None
+
+
+@pytest.mark.unit
+def test_an_email_trigger_s_span_moves_to_the_email_arriving() -> None:
+    """itsm-train-long-05-rephrased with adapter v11: the inbound email trigger's span was
+    "If nobody is on call". A span that says an email comes in stays."""
+    requirement = (
+        "Could we get a flow so that whenever a message from monitoring@acme.example lands"
+        " with ALERT in its subject, the system raises a network incident from it? If nobody"
+        " is on call, page PagerDuty service PNET01."
+    )
+    moved = "whenever a message from monitoring@acme.example lands with ALERT in its subject"
+    assert _moved(requirement, "If nobody is on call", kind="email") == moved
+    assert _moved(requirement, moved, kind="email") is None

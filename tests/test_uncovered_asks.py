@@ -173,6 +173,21 @@ def test_words_that_close_the_flow_put_the_step_last(requirement: str) -> None:
 
 
 @pytest.mark.unit
+def test_a_closing_step_goes_before_the_steps_said_after_it() -> None:
+    """itsm-dev-voices-06: "Finally, the flow sets the requested item's stage to Completed
+    and sends the requester an email": the update goes before the email, not after it."""
+    outline, added = _added(
+        "When the AV Setup item is requested, the flow looks up the AV Support group. Finally,"
+        " the flow sets the requested item's stage to Completed and sends the requester an"
+        " email that the room is ready.",
+        step(1, "look_up_record", annotation="looks up the AV Support group"),
+        step(2, "send_email", annotation="sends the requester an email that the room is ready"),
+    )
+    assert added == ["update_record | sets the requested item's stage to Completed"]
+    assert [row[0] for row in outline] == ["look_up_record", "update_record", "send_email"]
+
+
+@pytest.mark.unit
 def test_a_log_the_words_ask_for_at_the_end() -> None:
     outline, added = _added(
         "Every monday at 8am, grab all platinum accounts and escalate their open cases. At"
@@ -334,6 +349,62 @@ def test_otherwise_open_a_record_the_words_name_is_a_create_in_the_else() -> Non
         ("ELSE", 2, "otherwise"),
         ("create_record", 5, "open a pending access review of their admin privilege"),
     ]
+
+
+@pytest.mark.unit
+def test_a_specification_s_third_person_asks_as_the_imperative_does() -> None:
+    """csm-train-long-02-rephrased with adapter v11: "The flow first sets the RMA's
+    received-on date ..." and "it adds a work note on the parent case" had no step."""
+    csm = shipped_catalogs()["globex-csm"]
+    requirement = (
+        "Create a flow that runs when the state of an RMA changes to Received. The flow first"
+        " sets the RMA's received-on date to the current date and time. Finally, for every"
+        " RMA, it adds a work note on the parent case and emails the case contact that the"
+        " return has been processed."
+    )
+    outline = Flow.model_validate(
+        make_flow(step(1, "send_email", annotation="emails the case contact"))
+    )
+    _, added = add_uncovered_asks(outline, requirement, csm)
+    assert added == [
+        "update_record | sets the RMA's received-on date to the current date",
+        "update_record | adds a work note on the parent case",
+    ]
+
+
+@pytest.mark.unit
+def test_raising_a_catalog_task_is_the_catalog_task() -> None:
+    """itsm-train-long-08-rephrased with adapter v11: "then raise a catalog task for Desk
+    Side Support to image and deliver the laptop" was left out, and then read as an
+    update of the record ("raise" its priority)."""
+    _, added = _added(
+        "If they approve, run the Provision Laptop subflow, then raise a catalog task for"
+        " Desk Side Support to image and deliver the laptop.",
+        step(1, "provision_laptop", annotation="run the Provision Laptop subflow"),
+    )
+    assert added == ["create_catalog_task | raise a catalog task for Desk Side Support to image"]
+
+
+@pytest.mark.unit
+def test_looking_up_all_records_of_a_named_table_is_a_look_up() -> None:
+    """itsm-train-long-02-rephrased with adapter v11: the contracts looked up were left
+    out. The words must name a table: "find all the details" looks nothing up."""
+    outline, added = _added(
+        "Create a flow that runs on the 1st of every month at 7:00 AM. The flow looks up all"
+        " active contracts whose end date is within the next 60 days and then goes through"
+        " each of those contracts. After all contracts have been processed, the flow writes"
+        " a log entry with the number of contracts processed.",
+        step(1, "log", annotation="writes a log entry with the number of contracts processed"),
+    )
+    assert added == [
+        "look_up_records | looks up all active contracts whose end date is within the next 60 days"
+    ]
+    assert outline[0][0] == "look_up_records"
+    _, added = _added(
+        "When an incident is resolved, find all the details of the fix and email the caller.",
+        step(1, "send_email", annotation="email the caller"),
+    )
+    assert added == []
 
 
 @pytest.mark.unit

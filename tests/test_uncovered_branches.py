@@ -71,6 +71,27 @@ def test_a_formal_where_opens_a_test_but_not_the_trigger() -> None:
 
 
 @pytest.mark.unit
+def test_a_formal_should_opens_a_test() -> None:
+    """csm-train-long-08-rephrased: "Should approval be granted, the entitlement plan is
+    to be changed to Premium"; "should that fail" is a failure caught."""
+    requirement = (
+        "Approval of the upgrade is then to be requested from the account manager. Should"
+        " approval be granted, the entitlement plan is to be changed to Premium."
+    )
+    rows, added = _repaired(
+        requirement,
+        step(1, "ask_for_approval", annotation="Approval of the upgrade is then to be requested"),
+        step(2, "update_record", annotation="the entitlement plan is to be changed to Premium"),
+    )
+    assert added == ["IF | Should approval be granted"]
+    assert rows[2] == ("update_record", 2, "the entitlement plan is to be changed to Premium")
+    # a modal "should" tests nothing
+    modal = "When a case is closed, the flow should email the contact."
+    _, added = _repaired(modal, step(1, "send_email", annotation="email the contact"))
+    assert added == []
+
+
+@pytest.mark.unit
 def test_a_check_written_on_the_if_clause_does_not_cover_it() -> None:
     """csm-dev-005 with adapter v11: `check_entitlement | if they are not entitled`, the
     message after it untested. The check stays before the IF its clause now opens; a

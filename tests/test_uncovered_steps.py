@@ -69,6 +69,23 @@ def test_the_flow_as_subject_is_not_the_steps_words() -> None:
 
 
 @pytest.mark.unit
+def test_a_specification_s_it_is_not_the_steps_words() -> None:
+    """itsm-train-long-02-rephrased with adapter v11: the Jira task said in the third
+    person was left out."""
+    _, added = _added(
+        "acme-itsm",
+        "The flow goes through each contract. If a contract is renewable, it emails the"
+        " contract administrator. Otherwise, it raises a Jira task in the PROC project asking"
+        " purchasing to find a replacement vendor.",
+        step(1, "send_email", annotation="emails the contract administrator"),
+    )
+    assert added == [
+        "create_issue | raises a Jira task in the PROC project asking purchasing to find a"
+        " replacement vendor"
+    ]
+
+
+@pytest.mark.unit
 def test_otherwise_before_the_verb_is_not_the_steps_words() -> None:
     _, added = _added(
         "globex-csm",
