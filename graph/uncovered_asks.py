@@ -200,17 +200,22 @@ def add_uncovered_asks(
 ) -> tuple[Flow, list[str]]:
     """`flow` with a step added for each ask no step covers, and the added steps' words."""
     added: list[str] = []
+    creates = _create_asks(requirement, catalog)
+    catalog_tasks = _catalog_task_asks(requirement)
+    # "raise a problem for it" creates, "raise its priority" updates: a clause that
+    # creates is no update, whether or not a step the model wrote answers it
+    creating = {start for start, _ in creates + catalog_tasks}
+    updates = [m.span("verb") for m in UPDATE_ASK.finditer(requirement)]
     asks = {
         EMAIL_STEP: _pattern_asks(EMAIL_ASK, requirement),
         LOG_STEP: _pattern_asks(LOG_ASK, requirement),
         SMS_STEP: sorted(
             _pattern_asks(SMS_ASK, requirement) + _clause_asks(SMS_CHANNEL, requirement)
         ),
-        # before the updates: "raise a problem for it" creates, "raise its priority" updates
-        CREATE_STEP: _create_asks(requirement, catalog),
-        CATALOG_TASK_STEP: _catalog_task_asks(requirement),
+        CREATE_STEP: creates,
+        CATALOG_TASK_STEP: catalog_tasks,
         UPDATE_STEP: sorted(
-            [m.span("verb") for m in UPDATE_ASK.finditer(requirement)] + _journal_asks(requirement)
+            [span for span in updates if span[0] not in creating] + _journal_asks(requirement)
         ),
         LOOKUP_STEP: _lookup_asks(requirement, catalog),
         WAIT_STEP: _pattern_asks(WAIT_ASK, requirement),

@@ -383,6 +383,14 @@ def test_raising_a_catalog_task_is_the_catalog_task() -> None:
         step(1, "provision_laptop", annotation="run the Provision Laptop subflow"),
     )
     assert added == ["create_catalog_task | raise a catalog task for Desk Side Support to image"]
+    # with a catalog task written on other words, the clause is answered: no update on it
+    _, added = _added(
+        "If they approve, run the Provision Laptop subflow, then raise a catalog task for"
+        " Desk Side Support to image and deliver the laptop.",
+        step(1, "create_catalog_task", annotation="get a flow"),
+        step(2, "provision_laptop", annotation="run the Provision Laptop subflow"),
+    )
+    assert added == []
 
 
 @pytest.mark.unit
