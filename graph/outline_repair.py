@@ -498,9 +498,10 @@ def repair_outline(
     (graph/joined_asks.py); then one of the installation's steps a clause no span covers
     names (graph/uncovered_steps.py; with `offered_steps`, as the rule before it), an email,
     text, log entry or update the words ask for and no span covers is added
-    (graph/uncovered_asks.py), where every other step has its place, and the steps after
-    a look-up it added that take one record go in a FOREACH over it, as the model's own
-    look-ups' do (`loop_record_steps_over_lists`; trace: `added_look_ups_looped`); a
+    (graph/uncovered_asks.py), where every other step has its place, and a step that
+    takes one record where only a list is in scope (after a look-up added there, or an
+    update added after the model's look-up) goes in a FOREACH over it, as the loop
+    repairs before do (`loop_record_steps_over_lists`; trace: `added_look_ups_looped`); a
     group a core step hands its work to is looked up before it (graph/group_look_ups.py);
     last, an "if" clause no span covers becomes an IF around the steps it governs
     (graph/uncovered_branches.py), the added asks among them; steps an IF's clause
@@ -569,9 +570,9 @@ def repair_outline(
                 partial(add_uncovered_asks, requirement=requirement, catalog=catalog),
             )
         )
-        # a look-up added above ("the flow looks up all active contracts") leaves the
-        # steps after it a list where they take one record: loop them over it, as
-        # `loop_record_steps_over_lists` loops the model's own look-ups
+        # a look-up added above ("the flow looks up all active contracts"), or an update
+        # added after the model's look-up, leaves a step a list where it takes one
+        # record: loop it over the list, as `loops_added_over` did before the asks
         repairs.append(
             ("added_look_ups_looped", partial(loop_record_steps_over_lists, catalog=catalog))
         )
