@@ -53,15 +53,17 @@ def test_marked_branches_become_paths_and_the_join_stays_after() -> None:
 
 
 def test_the_outline_repairs_put_the_parallel_in_last() -> None:
-    """After the other repairs (here none change the outline), with its trace key."""
+    """After the other repairs (here the work note the flow adds at the join, said in the
+    third person, is added since the forty-ninth session), with its trace key."""
     written = outline(
         step(1, "create_channel", annotation=CHANNEL),
         step(2, "create_pagerduty_incident", annotation="it pages the on-call engineer"),
     )
     repaired, changes = repair_outline(written, shipped_catalogs()["acme-itsm"], requirement=MAJOR)
+    assert changes["uncovered_asks_added"] == ["update_record | adds a work note to the incident"]
     assert changes["parallel_paths_added"] == ["PARALLEL | the flow does the following in parallel"]
     assert [c.definition for c in repaired.components] == [
-        "PARALLEL", "PATH", "create_channel", "PATH", "create_pagerduty_incident",
+        "PARALLEL", "PATH", "create_channel", "PATH", "create_pagerduty_incident", "add_work_note",
     ]  # fmt: skip
 
 
