@@ -53,6 +53,7 @@ from flowgen.graph.trigger_cues import (
 from flowgen.graph.unasked_steps import in_context
 
 RECORD_TRIGGERS = frozenset({"record_create", "record_update", "record_create_or_update"})
+# The words of an inbound email arriving (graph/trigger_cues.py).
 _EMAIL_CUE = dict(RECORD_CUES)["email"]
 # The schedules graph/trigger_cues.py names in so many words.
 SCHEDULES = frozenset({"repeat", "daily", "weekly", "monthly", "run_once"})
