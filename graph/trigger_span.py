@@ -127,8 +127,7 @@ def restore_trigger_span(flow: Flow, requirement: str) -> tuple[Flow, list[str]]
         return flow, []
     if clause.lower() in span.lower():
         return flow, []
-    moved = trigger.model_copy(update={"annotation": clause})
-    return flow.model_copy(update={"trigger": moved}), [f"{span!r} -> {clause!r}"]
+    return _moved(flow, span, clause)
 
 
 def _restore_schedule_span(flow: Flow, requirement: str) -> tuple[Flow, list[str]]:
@@ -145,8 +144,7 @@ def _restore_schedule_span(flow: Flow, requirement: str) -> tuple[Flow, list[str
     clause = schedule_clause(requirement, flow.trigger_type)
     if clause is None or clause == span:
         return flow, []
-    moved = flow.trigger.model_copy(update={"annotation": clause})
-    return flow.model_copy(update={"trigger": moved}), [f"{span!r} -> {clause!r}"]
+    return _moved(flow, span, clause)
 
 
 def _restore_email_span(flow: Flow, requirement: str) -> tuple[Flow, list[str]]:
@@ -164,5 +162,11 @@ def _restore_email_span(flow: Flow, requirement: str) -> tuple[Flow, list[str]]:
     clause = text[found[0].start() : found[0].end()].strip()
     if clause == span:
         return flow, []
+    return _moved(flow, span, clause)
+
+
+def _moved(flow: Flow, span: str, clause: str) -> tuple[Flow, list[str]]:
+    """`flow` with its trigger's span set to `clause`, and `old -> new` for the trace."""
+    assert flow.trigger is not None
     moved = flow.trigger.model_copy(update={"annotation": clause})
     return flow.model_copy(update={"trigger": moved}), [f"{span!r} -> {clause!r}"]

@@ -252,36 +252,45 @@ def _journal_asks(requirement: str) -> list[tuple[int, int]]:
 
 def _create_asks(requirement: str, catalog: CatalogView) -> list[tuple[int, int]]:
     """Where each clause that creates a record its words name (`CREATE_ASK`) opens."""
-    found = []
-    for match in CREATE_ASK.finditer(requirement):
-        clause = requirement[match.start("verb") : _clause_end(requirement, match.end())]
-        if created_table(clause, catalog) is not None:
-            found.append(match.span("verb"))
-    return found
+    return [
+        span
+        for span, clause in _verb_clauses(CREATE_ASK, requirement)
+        if created_table(clause, catalog) is not None
+    ]
 
 
 def _catalog_task_asks(requirement: str) -> list[tuple[int, int]]:
     """Where each clause that creates a catalog task opens ("raise a catalog task for
     Desk Side Support to image the laptop"): the installation's Create Catalog Task, as
     graph/core_verbs.py renames such a step."""
-    found = []
-    for match in CREATE_ASK.finditer(requirement):
-        clause = requirement[match.start("verb") : _clause_end(requirement, match.end())]
-        if CATALOG_TASK.search(clause):
-            found.append(match.span("verb"))
-    return found
+    return [
+        span
+        for span, clause in _verb_clauses(CREATE_ASK, requirement)
+        if CATALOG_TASK.search(clause)
+    ]
 
 
 def _lookup_asks(requirement: str, catalog: CatalogView) -> list[tuple[int, int]]:
     """Where each clause that looks up all records of a table it names (`LOOKUP_ASK`)
     opens."""
-    found = []
     tables, kinds = labelled_tables(catalog), partial(kind_labels, catalog)
-    for match in LOOKUP_ASK.finditer(requirement):
-        clause = requirement[match.start("verb") : _clause_end(requirement, match.end())]
-        if named_table(clause, tables, 1, kinds) is not None:
-            found.append(match.span("verb"))
-    return found
+    return [
+        span
+        for span, clause in _verb_clauses(LOOKUP_ASK, requirement)
+        if named_table(clause, tables, 1, kinds) is not None
+    ]
+
+
+def _verb_clauses(pattern: re.Pattern[str], requirement: str) -> list[tuple[tuple[int, int], str]]:
+    """For each match of `pattern`: where its verb is, and the clause's words from the
+    verb to the clause's end."""
+    return [
+        (
+            match.span("verb"),
+            requirement[match.start("verb") : _clause_end(requirement, match.end())],
+        )
+        for match in pattern.finditer(requirement)
+    ]
 
 
 def _clause_end(requirement: str, after: int) -> int:
