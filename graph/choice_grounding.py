@@ -169,7 +169,7 @@ _NEGATIONS = ("in", "un", "non")
 _FILLER = frozenset({"is", "a", "an", "the"})
 # A record trigger's own event ("a new case", "is opened"): the state New or Open it names
 # is what the trigger already says, no evidence for a condition.
-_EVENT_WORDS = frozenset(stems("new open opened created"))
+EVENT_WORDS = frozenset(stems("new open opened created"))
 
 
 def named_settings(
@@ -202,7 +202,7 @@ def named_settings(
             named = [
                 value
                 for value in longest_named(said, labels)
-                if not set(labels[value]) <= table_words | _EVENT_WORDS
+                if not set(labels[value]) <= table_words | EVENT_WORDS
             ]
             if len(named) == 1:
                 found.append((column.name, named[0]))
@@ -317,7 +317,9 @@ def _resolve_shared_words(
 ) -> list[tuple[str, str]]:
     """Settings named by the same words ("high": priority 2, impact 1, urgency 1,
     severity 1) are no evidence for any of them, unless the words also name exactly one
-    of their columns: "mark it high severity" is severity 1."""
+    of their columns ("mark it high severity" is severity 1) or, naming none, the words
+    name the table's own rating where the others are generic ones: a "critical vulnerable
+    item" is its risk rating Critical, not the priority every task has (`_own_rating`)."""
     by_name = {c.name: c for c in columns}
     words = [_setting_words(by_name[c], v) for c, v in named]
     kept = []
@@ -327,9 +329,29 @@ def _resolve_shared_words(
             kept.append(setting)
             continue
         labelled = [k for k in [i, *rivals] if _column_said(by_name[named[k][0]], words[k], said)]
-        if labelled == [i]:
+        own = by_name[setting[0]]
+        if labelled == [i] or (
+            not labelled and all(_own_rating(own, by_name[named[j][0]]) for j in rivals)
+        ):
             kept.append(setting)
     return kept
+
+
+def _own_rating(column: Column, rival: Column) -> bool:
+    """Whether `column` is the table's own rating where `rival` is a generic one: its
+    labels plain ("Critical", "High") where the rival's are ranked ("1 - Critical",
+    "2 - High": the priority, impact and urgency every task table has), on the same scale
+    (two labels or more in common). The experts' flows test a vulnerable item's risk
+    rating, not its priority, for "a critical vulnerable item" (the hand-written train
+    and dev flows: 4 of 4); a change's risk and a security incident's severity are alike.
+    A change task's type Planning shares one label with the priorities: no scale."""
+    plain = [c.label or "" for c in column.choices or []]
+    ranked = [c.label or "" for c in rival.choices or []]
+    if not plain or not ranked:
+        return False
+    if any(_RANK.match(label) for label in plain) or not all(_RANK.match(r) for r in ranked):
+        return False
+    return len({p.lower() for p in plain} & {_RANK.sub("", r).lower() for r in ranked}) >= 2
 
 
 def _column_said(column: Column, setting: set[str], said: set[str]) -> bool:

@@ -50,6 +50,7 @@ from flowgen.graph.approval_outcome import approval_outcome
 from flowgen.graph.asked_logic import asked_names
 from flowgen.graph.check_outcome import check_outcome
 from flowgen.graph.choice_grounding import (
+    ColumnsOf,
     QueryRule,
     add_step_settings,
     ground_choices,
@@ -88,6 +89,7 @@ from flowgen.graph.outline_repair import (
 from flowgen.graph.ranked_choice import set_ranked_choices
 from flowgen.graph.re_reads import by_number, re_read_table, re_read_test
 from flowgen.graph.reference_pills import settle_reference_pills
+from flowgen.graph.referenced_settings import add_referenced_settings
 from flowgen.graph.relative_dates import add_relative_date
 from flowgen.graph.repeated_terms import drop_repeated_terms
 from flowgen.graph.retrieval import (
@@ -105,6 +107,7 @@ from flowgen.graph.scoped_record import add_scoped_record
 from flowgen.graph.tracing import RunTracer, TracedTools
 from flowgen.graph.trigger_condition import settle_change_operators
 from flowgen.graph.trigger_event import add_change_event
+from flowgen.graph.unnamed_step_terms import drop_unnamed_conditions, drop_unnamed_values
 from flowgen.graph.unnamed_terms import drop_unnamed_trigger_terms
 from flowgen.prompts.create_flow import create_flow_messages
 from flowgen.prompts.line_format import LineFormatError, parse_inputs, parse_outline
@@ -147,12 +150,13 @@ GROUNDED_STEP_FIELDS = {"update_record": "values"}
 _RANKED_VALUES: QueryRule = partial(set_ranked_choices, replace_unnamed=True)
 # The rules a step's values go through after the model, with their trace keys: the
 # choice a number names ("raise it to priority 1") or a label after "to" ("set the stage
-# to equipment"), the state closing sets.
+# to equipment"), the state closing sets, and none the words never name.
 VALUE_RULES: dict[str, list[tuple[str, QueryRule]]] = {
     "update_record": [
         ("ranked_choice", _RANKED_VALUES),
         ("labeled_choice", set_labeled_choices),
         ("close_verb", add_closed_state),
+        ("unnamed_values", drop_unnamed_values),
     ],
     "create_record": [("ranked_choice", _RANKED_VALUES), ("labeled_choice", set_labeled_choices)],
     "update_multiple_records": [("close_verb", add_closed_state)],
@@ -573,12 +577,18 @@ def after_outline(state: FlowState) -> Literal["inputs", "validate", "finish"]:
 
 
 def _condition_rules(
-    pills: list[PillRoot], columns_of: Callable[[str], list[Column]], look_up: bool
+    pills: list[PillRoot], catalog: CatalogView, columns_of: ColumnsOf, look_up: bool
 ) -> list[tuple[str, QueryRule]]:
     """The rules a record trigger's or a look-up's condition goes through after the
     model, in order, with their trace keys: the emptiness the words name, either of two
-    settings, for a look-up the record in scope the words point back at and "open"
-    records, and a choice named by its number."""
+    settings, a setting of the record one reference away, for a look-up no setting the
+    words never name, the record in scope the words point back at and "open" records,
+    and a choice named by its number."""
+
+    def table_words(table: str) -> str:
+        about = catalog.table(table)
+        return f"{table} {about.label or ''} {about.description or ''}" if about else table
+
     rules: list[tuple[str, QueryRule]] = [
         ("absent_fields", add_absent_fields),
         (
@@ -587,9 +597,16 @@ def _condition_rules(
                 query, table, annotation, columns_of
             ),
         ),
+        (
+            "referenced_settings",
+            lambda query, table, _label, annotation, _columns: add_referenced_settings(
+                query, table, table_words(table), annotation, columns_of
+            ),
+        ),
     ]
     if look_up:
         rules += [
+            ("unnamed_conditions", drop_unnamed_conditions),
             (
                 "scoped_record",
                 lambda query, table, _label, annotation, _columns: add_scoped_record(
@@ -649,7 +666,7 @@ def _ground_step_inputs(
         )
         grounded += moved
     if definition in LOOK_UPS:
-        rules = _condition_rules(pills, columns_of, look_up=True)
+        rules = _condition_rules(pills, catalog, columns_of, look_up=True)
         inputs = _ground_condition(
             inputs, "conditions", params, annotation, catalog, columns_of, rules, out
         )
@@ -846,7 +863,7 @@ def inputs_node(state: FlowState, runtime: Runtime[RunContext]) -> dict[str, Any
                         annotation,
                         retriever.catalog,
                         columns_of,
-                        _condition_rules([], columns_of, look_up=False),
+                        _condition_rules([], retriever.catalog, columns_of, look_up=False),
                         out,
                     )
                 step = flow.component(order) if order else None

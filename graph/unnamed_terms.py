@@ -21,7 +21,9 @@ and dev, it changes 19 of the 309 hand-written conditions (terms the experts lef
 implicit: `affected_hostISNOTEMPTY` on a containment) and none of the 1,214 synthetic ones;
 replayed on the shipped flows of all 184 dev cases, full FlowSim +0.005 ± 0.002 (15 flows
 closer, 3 further). Steps' conditions and values were replayed the same way and lost
-(−0.002 and ±0): a step's span says what it does to its records, not which records.
+(−0.002 and ±0): a step's span says what it does to its records, not which records
+(graph/unnamed_step_terms.py drops what they leave unnamed with the exceptions that
+needs).
 The words of the table's own name and label are no evidence for a field (thirty-second
 session): "When an escalation is approved" had kept `escalation_managerCHANGESTOtrue`
 beside `state=approved`; 18 hand-written gold conditions change rather than 19, and on
