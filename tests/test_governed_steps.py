@@ -74,6 +74,36 @@ def test_a_look_up_inside_its_step_s_words_goes_before_the_step() -> None:
     assert shape(new) == [("IF", 0), ("look_up_record", 1), ("create_task", 1)]
 
 
+CONTRACTS = (
+    "The flow looks up all active contracts. If a contract is renewable, it creates a vendor"
+    " contract review record, and then emails the contract administrator the number of the"
+    " new review. Otherwise, it raises a Jira task in the PROC project."
+)
+
+
+def test_then_inside_the_sentence_goes_on_with_the_branch() -> None:
+    written = outline(
+        step(1, "look_up_records", annotation="looks up all active contracts"),
+        branch(2, "IF", "If a contract is renewable"),
+        step(3, "create_record", 2, annotation="creates a vendor contract review record"),
+        step(4, "send_email", annotation="emails the contract administrator the number"),
+        step(5, "create_issue", annotation="raises a Jira task in the PROC project"),
+        table="ast_contract",
+        words="The flow looks up all active contracts",
+    )
+    new, moved = move_governed_steps(written, CONTRACTS)
+    assert moved == [
+        "send_email | emails the contract administrator the number -> If a contract is renewable"
+    ]
+    assert shape(new) == [
+        ("look_up_records", 0), ("IF", 0), ("create_record", 1), ("send_email", 1),
+        ("create_issue", 0),
+    ]  # fmt: skip
+    # a new sentence that opens with "Then" ends the branch's words
+    apart = CONTRACTS.replace(", and then emails", ". Then it emails")
+    assert move_governed_steps(written, apart)[1] == []
+
+
 def test_what_it_leaves_alone() -> None:
     # an "if" after the words it governs: the action comes first ("... if it was contained")
     after = (
