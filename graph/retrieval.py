@@ -26,7 +26,12 @@ from flowgen.flow.flowlogic import FLOW_LOGIC, subflow_output_params
 from flowgen.flow.model import Flow
 from flowgen.flow.validator import PillRoot, pill_roots
 from flowgen.graph.named_record import named_record, named_trigger_record
-from flowgen.graph.named_table import kind_labels, labelled_tables, named_table
+from flowgen.graph.named_table import (
+    kind_labels,
+    labelled_tables,
+    named_table,
+    ruled_out_trigger_tables,
+)
 from flowgen.graph.re_reads import re_read_table
 from flowgen.graph.trigger_cues import named_trigger
 from flowgen.tools.catalog_tools import Tools
@@ -295,6 +300,11 @@ class InputsRetriever:
             if again not in shown:
                 shown = self._shown_first(shown, again, annotation)
         chosen = [t for t in tables if t["name"] == named] if named else tables
+        if order == 0 and not named and str(flow.trigger_type).startswith("record_"):
+            # the words rule some candidates out ("when someone changes department" is
+            # no change request): the grammar admits the others, where any are left
+            out = ruled_out_trigger_tables(annotation, tables)
+            chosen = [t for t in chosen if t["name"] not in out] or chosen
         variants = self._variants(params, chosen, pills, order)
         if record is not None:
             pill = record[1]

@@ -11,9 +11,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from flows import flow, gold_steps, grammar_rejections, shipped_catalogs, step
+from flows import flow, gold_cases, gold_steps, grammar_rejections, shipped_catalogs, step
 
-from flowgen.graph.named_table import kind_labels, labelled_tables, named_table
+from flowgen.graph.named_table import (
+    kind_labels,
+    labelled_tables,
+    named_table,
+    ruled_out_trigger_tables,
+)
 from flowgen.training.cases import read_cases
 
 REPO = Path(__file__).resolve().parent.parent
@@ -280,3 +285,40 @@ def test_kinds_change_no_gold_table_for_the_worse() -> None:
                     assert after == table, (case.id, span, before, after)
                     more += 1
     assert more >= 9
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize(
+    ("span", "out"),
+    [
+        # "change" as a verb names no change table
+        ("when someone changes department", {"change_request", "change_task"}),
+        ("incident assignment group changes", {"change_request", "change_task"}),
+        # a change as a noun: only the task tables go, no "task" said
+        ("When a change with risk High or Very High moves to Implement", {"change_task"}),
+        ("When a change task is closed", set()),
+    ],
+)
+def test_a_trigger_s_words_rule_out_tables(span: str, out: set[str]) -> None:
+    every = labelled_tables(shipped_catalogs()["acme-itsm"])
+    ruled_out = ruled_out_trigger_tables(span, every)
+    assert ruled_out & {"change_request", "change_task"} == out
+    if "task" not in span:
+        assert {"sc_task", "incident_task", "problem_task"} <= ruled_out
+
+
+@pytest.mark.unit
+def test_no_gold_trigger_table_is_ruled_out() -> None:
+    """The record triggers of the hand-written and synthetic train and dev gold flows,
+    every table of their installation a candidate."""
+    catalogs = shipped_catalogs()
+    seen = 0
+    for case in gold_cases("handwritten", "synthetic"):
+        trigger = (case.flow or {}).get("trigger") or {}
+        if case.installation not in catalogs or not str(trigger.get("type")).startswith("record_"):
+            continue
+        table = {i["name"]: i["value"] for i in trigger.get("inputs", [])}.get("table")
+        every = labelled_tables(catalogs[case.installation])
+        assert table not in ruled_out_trigger_tables(trigger.get("annotation") or "", every)
+        seen += 1
+    assert seen > 1500
