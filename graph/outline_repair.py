@@ -57,6 +57,7 @@ from flowgen.graph.named_steps import name_steps
 from flowgen.graph.named_subflows import name_subflows
 from flowgen.graph.negated_tests import else_negated_tests
 from flowgen.graph.parallel_paths import add_parallel_paths
+from flowgen.graph.participle_spans import widen_participle_spans
 from flowgen.graph.re_reads import add_re_reads
 from flowgen.graph.repeated_tests import drop_repeated_tests
 from flowgen.graph.timed_waits import name_timed_waits
@@ -519,7 +520,14 @@ def repair_outline(
     (graph/negated_tests.py); last, a record read again after a wait and the look-ups a
     step's id or record needs are added (graph/re_reads.py, graph/id_look_ups.py)."""
     changes: dict[str, list[str]] = {}
-    repairs: list[tuple[str, Callable[[Flow], tuple[Flow, list[str]]]]] = [
+    repairs: list[tuple[str, Callable[[Flow], tuple[Flow, list[str]]]]] = []
+    if requirement is not None:
+        # "a channel is to be created", written `create_channel | created`: the span takes
+        # its clause (graph/participle_spans.py)
+        repairs.append(
+            ("participle_spans_widened", partial(widen_participle_spans, requirement=requirement))
+        )
+    repairs += [
         # "Create a flow that ...", or the context before the trigger, read as a step
         # (graph/unasked_steps.py)
         ("unasked_steps_dropped", partial(drop_unasked_steps, requirement=requirement)),
