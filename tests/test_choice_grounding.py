@@ -357,7 +357,7 @@ def test_the_inputs_node_moves_an_update_to_the_field_its_words_name(synced_stor
         step(
             1,
             "update_record",
-            annotation="put the incident on hold",
+            annotation="put the incident on hold with a note",
             table_name="incident",
             record="{{trigger.current}}",
             values="priority=2^work_notes=Waiting for the vendor",
@@ -366,7 +366,9 @@ def test_the_inputs_node_moves_an_update_to_the_field_its_words_name(synced_stor
         annotation="When an incident is created",
     )
     result = generated(
-        synced_store, answered, "When an incident is created, put the incident on hold"
+        synced_store,
+        answered,
+        "When an incident is created, put the incident on hold with a note",
     )
     assert result is not None
     update = inputs_of(result["components"][0])
@@ -376,16 +378,20 @@ def test_the_inputs_node_moves_an_update_to_the_field_its_words_name(synced_stor
 @pytest.mark.unit
 def test_a_word_shared_by_several_settings_names_the_one_whose_column_it_names() -> None:
     """ "high" names priority 2, impact 1, urgency 1 and severity 1 on a security incident:
-    no evidence alone, but "high severity" is severity 1; a flag's label is its setting
-    ("Contain" stays ambiguous between the state and `contained`)."""
+    "high severity" is severity 1, and so is "high" alone, severity being the table's own
+    rating where the others are the generic ranked ones (`_own_rating`); on an incident,
+    whose ratings are all ranked, "high" alone names nothing. A flag's label is its
+    setting ("Contain" stays ambiguous between the state and `contained`)."""
     secops = load_catalog(REPO / "catalogs" / "initech-secops.yaml")
     columns = secops.columns("sn_si_incident")
     label = "Security Incident"
     said = "mark the linked security incident high severity"
     assert ground_fields("state=10", "sn_si_incident", label, said, columns) == "severity=1"
     assert ground_fields("state=10", "sn_si_incident", label, "mark it high", columns) == (
-        "state=10"
+        "severity=1"
     )
+    itsm = load_catalog(REPO / "catalogs" / "acme-itsm.yaml").columns("incident")
+    assert ground_fields("state=2", "incident", "Incident", "mark it high", itsm) == "state=2"
     moved = "move the incident to Contain"
     assert add_named_settings("state=18", "sn_si_incident", label, moved, columns) == "state=18"
 
