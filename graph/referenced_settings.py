@@ -80,6 +80,8 @@ def referenced_settings(
 def _named_choices(
     column: Column, field: str, said: list[str], unnamed: set[str]
 ) -> list[tuple[str, str, list[str]]]:
+    """(field, value, label words) for each choice of `column` the words name by its whole
+    label (the longest where labels nest), less labels made only of `unnamed` words."""
     if not column.choices:
         return []
     labels = {c.value: label_stems(c) for c in column.choices}

@@ -45,6 +45,7 @@ import re
 
 from flowgen.flow.catalog import Column
 from flowgen.flow.encoded_query import Term, join_parts, parse_query
+from flowgen.graph.choice_grounding import ColumnsOf
 from flowgen.graph.unnamed_terms import named_terms
 
 JOURNAL_FIELDS = frozenset({"work_notes", "comments"})
@@ -59,6 +60,12 @@ _INACTIVE_WORDS = re.compile(r"\b(?:inactive|deactivat(?:e|es|ed|ing))\b", re.I)
 CLOSING_FIELDS = frozenset({"close_code", "close_notes", "closed_at", "stage"})
 _ACTIVE_FIELDS = frozenset({"active", "u_active"})
 _STEP_OUTPUT = re.compile(r"^\{\{\d+\.")
+
+
+def _own_columns(table: str, columns: list[Column]) -> ColumnsOf:
+    """The columns of `table` as a lookup by table name, as graph/unnamed_terms.py reads
+    them: a step's values and conditions name the table's own fields."""
+    return lambda name: columns if name == table else []
 
 
 def _implied(term: Term, annotation: str) -> bool:
@@ -85,9 +92,7 @@ def drop_unnamed_values(
     if any(t.field is None or t.connector != "AND" for t in terms):
         return None
     noted = bool(_JOURNAL_WORDS.search(annotation))
-    named = named_terms(
-        terms, table, annotation, lambda name: columns if name == table else [], table_label
-    )
+    named = named_terms(terms, table, annotation, _own_columns(table, columns), table_label)
     unasked_note = [t.field in JOURNAL_FIELDS and not noted for t in terms]
     padded = [
         t.field not in JOURNAL_FIELDS and not n and not _implied(t, annotation)
@@ -96,7 +101,9 @@ def drop_unnamed_values(
     if not any(n for t, n in zip(terms, named, strict=True) if t.field not in JOURNAL_FIELDS):
         padded = [False] * len(terms)  # nothing named: the model may know better
     dropped = [a or b for a, b in zip(unasked_note, padded, strict=True)]
-    if not any(dropped) or all(dropped):
+    if not any(dropped):
+        return None
+    if all(dropped):
         return None  # all it writes is a note: left to the model
     return join_parts([(t.connector, t.raw) for t, d in zip(terms, dropped, strict=True) if not d])
 
@@ -111,9 +118,7 @@ def drop_unnamed_conditions(
     terms = parse_query(query)
     if any(t.field is None or t.connector != "AND" for t in terms):
         return None
-    named = named_terms(
-        terms, table, annotation, lambda name: columns if name == table else [], table_label
-    )
+    named = named_terms(terms, table, annotation, _own_columns(table, columns), table_label)
     if not any(n for t, n in zip(terms, named, strict=True) if t.field not in _ACTIVE_FIELDS):
         return None
     dropped = [_plain_setting(t) and not n for t, n in zip(terms, named, strict=True)]
