@@ -293,16 +293,21 @@ def _drop_covered(
     two more hand-written gold terms found again when left out, none wrongly)."""
     said = stems(annotation)
     by_name = {c.name: c for c in columns}
+    labels = [setting_words_in_order(by_name[c], v) for c, v in named]
+    inside = said_inside_longer(said, labels)
+    return [setting for setting, covered in zip(named, inside, strict=True) if not covered]
 
-    def where(column: str, value: str) -> set[int]:
-        label = setting_words_in_order(by_name[column], value)
-        return {i + j for i in occurrences(said, label) for j in range(len(label))}
 
-    spans = [where(c, v) for c, v in named]
+def said_inside_longer(said: list[str], labels: list[list[str]]) -> list[bool]:
+    """For each label, whether the words say it only inside another of the labels that
+    they say ("Requested" inside "Feature request", "Closed" inside "Closed Complete"):
+    every word it covers is covered by the other, which covers more."""
+    where = [
+        {i + j for i in occurrences(said, label) for j in range(len(label))} for label in labels
+    ]
     return [
-        setting
-        for i, setting in enumerate(named)
-        if not any(spans[i] and spans[i] < other for j, other in enumerate(spans) if j != i)
+        bool(mine) and any(mine < other for j, other in enumerate(where) if j != k)
+        for k, mine in enumerate(where)
     ]
 
 

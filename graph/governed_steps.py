@@ -34,12 +34,7 @@ import re
 
 from flowgen.flow.model import Component, Flow, subtree_end
 from flowgen.graph.uncovered_asks import ordered_step_spans
-from flowgen.graph.uncovered_branches import IF_CLAUSE, governed_end
-
-# Where a branch's governed words end: as GOVERNED_END, less "then", which inside the
-# sentence goes on with the branch ("If a contract is renewable, it creates a review,
-# and then emails the administrator").
-BRANCH_END = re.compile(r"[.;!?](?:\s|$)|\n|\s-\s|\b(?:otherwise|else|if not)\b", re.I)
+from flowgen.graph.uncovered_branches import BRANCH_END, IF_CLAUSE, governed_end
 
 BRANCHES = ("IF", "ELSEIF")
 # An ELSEIF's words that open its own "if" clause: "else if it's past the due date".

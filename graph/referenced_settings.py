@@ -36,7 +36,7 @@ from flowgen.graph.choice_grounding import (
     ColumnsOf,
     label_stems,
     longest_named,
-    occurrences,
+    said_inside_longer,
     stems,
 )
 
@@ -63,15 +63,12 @@ def referenced_settings(
         for column in columns_of(reference.reference):
             if not _RECORD_STATE.search(column.name):
                 named += _named_choices(column, f"{reference.name}.{column.name}", said, unnamed)
-    where = [
-        {i + j for i in occurrences(said, label) for j in range(len(label))}
-        for _, _, label in named
-    ]
+    # a label said only inside a longer one names nothing ("Closed" in "Closed Complete")
+    inside = said_inside_longer(said, [label for _, _, label in named])
     found: dict[tuple[str, ...], list[tuple[str, str]]] = {}
-    for k, (field, value, label) in enumerate(named):
-        if any(where[k] < other for other in where):
-            continue  # said only inside a longer label ("Closed" in "Closed Complete")
-        found.setdefault(tuple(label), []).append((field, value))
+    for (field, value, label), covered in zip(named, inside, strict=True):
+        if not covered:
+            found.setdefault(tuple(label), []).append((field, value))
     return [
         settings[0] for settings in found.values() if len(settings) == 1 and "." in settings[0][0]
     ]

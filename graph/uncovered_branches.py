@@ -61,9 +61,12 @@ OTHER_TEST = re.compile(
 # Where the condition's words end (the governed steps' spans end it too).
 CONDITION_END = re.compile(r",|:|\s+then\b|[.;!?](?:\s|$)|\n", re.I)
 # Where the steps the condition governs end.
-GOVERNED_END = re.compile(
-    r"[.;!?](?:\s|$)|\n|\s-\s|\b(?:otherwise|else|if not)\b|,?\s+then\b", re.I
-)
+_BRANCH_BREAKS = r"[.;!?](?:\s|$)|\n|\s-\s|\b(?:otherwise|else|if not)\b"
+GOVERNED_END = re.compile(_BRANCH_BREAKS + r"|,?\s+then\b", re.I)
+# Where the words an IF's own clause governs end (graph/governed_steps.py): as above,
+# less "then", which inside the sentence goes on with the branch ("If a contract is
+# renewable, it creates a review, and then emails the administrator").
+BRANCH_END = re.compile(_BRANCH_BREAKS, re.I)
 SENTENCE_END = re.compile(r"[.;!?](?:\s|$)|\n")
 # The other case, right after the governed steps: ". Otherwise, ...", ", else ...".
 OTHERWISE = re.compile(r"[\s,;.]*(?:and\s+)?(?P<word>otherwise|else|if not)\b", re.I)

@@ -46,12 +46,14 @@ import re
 from flowgen.flow.catalog import Column
 from flowgen.flow.encoded_query import Term, join_parts, parse_query
 from flowgen.graph.choice_grounding import ColumnsOf
+from flowgen.graph.journal_note import journal_column
 from flowgen.graph.unnamed_terms import named_terms
 
 JOURNAL_FIELDS = frozenset({"work_notes", "comments"})
-# Words that ask for a note or a message on the record itself.
-_JOURNAL_WORDS = re.compile(
-    r"\b(?:notes?|comments?|commenting|journal|ask(?:s|ing)?|tell(?:s|ing)?|thank(?:s|ing)?"
+# Words that ask for a message on the record besides naming a journal field
+# (graph/journal_note.py's `journal_column`: "with a work note", "in the close notes").
+_MESSAGE_WORDS = re.compile(
+    r"\b(?:commenting|journal|ask(?:s|ing)?|tell(?:s|ing)?|thank(?:s|ing)?"
     r"|explain(?:s|ing)?|reply|message)\b",
     re.I,
 )
@@ -91,7 +93,9 @@ def drop_unnamed_values(
     terms = parse_query(query)
     if any(t.field is None or t.connector != "AND" for t in terms):
         return None
-    noted = bool(_JOURNAL_WORDS.search(annotation))
+    noted = journal_column(annotation, columns) is not None or bool(
+        _MESSAGE_WORDS.search(annotation)
+    )
     named = named_terms(terms, table, annotation, _own_columns(table, columns), table_label)
     unasked_note = [t.field in JOURNAL_FIELDS and not noted for t in terms]
     padded = [

@@ -147,7 +147,8 @@ def test_gold_updates_are_rarely_cut() -> None:
 
 
 def test_the_graph_drops_an_unasked_note(synced_store) -> None:
-    """Through the graph with a replayed answer: the model's note on "close it" goes."""
+    """Through the graph with a replayed answer: the model's note on "move it to resolved",
+    which asks for none, goes."""
     from flowgen.flow.model import Flow
     from flowgen.graph.generator import FlowGenerator
     from flowgen.training.replay import ReplayEngine
