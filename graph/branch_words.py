@@ -21,6 +21,7 @@ from __future__ import annotations
 import re
 
 from flowgen.flow.model import Flow
+from flowgen.graph.case_chains import CASE_CLAUSE
 from flowgen.graph.else_branches import BRANCHES, OTHERWISE
 from flowgen.graph.uncovered_asks import SENTENCE_BREAK, ordered_step_spans
 from flowgen.graph.uncovered_branches import CONDITION_END, IF_CLAUSE, STEP_FAILS
@@ -69,7 +70,7 @@ def settle_branch_words(flow: Flow, requirement: str) -> tuple[Flow, list[str]]:
 
 def _clauses(requirement: str) -> list[Clause]:
     found: list[Clause] = []
-    for pattern, kind in ((IF_CLAUSE, "if"), (ELSE_IF, "if"), (WHEN, "when")):
+    for pattern, kind in ((IF_CLAUSE, "if"), (ELSE_IF, "if"), (CASE_CLAUSE, "if"), (WHEN, "when")):
         for match in pattern.finditer(requirement):
             start = match.start("word")
             if pattern is ELSE_IF:

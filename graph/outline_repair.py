@@ -46,6 +46,7 @@ from flowgen.flow.pills import parse_pill
 from flowgen.flow.validator import pill_roots
 from flowgen.graph.branch_words import settle_branch_words
 from flowgen.graph.bulk_updates import merge_bulk_updates
+from flowgen.graph.case_chains import chain_cases
 from flowgen.graph.core_verbs import name_core_steps
 from flowgen.graph.else_branches import add_else_branches, unwrap_copied_elses
 from flowgen.graph.failure_clauses import FAILURE, catch_failure_clauses
@@ -599,6 +600,8 @@ def repair_outline(
         repairs.append(
             ("governed_steps_moved", partial(move_governed_steps, requirement=requirement))
         )
+        # "for a gold account ..., for a platinum account ...": one chain (graph/case_chains.py)
+        repairs.append(("case_chains_made", partial(chain_cases, requirement=requirement)))
         repairs.append(("else_branches_added", partial(add_else_branches, requirement=requirement)))
         repairs.append(
             ("branch_words_settled", partial(settle_branch_words, requirement=requirement))

@@ -32,6 +32,7 @@ from __future__ import annotations
 import re
 
 from flowgen.flow.model import Component, Flow
+from flowgen.graph.case_chains import CASE_CLAUSE
 from flowgen.graph.trigger_cues import record_trigger_clause
 from flowgen.graph.uncovered_asks import Span, step_spans
 
@@ -68,6 +69,14 @@ GOVERNED_END = re.compile(_BRANCH_BREAKS + r"|,?\s+then\b", re.I)
 # renewable, it creates a review, and then emails the administrator").
 BRANCH_END = re.compile(_BRANCH_BREAKS, re.I)
 SENTENCE_END = re.compile(r"[.;!?](?:\s|$)|\n")
+# Where a case's steps end (`case_end`): its sentence, not a semicolon inside it.
+CASE_SENTENCE_END = re.compile(r"[.!?](?:\s|$)|\n")
+# The case for what is left, where it is said ("...; for everyone else, an email").
+CATCH_ALL_SAID = re.compile(
+    r"\b(?:for\s+(?:(?:any|all)\s+other|(?:any|every)(?:one|body|thing)\s+else)"
+    r"|in\s+(?:all|any)\s+other\s+cases?|(?:any|every)thing\s+else)\b",
+    re.I,
+)
 # The other case, right after the governed steps: ". Otherwise, ...", ", else ...".
 OTHERWISE = re.compile(r"[\s,;.]*(?:and\s+)?(?P<word>otherwise|else|if not)\b", re.I)
 # "if that fails" tests the step before: a CATCH, not an IF.
@@ -95,8 +104,9 @@ def add_uncovered_branches(flow: Flow, requirement: str) -> tuple[Flow, list[str
             continue
         if any(s < end and start < e for s, e, _ in spans):
             continue
-        stop = governed_end(requirement, end)
-        governed = _consecutive_steps(flow, spans, end, stop)
+        case = match.re is CASE_CLAUSE
+        stop = case_end(requirement, end) if case else governed_end(requirement, end)
+        governed = _consecutive_steps(flow, spans, end, stop, whole_chains=case)
         if governed is None:
             continue
         if STEP_FAILS.search(words):
@@ -124,8 +134,9 @@ def add_uncovered_branches(flow: Flow, requirement: str) -> tuple[Flow, list[str
 
 
 def _test_clauses(requirement: str) -> list[re.Match[str]]:
-    """The "if" clauses, and the clauses `OTHER_TEST` opens that are not the trigger's,
-    in the order said."""
+    """The "if" clauses, and the clauses `OTHER_TEST` and graph/case_chains.py's
+    `CASE_CLAUSE` ("for a defective unit, ...") open that are not the trigger's, in the
+    order said."""
     found = list(IF_CLAUSE.finditer(requirement))
     text = " ".join(requirement.lower().split())
     trigger = record_trigger_clause(text) if len(text) == len(requirement) else None
@@ -134,6 +145,12 @@ def _test_clauses(requirement: str) -> list[re.Match[str]]:
         if not requirement[:at].strip() or (trigger is not None and trigger[0].start() == at):
             continue
         found.append(match)
+    for match in CASE_CLAUSE.finditer(requirement):
+        # a case said before the trigger is whom the flow is for ("Hi, for people going
+        # on long leave: when a parental leave HR case moves to ...")
+        at = match.start("word")
+        if requirement[:at].strip() and (trigger is None or trigger[0].start() < at):
+            found.append(match)
     return sorted(found, key=lambda m: m.start("word"))
 
 
@@ -156,27 +173,53 @@ def _condition_end(requirement: str, after: int, spans: list[Span]) -> int:
 
 
 def governed_end(requirement: str, start: int, pattern: re.Pattern[str] = GOVERNED_END) -> int:
-    """Where the clause from `start` ends: the pattern, or the next "if" clause."""
+    """Where the clause from `start` ends: the pattern, or the next "if" clause or case
+    ("for a gold account create it with severity 2, for a platinum account ...")."""
     ends = [len(requirement)]
     if found := pattern.search(requirement, start):
         ends.append(found.start())
-    if following := IF_CLAUSE.search(requirement, start):
+    for test in (IF_CLAUSE, CASE_CLAUSE):
+        if following := test.search(requirement, start):
+            ends.append(following.start("word"))
+    return min(ends)
+
+
+def case_end(requirement: str, start: int) -> int:
+    """Where the steps of a case (graph/case_chains.py) end: its sentence, the next case,
+    or the case for what is left. A case holds its own tests ("For a unit damaged in
+    transit, ask the account manager to approve a refund; if they approve, mark the RMA
+    refunded, otherwise escalate the case.")."""
+    ends = [len(requirement)]
+    for pattern in (CASE_SENTENCE_END, CATCH_ALL_SAID):
+        if found := pattern.search(requirement, start):
+            ends.append(found.start())
+    if following := CASE_CLAUSE.search(requirement, start):
         ends.append(following.start("word"))
     return min(ends)
 
 
 def _consecutive_steps(
-    flow: Flow, spans: list[Span], start: int, stop: int
+    flow: Flow, spans: list[Span], start: int, stop: int, whole_chains: bool = False
 ) -> list[Component] | None:
     """The outermost steps whose spans start in [start, stop), if they are consecutive
-    children of one block that the rule may change; None otherwise."""
+    children of one block that the rule may change; None otherwise. With `whole_chains`,
+    they may hold IF chains (an IF with its ELSEIFs and ELSE) whole."""
     inside = [comp for s, _, comp in spans if comp is not None and start <= s < stop]
     if not inside:
         return None
     orders = {c.order for c in inside}
     outer = sorted((c for c in inside if c.block not in orders), key=flow.components.index)
     block = outer[0].block
-    if any(c.block != block or c.definition in BRANCH_PARTS for c in outer):
+    if any(c.block != block for c in outer):
+        return None
+    if whole_chains:
+        _, after = flow.neighbours(outer[-1])
+        cut = after is not None and after.definition in ("ELSEIF", "ELSE")
+        # the case's first step is an action ("if they need VPN" written first is a
+        # test of its own, on other words)
+        if cut or outer[0].definition in BRANCH_PARTS:
+            return None
+    elif any(c.definition in BRANCH_PARTS for c in outer):
         return None
     parent = flow.component(block) if block is not None else None
     if parent is not None and parent.definition in KEEP_INSIDE:
