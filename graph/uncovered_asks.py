@@ -170,6 +170,40 @@ LOOKUP_ASK = re.compile(
     re.I,
 )
 LOOKUP_STEP = "look_up_records"
+# ... and one record ("look up the case the SLA belongs to", "find the user with the
+# sender's email address", "Look up the most recent phishing report whose sender ..."):
+# Look Up Record, where the words name its table, not several of them.
+RECORD_LOOKUP_ASK = re.compile(
+    CLAUSE_OPENING
+    + r"(?P<verb>(?:(?:try|tries)\s+to\s+)?(?:look(?:s|ing)?\s+up|finds?|fetch(?:es)?"
+    r"|retrieves?))\s+(?=(?:the|a|an|one\s+of|its|their)\b)(?!the\s+(?:rest|others)\b)",
+    re.I,
+)
+RECORD_LOOKUP_STEP = "look_up_record"
+
+# A clause that opens by asking someone for approval ("ask the owner for approval to
+# renew", "request approval from the manager of the CAB group", "send it to its reviewer
+# for approval", "get approval from the SOC manager first"): Ask For Approval. The verb
+# opens the clause; the approval is said in it (`APPROVAL_WORDS`).
+APPROVAL_ASK = re.compile(
+    CLAUSE_OPENING + r"(?P<verb>(?:also\s+)?(?:asks?|requests?|gets?|sends?|seeks?|obtains?))\b",
+    re.I,
+)
+APPROVAL_WORDS = re.compile(
+    r"\bfor (?:an? |their |his |her |its )?(?:approval|sign-?off)\b|\bto approve\b"
+    r"|^(?:also\s+)?gets? (?:it|them|this|that|the \w+) approved\b"
+    r"|^(?:also\s+)?(?:requests?|gets?|seeks?|obtains?) (?:an? )?approval\b"
+    r"|^(?:also\s+)?sends? (?:an? )?approval(?: request)? to\b",
+    re.I,
+)
+# ... or says so in the passive: "Approval of the upgrade is then to be requested from
+# the account manager", "an approval request goes to the manager of the CAB group".
+APPROVAL_SAID = re.compile(
+    CLAUSE_OPENING + r"(?P<verb>(?:an\s+)?approval(?:\s+request)?)\b"
+    r"(?=[^.;]{0,80}?\b(?:be\s+(?:then\s+)?(?:requested|obtained|sought)|goes\s+to)\b)",
+    re.I,
+)
+APPROVAL_STEP = "ask_for_approval"
 
 # Words that put the step after everything else: "After all cases are processed, email
 # the billing lead", "in all cases the requester gets an email".
@@ -187,6 +221,9 @@ CLAUSE_END = re.compile(
 )
 
 AND = re.compile(r"[\s,]*(?:and\s*)?")
+SEMICOLON_OR_SENTENCE = re.compile(r"[.;!?](?:\s|$)|\n")
+# A sentence that opens with a test ("If it is entitled and the amount is 1000 or more").
+TEST_OPENING = re.compile(r"\s*(?:if|should|where|in case)\b", re.I)
 # Where a sentence ends (a semicolon does not end one).
 SENTENCE_BREAK = re.compile(r"[.!?](?:\s|$)|\n")
 
@@ -220,6 +257,8 @@ def add_uncovered_asks(
         ),
         LOOKUP_STEP: _lookup_asks(requirement, catalog),
         WAIT_STEP: _pattern_asks(WAIT_ASK, requirement),
+        APPROVAL_STEP: _approval_asks(requirement),
+        RECORD_LOOKUP_STEP: _record_lookup_asks(requirement, catalog),
     }
     for step, found in asks.items():
         # flow logic is built in, not in the catalog
@@ -227,7 +266,8 @@ def add_uncovered_asks(
             continue
         # A message the model wrote on other words answers one of them already.
         written = sum(c.definition == step for c in flow.components)
-        if step != UPDATE_STEP and written >= len(found):
+        # (not so a look-up of one record: the others the flow has read other records)
+        if step not in (UPDATE_STEP, RECORD_LOOKUP_STEP) and written >= len(found):
             continue
         for start, end in found:
             spans = step_spans(requirement, flow)
@@ -248,6 +288,21 @@ def _journal_asks(requirement: str) -> list[tuple[int, int]]:
         if JOURNAL.search(requirement, match.end(), _clause_end(requirement, match.end())):
             found.append(match.span("verb"))
     return found
+
+
+def _approval_asks(requirement: str) -> list[tuple[int, int]]:
+    """Where each clause that asks someone for approval (`APPROVAL_ASK`, `APPROVAL_SAID`)
+    opens. The approval may be said after the people asked, past an "and" ("ask its
+    group's manager and the CI's owner to approve it"): up to the sentence's end or a
+    semicolon."""
+    found = []
+    for match in APPROVAL_ASK.finditer(requirement):
+        stop = SEMICOLON_OR_SENTENCE.search(requirement, match.end())
+        clause = requirement[match.start("verb") : stop.start() if stop else len(requirement)]
+        if APPROVAL_WORDS.search(clause):
+            found.append(match.span("verb"))
+    found += [match.span("verb") for match in APPROVAL_SAID.finditer(requirement)]
+    return sorted(found)
 
 
 def _create_asks(requirement: str, catalog: CatalogView) -> list[tuple[int, int]]:
@@ -279,6 +334,20 @@ def _lookup_asks(requirement: str, catalog: CatalogView) -> list[tuple[int, int]
         for span, clause in _verb_clauses(LOOKUP_ASK, requirement)
         if named_table(clause, tables, 1, kinds) is not None
     ]
+
+
+def _record_lookup_asks(requirement: str, catalog: CatalogView) -> list[tuple[int, int]]:
+    """Where each clause that looks up one record of a table it names
+    (`RECORD_LOOKUP_ASK`) opens and ends (a look-up the model wrote on the words after the
+    verb covers it); not one that names the table in the plural."""
+    tables, kinds = labelled_tables(catalog), partial(kind_labels, catalog)
+    found = []
+    for (start, _), clause in _verb_clauses(RECORD_LOOKUP_ASK, requirement):
+        table = named_table(clause, tables, 1, kinds)
+        label = next((t.get("label") or "" for t in tables if t["name"] == table), "")
+        if table is not None and not re.search(rf"\b{re.escape(label)}e?s\b", clause, re.I):
+            found.append((start, start + len(clause)))
+    return found
 
 
 def _verb_clauses(pattern: re.Pattern[str], requirement: str) -> list[tuple[tuple[int, int], str]]:
@@ -392,6 +461,11 @@ def _place(flow: Flow, requirement: str, start: int, spans: list[Span]) -> Place
             if last.definition == "ELSE":
                 return subtree_end(flow.components, last.order), last.order, False
             return subtree_end(flow.components, last.order), branch.block, True
+    if (branch := _branch_said_before(flow, requirement, start, block, spans)) is not None:
+        # "If the account is not entitled, deny the claim. If it is entitled ..., ask the
+        # product reviewer for approval": a sentence that opens with a test of its own is
+        # not in the branch of the sentence before
+        return subtree_end(flow.components, last_of_chain(flow, branch).order), branch.block, False
     at = subtree_end(flow.components, prev.order)
     if block == prev.order:
         # Inside the branch or loop whose words come before the clause: before its first
@@ -401,6 +475,23 @@ def _place(flow: Flow, requirement: str, start: int, spans: list[Span]) -> Place
         inside = [i for i, c in enumerate(flow.components) if c.block == block and id(c) in later]
         at = min([at, *inside])
     return at, block, False
+
+
+def _branch_said_before(
+    flow: Flow, requirement: str, start: int, block: int | None, spans: list[Span]
+) -> Component | None:
+    """The branch that holds `block`, where the clause at `start` is in a sentence of its
+    own that opens with a test (`TEST_OPENING`) and the branch's words are in an earlier
+    one; None otherwise."""
+    branch = _enclosing_branch(flow, block)
+    if branch is None:
+        return None
+    breaks = list(SENTENCE_BREAK.finditer(requirement, 0, start))
+    opened = breaks[-1].end() if breaks else 0
+    said = next((s for s, _, c in spans if c is branch), None)
+    if said is None or said >= opened or not TEST_OPENING.match(requirement, opened):
+        return None
+    return branch
 
 
 def _top(flow: Flow, comp: Component) -> Component:
