@@ -27,6 +27,7 @@ from __future__ import annotations
 import re
 
 from flowgen.flow.model import Component, Flow, subtree_end
+from flowgen.graph.negated_tests import says_the_opposite
 
 # "for" + the case, where a clause opens: not a loop ("for each"), a duration ("for 2
 # days", "for at most 8 hours"), a recipient said of everyone ("for anyone"), nor the
@@ -69,6 +70,13 @@ def _same_case_kind(first: str, second: str) -> bool:
     return lead_a == lead_b and any(w not in _FILLER for w in lead_a) and a[-1] != b[-1]
 
 
+def _otherwise_and(first: str, second: str) -> bool:
+    """Whether `second` tests the other case of `first` and something more: "If the
+    account is not entitled", then "If it is entitled and the amount is 1000 or more"."""
+    parts = re.split(r"\s+and\s+", second, maxsplit=1)
+    return len(parts) == 2 and says_the_opposite(first, parts[0])
+
+
 def _said_before(requirement: str, earlier: str, later: str) -> bool:
     """Whether the words `earlier` are said before `later` (cases chain in the order said;
     the model may write a case's steps before those of the case said first)."""
@@ -90,7 +98,7 @@ def _turned(flow: Flow, requirement: str) -> tuple[Component, str] | None:
             continue
         if CATCH_ALL.match(words):
             return comp, "ELSE"
-        if _same_case_kind(earlier, words):
+        if _same_case_kind(earlier, words) or _otherwise_and(earlier, words):
             return comp, "ELSEIF"
     return None
 

@@ -79,6 +79,9 @@ VERB_STEPS = {
 # another step, and those spans do not open so).
 APPROVAL = re.compile(
     r"\bto approve\b|\bfor (?:\w+ )?approval\b|\bapproval from\b|\bget (?:\w+ )?approval\b"
+    # the formal voice: "Approval of the article shall be requested from the manager ..."
+    r"|\bapproval\b[^.;]{0,60}?\bbe (?:then )?(?:requested|obtained|sought)\b"
+    r"|\ban approval request goes to\b"
 )
 SMS = re.compile(r"\b(?:sms|text messages?)\b")
 NEW_TASK = re.compile(r"^(?:creates?|opens?|raises?) (?:a|an|one) task\b")

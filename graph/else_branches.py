@@ -38,7 +38,7 @@ from flowgen.graph.uncovered_asks import SENTENCE_BREAK, Span, last_of_chain, or
 OTHERWISE = re.compile(
     r"\b(?:otherwise|(?<!\bor )else(?!\s*,?\s*if\b)|if not\b(?!\s+(?:already|yet)\b)"
     r"|in (?:all|any) other cases?|for (?:anyone|everyone|anything|all) else"
-    r"|for (?:any|all) other \w+|(?<=[.;:] )(?:anything else|any other \w+(?=:)))\b",
+    r"|for (?:any|all) other \w+|(?<=[.;:-] )(?:anything else|any other \w+(?=:)))\b",
     re.I,
 )
 BRANCHES = ("IF", "ELSEIF")

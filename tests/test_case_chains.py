@@ -139,6 +139,13 @@ def test_cases_written_in_the_other_order_are_put_in_the_order_said() -> None:
         ("where the severity is Medium", "where the severity is High", ["ELSEIF"]),
         ("for a gold account", "for a platinum account", ["ELSEIF"]),
         ("if the account is platinum", "for everyone else", ["ELSE"]),
+        # the other case and something more
+        (
+            "If the account is not entitled",
+            "If it is entitled and the amount is 1000 or more",
+            ["ELSEIF"],
+        ),
+        ("If the account is not entitled", "If it is entitled", []),  # graph/negated_tests.py's
         # tests of different things stay two tests
         ("if the affected user is a VIP", "if the incident has an affected host", []),
         ("if VPN is needed", "if laptop model is developer", []),

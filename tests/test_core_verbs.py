@@ -44,6 +44,11 @@ from flowgen.shipped import catalogs
         # phrases that name a step wherever they stand
         ("ask the CI owner to approve emergency patching", "ask_for_approval"),
         ("get approval from the system owner", "ask_for_approval"),
+        (
+            "Approval of the article shall be requested from the manager of the owner group",
+            "ask_for_approval",
+        ),
+        ("an approval request goes to the manager of the CAB group", "ask_for_approval"),
         ("email the manager for approval", "ask_for_approval"),
         ("page the on-call engineer for the assignment group by SMS", "send_sms"),
         ("gets a text message", "send_sms"),
