@@ -84,7 +84,10 @@ def add_parallel_paths(flow: Flow, requirement: str) -> tuple[Flow, list[str]]:
         return flow, []
     spans = ordered_step_spans(requirement, flow)
     branches = _marked_branches(requirement, ask.start()) or _listed_branches(requirement, ask)
+    written = flow
     if branches:
+        flow = _lift_later_branch_steps(flow, requirement, branches)
+        spans = ordered_step_spans(requirement, flow)
         groups = [_outermost(spans, start, end) for _, start, end in branches]
     else:
         start, end = _sentence(requirement, ask.start())
@@ -93,10 +96,10 @@ def add_parallel_paths(flow: Flow, requirement: str) -> tuple[Flow, list[str]]:
         branches = [(c.annotation or "", start, end) for c in steps]
     paths = [(words, steps) for (words, _, _), steps in zip(branches, groups, strict=True) if steps]
     if len(paths) < 2 or not _in_a_row(flow, [c for _, steps in paths for c in steps]):
-        return flow, []
+        return written, []
     # an ELSE, ELSEIF or CATCH follows its IF or TRY: it cannot open a PATH
     if any(steps[0].definition in FOLLOWS for _, steps in paths):
-        return flow, []
+        return written, []
     words = _parallel_words(requirement, ask, spans)
     return _wrapped(flow, words, paths), [f"PARALLEL | {words}"]
 
@@ -147,6 +150,46 @@ def _listed_branches(requirement: str, ask: re.Match[str]) -> list[Branch]:
         branches.append((requirement[start:end], start, end))
         start = end + 1
     return branches if len(branches) >= 2 else []
+
+
+def _lift_later_branch_steps(flow: Flow, requirement: str, branches: list[Branch]) -> Flow:
+    """`flow` with each step said in a later branch than the loop or branch that holds it
+    moved out of it ("First, look up the hash observables; for each one, ... Second, run
+    a Splunk search ... and add the event count to the work notes", the work note written
+    inside the first branch's loop): into the holder's block, after the step said last
+    before it there (or after the holder)."""
+
+    def branch_of(at: int | None) -> int | None:
+        return next(
+            (i for i, (_, s, e) in enumerate(branches) if at is not None and s <= at < e), None
+        )
+
+    for _ in range(len(flow.components)):
+        where = {id(c): s for s, _, c in ordered_step_spans(requirement, flow) if c is not None}
+        moved = None
+        for comp in flow.components:
+            holder = flow.component(comp.block) if comp.block is not None else None
+            said, held_in = branch_of(where.get(id(comp))), branch_of(where.get(id(holder)))
+            if holder is not None and said is not None and held_in is not None and held_in < said:
+                moved = comp, holder
+                break
+        if moved is None:
+            return flow
+        comp, holder = moved
+        comps = list(flow.components)
+        start, stop = comps.index(comp), subtree_end(comps, comp.order)
+        taken = [
+            c.model_copy(update={"block": holder.block}) if c is comp else c
+            for c in comps[start:stop]
+        ]
+        rest = comps[:start] + comps[stop:]
+        before = [
+            c for c in rest if c.block == holder.block and where.get(id(c), -1) < where[id(comp)]
+        ]
+        after = max(before, key=lambda c: where.get(id(c), -1), default=holder)
+        at = subtree_end(rest, after.order)
+        flow = flow.with_components(rest[:at] + taken + rest[at:])
+    return flow
 
 
 def _sentences_between(requirement: str, start: int, end: int) -> int:

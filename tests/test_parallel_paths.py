@@ -52,6 +52,41 @@ def test_marked_branches_become_paths_and_the_join_stays_after() -> None:
     assert [c.order for c in new.components] == list(range(1, 8))
 
 
+def test_a_step_written_inside_an_earlier_branch_s_loop_moves_to_its_own_branch() -> None:
+    """soc-dev-voices-16 with adapter v11: the second branch's work note was written
+    inside the first branch's loop, so the branches' steps were not in a row."""
+    requirement = (
+        "When a malware security incident moves to the Eradicate state, do the following in"
+        " parallel. First, look up the hash observables of the incident; for each one, set its"
+        " finding to Malicious. Second, run a Splunk search for the host and add the event"
+        " count to the work notes. Finally, when both paths are done, set the risk score to 70."
+    )
+    written = outline(
+        step(1, "look_up_records", annotation="look up the hash observables of the incident"),
+        step(2, "FOREACH", category="flowlogic", annotation="for each one"),
+        step(3, "update_record", 2, annotation="set its finding to Malicious"),
+        step(4, "update_record", 2, annotation="add the event count to the work notes"),
+        step(5, "run_splunk_search", annotation="run a Splunk search for the host"),
+        step(6, "update_record", annotation="set the risk score to 70"),
+    )  # fmt: skip
+    new, added = add_parallel_paths(written, requirement)
+    assert added == ["PARALLEL | do the following in parallel"]
+    assert [(d, depth) for d, depth, _ in shape(new)] == [
+        ("PARALLEL", 0),
+        ("PATH", 1),
+        ("look_up_records", 2),
+        ("FOREACH", 2),
+        ("update_record", 3),
+        ("PATH", 1),
+        ("run_splunk_search", 2),
+        ("update_record", 2),
+        ("update_record", 0),
+    ]
+    # where no PARALLEL can be built, the step stays where the model wrote it
+    unasked = requirement.replace("do the following in parallel", "do the following")
+    assert add_parallel_paths(written, unasked) == (written, [])
+
+
 def test_the_outline_repairs_put_the_parallel_in_last() -> None:
     """After the other repairs (here the work note the flow adds at the join, said in the
     third person, is added since the forty-ninth session), with its trace key."""
