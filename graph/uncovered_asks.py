@@ -464,7 +464,11 @@ def _place(flow: Flow, requirement: str, start: int, spans: list[Span]) -> Place
     if (branch := _branch_said_before(flow, requirement, start, block, spans)) is not None:
         # "If the account is not entitled, deny the claim. If it is entitled ..., ask the
         # product reviewer for approval": a sentence that opens with a test of its own is
-        # not in the branch of the sentence before
+        # not in the branch of the sentence before; it is in the branch of the chain on
+        # that test's words, if there is one
+        own = _chain_branch_said_in(flow, branch, spans, requirement, start)
+        if own is not None:
+            return subtree_end(flow.components, own.order), own.order, False
         return subtree_end(flow.components, last_of_chain(flow, branch).order), branch.block, False
     at = subtree_end(flow.components, prev.order)
     if block == prev.order:
@@ -492,6 +496,21 @@ def _branch_said_before(
     if said is None or said >= opened or not TEST_OPENING.match(requirement, opened):
         return None
     return branch
+
+
+def _chain_branch_said_in(
+    flow: Flow, branch: Component, spans: list[Span], requirement: str, start: int
+) -> Component | None:
+    """The branch of `branch`'s chain whose words open the sentence of `start` ("If the
+    triage result is not malicious, set ... and set the incident's state to Closed"
+    goes in the ELSE on those words), or None."""
+    breaks = list(SENTENCE_BREAK.finditer(requirement, 0, start))
+    opened = breaks[-1].end() if breaks else 0
+    siblings = flow.children(branch.block)
+    last = last_of_chain(flow, branch)
+    chain = siblings[siblings.index(branch) : siblings.index(last) + 1]
+    said = {id(c): s for s, _, c in spans if c is not None}
+    return next((c for c in chain if opened <= said.get(id(c), -1) < start), None)
 
 
 def _top(flow: Flow, comp: Component) -> Component:

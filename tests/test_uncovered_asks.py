@@ -462,6 +462,25 @@ def test_a_sentence_that_opens_with_its_own_test_leaves_the_branch_before() -> N
 
 
 @pytest.mark.unit
+def test_a_step_said_after_a_later_branch_s_own_test_goes_in_that_branch() -> None:
+    """sec-train-long-02-rephrased: the words of the ELSE open the sentence that asks for
+    the update, which the model wrote neither in the IF nor the ELSE."""
+    outline, added = _added(
+        "When a security incident is created, run the triage. If the triage result is"
+        " malicious, quarantine the message. If the triage result is not malicious, set the"
+        " report's verdict to Clean and its Active checkbox to false, and set the incident's"
+        " state to Closed.",
+        step(1, "update_record", annotation="run the triage"),
+        branch(2, "IF", "If the triage result is malicious"),
+        step(3, "update_record", 2, annotation="set the report's verdict to Clean"),
+        branch(4, "ELSE", "If the triage result is not malicious"),
+        step(5, "update_record", 4, annotation="quarantine the message"),
+    )
+    assert added == ["update_record | set the incident's state to Closed"]
+    assert outline[-1] == ("update_record", 4, "set the incident's state to Closed")
+
+
+@pytest.mark.unit
 def test_looking_up_one_named_record_is_a_look_up_record() -> None:
     """sec-train-041-rephrased with adapter v11: "look up the SOC Tier 2 assignment group"
     was left out, though a look-up of another record was written. Words that name the
