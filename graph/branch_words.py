@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import re
 
-from flowgen.flow.model import Flow
+from flowgen.flow.model import Component, Flow, subtree_end
 from flowgen.graph.case_chains import CASE_CLAUSE
 from flowgen.graph.else_branches import BRANCHES, OTHERWISE
 from flowgen.graph.uncovered_asks import SENTENCE_BREAK, ordered_step_spans
@@ -66,6 +66,91 @@ def settle_branch_words(flow: Flow, requirement: str) -> tuple[Flow, list[str]]:
         taken.add(words)
         changed.append(f"{branch.annotation} -> {words}")
     return (flow.model_copy(update={"components": comps}), changed) if changed else (flow, [])
+
+
+def split_branches_by_clause(flow: Flow, requirement: str) -> tuple[Flow, list[str]]:
+    """`flow` with each IF whose steps two or more "if" clauses govern, one after the
+    other ("If they approve, set the claim to Accepted; if they reject it, set it to
+    Denied", both updates written in one IF on "if they reject it"), split into one IF
+    per clause, on its words, each holding the steps it governs (graph/negated_tests.py
+    then makes the other case an ELSE); and the new IFs' words. No gold IF's steps are
+    governed by two clauses."""
+    clauses = _clauses(requirement)
+    added: list[str] = []
+    while (found := _split_first(flow, requirement, clauses)) is not None:
+        flow, words = found
+        added += words
+    return flow, added
+
+
+def _split_first(
+    flow: Flow, requirement: str, clauses: list[Clause]
+) -> tuple[Flow, list[str]] | None:
+    """The flow with its first IF that two clauses govern split (see above), and the
+    split IFs' words; None where there is none."""
+    for branch in flow.components:
+        if branch.definition != "IF":
+            continue
+        groups = _governed_groups(flow, requirement, clauses, branch)
+        if groups is None:
+            continue
+        comps = list(flow.components)
+        start, stop = comps.index(branch), subtree_end(comps, branch.order)
+        # orders no component has; `with_components` numbers the flow again
+        mark = min(0, *(c.order for c in comps)) - 1
+        held: list[Component] = []
+        for i, (words, kids) in enumerate(groups):
+            held.append(
+                branch.model_copy(update={"order": mark - i, "annotation": words, "inputs": []})
+            )
+            for kid in kids:
+                inside = comps[comps.index(kid) : subtree_end(comps, kid.order)]
+                held += [
+                    c.model_copy(update={"block": mark - i}) if c is kid else c for c in inside
+                ]
+        split = flow.with_components(comps[:start] + held + comps[stop:])
+        return split, [words for words, _ in groups]
+    return None
+
+
+def _governed_groups(
+    flow: Flow, requirement: str, clauses: list[Clause], branch: Component
+) -> list[tuple[str, list[Component]]] | None:
+    """The IF's steps in runs governed by one "if" clause each, with the clause's words,
+    where there are two runs or more, every step said, and no other branch on the words;
+    None otherwise."""
+    spans = ordered_step_spans(requirement, flow)
+    where = {id(c): s for s, _, c in spans if c is not None}
+    kids = flow.children(branch.order)
+    # actions only: a test nested in it has its own words ("if it's already overdue and
+    # the privilege is admin, ...; if it's overdue but not admin, ...")
+    if len(kids) < 2 or any(id(k) not in where or k.category == "flowlogic" for k in kids):
+        return None
+    runs: list[tuple[Clause, list[Component]]] = []
+    for kid in kids:
+        clause = _governing(requirement, clauses, where[id(kid)])
+        if clause is None or clause[2] != "if":
+            return None
+        if runs and runs[-1][0] == clause:
+            runs[-1][1].append(kid)
+        elif any(clause == seen for seen, _ in runs):
+            return None
+        else:
+            runs.append((clause, [kid]))
+    if len(runs) < 2:
+        return None
+    taken = {
+        c.annotation
+        for c in flow.components
+        if c.definition in (*BRANCHES, "ELSE") and c is not branch
+    }
+    groups = []
+    for (start, end, _), steps in runs:
+        words = requirement[start : min(end, where[id(steps[0])])].split("->")[0].strip(" ,")
+        if len(words.split()) < 2 or words in taken or STEP_FAILS.search(words):
+            return None
+        groups.append((words, steps))
+    return groups
 
 
 def _clauses(requirement: str) -> list[Clause]:

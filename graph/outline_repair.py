@@ -44,7 +44,7 @@ from flowgen.flow.flowlogic import CONTINUES_IF, FOLLOWS, without_blocks, withou
 from flowgen.flow.model import Component, Flow
 from flowgen.flow.pills import parse_pill
 from flowgen.flow.validator import pill_roots
-from flowgen.graph.branch_words import settle_branch_words
+from flowgen.graph.branch_words import settle_branch_words, split_branches_by_clause
 from flowgen.graph.bulk_updates import merge_bulk_updates
 from flowgen.graph.case_chains import chain_cases
 from flowgen.graph.core_verbs import name_core_steps
@@ -603,6 +603,10 @@ def repair_outline(
         # "for a gold account ..., for a platinum account ...": one chain (graph/case_chains.py)
         repairs.append(("case_chains_made", partial(chain_cases, requirement=requirement)))
         repairs.append(("else_branches_added", partial(add_else_branches, requirement=requirement)))
+        # "If they approve, ...; if they reject it, ..." written as one IF: one per clause
+        repairs.append(
+            ("branches_split", partial(split_branches_by_clause, requirement=requirement))
+        )
         repairs.append(
             ("branch_words_settled", partial(settle_branch_words, requirement=requirement))
         )

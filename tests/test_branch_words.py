@@ -5,7 +5,7 @@ from __future__ import annotations
 from flows import flow, gold_cases, step
 
 from flowgen.flow.model import Flow
-from flowgen.graph.branch_words import settle_branch_words
+from flowgen.graph.branch_words import settle_branch_words, split_branches_by_clause
 
 ARTICLE = (
     "When a case is closed, request approval of a knowledge article from the owner group's"
@@ -33,6 +33,32 @@ def test_a_branch_on_the_other_clause_takes_its_steps_clause() -> None:
     new, changed = settle_branch_words(written, ARTICLE)
     assert changed == ["if rejected -> If approved"]
     assert new.components[1].annotation == "If approved"
+
+
+def test_a_branch_holding_two_clauses_steps_is_split() -> None:
+    """csm-dev-voices-08 with adapter v11: both outcomes' updates in one IF on the second
+    clause's words."""
+    written = outline(
+        step(1, "ask_for_approval", annotation="request approval of a knowledge article"),
+        branch(2, "if rejected"),
+        step(3, "update_record", 2, annotation="the article shall be published"),
+        step(4, "update_record", 2, annotation="it shall be retired"),
+    )
+    new, added = split_branches_by_clause(written, ARTICLE)
+    assert added == ["If approved", "if rejected"]
+    assert [(c.definition, c.block, c.annotation) for c in new.components] == [
+        ("ask_for_approval", None, "request approval of a knowledge article"),
+        ("IF", None, "If approved"),
+        ("update_record", 2, "the article shall be published"),
+        ("IF", None, "if rejected"),
+        ("update_record", 4, "it shall be retired"),
+    ]
+    # the steps of one clause, or a test nested inside, stay as written
+    one = outline(
+        branch(1, "If approved"),
+        step(2, "update_record", 1, annotation="the article shall be published"),
+    )
+    assert split_branches_by_clause(one, ARTICLE) == (one, [])
 
 
 def test_branches_it_leaves_alone() -> None:
@@ -65,5 +91,6 @@ def test_no_gold_flow_changes() -> None:
         case.id
         for case in gold_cases("handwritten", "synthetic")
         if settle_branch_words(Flow.model_validate(case.flow), case.requirement)[1]
+        or split_branches_by_clause(Flow.model_validate(case.flow), case.requirement)[1]
     ]
     assert changed == []
