@@ -14,12 +14,17 @@ Here, in a block, an IF right after an IF or ELSEIF becomes an ELSEIF where both
 same kind of case: both open with "for" so, or both open with the same word ("if",
 "where", "when") and test the same thing (the same words up to the last: "where the
 severity is Medium", "where the severity is High"). An IF right after an IF or ELSEIF
-whose words are a case for what is left (`CATCH_ALL`) becomes the chain's ELSE.
+whose words are a case for what is left (`CATCH_ALL`) becomes the chain's ELSE. An IF
+that tests the other case of the IF before and something more ("If it is entitled and
+the amount is 1000 or more" after "If the account is not entitled") is its ELSEIF too.
+Two cases written in the other order than said are first put in the order said.
 
 Of the hand-written train and dev gold flows' requirements, a `CASE_CLAUSE` opens the
 words of an IF, ELSEIF or ELSE 16 times of 20 (the others: "for scheduled changes" inside
-a step's words, a duration, a note to the reader). In the 3,348 hand-written and
-synthetic train and dev gold flows, see `chain_cases` for what the rule changes.
+a step's words, a duration, a note to the reader). No hand-written, synthetic or
+rephrased train or dev gold flow (3,563) changes; with each gold ELSE or ELSEIF that
+follows an IF or ELSEIF made an IF, 102 of 946 ELSEs and 15 of 529 ELSEIFs come back (the
+others are "otherwise" and negations, graph/negated_tests.py's, or other tests).
 """
 
 from __future__ import annotations

@@ -164,6 +164,7 @@ def _lift_later_branch_steps(flow: Flow, requirement: str, branches: list[Branch
             (i for i, (_, s, e) in enumerate(branches) if at is not None and s <= at < e), None
         )
 
+    # each pass moves one step out; a flow has no more steps to move than it has steps
     for _ in range(len(flow.components)):
         where = {id(c): s for s, _, c in ordered_step_spans(requirement, flow) if c is not None}
         moved = None

@@ -51,6 +51,16 @@ the hand-written, synthetic and rephrased train and dev gold flows, with each le
 kind left out in turn, the rules put back 378 of 836 look-ups (none before; 352 in their
 place), 1,822 of 2,312 updates (1,737) and 188 of 300 creates (149; an update was put
 there in 27 cases, now 5); they add one step more to the intact gold flows.
+
+Fifty-first session: a clause that asks someone for approval (`APPROVAL_ASK`,
+`APPROVAL_SAID`: "ask the owner for approval to renew", "Approval of the upgrade is then
+to be requested from the account manager") gets `ask_for_approval` (with each gold
+approval left out in turn, 487 of 509 come back, 447 in place), and one that looks up a
+single record of a table it names (`RECORD_LOOKUP_ASK`: "look up the SOC Tier 2
+assignment group") `look_up_record` (19 of 135; most such gold look-ups are a group's,
+graph/group_look_ups.py's, or a re-read); neither adds a step to an intact gold flow.
+A step said in a sentence that opens with a test of its own goes in the chain's branch
+on that test, or after the chain, not in the branch of the sentence before.
 """
 
 from __future__ import annotations
@@ -221,6 +231,7 @@ CLAUSE_END = re.compile(
 )
 
 AND = re.compile(r"[\s,]*(?:and\s*)?")
+# Where a clause's words may go on to, past an "and": a sentence's end or a semicolon.
 SEMICOLON_OR_SENTENCE = re.compile(r"[.;!?](?:\s|$)|\n")
 # A sentence that opens with a test ("If it is entitled and the amount is 1000 or more").
 TEST_OPENING = re.compile(r"\s*(?:if|should|where|in case)\b", re.I)
@@ -490,8 +501,7 @@ def _branch_said_before(
     branch = _enclosing_branch(flow, block)
     if branch is None:
         return None
-    breaks = list(SENTENCE_BREAK.finditer(requirement, 0, start))
-    opened = breaks[-1].end() if breaks else 0
+    opened = _sentence_start(requirement, start)
     said = next((s for s, _, c in spans if c is branch), None)
     if said is None or said >= opened or not TEST_OPENING.match(requirement, opened):
         return None
@@ -504,13 +514,18 @@ def _chain_branch_said_in(
     """The branch of `branch`'s chain whose words open the sentence of `start` ("If the
     triage result is not malicious, set ... and set the incident's state to Closed"
     goes in the ELSE on those words), or None."""
-    breaks = list(SENTENCE_BREAK.finditer(requirement, 0, start))
-    opened = breaks[-1].end() if breaks else 0
+    opened = _sentence_start(requirement, start)
     siblings = flow.children(branch.block)
     last = last_of_chain(flow, branch)
     chain = siblings[siblings.index(branch) : siblings.index(last) + 1]
     said = {id(c): s for s, _, c in spans if c is not None}
     return next((c for c in chain if opened <= said.get(id(c), -1) < start), None)
+
+
+def _sentence_start(requirement: str, at: int) -> int:
+    """Where the sentence that holds position `at` begins."""
+    breaks = list(SENTENCE_BREAK.finditer(requirement, 0, at))
+    return breaks[-1].end() if breaks else 0
 
 
 def _top(flow: Flow, comp: Component) -> Component:

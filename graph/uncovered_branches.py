@@ -34,7 +34,7 @@ import re
 from flowgen.flow.model import Component, Flow
 from flowgen.graph.case_chains import CASE_CLAUSE
 from flowgen.graph.trigger_cues import record_trigger_clause
-from flowgen.graph.uncovered_asks import Span, step_spans
+from flowgen.graph.uncovered_asks import SENTENCE_BREAK, Span, step_spans
 
 # "if" opening a clause; "if not" (an ELSE), "if needed", "if any" test nothing new.
 IF_CLAUSE = re.compile(
@@ -69,8 +69,6 @@ GOVERNED_END = re.compile(_BRANCH_BREAKS + r"|,?\s+then\b", re.I)
 # renewable, it creates a review, and then emails the administrator").
 BRANCH_END = re.compile(_BRANCH_BREAKS, re.I)
 SENTENCE_END = re.compile(r"[.;!?](?:\s|$)|\n")
-# Where a case's steps end (`case_end`): its sentence, not a semicolon inside it.
-CASE_SENTENCE_END = re.compile(r"[.!?](?:\s|$)|\n")
 # The case for what is left, where it is said ("...; for everyone else, an email").
 CATCH_ALL_SAID = re.compile(
     r"\b(?:for\s+(?:(?:any|all)\s+other|(?:any|every)(?:one|body|thing)\s+else)"
@@ -190,7 +188,8 @@ def case_end(requirement: str, start: int) -> int:
     transit, ask the account manager to approve a refund; if they approve, mark the RMA
     refunded, otherwise escalate the case.")."""
     ends = [len(requirement)]
-    for pattern in (CASE_SENTENCE_END, CATCH_ALL_SAID):
+    # its sentence's end (`SENTENCE_BREAK`), not a semicolon inside it
+    for pattern in (SENTENCE_BREAK, CATCH_ALL_SAID):
         if found := pattern.search(requirement, start):
             ends.append(found.start())
     if following := CASE_CLAUSE.search(requirement, start):
