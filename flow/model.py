@@ -190,3 +190,19 @@ def subtree_end(components: list[Component], order: int) -> int:
         inside.add(components[end].order)
         end += 1
     return end
+
+
+def taken_out(
+    flow: Flow, moved: list[Component], block: int | None
+) -> tuple[list[Component], list[Component]]:
+    """The flow's components without `moved` and what they hold, and those taken out,
+    `moved` themselves put in `block` (not numbered again: the caller puts them back)."""
+    comps = list(flow.components)
+    taken: list[Component] = []
+    for comp in moved:
+        at = comps.index(comp)
+        end = subtree_end(comps, comp.order)
+        taken += comps[at:end]
+        del comps[at:end]
+    tops = {c.order for c in moved}
+    return comps, [c.model_copy(update={"block": block}) if c.order in tops else c for c in taken]

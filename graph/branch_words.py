@@ -20,7 +20,8 @@ from __future__ import annotations
 
 import re
 
-from flowgen.flow.model import Component, Flow, subtree_end
+from flowgen.flow.flowlogic import without_blocks
+from flowgen.flow.model import Component, Flow
 from flowgen.graph.case_chains import CASE_CLAUSE
 from flowgen.graph.else_branches import BRANCHES, OTHERWISE
 from flowgen.graph.uncovered_asks import SENTENCE_BREAK, ordered_step_spans
@@ -94,21 +95,19 @@ def _split_first(
         groups = _governed_groups(flow, requirement, clauses, branch)
         if groups is None:
             continue
-        comps = list(flow.components)
-        start, stop = comps.index(branch), subtree_end(comps, branch.order)
-        # orders no component has; `with_components` numbers the flow again
-        mark = min(0, *(c.order for c in comps)) - 1
-        held: list[Component] = []
-        for i, (words, kids) in enumerate(groups):
-            held.append(
-                branch.model_copy(update={"order": mark - i, "annotation": words, "inputs": []})
+        # the IF's steps in its place, then a copy of it on each clause around its run
+        unwrapped = flow.model_copy(
+            update={"components": without_blocks(flow.components, {branch.order})}
+        )
+        split = unwrapped.with_blocks(
+            *(
+                (
+                    branch.model_copy(update={"annotation": words, "inputs": []}),
+                    [kid.order for kid in kids],
+                )
+                for words, kids in groups
             )
-            for kid in kids:
-                inside = comps[comps.index(kid) : subtree_end(comps, kid.order)]
-                held += [
-                    c.model_copy(update={"block": mark - i}) if c is kid else c for c in inside
-                ]
-        split = flow.with_components(comps[:start] + held + comps[stop:])
+        )
         return split, [words for words, _ in groups]
     return None
 

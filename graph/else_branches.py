@@ -32,7 +32,7 @@ from __future__ import annotations
 import re
 
 from flowgen.flow.flowlogic import FOLLOWS, without_blocks
-from flowgen.flow.model import Component, Flow, subtree_end
+from flowgen.flow.model import Component, Flow, subtree_end, taken_out
 from flowgen.graph.uncovered_asks import SENTENCE_BREAK, Span, last_of_chain, ordered_step_spans
 
 OTHERWISE = re.compile(
@@ -177,29 +177,13 @@ def _steps_in(
     return moved
 
 
-def _taken_out(
-    flow: Flow, moved: list[Component], block: int
-) -> tuple[list[Component], list[Component]]:
-    """The flow's components without `moved` and what they hold, and those taken out,
-    `moved` themselves put in `block`."""
-    comps = list(flow.components)
-    taken: list[Component] = []
-    for comp in moved:
-        at = comps.index(comp)
-        end = subtree_end(comps, comp.order)
-        taken += comps[at:end]
-        del comps[at:end]
-    tops = {c.order for c in moved}
-    return comps, [c.model_copy(update={"block": block}) if c.order in tops else c for c in taken]
-
-
 def _with_else(flow: Flow, chain: list[Component], moved: list[Component], word: str) -> Flow:
     """`flow` with an ELSE on `word` after `chain`, holding `moved` (with what they hold)."""
     mark = min(0, *(c.order for c in flow.components)) - 1
     otherwise = Component(
         order=mark, block=chain[0].block, category="flowlogic", definition="ELSE", annotation=word
     )
-    comps, held = _taken_out(flow, moved, mark)
+    comps, held = taken_out(flow, moved, mark)
     at = subtree_end(comps, chain[-1].order)
     comps[at:at] = [otherwise, *held]
     return flow.with_components(comps)
@@ -207,7 +191,7 @@ def _with_else(flow: Flow, chain: list[Component], moved: list[Component], word:
 
 def _into_else(flow: Flow, otherwise: Component, moved: list[Component]) -> Flow:
     """`flow` with `moved` (with what they hold) at the end of the ELSE `otherwise`."""
-    comps, held = _taken_out(flow, moved, otherwise.order)
+    comps, held = taken_out(flow, moved, otherwise.order)
     at = subtree_end(comps, otherwise.order)
     comps[at:at] = held
     return flow.with_components(comps)

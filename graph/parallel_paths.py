@@ -27,7 +27,7 @@ from __future__ import annotations
 import re
 
 from flowgen.flow.flowlogic import FOLLOWS
-from flowgen.flow.model import Component, Flow, subtree_end
+from flowgen.flow.model import Component, Flow, subtree_end, taken_out
 from flowgen.graph.uncovered_asks import SENTENCE_BREAK, Span, ordered_step_spans
 
 # "at once" is not here: "cut off all of their access at once" means now, not in branches.
@@ -177,13 +177,7 @@ def _lift_later_branch_steps(flow: Flow, requirement: str, branches: list[Branch
         if moved is None:
             return flow
         comp, holder = moved
-        comps = list(flow.components)
-        start, stop = comps.index(comp), subtree_end(comps, comp.order)
-        taken = [
-            c.model_copy(update={"block": holder.block}) if c is comp else c
-            for c in comps[start:stop]
-        ]
-        rest = comps[:start] + comps[stop:]
+        rest, taken = taken_out(flow, [comp], holder.block)
         before = [
             c for c in rest if c.block == holder.block and where.get(id(c), -1) < where[id(comp)]
         ]

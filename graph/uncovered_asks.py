@@ -66,7 +66,9 @@ on that test, or after the chain, not in the branch of the sentence before.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from functools import partial
+from typing import Any
 
 from flowgen.flow.catalog import CatalogView
 from flowgen.flow.flowlogic import FLOW_LOGIC, FOLLOWS, opens_block
@@ -190,6 +192,9 @@ RECORD_LOOKUP_ASK = re.compile(
     re.I,
 )
 RECORD_LOOKUP_STEP = "look_up_record"
+# Asks a step the model wrote on other words does not answer: an update or a look-up of
+# one record there is of another field or record.
+EACH_ITS_OWN = frozenset({UPDATE_STEP, RECORD_LOOKUP_STEP})
 
 # A clause that opens by asking someone for approval ("ask the owner for approval to
 # renew", "request approval from the manager of the CAB group", "send it to its reviewer
@@ -255,6 +260,8 @@ def add_uncovered_asks(
     # creates is no update, whether or not a step the model wrote answers it
     creating = {start for start, _ in creates + catalog_tasks}
     updates = [m.span("verb") for m in UPDATE_ASK.finditer(requirement)]
+    # the tables a look-up's words may name, for both kinds of look-up
+    tables, kinds = labelled_tables(catalog), partial(kind_labels, catalog)
     asks = {
         EMAIL_STEP: _pattern_asks(EMAIL_ASK, requirement),
         LOG_STEP: _pattern_asks(LOG_ASK, requirement),
@@ -266,10 +273,10 @@ def add_uncovered_asks(
         UPDATE_STEP: sorted(
             [span for span in updates if span[0] not in creating] + _journal_asks(requirement)
         ),
-        LOOKUP_STEP: _lookup_asks(requirement, catalog),
+        LOOKUP_STEP: _lookup_asks(requirement, tables, kinds),
         WAIT_STEP: _pattern_asks(WAIT_ASK, requirement),
         APPROVAL_STEP: _approval_asks(requirement),
-        RECORD_LOOKUP_STEP: _record_lookup_asks(requirement, catalog),
+        RECORD_LOOKUP_STEP: _record_lookup_asks(requirement, tables, kinds),
     }
     for step, found in asks.items():
         # flow logic is built in, not in the catalog
@@ -277,8 +284,7 @@ def add_uncovered_asks(
             continue
         # A message the model wrote on other words answers one of them already.
         written = sum(c.definition == step for c in flow.components)
-        # (not so a look-up of one record: the others the flow has read other records)
-        if step not in (UPDATE_STEP, RECORD_LOOKUP_STEP) and written >= len(found):
+        if step not in EACH_ITS_OWN and written >= len(found):
             continue
         for start, end in found:
             spans = step_spans(requirement, flow)
@@ -336,10 +342,11 @@ def _catalog_task_asks(requirement: str) -> list[tuple[int, int]]:
     ]
 
 
-def _lookup_asks(requirement: str, catalog: CatalogView) -> list[tuple[int, int]]:
+def _lookup_asks(
+    requirement: str, tables: list[dict[str, Any]], kinds: Callable[[str], set[str]]
+) -> list[tuple[int, int]]:
     """Where each clause that looks up all records of a table it names (`LOOKUP_ASK`)
     opens."""
-    tables, kinds = labelled_tables(catalog), partial(kind_labels, catalog)
     return [
         span
         for span, clause in _verb_clauses(LOOKUP_ASK, requirement)
@@ -347,11 +354,12 @@ def _lookup_asks(requirement: str, catalog: CatalogView) -> list[tuple[int, int]
     ]
 
 
-def _record_lookup_asks(requirement: str, catalog: CatalogView) -> list[tuple[int, int]]:
+def _record_lookup_asks(
+    requirement: str, tables: list[dict[str, Any]], kinds: Callable[[str], set[str]]
+) -> list[tuple[int, int]]:
     """Where each clause that looks up one record of a table it names
     (`RECORD_LOOKUP_ASK`) opens and ends (a look-up the model wrote on the words after the
     verb covers it); not one that names the table in the plural."""
-    tables, kinds = labelled_tables(catalog), partial(kind_labels, catalog)
     found = []
     for (start, _), clause in _verb_clauses(RECORD_LOOKUP_ASK, requirement):
         table = named_table(clause, tables, 1, kinds)
