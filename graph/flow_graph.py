@@ -108,7 +108,7 @@ from flowgen.graph.tracing import RunTracer, TracedTools
 from flowgen.graph.trigger_condition import settle_change_operators
 from flowgen.graph.trigger_event import add_change_event
 from flowgen.graph.unnamed_step_terms import drop_unnamed_conditions, drop_unnamed_values
-from flowgen.graph.unnamed_terms import drop_unnamed_trigger_terms
+from flowgen.graph.unnamed_terms import drop_unnamed_trigger_terms, unnamed_change_values
 from flowgen.prompts.create_flow import create_flow_messages
 from flowgen.prompts.line_format import LineFormatError, parse_inputs, parse_outline
 from flowgen.prompts.populate_inputs import ItemTurn, inputs_conversation, item_turn
@@ -896,6 +896,12 @@ def inputs_node(state: FlowState, runtime: Runtime[RunContext]) -> dict[str, Any
                 inputs, settled = settle_change_operators(flow.trigger_type, inputs)
                 if settled:
                     out["trigger_condition_settled"] = settled
+                if ctx.ground_choices and flow.trigger and flow.trigger.annotation:
+                    inputs, changes = unnamed_change_values(
+                        inputs, flow.trigger.annotation, retriever.tools.columns
+                    )
+                    if changes:
+                        out["unnamed_change_values"] = changes
         _set_inputs(flow, order, inputs)
         out["inputs"] = [i.model_dump() for i in inputs]
     _emit({"event": "inputs", "order": order, "inputs": [i.model_dump() for i in inputs]})

@@ -28,6 +28,14 @@ The words of the table's own name and label are no evidence for a field (thirty-
 session): "When an escalation is approved" had kept `escalation_managerCHANGESTOtrue`
 beside `state=approved`; 18 hand-written gold conditions change rather than 19, and on
 dev's shipped flows 4 more changed, 3 closer to gold and 1 further.
+
+A change to a value the words never name is a change (fifty-second session): "Once a
+follow-up date is entered on an incident task" got `follow_upCHANGESTO-1`, "Upon any
+change to the affected user" `affected_userCHANGESTOactive`; the experts write
+`follow_upCHANGES`. Only for a text, reference or date column: a choice's value is often
+said in other words ("implemented" for Review), a number in words ("a second time"), a
+true or false as a state ("becomes inactive"). No hand-written train or dev gold
+condition changes.
 """
 
 from __future__ import annotations
@@ -92,6 +100,45 @@ def drop_unnamed_terms(
         return condition, []
     kept = [(t.connector, t.raw) for t, n in zip(terms, named, strict=True) if n]
     return join_parts(kept), [t.raw for t, n in zip(terms, named, strict=True) if not n]
+
+
+# Columns whose changed-to value a requirement names in its own words, if at all.
+_VALUE_IN_OTHER_WORDS = frozenset({"boolean", "integer", "duration", "choice"})
+
+
+def unnamed_change_values(
+    inputs: list[FlowInput], annotation: str, columns_of: ColumnsOf
+) -> tuple[list[FlowInput], list[str]]:
+    """A record trigger's inputs with each `fieldCHANGESTOvalue` whose value `annotation`
+    never names made `fieldCHANGES` (see above), and the terms so made."""
+    values = {i.name: i.value for i in inputs}
+    table, condition = values.get("table"), values.get("condition")
+    if not table or not condition:
+        return inputs, []
+    terms = parse_query(condition)
+    said = set(stems(annotation))
+    parts, made = [], []
+    for term in terms:
+        field = term.field or ""
+        column = field_column(table, field, columns_of) if field else None
+        if (
+            term.operator == "CHANGESTO"
+            and column is not None
+            and not column.choices
+            and column.type not in _VALUE_IN_OTHER_WORDS
+            and term.value not in ("true", "false")
+            and not set(stems(term.value)) & said
+            # the words name the field: a field they do not name is the model's guess,
+            # and its value may be the one the words meant ("negative sentiment")
+            and set(stems(f"{field.replace('.', ' ')} {column.label or ''}")) - NO_EVIDENCE & said
+        ):
+            parts.append((term.connector, f"{field}CHANGES"))
+            made.append(f"{term.raw} -> {field}CHANGES")
+        else:
+            parts.append((term.connector, term.raw))
+    if not made:
+        return inputs, []
+    return with_input(inputs, "condition", join_parts(parts)), made
 
 
 def drop_unnamed_trigger_terms(

@@ -10,7 +10,8 @@ import pytest
 from flows import flow, step
 
 from flowgen.flow.catalog import load_catalog
-from flowgen.graph.unnamed_terms import drop_unnamed_terms
+from flowgen.flow.model import FlowInput
+from flowgen.graph.unnamed_terms import drop_unnamed_terms, unnamed_change_values
 from flowgen.shipped import catalogs
 from flowgen.training.cases import read_cases
 
@@ -111,6 +112,75 @@ def test_gold_trigger_conditions_are_almost_never_cut() -> None:
         changed += bool(dropped)
     assert seen > 300
     assert changed / seen < 0.08, (changed, seen)
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize(
+    ("installation", "table", "span", "condition", "settled"),
+    [
+        # a date, a reference: the words name the field and no value, so the change is
+        (
+            "acme-itsm",
+            "incident_task",
+            "Once a follow-up date is entered on an incident task",
+            "follow_upCHANGESTO-1",
+            "follow_upCHANGES",
+        ),
+        (
+            "initech-secops",
+            "sn_si_incident",
+            "Upon any change to the affected user of a security incident",
+            "affected_userCHANGESTOactive^category=malware",
+            "affected_userCHANGES^category=malware",
+        ),
+        # a value the words name stays
+        (
+            "acme-itsm",
+            "sys_user",
+            "when a user's department changes to Platform",
+            "departmentCHANGESTOPlatform",
+            "departmentCHANGESTOPlatform",
+        ),
+        # a choice, a number, a true or false are said in other words ("implemented",
+        # "a second time", "becomes inactive")
+        ("acme-itsm", "change_request", "When a change is implemented", "stateCHANGESTO0", None),
+        ("acme-itsm", "incident", "escalated a second time", "escalationCHANGESTO2", None),
+        ("acme-itsm", "sys_user", "a user becomes inactive", "activeCHANGESTOfalse", None),
+        # a field the words never name is the model's guess, its value perhaps the words'
+        (
+            "initech-secops",
+            "sn_si_incident",
+            "the incident's war room",
+            "u_war_roomCHANGESTOtrue",
+            None,
+        ),
+    ],
+)
+def test_a_change_to_a_value_the_words_never_name_is_a_change(
+    installation: str, table: str, span: str, condition: str, settled: str | None
+) -> None:
+    inputs = [FlowInput(name="table", value=table), FlowInput(name="condition", value=condition)]
+    out, made = unnamed_change_values(inputs, span, CATALOGS[installation].columns)
+    assert {i.name: i.value for i in out}["condition"] == (settled or condition)
+    assert bool(made) == (settled is not None and settled != condition)
+
+
+@pytest.mark.unit
+def test_no_gold_change_is_made_a_change_to_anything() -> None:
+    """Every record_update trigger of the hand-written and synthetic gold flows keeps its
+    condition: where the experts wrote a text, reference or date value the words name it."""
+    seen = 0
+    for name in ("handwritten", "synthetic"):
+        for case in read_cases([REPO / "data" / f"{name}.jsonl"]):
+            trigger = (case.flow or {}).get("trigger") or {}
+            if trigger.get("type") != "record_update" or case.installation not in CATALOGS:
+                continue
+            inputs = [FlowInput(**i) for i in trigger.get("inputs", [])]
+            columns = CATALOGS[case.installation].columns
+            _, made = unnamed_change_values(inputs, trigger.get("annotation") or "", columns)
+            assert not made, case.id
+            seen += 1
+    assert seen > 1000
 
 
 def test_the_graph_drops_what_the_trigger_span_never_names(synced_store) -> None:
