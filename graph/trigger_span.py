@@ -78,9 +78,8 @@ _ASIDE = re.compile(r"\s*\([^()]*\)\s*$")
 _ARROW_OPENING = re.compile(r"^([^.;:>]*?)\s*(?:->|=>|→)")
 _ARROW_TO_STATE = re.compile(r"^([^.;:>]*?(?:->|=>|→)[^.;:>]*?):\s")
 # What a trigger's clause tests besides its event: "... is logged whose short description
-# mentions ...", "... is created and its CVSS score is 9.0 or higher".
-# A step joined by "and" opens with its verb ("and attach the results link"), a test with
-# what it tests.
+# mentions ...", "... is created and its CVSS score is 9.0 or higher". A step joined by
+# "and" opens with its verb ("and attach the results link"), a test with what it tests.
 _JOINED_TEST = re.compile(
     r"^\s+(?:whose|where)\s|^\s+and\s+(?:its|the|their|his|her|an?|that|this|it)\s"
 )
@@ -174,8 +173,8 @@ def restore_trigger_span(flow: Flow, requirement: str) -> tuple[Flow, list[str]]
 
 def _cut_short(span: str, clause: str) -> bool:
     """Whether `span` is the start of the trigger's clause without what the clause goes
-    on to test: the record without its event ("When a change request of type Normal" of
-    "... enters the Authorize state"), or the event without a test joined to it
+    on to test: the record without its event ("when the catalog task of a laptop" of "...
+    get closed as complete"), or the event without a test joined to it
     ("Whenever a new incident is logged" of "... whose short description mentions ...")."""
     text, whole = span.lower(), clause.lower()
     at = whole.find(text)
@@ -204,20 +203,9 @@ def _restore_schedule_span(flow: Flow, requirement: str) -> tuple[Flow, list[str
 
 
 def _restore_email_span(flow: Flow, requirement: str) -> tuple[Flow, list[str]]:
-    """A span that names the trigger but stops short of its clause takes all of it too
-    (fifty-second session): the record without its event ("when the catalog task of a
-    laptop" of "... get closed as complete"), or the event without the test joined to it by
-    "and its", "and the", "whose", "where" ("Whenever a new incident is logged" of "... whose
-    short description mentions the word 'password'"; "and attach the results link" is a
-    step, not a test). A terse requirement's trigger is what its arrow follows ("incident
-    assignment group changes -> mail the new group's manager", "P2 ticket -> On Hold: add a
-    comment ..."), whatever the model's span: the 66 gold spans of requirements so written
-    are those words. On the rephrased train cases 20 spans so move, on dev 5; of the 3,563
-    gold spans 3 more move (two cut short of a test, one ending on an aside).
-
-    An inbound email trigger's span that says nothing of an email arriving ("If nobody
-        is on call") becomes the clause that does ("whenever a message from
-        monitoring@acme.example lands with ALERT in its subject")."""
+    """An inbound email trigger's span that says nothing of an email arriving ("If nobody
+    is on call") becomes the clause that does ("whenever a message from
+    monitoring@acme.example lands with ALERT in its subject")."""
     assert flow.trigger is not None
     span = " ".join((flow.trigger.annotation or "").split())
     if _EMAIL_CUE.search(span.lower()):
