@@ -150,9 +150,9 @@ def restore_trigger_span(flow: Flow, requirement: str) -> tuple[Flow, list[str]]
     trigger = flow.trigger
     if trigger is None:
         return flow, []
+    span = " ".join((trigger.annotation or "").split())
     arrow = arrow_clause(requirement)
     if arrow is not None:
-        span = " ".join((trigger.annotation or "").split())
         return (flow, []) if span == arrow else _moved(flow, span, arrow)
     if flow.trigger_type in SCHEDULES:
         return _restore_schedule_span(flow, requirement)
@@ -160,7 +160,6 @@ def restore_trigger_span(flow: Flow, requirement: str) -> tuple[Flow, list[str]]
         return _restore_email_span(flow, requirement)
     if flow.trigger_type not in RECORD_TRIGGERS:
         return flow, []
-    span = " ".join((trigger.annotation or "").split())
     clause = trigger_clause(requirement)
     if clause is None or _PRONOUN_SUBJECT.match(clause.lower()):
         return flow, []
