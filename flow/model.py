@@ -121,6 +121,17 @@ class Flow(_Open):
             }
         )
 
+    def with_changed(self, comp: Component, **update: Any) -> Flow:
+        """This flow with `comp` (that very component) copied with `update` ("an IF
+        that is the ELSE of the one before": `definition="ELSE", inputs=[]`)."""
+        return self.model_copy(
+            update={
+                "components": [
+                    c.model_copy(update=update) if c is comp else c for c in self.components
+                ]
+            }
+        )
+
     def with_blocks(self, *blocks: tuple[Component, list[int]]) -> Flow:
         """This flow with each (flow logic, orders) of `blocks` put in: the flow logic (an
         IF, a FOREACH, ...) before the components `orders`, consecutive children of one

@@ -45,10 +45,18 @@ CASE_CLAUSE = re.compile(
     r"(?!(?:any|every|no)(?:one|body|thing)\b)(?!any other\b)",
     re.I,
 )
-# The case for what is left: "for any other type", "for everyone else", "anything else:".
-CATCH_ALL = re.compile(
-    r"^(?:for\s+)?(?:(?:any|all)\s+other\b|(?:any|every)(?:one|body|thing)\s+else\b"
-    r"|in\s+(?:all|any)\s+other\s+cases?\b)",
+# The words of the case for what is left: "any other type", "everyone else", "in all
+# other cases".
+_ANY_OTHER = r"(?:any|all)\s+other"
+_ANYONE_ELSE = r"(?:any|every)(?:one|body|thing)\s+else"
+_OTHER_CASES = r"in\s+(?:all|any)\s+other\s+cases?"
+# A branch's words that are that case: "for any other type", "for everyone else",
+# "anything else:".
+CATCH_ALL = re.compile(rf"^(?:for\s+)?(?:{_ANY_OTHER}|{_ANYONE_ELSE}|{_OTHER_CASES})\b", re.I)
+# Where the requirement says it ("...; for everyone else, an email"): "any other" and
+# "everyone else" only after "for", where they open the case.
+CATCH_ALL_SAID = re.compile(
+    rf"\b(?:for\s+(?:{_ANY_OTHER}|{_ANYONE_ELSE})|{_OTHER_CASES}|(?:any|every)thing\s+else)\b",
     re.I,
 )
 _OPENERS = frozenset({"if", "where", "when", "for"})
@@ -147,12 +155,6 @@ def chain_cases(flow: Flow, requirement: str) -> tuple[Flow, list[str]]:
     while (found := _turned(flow, requirement)) is not None:
         comp, definition = found
         changed.append(f"{definition} | {comp.annotation}")
-        update = {"definition": definition, "inputs": [] if definition == "ELSE" else comp.inputs}
-        flow = flow.model_copy(
-            update={
-                "components": [
-                    c.model_copy(update=update) if c is comp else c for c in flow.components
-                ]
-            }
-        )
+        inputs = [] if definition == "ELSE" else comp.inputs
+        flow = flow.with_changed(comp, definition=definition, inputs=inputs)
     return flow, changed

@@ -40,8 +40,8 @@ import re
 from flowgen.flow.flowlogic import CONTINUES_IF, without_blocks, without_empty_blocks
 from flowgen.flow.model import Component, Flow, subtree_end
 from flowgen.graph.named_subflows import name_stems
-from flowgen.graph.uncovered_asks import ordered_step_spans
-from flowgen.graph.uncovered_branches import CONDITION_END, SENTENCE_END, governed_end
+from flowgen.graph.uncovered_asks import SEMICOLON_OR_SENTENCE, ordered_step_spans
+from flowgen.graph.uncovered_branches import CONDITION_END, governed_end
 
 # "if that fails", "if Okta is unreachable": a failure of a step, which a flow catches
 # (TRY/CATCH) rather than tests (IF). Of the train flows' 287 IF, ELSEIF and CATCH
@@ -135,7 +135,7 @@ def _attempt(
     if said is not None and said.start() > last_start:
         return None  # "then tries to block the IP": the step that may fail is missing
     named = _named(flow, before, requirement[start:failure])
-    if said is not None and not SENTENCE_END.search(requirement, said.end(), last_start):
+    if said is not None and not SEMICOLON_OR_SENTENCE.search(requirement, said.end(), last_start):
         _, opened_end, first = min(
             ((s, e, c) for s, e, c in before if s >= said.start()), key=lambda x: x[0]
         )

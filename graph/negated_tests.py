@@ -88,12 +88,5 @@ def else_negated_tests(flow: Flow) -> tuple[Flow, list[str]]:
     turned: list[str] = []
     while (second := _negating_pair(flow)) is not None:
         turned.append(second.annotation or "IF")
-        flow = flow.model_copy(
-            update={
-                "components": [
-                    c.model_copy(update={"definition": "ELSE", "inputs": []}) if c is second else c
-                    for c in flow.components
-                ]
-            }
-        )
+        flow = flow.with_changed(second, definition="ELSE", inputs=[])
     return flow, turned

@@ -236,7 +236,9 @@ CLAUSE_END = re.compile(
 )
 
 AND = re.compile(r"[\s,]*(?:and\s*)?")
-# Where a clause's words may go on to, past an "and": a sentence's end or a semicolon.
+# Where a clause's words may go on to, past an "and": a sentence's end or a semicolon
+# (also where an ELSE's or a caught failure's words end, graph/uncovered_branches.py and
+# graph/failure_clauses.py).
 SEMICOLON_OR_SENTENCE = re.compile(r"[.;!?](?:\s|$)|\n")
 # A sentence that opens with a test ("If it is entitled and the amount is 1000 or more").
 TEST_OPENING = re.compile(r"\s*(?:if|should|where|in case)\b", re.I)

@@ -32,9 +32,9 @@ from __future__ import annotations
 import re
 
 from flowgen.flow.model import Component, Flow
-from flowgen.graph.case_chains import CASE_CLAUSE
+from flowgen.graph.case_chains import CASE_CLAUSE, CATCH_ALL_SAID
 from flowgen.graph.trigger_cues import record_trigger_clause
-from flowgen.graph.uncovered_asks import SENTENCE_BREAK, Span, step_spans
+from flowgen.graph.uncovered_asks import SEMICOLON_OR_SENTENCE, SENTENCE_BREAK, Span, step_spans
 
 # "if" opening a clause; "if not" (an ELSE), "if needed", "if any" test nothing new.
 IF_CLAUSE = re.compile(
@@ -68,13 +68,6 @@ GOVERNED_END = re.compile(_BRANCH_BREAKS + r"|,?\s+then\b", re.I)
 # less "then", which inside the sentence goes on with the branch ("If a contract is
 # renewable, it creates a review, and then emails the administrator").
 BRANCH_END = re.compile(_BRANCH_BREAKS, re.I)
-SENTENCE_END = re.compile(r"[.;!?](?:\s|$)|\n")
-# The case for what is left, where it is said ("...; for everyone else, an email").
-CATCH_ALL_SAID = re.compile(
-    r"\b(?:for\s+(?:(?:any|all)\s+other|(?:any|every)(?:one|body|thing)\s+else)"
-    r"|in\s+(?:all|any)\s+other\s+cases?|(?:any|every)thing\s+else)\b",
-    re.I,
-)
 # The other case, right after the governed steps: ". Otherwise, ...", ", else ...".
 OTHERWISE = re.compile(r"[\s,;.]*(?:and\s+)?(?P<word>otherwise|else|if not)\b", re.I)
 # "if that fails" tests the step before: a CATCH, not an IF.
@@ -122,7 +115,7 @@ def add_uncovered_branches(flow: Flow, requirement: str) -> tuple[Flow, list[str
         blocks = [(_logic("IF", words), _orders(governed))]
         added.append(f"IF | {words}")
         if otherwise := OTHERWISE.match(requirement, stop):
-            other_stop = governed_end(requirement, otherwise.end(), SENTENCE_END)
+            other_stop = governed_end(requirement, otherwise.end(), SEMICOLON_OR_SENTENCE)
             other = _steps_after(flow, spans, governed[-1], otherwise.start("word"), other_stop)
             if other:
                 blocks.append((_logic("ELSE", otherwise.group("word")), _orders(other)))

@@ -71,19 +71,8 @@ def _moved(requirement: str, span: str, kind: str = "record_update") -> str | No
         ("Mirror every billing case to Salesforce when it is created.", "every billing case", None),
         # no clause names a record trigger
         ("cases from social media should go to the social care team", "social media", None),
-    ],
-)
-def test_a_span_that_names_no_trigger_moves_to_the_clause_that_does(
-    requirement: str, span: str, moved: str | None
-) -> None:
-    assert _moved(requirement, span) == moved
-
-
-@pytest.mark.unit
-@pytest.mark.parametrize(
-    ("requirement", "span", "moved"),
-    [
-        # the record without its event, the event without the test joined to it
+        # a span that names the trigger but stops short of its clause: the record without
+        # its event, the event without the test joined to it
         (
             "When the catalog task of a laptop gets closed as complete, email the requester.",
             "When the catalog task of a laptop",
@@ -111,7 +100,7 @@ def test_a_span_that_names_no_trigger_moves_to_the_clause_that_does(
         ),
     ],
 )
-def test_a_span_cut_short_of_its_clause_takes_all_of_it(
+def test_a_span_moves_to_the_whole_clause_that_names_the_trigger(
     requirement: str, span: str, moved: str | None
 ) -> None:
     assert _moved(requirement, span) == moved
