@@ -107,6 +107,7 @@ from flowgen.graph.scoped_record import add_scoped_record
 from flowgen.graph.tracing import RunTracer, TracedTools
 from flowgen.graph.trigger_condition import settle_change_operators
 from flowgen.graph.trigger_event import add_change_event
+from flowgen.graph.trigger_threshold import threshold_trigger
 from flowgen.graph.unnamed_step_terms import drop_unnamed_conditions, drop_unnamed_values
 from flowgen.graph.unnamed_terms import drop_unnamed_trigger_terms, unnamed_change_values
 from flowgen.prompts.create_flow import create_flow_messages
@@ -893,6 +894,12 @@ def inputs_node(state: FlowState, runtime: Runtime[RunContext]) -> dict[str, Any
                 if grounded:
                     out["choices_grounded"] = grounded
             if order == 0:
+                if ctx.ground_choices and flow.trigger and flow.trigger.annotation:
+                    inputs, compared = threshold_trigger(
+                        flow.trigger_type, inputs, flow.trigger.annotation, retriever.tools.columns
+                    )
+                    if compared:
+                        out["trigger_threshold"] = compared
                 inputs, settled = settle_change_operators(flow.trigger_type, inputs)
                 if settled:
                     out["trigger_condition_settled"] = settled
