@@ -107,6 +107,7 @@ from flowgen.graph.scoped_record import add_scoped_record
 from flowgen.graph.tracing import RunTracer, TracedTools
 from flowgen.graph.trigger_condition import settle_change_operators
 from flowgen.graph.trigger_event import add_change_event
+from flowgen.graph.trigger_resample import TRIGGER_SAMPLES, chosen_sample, names_nothing
 from flowgen.graph.trigger_threshold import threshold_trigger
 from flowgen.graph.unnamed_step_terms import drop_unnamed_conditions, drop_unnamed_values
 from flowgen.graph.unnamed_terms import drop_unnamed_trigger_terms, unnamed_change_values
@@ -254,6 +255,9 @@ class RunContext:
     # Choice values the item's annotation contradicts replaced by the one it names
     # (graph/choice_grounding.py).
     ground_choices: bool = True
+    # Answers sampled for a record trigger whose greedy condition names nothing its words
+    # say (graph/trigger_resample.py); 0: greedy only.
+    trigger_samples: int = TRIGGER_SAMPLES
     # A core step whose span names an offered step better becomes that step
     # (graph/named_steps.py).
     name_steps: bool = True
@@ -804,111 +808,10 @@ def inputs_node(state: FlowState, runtime: Runtime[RunContext]) -> dict[str, Any
             out["inputs_given"] = why
         else:
             result = ctx.generate(node, messages, offered.grammar, INPUTS_MAX_TOKENS)
-            text = _finished_text(result)
-            inputs, dropped = drop_repeated_terms([i for i in parse_inputs(text) if i.value])
-            if dropped:
-                out["repeated_terms_dropped"] = dropped
-            inputs, settled_refs = settle_reference_pills(
-                inputs, offered.params, flow, order, retriever.catalog, retriever.tools.columns
-            )
-            if settled_refs:
-                out["reference_pills_settled"] = settled_refs
-            step = flow.component(order) if order else None
-            if (
-                ctx.ground_choices
-                and step
-                and step.definition == "update_record"
-                and step.annotation
-            ):
-                inputs = _write_missing_note(
-                    ctx, node, messages, offered, inputs, step.annotation, retriever, out
-                )
-            if ctx.ground_choices:
-                item = flow.trigger if order == 0 else flow.component(order)
-                annotation = item.annotation if item else None
-                inputs, grounded = ground_choices(
-                    inputs, offered.params, annotation, retriever.catalog, trigger=order == 0
-                )
-                if order == 0 and annotation and flow.trigger_type == "record_update":
-                    inputs, event = ground_step_query(
-                        inputs,
-                        "condition",
-                        offered.params,
-                        annotation,
-                        retriever.catalog,
-                        retriever.tools.columns,
-                        add_change_event,
-                    )
-                    if event:
-                        out["change_event"] = event
-                if order == 0 and annotation:
-                    inputs, moved = ground_trigger_condition(
-                        inputs,
-                        flow.trigger_type,
-                        offered.params,
-                        annotation,
-                        retriever.catalog,
-                        retriever.tools.columns,
-                    )
-                    grounded += moved
-                    inputs, unnamed = drop_unnamed_trigger_terms(
-                        inputs, annotation, retriever.catalog, retriever.tools.columns
-                    )
-                    if unnamed:
-                        out["unnamed_terms_dropped"] = unnamed
-                    columns_of = retriever.tools.columns
-                    inputs = _ground_condition(
-                        inputs,
-                        "condition",
-                        offered.params,
-                        annotation,
-                        retriever.catalog,
-                        columns_of,
-                        _condition_rules([], retriever.catalog, columns_of, look_up=False),
-                        out,
-                    )
-                step = flow.component(order) if order else None
-                if annotation and step is not None:
-                    inputs, changed = _ground_step_inputs(
-                        step.definition,
-                        inputs,
-                        offered.params,
-                        annotation,
-                        retriever,
-                        offered.pills,
-                        out,
-                    )
-                    grounded += changed
-                if step is not None and re_read_table(flow, order, offered.pills):
-                    inputs, numbered = ground_step_query(
-                        inputs,
-                        "conditions",
-                        offered.params,
-                        annotation or "",
-                        retriever.catalog,
-                        retriever.tools.columns,
-                        by_number,
-                    )
-                    if numbered:
-                        out["record_read_again"] = numbered
-                if grounded:
-                    out["choices_grounded"] = grounded
+            settle = (ctx, node, messages, flow, order, offered, retriever)
+            inputs = _settled_answer(*settle, _finished_text(result), out)
             if order == 0:
-                if ctx.ground_choices and flow.trigger and flow.trigger.annotation:
-                    inputs, compared = threshold_trigger(
-                        flow.trigger_type, inputs, flow.trigger.annotation, retriever.tools.columns
-                    )
-                    if compared:
-                        out["trigger_threshold"] = compared
-                inputs, settled = settle_change_operators(flow.trigger_type, inputs)
-                if settled:
-                    out["trigger_condition_settled"] = settled
-                if ctx.ground_choices and flow.trigger and flow.trigger.annotation:
-                    inputs, changes = unnamed_change_values(
-                        inputs, flow.trigger.annotation, retriever.tools.columns
-                    )
-                    if changes:
-                        out["unnamed_change_values"] = changes
+                inputs = _resampled_trigger(*settle, inputs, out)
         _set_inputs(flow, order, inputs)
         out["inputs"] = [i.model_dump() for i in inputs]
     _emit({"event": "inputs", "order": order, "inputs": [i.model_dump() for i in inputs]})
@@ -918,6 +821,160 @@ def inputs_node(state: FlowState, runtime: Runtime[RunContext]) -> dict[str, Any
         "pending": rest,
         "turns": {str(o): t.model_dump(mode="json") for o, t in turns.items()},
     }
+
+
+def _settled_answer(
+    ctx: RunContext,
+    node: str,
+    messages: list[ChatMessage],
+    flow: Flow,
+    order: int,
+    offered: InputsOffer,
+    retriever: InputsRetriever,
+    text: str,
+    out: dict[str, Any],
+) -> list[FlowInput]:
+    """An item's inputs from the model's answer, settled by the rules of the inputs node
+    (grounded choices and fields, a trigger's change operators); what each rule changed
+    is traced in `out`."""
+    inputs, dropped = drop_repeated_terms([i for i in parse_inputs(text) if i.value])
+    if dropped:
+        out["repeated_terms_dropped"] = dropped
+    inputs, settled_refs = settle_reference_pills(
+        inputs, offered.params, flow, order, retriever.catalog, retriever.tools.columns
+    )
+    if settled_refs:
+        out["reference_pills_settled"] = settled_refs
+    step = flow.component(order) if order else None
+    if ctx.ground_choices and step and step.definition == "update_record" and step.annotation:
+        inputs = _write_missing_note(
+            ctx, node, messages, offered, inputs, step.annotation, retriever, out
+        )
+    if ctx.ground_choices:
+        item = flow.trigger if order == 0 else flow.component(order)
+        annotation = item.annotation if item else None
+        inputs, grounded = ground_choices(
+            inputs, offered.params, annotation, retriever.catalog, trigger=order == 0
+        )
+        if order == 0 and annotation and flow.trigger_type == "record_update":
+            inputs, event = ground_step_query(
+                inputs,
+                "condition",
+                offered.params,
+                annotation,
+                retriever.catalog,
+                retriever.tools.columns,
+                add_change_event,
+            )
+            if event:
+                out["change_event"] = event
+        if order == 0 and annotation:
+            inputs, moved = ground_trigger_condition(
+                inputs,
+                flow.trigger_type,
+                offered.params,
+                annotation,
+                retriever.catalog,
+                retriever.tools.columns,
+            )
+            grounded += moved
+            inputs, unnamed = drop_unnamed_trigger_terms(
+                inputs, annotation, retriever.catalog, retriever.tools.columns
+            )
+            if unnamed:
+                out["unnamed_terms_dropped"] = unnamed
+            columns_of = retriever.tools.columns
+            inputs = _ground_condition(
+                inputs,
+                "condition",
+                offered.params,
+                annotation,
+                retriever.catalog,
+                columns_of,
+                _condition_rules([], retriever.catalog, columns_of, look_up=False),
+                out,
+            )
+        step = flow.component(order) if order else None
+        if annotation and step is not None:
+            inputs, changed = _ground_step_inputs(
+                step.definition,
+                inputs,
+                offered.params,
+                annotation,
+                retriever,
+                offered.pills,
+                out,
+            )
+            grounded += changed
+        if step is not None and re_read_table(flow, order, offered.pills):
+            inputs, numbered = ground_step_query(
+                inputs,
+                "conditions",
+                offered.params,
+                annotation or "",
+                retriever.catalog,
+                retriever.tools.columns,
+                by_number,
+            )
+            if numbered:
+                out["record_read_again"] = numbered
+        if grounded:
+            out["choices_grounded"] = grounded
+    if order == 0:
+        if ctx.ground_choices and flow.trigger and flow.trigger.annotation:
+            inputs, compared = threshold_trigger(
+                flow.trigger_type, inputs, flow.trigger.annotation, retriever.tools.columns
+            )
+            if compared:
+                out["trigger_threshold"] = compared
+        inputs, settled = settle_change_operators(flow.trigger_type, inputs)
+        if settled:
+            out["trigger_condition_settled"] = settled
+        if ctx.ground_choices and flow.trigger and flow.trigger.annotation:
+            inputs, changes = unnamed_change_values(
+                inputs, flow.trigger.annotation, retriever.tools.columns
+            )
+            if changes:
+                out["unnamed_change_values"] = changes
+    return inputs
+
+
+def _resampled_trigger(
+    ctx: RunContext,
+    node: str,
+    messages: list[ChatMessage],
+    flow: Flow,
+    order: int,
+    offered: InputsOffer,
+    retriever: InputsRetriever,
+    inputs: list[FlowInput],
+    out: dict[str, Any],
+) -> list[FlowInput]:
+    """A record trigger's inputs, sampled again where the greedy condition names nothing
+    its words say (graph/trigger_resample.py)."""
+    span = flow.trigger.annotation if flow.trigger else None
+    columns_of = retriever.tools.columns
+    if (
+        not ctx.trigger_samples
+        or not ctx.ground_choices
+        or not span
+        or not names_nothing(inputs, span, retriever.catalog, columns_of)
+    ):
+        return inputs
+    samples = []
+    for seed in range(1, ctx.trigger_samples + 1):
+        result = ctx.generate(node, messages, offered.grammar, INPUTS_MAX_TOKENS, seed=seed)
+        text = _finished_text(result)
+        samples.append(
+            _settled_answer(ctx, node, messages, flow, order, offered, retriever, text, {})
+        )
+    chosen = chosen_sample(inputs, samples, span, retriever.catalog, columns_of)
+    if chosen is None:
+        return inputs
+    before = {i.name: i.value for i in inputs}.get("condition")
+    after = {i.name: i.value for i in chosen}.get("condition")
+    out["trigger_resampled"] = f"{before} -> {after}"
+    return chosen
 
 
 def after_inputs(state: FlowState) -> Literal["inputs", "validate"]:
