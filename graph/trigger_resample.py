@@ -15,11 +15,12 @@ words name; where there is none the greedy answer stays. A term on a system fiel
 (`assigned_toLIKEadmin` for "When an access review is assigned") is named by the event's
 verb alone, and such a sample is not kept.
 
-Measured (issue 19, fifty-third session) with five samples on the stored runs of the 195
-rephrased train cases: 14 of 169 record triggers changed, full FlowSim +0.0034 a flow
-(+0.0003 on dev's 117 flows); the greedy condition names nothing on about one record
-trigger in five, and only those pay for the samples. Without the gate (every trigger, or
-a majority vote over all samples) the samples scored below the greedy answer.
+Measured (issue 19, fifty-third session; docs/results.md): on the 195 rephrased train
+cases the greedy condition names nothing in 32 of the 169 trigger answers the model wrote,
+a sample is kept in 10, and full FlowSim gains +0.0027 a flow from them; on dev's 184, 2
+kept of 23 drawn.
+Each drawing costs about 0.5 s. Without the gate a majority vote over the greedy answer
+and the samples scored below the greedy answer alone.
 """
 
 from __future__ import annotations
