@@ -13,7 +13,9 @@ among those whose every term the words name, on the greedy answer's table or on 
 words name; where there is none the greedy answer stays. A term on a system field
 (`sys_created_onLIKEadmin` for "sec inc created") or with a text the words never say
 (`assigned_toLIKEadmin` for "When an access review is assigned") is named by the event's
-verb alone, and such a sample is not kept.
+verb alone, and such a sample is not kept. A true or false field said with its negation
+("becomes inactive", "is deactivated") is named: `activeCHANGESTOfalse` is what the words
+say, and draws nothing.
 
 Measured (issue 19, fifty-third session; docs/results.md): on the 195 rephrased train
 cases the greedy condition names nothing in 32 of the 169 trigger answers the model wrote,
@@ -25,6 +27,7 @@ and the samples scored below the greedy answer alone.
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from collections.abc import Sequence
 
@@ -32,7 +35,7 @@ from flowgen.flow.catalog import CatalogView
 from flowgen.flow.encoded_query import parse_query
 from flowgen.flow.model import FlowInput
 from flowgen.graph.choice_grounding import ColumnsOf, field_column, stems
-from flowgen.graph.unnamed_terms import named_terms
+from flowgen.graph.unnamed_terms import NO_EVIDENCE, field_words, named_terms
 
 TRIGGER_SAMPLES = 5
 
@@ -49,7 +52,26 @@ def _named(
     terms = [t for t in parse_query(condition) if t.field]
     about = catalog.table(table)
     named = named_terms(terms, table, annotation, columns_of, about.label if about else None)
+    named = [
+        n or _said_negated(table, t.field or "", annotation, columns_of)
+        for t, n in zip(terms, named, strict=True)
+    ]
     return sum(named), len(named) - sum(named), table
+
+
+# "inactive", "deactivated", "unlocked": a true or false field said with its negation.
+_NEGATED = re.compile(r"\b(?:in|de|un|non-?|dis)([a-z]{4,})", re.I)
+
+
+def _said_negated(table: str, field: str, annotation: str, columns_of: ColumnsOf) -> bool:
+    """Whether the words say a true-or-false field negated ("becomes inactive" says
+    `active`), which a word-for-word match misses."""
+    column = field_column(table, field, columns_of)
+    if column is None or column.type != "boolean":
+        return False
+    negated = [m.group(1).lower() for m in _NEGATED.finditer(annotation)]
+    own = field_words(field, column) - NO_EVIDENCE
+    return any(len(w) >= 4 and word.startswith(w) for w in own for word in negated)
 
 
 def names_nothing(

@@ -79,3 +79,13 @@ def test_a_sample_named_by_the_events_verb_alone_is_not_kept(
         trigger(review, greedy), [trigger(review, sample)], span, secops, secops.columns
     )
     assert kept is None
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize(
+    "span", ["Every time a user becomes inactive", "When a user is deactivated"]
+)
+def test_a_true_or_false_field_said_negated_is_named(span: str) -> None:
+    itsm = load_catalog(catalogs()["acme-itsm"])
+    inputs = trigger("sys_user", "activeCHANGESTOfalse")
+    assert not names_nothing(inputs, span, itsm, itsm.columns)
