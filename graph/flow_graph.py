@@ -894,7 +894,6 @@ def _settled_answer(
                 _condition_rules([], retriever.catalog, columns_of, look_up=False),
                 out,
             )
-        step = flow.component(order) if order else None
         if annotation and step is not None:
             inputs, changed = _ground_step_inputs(
                 step.definition,

@@ -28,6 +28,7 @@ from flowgen.flow.catalog import Column
 from flowgen.flow.encoded_query import join_parts, parse_query
 from flowgen.flow.model import FlowInput
 from flowgen.graph.choice_grounding import ColumnsOf, stems, with_input
+from flowgen.graph.trigger_span import RECORD_TRIGGERS
 from flowgen.graph.unnamed_terms import NO_EVIDENCE, field_words, named_terms
 
 _NUMBER = r"(\d+(?:\.\d+)?|one|two|three|four|five|six|seven|eight|nine|ten|once|twice)"
@@ -67,8 +68,11 @@ _SAID = [
         "<",
     ),
 ]
-# A number of days or hours is a date's test (graph/relative_dates.py), not a field's.
-_UNIT_AFTER = re.compile(r"\s*(?:%|percent|minutes?|hours?|days?|weeks?|months?|years?)\b", re.I)
+# A number of days or hours is a date's test (graph/relative_dates.py), a percentage an
+# SLA's, not a field's.
+_UNIT_AFTER = re.compile(
+    r"\s*(?:%|(?:percent|minutes?|hours?|days?|weeks?|months?|years?)\b)", re.I
+)
 # Words that say the field itself was changed, as the experts' `fieldCHANGES^` says.
 _CHANGED = re.compile(
     r"\b(?:raised|lowered|dropped|drops|increased|decreased|rises|rose|falls|fell|"
@@ -125,11 +129,7 @@ def threshold_trigger(
     values = {i.name: i.value for i in inputs}
     table, condition = values.get("table"), values.get("condition") or ""
     said = said_threshold(annotation)
-    if (
-        not table
-        or said is None
-        or trigger not in ("record_create", "record_update", "record_create_or_update")
-    ):
+    if not table or said is None or trigger not in RECORD_TRIGGERS:
         return inputs, None
     start, operator, number = said
     column = compared_column(table, annotation, start, columns_of)

@@ -33,6 +33,7 @@ SECURITY_INCIDENT = "sn_si_incident"
         ("at least 5 engines", (">=", "5")),
         # a number of days is a date's test; no number, no threshold
         ("open for more than 3 days", None),
+        ("more than 75% of the SLA", None),
         ("when the score goes up", None),
     ],
 )
