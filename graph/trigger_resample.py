@@ -18,9 +18,9 @@ verb alone, and such a sample is not kept. A true or false field said with its n
 say, and draws nothing.
 
 Measured (issue 19, fifty-third session; docs/results.md): on the 195 rephrased train
-cases the greedy condition names nothing in 32 of the 169 trigger answers the model wrote,
+cases the greedy condition names nothing in 30 of the 169 trigger answers the model wrote,
 a sample is kept in 10, and full FlowSim gains +0.0027 a flow from them; on dev's 184, 2
-kept of 23 drawn.
+kept of 19 drawn.
 Each drawing costs about 0.5 s. Without the gate a majority vote over the greedy answer
 and the samples scored below the greedy answer alone.
 """
