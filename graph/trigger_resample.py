@@ -84,8 +84,10 @@ def names_nothing(
 
 # Operators whose term holds no value to be said.
 _NO_VALUE = frozenset({"ISEMPTY", "ISNOTEMPTY", "CHANGES"})
-# Columns whose value is said in other words (a choice's label, "inactive", "twice").
-_VALUE_IN_OTHER_WORDS = frozenset({"boolean", "integer"})
+# Columns whose value is said in other words ("inactive", "twice"); a choice's value is
+# said by its label and is left alone as well. unnamed_terms has a wider set for its own
+# question (which changed-to values the words may leave unsaid).
+_SAID_AS_A_STATE_OR_NUMBER = frozenset({"boolean", "integer"})
 
 
 def _said_plainly(inputs: Sequence[FlowInput], annotation: str, columns_of: ColumnsOf) -> bool:
@@ -105,7 +107,7 @@ def _said_plainly(inputs: Sequence[FlowInput], annotation: str, columns_of: Colu
             literal
             and column is not None
             and not column.choices
-            and column.type not in _VALUE_IN_OTHER_WORDS
+            and column.type not in _SAID_AS_A_STATE_OR_NUMBER
             and not set(stems(term.value)) & said
         ):
             return False
