@@ -56,6 +56,11 @@ def stems(text: str) -> list[str]:
     return [_stem(_SAID_FOR.get(w, w)) for w in re.findall(r"[a-z0-9]+", text.lower())]
 
 
+def table_words(table: str, label: str | None = None) -> set[str]:
+    """The words that name a table: its name's parts and its label."""
+    return set(stems(f"{table} {label or ''}"))
+
+
 def label_text(choice: Choice) -> str:
     """The words a person says for a choice: its label without the rank ("1 - Critical"
     is "Critical")."""

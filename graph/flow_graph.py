@@ -808,10 +808,10 @@ def inputs_node(state: FlowState, runtime: Runtime[RunContext]) -> dict[str, Any
             out["inputs_given"] = why
         else:
             result = ctx.generate(node, messages, offered.grammar, INPUTS_MAX_TOKENS)
-            settle = (ctx, node, messages, flow, order, offered, retriever)
-            inputs = _settled_answer(*settle, _finished_text(result), out)
+            call = _ItemCall(ctx, node, messages, flow, order, offered, retriever)
+            inputs = _settled_answer(call, _finished_text(result), out)
             if order == 0:
-                inputs = _resampled_trigger(*settle, inputs, out)
+                inputs = _resampled_trigger(call, inputs, out)
         _set_inputs(flow, order, inputs)
         out["inputs"] = [i.model_dump() for i in inputs]
     _emit({"event": "inputs", "order": order, "inputs": [i.model_dump() for i in inputs]})
@@ -823,20 +823,25 @@ def inputs_node(state: FlowState, runtime: Runtime[RunContext]) -> dict[str, Any
     }
 
 
-def _settled_answer(
-    ctx: RunContext,
-    node: str,
-    messages: list[ChatMessage],
-    flow: Flow,
-    order: int,
-    offered: InputsOffer,
-    retriever: InputsRetriever,
-    text: str,
-    out: dict[str, Any],
-) -> list[FlowInput]:
+@dataclass(frozen=True)
+class _ItemCall:
+    """One item's model call in the inputs node: what settling an answer to it reads."""
+
+    ctx: RunContext
+    node: str
+    messages: list[ChatMessage]
+    flow: Flow
+    order: int
+    offered: InputsOffer
+    retriever: InputsRetriever
+
+
+def _settled_answer(call: _ItemCall, text: str, out: dict[str, Any]) -> list[FlowInput]:
     """An item's inputs from the model's answer, settled by the rules of the inputs node
     (grounded choices and fields, a trigger's change operators); what each rule changed
     is traced in `out`."""
+    ctx, node, messages, flow, order = call.ctx, call.node, call.messages, call.flow, call.order
+    offered, retriever = call.offered, call.retriever
     inputs, dropped = drop_repeated_terms([i for i in parse_inputs(text) if i.value])
     if dropped:
         out["repeated_terms_dropped"] = dropped
@@ -939,35 +944,26 @@ def _settled_answer(
 
 
 def _resampled_trigger(
-    ctx: RunContext,
-    node: str,
-    messages: list[ChatMessage],
-    flow: Flow,
-    order: int,
-    offered: InputsOffer,
-    retriever: InputsRetriever,
-    inputs: list[FlowInput],
-    out: dict[str, Any],
+    call: _ItemCall, inputs: list[FlowInput], out: dict[str, Any]
 ) -> list[FlowInput]:
     """A record trigger's inputs, sampled again where the greedy condition names nothing
     its words say (graph/trigger_resample.py)."""
+    ctx, flow, catalog = call.ctx, call.flow, call.retriever.catalog
     span = flow.trigger.annotation if flow.trigger else None
-    columns_of = retriever.tools.columns
+    columns_of = call.retriever.tools.columns
     if (
         not ctx.trigger_samples
         or not ctx.ground_choices
         or not span
-        or not names_nothing(inputs, span, retriever.catalog, columns_of)
+        or not names_nothing(inputs, span, catalog, columns_of)
     ):
         return inputs
     samples = []
     for seed in range(1, ctx.trigger_samples + 1):
-        result = ctx.generate(node, messages, offered.grammar, INPUTS_MAX_TOKENS, seed=seed)
-        text = _finished_text(result)
-        samples.append(
-            _settled_answer(ctx, node, messages, flow, order, offered, retriever, text, {})
-        )
-    chosen = chosen_sample(inputs, samples, span, retriever.catalog, columns_of)
+        grammar = call.offered.grammar
+        result = ctx.generate(call.node, call.messages, grammar, INPUTS_MAX_TOKENS, seed=seed)
+        samples.append(_settled_answer(call, _finished_text(result), {}))
+    chosen = chosen_sample(inputs, samples, span, catalog, columns_of)
     if chosen is None:
         return inputs
     before = {i.name: i.value for i in inputs}.get("condition")

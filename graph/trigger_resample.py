@@ -32,12 +32,19 @@ from collections import Counter
 from collections.abc import Sequence
 
 from flowgen.flow.catalog import CatalogView
-from flowgen.flow.encoded_query import parse_query
+from flowgen.flow.encoded_query import Term, parse_query
 from flowgen.flow.model import FlowInput
-from flowgen.graph.choice_grounding import ColumnsOf, field_column, stems
+from flowgen.graph.choice_grounding import ColumnsOf, field_column, stems, table_words
 from flowgen.graph.unnamed_terms import NO_EVIDENCE, field_words, named_terms
 
 TRIGGER_SAMPLES = 5
+
+
+def _table_and_terms(inputs: Sequence[FlowInput]) -> tuple[str, list[Term]]:
+    """A record trigger's table and the field terms of its condition."""
+    values = {i.name: i.value for i in inputs}
+    table, condition = values.get("table") or "", values.get("condition") or ""
+    return table, [t for t in parse_query(condition) if t.field] if condition else []
 
 
 def _named(
@@ -45,11 +52,9 @@ def _named(
 ) -> tuple[int, int, str]:
     """How many terms of the trigger's condition `annotation` names, how many it does not,
     and the table."""
-    values = {i.name: i.value for i in inputs}
-    table, condition = values.get("table") or "", values.get("condition") or ""
-    if not table or not condition:
+    table, terms = _table_and_terms(inputs)
+    if not table or not terms:
         return 0, 0, table
-    terms = [t for t in parse_query(condition) if t.field]
     about = catalog.table(table)
     named = named_terms(terms, table, annotation, columns_of, about.label if about else None)
     named = [
@@ -93,15 +98,13 @@ _SAID_AS_A_STATE_OR_NUMBER = frozenset({"boolean", "integer"})
 def _said_plainly(inputs: Sequence[FlowInput], annotation: str, columns_of: ColumnsOf) -> bool:
     """Whether no term of the condition is on a system field or holds a text value the
     words never say."""
-    values = {i.name: i.value for i in inputs}
-    table, condition = values.get("table") or "", values.get("condition") or ""
+    table, terms = _table_and_terms(inputs)
     said = set(stems(annotation))
-    for term in parse_query(condition) if condition else []:
-        if not term.field:
-            continue
-        if term.field.startswith("sys_"):
+    for term in terms:
+        field = term.field or ""
+        if field.startswith("sys_"):
             return False
-        column = field_column(table, term.field, columns_of)
+        column = field_column(table, field, columns_of)
         literal = term.value and "{{" not in term.value and term.operator not in _NO_VALUE
         if (
             literal
@@ -116,8 +119,7 @@ def _said_plainly(inputs: Sequence[FlowInput], annotation: str, columns_of: Colu
 
 def _table_named(table: str, annotation: str, catalog: CatalogView) -> bool:
     about = catalog.table(table)
-    words = set(stems(f"{table.replace('_', ' ')} {(about.label or '') if about else ''}"))
-    return bool(words & set(stems(annotation)))
+    return bool(table_words(table, about.label if about else None) & set(stems(annotation)))
 
 
 def chosen_sample(

@@ -27,7 +27,7 @@ import re
 from flowgen.flow.catalog import Column
 from flowgen.flow.encoded_query import join_parts, parse_query
 from flowgen.flow.model import FlowInput
-from flowgen.graph.choice_grounding import ColumnsOf, stems, with_input
+from flowgen.graph.choice_grounding import ColumnsOf, stems, table_words, with_input
 from flowgen.graph.trigger_span import RECORD_TRIGGERS
 from flowgen.graph.unnamed_terms import NO_EVIDENCE, field_words, named_terms
 
@@ -105,7 +105,7 @@ def compared_column(
     before = annotation[:start]
     clause = _CLAUSE_START.split(before)[-1]
     words = stems(clause)
-    own = set(stems(table.replace("_", " "))) | NO_EVIDENCE
+    own = table_words(table) | NO_EVIDENCE
     best: tuple[int, int, int] | None = None
     chosen = None
     for column in columns_of(table):

@@ -48,6 +48,7 @@ from flowgen.graph.choice_grounding import (
     field_column,
     label_stems,
     stems,
+    table_words,
     with_input,
 )
 
@@ -83,7 +84,7 @@ def named_terms(
     """For each term, whether `annotation` names it (see above). The words of the
     table's name and label name the table, not a field: "When an escalation is approved"
     names no `escalation_manager` term."""
-    said = set(stems(annotation)) - set(stems(f"{table.replace('_', ' ')} {table_label or ''}"))
+    said = set(stems(annotation)) - table_words(table, table_label)
     return [bool(t.field and term_words(table, t.field, t.value, columns_of) & said) for t in terms]
 
 
