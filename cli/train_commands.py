@@ -285,6 +285,8 @@ def train_retriever_command(
                     store.load_catalog(info.id), store.engine, embedder=tuned, source=info.source
                 )
                 out.print(f"re-embedded {info.id}: {summary.embedded} items")
+        for flows in store.reembed_flows():
+            out.print(f"re-embedded {flows.library}'s example flows: {flows.embedded}")
         out.print(f"saved to {target}; the store uses it from now on")
 
 

@@ -222,6 +222,28 @@ def nearest_examples(
     ]
 
 
+def reembed_example_flows(conn: Connection, embedder: Embedder) -> list[FlowSyncSummary]:
+    """Every library again, as stored, with `embedder`: vectors of the encoder that now
+    embeds the queries (`flowgen train-retriever`), inside the caller's transaction."""
+    rows = conn.execute(
+        select(
+            ExampleFlowRow.installation_id,
+            ExampleFlowRow.name,
+            ExampleFlowRow.written_for,
+            ExampleFlowRow.requirement,
+            ExampleFlowRow.flow,
+        ).order_by(ExampleFlowRow.id)
+    ).all()
+    libraries: dict[str | None, list[ExampleFlow]] = {}
+    for row in rows:
+        libraries.setdefault(row.installation_id, []).append(
+            ExampleFlow(row.name, row.written_for, row.requirement, row.flow)
+        )
+    return [
+        sync_example_flows(conn, library, flows, embedder) for library, flows in libraries.items()
+    ]
+
+
 def library_counts(conn: Connection) -> dict[str, int]:
     """Flows per library ("shared" for the shared one)."""
     rows = conn.execute(

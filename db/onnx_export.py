@@ -43,9 +43,11 @@ def pooling_mode(path: Path) -> str:
     if not config.is_file():
         return "mean"  # sentence-transformers' default for a plain transformer folder
     pooling = json.loads(config.read_text())
-    if pooling.get("pooling_mode_mean_tokens"):
+    # sentence-transformers 5 writes `"pooling_mode": "mean"`; earlier versions a flag
+    # per mode (all-MiniLM-L6-v2 as shipped, retrievers saved before).
+    if pooling.get("pooling_mode_mean_tokens") or pooling.get("pooling_mode") == "mean":
         return "mean"
-    if pooling.get("pooling_mode_cls_token"):
+    if pooling.get("pooling_mode_cls_token") or pooling.get("pooling_mode") == "cls":
         return "cls"
     raise ExportError(f"{path}: pooling {pooling} is not mean or CLS pooling")
 

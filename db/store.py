@@ -28,6 +28,7 @@ from flowgen.db.example_flows import (
     check_flows,
     library_counts,
     nearest_examples,
+    reembed_example_flows,
     sync_example_flows,
 )
 from flowgen.db.lexicon import expansion
@@ -391,6 +392,12 @@ class CatalogStore:
             raise FlowLibraryError(source, problems)
         with self.engine.begin() as conn:
             return sync_example_flows(conn, library, flows, self.embedder)
+
+    def reembed_flows(self) -> list[FlowSyncSummary]:
+        """Every stored example flow embedded again with this store's encoder (after the
+        retriever changed: query and stored vectors must come from one encoder)."""
+        with self.engine.begin() as conn:
+            return reembed_example_flows(conn, self.embedder)
 
     def flow_counts(self) -> dict[str, int]:
         with self.engine.connect() as conn:

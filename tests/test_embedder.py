@@ -72,6 +72,23 @@ def test_a_folder_that_is_no_encoder_is_named(tmp_path: Path):
     assert not list((tmp_path / "cache").glob("*"))  # nothing half-written left
 
 
+def test_pooling_is_read_as_every_sentence_transformers_version_writes_it(tmp_path: Path):
+    """A retriever saved by sentence-transformers 5 (`flowgen train-retriever` today)
+    names its pooling by one key; the shipped all-MiniLM-L6-v2 by one flag per mode."""
+    (tmp_path / "1_Pooling").mkdir()
+    config = tmp_path / "1_Pooling" / "config.json"
+    for written, mode in [
+        ({"embedding_dimension": 384, "pooling_mode": "mean", "include_prompt": True}, "mean"),
+        ({"pooling_mode": "cls"}, "cls"),
+        ({"pooling_mode_mean_tokens": True, "pooling_mode_cls_token": False}, "mean"),
+    ]:
+        config.write_text(json.dumps(written))
+        assert pooling_mode(tmp_path) == mode
+    config.write_text(json.dumps({"pooling_mode": "max"}))
+    with pytest.raises(ExportError, match="not mean or CLS"):
+        pooling_mode(tmp_path)
+
+
 def test_int8_weights_are_a_model_of_their_own_close_to_fp32(embedder):
     from flowgen.db.embedder import Embedder
 

@@ -319,3 +319,26 @@ def test_a_rephrased_case_is_never_shown_the_flow_it_restates(library, tmp_path)
     shown = outline.messages[-1]["content"].split("## Requirement")[0]
     assert shown.count("## Example: ") == 3  # others take its place
     assert source["requirement"] not in shown
+
+
+def test_a_new_encoder_embeds_every_library_again_and_keeps_its_flows(library) -> None:
+    """`flowgen train-retriever` changes the encoder of the queries: the stored example
+    flows are embedded again with it (each flow's hash names its encoder), none lost."""
+    from flowgen.db.embedder import Embedder
+    from flowgen.db.store import CatalogStore
+
+    counts = library.flow_counts()
+    retrained = Embedder(library.embedder.path)
+    retrained.model_id += "-retrained"
+    again = CatalogStore(library.engine, embedder=retrained).reembed_flows()
+    assert {s.library: s.embedded for s in again} == counts
+    assert all(s.changed == s.embedded and not s.removed for s in again)
+    assert library.flow_counts() == counts
+    back = library.reembed_flows()  # the module's store, as it was
+    assert all(s.changed == s.embedded for s in back)
+    assert sum(s.unchanged for s in library.reembed_flows()) == sum(counts.values())
+    case = FLOW_CASES[2]
+    assert (
+        CatalogTools(library, "acme-itsm").search_examples(case["requirement"], 1)[0]["name"]
+        == case["id"]
+    )
