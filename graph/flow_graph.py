@@ -959,12 +959,17 @@ def _resampled_trigger(
     ):
         return inputs
     samples = []
+    grammar = call.offered.grammar
     for seed in range(1, ctx.trigger_samples + 1):
-        grammar = call.offered.grammar
         result = ctx.generate(call.node, call.messages, grammar, INPUTS_MAX_TOKENS, seed=seed)
         samples.append(_settled_answer(call, _finished_text(result), {}))
+    out["trigger_samples_drawn"] = len(samples)
     chosen = chosen_sample(inputs, samples, span, catalog, columns_of)
     if chosen is None:
+        # The samples left their tokens in the engine's prefix cache: the greedy answer,
+        # decoded once more as it was, puts it back, so the next calls run as if no
+        # sample had been drawn (read again as prompt, a near-tie could go the other way).
+        ctx.generate(call.node, call.messages, grammar, INPUTS_MAX_TOKENS)
         return inputs
     before = {i.name: i.value for i in inputs}.get("condition")
     after = {i.name: i.value for i in chosen}.get("condition")

@@ -89,3 +89,41 @@ def test_a_true_or_false_field_said_negated_is_named(span: str) -> None:
     itsm = load_catalog(catalogs()["acme-itsm"])
     inputs = trigger("sys_user", "activeCHANGESTOfalse")
     assert not names_nothing(inputs, span, itsm, itsm.columns)
+
+
+def test_samples_not_kept_leave_the_greedy_answer_in_the_engine_last(synced_store) -> None:
+    """Through the graph: a condition naming nothing ("a VIP user raises an incident" as
+    `priority=2`) draws five samples; none kept, the greedy answer is asked once more,
+    so the engine's prefix cache holds it for the next item's call as without samples."""
+    from flowgen.flow.model import Flow
+    from flowgen.graph.generator import FlowGenerator
+    from flowgen.training.replay import ReplayEngine
+    from tests.flows import flow, step
+
+    span = "Whenever a VIP user raises an incident"
+    answered = Flow.model_validate(
+        flow(
+            step(
+                1,
+                "update_record",
+                annotation="bump it to priority 2",
+                table_name="incident",
+                record="{{trigger.current}}",
+                values="priority=2",
+            ),
+            trigger=("record_create", {"table": "incident", "condition": "priority=2"}),
+            annotation=span,
+        )
+    )
+    replay = ReplayEngine(answered)
+    FlowGenerator(
+        "acme-itsm", store=synced_store, engine=replay, checkpoints=False, guard=None
+    ).generate(f"{span}, bump it to priority 2")
+    calls = replay.requests
+    asked = [i for i, r in enumerate(calls) if "## Trigger record_create" in r.messages[-1].content]
+    assert [calls[i].seed for i in asked] == [None, 1, 2, 3, 4, 5, None]
+    assert calls[asked[-1]].messages == calls[asked[0]].messages
+    # The next item's call goes on from the greedy answer's conversation.
+    following = calls[asked[-1] + 1]
+    assert following.seed is None
+    assert following.messages[: len(calls[asked[0]].messages)] == calls[asked[0]].messages
