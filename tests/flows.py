@@ -6,13 +6,17 @@ from __future__ import annotations
 from collections.abc import Iterator
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from flowgen.flow.catalog import Catalog, load_catalog
 from flowgen.flow.model import Flow
 from flowgen.graph.choice_grounding import QueryRule
 from flowgen.shipped import catalogs
 from flowgen.training.cases import Case, read_cases
+
+if TYPE_CHECKING:
+    from flowgen.graph.generator import GenerationOutcome
+    from flowgen.training.replay import ReplayEngine
 
 DATA = Path(__file__).resolve().parent.parent / "data"
 
@@ -117,20 +121,32 @@ def inputs_of(item: dict[str, Any]) -> dict[str, str]:
     return {i["name"]: i["value"] for i in item.get("inputs", [])}
 
 
+def replayed(
+    store: Any,
+    answered: dict[str, Any],
+    requirement: str,
+    installation: str = "acme-itsm",
+    check_grammar: bool = True,
+) -> tuple[GenerationOutcome, ReplayEngine]:
+    """What the generator returns for `requirement` when the model's answers are those of
+    the flow dict `answered` (replayed, without guard or checkpoints), and the replay
+    engine that gave them: its requests and the answers its grammars refused."""
+    from flowgen.graph.generator import FlowGenerator
+    from flowgen.training.replay import ReplayEngine
+
+    engine = ReplayEngine(Flow.model_validate(answered), check_grammar=check_grammar)
+    generator = FlowGenerator(
+        installation, store=store, engine=engine, checkpoints=False, guard=None
+    )
+    return generator.generate(requirement), engine
+
+
 def generated(
     store: Any, answered: dict[str, Any], requirement: str, installation: str = "acme-itsm"
 ) -> dict[str, Any] | None:
     """The flow the generator returns for `requirement` when the model's answers are those
     of the flow dict `answered` (replayed, without a grammar check, guard or checkpoints)."""
-    from flowgen.flow.model import Flow
-    from flowgen.graph.generator import FlowGenerator
-    from flowgen.training.replay import ReplayEngine
-
-    engine = ReplayEngine(Flow.model_validate(answered), check_grammar=False)
-    generator = FlowGenerator(
-        installation, store=store, engine=engine, checkpoints=False, guard=None
-    )
-    return generator.generate(requirement).flow
+    return replayed(store, answered, requirement, installation, check_grammar=False)[0].flow
 
 
 def grammar_rejections(
@@ -138,15 +154,8 @@ def grammar_rejections(
 ) -> dict[str, str]:
     """The answers of the flow dict `answered` that the generator's grammars refused for
     `requirement`, by item (`trigger`, `step N`; replayed, without guard or checkpoints)."""
-    from flowgen.flow.model import Flow
-    from flowgen.graph.generator import FlowGenerator
-    from flowgen.training.replay import ReplayEngine
-
-    replay = ReplayEngine(Flow.model_validate(answered))
-    FlowGenerator(installation, store=store, engine=replay, checkpoints=False, guard=None).generate(
-        requirement
-    )
-    return {r.item: r.answer for r in replay.rejections}
+    _, engine = replayed(store, answered, requirement, installation)
+    return {r.item: r.answer for r in engine.rejections}
 
 
 @cache

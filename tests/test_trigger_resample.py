@@ -95,30 +95,22 @@ def test_samples_not_kept_leave_the_greedy_answer_in_the_engine_last(synced_stor
     """Through the graph: a condition naming nothing ("a VIP user raises an incident" as
     `priority=2`) draws five samples; none kept, the greedy answer is asked once more,
     so the engine's prefix cache holds it for the next item's call as without samples."""
-    from flowgen.flow.model import Flow
-    from flowgen.graph.generator import FlowGenerator
-    from flowgen.training.replay import ReplayEngine
-    from tests.flows import flow, step
+    from tests.flows import flow, replayed, step
 
     span = "Whenever a VIP user raises an incident"
-    answered = Flow.model_validate(
-        flow(
-            step(
-                1,
-                "update_record",
-                annotation="bump it to priority 2",
-                table_name="incident",
-                record="{{trigger.current}}",
-                values="priority=2",
-            ),
-            trigger=("record_create", {"table": "incident", "condition": "priority=2"}),
-            annotation=span,
-        )
+    answered = flow(
+        step(
+            1,
+            "update_record",
+            annotation="bump it to priority 2",
+            table_name="incident",
+            record="{{trigger.current}}",
+            values="priority=2",
+        ),
+        trigger=("record_create", {"table": "incident", "condition": "priority=2"}),
+        annotation=span,
     )
-    replay = ReplayEngine(answered)
-    FlowGenerator(
-        "acme-itsm", store=synced_store, engine=replay, checkpoints=False, guard=None
-    ).generate(f"{span}, bump it to priority 2")
+    _, replay = replayed(synced_store, answered, f"{span}, bump it to priority 2")
     calls = replay.requests
     asked = [i for i, r in enumerate(calls) if "## Trigger record_create" in r.messages[-1].content]
     assert [calls[i].seed for i in asked] == [None, 1, 2, 3, 4, 5, None]

@@ -7,7 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from flows import flow, step
+from flows import flow, replayed, step
 
 from flowgen.flow.catalog import load_catalog
 from flowgen.flow.model import FlowInput
@@ -136,29 +136,20 @@ def test_gold_triggers_keep_their_conditions() -> None:
 
 def test_the_graph_writes_the_threshold_the_words_say(synced_store) -> None:
     """Through the graph with a replayed answer: the model's guess becomes the comparison."""
-    from flowgen.flow.model import Flow
-    from flowgen.graph.generator import FlowGenerator
-    from flowgen.training.replay import ReplayEngine
-
     span = "When an incident has been reopened more than twice"
-    answered = Flow.model_validate(
-        flow(
-            step(
-                1,
-                "update_record",
-                annotation="set its priority to 1 - Critical",
-                table_name="incident",
-                record="{{trigger.current}}",
-                values="priority=1",
-            ),
-            trigger=("record_update", {"table": "incident", "condition": "stateCHANGESTO7"}),
-            annotation=span,
-        )
+    answered = flow(
+        step(
+            1,
+            "update_record",
+            annotation="set its priority to 1 - Critical",
+            table_name="incident",
+            record="{{trigger.current}}",
+            values="priority=1",
+        ),
+        trigger=("record_update", {"table": "incident", "condition": "stateCHANGESTO7"}),
+        annotation=span,
     )
-    replay = ReplayEngine(answered)
-    result = FlowGenerator(
-        "acme-itsm", store=synced_store, engine=replay, checkpoints=False, guard=None
-    ).generate(f"{span}, set its priority to 1 - Critical")
+    result, replay = replayed(synced_store, answered, f"{span}, set its priority to 1 - Critical")
     assert replay.rejections == []
     assert result.flow is not None
     trigger = {i["name"]: i["value"] for i in result.flow["trigger"]["inputs"]}
