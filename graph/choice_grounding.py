@@ -52,8 +52,33 @@ _SAID_FOR = {
 }
 
 
+# An event's noun in the formal register, "Upon resolution of a problem": the record
+# resolved. Only before "of", after a word that says when: "the resolution code" and "an
+# approval request" name columns and tables, not the event.
+_EVENT_NOUN = re.compile(
+    r"\b(upon|on|after|following)\s+(?:the\s+|full\s+)?(resolution|submission|receipt|"
+    r"rejection|approval|creation|expiry|expiration|deletion|suspension|deactivation)\s+of\b"
+)
+_EVENT_PARTICIPLE = {
+    "resolution": "resolved",
+    "submission": "submitted",
+    "receipt": "received",
+    "rejection": "rejected",
+    "approval": "approved",
+    "creation": "created",
+    "expiry": "expired",
+    "expiration": "expired",
+    "deletion": "deleted",
+    "suspension": "suspended",
+    "deactivation": "deactivated",
+}
+
+
 def stems(text: str) -> list[str]:
-    return [_stem(_SAID_FOR.get(w, w)) for w in re.findall(r"[a-z0-9]+", text.lower())]
+    text = _EVENT_NOUN.sub(
+        lambda m: m.group(0).replace(m.group(2), _EVENT_PARTICIPLE[m.group(2)]), text.lower()
+    )
+    return [_stem(_SAID_FOR.get(w, w)) for w in re.findall(r"[a-z0-9]+", text)]
 
 
 def table_words(table: str, label: str | None = None) -> set[str]:

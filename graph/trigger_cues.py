@@ -82,6 +82,8 @@ CUES: list[tuple[str, re.Pattern[str]]] = [
             r"\b(?:orders?|ordered|requests?|requested)\s+(?:a|an|the)\s+(?:[\w'-]+\s+){0,6}?"
             r"(?:catalog\s+)?item\b"
             r"|\bcatalog\s+item\s+(?:is|was|gets|get)\s+(?:requested|ordered|submitted)\b"
+            # the formal register: "Upon submission of a Temporary Admin Access catalog request"
+            r"|\bsubmission\s+of\s+(?:a|an|the)\s+(?:[\w'-]+\s+){0,6}?catalog\s+(?:item|request)\b"
             r"|\bcatalog\s+(?:request|order)s?\b[^,.;]{0,40}?\bcomes?\s+in\b"
             r"|\b(?:for|runs for|for each)\s+(?:the\s+)?(?:[\w'-]+\s+){1,6}catalog\s+item\b"
             r"|\bfor\s+each\s+new\s+requested\s+item\b"

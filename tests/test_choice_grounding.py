@@ -51,6 +51,16 @@ CATALOG = load_catalog(REPO / "catalogs" / "acme-itsm.yaml")
         ("state=3", "task", "close all of its open tasks", "state=3"),
         # cancel, canceled, cancelled are one word
         ("state=-4", "change_request", "it gets cancelled", "state=4"),
+        # an event's noun in the formal register names the record so changed ...
+        ("stateCHANGESTO3", "incident", "Upon resolution of an incident", "stateCHANGESTO6"),
+        (
+            "problem_stateCHANGESTO101",
+            "problem",
+            "Upon the resolution of a problem record",
+            "problem_stateCHANGESTO106",
+        ),
+        # ... but the same noun naming a column or a table is no event
+        ("state=7", "incident", "set the resolution code to Solved (Permanently)", "state=7"),
         # no choice named, a dot-walk, a boolean, a column that is no choice
         ("state=3", "incident", "when the caller replies", "state=3"),
         ("caller_id.active=false", "incident", "resolved", "caller_id.active=false"),

@@ -194,6 +194,7 @@ def test_other_voices_name_their_record_trigger(requirement: str, trigger: str |
         "When a customer orders the Support Plan Upgrade item from the portal, notify sales.",
         "This flow runs for the Temporary Admin Access catalog item.",
         "For each new requested item, read its variables and create a task.",
+        "Upon submission of a Temporary Admin Access catalog request, ask the CISO.",
     ],
 )
 def test_an_item_ordered_from_the_catalog_is_the_service_catalog_trigger(
