@@ -48,6 +48,7 @@ from flowgen.flow.validator import PillRoot, pill_roots, validate_flow
 from flowgen.graph.absent_fields import absent_pill_condition, add_absent_fields
 from flowgen.graph.approval_outcome import approval_outcome
 from flowgen.graph.asked_logic import asked_names
+from flowgen.graph.catalog_item import add_catalog_item
 from flowgen.graph.check_outcome import check_outcome
 from flowgen.graph.choice_grounding import (
     ColumnsOf,
@@ -940,6 +941,17 @@ def _settled_answer(call: _ItemCall, text: str, out: dict[str, Any]) -> list[Flo
             )
             if changes:
                 out["unnamed_change_values"] = changes
+        if (
+            ctx.ground_choices
+            and flow.trigger
+            and flow.trigger.annotation
+            and str(flow.trigger_type).startswith("record_")
+        ):
+            inputs, named_item = add_catalog_item(
+                inputs, flow.trigger.annotation, retriever.catalog
+            )
+            if named_item:
+                out["catalog_item_added"] = named_item
     return inputs
 
 
