@@ -116,6 +116,24 @@ def inactive_user_flow(conditions: str, values: str) -> dict[str, Any]:
     )
 
 
+def updates_its_record(trigger: Trigger, span: str, update: str, values: str) -> dict[str, Any]:
+    """A record `trigger` on its words `span`, then one update_record of the trigger's
+    record (words `update`, `values` set), on the trigger's table."""
+    table = trigger[1]["table"]
+    return flow(
+        step(
+            1,
+            "update_record",
+            annotation=update,
+            table_name=table,
+            record="{{trigger.current}}",
+            values=values,
+        ),
+        trigger=trigger,
+        annotation=span,
+    )
+
+
 def inputs_of(item: dict[str, Any]) -> dict[str, str]:
     """A trigger's or component's inputs by name."""
     return {i["name"]: i["value"] for i in item.get("inputs", [])}

@@ -3,10 +3,10 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
+from flows import gold_cases, shipped_catalogs
 
 from flowgen.flow.catalog import load_catalog
 from flowgen.flow.model import FlowInput
@@ -76,21 +76,17 @@ def test_an_item_already_tested_or_another_table_is_left_alone() -> None:
 def test_gold_triggers_that_name_an_item_already_test_it() -> None:
     """No hand-written or synthetic gold record trigger changes: where the words name an
     item (4 of them), the experts' condition tests it already."""
-    catalogs = {path.stem: load_catalog(path) for path in (REPO / "catalogs").glob("*.yaml")}
+    catalogs = shipped_catalogs()
     named = changed = 0
-    for name in ("handwritten", "synthetic"):
-        for line in (REPO / "data" / f"{name}.jsonl").read_text().splitlines():
-            case = json.loads(line)
-            trigger = (case.get("flow") or {}).get("trigger") or {}
-            span = trigger.get("annotation")
-            if not str(trigger.get("type")).startswith("record_") or not span:
-                continue
-            catalog = catalogs.get(case["installation"])
-            if catalog is None:
-                continue
-            inputs = [FlowInput(**i) for i in trigger.get("inputs", [])]
-            named += item_named(span) is not None and any(
-                i.value in ("sc_req_item", "sc_task") for i in inputs if i.name == "table"
-            )
-            changed += add_catalog_item(inputs, span, catalog)[1] is not None
+    for case in gold_cases("handwritten", "synthetic"):
+        trigger = (case.flow or {}).get("trigger") or {}
+        span = trigger.get("annotation")
+        catalog = catalogs.get(case.installation)
+        if not str(trigger.get("type")).startswith("record_") or not span or catalog is None:
+            continue
+        inputs = [FlowInput(**i) for i in trigger.get("inputs", [])]
+        named += item_named(span) is not None and any(
+            i.value in ("sc_req_item", "sc_task") for i in inputs if i.name == "table"
+        )
+        changed += add_catalog_item(inputs, span, catalog)[1] is not None
     assert named >= 4 and changed == 0

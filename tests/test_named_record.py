@@ -17,6 +17,7 @@ from flows import (
     inputs_of,
     shipped_catalogs,
     step,
+    updates_its_record,
 )
 
 from flowgen.flow.model import Flow
@@ -116,17 +117,11 @@ def test_gold_updates_with_a_named_record_update_it() -> None:
 def test_the_inputs_grammar_admits_only_the_named_record(synced_store: Any) -> None:
     """Through the graph, answers replayed against each call's grammar: the update of
     the trigger's incident task is refused where its words name the parent incident."""
-    answered = flow(
-        step(
-            1,
-            "update_record",
-            annotation="move the parent incident to resolved",
-            table_name="incident_task",
-            record="{{trigger.current}}",
-            values="state=3",
-        ),
-        trigger=("record_update", {"table": "incident_task", "condition": "stateCHANGESTO3"}),
-        annotation="When an incident task is closed",
+    answered = updates_its_record(
+        ("record_update", {"table": "incident_task", "condition": "stateCHANGESTO3"}),
+        "When an incident task is closed",
+        "move the parent incident to resolved",
+        "state=3",
     )
     rejected = grammar_rejections(
         synced_store,

@@ -5,6 +5,7 @@ the words say, and a sample is kept only where the words name all of it
 from __future__ import annotations
 
 import pytest
+from flows import replayed, updates_its_record
 
 from flowgen.flow.catalog import load_catalog
 from flowgen.flow.model import FlowInput
@@ -95,20 +96,12 @@ def test_samples_not_kept_leave_the_greedy_answer_in_the_engine_last(synced_stor
     """Through the graph: a condition naming nothing ("a VIP user raises an incident" as
     `priority=2`) draws five samples; none kept, the greedy answer is asked once more,
     so the engine's prefix cache holds it for the next item's call as without samples."""
-    from tests.flows import flow, replayed, step
-
     span = "Whenever a VIP user raises an incident"
-    answered = flow(
-        step(
-            1,
-            "update_record",
-            annotation="bump it to priority 2",
-            table_name="incident",
-            record="{{trigger.current}}",
-            values="priority=2",
-        ),
-        trigger=("record_create", {"table": "incident", "condition": "priority=2"}),
-        annotation=span,
+    answered = updates_its_record(
+        ("record_create", {"table": "incident", "condition": "priority=2"}),
+        span,
+        "bump it to priority 2",
+        "priority=2",
     )
     _, replay = replayed(synced_store, answered, f"{span}, bump it to priority 2")
     calls = replay.requests

@@ -7,7 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from flows import flow, replayed, step
+from flows import replayed, updates_its_record
 
 from flowgen.flow.catalog import load_catalog
 from flowgen.flow.model import FlowInput
@@ -137,17 +137,11 @@ def test_gold_triggers_keep_their_conditions() -> None:
 def test_the_graph_writes_the_threshold_the_words_say(synced_store) -> None:
     """Through the graph with a replayed answer: the model's guess becomes the comparison."""
     span = "When an incident has been reopened more than twice"
-    answered = flow(
-        step(
-            1,
-            "update_record",
-            annotation="set its priority to 1 - Critical",
-            table_name="incident",
-            record="{{trigger.current}}",
-            values="priority=1",
-        ),
-        trigger=("record_update", {"table": "incident", "condition": "stateCHANGESTO7"}),
-        annotation=span,
+    answered = updates_its_record(
+        ("record_update", {"table": "incident", "condition": "stateCHANGESTO7"}),
+        span,
+        "set its priority to 1 - Critical",
+        "priority=1",
     )
     result, replay = replayed(synced_store, answered, f"{span}, set its priority to 1 - Critical")
     assert replay.rejections == []

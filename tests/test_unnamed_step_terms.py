@@ -5,7 +5,7 @@ hand-written train and dev flows, and through the graph."""
 from __future__ import annotations
 
 import pytest
-from flows import flow, gold_steps, query_rule, shipped_catalogs, step
+from flows import gold_steps, query_rule, shipped_catalogs, updates_its_record
 
 from flowgen.graph.unnamed_step_terms import drop_unnamed_conditions, drop_unnamed_values
 
@@ -154,17 +154,11 @@ def test_the_graph_drops_an_unasked_note(synced_store) -> None:
     from flowgen.training.replay import ReplayEngine
 
     answered = Flow.model_validate(
-        flow(
-            step(
-                1,
-                "update_record",
-                annotation="move it to resolved",
-                table_name="incident",
-                record="{{trigger.current}}",
-                values="state=6^work_notes=Closed because it was On Hold",
-            ),
-            trigger=("record_update", {"table": "incident", "condition": "priorityCHANGESTO1"}),
-            annotation="When an incident's priority changes to 1",
+        updates_its_record(
+            ("record_update", {"table": "incident", "condition": "priorityCHANGESTO1"}),
+            "When an incident's priority changes to 1",
+            "move it to resolved",
+            "state=6^work_notes=Closed because it was On Hold",
         )
     )
     replay = ReplayEngine(answered)
