@@ -46,6 +46,12 @@ Forty-third session: words that open by creating a record and name its table by 
 (`CREATES`, `created_table`: "open an access review") are `create_record`, over a
 message, an update, a look-up or an installation's step they name nothing of; no gold
 step changes.
+Fifty-sixth session, on an installation no adapter was trained on (dev-unseen): an
+installation's step whose span opens with a verb that changes a record and names nothing
+of the step is an update (`prepare_workspace | set the case state to Work in Progress`;
+1 of the 1,072 gold installation steps of train, dev, library and dev-unseen is so
+worded, "assign them the Workday" app in Okta); a span that says "variables" reads a
+catalog request's (`VARIABLES`: 58 of 58 gold spans so worded are Get Catalog Variables).
 """
 
 from __future__ import annotations
@@ -84,6 +90,7 @@ APPROVAL = re.compile(
     r"|\ban approval request goes to\b"
 )
 SMS = re.compile(r"\b(?:sms|text messages?)\b")
+VARIABLES = re.compile(r"\bvariables\b")
 NEW_TASK = re.compile(r"^(?:creates?|opens?|raises?) (?:a|an|one) task\b")
 # Verbs that change a record ("raise the incident to priority 1", "set them as the
 # caller"): no gold step of train or dev, hand-written or synthetic, whose span opens with
@@ -208,6 +215,8 @@ def core_step_named(span: str) -> str | None:
     words = _words(text)
     if APPROVAL.search(text):
         return "ask_for_approval"
+    if VARIABLES.search(text):
+        return "get_catalog_variables"  # every train and dev gold span so worded (58)
     if GROUP_LOOK_UP.match(span.strip()) and named_group(span) and not ON_CALL.search(span):
         return "look_up_record"
     if GETS_AN_EMAIL.search(span) or (LET_KNOW.match(span.strip()) and not _CHANNELS.search(span)):
@@ -329,6 +338,8 @@ def _spoke_step_core(comp: Component, catalog: CatalogView) -> str | None:
     core = core_step_named(span)
     if core is None and created_table(span, catalog):
         core = "create_record"  # `create_issue | create a problem task of type general`
+    if core is None and changes_a_record(span):
+        core = "update_record"  # `prepare_workspace | set the case state to Work in Progress`
     if core is None or StepCue.of(step.model_dump()).mentions(Span.of(span)):
         return None
     return core

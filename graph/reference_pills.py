@@ -29,6 +29,16 @@ send back, none of dev's terms was mended by the model's second answer.
 A step's record input (`record`, `case`, `incident`) holding a record of an unrelated
 table is mended by the first two of those rules (`settle_record`); the input is required,
 so where neither applies it stays as written. Dev's shipped flows held one in 30 of 177.
+
+A record or reference input holding a scalar is mended too (fifty-sixth session): on an
+installation it never trained on, adapter v11 fills its steps' typed inputs with fields
+(`person={{trigger.current.subject_person.name}}`, `building=
+{{trigger.current.request_type}}`, `building={{3.count}}`). The longest part of the
+pill that is a record of the input's table, else a record's own reference of the input's
+name, else the one such record in scope. An identifier input (`employee_id`) takes its
+record's column of that name. No gold input of train, dev or dev-unseen changes; on the
+shipped flows of dev-unseen, dev and the rephrased train cases 19 inputs change to
+gold's, none away from it.
 """
 
 from __future__ import annotations
@@ -197,14 +207,85 @@ def settle_record(
     if not wanted or not is_pill(value) or catalog.table(wanted) is None:
         return value
     chain = _prefixes(roots, columns_of, value[2:-2])
-    if not chain or chain[-1][1] not in RECORD_TYPES:
+    if not chain or chain[-1][1] in LIST_TYPES:
         return value
+    if chain[-1][1] not in RECORD_TYPES:
+        fit = _scalar_mended(chain, wanted, name, roots, catalog, columns_of)
+        return f"{{{{{fit}}}}}" if fit else value
     held = chain[-1][2]
     if held is None or _related(catalog, held, wanted):
         return value
     pill = chain[-1][0]
     fit = _record_of(pill, held, name, wanted, roots, catalog, columns_of, any_reference=False)
     return f"{{{{{fit}}}}}" if fit else value
+
+
+def _scalar_mended(
+    chain: list[tuple[str, str, str | None]],
+    wanted: str,
+    name: str,
+    roots: list[PillRoot],
+    catalog: CatalogView,
+    columns_of: ColumnsOf,
+) -> str | None:
+    """For a reference input holding a scalar (`building={{trigger.current.request_type}}`,
+    `person={{trigger.current.subject_person.name}}`), the record it should hold: the
+    longest part of the pill that is a record of the wanted table
+    (`{{trigger.current.subject_person}}`); else, from the pill's root on and then among
+    the records in scope, a record's own reference of the input's name
+    (`{{trigger.current.building}}`); else the one record of the wanted table in scope;
+    else None."""
+    wanted_tables = _tables_of(catalog, wanted)
+    records = [(text, of) for text, type_, of in chain[:-1] if type_ in RECORD_TYPES and of]
+    for text, of in reversed(records):
+        if _tables_of(catalog, of) & wanted_tables:
+            return text
+    for text, of in records:
+        named = [
+            c
+            for c in columns_of(of)
+            if c.name == name
+            and c.type == "reference"
+            and _related(catalog, c.reference or "", wanted)
+        ]
+        if named:
+            return f"{text}.{name}"
+    # `start_date={{1.hire_date}}`'s step holds no record: the records in scope then
+    named_in_scope = [
+        f"{r.text}.{name}"
+        for r in roots
+        if r.type in RECORD_TYPES
+        and r.table
+        and any(
+            c.name == name
+            and c.type == "reference"
+            and _related(catalog, c.reference or "", wanted)
+            for c in columns_of(r.table)
+        )
+    ]
+    if len(named_in_scope) == 1:
+        return named_in_scope[0]
+    fitting = [
+        r.text
+        for r in roots
+        if r.type in RECORD_TYPES and r.table and _related(catalog, r.table, wanted)
+    ]
+    return fitting[0] if len(fitting) == 1 else None
+
+
+def settle_identifier(value: str, name: str, roots: list[PillRoot], columns_of: ColumnsOf) -> str:
+    """An identifier input (`employee_id`) holding another field of a record whose table
+    has a column of the input's name takes that column: `employee_id=
+    {{trigger.current.short_description}}` on an HR case is `{{trigger.current.employee_id}}`.
+    Every gold `*_id` input whose pill's record has such a column takes it (6 of 6)."""
+    chain = _prefixes(roots, columns_of, value[2:-2])
+    records = [(text, of) for text, type_, of in (chain or [])[:-1] if type_ in RECORD_TYPES and of]
+    if not records:
+        return value
+    text, table = records[-1]
+    if not any(c.name == name for c in columns_of(table)):
+        return value
+    return f"{{{{{text}.{name}}}}}"
 
 
 def settle_reference_pills(
@@ -223,6 +304,13 @@ def settle_reference_pills(
     changes: list[str] = []
     for given in inputs:
         param = next((p for p in params if p.name == given.name), None)
+        if param is not None and param.name.endswith("_id") and is_pill(given.value):
+            roots = pill_roots(flow, catalog, order, given.name)
+            identifier = settle_identifier(given.value, param.name, roots, columns_of)
+            if identifier != given.value:
+                changes.append(f"{given.name}={given.value} -> {identifier}")
+            settled.append(given.model_copy(update={"value": identifier}))
+            continue
         table = values.get(param.table_input) if param and param.table_input else None
         if param is None or "{{" not in given.value or not (table or param.type in RECORD_TYPES):
             settled.append(given)

@@ -220,6 +220,14 @@ APPROVAL_SAID = re.compile(
 )
 APPROVAL_STEP = "ask_for_approval"
 
+# A catalog request's variables read: "read the request's variables", "get the catalog
+# variables of the requested item". Every train and dev gold span that says "variables"
+# (58) is Get Catalog Variables.
+VARIABLES_ASK = re.compile(
+    r"\b(?:read|get|fetch|pull|retrieve)s?\b[^.;,]{0,40}?\bvariables\b", re.I
+)
+VARIABLES_STEP = "get_catalog_variables"
+
 # Words that put the step after everything else: "After all cases are processed, email
 # the billing lead", "in all cases the requester gets an email".
 CLOSING = re.compile(
@@ -279,6 +287,7 @@ def add_uncovered_asks(
         WAIT_STEP: _pattern_asks(WAIT_ASK, requirement),
         APPROVAL_STEP: _approval_asks(requirement),
         RECORD_LOOKUP_STEP: _record_lookup_asks(requirement, tables, kinds),
+        VARIABLES_STEP: _pattern_asks(VARIABLES_ASK, requirement),
     }
     for step, found in asks.items():
         # flow logic is built in, not in the catalog
@@ -294,7 +303,12 @@ def add_uncovered_asks(
                 continue
             if step == UPDATE_STEP and _continues_an_update(requirement, start, spans):
                 continue
-            words = requirement[start : _clause_end(requirement, end)].strip()
+            stop = _clause_end(requirement, end)
+            if step == VARIABLES_STEP:
+                # a list of steps by commas: "read the request's variables, create a permit"
+                comma = requirement.find(",", end, stop)
+                stop = comma if comma >= 0 else stop
+            words = requirement[start:stop].strip()
             flow = _insert(flow, _new_step(step, words), _place(flow, requirement, start, spans))
             added.append(f"{step} | {words}")
     return flow, added

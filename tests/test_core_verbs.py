@@ -15,6 +15,7 @@ from flowgen.graph.core_verbs import (
     NEW_TASK,
     OPENS_WITH_A_NOTE,
     SMS,
+    VARIABLES,
     VERB_STEPS,
     changes_a_record,
     core_step_named,
@@ -120,12 +121,17 @@ def test_only_record_steps_and_messages_are_renamed() -> None:
 @pytest.mark.unit
 def test_the_phrases_name_the_gold_step_of_nearly_every_span() -> None:
     """Spans of the hand-written (train, dev) and synthetic gold steps that ask for
-    approval, say SMS or open with "create a task": the gold step is the one named in all
-    but one (a cancellation of items "still waiting for approval")."""
+    approval, say SMS or variables or open with "create a task": the gold step is the
+    one named in all but one (a cancellation of items "still waiting for approval")."""
     named = right = 0
     for _, comp in gold_steps("handwritten", "synthetic"):
         span = (comp.get("annotation") or "").lower()
-        phrased = APPROVAL.search(span) or SMS.search(span) or NEW_TASK.match(span)
+        phrased = (
+            APPROVAL.search(span)
+            or SMS.search(span)
+            or NEW_TASK.match(span)
+            or VARIABLES.search(span)
+        )
         if not phrased or comp.get("category") == "flowlogic":
             continue
         named += 1
@@ -414,3 +420,36 @@ def test_no_gold_step_over_words_that_create_a_named_record_is_renamed() -> None
         one = Flow.model_validate(flow(step(1, comp["definition"], annotation=span)))
         assert name_core_steps(one, catalog)[1] == [], (case.id, span)
     assert created >= 200
+
+
+@pytest.mark.unit
+def test_an_installation_step_over_words_that_change_a_record_becomes_an_update() -> None:
+    """umb-devu-c-09 with adapter v11: `prepare_workspace | set the case state to Work in
+    Progress`, and a look-up over a request's variables. A step whose words name it
+    stays."""
+    answered = Flow.model_validate(
+        flow(
+            step(1, "look_up_records", annotation="the catalog variables of the requested item"),
+            step(
+                2,
+                "prepare_workspace",
+                category="subflow",
+                scope="x_umb_workplace",
+                annotation="set the case state to Work in Progress",
+            ),
+            step(
+                3,
+                "prepare_workspace",
+                category="subflow",
+                scope="x_umb_workplace",
+                annotation="prepare the workspace for the subject person",
+            ),
+        )
+    )
+    umbrella = load_catalog(catalogs()["umbrella-workplace"])
+    renamed, changes = name_core_steps(answered, umbrella)
+    assert changes == [
+        "1: look_up_records -> get_catalog_variables",
+        "2: prepare_workspace -> update_record",
+    ]
+    assert [c.definition for c in renamed.components][2] == "prepare_workspace"

@@ -49,6 +49,12 @@ def _inputs(item: dict[str, Any]) -> dict[str, str]:
             "Upon creation of a Case Escalation with High severity",
             "sn_customerservice_escalation",
         ),
+        # a label of three words by its first and last (umb-devu-b-01)
+        (
+            "umbrella-workplace",
+            "When an onboarding lifecycle case moves to Work in Progress",
+            "sn_hr_le_case",
+        ),
         # one-word labels never decide
         ("initech-secops", "Whenever a malware incident is resolved", None),
         ("initech-secops", "When a user reports a phishing email", None),

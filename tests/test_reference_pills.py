@@ -138,7 +138,8 @@ def test_records_references_and_other_columns_stay(conditions: str) -> None:
 
 def test_no_gold_flow_changes() -> None:
     """Every gold term that compares a reference column with a pill takes a record or a
-    reference (624 in train and dev, hand-written and synthetic)."""
+    reference (624 in train and dev, hand-written and synthetic); every reference input
+    of a step a record, every identifier input its record's column of that name."""
     catalogs = shipped_catalogs()
     changed = []
     for case in gold_cases("handwritten", "synthetic"):
@@ -221,3 +222,66 @@ def test_a_record_input_takes_a_record_of_its_table() -> None:
     alone = vip_user_flow(raise_priority(1, record="{{trigger.current}}"))
     values, changes = settled(alone, 1, itsm)
     assert values["record"] == "{{trigger.current}}" and changes == []
+
+
+@pytest.mark.unit
+def test_a_reference_input_holding_a_field_takes_a_record() -> None:
+    """An installation's step on a record it never saw in training (umb-devu-c-09,
+    umb-devu-b-04 with adapter v11): the person's name where the person is asked, the
+    case's type where its building is. The longest part of the pill that is a record of
+    the input's table, else the record's own reference of the input's name, else the
+    one record of that table in scope."""
+    umbrella = shipped_catalogs()["umbrella-workplace"]
+    prepared = flow(
+        step(
+            1,
+            "prepare_workspace",
+            category="subflow",
+            scope="x_umb_workplace",
+            person="{{trigger.current.subject_person.name}}",
+            building="{{trigger.current.subject_person.name}}",
+            start_date="{{trigger.current.effective_date}}",
+        ),
+        trigger=("record_update", {"table": "sn_hr_le_case"}),
+    )
+    values, changes = settled(prepared, 1, umbrella)
+    assert values["person"] == "{{trigger.current.subject_person}}"
+    assert values["building"] == "{{trigger.current.building}}"
+    assert values["start_date"] == "{{trigger.current.effective_date}}" and len(changes) == 2
+    # a count where a building is asked, inside a loop over buildings: the loop's item
+    cleaned = flow(
+        step(1, "look_up_records", table="x_umb_building", conditions="open=true"),
+        step(2, "FOREACH", category="flowlogic", items="{{1.records}}"),
+        step(3, "create_work_order", 2, scope="x_umb_workplace", building="{{1.count}}"),
+        trigger=("monthly", {"time": "1970-01-01 06:00:00"}),
+    )
+    values, _ = settled(cleaned, 3, umbrella)
+    assert values["building"] == "{{2.item}}"
+    # a date where a person is asked, and no record of people in scope to take
+    dated = flow(
+        step(1, "reserve_desk", scope="x_umb_workplace", person="{{trigger.run_start_time}}"),
+        trigger=("daily", {"time": "1970-01-01 06:00:00"}),
+    )
+    values, changes = settled(dated, 1, umbrella)
+    assert values["person"] == "{{trigger.run_start_time}}" and changes == []
+
+
+@pytest.mark.unit
+def test_an_identifier_input_takes_the_records_column_of_its_name() -> None:
+    """umb-devu-a-11: Workday's employee ID written as the case's short description."""
+    umbrella = shipped_catalogs()["umbrella-workplace"]
+    terminated = flow(
+        step(
+            1,
+            "terminate_worker",
+            scope="sn_workday_spoke",
+            employee_id="{{trigger.current.short_description}}",
+            last_day="{{trigger.current.effective_date}}",
+        ),
+        trigger=("record_update", {"table": "sn_hr_le_case"}),
+    )
+    values, changes = settled(terminated, 1, umbrella)
+    assert values["employee_id"] == "{{trigger.current.employee_id}}"
+    assert changes == [
+        "employee_id={{trigger.current.short_description}} -> {{trigger.current.employee_id}}"
+    ]

@@ -547,3 +547,20 @@ def test_the_graph_adds_the_email_the_model_left_out(synced_store) -> None:
         ("update_record", "resolve it"),
         ("send_email", "let the caller know"),
     ]
+
+
+@pytest.mark.unit
+def test_a_requests_variables_no_step_reads_are_read() -> None:
+    """umb-devu-c-05 with adapter v11: "read the request's variables" went unwritten."""
+    outline, added = _added(
+        "Parking permit catalog item: read the request's variables, create an inactive"
+        " standard parking permit for the requested-for user, and email the requester.",
+        step(1, "create_record", annotation="create an inactive standard parking permit"),
+        step(2, "send_email", annotation="email the requester"),
+    )
+    assert outline[0] == (
+        "get_catalog_variables",
+        None,
+        "read the request's variables",
+    )
+    assert added == ["get_catalog_variables | read the request's variables"]

@@ -188,3 +188,32 @@ def test_the_graph_adds_the_step_the_model_left_out(synced_store) -> None:
         ("update_record", "bump it to priority 2"),
         ("send_chat_message", "let the service desk manager know on Teams"),
     ]
+
+
+@pytest.mark.unit
+def test_a_specification_s_subflow_run_is_added() -> None:
+    """umb-devu-c-09 with adapter v11: "the system shall run the Onboard New Hire subflow
+    for the case" went unwritten. A clause names a subflow by its label before
+    "subflow", as graph/named_subflows.py reads a step's span, and "shall" is the
+    specification's, not the step's."""
+    outline, added = _added(
+        "umbrella-workplace",
+        "When a lifecycle event case of type Onboarding changes to the Ready state, the"
+        " system shall run the Onboard New Hire subflow for the case. Finally, the system"
+        " shall set the case state to Work in Progress.",
+        step(1, "update_record", annotation="set the case state to Work in Progress"),
+    )
+    assert outline[0] == (
+        "onboard_new_hire",
+        None,
+        "run the Onboard New Hire subflow for the case",
+    )
+    assert added == ["onboard_new_hire | run the Onboard New Hire subflow for the case"]
+    # "If the subflow reports ..." names none
+    _, added = _added(
+        "umbrella-workplace",
+        "When an onboarding case moves to Ready, if the subflow reports the hire as ready,"
+        " set the case state to Work in Progress.",
+        step(1, "update_record", annotation="set the case state to Work in Progress"),
+    )
+    assert added == []
