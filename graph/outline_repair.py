@@ -41,7 +41,7 @@ from typing import Any
 
 from flowgen.flow.catalog import CatalogView
 from flowgen.flow.flowlogic import CONTINUES_IF, FOLLOWS, without_blocks, without_empty_blocks
-from flowgen.flow.model import Component, Flow
+from flowgen.flow.model import Component, Flow, subtree_end
 from flowgen.flow.pills import parse_pill
 from flowgen.flow.validator import pill_roots
 from flowgen.graph.branch_words import settle_branch_words, split_branches_by_clause
@@ -204,6 +204,44 @@ def unwrap_lone_paths(flow: Flow) -> tuple[Flow, list[str]]:
         removed.append(lone.annotation or f"PARALLEL at step {lone.order}")
         dropped = {lone.order, *(c.order for c in children.get(lone.order, []))}
         flow = flow.with_components(without_blocks(flow.components, dropped))
+
+
+def path_stray_branches(flow: Flow) -> tuple[Flow, list[str]]:
+    """The flow with each run of a PARALLEL's children that are not PATHs put in a PATH
+    of their own, and the first such child's words for each (for the trace). The
+    grammar writes only PATHs there, but a rule that adds a step after the one whose
+    words come before it can place it beside the PATHs (umb-devu-b-06: a DocuSign step
+    added to a PARALLEL), which the validator refuses and the model, asked again,
+    did not mend. No gold flow has such a child."""
+    comps = list(flow.components)
+    parallels = {c.order for c in comps if c.definition == "PARALLEL"}
+    stray = [c for c in comps if c.block in parallels and c.definition != "PATH"]
+    if not stray:
+        return flow, []
+    mark = min(0, *(c.order for c in comps)) - 1
+    wrapped: list[str] = []
+    out: list[Component] = []
+    i = 0
+    while i < len(comps):
+        comp = comps[i]
+        if comp.block not in parallels or comp.definition == "PATH":
+            out.append(comp)
+            i += 1
+            continue
+        # this child and the stray siblings right after it, with what each holds
+        path = Component(
+            order=mark, block=comp.block, category="flowlogic", definition="PATH",
+            annotation=comp.annotation,
+        )  # fmt: skip
+        out.append(path)
+        wrapped.append(comp.annotation or comp.definition)
+        while i < len(comps) and comps[i].block == comp.block and comps[i].definition != "PATH":
+            end = subtree_end(comps, comps[i].order)
+            out.append(comps[i].model_copy(update={"block": mark}))
+            out += comps[i + 1 : end]
+            i = end
+        mark -= 1
+    return flow.with_components(out), wrapped
 
 
 def ends_with_repeated_step(text: str, tolerated: int = 0) -> bool:
@@ -519,7 +557,8 @@ def repair_outline(
     (graph/bulk_updates.py).
     Then an IF right after an IF on the opposite words becomes its ELSE
     (graph/negated_tests.py); last, a record read again after a wait and the look-ups a
-    step's id or record needs are added (graph/re_reads.py, graph/id_look_ups.py)."""
+    step's id or record needs are added (graph/re_reads.py, graph/id_look_ups.py), and a
+    step added beside a PARALLEL's PATHs gets a PATH of its own (`path_stray_branches`)."""
     changes: dict[str, list[str]] = {}
     repairs: list[tuple[str, Callable[[Flow], tuple[Flow, list[str]]]]] = []
     if requirement is not None:
@@ -632,6 +671,8 @@ def repair_outline(
     repairs.append(("re_reads_added", add_re_reads))
     repairs.append(("id_look_ups_added", partial(add_id_look_ups, catalog=catalog)))
     repairs.append(("list_sources_added", partial(add_list_sources, catalog=catalog)))
+    # a step the rules above added beside a PARALLEL's PATHs gets a PATH of its own
+    repairs.append(("stray_branches_pathed", path_stray_branches))
     for key, repair in repairs:
         flow, changed = repair(flow)
         if changed:

@@ -5,6 +5,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+from flows import branch, flow, logic, step
+
 from flowgen.flow.catalog import Catalog
 from flowgen.flow.model import Flow
 from flowgen.flow.validator import validate_flow
@@ -16,6 +19,7 @@ from flowgen.graph.outline_repair import (
     ends_with_repeated_step,
     loop_record_steps_over_lists,
     name_else_ifs,
+    path_stray_branches,
     repair_outline,
     repeated_block,
     unwrap_lone_paths,
@@ -564,3 +568,32 @@ def test_gold_elses_never_say_else_if() -> None:
         for case in read_cases([repo / "data" / f"{name}.jsonl"]):
             if case.flow:
                 assert name_else_ifs(Flow.model_validate(case.flow))[1] == [], case.id
+
+
+@pytest.mark.unit
+def test_a_step_beside_a_parallels_paths_gets_a_path_of_its_own() -> None:
+    """umb-devu-b-06: a DocuSign step added beside the PATHs of a PARALLEL (a structure
+    error the model, asked again, left as it was) goes in a PATH of its own, with what
+    it holds; a PARALLEL of PATHs stays."""
+    added = Flow.model_validate(
+        flow(
+            logic(1, "PARALLEL"),
+            step(2, "send_envelope", 1, scope="sn_docusign_spoke", annotation="send the NDA"),
+            branch(3, "PATH", "book a room", 1),
+            step(4, "book_meeting_room", 3, scope="x_umb_workplace", annotation="book a room"),
+            branch(5, "PATH", "issue the badge", 1),
+            step(6, "issue_visitor_badge", 5, scope="x_umb_workplace", annotation="issue it"),
+        )
+    )
+    pathed, wrapped = path_stray_branches(added)
+    assert wrapped == ["send the NDA"]
+    assert [(c.definition, c.block) for c in pathed.components] == [
+        ("PARALLEL", None),
+        ("PATH", 1),
+        ("send_envelope", 2),
+        ("PATH", 1),
+        ("book_meeting_room", 4),
+        ("PATH", 1),
+        ("issue_visitor_badge", 6),
+    ]
+    assert path_stray_branches(pathed) == (pathed, [])
