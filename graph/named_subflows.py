@@ -53,13 +53,22 @@ def named_subflow(span: str, subflows: dict[str, str]) -> str | None:
     return shared[0][1]
 
 
+def subflow_labels(catalog: CatalogView) -> dict[str, str]:
+    """Each of the installation's subflows by name: its label, or its name in words."""
+    return {
+        s.name: s.label or s.name.replace("_", " ")
+        for s in catalog.steps
+        if s.category == "subflow"
+    }
+
+
 def name_subflows(flow: Flow, catalog: CatalogView) -> tuple[Flow, list[str]]:
     """The flow with each step whose span names one of the installation's subflows (see
     above) made that subflow, and `"order: old -> new"` for each (for the trace)."""
     if not any(_SUBFLOW.search(c.annotation or "") for c in flow.components):
         return flow, []
     subflows = {s.name: s for s in catalog.steps if s.category == "subflow"}
-    labels = {name: s.label or name.replace("_", " ") for name, s in subflows.items()}
+    labels = subflow_labels(catalog)
     renamed: list[str] = []
     components: list[Component] = []
     for comp in flow.components:

@@ -107,14 +107,37 @@ def _record_of(
     named = [c for c in references if c.name == field.rsplit(".", 1)[-1]]
     if named:
         return f"{pill}.{named[0].name}"
+    fitting = _one_record_in_scope(roots, wanted, catalog)
+    if fitting is not None:
+        return fitting
+    return f"{pill}.{references[0].name}" if any_reference and len(references) == 1 else None
+
+
+def _one_record_in_scope(
+    roots: list[PillRoot], wanted: str | None, catalog: CatalogView
+) -> str | None:
+    """The one record of `wanted`'s table among the pills in scope, or None."""
     fitting = [
         r.text
         for r in roots
         if r.type in RECORD_TYPES and r.table and _related(catalog, r.table, wanted)
     ]
-    if len(fitting) == 1:
-        return fitting[0]
-    return f"{pill}.{references[0].name}" if any_reference and len(references) == 1 else None
+    return fitting[0] if len(fitting) == 1 else None
+
+
+def _records(chain: list[tuple[str, str, str | None]]) -> list[tuple[str, str]]:
+    """(text, table) of each part of a pill's chain before its last that is a record."""
+    return [(text, of) for text, type_, of in chain[:-1] if type_ in RECORD_TYPES and of]
+
+
+def _refers_by_name(
+    table: str, name: str, wanted: str, catalog: CatalogView, columns_of: ColumnsOf
+) -> bool:
+    """Whether `table` has a reference column called `name` to a record of `wanted`."""
+    return any(
+        c.name == name and c.type == "reference" and _related(catalog, c.reference or "", wanted)
+        for c in columns_of(table)
+    )
 
 
 def _column_to(table: str, held: str, catalog: CatalogView, columns_of: ColumnsOf) -> str | None:
@@ -236,19 +259,12 @@ def _scalar_mended(
     (`{{trigger.current.building}}`); else the one record of the wanted table in scope;
     else None."""
     wanted_tables = _tables_of(catalog, wanted)
-    records = [(text, of) for text, type_, of in chain[:-1] if type_ in RECORD_TYPES and of]
+    records = _records(chain)
     for text, of in reversed(records):
         if _tables_of(catalog, of) & wanted_tables:
             return text
     for text, of in records:
-        named = [
-            c
-            for c in columns_of(of)
-            if c.name == name
-            and c.type == "reference"
-            and _related(catalog, c.reference or "", wanted)
-        ]
-        if named:
+        if _refers_by_name(of, name, wanted, catalog, columns_of):
             return f"{text}.{name}"
     # `start_date={{1.hire_date}}`'s step holds no record: the records in scope then
     named_in_scope = [
@@ -256,21 +272,11 @@ def _scalar_mended(
         for r in roots
         if r.type in RECORD_TYPES
         and r.table
-        and any(
-            c.name == name
-            and c.type == "reference"
-            and _related(catalog, c.reference or "", wanted)
-            for c in columns_of(r.table)
-        )
+        and _refers_by_name(r.table, name, wanted, catalog, columns_of)
     ]
     if len(named_in_scope) == 1:
         return named_in_scope[0]
-    fitting = [
-        r.text
-        for r in roots
-        if r.type in RECORD_TYPES and r.table and _related(catalog, r.table, wanted)
-    ]
-    return fitting[0] if len(fitting) == 1 else None
+    return _one_record_in_scope(roots, wanted, catalog)
 
 
 def settle_identifier(value: str, name: str, roots: list[PillRoot], columns_of: ColumnsOf) -> str:
@@ -278,8 +284,7 @@ def settle_identifier(value: str, name: str, roots: list[PillRoot], columns_of: 
     has a column of the input's name takes that column: `employee_id=
     {{trigger.current.short_description}}` on an HR case is `{{trigger.current.employee_id}}`.
     Every gold `*_id` input whose pill's record has such a column takes it (6 of 6)."""
-    chain = _prefixes(roots, columns_of, value[2:-2])
-    records = [(text, of) for text, type_, of in (chain or [])[:-1] if type_ in RECORD_TYPES and of]
+    records = _records(_prefixes(roots, columns_of, value[2:-2]) or [])
     if not records:
         return value
     text, table = records[-1]

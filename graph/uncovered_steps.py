@@ -41,7 +41,7 @@ import re
 from flowgen.flow.catalog import CORE_SCOPE, CatalogView
 from flowgen.flow.model import Component, Flow
 from flowgen.graph.named_steps import Span, StepCue, named_step
-from flowgen.graph.named_subflows import named_subflow
+from flowgen.graph.named_subflows import named_subflow, subflow_labels
 from flowgen.graph.uncovered_asks import CLAUSE_END, CLAUSE_START, _insert, _place, step_spans
 
 # The subject before a clause's verb in a specification, with the modal a formal one
@@ -86,11 +86,7 @@ def add_uncovered_steps(
         name: StepCue.of(step.model_dump(include={"name", "label", "description"}))
         for name, step in own.items()
     }
-    subflows = {
-        name: s.label or name.replace("_", " ")
-        for name, s in own.items()
-        if s.category == "subflow"
-    }
+    subflows = subflow_labels(catalog)  # none is a core step
     added: list[str] = []
     spans = step_spans(requirement, flow)
     for start, end in clause_bounds(requirement):
