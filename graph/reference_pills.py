@@ -309,7 +309,12 @@ def settle_reference_pills(
     changes: list[str] = []
     for given in inputs:
         param = next((p for p in params if p.name == given.name), None)
-        if param is not None and param.name.endswith("_id") and is_pill(given.value):
+        if (
+            param is not None
+            and param.type == "string"
+            and param.name.endswith("_id")
+            and is_pill(given.value)
+        ):
             roots = pill_roots(flow, catalog, order, given.name)
             identifier = settle_identifier(given.value, param.name, roots, columns_of)
             if identifier != given.value:
