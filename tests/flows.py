@@ -182,6 +182,30 @@ def shipped_catalogs() -> dict[str, Catalog]:
     return {installation: load_catalog(path) for installation, path in catalogs().items()}
 
 
+def own_step(
+    installation: str,
+    order: int,
+    definition: str,
+    block: int | None = None,
+    *,
+    annotation: str | None = None,
+    **inputs: str,
+) -> dict[str, Any]:
+    """`step` of one of a shipped installation's steps, with the category and scope its
+    catalog gives it (a subflow, a spoke's action)."""
+    found = shipped_catalogs()[installation].step(definition)
+    assert found is not None, (installation, definition)
+    return step(
+        order,
+        definition,
+        block,
+        category=found.category,
+        scope=found.scope,
+        annotation=annotation,
+        **inputs,
+    )
+
+
 def query_rule(
     rule: QueryRule, installation: str, table: str, span: str, query: str | None
 ) -> str | None:

@@ -4,7 +4,7 @@ hand-written gold steps of train and dev."""
 from __future__ import annotations
 
 import pytest
-from flows import flow, gold_steps, step
+from flows import flow, gold_steps, own_step, step
 
 from flowgen.flow.catalog import load_catalog
 from flowgen.flow.model import Flow
@@ -430,18 +430,16 @@ def test_an_installation_step_over_words_that_change_a_record_becomes_an_update(
     answered = Flow.model_validate(
         flow(
             step(1, "look_up_records", annotation="the catalog variables of the requested item"),
-            step(
+            own_step(
+                "umbrella-workplace",
                 2,
                 "prepare_workspace",
-                category="subflow",
-                scope="x_umb_workplace",
                 annotation="set the case state to Work in Progress",
             ),
-            step(
+            own_step(
+                "umbrella-workplace",
                 3,
                 "prepare_workspace",
-                category="subflow",
-                scope="x_umb_workplace",
                 annotation="prepare the workspace for the subject person",
             ),
         )

@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from flows import branch, flow, logic, step
+from flows import branch, flow, logic, own_step
 
 from flowgen.flow.catalog import Catalog
 from flowgen.flow.model import Flow
@@ -575,14 +575,15 @@ def test_a_step_beside_a_parallels_paths_gets_a_path_of_its_own() -> None:
     """umb-devu-b-06: a DocuSign step added beside the PATHs of a PARALLEL (a structure
     error the model, asked again, left as it was) goes in a PATH of its own, with what
     it holds; a PARALLEL of PATHs stays."""
+    umbrella = "umbrella-workplace"
     added = Flow.model_validate(
         flow(
             logic(1, "PARALLEL"),
-            step(2, "send_envelope", 1, scope="sn_docusign_spoke", annotation="send the NDA"),
+            own_step(umbrella, 2, "send_envelope", 1, annotation="send the NDA"),
             branch(3, "PATH", "book a room", 1),
-            step(4, "book_meeting_room", 3, scope="x_umb_workplace", annotation="book a room"),
+            own_step(umbrella, 4, "book_meeting_room", 3, annotation="book a room"),
             branch(5, "PATH", "issue the badge", 1),
-            step(6, "issue_visitor_badge", 5, scope="x_umb_workplace", annotation="issue it"),
+            own_step(umbrella, 6, "issue_visitor_badge", 5, annotation="issue it"),
         )
     )
     pathed, wrapped = path_stray_branches(added)

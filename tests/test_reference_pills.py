@@ -4,7 +4,17 @@
 from __future__ import annotations
 
 import pytest
-from flows import flow, gold_cases, inactive_user_flow, inputs_of, log, shipped_catalogs, step
+from flows import (
+    flow,
+    gold_cases,
+    inactive_user_flow,
+    inputs_of,
+    log,
+    logic,
+    own_step,
+    shipped_catalogs,
+    step,
+)
 
 from flowgen.flow.catalog import Catalog
 from flowgen.flow.model import Flow
@@ -224,6 +234,11 @@ def test_a_record_input_takes_a_record_of_its_table() -> None:
     assert values["record"] == "{{trigger.current}}" and changes == []
 
 
+def hr_case_flow(*steps: dict) -> dict:
+    """`steps` under "when an HR lifecycle case is updated" (umbrella-workplace)."""
+    return flow(*steps, trigger=("record_update", {"table": "sn_hr_le_case"}))
+
+
 @pytest.mark.unit
 def test_a_reference_input_holding_a_field_takes_a_record() -> None:
     """An installation's step on a record it never saw in training (umb-devu-c-09,
@@ -232,17 +247,15 @@ def test_a_reference_input_holding_a_field_takes_a_record() -> None:
     the input's table, else the record's own reference of the input's name, else the
     one record of that table in scope."""
     umbrella = shipped_catalogs()["umbrella-workplace"]
-    prepared = flow(
-        step(
+    prepared = hr_case_flow(
+        own_step(
+            "umbrella-workplace",
             1,
             "prepare_workspace",
-            category="subflow",
-            scope="x_umb_workplace",
             person="{{trigger.current.subject_person.name}}",
             building="{{trigger.current.subject_person.name}}",
             start_date="{{trigger.current.effective_date}}",
-        ),
-        trigger=("record_update", {"table": "sn_hr_le_case"}),
+        )
     )
     values, changes = settled(prepared, 1, umbrella)
     assert values["person"] == "{{trigger.current.subject_person}}"
@@ -251,15 +264,15 @@ def test_a_reference_input_holding_a_field_takes_a_record() -> None:
     # a count where a building is asked, inside a loop over buildings: the loop's item
     cleaned = flow(
         step(1, "look_up_records", table="x_umb_building", conditions="open=true"),
-        step(2, "FOREACH", category="flowlogic", items="{{1.records}}"),
-        step(3, "create_work_order", 2, scope="x_umb_workplace", building="{{1.count}}"),
+        logic(2, "FOREACH", items="{{1.records}}"),
+        own_step("umbrella-workplace", 3, "create_work_order", 2, building="{{1.count}}"),
         trigger=("monthly", {"time": "1970-01-01 06:00:00"}),
     )
     values, _ = settled(cleaned, 3, umbrella)
     assert values["building"] == "{{2.item}}"
     # a date where a person is asked, and no record of people in scope to take
     dated = flow(
-        step(1, "reserve_desk", scope="x_umb_workplace", person="{{trigger.run_start_time}}"),
+        own_step("umbrella-workplace", 1, "reserve_desk", person="{{trigger.run_start_time}}"),
         trigger=("daily", {"time": "1970-01-01 06:00:00"}),
     )
     values, changes = settled(dated, 1, umbrella)
@@ -270,15 +283,14 @@ def test_a_reference_input_holding_a_field_takes_a_record() -> None:
 def test_an_identifier_input_takes_the_records_column_of_its_name() -> None:
     """umb-devu-a-11: Workday's employee ID written as the case's short description."""
     umbrella = shipped_catalogs()["umbrella-workplace"]
-    terminated = flow(
-        step(
+    terminated = hr_case_flow(
+        own_step(
+            "umbrella-workplace",
             1,
             "terminate_worker",
-            scope="sn_workday_spoke",
             employee_id="{{trigger.current.short_description}}",
             last_day="{{trigger.current.effective_date}}",
-        ),
-        trigger=("record_update", {"table": "sn_hr_le_case"}),
+        )
     )
     values, changes = settled(terminated, 1, umbrella)
     assert values["employee_id"] == "{{trigger.current.employee_id}}"
